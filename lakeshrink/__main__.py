@@ -1,0 +1,3 @@
+from lakeshrink.cli.main import main
+
+main()

@@ -1,0 +1,89 @@
+"""What every lakeshrink command shares: global state, engine options, output, errors.
+
+Conventions:
+* ``--output json`` prints exactly one JSON document on stdout and nothing else there; text goes to stdout,
+  diagnostics and progress bars to stderr.
+* Exit codes: 0 success, 1 a :class:`~lakeshrink.errors.LakeshrinkError` (message on stderr, traceback only with
+  ``-v``), 2 usage errors (click's own).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+from rich.console import Console
+
+from lakeshrink import serde
+from lakeshrink.engine import ENGINE_NAMES, SPARK_MASTER_ENV, Engine, get_engine
+
+
+@dataclass
+class CliState:
+    output: str = "text"
+    verbose: int = 0
+
+    @property
+    def json(self) -> bool:
+        return self.output == "json"
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+def stdout_console() -> Console:
+    return Console(soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+def emit(state: CliState, payload: Any, render_text: Callable[[Console], None] | None = None) -> None:
+    """Print a command's result: the whole ``payload`` as one JSON document, or ``render_text`` for people."""
+    if state.json:
+        click.echo(serde.dumps(payload))
+    elif render_text is not None:
+        render_text(stdout_console())
+    else:
+        click.echo(serde.dumps(payload))
+
+
+def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--engine local|spark`` and ``--spark-master`` to a command."""
+
+    @click.option(
+        "--engine",
+        type=click.Choice(ENGINE_NAMES),
+        default="local",
+        show_default=True,
+        help="local: in-process pyarrow+polars (no JVM). spark: the active SparkSession, or a new one.",
+    )
+    @click.option(
+        "--spark-master",
+        envvar=SPARK_MASTER_ENV,
+        default=None,
+        metavar="URL",
+        help=f"Master for a new SparkSession with --engine spark (default ${SPARK_MASTER_ENV}, else local[*]).",
+    )
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def open_engine(engine: str, spark_master: str | None) -> Engine:
+    """The engine chosen on the command line; use it as a context manager."""
+    return get_engine(engine, spark_master=spark_master)
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"

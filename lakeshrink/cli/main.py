@@ -1,0 +1,73 @@
+"""Entry point of the ``lakeshrink`` command."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from lakeshrink import __version__, progress
+from lakeshrink.cli._common import CliState
+from lakeshrink.cli.containment import containment
+from lakeshrink.cli.demo import demo
+from lakeshrink.cli.encode import encode
+from lakeshrink.cli.logs import logs
+from lakeshrink.errors import LakeshrinkError
+
+
+class LakeshrinkGroup(click.Group):
+    """Maps library errors to exit code 1 with a one-line message (a traceback too with ``-v``)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (LakeshrinkError, OSError) as exc:
+            state = ctx.find_object(CliState)
+            if state is not None and state.verbose:
+                traceback.print_exc()
+            click.echo(f"lakeshrink: error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=LakeshrinkGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; json prints exactly one JSON document on stdout.",
+)
+@click.option("-v", "--verbose", count=True, help="More detail on stderr; tracebacks on errors.")
+@click.option("--progress/--no-progress", "show_progress", default=None, help="Progress bars on stderr (default: when it is a terminal).")
+@click.version_option(__version__, prog_name="lakeshrink")
+@click.pass_context
+def cli(ctx: click.Context, output: str, verbose: int, show_progress: bool | None) -> None:
+    """lakeshrink: cut what a data lake costs to keep, never losing a byte.
+
+    \b
+    logs         lossless log template compression
+    encode       per-column Parquet encoding choices
+    containment  redundant tables: find, plan, mark, rebuild
+    demo         run every capability on bundled sample data
+    """
+    ctx.obj = CliState(output=output, verbose=verbose)
+    progress.set_enabled(show_progress)
+    if verbose:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr)
+
+
+cli.add_command(logs)
+cli.add_command(encode)
+cli.add_command(containment)
+cli.add_command(demo)
+
+
+def main() -> None:
+    cli(prog_name="lakeshrink")
+
+
+if __name__ == "__main__":
+    main()
