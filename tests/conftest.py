@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,9 @@ def spark():
     pytest.importorskip("pyspark", reason="pyspark not installed: pip install 'lakeshrink[spark]'")
     from lakeshrink.spark_ext.session import get_spark_session
 
+    # Python workers must import test modules too (functions defined in tests are pickled by reference).
+    tests_dir = str(Path(__file__).resolve().parent)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH")) if p)
     session = get_spark_session(
         "local[2]",
         app_name="lakeshrink-tests",

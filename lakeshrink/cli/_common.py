@@ -35,7 +35,10 @@ pass_state = click.make_pass_decorator(CliState, ensure=True)
 
 
 def stdout_console() -> Console:
-    return Console(soft_wrap=True)
+    """Console for results on stdout; when piped, wide enough that tables do not wrap."""
+    import sys
+
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 def stderr_console() -> Console:
