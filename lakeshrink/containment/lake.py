@@ -38,11 +38,13 @@ DELTA_HINT = "pip install 'lakeshrink[delta]'"
 
 @dataclass(frozen=True)
 class DataFile:
-    """One Parquet data file of a table: its filesystem path, size, and hive partition values."""
+    """One Parquet data file of a table: its filesystem path, size, hive partition values and modification time
+    (nanoseconds, when the filesystem tells; used to notice tables that change during a scan)."""
 
     path: str
     size: int
     partition: tuple[tuple[str, str], ...] = ()
+    mtime_ns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def _directory_files(fs: pafs.FileSystem, path: str) -> tuple[tuple[DataFile, ..
         for key, _ in partition:
             if key not in keys:
                 keys.append(key)
-        files.append(DataFile(info.path, info.size, partition))  # type: ignore[arg-type]
+        files.append(DataFile(info.path, info.size, partition, info.mtime_ns))  # type: ignore[arg-type]
     return tuple(files), tuple(keys)
 
 
@@ -159,7 +161,7 @@ def table_at(fs: pafs.FileSystem, base: str, path: str) -> TableRef:
     table_id = posixpath.relpath(path, base) if path != base else posixpath.basename(path)
     info = fs.get_file_info(path)
     if info.type == pafs.FileType.File:
-        return TableRef(table_id, path, "parquet", (DataFile(path, info.size),))  # type: ignore[arg-type]
+        return TableRef(table_id, path, "parquet", (DataFile(path, info.size, (), info.mtime_ns),))  # type: ignore[arg-type]
     if info.type != pafs.FileType.Directory:
         raise TableError("no such table", table=table_id, path=path)
     if fs.get_file_info(posixpath.join(path, "_delta_log")).type == pafs.FileType.Directory:
@@ -255,6 +257,27 @@ def read_schema(fs: pafs.FileSystem, ref: TableRef) -> pa.Schema:
         return _dataset(fs, ref).schema
     except (OSError, pa.ArrowException) as exc:
         raise TableError(f"cannot read the schema: {exc}", table=ref.id, path=ref.path) from exc
+
+
+def projection_bytes(fs: pafs.FileSystem, ref: TableRef, columns: list[str] | tuple[str, ...]) -> int:
+    """Bytes a read of ``columns`` of ``ref`` takes from storage: their column chunks plus each file's footer.
+
+    Used to report the data bytes each stage reads. Partition keys cost nothing (they are in the paths).
+    """
+    wanted = set(columns)
+    total = 0
+    for data_file in ref.files:
+        try:
+            with fs.open_input_file(data_file.path) as fh:
+                md = pq.ParquetFile(fh).metadata
+        except (OSError, pa.ArrowException):
+            total += data_file.size
+            continue
+        total += md.serialized_size + 8
+        for j in range(md.num_columns):
+            if md.schema.column(j).path.split(".")[0] in wanted:
+                total += sum(md.row_group(i).column(j).total_compressed_size for i in range(md.num_row_groups))
+    return total
 
 
 def read_table(fs: pafs.FileSystem, ref: TableRef, columns: list[str] | None = None) -> pa.Table:

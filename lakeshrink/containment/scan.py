@@ -1,0 +1,372 @@
+"""The containment scan: R2D2's hierarchical pipeline plus exact verification, and its saved output.
+
+R2D2 (Shah et al., "R2D2: Reducing Redundancy and Duplication in Data Lakes", SIGMOD'24) narrows the candidate
+pairs of a lake with cheap steps before anything expensive runs. lakeshrink runs four stages:
+
+1. schema containment graph over an inverted column index (:mod:`.schema_graph`), from footers;
+2. min-max, null-count and row-count pruning from the same footers or Delta log statistics (:mod:`.minmax`);
+3. content pruning with bottom-k hash sketches, one task per table (:mod:`.sketches`);
+4. exact verification by hashed anti-join, one parent projection per (parent, column set) (:mod:`.verify`,
+   or Spark ``left_anti`` joins in :mod:`lakeshrink.spark_ext.containment`).
+
+Stages 1-3 only drop pairs that are certainly not contained; stage 4 is the exact judge. A table that cannot be
+read, has no columns, or changes during the scan is reported in ``skipped`` and takes no part in any edge.
+
+Output format (``OUT_DIR/containment.json``, written atomically; ``format`` is the magic, ``version`` the
+version; readers refuse other values)::
+
+    {"format": "lakeshrink.containment.scan", "version": 1, "lake": "<root>", "types": "exact"|"compatible",
+     "engine": "local"|"spark", "tables": N,
+     "table_details": [{"table", "format", "bytes", "rows", "columns": [...], "files": [{"path", "size"}]}],
+     "edges": [{"child", "parent", "columns", "child_rows", "child_distinct_rows", "multiset_contained"}],
+     "reduction": [{"child", "parent"}], "equal_groups": [[id, ...]],
+     "stages": [{"name", "pairs_in", "pairs_out", "seconds", "bytes_read", "footer_bytes", "data_bytes"}],
+     "skipped": [{"table", "reason"}]}
+
+``OUT_DIR/edges.parquet`` holds the same edges (columns as a list of strings), with the schema metadata
+``lakeshrink.format = lakeshrink.containment.edges`` and ``lakeshrink.version = 1``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lakeshrink.containment import graph, minmax, sketches
+from lakeshrink.containment.compare import TypesMode, check_types_mode
+from lakeshrink.containment.footers import FooterTask, TableFooter, read_footer
+from lakeshrink.containment.lake import Lake, TableRef, discover, table_at
+from lakeshrink.containment.schema_graph import Pair, schema_candidates
+from lakeshrink.containment.verify import Edge, Verdict, verify_groups, verify_local
+from lakeshrink.engine import Engine, get_engine
+from lakeshrink.errors import CorruptArchive, InputError
+from lakeshrink.fileio import atomic_file
+from lakeshrink.serde import write_json
+
+SCAN_FORMAT = "lakeshrink.containment.scan"
+EDGES_FORMAT = "lakeshrink.containment.edges"
+SCAN_VERSION = 1
+SCAN_FILE = "containment.json"
+EDGES_FILE = "edges.parquet"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    size: int
+
+
+@dataclass(frozen=True)
+class TableDetail:
+    table: str
+    format: str
+    bytes: int
+    rows: int
+    columns: tuple[str, ...]
+    files: tuple[FileEntry, ...]
+
+
+@dataclass(frozen=True)
+class StageStats:
+    """One stage's funnel: candidate pairs in and out, wall time, bytes read (footer/log bytes + data bytes)."""
+
+    name: str
+    pairs_in: int
+    pairs_out: int
+    seconds: float
+    bytes_read: int
+    footer_bytes: int = 0
+    data_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class ReductionEdge:
+    child: str
+    parent: str
+
+
+@dataclass(frozen=True)
+class SkippedTable:
+    table: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Everything a containment scan found; :meth:`save` writes it, :func:`load_scan` reads it back."""
+
+    lake: str
+    types: str
+    engine: str
+    tables: int
+    table_details: tuple[TableDetail, ...]
+    edges: tuple[Edge, ...]
+    reduction: tuple[ReductionEdge, ...]
+    equal_groups: tuple[tuple[str, ...], ...]
+    stages: tuple[StageStats, ...]
+    skipped: tuple[SkippedTable, ...] = ()
+    version: int = SCAN_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        from lakeshrink.serde import to_jsonable
+
+        body = {f: to_jsonable(getattr(self, f)) for f in self.__dataclass_fields__ if f != "version"}
+        return {"format": SCAN_FORMAT, "version": self.version, **body}
+
+    @property
+    def contained_tables(self) -> tuple[str, ...]:
+        """Tables contained in at least one other table."""
+        return tuple(sorted({e.child for e in self.edges}))
+
+    @property
+    def contained_bytes(self) -> int:
+        """Bytes of the tables contained in some other table (what deleting them all could at most save;
+        for a group of equal tables, one must stay: see the planner)."""
+        sizes = {t.table: t.bytes for t in self.table_details}
+        return sum(sizes[t] for t in self.contained_tables)
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write ``containment.json`` and ``edges.parquet`` into ``out_dir`` (created if needed), atomically."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_file(out / EDGES_FILE) as tmp:
+            pq.write_table(edges_table(self.edges), tmp)
+        write_json(self, out / SCAN_FILE)
+        return out
+
+
+def edges_table(edges: tuple[Edge, ...] | list[Edge]) -> pa.Table:
+    """The edges as an Arrow table carrying the edges format's magic and version in its schema metadata."""
+    schema = pa.schema(
+        [
+            ("child", pa.string()),
+            ("parent", pa.string()),
+            ("columns", pa.list_(pa.string())),
+            ("child_rows", pa.int64()),
+            ("child_distinct_rows", pa.int64()),
+            ("multiset_contained", pa.bool_()),
+        ],
+        metadata={"lakeshrink.format": EDGES_FORMAT, "lakeshrink.version": str(SCAN_VERSION)},
+    )
+    rows = {name: [getattr(e, name) for e in edges] for name in schema.names}
+    rows["columns"] = [list(e.columns) for e in edges]
+    return pa.table(rows, schema=schema)
+
+
+def _from_dict(cls: type, data: dict[str, Any]) -> Any:
+    return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+def load_scan(out_dir: str | Path) -> ScanResult:
+    """Read a scan written by :meth:`ScanResult.save`.
+
+    Raises:
+        InputError: ``containment.json`` is missing or not JSON.
+        CorruptArchive: it is not a lakeshrink scan, or of an unknown version.
+    """
+    path = Path(out_dir) / SCAN_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read the scan: {exc.strerror}", path=path) from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"the scan is not valid JSON: {exc}", path=path) from exc
+    if not isinstance(data, dict) or data.get("format") != SCAN_FORMAT:
+        raise CorruptArchive(f"not a lakeshrink containment scan (format {data.get('format')!r})", path=path)
+    if data.get("version") != SCAN_VERSION:
+        raise CorruptArchive(f"unsupported scan version {data.get('version')!r}; expected {SCAN_VERSION}", path=path)
+    details = tuple(
+        TableDetail(
+            d["table"], d["format"], d["bytes"], d["rows"], tuple(d["columns"]),
+            tuple(FileEntry(f["path"], f["size"]) for f in d["files"]),
+        )
+        for d in data["table_details"]
+    )
+    edges = tuple(Edge(**{**e, "columns": tuple(e["columns"])}) for e in data["edges"])
+    return ScanResult(
+        lake=data["lake"],
+        types=data["types"],
+        engine=data.get("engine", "local"),
+        tables=data["tables"],
+        table_details=details,
+        edges=edges,
+        reduction=tuple(_from_dict(ReductionEdge, r) for r in data["reduction"]),
+        equal_groups=tuple(tuple(g) for g in data.get("equal_groups", ())),
+        stages=tuple(_from_dict(StageStats, s) for s in data["stages"]),
+        skipped=tuple(_from_dict(SkippedTable, s) for s in data["skipped"]),
+    )
+
+
+@dataclass
+class _Run:
+    """Mutable state of one scan while it runs (never leaves this module)."""
+
+    lake: Lake
+    root: str
+    types: TypesMode
+    engine: Engine
+    refs: dict[str, TableRef] = field(default_factory=dict)
+    footers: dict[str, TableFooter] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    stages: list[StageStats] = field(default_factory=list)
+
+    def skip(self, table: str, reason: str) -> None:
+        self.skipped.setdefault(table, reason)
+
+    def alive(self, pairs: list[Pair]) -> list[Pair]:
+        return [p for p in pairs if p.child not in self.skipped and p.parent not in self.skipped]
+
+    def stage(self, name: str, pairs_in: int, pairs_out: int, start: float, footer: int = 0, data: int = 0) -> None:
+        self.stages.append(StageStats(name, pairs_in, pairs_out, round(time.perf_counter() - start, 4), footer + data, footer, data))
+
+
+def _task_root(root: str | Path, lake: Lake) -> str:
+    text = str(root)
+    return text if "://" in text else lake.root
+
+
+def _stage_schema(run: _Run) -> list[Pair]:
+    start = time.perf_counter()
+    tasks = [FooterTask(run.root, ref) for ref in run.lake.tables]
+    footers = run.engine.map(read_footer, tasks, description="stage 1: footers and schema graph")
+    for footer in footers:
+        if footer.error is not None:
+            run.skip(footer.table, footer.error)
+        else:
+            run.footers[footer.table] = footer
+    schemas = {t: f.schema for t, f in run.footers.items() if f.schema is not None}
+    pairs = schema_candidates(schemas, run.types)
+    n = len(schemas)
+    footer_bytes = sum(f.footer_bytes for f in run.footers.values())
+    run.stage("schema", n * (n - 1), len(pairs), start, footer=footer_bytes)
+    return pairs
+
+
+def _stage_minmax(run: _Run, pairs: list[Pair]) -> list[Pair]:
+    start = time.perf_counter()
+    kept, _ = minmax.minmax_prune(pairs, run.footers)
+    run.stage("minmax", len(pairs), len(kept), start)
+    return kept
+
+
+def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
+    start = time.perf_counter()
+    tasks = sketches.sketch_tasks(run.root, run.refs, pairs, k)
+    results = {s.table: s for s in run.engine.map(sketches.sketch_table, tasks, description="stage 3: sketches")}
+    for s in results.values():
+        if s.error is not None:
+            run.skip(s.table, s.error)
+    kept = [p for p in run.alive(pairs) if sketches.prune_reason(p, results[p.child], results[p.parent]) is None]
+    run.stage("sketch", len(pairs), len(kept), start, data=sum(s.bytes_read for s in results.values()))
+    return kept
+
+
+def _stage_verify(run: _Run, pairs: list[Pair]) -> list[Edge]:
+    start = time.perf_counter()
+    if run.engine.name == "spark":
+        from lakeshrink.spark_ext.containment import verify_spark
+
+        verdicts, read = verify_spark(run.engine.spark, run.root, run.refs, pairs)  # type: ignore[attr-defined]
+    else:
+        verdicts, read = verify_local(verify_groups(run.root, run.refs, pairs), _mapper(run.engine, "stage 4: verify"))
+    edges = _collect(run, verdicts)
+    run.stage("verify", len(pairs), len(edges), start, data=read)
+    return edges
+
+
+def _mapper(engine: Engine, description: str) -> Callable:
+    return lambda fn, items: engine.map(fn, items, description=description)
+
+
+def _collect(run: _Run, verdicts: list[Verdict]) -> list[Edge]:
+    for v in verdicts:
+        if v.error_table is not None:
+            run.skip(v.error_table, v.error or "could not be verified")
+    return sorted((v.edge for v in verdicts if v.edge is not None), key=lambda e: (e.child, e.parent))
+
+
+def _check_unchanged(run: _Run, edges: list[Edge]) -> list[Edge]:
+    """Drop every edge touching a table whose files changed since discovery (reported as skipped)."""
+    fs = run.lake.filesystem
+    for table in sorted({e.child for e in edges} | {e.parent for e in edges}):
+        ref = run.refs[table]
+        try:
+            now = table_at(fs, run.lake.root, ref.path)
+        except Exception as exc:  # noqa: BLE001
+            run.skip(table, f"table changed during the scan: {exc}")
+            continue
+        if replace(now, id=ref.id) != ref:
+            run.skip(table, "table changed during the scan (its files differ from when it was discovered)")
+    return [e for e in edges if e.child not in run.skipped and e.parent not in run.skipped]
+
+
+def scan_lake(
+    root: str | Path,
+    *,
+    engine: Engine | str = "local",
+    types: TypesMode = "exact",
+    tables: list[str] | None = None,
+    k: int = sketches.DEFAULT_K,
+) -> ScanResult:
+    """Find every table of a lake contained in another (R2D2 pipeline plus exact verification).
+
+    Args:
+        root: lake root, a local path or a pyarrow filesystem URI.
+        engine: an :class:`~lakeshrink.engine.Engine` or its name (``"local"``, ``"spark"``).
+        types: ``"exact"`` (same Arrow type) or ``"compatible"`` (same family, see :mod:`.compare`).
+        tables: explicit table paths instead of walking the lake.
+        k: bottom-k sketch size of stage 3.
+
+    Returns:
+        The :class:`ScanResult` (not yet saved; call :meth:`ScanResult.save`).
+    """
+    types = check_types_mode(types)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    owned = isinstance(engine, str)
+    eng = get_engine(engine) if isinstance(engine, str) else engine
+    try:
+        lake = discover(root, tables=tables)
+        run = _Run(lake, _task_root(root, lake), types, eng, refs={t.id: t for t in lake.tables})
+        for s in lake.skipped:
+            run.skip(s.table, s.reason)
+        pairs = _stage_schema(run)
+        pairs = _stage_minmax(run, pairs)
+        pairs = _stage_sketch(run, pairs, k)
+        edges = _check_unchanged(run, _stage_verify(run, run.alive(pairs)))
+    finally:
+        if owned:
+            eng.close()
+    return _result(run, root, edges)
+
+
+def _result(run: _Run, root: str | Path, edges: list[Edge]) -> ScanResult:
+    details = tuple(
+        TableDetail(
+            t, run.refs[t].format, run.refs[t].bytes, f.rows, tuple(f.schema.names) if f.schema else (),
+            tuple(FileEntry(d.path, d.size) for d in run.refs[t].files),
+        )
+        for t, f in sorted(run.footers.items())
+        if t not in run.skipped
+    )
+    pairs = [(e.child, e.parent) for e in edges]
+    lake_text = str(root) if "://" in str(root) else run.lake.root
+    return ScanResult(
+        lake=lake_text,
+        types=run.types,
+        engine=run.engine.name,
+        tables=len(details),
+        table_details=details,
+        edges=tuple(edges),
+        reduction=tuple(ReductionEdge(c, p) for c, p in graph.transitive_reduction(pairs)),
+        equal_groups=tuple(graph.equal_groups(pairs)),
+        stages=tuple(run.stages),
+        skipped=tuple(SkippedTable(t, r) for t, r in sorted(run.skipped.items())),
+    )
