@@ -1,7 +1,75 @@
-"""``lakeshrink containment scan``: the R2D2 containment pipeline."""
+"""``lakeshrink containment scan``: the R2D2 containment pipeline (a thin layer over
+:func:`lakeshrink.containment.scan.scan_lake`)."""
 
 from __future__ import annotations
 
-import click
+from pathlib import Path
 
-COMMANDS: list[click.Command] = []
+import click
+from rich.console import Console
+from rich.table import Table
+
+from lakeshrink.cli._common import emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.containment.compare import TYPES_MODES
+from lakeshrink.containment.lake import read_tables_file
+from lakeshrink.containment.scan import SCAN_FILE, ScanResult, scan_lake
+from lakeshrink.containment.sketches import DEFAULT_K
+from lakeshrink.errors import InputError
+
+
+def _render(result: ScanResult, out_dir: Path) -> callable:
+    def render(console: Console) -> None:
+        console.print(f"[bold]{result.tables}[/bold] tables in {result.lake} (types: {result.types}, engine: {result.engine})")
+        funnel = Table(title="candidate pairs")
+        for column in ("stage", "pairs in", "pairs out", "seconds", "footer bytes", "data bytes"):
+            funnel.add_column(column, justify="left" if column == "stage" else "right")
+        for s in result.stages:
+            funnel.add_row(s.name, f"{s.pairs_in:,}", f"{s.pairs_out:,}", f"{s.seconds:.2f}", human_bytes(s.footer_bytes), human_bytes(s.data_bytes))
+        console.print(funnel)
+        console.print(
+            f"{len(result.edges)} contained pairs, {len(result.reduction)} after transitive reduction; "
+            f"{len(result.contained_tables)} tables contained in another, holding {human_bytes(result.contained_bytes)}"
+        )
+        for edge in result.reduction:
+            console.print(f"  {edge.child}  ⊆  {edge.parent}")
+        for s in result.skipped:
+            console.print(f"[yellow]skipped[/yellow] {s.table}: {s.reason}")
+        console.print(f"written: {out_dir / SCAN_FILE}")
+
+    return render
+
+
+@click.command("scan")
+@click.argument("lake", required=False)
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory (containment.json, edges.parquet).")
+@click.option("--types", type=click.Choice(TYPES_MODES), default="exact", show_default=True, help="exact: same Arrow type; compatible: int32/int64, float32/float64, string/large_string/dictionary alike.")
+@click.option("--tables", "tables_file", type=click.Path(dir_okay=False, path_type=Path), help="File listing the tables to scan, one path per line.")
+@click.option("--catalog", "catalog", metavar="DB", help="With --engine spark: scan the tables of this catalog database (LAKE not needed).")
+@click.option("--sketch-k", default=DEFAULT_K, show_default=True, type=click.IntRange(min=1), help="Bottom-k sketch size of stage 3.")
+@engine_options
+@pass_state
+def scan(state, lake: str | None, out_dir: Path, types: str, tables_file: Path | None, catalog: str | None, sketch_k: int, engine: str, spark_master: str | None) -> None:
+    """Find tables of LAKE contained in other tables (schema graph, min-max, sketches, exact verification).
+
+    LAKE is a local path or a URI (s3://, gs://, hdfs://, file://). A table is contained in another when all of
+    its columns are columns of the other and all of its rows are rows of the other's projection.
+    """
+    if catalog is not None and engine != "spark":
+        raise click.UsageError("--catalog needs --engine spark")
+    if (lake is None) == (catalog is None):
+        raise click.UsageError("give a LAKE path, or --catalog DB with --engine spark (not both)")
+    tables = read_tables_file(tables_file) if tables_file is not None else None
+    with open_engine(engine, spark_master) as eng:
+        if catalog is not None:
+            from lakeshrink.spark_ext.containment import scan_catalog
+
+            result = scan_catalog(eng.spark, catalog, types=types, k=sketch_k, engine=eng)  # type: ignore[attr-defined]
+        else:
+            if tables is not None and not tables:
+                raise InputError("the tables file lists no tables", path=tables_file)
+            result = scan_lake(lake, engine=eng, types=types, tables=tables, k=sketch_k)  # type: ignore[arg-type]
+    result.save(out_dir)
+    emit(state, result, _render(result, out_dir))
+
+
+COMMANDS: list[click.Command] = [scan]

@@ -227,11 +227,6 @@ class _Run:
         self.stages.append(StageStats(name, pairs_in, pairs_out, round(time.perf_counter() - start, 4), footer + data, footer, data))
 
 
-def _task_root(root: str | Path, lake: Lake) -> str:
-    text = str(root)
-    return text if "://" in text else lake.root
-
-
 def _stage_schema(run: _Run) -> list[Pair]:
     start = time.perf_counter()
     tasks = [FooterTask(run.root, ref) for ref in run.lake.tables]
@@ -327,14 +322,37 @@ def scan_lake(
     Returns:
         The :class:`ScanResult` (not yet saved; call :meth:`ScanResult.save`).
     """
+    check_types_mode(types)
+    lake = discover(root, tables=tables)
+    text = str(root)
+    task_root = text if "://" in text else lake.root
+    return scan_tables(lake, task_root=task_root, label=task_root, engine=engine, types=types, k=k)
+
+
+def scan_tables(
+    lake: Lake,
+    *,
+    task_root: str,
+    label: str,
+    engine: Engine | str = "local",
+    types: TypesMode = "exact",
+    k: int = sketches.DEFAULT_K,
+) -> ScanResult:
+    """Run the four stages on the tables of ``lake`` (from :func:`discover`, or a Spark catalog).
+
+    Args:
+        lake: the tables; ``lake.skipped`` is carried into the result.
+        task_root: what each task passes to :func:`~lakeshrink.containment.lake.resolve_root` to get the
+            filesystem (a local path or a URI); table paths are in that filesystem.
+        label: the lake as recorded in the output.
+    """
     types = check_types_mode(types)
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
     owned = isinstance(engine, str)
     eng = get_engine(engine) if isinstance(engine, str) else engine
     try:
-        lake = discover(root, tables=tables)
-        run = _Run(lake, _task_root(root, lake), types, eng, refs={t.id: t for t in lake.tables})
+        run = _Run(lake, task_root, types, eng, refs={t.id: t for t in lake.tables})
         for s in lake.skipped:
             run.skip(s.table, s.reason)
         pairs = _stage_schema(run)
@@ -344,10 +362,10 @@ def scan_lake(
     finally:
         if owned:
             eng.close()
-    return _result(run, root, edges)
+    return _result(run, label, edges)
 
 
-def _result(run: _Run, root: str | Path, edges: list[Edge]) -> ScanResult:
+def _result(run: _Run, label: str, edges: list[Edge]) -> ScanResult:
     details = tuple(
         TableDetail(
             t, run.refs[t].format, run.refs[t].bytes, f.rows, tuple(f.schema.names) if f.schema else (),
@@ -357,9 +375,8 @@ def _result(run: _Run, root: str | Path, edges: list[Edge]) -> ScanResult:
         if t not in run.skipped
     )
     pairs = [(e.child, e.parent) for e in edges]
-    lake_text = str(root) if "://" in str(root) else run.lake.root
     return ScanResult(
-        lake=lake_text,
+        lake=label,
         types=run.types,
         engine=run.engine.name,
         tables=len(details),
