@@ -1,10 +1,125 @@
-"""``lakeshrink encode``: per-column Parquet encoding choices."""
+"""``lakeshrink encode``: per-column Parquet encoding choices (a thin layer over
+:mod:`lakeshrink.codecs.encodings` and, with ``--engine spark``, :mod:`lakeshrink.spark_ext.encodings`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
+from rich.console import Console
+from rich.table import Table
+
+from lakeshrink.cli._common import emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.codecs.encodings.plan import OBJECTIVES, EncodingPlan, load_plan
+
+OBJECTIVE_HELP = "size: smallest; speed: fastest to decode; balanced: smallest within a decode-time budget."
 
 
 @click.group()
 def encode() -> None:
     """Per-column Parquet encodings chosen from samples (advise, rewrite)."""
+
+
+def _plan_table(plan: EncodingPlan, *, why: bool) -> Table:
+    table = Table(title=f"encoding plan ({plan.objective}, {plan.sample_rows:,} of {plan.rows:,} rows sampled)")
+    for name in ("column", "type", "choice", "estimate", "default", "zstd"):
+        table.add_column(name, justify="right" if name in ("estimate", "default", "zstd") else "left")
+    if why:
+        table.add_column("why")
+    for c in plan.columns:
+        row = [c.path, c.physical_type, c.candidate.key,
+               *(human_bytes(v) if v is not None else "?" for v in (c.estimated_bytes, c.default_bytes, c.zstd_bytes))]
+        if why:
+            row.append(c.reason)
+        table.add_row(*row)
+    return table
+
+
+def _render_totals(console: Console, plan: EncodingPlan) -> None:
+    est, default, zstd = plan.estimated_bytes, plan.default_bytes, plan.zstd_bytes
+    if est is not None and default:
+        console.print(f"estimated {human_bytes(est)} vs pyarrow's default {human_bytes(default)} "
+                      f"({est / default:.2f}x) and zstd everywhere {human_bytes(zstd or 0)}")
+    if plan.sorting_columns:
+        console.print("declared sort order: " + ", ".join(k.path for k in plan.sorting_columns))
+    for note in plan.notes:
+        console.print(f"note: {note}")
+
+
+@encode.command("advise")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--objective", type=click.Choice(OBJECTIVES), default="balanced", show_default=True, help=OBJECTIVE_HELP)
+@click.option("--save-plan", type=click.Path(dir_okay=False, path_type=Path), help="Write the plan as JSON here.")
+@click.option("--why/--no-why", default=True, show_default=True, help="Show the reason of each choice.")
+@engine_options
+@pass_state
+def advise_cmd(state, path: Path, objective: str, save_plan: Path | None, why: bool, engine: str, spark_master: str | None) -> None:
+    """Advise per-column encodings for the Parquet file or directory PATH (estimates vs the default writer)."""
+    payload: dict[str, Any] = {"path": str(path), "engine": engine}
+    if engine == "spark":
+        from lakeshrink.spark_ext.encodings import advise_path
+
+        with open_engine(engine, spark_master) as eng:
+            advice = advise_path(eng.spark, str(path), objective=objective)  # type: ignore[attr-defined]
+    else:
+        from lakeshrink.codecs.encodings.advisor import advise
+
+        advice = advise(path, objective=objective)
+    plan = advice.plan
+    if save_plan is not None:
+        plan.save(save_plan)
+        payload["plan_file"] = str(save_plan)
+    payload.update(seconds=advice.seconds, input_bytes=advice.input_bytes, estimated_bytes=plan.estimated_bytes,
+                   default_bytes=plan.default_bytes, zstd_bytes=plan.zstd_bytes, plan=plan.to_dict())
+
+    def render(console: Console) -> None:
+        console.print(_plan_table(plan, why=why))
+        if advice.input_bytes is not None:
+            console.print(f"files as they are: {human_bytes(advice.input_bytes)}")
+        _render_totals(console, plan)
+        console.print(f"advised in {advice.seconds:.2f} s" + (f"; plan written to {save_plan}" if save_plan else ""))
+
+    emit(state, payload, render)
+
+
+@encode.command("rewrite")
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Where to write (the INPUT path itself: replace it atomically).")
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Use this plan (from `encode advise --save-plan`) instead of advising.")
+@click.option("--objective", type=click.Choice(OBJECTIVES), default="balanced", show_default=True, help=OBJECTIVE_HELP)
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@engine_options
+@pass_state
+def rewrite_cmd(state, input_path: Path, output: Path, plan_file: Path | None, objective: str, overwrite: bool,
+                engine: str, spark_master: str | None) -> None:
+    """Rewrite the Parquet file or directory INPUT with per-column encodings into OUTPUT, verified.
+
+    Every rewritten file is read back and compared with its input before OUTPUT is put in place; on any
+    difference nothing is replaced and the command fails.
+    """
+    plan = load_plan(plan_file) if plan_file is not None else None
+    if engine == "spark":
+        from lakeshrink.spark_ext.encodings import rewrite_with_spark
+
+        with open_engine(engine, spark_master) as eng:
+            result = rewrite_with_spark(eng.spark, str(input_path), str(output), plan=plan,  # type: ignore[attr-defined]
+                                        objective=objective, overwrite=overwrite)
+    else:
+        from lakeshrink.codecs.encodings.writer import rewrite
+
+        result = rewrite(input_path, output, plan=plan, objective=objective, overwrite=overwrite)
+    payload = {
+        "input": result.input, "output": result.output, "engine": engine, "files": result.files, "rows": result.rows,
+        "input_bytes": result.input_bytes, "output_bytes": result.output_bytes, "saved_bytes": result.saved_bytes,
+        "ratio": result.ratio, "verified": result.verified, "advise_seconds": result.advise_seconds,
+        "write_seconds": result.write_seconds, "plan": result.plan.to_dict(),
+    }
+
+    def render(console: Console) -> None:
+        console.print(f"rewrote {result.files} file(s), {result.rows:,} rows: {human_bytes(result.input_bytes)} -> "
+                      f"{human_bytes(result.output_bytes)} ({result.ratio:.2f}x, saved {human_bytes(result.saved_bytes)})")
+        console.print(f"content verified equal to the input; written to {result.output}")
+        console.print(f"advised in {result.advise_seconds:.2f} s, written and verified in {result.write_seconds:.2f} s")
+
+    emit(state, payload, render)

@@ -1,0 +1,289 @@
+"""``EncodingPlan``: the per-column Parquet writer settings for one table, and how pyarrow is told about them.
+
+A plan is frozen and versioned. It turns into keyword arguments for ``pq.write_table`` / ``pq.ParquetWriter``
+(:meth:`EncodingPlan.writer_kwargs`) that pyarrow always accepts: every leaf is listed (pyarrow silently ignores
+unknown names and applies its defaults to missing ones), ``column_encoding`` only names leaves whose dictionary is
+off (pyarrow raises otherwise), compression levels are only given to ZSTD, and :meth:`EncodingPlan.check` refuses a
+plan whose columns or settings do not fit the table's schema before anything is written.
+
+File format (JSON, UTF-8), written by :meth:`EncodingPlan.save`::
+
+    {
+      "format": "lakeshrink.encoding-plan",   # magic
+      "version": 1,                            # PLAN_VERSION; readers refuse newer versions
+      "objective": "balanced", "rows": 336776, "sample_rows": 8192,
+      "row_group_size": 1048576, "data_page_size": 1048576, "data_page_version": "1.0",
+      "sorting_columns": [{"path": "id", "descending": false, "nulls_first": false}],
+      "int96_timestamps": false,
+      "columns": [{"path": "id", "physical_type": "INT64", "dictionary": false,
+                   "encoding": "DELTA_BINARY_PACKED", "compression": "ZSTD", "level": 19,
+                   "estimated_bytes": 1047, "default_bytes": 1074221, "zstd_bytes": 2110,
+                   "decode_seconds": 1.2e-05, "reason": "..."}, ...],
+      "checksum": "sha256:<hex of the canonical JSON of every other key>"
+    }
+
+The checksum catches a plan damaged in storage or edited by hand without care; :func:`load_plan` raises
+:class:`~lakeshrink.errors.CorruptArchive` on a bad magic, version or checksum.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lakeshrink.codecs.encodings.candidates import Candidate
+from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_columns
+from lakeshrink.errors import CorruptArchive, InputError, SchemaMismatch
+from lakeshrink.fileio import atomic_file
+
+PLAN_MAGIC = "lakeshrink.encoding-plan"
+PLAN_VERSION = 1
+OBJECTIVES: tuple[str, ...] = ("size", "speed", "balanced")
+
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """The setting chosen for one leaf column, with the estimates and the reason behind it."""
+
+    path: str
+    physical_type: str
+    dictionary: bool
+    encoding: str | None
+    compression: str
+    level: int | None = None
+    estimated_bytes: int | None = None
+    default_bytes: int | None = None
+    zstd_bytes: int | None = None
+    decode_seconds: float | None = None
+    reason: str = ""
+
+    @property
+    def candidate(self) -> Candidate:
+        return Candidate(self.dictionary, self.encoding, self.compression, self.level)
+
+    @classmethod
+    def of(cls, leaf: LeafColumn, candidate: Candidate, **info: Any) -> ColumnChoice:
+        return cls(leaf.path, leaf.physical_type, candidate.dictionary, candidate.encoding, candidate.compression,
+                   candidate.level, **info)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A declared sort order (``sorting_columns`` in the row-group metadata)."""
+
+    path: str
+    descending: bool = False
+    nulls_first: bool = False
+
+
+def settings_kwargs(settings: Mapping[str, Candidate]) -> dict[str, Any]:
+    """pyarrow writer keyword arguments that apply ``settings`` (leaf path -> candidate) and nothing else.
+
+    Every leaf of the table must be in ``settings``: leaves left out get pyarrow's defaults for compression and
+    no dictionary.
+    """
+    use_dictionary = [path for path, c in settings.items() if c.dictionary]
+    column_encoding = {path: c.encoding for path, c in settings.items() if not c.dictionary}
+    compression = {path: c.compression for path, c in settings.items()}
+    levels = {path: c.level for path, c in settings.items() if c.level is not None}
+    return {
+        "use_dictionary": use_dictionary,
+        "column_encoding": column_encoding or None,
+        "compression": compression,
+        "compression_level": levels or None,
+    }
+
+
+@dataclass(frozen=True)
+class EncodingPlan:
+    """Per-column Parquet writer settings for one table (frozen, versioned, JSON round trip).
+
+    Attributes:
+        columns: one choice per Parquet leaf, in file order.
+        objective: ``size``, ``speed`` or ``balanced`` (what the advisor optimised).
+        rows: rows of the table advised on; ``sample_rows``: rows trial-encoded.
+        row_group_size: rows per row group (``None``: pyarrow's default).
+        data_page_size: target bytes per data page (``None``: pyarrow's default, 1 MiB).
+        data_page_version: ``"1.0"`` (most compatible) or ``"2.0"``.
+        sorting_columns: sort order declared in the row-group metadata (kept from the input, or verified).
+        int96_timestamps: write timestamps as legacy INT96, as the input did (Spark's default); such columns
+            only take dictionary or PLAIN.
+        notes: remarks for people (row-group advice, sort order found...).
+    """
+
+    columns: tuple[ColumnChoice, ...]
+    objective: str = "balanced"
+    rows: int = 0
+    sample_rows: int = 0
+    row_group_size: int | None = None
+    data_page_size: int | None = None
+    data_page_version: str = "1.0"
+    sorting_columns: tuple[SortKey, ...] = ()
+    int96_timestamps: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise InputError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.data_page_version not in ("1.0", "2.0"):
+            raise InputError(f"data_page_version must be '1.0' or '2.0', got {self.data_page_version!r}")
+        paths = [c.path for c in self.columns]
+        if len(set(paths)) != len(paths):
+            raise InputError("a plan names a column twice")
+        for c in self.columns:
+            c.candidate  # validates the combination  # noqa: B018
+        for key in self.sorting_columns:
+            if key.path not in paths:
+                raise InputError(f"sorting column {key.path!r} is not a column of the plan")
+
+    # -- estimates ---------------------------------------------------------------------------------------
+    def _total(self, attr: str) -> int | None:
+        values = [getattr(c, attr) for c in self.columns]
+        return None if any(v is None for v in values) else int(sum(values))
+
+    @property
+    def estimated_bytes(self) -> int | None:
+        return self._total("estimated_bytes")
+
+    @property
+    def default_bytes(self) -> int | None:
+        return self._total("default_bytes")
+
+    @property
+    def zstd_bytes(self) -> int | None:
+        return self._total("zstd_bytes")
+
+    # -- writer arguments --------------------------------------------------------------------------------
+    def check(self, schema: pa.Schema, *, where: str | Path | None = None) -> tuple[LeafColumn, ...]:
+        """Raise :class:`SchemaMismatch` unless the plan fits ``schema`` leaf for leaf; return the leaves."""
+        leaves = leaf_columns(schema, int96=self.int96_timestamps)
+        have = {leaf.path: leaf for leaf in leaves}
+        mine = {c.path: c for c in self.columns}
+        missing = [p for p in have if p not in mine]
+        extra = [p for p in mine if p not in have]
+        if missing or extra:
+            detail = []
+            if missing:
+                detail.append(f"not in the plan: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+            if extra:
+                detail.append(f"not in the data: {', '.join(extra[:5])}{' ...' if len(extra) > 5 else ''}")
+            raise SchemaMismatch(f"the encoding plan does not fit the table ({'; '.join(detail)})",
+                                 column=(missing or extra)[0], path=where)
+        for leaf in leaves:
+            choice = mine[leaf.path]
+            if choice.physical_type != leaf.physical_type:
+                raise SchemaMismatch(f"column {leaf.path!r} is {leaf.physical_type} in the data but "
+                                     f"{choice.physical_type} in the plan", column=leaf.path, path=where)
+            if not choice.candidate.legal_for(leaf):
+                raise SchemaMismatch(f"column {leaf.path!r} ({leaf.physical_type}{', dictionary-typed' if leaf.dictionary else ''}) "
+                                     f"cannot use {choice.candidate.key}", column=leaf.path, path=where)
+        return leaves
+
+    def writer_kwargs(self, schema: pa.Schema | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``pq.write_table`` / ``pq.ParquetWriter`` (checked against ``schema`` if given)."""
+        if schema is not None:
+            self.check(schema)
+        kwargs = settings_kwargs({c.path: c.candidate for c in self.columns})
+        kwargs["data_page_version"] = self.data_page_version
+        if self.int96_timestamps:
+            kwargs["use_deprecated_int96_timestamps"] = True
+        if self.row_group_size is not None:
+            kwargs["row_group_size"] = self.row_group_size
+        if self.data_page_size is not None:
+            kwargs["data_page_size"] = self.data_page_size
+        if self.sorting_columns:
+            index = {c.path: i for i, c in enumerate(self.columns)}
+            kwargs["sorting_columns"] = [pq.SortingColumn(index[k.path], k.descending, k.nulls_first)
+                                         for k in self.sorting_columns]
+        return kwargs
+
+    # -- JSON ------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        body = {
+            "format": PLAN_MAGIC,
+            "version": PLAN_VERSION,
+            "objective": self.objective,
+            "rows": self.rows,
+            "sample_rows": self.sample_rows,
+            "row_group_size": self.row_group_size,
+            "data_page_size": self.data_page_size,
+            "data_page_version": self.data_page_version,
+            "sorting_columns": [dict(vars(k)) for k in self.sorting_columns],
+            "int96_timestamps": self.int96_timestamps,
+            "columns": [dict(vars(c)) for c in self.columns],
+            "notes": list(self.notes),
+            "estimated_bytes": self.estimated_bytes,
+            "default_bytes": self.default_bytes,
+        }
+        body["checksum"] = _checksum(body)
+        return body
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, path: str | Path | None = None) -> EncodingPlan:
+        if not isinstance(data, Mapping) or data.get("format") != PLAN_MAGIC:
+            raise CorruptArchive(f"not a lakeshrink encoding plan (format is not {PLAN_MAGIC!r})", path=path)
+        version = data.get("version")
+        if not isinstance(version, int) or version > PLAN_VERSION or version < 1:
+            raise CorruptArchive(f"encoding plan version {version!r} is not supported (this lakeshrink reads "
+                                 f"versions 1 to {PLAN_VERSION})", path=path)
+        if "checksum" in data:
+            body = {k: v for k, v in data.items() if k != "checksum"}
+            if _checksum(body) != data["checksum"]:
+                raise CorruptArchive("encoding plan checksum does not match its content (damaged or edited)", path=path)
+        try:
+            columns = tuple(ColumnChoice(**c) for c in data["columns"])
+            sorting = tuple(SortKey(**k) for k in data.get("sorting_columns", ()))
+            return cls(
+                columns=columns,
+                objective=data.get("objective", "balanced"),
+                rows=int(data.get("rows", 0)),
+                sample_rows=int(data.get("sample_rows", 0)),
+                row_group_size=data.get("row_group_size"),
+                data_page_size=data.get("data_page_size"),
+                data_page_version=data.get("data_page_version", "1.0"),
+                sorting_columns=sorting,
+                int96_timestamps=bool(data.get("int96_timestamps", False)),
+                notes=tuple(data.get("notes", ())),
+            )
+        except (KeyError, TypeError) as exc:
+            raise CorruptArchive(f"encoding plan is malformed: {exc}", path=path) from exc
+        except InputError as exc:
+            raise CorruptArchive(f"encoding plan is invalid: {exc}", path=path) from exc
+
+    @classmethod
+    def from_json(cls, text: str, *, path: str | Path | None = None) -> EncodingPlan:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CorruptArchive(f"encoding plan is not JSON: {exc}", path=path) from exc
+        return cls.from_dict(data, path=path)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the plan as JSON, atomically."""
+        with atomic_file(path) as tmp:
+            tmp.write_text(self.to_json() + "\n", encoding="utf-8")
+
+
+def _checksum(body: Mapping[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def load_plan(path: str | os.PathLike[str]) -> EncodingPlan:
+    """Read a plan written by :meth:`EncodingPlan.save` (magic, version and checksum are checked)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read the encoding plan: {exc.strerror}", path=path) from exc
+    return EncodingPlan.from_json(text, path=path)

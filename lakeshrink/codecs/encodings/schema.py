@@ -1,0 +1,130 @@
+"""Parquet leaf columns of an Arrow schema, named exactly as pyarrow's writer names them.
+
+Parquet stores one column chunk per *leaf* of the schema. pyarrow's per-column writer options (``use_dictionary``,
+``column_encoding``, ``compression``...) are keyed by the leaf's dotted path (``a.b`` for struct fields,
+``a.list.element`` for list items, ``m.key_value.key`` for map keys); a name that matches no leaf is silently
+ignored. Rather than re-deriving pyarrow's naming rules, :func:`leaf_columns` asks pyarrow itself: it writes an
+empty table with the schema to memory and reads the Parquet schema back, so the names and physical types are the
+writer's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from lakeshrink.errors import SchemaMismatch
+
+
+@dataclass(frozen=True)
+class LeafColumn:
+    """One Parquet leaf column.
+
+    Attributes:
+        path: dotted path pyarrow's writer options use (``"a.list.element"``).
+        top: the top-level Arrow field the leaf belongs to.
+        index: position among the file's leaves (the column-chunk index in the metadata).
+        physical_type: Parquet physical type (``INT32``, ``BYTE_ARRAY``, ``FIXED_LEN_BYTE_ARRAY``...).
+        logical_type: Parquet logical type as pyarrow prints it (``"String"``, ``"None"``...).
+        arrow_type: the Arrow type of the top-level field, as text.
+        dictionary: the Arrow data is dictionary-typed; pyarrow then only accepts dictionary or PLAIN.
+    """
+
+    path: str
+    top: str
+    index: int
+    physical_type: str
+    logical_type: str
+    arrow_type: str
+    dictionary: bool = False
+
+
+def _contains_dictionary(dtype: pa.DataType) -> bool:
+    if pa.types.is_dictionary(dtype):
+        return True
+    return any(_contains_dictionary(dtype.field(i).type) for i in range(dtype.num_fields))
+
+
+def leaf_columns(schema: pa.Schema, *, int96: bool = False) -> tuple[LeafColumn, ...]:
+    """The Parquet leaves pyarrow writes for ``schema``, in file order.
+
+    Args:
+        schema: the Arrow schema.
+        int96: timestamps are written as legacy INT96 (as Spark writes them by default), which only takes
+            dictionary or PLAIN.
+
+    Raises:
+        SchemaMismatch: pyarrow cannot write this schema to Parquet (the message names the reason).
+    """
+    names = schema.names
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise SchemaMismatch(f"duplicate column names cannot be written to Parquet: {', '.join(dupes)}")
+    sink = pa.BufferOutputStream()
+    try:
+        pq.write_table(schema.empty_table(), sink, use_deprecated_int96_timestamps=int96)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise SchemaMismatch(f"this schema cannot be written to Parquet: {exc}") from exc
+    parquet_schema = pq.ParquetFile(pa.BufferReader(sink.getvalue())).schema
+    leaves = []
+    for i in range(len(parquet_schema)):
+        col = parquet_schema.column(i)
+        top = col.path.split(".", 1)[0]
+        field = schema.field(top)
+        leaves.append(
+            LeafColumn(
+                path=col.path,
+                top=top,
+                index=i,
+                physical_type=col.physical_type,
+                logical_type=str(col.logical_type),
+                arrow_type=str(field.type),
+                dictionary=_contains_dictionary(field.type),
+            )
+        )
+    return tuple(leaves)
+
+
+def _leaves_of(array: pa.Array) -> list[pa.Array | None]:
+    """Leaf value arrays of one (possibly nested) Arrow array, depth first, as Parquet orders them."""
+    dtype = array.type
+    if pa.types.is_dictionary(dtype):
+        return _leaves_of(array.dictionary_decode())
+    if isinstance(dtype, pa.ExtensionType):
+        return _leaves_of(array.storage)
+    if pa.types.is_struct(dtype):
+        children = array.flatten()
+        return [leaf for child in children for leaf in _leaves_of(child)]
+    if pa.types.is_map(dtype):
+        offsets = array.offsets
+        start, stop = offsets[0].as_py(), offsets[-1].as_py()
+        return _leaves_of(array.keys.slice(start, stop - start)) + _leaves_of(array.items.slice(start, stop - start))
+    if dtype.num_fields == 1:  # list, large_list, fixed_size_list, list_view
+        return _leaves_of(pc.list_flatten(array))
+    return [array]
+
+
+def leaf_arrays(table: pa.Table, leaves: tuple[LeafColumn, ...]) -> dict[str, pa.Array | None]:
+    """The values of every leaf of ``table`` as flat Arrow arrays (``None`` where a leaf cannot be extracted).
+
+    Nested leaves hold the present values only (a null list contributes nothing); used for statistics, never
+    for writing.
+    """
+    out: dict[str, pa.Array | None] = {}
+    by_top: dict[str, list[LeafColumn]] = {}
+    for leaf in leaves:
+        by_top.setdefault(leaf.top, []).append(leaf)
+    for top, group in by_top.items():
+        column = table.column(top)
+        try:
+            arrays = _leaves_of(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0))
+        except (pa.ArrowException, ValueError, TypeError):
+            arrays = []
+        if len(arrays) != len(group):
+            arrays = [None] * len(group)
+        for leaf, arr in zip(group, arrays):
+            out[leaf.path] = arr
+    return out

@@ -1,0 +1,127 @@
+"""Parquet inputs of the advisor and the rewriter: one file, or a directory of data files (Spark-style or hive
+partitioned), read exactly as stored.
+
+A directory's data files are the ``*.parquet`` and ``part-*`` files below it, in path order, skipping hidden
+names (``_`` or ``.`` prefixed: ``_SUCCESS``, ``.crc`` checksums, temporaries). Other files are carried along by
+a rewrite, except Hadoop ``.crc`` files, which would no longer match. Delta tables are refused: their log
+records file sizes and statistics, so files must be rewritten through Delta itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lakeshrink.codecs.encodings.plan import SortKey
+from lakeshrink.errors import InputError, SchemaMismatch
+
+
+@dataclass(frozen=True)
+class ParquetInput:
+    """A Parquet file or directory. ``files`` and ``extras`` are relative to ``root`` (``"."`` for a file)."""
+
+    root: Path
+    is_dir: bool
+    files: tuple[str, ...]
+    extras: tuple[str, ...] = ()
+
+    def path(self, rel: str) -> Path:
+        return self.root if not self.is_dir else self.root / rel
+
+    @property
+    def bytes(self) -> int:
+        return sum(self.path(f).stat().st_size for f in self.files)
+
+
+def _hidden(part: str) -> bool:
+    return part.startswith(("_", "."))
+
+
+def open_input(path: str | Path) -> ParquetInput:
+    """Find the data files of a Parquet file or directory.
+
+    Raises:
+        InputError: the path does not exist, is a Delta table, or holds no data files.
+    """
+    root = Path(path)
+    if root.is_file():
+        return ParquetInput(root, False, (".",))
+    if not root.is_dir():
+        raise InputError("no such file or directory", path=root)
+    if (root / "_delta_log").is_dir():
+        raise InputError("this is a Delta table; rewriting its files behind Delta's log would corrupt it", path=root,
+                         hint="rewrite it with Delta (OPTIMIZE / deltalake) using the plan's settings")
+    files, extras = [], []
+    for p in sorted(q for q in root.rglob("*") if q.is_file()):
+        rel = p.relative_to(root).as_posix()
+        parts = rel.split("/")
+        if any(_hidden(x) for x in parts[:-1]):
+            continue
+        name = parts[-1]
+        if not _hidden(name) and (name.endswith(".parquet") or name.startswith("part-")):
+            files.append(rel)
+        elif not name.endswith(".crc"):
+            extras.append(rel)
+    if not files:
+        raise InputError("directory holds no Parquet data files (*.parquet or part-*)", path=root)
+    return ParquetInput(root, True, tuple(files), tuple(extras))
+
+
+def read_file(path: Path) -> pa.Table:
+    """One Parquet file as Arrow, exactly as stored (no partition columns from the path).
+
+    Raises:
+        InputError: the file is missing, truncated or not Parquet (the message names it).
+    """
+    try:
+        return pq.ParquetFile(path).read()
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read Parquet: {exc}", path=path) from exc
+
+
+def declared_sorting(path: Path) -> tuple[SortKey, ...]:
+    """The sort order a file declares in every row group's ``sorting_columns`` (empty if any group lacks it)."""
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read the Parquet footer: {exc}", path=path) from exc
+    declared = None
+    for rg in range(meta.num_row_groups):
+        cols = meta.row_group(rg).sorting_columns or ()
+        keys = tuple(
+            SortKey(meta.schema.column(c.column_index).path, c.descending, c.nulls_first) for c in cols
+        )
+        if declared is None:
+            declared = keys
+        elif keys != declared:
+            return ()
+    return declared or ()
+
+
+def read_input(source: ParquetInput) -> pa.Table:
+    """All data files of ``source`` as one table, in file order (schemas must agree).
+
+    Raises:
+        SchemaMismatch: a file's schema differs from the first file's (the message names both).
+    """
+    tables = [read_file(source.path(f)) for f in source.files]
+    first = tables[0].schema
+    for rel, t in zip(source.files[1:], tables[1:]):
+        if not t.schema.equals(first, check_metadata=False):
+            raise SchemaMismatch(f"schema differs from {source.files[0]}'s; advise and rewrite such files apart",
+                                 path=source.path(rel))
+    if len(tables) == 1:
+        return tables[0]
+    return pa.concat_tables([t.replace_schema_metadata(first.metadata) for t in tables])
+
+
+def uses_int96(path: Path) -> bool:
+    """Whether a file stores timestamps as legacy INT96 (Spark's default), to be kept on rewrite."""
+    try:
+        schema = pq.ParquetFile(path).schema
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read the Parquet footer: {exc}", path=path) from exc
+    return any(schema.column(i).physical_type == "INT96" for i in range(len(schema)))
