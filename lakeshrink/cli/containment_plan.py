@@ -1,7 +1,127 @@
-"""``lakeshrink containment plan|mark|verify|rebuild``: the deletion planner."""
+"""``lakeshrink containment plan|mark|verify|rebuild``: the deletion planner.
+
+A thin layer over :mod:`lakeshrink.containment.plan` and :mod:`lakeshrink.containment.marks`. lakeshrink marks
+tables; it never deletes a file. ``mark`` is a dry run unless ``--execute``.
+"""
 
 from __future__ import annotations
 
-import click
+from pathlib import Path
 
-COMMANDS: list[click.Command] = []
+import click
+from rich.console import Console
+from rich.table import Table
+
+from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, open_engine, pass_state
+
+
+@click.command("plan")
+@click.argument("scan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output-dir", "out_dir", required=True, type=click.Path(path_type=Path), help="Plan directory to write.")
+@click.option("--costs", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Prices (JSON or key,value CSV).")
+@click.option("--access", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Per-table reads_per_month and max_rebuild_seconds (CSV or JSON).")
+@click.option("--solver", type=click.Choice(["auto", "milp", "greedy"]), default="auto", show_default=True,
+              help="auto: the MILP (HiGHS), greedy past a size limit.")
+@click.option("--gx/--no-gx", default=True, show_default=True,
+              help="Audit rebuilds with Great Expectations; --no-gx checks row count and row checksum only.")
+@click.option("--overwrite", is_flag=True, help="Replace PLAN_DIR if it exists.")
+@engine_options
+@pass_state
+def plan_command(state: CliState, scan_dir: Path, out_dir: Path, costs: Path | None, access: Path | None, solver: str,
+                 gx: bool, overwrite: bool, engine: str, spark_master: str | None) -> None:
+    """Choose which contained tables to mark; write PLAN_DIR/plan.json, recipes, audits and report.html."""
+    from lakeshrink.containment.plan import PlanOptions, make_plan
+
+    with open_engine(engine, spark_master) as eng:
+        plan = make_plan(scan_dir, out_dir, costs=costs, access=access, engine=eng,
+                         options=PlanOptions(solver=solver, gx=gx), overwrite=overwrite)
+    payload = {"plan_dir": str(out_dir), "marked": plan.marked, "kept": plan.kept, "bytes_saved": plan.bytes_saved,
+               "bytes_total": plan.bytes_total, "solver": plan.solver, "optimal": plan.optimal,
+               "monthly_net_saving": plan.monthly_net_saving, "currency": plan.currency, "rejected": plan.rejected,
+               "report": str(out_dir / "report.html")}
+
+    def render(console: Console) -> None:
+        table = Table(title=f"plan: {len(plan.marked)} table(s) to mark, {human_bytes(plan.bytes_saved)} of {human_bytes(plan.bytes_total)}")
+        for col in ("table", "rebuilt from", "bytes", "est. s", "rows"):
+            table.add_column(col)
+        for m in plan.marked:
+            table.add_row(m.table, m.parent, human_bytes(m.bytes), f"{m.rebuild_seconds_estimate:.1f}", m.selector)
+        console.print(table)
+        for r in plan.rejected:
+            console.print(f"[yellow]not used[/yellow] {r.child} <- {r.parent}: {r.reason}")
+        console.print(f"solver {plan.solver}{' (optimal)' if plan.optimal else ''}; net saving "
+                      f"{plan.monthly_net_saving:.4g} {plan.currency}/month; report: {out_dir / 'report.html'}")
+        console.print(f"nothing is marked yet: run `lakeshrink containment mark {out_dir}` to see, add --execute to mark")
+
+    emit(state, payload, render)
+
+
+@click.command("mark")
+@click.argument("plan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--execute", is_flag=True, help="Write the marks (default: a dry run that only prints them).")
+@pass_state
+def mark_command(state: CliState, plan_dir: Path, execute: bool) -> None:
+    """Mark the plan's tables: a manifest at the lake root (and a Delta property). Never deletes a file."""
+    from lakeshrink.containment.marks import mark
+
+    result = mark(plan_dir, execute=execute)
+
+    def render(console: Console) -> None:
+        verb = "would mark" if result.dry_run else "marked"
+        for m in result.marks:
+            console.print(f"{verb} {m.table} ({human_bytes(m.bytes)}), rebuilt from {m.parent}")
+        for t in result.replaced:
+            console.print(f"{'would withdraw' if result.dry_run else 'withdrew'} the older mark of {t}")
+        console.print(f"{len(result.marks)} table(s), {human_bytes(result.bytes)}; manifest {result.manifest}"
+                      + ("  (dry run: add --execute to write the marks)" if result.dry_run else ""))
+
+    emit(state, result, render)
+
+
+@click.command("verify")
+@click.argument("plan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Only report marks that would be withdrawn.")
+@pass_state
+def verify_command(state: CliState, plan_dir: Path, dry_run: bool) -> None:
+    """Re-check every mark against the lake now; withdraw (with the reason) marks whose parent changed."""
+    from lakeshrink.containment.marks import verify
+
+    result = verify(plan_dir, dry_run=dry_run)
+
+    def render(console: Console) -> None:
+        for t in result.valid:
+            console.print(f"[green]ok[/green] {t}")
+        verb = "would withdraw" if result.dry_run else "withdrew"
+        for w in result.withdrawn:
+            console.print(f"[red]{verb}[/red] {w.table}: {w.reason}")
+        if result.manifest is None:
+            console.print("no marks manifest at the lake (nothing marked yet): checked the plan's marks only")
+
+    emit(state, result, render)
+
+
+@click.command("rebuild")
+@click.argument("plan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("table")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Parquet file to write.")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@pass_state
+def rebuild_command(state: CliState, plan_dir: Path, table: str, output: Path, overwrite: bool) -> None:
+    """Rebuild marked TABLE (its id in the plan) as one Parquet file at OUTPUT and verify its row checksum."""
+    from lakeshrink.containment.plan import load_plan
+    from lakeshrink.containment.recipes import write_rebuild
+
+    if output.exists() and not overwrite:
+        raise click.UsageError(f"{output} exists; add --overwrite to replace it")
+    plan = load_plan(plan_dir)
+    recipe = plan.recipe(table)
+    checksum = write_rebuild(recipe, plan.lake, output)
+    payload = {"table": table, "parent": recipe.parent, "output": str(output), "rows": recipe.child_rows,
+               "bytes": output.stat().st_size, "row_checksum": checksum, "verified": True}
+    emit(state, payload, lambda c: c.print(f"rebuilt {table} from {recipe.parent}: {recipe.child_rows:,} rows, "
+                                           f"{human_bytes(payload['bytes'])} at {output}; row checksum {checksum} verified"))
+
+
+COMMANDS: list[click.Command] = [plan_command, mark_command, verify_command, rebuild_command]

@@ -151,6 +151,7 @@ def solve_milp(problem: PlanProblem, *, time_limit: float = MILP_TIME_LIMIT) -> 
     k = len(markable)
     n_var = k + m
     c = np.concatenate([-problem.storage[markable], problem.cost[usable]])
+    c = c / max(float(np.abs(c).max()), 1e-300)  # HiGHS' gap tolerances are absolute as well as relative
     # sum_e y_e - x_t = 0 for each markable t
     rows_eq = np.concatenate([xi[children], np.arange(k)])
     cols_eq = np.concatenate([k + np.arange(m), np.arange(k)])
@@ -170,7 +171,7 @@ def solve_milp(problem: PlanProblem, *, time_limit: float = MILP_TIME_LIMIT) -> 
         constraints=constraints,
         integrality=np.ones(n_var),
         bounds=Bounds(0, 1),
-        options={"time_limit": float(time_limit), "disp": False},
+        options={"time_limit": float(time_limit), "disp": False, "mip_rel_gap": 1e-9},
     )
     if res.x is None:
         raise InputError(f"HiGHS found no solution: {res.message}")

@@ -154,10 +154,10 @@ def open_table(root: str, table_id: str) -> tuple[Lake, TableRef]:
     lake = discover(root, tables=[])
     path = table_path(lake.root, table_id, local=isinstance(lake.filesystem, pafs.LocalFileSystem))
     if lake.filesystem.get_file_info(path).type == pafs.FileType.NotFound:
-        raise ParentChanged("table no longer exists", table=table_id, path=path)
+        raise ParentChanged(f"table {table_id!r} no longer exists", table=table_id, path=path)
     lake = discover(root, tables=[table_id])
     if lake.skipped:
-        raise TableError(f"cannot open the table: {lake.skipped[0].reason}", table=table_id, path=path)
+        raise TableError(f"cannot open table {table_id!r}: {lake.skipped[0].reason}", table=table_id, path=path)
     return lake, lake.table(table_id)
 
 
@@ -165,10 +165,13 @@ def state_change(lake: Lake, ref: TableRef, pinned: PinnedState) -> str | None:
     """Why the table's state differs from ``pinned``, or None when it is the same."""
     if ref.format != pinned.format:
         return f"format changed from {pinned.format} to {ref.format}"
-    if pinned.format == "delta":
-        return None if ref.delta_version == pinned.delta_version else f"Delta version is {ref.delta_version}, pinned {pinned.delta_version}"
     now = {posixpath.relpath(f.path, lake.root): f.size for f in ref.files}
     was = {f.path: f.size for f in pinned.files}
+    if pinned.format == "delta":
+        # a commit that only changes metadata (such as lakeshrink's own mark property) leaves the data as pinned
+        if ref.delta_version == pinned.delta_version or now == was:
+            return None
+        return f"Delta version is {ref.delta_version}, pinned {pinned.delta_version}, and its data files differ"
     if now.keys() != was.keys():
         added, gone = sorted(now.keys() - was.keys()), sorted(was.keys() - now.keys())
         return f"files changed (added {added[:3]}, gone {gone[:3]})"

@@ -27,6 +27,10 @@ from lakeshrink.errors import CorruptArchive, TableError
 from lakeshrink.serde import to_jsonable, write_json
 
 
+class UnsafeTablePath(TableError):
+    """A table path that is absolute, contains ``..``, or leaves the lake root through a symlink."""
+
+
 def _canonical(body: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
@@ -92,12 +96,12 @@ def sha256_bytes(data: bytes) -> str:
 def check_table_id(table_id: str) -> str:
     """``table_id`` if it is a plain relative path inside a lake (no ``..``, not absolute, no URI)."""
     if not isinstance(table_id, str) or not table_id.strip():
-        raise TableError("empty table id", table=str(table_id))
+        raise UnsafeTablePath("empty table id", table=str(table_id))
     if "://" in table_id or table_id.startswith(("/", "\\")) or (len(table_id) > 1 and table_id[1] == ":"):
-        raise TableError("table path is absolute; it must be relative to the lake root", table=table_id)
+        raise UnsafeTablePath(f"table path {table_id!r} is absolute; it must be relative to the lake root", table=table_id)
     parts = table_id.replace("\\", "/").split("/")
     if any(p in ("..", "") for p in parts):
-        raise TableError("table path escapes the lake root (contains '..' or an empty part)", table=table_id)
+        raise UnsafeTablePath(f"table path {table_id!r} escapes the lake root (contains '..' or an empty part)", table=table_id)
     return table_id
 
 
@@ -109,5 +113,5 @@ def table_path(root: str, table_id: str, *, local: bool) -> str:
         real_root = os.path.realpath(root)
         real = os.path.realpath(path)
         if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
-            raise TableError(f"table path escapes the lake root through a symlink (it resolves to {real})", table=table_id, path=root)
+            raise UnsafeTablePath(f"table path {table_id!r} escapes the lake root through a symlink (it resolves to {real})", table=table_id, path=root)
     return path

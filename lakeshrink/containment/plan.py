@@ -1,0 +1,394 @@
+"""Making a deletion plan from a containment scan: solve, write recipes, audit, and say why for every table.
+
+:func:`make_plan` reads a scan (``SCAN_DIR/containment.json``, :mod:`lakeshrink.containment.scan`), prices every
+table and edge (:mod:`.costs`), chooses the marks (:mod:`.planner`), builds an exact recipe for each chosen table
+(:mod:`.recipes`, one task per table on the engine), rebuilds and audits it (:mod:`.audit`). A table whose recipe
+or audit fails is not marked; its edge is dropped and the choice is solved again (at most ``max_rounds`` times),
+so the plan never relies on an unproven rebuild.
+
+Plan directory (written to a temporary directory and renamed into place)::
+
+    PLAN_DIR/plan.json            sealed document, magic "lakeshrink-plan", version 1 (see :mod:`.sealed`)
+    PLAN_DIR/recipes/<name>.json  one sealed recipe per marked table ("lakeshrink-recipe", version 1)
+    PLAN_DIR/audit/<name>.json    validation results; audit/data_docs/index.html: GX data docs
+    PLAN_DIR/report.html          the self-contained report (:mod:`.report`)
+
+``plan.json`` holds ``marked`` (``table, parent, bytes, reason, rebuild_seconds_estimate``, the recipe's path and
+checksum, the audit's files), ``kept`` (every other table with the reason), ``bytes_saved``, ``solver``, the
+cost model, the MILP-vs-greedy comparison, the savings-versus-latency-bound curve, and ``lake`` (the root).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lakeshrink.containment import audit as audit_mod
+from lakeshrink.containment import recipes
+from lakeshrink.containment.costs import (
+    AccessProfile, CostModel, ThroughputMeasurement, load_access, load_costs, measure_throughput, with_throughput,
+)
+from lakeshrink.containment.lake import discover
+from lakeshrink.containment.planner import MILP_MAX_EDGES, MILP_TIME_LIMIT, PlanProblem, SolverName, solve, solve_greedy
+from lakeshrink.containment.scan import ScanResult, load_scan
+from lakeshrink.containment.sealed import check_table_id, read_sealed, write_sealed
+from lakeshrink.engine import Engine, LocalEngine
+from lakeshrink.errors import CorruptArchive, InputError, LakeshrinkError, TableError
+from lakeshrink.fileio import atomic_dir
+
+PLAN_FORMAT = "lakeshrink-plan"
+PLAN_VERSION = 1
+PLAN_FILE = "plan.json"
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """How to plan. ``gx`` False audits with row count and checksum only (no Great Expectations)."""
+
+    solver: SolverName = "auto"
+    gx: bool = True
+    milp_max_edges: int = MILP_MAX_EDGES
+    time_limit: float = MILP_TIME_LIMIT
+    max_rounds: int = 3
+    curve_points: int = 12
+    report: bool = True
+
+
+@dataclass(frozen=True)
+class MarkedTable:
+    table: str
+    parent: str
+    bytes: int
+    reason: str
+    rebuild_seconds_estimate: float
+    monthly_saving: float
+    selector: str
+    recipe: str
+    recipe_sha256: str
+    audit: str | None
+    data_docs: str | None
+
+
+@dataclass(frozen=True)
+class KeptTable:
+    table: str
+    bytes: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An edge the plan could not use: its recipe or its audit failed."""
+
+    child: str
+    parent: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SolverRun:
+    solver: str
+    net_saving: float
+    seconds: float
+    optimal: bool
+    tables_marked: int
+    bytes_saved: int
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    max_rebuild_seconds: float
+    tables_marked: int
+    bytes_saved: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    lake: str
+    scan: str
+    created: str
+    solver: str
+    solver_note: str
+    optimal: bool
+    marked: tuple[MarkedTable, ...]
+    kept: tuple[KeptTable, ...]
+    bytes_total: int
+    bytes_saved: int
+    monthly_storage_saved: float
+    monthly_rebuild_cost: float
+    monthly_net_saving: float
+    currency: str
+    cost_model: CostModel
+    throughput: ThroughputMeasurement | None
+    access_file: str | None
+    audit_tool: str
+    data_docs: str | None
+    comparison: tuple[SolverRun, ...]
+    curve: tuple[CurvePoint, ...]
+    rejected: tuple[Rejected, ...]
+    edges: tuple[tuple[str, str], ...]
+    rounds: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    child: str
+    parent: str
+
+
+def _problem(scan: ScanResult, model: CostModel, access: AccessProfile, edges: list[_Candidate]) -> PlanProblem:
+    names = tuple(t.table for t in scan.table_details)
+    index = {t: i for i, t in enumerate(names)}
+    nbytes = np.array([t.bytes for t in scan.table_details], dtype=np.float64)
+    child = np.array([index[e.child] for e in edges], dtype=np.int64)
+    parent = np.array([index[e.parent] for e in edges], dtype=np.int64)
+    seconds = np.array([model.rebuild_seconds(nbytes[p]) for p in parent], dtype=np.float64)
+    reads = np.array([access.get(e.child).reads_per_month for e in edges], dtype=np.float64)
+    cost = reads * seconds / 3600.0 * model.compute_per_hour
+    storage = np.array([model.storage_cost(b) for b in nbytes])
+    bound = np.array([access.get(t).max_rebuild_seconds for t in names], dtype=np.float64)
+    return PlanProblem(names, storage, bound, child, parent, seconds, cost)
+
+
+def _candidates(scan: ScanResult) -> tuple[list[_Candidate], list[Rejected]]:
+    """Edges whose columns are all of the child's columns (only those can rebuild the child)."""
+    columns = {t.table: set(t.columns) for t in scan.table_details}
+    usable, rejected = [], []
+    for e in scan.edges:
+        check_table_id(e.child)
+        check_table_id(e.parent)
+        if e.child not in columns or e.parent not in columns:
+            rejected.append(Rejected(e.child, e.parent, "the edge names a table the scan does not describe"))
+        elif set(e.columns) != columns[e.child]:
+            rejected.append(Rejected(e.child, e.parent, "the edge covers only some of the child's columns"))
+        else:
+            usable.append(_Candidate(e.child, e.parent))
+    return usable, rejected
+
+
+def _recipe_task(args: tuple[str, str, str]) -> recipes.Recipe | str:
+    """Engine task: build one recipe; a failure comes back as its message (one bad table must not stop the job)."""
+    root, child, parent = args
+    try:
+        return recipes.build_recipe(root, child, parent)
+    except (LakeshrinkError, OSError) as exc:
+        return f"recipe failed: {exc}"
+
+
+def _bytes_saved(problem: PlanProblem, sizes: dict[str, int], edges: tuple[int, ...]) -> int:
+    return sum(sizes[problem.tables[problem.child[e]]] for e in edges)
+
+
+def _curve(problem: PlanProblem, sizes: dict[str, int], options: PlanOptions) -> tuple[CurvePoint, ...]:
+    """Bytes the plan would save if every table had the same latency bound, for bounds across the edges' range."""
+    if len(problem.seconds) == 0:
+        return ()
+    # the curve is a step function that changes only at edges' rebuild times: sample those
+    steps = np.unique(problem.seconds)
+    picks = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), max(options.curve_points - 1, 1))).round().astype(int))
+    grid = [0.0, *steps[picks].tolist()]
+    points = []
+    for bound in grid:
+        sel = solve(problem.with_uniform_bound(bound), options.solver, milp_max_edges=options.milp_max_edges, time_limit=options.time_limit)
+        points.append(CurvePoint(round(bound, 6), len(sel.edges), _bytes_saved(problem, sizes, sel.edges)))
+    return tuple(points)
+
+
+def _kept_reason(table: str, problem: PlanProblem, marked: dict[str, str], rejected: dict[str, str], model: CostModel) -> str:
+    users = sorted(c for c, p in marked.items() if p == table)
+    if users:
+        return f"kept as the parent of {', '.join(users[:3])}{' ...' if len(users) > 3 else ''}"
+    if table in rejected:
+        return rejected[table]
+    i = problem.tables.index(table)
+    mine = np.flatnonzero(problem.child == i)
+    if len(mine) == 0:
+        return "not contained in another table"
+    fast = mine[problem.seconds[mine] <= problem.bound[i]]
+    if len(fast) == 0:
+        return (f"every rebuild would exceed its bound: at best {problem.seconds[mine].min():.1f} s "
+                f"> {problem.bound[i]:g} s")
+    if (problem.storage[i] - problem.cost[fast] <= 0).all():
+        return (f"rebuilding costs more than keeping it: {problem.cost[fast].min():.3g} vs "
+                f"{problem.storage[i]:.3g} {model.currency}/month")
+    return "not chosen: its possible parents are marked, or marking it would force keeping a bigger table (equal tables keep one copy)"
+
+
+def _marked_reason(m: recipes.Recipe, seconds: float, saving: float, currency: str, n_cols: int) -> str:
+    return (f"contained in {m.parent} on all {n_cols} columns; rebuild selects {m.selector.describe()}"
+            f"{' with multiplicities' if m.multiplicities else ''}; est. {seconds:.1f} s; saves {saving:.3g} {currency}/month net")
+
+
+def make_plan(
+    scan_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    costs: str | os.PathLike[str] | None = None,
+    access: str | os.PathLike[str] | None = None,
+    engine: Engine | None = None,
+    options: PlanOptions = PlanOptions(),
+    overwrite: bool = False,
+) -> Plan:
+    """Plan which contained tables to mark, with recipes and audits, and write ``out_dir``.
+
+    Raises:
+        InputError, CorruptArchive: the scan, costs or access file is missing or malformed.
+        TableError: a table id in the scan escapes the lake root.
+        AuditUnavailable: ``options.gx`` and Great Expectations is not installed.
+        FileExistsError: ``out_dir`` exists and ``overwrite`` is false.
+    """
+    engine = engine or LocalEngine()
+    scan = load_scan(scan_dir)
+    usable, rejected_scan = _candidates(scan)
+    model = load_costs(costs)
+    profile = load_access(access)
+    lake = discover(scan.lake, tables=[])
+    measurement = None
+    if model.throughput_bytes_per_s is None:
+        measurement = measure_throughput(discover(scan.lake, tables=[t.table for t in scan.table_details]), engine)
+        model = with_throughput(model, measurement)
+    sizes = {t.table: t.bytes for t in scan.table_details}
+    notes = [f"access file names unknown table {t!r}" for t in profile.unknown(set(sizes))]
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        (tmp / "recipes").mkdir()
+        built: dict[tuple[str, str], recipes.Recipe] = {}
+        audits: dict[tuple[str, str], audit_mod.AuditResult] = {}
+        failed: dict[tuple[str, str], str] = {}
+        auditor = None
+        rounds = 0
+        try:
+            while True:
+                rounds += 1
+                problem = _problem(scan, model, profile, [e for e in usable if (e.child, e.parent) not in failed])
+                selection = solve(problem, options.solver, milp_max_edges=options.milp_max_edges, time_limit=options.time_limit)
+                pairs = [(problem.tables[problem.child[e]], problem.tables[problem.parent[e]]) for e in selection.edges]
+                todo = [p for p in pairs if p not in built and p not in failed]
+                results = engine.map(_recipe_task, [(lake.root, c, p) for c, p in todo], description="building rebuild recipes")
+                for pair, result in zip(todo, results):
+                    if isinstance(result, str):
+                        failed[pair] = result
+                        continue
+                    built[pair] = result
+                    if auditor is None:
+                        auditor = audit_mod.make_auditor(tmp / "audit", gx=options.gx)
+                    verdict = audit_mod.audit_recipe(auditor, result, lake.root, f"{len(audits):04d}-{audit_mod.slug(pair[0])}")
+                    audits[pair] = verdict
+                    if not verdict.success:
+                        failed[pair] = verdict.reason
+                if not any(p in failed for p in pairs) or rounds >= options.max_rounds:
+                    break
+        finally:
+            if auditor is not None:
+                auditor.close()
+        final_edges = tuple(e for e, p in zip(selection.edges, pairs) if p not in failed)
+        greedy = solve_greedy(problem)
+        comparison = [SolverRun(s.solver, s.net_saving, s.seconds, s.optimal, len(s.edges), _bytes_saved(problem, sizes, s.edges))
+                      for s in ((selection, greedy) if selection.solver == "milp" else (selection,))]
+        marked_entries: list[MarkedTable] = []
+        for i, e in enumerate(final_edges):
+            child, parent = problem.tables[problem.child[e]], problem.tables[problem.parent[e]]
+            recipe = built[(child, parent)]
+            rel = f"recipes/{i:04d}-{audit_mod.slug(child)}.json"
+            doc = recipes.write_recipe(recipe, tmp / rel)
+            verdict = audits[(child, parent)]
+            saving = float(problem.storage[problem.child[e]] - problem.cost[e])
+            marked_entries.append(MarkedTable(
+                child, parent, sizes[child],
+                _marked_reason(recipe, float(problem.seconds[e]), saving, model.currency, len(recipe.columns)),
+                round(float(problem.seconds[e]), 3), saving, recipe.selector.describe(), rel, doc["sha256"],
+                verdict.result_json, verdict.data_docs,
+            ))
+        marked_map = {m.table: m.parent for m in marked_entries}
+        rejected = [*rejected_scan, *(Rejected(c, p, r) for (c, p), r in sorted(failed.items()))]
+        rejected_by_child = {r.child: f"not marked: {r.reason}" for r in rejected if r.child not in marked_map}
+        kept = tuple(KeptTable(t, sizes[t], _kept_reason(t, problem, marked_map, rejected_by_child, model))
+                     for t in problem.tables if t not in marked_map)
+        storage_saved = float(sum(problem.storage[problem.child[e]] for e in final_edges))
+        rebuild_cost = float(sum(problem.cost[e] for e in final_edges))
+        docs_index = tmp / "audit" / "data_docs" / "index.html"
+        plan = Plan(
+            lake=lake.root, scan=str(Path(scan_dir).resolve()),
+            created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            solver=selection.solver, solver_note=selection.note, optimal=selection.optimal and not failed,
+            marked=tuple(marked_entries), kept=kept, bytes_total=sum(sizes.values()),
+            bytes_saved=sum(m.bytes for m in marked_entries), monthly_storage_saved=storage_saved,
+            monthly_rebuild_cost=rebuild_cost, monthly_net_saving=storage_saved - rebuild_cost, currency=model.currency,
+            cost_model=model, throughput=measurement, access_file=str(Path(access).resolve()) if access else None,
+            audit_tool=audit_mod.GxAuditor.tool if options.gx else audit_mod.ChecksumAuditor.tool,
+            data_docs="audit/data_docs/index.html" if docs_index.exists() else None,
+            comparison=tuple(comparison), curve=_curve(problem, sizes, options) if options.curve_points else (),
+            rejected=tuple(rejected), edges=tuple((e.child, e.parent) for e in scan.edges), rounds=rounds,
+            notes=tuple(notes),
+        )
+        write_sealed(tmp / PLAN_FILE, PLAN_FORMAT, PLAN_VERSION, _plan_body(plan))
+        if options.report:
+            from lakeshrink.containment.report import write_report
+
+            write_report(plan, tmp / "report.html")
+    return plan
+
+
+def _plan_body(plan: Plan) -> dict[str, Any]:
+    from lakeshrink.serde import to_jsonable
+
+    return to_jsonable(plan)
+
+
+@dataclass(frozen=True)
+class LoadedPlan:
+    """A plan read back from disk (checked), with its marked tables and access to their recipes."""
+
+    dir: Path
+    lake: str
+    marked: tuple[MarkedTable, ...]
+    document: dict[str, Any]
+    sha256: str
+
+    def entry(self, table: str) -> MarkedTable:
+        for m in self.marked:
+            if m.table == table:
+                return m
+        raise TableError(f"table {table!r} is not marked in this plan (marked: {', '.join(m.table for m in self.marked) or 'none'})",
+                         table=table, path=self.dir / PLAN_FILE)
+
+    def recipe(self, table: str) -> recipes.Recipe:
+        """The recipe of a marked table, refused if it is not the one the plan sealed."""
+        m = self.entry(table)
+        check_table_id(m.recipe.removeprefix("recipes/"))
+        path = self.dir / m.recipe
+        try:
+            doc = read_sealed(path, recipes.RECIPE_FORMAT)
+        except FileNotFoundError as exc:
+            raise InputError("the plan's recipe file is missing", path=path) from exc
+        if doc["sha256"] != m.recipe_sha256:
+            raise CorruptArchive("recipe is not the one the plan recorded (checksum differs)", path=path)
+        recipe = recipes.recipe_from_dict(doc, path=path)
+        if (recipe.child, recipe.parent) != (m.table, m.parent):
+            raise CorruptArchive(f"recipe is for {recipe.child} <- {recipe.parent}, the plan says {m.table} <- {m.parent}", path=path)
+        return recipe
+
+
+def load_plan(plan_dir: str | os.PathLike[str]) -> LoadedPlan:
+    """Read ``PLAN_DIR/plan.json``, refusing a plan that was edited, truncated, or names unsafe table paths."""
+    plan_dir = Path(plan_dir)
+    path = plan_dir / PLAN_FILE
+    try:
+        doc = read_sealed(path, PLAN_FORMAT, (PLAN_VERSION,))
+    except FileNotFoundError as exc:
+        raise InputError("no plan here (plan.json is missing)", path=path) from exc
+    try:
+        marked = tuple(MarkedTable(**m) for m in doc["marked"])
+        lake = str(doc["lake"])
+    except (KeyError, TypeError) as exc:
+        raise CorruptArchive(f"malformed plan: {exc!r}", path=path) from exc
+    for m in marked:
+        check_table_id(m.table)
+        check_table_id(m.parent)
+    return LoadedPlan(plan_dir, lake, marked, doc, doc["sha256"])
