@@ -1,0 +1,294 @@
+"""One chunk of a log: bytes in, a self-contained compressed payload out, and back, byte for byte.
+
+Encoding (after Logzip, Liu et al. ASE'19, and CLP, Rodrigues et al. OSDI'21):
+
+1. split into lines (:mod:`.lines`), keeping ``\\r``, the last ``\\n`` and non-UTF-8 lines exactly;
+2. split each line by the header format (:mod:`.header`); lines that do not fit are kept whole (residue);
+3. mine templates on Contents (:mod:`.miner`) and extract each line's parameters by its template's regex;
+   contents that do not fit their template exactly are kept whole (residue);
+4. encode every column by type (:mod:`.columns`): header parts, the per-line *kind* column (template id + 3,
+   or 0 = raw line, 1 = non-UTF-8 line, 2 = raw content), the ``\\r`` flags, per-(template, position)
+   parameter columns and the residues;
+5. pack the streams into compressed sections (:mod:`.packing`); small streams share section 0 with the
+   chunk's metadata (JSON), large ones get a section each;
+6. decode the payload and compare it with the input. Only a payload that gives back the exact bytes is kept,
+   and only when it is smaller than zstd and LZMA2 of the whole chunk; otherwise the chunk is stored that way.
+
+Payload layout (see ``docs/log-archive-format.md``)::
+
+    mode  1 byte  0 = columnar, 1 = whole chunk zstd, 2 = whole chunk raw LZMA2
+    mode 0:  varint n_sections, then n_sections sections; section 0 = varint meta_len, meta JSON, streams
+    mode 1/2: one section holding the chunk's bytes
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+import zstandard
+
+from lakeshrink.codecs.logs import columns as col
+from lakeshrink.codecs.logs.header import CONTENT, LogFormat, split_header
+from lakeshrink.codecs.logs.lines import extract_params, fill_template, join_lines, split_lines, template_regex
+from lakeshrink.codecs.logs.miner import TemplateMiner
+from lakeshrink.codecs.logs.packing import LZMA, ZSTD, FramingError, PackOptions, get_varint, pack, put_varint, unpack
+
+MODE_COLUMNAR, MODE_ZSTD, MODE_LZMA = 0, 1, 2
+MODE_NAMES = {MODE_COLUMNAR: "columnar", MODE_ZSTD: "zstd", MODE_LZMA: "lzma"}
+KIND_RAW_LINE, KIND_BINARY, KIND_RAW_CONTENT, TEMPLATE_BASE = 0, 1, 2, 3
+META_VERSION = 1
+BIG_STREAM = 64 << 10
+#: Columnar payloads smaller than this fraction of zstd-3 of the chunk skip the (slow) whole-chunk trial.
+CLEAR_WIN = 0.45
+#: Templates with fewer lines in a chunk than this are kept whole in the residue: their columns would cost more.
+MIN_TEMPLATE_LINES = 10
+
+
+class ChunkDecodeError(ValueError):
+    """A chunk payload that cannot be decoded."""
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """An encoded chunk and what it holds."""
+
+    payload: bytes
+    mode: str
+    lines: int
+    raw_bytes: int
+    template_counts: dict[int, int] = field(default_factory=dict)  # cluster id -> lines
+    residue_lines: int = 0
+
+
+class _Streams:
+    def __init__(self) -> None:
+        self.streams: list[bytes] = []
+
+    def add(self, enc: col.Encoded) -> dict:
+        """Record a column's streams; its descriptor is returned (streams are read back in the same order)."""
+        self.streams.extend(enc.streams)
+        return enc.desc
+
+
+class _Reader:
+    """Hands out a columnar payload's streams in the order they were written."""
+
+    def __init__(self, streams: list[bytes]) -> None:
+        self.streams = streams
+        self.pos = 0
+
+    def take(self, desc: dict) -> list[bytes]:
+        k = col.stream_count(desc)
+        out = self.streams[self.pos : self.pos + k]
+        self.pos += k
+        return out
+
+    def strings(self, desc: dict, n: int) -> pl.Series:
+        return col.decode_strings(desc, self.take(desc), n)
+
+    def ints(self, desc: dict, n: int) -> np.ndarray:
+        return col.decode_ints(desc, self.take(desc), n)
+
+
+def _columnar(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: PackOptions) -> tuple[bytes, dict[int, int], int]:
+    lines = split_lines(data)
+    n = len(lines)
+    kinds = np.full(n, KIND_RAW_LINE, dtype=np.int64)
+    if lines.binary:
+        kinds[list(lines.binary)] = KIND_BINARY
+    split = split_header(fmt, lines.text)
+    matched = split.matched.to_numpy() & (kinds != KIND_BINARY)
+    content_group = next((p.group for p in fmt.parts if p.name == CONTENT), None)
+    out = _Streams()
+    mask = pl.Series(matched)
+    header_refs = [
+        out.add(col.encode_strings(split.parts[p.group].filter(mask)))
+        if p.group != content_group
+        else None
+        for p in fmt.parts
+    ]
+    matched_rows = np.nonzero(matched)[0]
+    counts: dict[int, int] = {}
+    templates: list = []
+    raw_content: pl.Series = pl.Series("c", [], dtype=pl.String)
+    if content_group is not None and len(matched_rows):
+        contents = split.parts[content_group].filter(mask)
+        ids = miner.add(contents)
+        m_kinds = np.full(len(matched_rows), KIND_RAW_CONTENT, dtype=np.int64)
+        frame = pl.DataFrame({"c": contents, "id": ids}).with_row_index("r")
+        for (cid,), group in sorted(frame.partition_by("id", as_dict=True).items()):
+            text = miner.template(cid)
+            ok, params = extract_params(text, group["c"])
+            if int(ok.sum()) < MIN_TEMPLATE_LINES:
+                continue  # cheaper kept whole than as a template with its own columns
+            rows = group["r"].filter(ok).to_numpy()
+            m_kinds[rows] = cid + TEMPLATE_BASE
+            counts[cid] = len(rows)
+            refs = [out.add(col.encode_strings(params[c].filter(ok))) for c in params.columns]
+            templates.append([cid, text, refs])
+        raw_content = contents.filter(pl.Series(m_kinds == KIND_RAW_CONTENT))
+        kinds[matched_rows] = m_kinds
+    elif len(matched_rows):
+        kinds[matched_rows] = KIND_RAW_CONTENT
+    meta = {
+        "v": META_VERSION,
+        "n": n,
+        "nl": lines.final_newline,
+        "fmt": fmt.spec,
+        "cr": out.add(col.encode_ints(lines.cr.cast(pl.Int64).to_numpy())),
+        "kind": out.add(col.encode_ints(kinds)),
+        "h": header_refs,
+        "tpl": templates,
+        "rl": out.add(col.encode_strings(lines.text.filter(pl.Series(kinds == KIND_RAW_LINE)))),
+        "rc": out.add(col.encode_strings(raw_content)),
+        "bin": out.add(col.Encoded({"t": "text"}, (b"\n".join(lines.binary[i] for i in sorted(lines.binary)),)))
+        if lines.binary
+        else None,
+    }
+    residue = int(np.count_nonzero(kinds < TEMPLATE_BASE))
+    return _pack(meta, out.streams, options), counts, residue
+
+
+def _pack(meta: dict, streams: list[bytes], options: PackOptions) -> bytes:
+    locations = []
+    small = bytearray()
+    big: list[bytes] = []
+    for s in streams:
+        if len(s) >= BIG_STREAM:
+            big.append(s)
+            locations.append([len(big), 0, len(s)])
+        else:
+            locations.append([0, len(small), len(s)])
+            small += s
+    meta["loc"] = locations
+    meta_bytes = json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    section0 = bytearray()
+    put_varint(len(meta_bytes), section0)
+    section0 += meta_bytes
+    section0 += small
+    payload = bytearray([MODE_COLUMNAR])
+    put_varint(1 + len(big), payload)
+    pack(bytes(section0), options, payload)
+    for s in big:
+        pack(s, options, payload)
+    return bytes(payload)
+
+
+def _whole(data: bytes, options: PackOptions) -> bytes:
+    out = bytearray([0])
+    codec = pack(data, options, out)
+    out[0] = MODE_LZMA if codec == LZMA else MODE_ZSTD
+    return bytes(out)
+
+
+def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: PackOptions) -> ChunkResult:
+    """Encode one chunk; the result always decodes to ``data`` (checked here before it is returned)."""
+    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    payload: bytes | None = None
+    counts: dict[int, int] = {}
+    residue = n_lines
+    try:
+        payload, counts, residue = _columnar(data, fmt, miner, options)
+        if decode_chunk(payload) != data:
+            payload = None
+    except (ValueError, pl.exceptions.PolarsError, OverflowError, UnicodeError):
+        payload = None  # any surprise in the columnar path: the whole-chunk form below is exact
+    if payload is not None:
+        quick = len(zstandard.ZstdCompressor(level=3).compress(data))
+        if len(payload) < CLEAR_WIN * quick:
+            return ChunkResult(payload, "columnar", n_lines, len(data), counts, residue)
+    whole = _whole(data, options)
+    if payload is not None and len(payload) < len(whole):
+        return ChunkResult(payload, "columnar", n_lines, len(data), counts, residue)
+    return ChunkResult(whole, MODE_NAMES[whole[0]], n_lines, len(data), {}, n_lines)
+
+
+# ---------------------------------------------------------------------------------------------------- decode
+def read_meta(payload: bytes) -> tuple[dict, list[bytes]]:
+    """The metadata and the raw streams of a columnar payload."""
+    view = memoryview(payload)
+    n_sections, pos = get_varint(view, 1)
+    sections = []
+    for _ in range(n_sections):
+        raw, pos = unpack(view, pos)
+        sections.append(raw)
+    if pos != len(payload):
+        raise FramingError("trailing bytes after the last section")
+    meta_len, start = get_varint(sections[0], 0)
+    meta = json.loads(sections[0][start : start + meta_len].decode("utf-8"))
+    if meta.get("v") != META_VERSION:
+        raise ChunkDecodeError(f"chunk metadata version {meta.get('v')} is not supported (expected {META_VERSION})")
+    base = start + meta_len
+    streams = [
+        sections[sec][base + off : base + off + length] if sec == 0 else sections[sec][off : off + length]
+        for sec, off, length in meta["loc"]
+    ]
+    return meta, streams
+
+
+def _scatter(pieces: list[pl.Series], positions: list[np.ndarray], n: int) -> pl.Series:
+    if not pieces:
+        return pl.Series("c", [""] * n, dtype=pl.String)
+    values = pl.concat(pieces) if len(pieces) > 1 else pieces[0]
+    where = np.concatenate(positions)
+    order = np.empty(n, dtype=np.int64)
+    order[where] = np.arange(len(where))
+    return values.gather(order)
+
+
+def decode_chunk(payload: bytes) -> bytes:
+    """The exact bytes a payload was made from."""
+    if not payload:
+        raise ChunkDecodeError("empty chunk payload")
+    mode = payload[0]
+    if mode in (MODE_ZSTD, MODE_LZMA):
+        raw, _ = unpack(memoryview(payload), 1)
+        return raw
+    if mode != MODE_COLUMNAR:
+        raise ChunkDecodeError(f"unknown chunk mode {mode}")
+    meta, streams = read_meta(payload)
+    from lakeshrink.codecs.logs.header import parse_format
+
+    fmt = parse_format(meta["fmt"])
+    n = meta["n"]
+    # streams were written in this order: header parts, template parameters, cr, kind, residues
+    reader = _Reader(streams)
+    header_descs = meta["h"]
+    header_streams = [reader.take(d) if d is not None else None for d in header_descs]
+    template_streams = [[reader.take(d) for d in descs] for _, _, descs in meta["tpl"]]
+    cr = pl.Series(reader.ints(meta["cr"], n).astype(bool))
+    kinds = reader.ints(meta["kind"], n)
+    is_matched = kinds >= KIND_RAW_CONTENT
+    m_kinds = kinds[is_matched]
+    n_matched = len(m_kinds)
+    pieces: list[pl.Series] = []
+    positions: list[np.ndarray] = []
+    for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
+        rows = np.nonzero(m_kinds == cid + TEMPLATE_BASE)[0]
+        params = [col.decode_strings(d, ps, len(rows)) for d, ps in zip(descs, param_streams)]
+        pieces.append(fill_template(template_regex(text)[1], params, len(rows)))
+        positions.append(rows)
+    raw_rows = np.nonzero(kinds == KIND_RAW_LINE)[0]
+    raw_lines = reader.strings(meta["rl"], len(raw_rows))
+    rows = np.nonzero(m_kinds == KIND_RAW_CONTENT)[0]
+    pieces.append(reader.strings(meta["rc"], len(rows)))
+    positions.append(rows)
+    content = _scatter(pieces, positions, n_matched)
+    frame = {}
+    for part, desc, part_streams in zip(fmt.parts, header_descs, header_streams):
+        frame[part.group] = content if desc is None else col.decode_strings(desc, part_streams, n_matched)
+    matched_lines = pl.DataFrame(frame).select(pl.concat_str([p.group for p in fmt.parts]).alias("l"))["l"]
+    binary_rows = np.nonzero(kinds == KIND_BINARY)[0]
+    lines = _scatter(
+        [matched_lines, raw_lines, pl.Series([""] * len(binary_rows), dtype=pl.String)],
+        [np.nonzero(is_matched)[0], raw_rows, binary_rows],
+        n,
+    )
+    binary: dict[int, bytes] = {}
+    if meta["bin"] is not None and len(binary_rows):
+        blobs = reader.take(meta["bin"])[0].split(b"\n")
+        binary = {int(i): b for i, b in zip(binary_rows, blobs)}
+    return join_lines(lines, cr, meta["nl"], binary)

@@ -1,0 +1,230 @@
+"""Typed column encoders: a column of strings becomes a small descriptor plus a few raw byte streams.
+
+Each column is typed only where its text round-trips exactly (as Logzip, Liu et al. ASE'19, and LogShrink,
+Li et al. ICSE'24, do for parameters, but without their losses):
+
+* ``const``: one value repeated (no stream);
+* ``int``: canonical integers (no leading zeros, no ``+``, no ``-0``) or digit strings of one fixed width
+  (``081109``); stored as plain or delta values, zig-zagged, in the narrowest little-endian width;
+* ``skel``: every value has the same text between its digit runs (``18:01:47,978``, ``10.251.73.220:50010``):
+  the skeleton is kept once and each digit run becomes a sub-column (usually ``int``);
+* ``dict``: few distinct values: the distinct values once, then codes;
+* ``text``: the values joined by ``\\n`` (no value holds a newline: lines were split on it).
+
+The choice between plain and delta, or among encodings, is made by trying them and keeping what compresses
+smaller with a fast zstd level (a proxy for the final compressor). Streams are not compressed here; the chunk
+layer packs and compresses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import zstandard
+
+_CANONICAL = r"^(0|-?[1-9][0-9]{0,17})$"
+_DIGITS = r"^[0-9]{1,18}$"
+_PROBE = zstandard.ZstdCompressor(level=3)
+_PROBE_ROWS = 65536
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A column's descriptor (JSON-able) and its raw streams, in the order the descriptor refers to them."""
+
+    desc: dict
+    streams: tuple[bytes, ...]
+
+
+def _probe(data: bytes) -> int:
+    return len(_PROBE.compress(data[: 1 << 20]))
+
+
+# ------------------------------------------------------------------------------------------------- integers
+def _narrow(values: np.ndarray) -> tuple[np.ndarray, int]:
+    top = int(values.max()) if len(values) else 0
+    for width, dtype in ((1, "<u1"), (2, "<u2"), (4, "<u4")):
+        if top < (1 << (8 * width)):
+            return values.astype(dtype), width
+    return values.astype("<u8"), 8
+
+
+def _zigzag(values: np.ndarray) -> np.ndarray:
+    v = values.astype(np.int64)
+    return ((v << 1) ^ (v >> 63)).astype(np.uint64)
+
+
+def _unzigzag(values: np.ndarray) -> np.ndarray:
+    v = values.astype(np.uint64)
+    return ((v >> np.uint64(1)).astype(np.int64)) ^ -((v & np.uint64(1)).astype(np.int64))
+
+
+def encode_ints(values: np.ndarray) -> Encoded:
+    """Plain or delta (whichever compresses smaller), zig-zagged, narrowest width."""
+    values = np.asarray(values, dtype=np.int64)
+    if len(values) and (values == values[0]).all():
+        return Encoded({"t": "iconst", "v": int(values[0])}, ())
+    best: Encoded | None = None
+    best_size = 0
+    for delta in (False, True):
+        v = np.diff(values, prepend=np.int64(0)) if delta else values
+        packed, width = _narrow(_zigzag(v))
+        data = packed.tobytes()
+        size = _probe(data[: _PROBE_ROWS * width])
+        if best is None or size < best_size:
+            best, best_size = Encoded({"t": "ints", "d": delta, "w": width}, (data,)), size
+    assert best is not None
+    return best
+
+
+def decode_ints(desc: dict, streams: list[bytes], n: int) -> np.ndarray:
+    if desc["t"] == "iconst":
+        return np.full(n, desc["v"], dtype=np.int64)
+    dtype = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}[desc["w"]]
+    values = _unzigzag(np.frombuffer(streams[0], dtype=dtype))
+    return np.cumsum(values) if desc["d"] else values
+
+
+# -------------------------------------------------------------------------------------------------- strings
+def _as_int(values: pl.Series) -> tuple[np.ndarray, int] | None:
+    """Integers and the zero-padded width (0: canonical) when the text round-trips exactly, else None."""
+    if values.str.contains(_CANONICAL).all():
+        return values.cast(pl.Int64).to_numpy(), 0
+    if values.str.contains(_DIGITS).all():
+        lengths = values.str.len_bytes()
+        if lengths.min() == lengths.max():
+            return values.cast(pl.Int64).to_numpy(), int(lengths[0])
+        return values.cast(pl.Int64).to_numpy(), -1
+    return None
+
+
+def _hex(values: pl.Series) -> Encoded | None:
+    """Hex strings of one even length (not all digits) as their bytes; case kept by the descriptor."""
+    for case, pattern in (("l", r"^[0-9a-f]+$"), ("u", r"^[0-9A-F]+$")):
+        if values.str.contains(pattern).all():
+            lengths = values.str.len_bytes()
+            width = int(lengths[0])
+            if width % 2 == 0 and lengths.min() == lengths.max():
+                return Encoded({"t": "hex", "u": case == "u", "w": width}, (bytes.fromhex("".join(values.to_list())),))
+    return None
+
+
+def _text(values: pl.Series) -> Encoded:
+    return Encoded({"t": "text"}, ("\n".join(values.to_list()).encode("utf-8"),))
+
+
+def _dict(values: pl.Series) -> Encoded:
+    uniq = values.unique(maintain_order=True)
+    codes = values.to_frame("v").join(
+        uniq.to_frame("v").with_row_index("i"), on="v", how="left", maintain_order="left"
+    )["i"]
+    inner = encode_ints(codes.to_numpy())
+    words = "\n".join(uniq.to_list()).encode("utf-8")
+    return Encoded({"t": "dict", "k": len(uniq), "c": inner.desc}, (words, *inner.streams))
+
+
+def encode_strings(values: pl.Series, *, _depth: int = 0) -> Encoded:
+    """Encode a string column (no nulls, no newlines) choosing the smallest exact typing."""
+    n = len(values)
+    if n == 0:
+        return Encoded({"t": "const", "v": ""}, ())
+    first = values[0]
+    if (values == first).all():
+        return Encoded({"t": "const", "v": first}, ())
+    as_int = _as_int(values)
+    if as_int is not None:
+        ints, width = as_int
+        inner = encode_ints(ints)
+        if width >= 0:
+            return Encoded({"t": "int", "z": width, "c": inner.desc}, inner.streams)
+        widths = encode_ints(values.str.len_bytes().to_numpy())
+        return Encoded({"t": "zint", "c": inner.desc, "w": widths.desc}, inner.streams + widths.streams)
+    hexed = _hex(values)
+    if hexed is not None:
+        return hexed
+    candidates = [_text(values)]
+    if _depth == 0:
+        for run in (r"[0-9]+", r"[0-9A-Za-z]+"):
+            skeleton = values.str.replace_all(run, "\x00")
+            if skeleton.n_unique() == 1 and "\x00" in skeleton[0]:
+                runs = values.str.extract_all(run)
+                literals = skeleton[0].split("\x00")
+                subs = [encode_strings(runs.list.get(i), _depth=1) for i in range(len(literals) - 1)]
+                streams = tuple(s for sub in subs for s in sub.streams)
+                candidates.append(Encoded({"t": "skel", "s": literals, "c": [sub.desc for sub in subs]}, streams))
+    distinct = values.n_unique()
+    if distinct <= max(16, n // 8):
+        candidates.append(_dict(values))
+    if len(candidates) == 1:
+        return candidates[0]
+    return min(candidates, key=lambda e: sum(_probe(s) + 8 for s in e.streams))
+
+
+def _count(desc: dict) -> int:
+    """How many streams a descriptor uses."""
+    kind = desc["t"]
+    if kind in ("const", "iconst"):
+        return 0
+    if kind in ("ints", "text"):
+        return 1
+    if kind == "int":
+        return _count(desc["c"])
+    if kind == "zint":
+        return _count(desc["c"]) + _count(desc["w"])
+    if kind == "hex":
+        return 1
+    if kind == "dict":
+        return 1 + _count(desc["c"])
+    if kind == "skel":
+        return sum(_count(c) for c in desc["c"])
+    raise ValueError(f"unknown column encoding {kind!r}")
+
+
+def stream_count(desc: dict) -> int:
+    return _count(desc)
+
+
+def decode_strings(desc: dict, streams: list[bytes], n: int) -> pl.Series:
+    """Inverse of :func:`encode_strings` (``streams`` are this column's streams, in order)."""
+    kind = desc["t"]
+    if kind == "const":
+        return pl.Series("v", [desc["v"]], dtype=pl.String).extend_constant(desc["v"], n - 1) if n else pl.Series(
+            "v", [], dtype=pl.String
+        )
+    if kind == "text":
+        text = streams[0].decode("utf-8")
+        return pl.Series("v", text.split("\n") if n else [], dtype=pl.String)
+    if kind == "int":
+        ints = pl.Series("v", decode_ints(desc["c"], streams, n)).cast(pl.String)
+        return ints.str.zfill(desc["z"]) if desc["z"] else ints
+    if kind == "zint":
+        k = _count(desc["c"])
+        ints = pl.Series("v", decode_ints(desc["c"], streams[:k], n)).cast(pl.String)
+        widths = pl.Series("w", decode_ints(desc["w"], streams[k:], n))
+        return pl.DataFrame({"v": ints, "w": widths}).select(pl.col("v").str.zfill(pl.col("w")))["v"]
+    if kind == "hex":
+        text = streams[0].hex()
+        if desc["u"]:
+            text = text.upper()
+        w = desc["w"]
+        return pl.Series("v", [text], dtype=pl.String).str.extract_all(f".{{{w}}}").explode().alias("v") if n else pl.Series(
+            "v", [], dtype=pl.String
+        )
+    if kind == "dict":
+        words = pl.Series("w", streams[0].decode("utf-8").split("\n"), dtype=pl.String)
+        codes = decode_ints(desc["c"], streams[1:], n)
+        return words.gather(codes).alias("v")
+    if kind == "skel":
+        literals = desc["s"]
+        cols: list[pl.Expr] = [pl.lit(literals[0])]
+        frame = {}
+        pos = 0
+        for i, sub in enumerate(desc["c"]):
+            k = _count(sub)
+            frame[f"c{i}"] = decode_strings(sub, streams[pos : pos + k], n)
+            pos += k
+            cols += [pl.col(f"c{i}"), pl.lit(literals[i + 1])]
+        return pl.DataFrame(frame).select(pl.concat_str(cols).alias("v"))["v"]
+    raise ValueError(f"unknown column encoding {kind!r}")

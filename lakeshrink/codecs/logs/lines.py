@@ -1,0 +1,118 @@
+"""Lines and templates: exact splitting of bytes into lines, and of contents into template + parameters.
+
+* :func:`split_lines` turns a chunk's bytes into a column of lines without terminators, a flag per line for a
+  ``\\r`` before its ``\\n``, whether the chunk ends with ``\\n``, and the exact bytes of lines that are not
+  UTF-8 (those lines go to the residue untouched).
+* :func:`template_regex` turns a template such as ``Received block <*> of size <*>`` into an anchored regex
+  with one lazy group per ``<*>``; the literal text between parameters is matched exactly, so a content that
+  matches is exactly ``lit0 + p0 + lit1 + p1 + ...``. A content of the template's cluster that does not match
+  (different whitespace, say) is kept whole in the residue.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from lakeshrink.codecs.logs.miner import WILDCARD
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+@dataclass(frozen=True)
+class Lines:
+    """A chunk as lines. ``binary`` maps line numbers to the exact bytes of lines that are not UTF-8."""
+
+    text: pl.Series  # one string per line, no "\n", no trailing "\r"; "" for binary lines
+    cr: pl.Series  # bool: the line ended with "\r" before its "\n" (or before the end of the chunk)
+    final_newline: bool
+    binary: dict[int, bytes]
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+
+def split_lines(data: bytes) -> Lines:
+    """Split ``data`` on ``\\n`` exactly (vectorised; a Python loop only over lines that are not UTF-8)."""
+    final_newline = data.endswith(b"\n")
+    body = data[:-1] if final_newline else data
+    binary: dict[int, bytes] = {}
+    if not data:
+        text = pl.Series("l", [], dtype=pl.String)
+    else:
+        try:
+            decoded = body.decode("utf-8")
+            text = pl.Series("l", [decoded], dtype=pl.String).str.split("\n").explode()
+        except UnicodeDecodeError:
+            parts = body.decode("utf-8", "surrogateescape").split("\n")
+            for i, part in enumerate(parts):
+                if _SURROGATE.search(part):
+                    binary[i] = part.encode("utf-8", "surrogateescape")
+                    parts[i] = ""
+            text = pl.Series("l", parts, dtype=pl.String)
+    cr = text.str.ends_with("\r").alias("cr")
+    text = text.str.strip_suffix("\r").alias("l")
+    for i, raw in binary.items():
+        if raw.endswith(b"\r"):
+            binary[i] = raw[:-1]
+            cr[i] = True
+    return Lines(text, cr, final_newline, binary)
+
+
+def join_lines(lines: pl.Series, cr: pl.Series, final_newline: bool, binary: dict[int, bytes]) -> bytes:
+    """Inverse of :func:`split_lines`."""
+    if len(lines) == 0:
+        return b"\n" if final_newline else b""
+    if cr.any():
+        frame = pl.DataFrame({"l": lines, "cr": cr})
+        lines = frame.select(pl.when(pl.col("cr")).then(pl.col("l") + "\r").otherwise(pl.col("l")))["l"]
+    if binary:
+        parts = [s.encode("utf-8") for s in lines.to_list()]
+        for i, raw in binary.items():
+            parts[i] = raw + (b"\r" if cr[i] else b"")
+        out = b"\n".join(parts)
+    else:
+        out = lines.str.join("\n")[0].encode("utf-8")
+    return out + b"\n" if final_newline else out
+
+
+@functools.lru_cache(maxsize=4096)
+def template_regex(template: str) -> tuple[str, tuple[str, ...]]:
+    """Anchored regex with groups ``p0..pk`` for a template, and the template's literal pieces.
+
+    The last group takes trailing whitespace (Drain's tokenizer drops it), so there is one group more than
+    the template has ``<*>``.
+    """
+    literals = tuple(template.split(WILDCARD)) + ("",)
+    pieces = [pl.escape_regex(literals[0])]
+    for i, literal in enumerate(literals[1:-1]):
+        pieces.append(f"(?P<p{i}>.*?)")
+        pieces.append(pl.escape_regex(literal))
+    pieces.append(f"(?P<p{len(literals) - 2}>\\s*)")
+    return "^" + "".join(pieces) + "$", literals
+
+
+def extract_params(template: str, contents: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
+    """Which ``contents`` fit ``template`` exactly, and their parameters (one column per group)."""
+    regex, _ = template_regex(template)
+    groups = contents.str.extract_groups(regex).struct.unnest()
+    return groups["p0"].is_not_null(), groups
+
+
+def fill_template(literals: tuple[str, ...], params: list[pl.Series], n: int) -> pl.Series:
+    """Inverse of :func:`extract_params` for ``n`` lines (``literals`` as :func:`template_regex` gives them)."""
+    frame = pl.DataFrame({f"p{i}": p for i, p in enumerate(params)})
+    exprs: list[pl.Expr] = []
+    for i, literal in enumerate(literals):
+        if literal:
+            exprs.append(pl.lit(literal))
+        if i < len(params):
+            exprs.append(pl.col(f"p{i}"))
+    if not exprs:
+        return pl.Series("c", [""] * n, dtype=pl.String)
+    return frame.select(pl.concat_str(exprs).alias("c"))["c"] if params else pl.select(
+        pl.concat_str(exprs).alias("c")
+    )["c"].extend_constant(None, 0)

@@ -1,0 +1,128 @@
+"""Compressed sections: the byte-level containers a chunk's streams are packed into.
+
+A *section* is one compressed blob. Its framing (all integers are LEB128 varints)::
+
+    codec      1 byte   0 = stored, 1 = zstd frame, 2 = raw LZMA2 (no .xz container)
+    raw_len    varint   length once decompressed
+    dict_size  varint   only for codec 2: the LZMA2 dictionary size the decoder must use
+    comp_len   varint   length of the data that follows
+    data       comp_len bytes
+
+:func:`pack` tries zstd at the requested level and LZMA2 at preset 9e (dictionary cut to the data size, which
+also keeps memory low) and keeps whichever is smaller: the per-column "zstd or lzma" choice of the issue.
+Raw LZMA2 is used instead of the .xz container because a chunk holds hundreds of small columns and the
+60-byte .xz header would cost more than some of them.
+"""
+
+from __future__ import annotations
+
+import lzma
+from dataclasses import dataclass
+
+import zstandard
+
+STORED, ZSTD, LZMA = 0, 1, 2
+CODEC_NAMES = {STORED: "stored", ZSTD: "zstd", LZMA: "lzma"}
+_MIN_DICT = 4096
+_MAX_DICT = 64 << 20
+
+
+class FramingError(ValueError):
+    """Bytes that do not follow the section framing (truncated or corrupt)."""
+
+
+def put_varint(value: int, out: bytearray) -> None:
+    if value < 0:
+        raise ValueError("varints are unsigned")
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return
+
+
+def get_varint(data: bytes | memoryview, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data):
+            raise FramingError("truncated varint")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+        if shift > 63:
+            raise FramingError("varint too long")
+
+
+def _lzma_filters(dict_size: int) -> list[dict]:
+    return [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME, "dict_size": dict_size}]
+
+
+def lzma_dict_size(n: int) -> int:
+    size = _MIN_DICT
+    while size < n and size < _MAX_DICT:
+        size <<= 1
+    return size
+
+
+@dataclass(frozen=True)
+class PackOptions:
+    """How hard to compress: zstd level (1-22) and whether LZMA2 9e is tried too."""
+
+    zstd_level: int = 19
+    try_lzma: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.zstd_level <= 22:
+            raise ValueError(f"zstd level must be in 1..22, got {self.zstd_level}")
+
+
+def pack(raw: bytes, options: PackOptions, out: bytearray) -> int:
+    """Append ``raw`` as one section to ``out``; returns the codec chosen."""
+    choices: list[tuple[int, bytes, int]] = [(STORED, raw, 0)]
+    if len(raw) > 16:
+        choices.append((ZSTD, zstandard.ZstdCompressor(level=options.zstd_level).compress(raw), 0))
+        if options.try_lzma:
+            dict_size = lzma_dict_size(len(raw))
+            data = lzma.compress(raw, format=lzma.FORMAT_RAW, filters=_lzma_filters(dict_size))
+            choices.append((LZMA, data, dict_size))
+    codec, data, dict_size = min(choices, key=lambda c: len(c[1]) + (1 if c[0] == LZMA else 0))
+    out.append(codec)
+    put_varint(len(raw), out)
+    if codec == LZMA:
+        put_varint(dict_size, out)
+    put_varint(len(data), out)
+    out += data
+    return codec
+
+
+def unpack(data: bytes | memoryview, pos: int) -> tuple[bytes, int]:
+    """Read the section at ``pos``; returns its decompressed bytes and the position after it."""
+    if pos >= len(data):
+        raise FramingError("truncated section")
+    codec = data[pos]
+    raw_len, pos = get_varint(data, pos + 1)
+    dict_size = 0
+    if codec == LZMA:
+        dict_size, pos = get_varint(data, pos)
+    comp_len, pos = get_varint(data, pos)
+    end = pos + comp_len
+    if end > len(data):
+        raise FramingError("section runs past the end of its chunk")
+    body = bytes(data[pos:end])
+    if codec == STORED:
+        raw = body
+    elif codec == ZSTD:
+        raw = zstandard.ZstdDecompressor().decompress(body, max_output_size=raw_len)
+    elif codec == LZMA:
+        raw = lzma.decompress(body, format=lzma.FORMAT_RAW, filters=_lzma_filters(dict_size))
+    else:
+        raise FramingError(f"unknown section codec {codec}")
+    if len(raw) != raw_len:
+        raise FramingError(f"section decompressed to {len(raw)} bytes, expected {raw_len}")
+    return raw, end
