@@ -59,7 +59,7 @@ def counted(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
 def judge(pair: Pair, child: pl.DataFrame, child_rows: int, parent: pl.DataFrame, parent_hashes: pl.Series) -> Verdict:
     """Decide one pair from counted frames (:func:`counted`) and the parent's distinct-row hashes."""
     columns = list(pair.columns)
-    if not child.select(columns).hash_rows(HASH_SEED).is_in(parent_hashes).all():
+    if not child.select(columns).hash_rows(HASH_SEED).is_in(parent_hashes.implode()).all():
         return Verdict(pair)
     joined = child.join(
         parent.rename({COUNT: PARENT_COUNT}), on=columns, how="left", nulls_equal=True, coalesce=True

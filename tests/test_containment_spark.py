@@ -1,0 +1,78 @@
+"""The containment scan on the Spark engine returns the same edges as the local engine."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lakeshrink.containment.scan import scan_lake
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def spark_engine(spark):
+    from lakeshrink.engine import get_engine
+
+    return get_engine("spark", spark=spark)
+
+
+def _tricky_lake(root):
+    parent = pa.table(
+        {
+            "x": pa.array([1, 2, None, 4, 4], pa.int64()),
+            "f": [float("nan"), 0.0, None, 2.5, 2.5],
+            "s": ["a", None, "c", "d", "d"],
+            "g": pa.array([10, 20, 10, 20, 20], pa.int64()),
+        }
+    )
+    root.mkdir()
+    pq.write_table(parent, root / "parent.parquet")
+    pq.write_table(pa.table({"f": [-0.0, float("nan"), None]}), root / "nan_zero_null.parquet")
+    pq.write_table(pa.table({"x": pa.array([4, None, 1], pa.int32()), "s": ["d", "c", "a"]}), root / "narrow.parquet")
+    pq.write_table(pa.table({"x": pa.array([2], pa.int64()), "s": ["a"]}), root / "miss.parquet")
+    pq.write_table(parent.slice(3, 2).append_column("extra", pa.array([1, 2])), root / "wider.parquet")
+    pq.write_table(pa.table({"x": [4, 4, 4], "s": ["d", "d", "d"]}), root / "dups.parquet")
+    pq.write_to_dataset(parent, root / "by_g", partition_cols=["g"])  # g comes back as int32 from the path
+    return root
+
+
+@pytest.mark.parametrize("types", ["exact", "compatible"])
+def test_local_and_spark_agree_on_a_tricky_lake(tmp_path, spark_engine, types):
+    root = _tricky_lake(tmp_path / "lake")
+    local = scan_lake(root, types=types)
+    remote = scan_lake(root, engine=spark_engine, types=types)
+    assert remote.engine == "spark"
+    assert remote.edges == local.edges
+    assert remote.reduction == local.reduction
+    assert [s.pairs_out for s in remote.stages] == [s.pairs_out for s in local.stages]
+    edges = {(e.child, e.parent): e for e in local.edges}
+    assert ("nan_zero_null.parquet", "parent.parquet") in edges
+    assert not edges[("dups.parquet", "parent.parquet")].multiset_contained
+    assert (("narrow.parquet", "parent.parquet") in edges) == (types == "compatible")
+    assert (("by_g", "parent.parquet") in edges) == (types == "compatible")
+
+
+def test_local_and_spark_agree_on_the_bundled_lake(demo_data, spark_engine):
+    local = scan_lake(demo_data / "lake", types="compatible")
+    remote = scan_lake(demo_data / "lake", engine=spark_engine, types="compatible")
+    assert remote.edges == local.edges
+    assert len(remote.edges) == 9
+
+
+def test_catalog_tables_are_scanned(spark, spark_engine, tmp_path):
+    from lakeshrink.spark_ext.containment import scan_catalog
+
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS lakeshrink_test LOCATION '{tmp_path / 'warehouse'}'")
+    try:
+        df = spark.createDataFrame([(1, "a"), (2, "b"), (3, "c")], "id long, name string")
+        df.write.mode("overwrite").format("parquet").saveAsTable("lakeshrink_test.people")
+        df.filter("id < 3").write.mode("overwrite").format("parquet").saveAsTable("lakeshrink_test.some_people")
+        spark.sql("CREATE OR REPLACE VIEW lakeshrink_test.a_view AS SELECT * FROM lakeshrink_test.people")
+        result = scan_catalog(spark, "lakeshrink_test", engine=spark_engine)
+    finally:
+        spark.sql("DROP DATABASE IF EXISTS lakeshrink_test CASCADE")
+    assert {(e.child, e.parent) for e in result.edges} == {("lakeshrink_test.some_people", "lakeshrink_test.people")}
+    assert result.lake == "catalog:lakeshrink_test"
+    assert [s.table for s in result.skipped] == ["lakeshrink_test.a_view"]

@@ -1,0 +1,202 @@
+"""Stages 1-3 of the containment scan: schema graph, footer statistics, min-max rules, bottom-k sketches.
+
+The central property: a pruning stage never drops a pair that is contained (checked against brute force on
+random tables with nulls, NaN, duplicates and several row groups).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lakeshrink.containment import footers as footers_mod
+from lakeshrink.containment.footers import ColumnStats, FooterTask, TableFooter, read_footer
+from lakeshrink.containment.lake import discover
+from lakeshrink.containment.minmax import minmax_prune, prune_reason
+from lakeshrink.containment.schema_graph import Pair, group_by_parent, schema_candidates
+from lakeshrink.containment.sketches import Sketch, SketchTask, sketch_table
+from lakeshrink.containment.sketches import prune_reason as sketch_reason
+
+
+def test_schema_graph_equals_the_all_pairs_loop(rng):
+    names = ["a", "b", "c", "d", "e"]
+    types = [pa.int64(), pa.int32(), pa.string()]
+    schemas = {}
+    for i in range(40):
+        cols = rng.choice(names, size=int(rng.integers(1, 5)), replace=False)
+        schemas[f"t{i}"] = pa.schema([(str(c), types[int(rng.integers(len(types)))]) for c in sorted(cols)])
+    for mode in ("exact", "compatible"):
+        got = {(p.child, p.parent) for p in schema_candidates(schemas, mode)}
+        want = set()
+        for a, b in itertools.permutations(schemas, 2):
+            fb = {f.name: f.type for f in schemas[b]}
+            ok = all(
+                f.name in fb and (f.type == fb[f.name] if mode == "exact" else (str(f.type) == "string") == (str(fb[f.name]) == "string"))
+                for f in schemas[a]
+            )
+            if ok:
+                want.add((a, b))
+        assert got == want, mode
+
+
+def test_pairs_group_by_parent_and_column_set():
+    pairs = [Pair("a", "p", ("x",)), Pair("b", "p", ("x",)), Pair("c", "p", ("x", "y"))]
+    groups = group_by_parent(pairs)
+    assert list(groups) == [("p", ("x",)), ("p", ("x", "y"))]
+    assert [p.child for p in groups[("p", ("x",))]] == ["a", "b"]
+
+
+def _footer(tmp_path, name, table, **kwargs):
+    pq.write_table(table, tmp_path / name, **kwargs)
+    lake = discover(tmp_path, tables=[name])
+    return read_footer(FooterTask(lake.root, lake.tables[0]))
+
+
+def test_footer_stats_are_exact_over_row_groups_and_nulls(tmp_path):
+    table = pa.table({"x": [5, None, 3, 9, None, None], "s": ["b", "a", None, "z", None, None]})
+    f = _footer(tmp_path, "t.parquet", table, row_group_size=2)
+    assert f.rows == 6
+    assert f.stats["x"] == ColumnStats(3, 9, True, 3)
+    assert f.stats["s"] == ColumnStats("a", "z", True, 3)
+    assert f.footer_bytes > 0
+
+
+def test_missing_statistics_are_unknown_and_never_prune(tmp_path):
+    f = _footer(tmp_path, "t.parquet", pa.table({"x": [1, 2]}), write_statistics=False)
+    assert f.stats["x"] == ColumnStats()
+    parent = TableFooter("p", pa.schema([("x", pa.int64())]), 2, {"x": ColumnStats(100, 200, True, 0)})
+    assert prune_reason(Pair("t", "p", ("x",)), f, parent) is None
+
+
+def test_strings_from_unknown_writers_are_not_trusted(tmp_path, monkeypatch):
+    monkeypatch.setattr(footers_mod, "EXACT_STRING_WRITERS", ("some-other-writer",))
+    f = _footer(tmp_path, "t.parquet", pa.table({"s": ["a", "b"], "x": [1, 2]}))
+    assert not f.stats["s"].minmax_known
+    assert f.stats["x"].minmax_known
+
+
+def test_float_nan_statistics_are_ignored(tmp_path):
+    f = _footer(tmp_path, "t.parquet", pa.table({"f": [float("nan"), 1.5, -0.0]}))
+    st = f.stats["f"]
+    assert st.minmax_known and st.max == 1.5 and st.min == 0.0
+
+
+def test_hive_partition_values_give_exact_statistics(tmp_path):
+    table = pa.table({"v": [1, 2, 3, 4], "k": ["a b", "a b", "c/d", None]})
+    pq.write_to_dataset(table, tmp_path / "d", partition_cols=["k"])
+    lake = discover(tmp_path)
+    f = read_footer(FooterTask(lake.root, lake.table("d")))
+    assert f.error is None
+    assert f.stats["k"] == ColumnStats("a b", "c/d", True, 1)
+
+
+def test_unreadable_and_columnless_tables_report_an_error(tmp_path):
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 this is not parquet PAR1")
+    pq.write_table(pa.table({}), tmp_path / "empty.parquet")
+    lake = discover(tmp_path)
+    errors = {t.id: read_footer(FooterTask(lake.root, t)).error for t in lake.tables}
+    assert "bad.parquet" in errors["bad.parquet"] or "Parquet" in errors["bad.parquet"]
+    assert errors["empty.parquet"] == "table has no columns"
+
+
+def _stats(lo, hi, nulls):
+    return ColumnStats(lo, hi, True, nulls)
+
+
+@pytest.mark.parametrize(
+    ("child", "parent", "reason"),
+    [
+        (_stats(1, 5, 0), _stats(2, 9, 0), "min"),
+        (_stats(2, 10, 0), _stats(2, 9, 0), "max"),
+        (_stats(2, 5, 1), _stats(2, 9, 0), "nulls"),
+        (_stats(2, 5, 0), _stats(None, None, 4), "all-null"),
+        (_stats(2, 5, 0), _stats(2, 9, None), None),
+        (_stats(-0.0, 1.0, 0), _stats(0.0, 1.0, 0), None),
+        (_stats(2, 5, 1), ColumnStats(null_count=None), None),
+        (ColumnStats(null_count=0), _stats(3, 4, 0), None),
+    ],
+)
+def test_minmax_rules(child, parent, reason):
+    schema = pa.schema([("x", pa.int64())])
+    c = TableFooter("c", schema, 5, {"x": child})
+    p = TableFooter("p", schema, 5, {"x": parent})
+    assert prune_reason(Pair("c", "p", ("x",)), c, p) == reason
+
+
+def test_empty_parent_prunes_a_nonempty_child_only():
+    schema = pa.schema([("x", pa.int64())])
+    empty = TableFooter("p", schema, 0, {"x": ColumnStats(None, None, True, 0)})
+    assert prune_reason(Pair("c", "p", ("x",)), TableFooter("c", schema, 3, {"x": ColumnStats()}), empty) == "rows"
+    assert prune_reason(Pair("c", "p", ("x",)), TableFooter("c", schema, 0, {"x": ColumnStats(None, None, True, 0)}), empty) is None
+
+
+def test_bottom_k_rule_never_rejects_a_subset_and_catches_strangers(rng):
+    caught = 0
+    for _ in range(200):
+        parent = pl.Series(rng.integers(0, 5_000, size=int(rng.integers(1, 3_000))))
+        child = parent.sample(int(rng.integers(1, len(parent) + 1)), seed=int(rng.integers(1 << 30)))
+        k = int(rng.integers(1, 64))
+        p, c = Sketch.of(parent.hash(3), k), Sketch.of(child.hash(3), k)
+        assert not c.certainly_not_subset_of(p)
+        stranger = Sketch.of(pl.concat([child, pl.Series([10_000 + i for i in range(50)])]).hash(3), k)
+        caught += stranger.certainly_not_subset_of(p)
+    assert caught > 20  # the rule has teeth
+    empty = Sketch(np.array([], dtype=np.uint64), True)
+    assert not empty.certainly_not_subset_of(Sketch.of(pl.Series([1]).hash(3), 4))
+
+
+def _random_table(rng, columns, rows):
+    data = {}
+    for c in columns:
+        values = rng.integers(0, 6, size=rows).astype(float if c == "f" else int).tolist()
+        mask = rng.random(rows) < 0.15
+        if c == "f":
+            values = [float("nan") if v == 5 else (-0.0 if v == 0 else v) for v in values]
+        data[c] = [None if m else v for v, m in zip(values, mask)]
+    return pa.table(data)
+
+
+def test_stages_2_and_3_never_drop_a_contained_pair(tmp_path, rng):
+    """Random related tables (subsets, projections, unions with strangers) against an exact check."""
+    base = _random_table(rng, ["a", "b", "f"], 60)
+    tables = {"base": base}
+    for i in range(14):
+        cols = sorted(rng.choice(["a", "b", "f"], size=int(rng.integers(1, 4)), replace=False).tolist())
+        source = tables[str(rng.choice(list(tables)))]
+        if not set(cols) <= set(source.column_names) or source.num_rows == 0:
+            source = base
+        rows = source.select(cols).take(pa.array(rng.integers(0, source.num_rows, size=int(rng.integers(0, 40)))))
+        if i % 3 == 0:
+            rows = pa.concat_tables([rows, _random_table(rng, cols, 3)])
+        tables[f"t{i}"] = rows
+    for name, table in tables.items():
+        pq.write_table(table, tmp_path / f"{name}.parquet", row_group_size=7)
+    lake = discover(tmp_path)
+    foots = {t.id: read_footer(FooterTask(lake.root, t)) for t in lake.tables}
+    pairs = schema_candidates({t: f.schema for t, f in foots.items()}, "exact")
+    after_minmax, _ = minmax_prune(pairs, foots)
+    need: dict[str, set] = {}
+    for p in pairs:
+        need.setdefault(p.child, set()).add(p.columns)
+        need.setdefault(p.parent, set()).add(p.columns)
+    sk = {
+        t: sketch_table(SketchTask(lake.root, lake.table(t), tuple(sorted(set().union(*cols))), tuple(sorted(cols)), k=4))
+        for t, cols in need.items()
+    }
+    frames = {t: pl.from_arrow(lake.read(t)) for t in foots}
+    contained = 0
+    for p in pairs:
+        child = frames[p.child].select(p.columns).unique()
+        parent = frames[p.parent].select(p.columns).unique()
+        truth = child.join(parent, on=list(p.columns), how="anti", nulls_equal=True).height == 0
+        contained += truth
+        if truth:
+            assert p in after_minmax, p
+            assert sketch_reason(p, sk[p.child], sk[p.parent]) is None, p
+    assert contained >= 5
+    assert len(after_minmax) < len(pairs)  # the rules prune something here
