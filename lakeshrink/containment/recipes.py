@@ -252,7 +252,10 @@ def selector_mask(selector: RowSelector, table: pa.Table) -> np.ndarray:
 
 
 def _find_predicate(parent: pa.Table, mask: np.ndarray, prefer: tuple[str, ...]) -> RowSelector | None:
-    """A one-column predicate selecting exactly ``mask``, or None. Ranges before IN-lists; ``prefer`` first."""
+    """A one-column predicate selecting exactly ``mask``, or None.
+
+    A range on the first column (``prefer`` first) where one works; else the shortest exact IN-list.
+    """
     names = list(dict.fromkeys([*prefer, *parent.column_names]))
     selected = int(mask.sum())
     found_in: RowSelector | None = None
@@ -269,13 +272,12 @@ def _find_predicate(parent: pa.Table, mask: np.ndarray, prefer: tuple[str, ...])
         candidate = RowSelector("range", name, low, high, selected=selected)
         if np.array_equal(selector_mask(candidate, parent), mask):
             return candidate
-        if found_in is None:
-            distinct = pc.unique(chosen)
-            if len(distinct) <= MAX_IN_VALUES:
-                values = tuple(sorted(_json_value(v) for v in distinct.to_pylist()))
-                candidate = RowSelector("in", name, values=values, selected=selected)
-                if np.array_equal(selector_mask(candidate, parent), mask):
-                    found_in = candidate
+        distinct = pc.unique(chosen)
+        if len(distinct) <= MAX_IN_VALUES and (found_in is None or len(distinct) < len(found_in.values)):
+            values = tuple(sorted(_json_value(v) for v in distinct.to_pylist()))
+            candidate = RowSelector("in", name, values=values, selected=selected)
+            if np.array_equal(selector_mask(candidate, parent), mask):
+                found_in = candidate
     return found_in
 
 
