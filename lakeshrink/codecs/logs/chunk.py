@@ -239,6 +239,20 @@ def _scatter(pieces: list[pl.Series], positions: list[np.ndarray], n: int) -> pl
     return values.gather(order)
 
 
+def line_kinds(payload: bytes) -> tuple[np.ndarray, dict[int, str]]:
+    """Per line of a columnar chunk its kind (template id + 3, or a residue kind), and the chunk's templates."""
+    meta, streams = read_meta(payload)
+    reader = _Reader(streams)
+    for desc in meta["h"]:
+        if desc is not None:
+            reader.take(desc)
+    for _, _, descs in meta["tpl"]:
+        for desc in descs:
+            reader.take(desc)
+    reader.take(meta["cr"])
+    return reader.ints(meta["kind"], meta["n"]), {cid: text for cid, text, _ in meta["tpl"]}
+
+
 def decode_chunk(payload: bytes) -> bytes:
     """The exact bytes a payload was made from."""
     if not payload:

@@ -1,0 +1,284 @@
+"""The log archive format (``.lslog``): magic, version, checksummed chunk frames and an index at the end.
+
+Byte layout (all integers little-endian; the full description is ``docs/log-archive-format.md``)::
+
+    header   MAGIC (8 bytes b"\\x89LSKLOG\\n") | version u16 | flags u16 (0)
+    frame*   tag (4 bytes) | length u32 | crc32 u32 of the body | body
+             tag b"CHNK": body = raw_crc32 u32 (crc32 of the chunk's original bytes) | chunk payload (chunk.py)
+             tag b"INDX": body = zstd frame of the index JSON (one, last)
+    trailer  index frame offset u64 | END_MAGIC (8 bytes b"LSKLOGIX")
+
+The index lists the input files (relative path, size, their chunks in order) and every chunk (offset, length,
+file, line count, mode, the templates it holds with their line counts, and a trigram Bloom filter of its bytes),
+so a reader can decompress one chunk, one file, or only the chunks that hold a template or may hold a string.
+Writers go through :func:`lakeshrink.fileio.atomic_file`: an error leaves no partial archive at the target.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import zstandard
+
+from lakeshrink.errors import CorruptArchive
+
+MAGIC = b"\x89LSKLOG\n"
+END_MAGIC = b"LSKLOGIX"
+VERSION = 1
+TAG_CHUNK = b"CHNK"
+TAG_INDEX = b"INDX"
+_HEADER = struct.Struct("<8sHH")
+_FRAME = struct.Struct("<4sII")
+_TRAILER = struct.Struct("<Q8s")
+INDEX_VERSION = 1
+
+
+# --------------------------------------------------------------------------------------------------- blooms
+#: Chunks smaller than this get no Bloom filter: decoding them is cheaper than the filter would cost in size.
+BLOOM_MIN_BYTES = 4 << 20
+BLOOM_BITS = 1 << 18
+
+
+def _trigram_hashes(data: bytes, bits: int) -> np.ndarray:
+    arr = np.frombuffer(data, dtype=np.uint8).astype(np.uint32)
+    if len(arr) < 3:
+        return np.zeros(0, dtype=np.uint32)
+    grams = (arr[:-2] << 16) | (arr[1:-1] << 8) | arr[2:]
+    return ((grams * np.uint32(2654435761)) >> np.uint32(32 - bits.bit_length() + 1)) & np.uint32(bits - 1)
+
+
+def make_bloom(data: bytes) -> str:
+    """A trigram Bloom filter (one hash, 2^18 bits) of ``data`` as base64 of its zstd-compressed bits, or ""
+    for chunks under :data:`BLOOM_MIN_BYTES`."""
+    if len(data) < BLOOM_MIN_BYTES:
+        return ""
+    table = np.zeros(BLOOM_BITS, dtype=bool)
+    table[_trigram_hashes(data, BLOOM_BITS)] = True
+    packed = np.packbits(table).tobytes()
+    return base64.b64encode(zstandard.ZstdCompressor(level=9).compress(packed)).decode("ascii")
+
+
+def bloom_may_contain(bloom: str, needle: bytes) -> bool:
+    """False only when ``needle`` (3 bytes or more) cannot occur in the chunk the filter was made from."""
+    if len(needle) < 3 or not bloom:
+        return True
+    packed = zstandard.ZstdDecompressor().decompress(base64.b64decode(bloom))
+    table = np.unpackbits(np.frombuffer(packed, dtype=np.uint8)).astype(bool)
+    return bool(table[_trigram_hashes(needle, len(table))].all())
+
+
+# ---------------------------------------------------------------------------------------------------- index
+@dataclass(frozen=True)
+class ChunkEntry:
+    """Where a chunk is and what it holds."""
+
+    offset: int
+    length: int
+    file: int
+    lines: int
+    raw_bytes: int
+    mode: str
+    templates: tuple[tuple[str, int], ...]  # (template text, lines)
+    bloom: str
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    size: int
+    chunks: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ArchiveIndex:
+    format: str
+    files: tuple[FileEntry, ...]
+    chunks: tuple[ChunkEntry, ...]
+    miner_version: int = 1
+
+    def to_json(self) -> bytes:
+        doc = {
+            "version": INDEX_VERSION,
+            "format": self.format,
+            "files": [{"path": f.path, "size": f.size, "chunks": list(f.chunks)} for f in self.files],
+            "chunks": [
+                {
+                    "offset": c.offset,
+                    "length": c.length,
+                    "file": c.file,
+                    "lines": c.lines,
+                    "raw_bytes": c.raw_bytes,
+                    "mode": c.mode,
+                    "templates": [list(t) for t in c.templates],
+                    "bloom": c.bloom,
+                }
+                for c in self.chunks
+            ],
+        }
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes) -> ArchiveIndex:
+        doc = json.loads(data.decode("utf-8"))
+        if doc.get("version") != INDEX_VERSION:
+            raise ValueError(f"index version {doc.get('version')} is not supported (expected {INDEX_VERSION})")
+        files = tuple(FileEntry(f["path"], f["size"], tuple(f["chunks"])) for f in doc["files"])
+        chunks = tuple(
+            ChunkEntry(
+                c["offset"], c["length"], c["file"], c["lines"], c["raw_bytes"], c["mode"],
+                tuple((t[0], t[1]) for t in c["templates"]), c["bloom"],
+            )
+            for c in doc["chunks"]
+        )
+        return cls(doc["format"], files, chunks)
+
+
+# --------------------------------------------------------------------------------------------------- writer
+class ArchiveWriter:
+    """Appends chunk frames to an open binary file, then the index and trailer on :meth:`finish`."""
+
+    def __init__(self, out: BinaryIO):
+        self._out = out
+        self._offset = 0
+        self._files: list[dict] = []
+        self._chunks: list[ChunkEntry] = []
+        self._write(_HEADER.pack(MAGIC, VERSION, 0))
+
+    def _write(self, data: bytes) -> None:
+        self._out.write(data)
+        self._offset += len(data)
+
+    def start_file(self, path: str) -> None:
+        self._files.append({"path": path, "size": 0, "chunks": []})
+
+    def add_chunk(self, raw: bytes, payload: bytes, *, lines: int, mode: str, templates: dict[str, int]) -> None:
+        """Write one chunk of the current file (``payload`` decodes to ``raw``; checked by the caller)."""
+        body = struct.pack("<I", zlib.crc32(raw)) + payload
+        offset = self._offset
+        self._write(_FRAME.pack(TAG_CHUNK, len(body), zlib.crc32(body)))
+        self._write(body)
+        current = self._files[-1]
+        current["size"] += len(raw)
+        current["chunks"].append(len(self._chunks))
+        self._chunks.append(
+            ChunkEntry(
+                offset, self._offset - offset, len(self._files) - 1, lines, len(raw), mode,
+                tuple(sorted(templates.items(), key=lambda t: -t[1])), make_bloom(raw),
+            )
+        )
+
+    def finish(self, fmt: str) -> ArchiveIndex:
+        index = ArchiveIndex(
+            fmt,
+            tuple(FileEntry(f["path"], f["size"], tuple(f["chunks"])) for f in self._files),
+            tuple(self._chunks),
+        )
+        body = zstandard.ZstdCompressor(level=9).compress(index.to_json())
+        index_offset = self._offset
+        self._write(_FRAME.pack(TAG_INDEX, len(body), zlib.crc32(body)))
+        self._write(body)
+        self._write(_TRAILER.pack(index_offset, END_MAGIC))
+        return index
+
+
+# --------------------------------------------------------------------------------------------------- reader
+class ArchiveReader:
+    """Reads an archive: the index at open, chunks on demand, every frame checked against its CRC-32.
+
+    Raises:
+        CorruptArchive: wrong magic or version, truncated file, or a checksum that does not match.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self._fh = open(self.path, "rb")  # noqa: SIM115 - closed by close()/__exit__
+        except OSError as exc:
+            raise CorruptArchive(f"cannot open archive: {exc.strerror or exc}", path=self.path) from exc
+        try:
+            self.index = self._read_index()
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def __enter__(self) -> ArchiveReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def _corrupt(self, message: str, offset: int | None = None) -> CorruptArchive:
+        return CorruptArchive(message, path=self.path, offset=offset)
+
+    def _read_index(self) -> ArchiveIndex:
+        fh = self._fh
+        head = fh.read(_HEADER.size)
+        if len(head) < _HEADER.size or head[:8] != MAGIC:
+            raise self._corrupt("not a lakeshrink log archive (bad magic)", 0)
+        _, version, _flags = _HEADER.unpack(head)
+        if version != VERSION:
+            raise self._corrupt(f"archive version {version} is not supported (this lakeshrink reads {VERSION})", 8)
+        size = fh.seek(0, 2)
+        if size < _HEADER.size + _TRAILER.size:
+            raise self._corrupt("archive is truncated: no index trailer", size)
+        fh.seek(size - _TRAILER.size)
+        index_offset, end = _TRAILER.unpack(fh.read(_TRAILER.size))
+        if end != END_MAGIC or index_offset >= size:
+            raise self._corrupt("archive is truncated or damaged: index trailer missing", size - _TRAILER.size)
+        tag, body = self._frame(index_offset)
+        if tag != TAG_INDEX:
+            raise self._corrupt("index frame expected at the trailer's offset", index_offset)
+        try:
+            return ArchiveIndex.from_json(zstandard.ZstdDecompressor().decompress(body))
+        except (ValueError, KeyError, zstandard.ZstdError) as exc:
+            raise self._corrupt(f"unreadable index: {exc}", index_offset) from exc
+
+    def _frame(self, offset: int) -> tuple[bytes, bytes]:
+        self._fh.seek(offset)
+        head = self._fh.read(_FRAME.size)
+        if len(head) < _FRAME.size:
+            raise self._corrupt("truncated frame header", offset)
+        tag, length, crc = _FRAME.unpack(head)
+        body = self._fh.read(length)
+        if len(body) != length:
+            raise self._corrupt("truncated frame", offset)
+        if zlib.crc32(body) != crc:
+            raise self._corrupt("checksum mismatch: the archive is corrupt", offset)
+        return tag, body
+
+    def read_chunk(self, i: int) -> bytes:
+        """The original bytes of chunk ``i``, checked against the CRC-32 recorded when it was written."""
+        from lakeshrink.codecs.logs.chunk import decode_chunk
+
+        entry = self.index.chunks[i]
+        tag, body = self._frame(entry.offset)
+        if tag != TAG_CHUNK:
+            raise self._corrupt(f"chunk frame expected for chunk {i}", entry.offset)
+        (raw_crc,) = struct.unpack_from("<I", body)
+        try:
+            raw = decode_chunk(body[4:])
+        except Exception as exc:  # any decoding failure of checksummed data is corruption or a bug: say where
+            raise self._corrupt(f"chunk {i} cannot be decoded: {exc}", entry.offset) from exc
+        if zlib.crc32(raw) != raw_crc or len(raw) != entry.raw_bytes:
+            raise self._corrupt(f"chunk {i} decoded to bytes that fail their checksum", entry.offset)
+        return raw
+
+    def chunk_payload(self, i: int) -> bytes:
+        entry = self.index.chunks[i]
+        _, body = self._frame(entry.offset)
+        return body[4:]
+
+    def iter_file(self, file_index: int) -> Iterator[bytes]:
+        for i in self.index.files[file_index].chunks:
+            yield self.read_chunk(i)

@@ -1,0 +1,213 @@
+"""Files in, archive out, and back: what ``lakeshrink logs compress`` / ``decompress`` run.
+
+Inputs are read in chunks of about ``chunk_bytes`` cut after a ``\\n`` (a chunk never splits a line, and never
+spans two files), so memory stays bounded whatever the input size. The archive is written to a temporary path
+and renamed into place only when complete (:func:`lakeshrink.fileio.atomic_file`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter
+from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
+from lakeshrink.errors import InputError
+from lakeshrink.fileio import atomic_dir, atomic_file
+from lakeshrink.progress import progress
+
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input: where to read it and the relative path recorded in the archive."""
+
+    source: str  # a filesystem path, or "-" for stdin
+    name: str
+
+
+@dataclass(frozen=True)
+class CompressReport:
+    archive: str
+    files: int
+    chunks: int
+    lines: int
+    input_bytes: int
+    archive_bytes: int
+    seconds: float
+    format: str
+    templates: int
+    columnar_chunks: int
+
+    @property
+    def ratio(self) -> float:
+        return self.input_bytes / self.archive_bytes if self.archive_bytes else 0.0
+
+
+@dataclass(frozen=True)
+class DecompressReport:
+    archive: str
+    output: str
+    files: int
+    bytes: int
+    seconds: float
+
+
+def collect_inputs(inputs: Sequence[str]) -> list[InputFile]:
+    """Expand files, directories (recursively, sorted) and ``-`` into :class:`InputFile` s.
+
+    Raises:
+        InputError: a path that does not exist or is not readable, or an empty directory.
+    """
+    out: list[InputFile] = []
+    for item in inputs:
+        if item == STDIN:
+            out.append(InputFile(STDIN, "stdin"))
+            continue
+        path = Path(item)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+            if not files:
+                raise InputError("directory holds no files", path=path)
+            out += [InputFile(str(p), p.relative_to(path).as_posix()) for p in files]
+        elif path.is_file():
+            if not os.access(path, os.R_OK):
+                raise InputError("file is not readable (permission denied)", path=path)
+            out.append(InputFile(str(path), path.name))
+        else:
+            raise InputError("no such file or directory", path=path)
+    names = [f.name for f in out]
+    if len(set(names)) != len(names):  # same base name from two places: keep the paths as given
+        out = [InputFile(f.source, f.source.lstrip("/")) for f in out]
+    return out
+
+
+def iter_chunks(stream: BinaryIO, chunk_bytes: int, *, name: str, max_line_bytes: int) -> Iterator[bytes]:
+    """Chunks of whole lines of about ``chunk_bytes`` (the last may lack its ``\\n``)."""
+    carry = b""
+    while True:
+        block = stream.read(chunk_bytes)
+        if not block:
+            if carry:
+                yield carry
+            return
+        data = carry + block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            if max_line_bytes and len(data) > max_line_bytes:
+                raise InputError(
+                    f"a line longer than {max_line_bytes} bytes (no newline in {len(data)} bytes)",
+                    path=name,
+                    hint="raise --max-line-bytes, or is this a log file at all?",
+                )
+            carry = data
+            continue
+        carry = data[cut + 1 :]
+        yield data[: cut + 1]
+
+
+def _check_text(data: bytes, name: str, config: CodecConfig) -> None:
+    if config.allow_binary or not data:
+        return
+    sample = data[: 1 << 16]
+    control = sum(sample.count(bytes([b])) for b in range(32) if b not in (9, 10, 13, 12, 27))
+    if b"\x00" in sample or control > len(sample) // 10:
+        raise InputError("looks like binary data, not a text log", path=name, hint="use --allow-binary to store it anyway")
+    if config.max_line_bytes:
+        longest = max((len(line) for line in data.split(b"\n")), default=0)
+        if longest > config.max_line_bytes:
+            raise InputError(
+                f"a line of {longest} bytes is longer than the limit of {config.max_line_bytes}",
+                path=name,
+                hint="raise --max-line-bytes to compress it anyway",
+            )
+
+
+def _open(item: InputFile) -> BinaryIO:
+    if item.source == STDIN:
+        return sys.stdin.buffer
+    try:
+        return open(item.source, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=item.source) from exc
+
+
+def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], config: CodecConfig | None = None) -> CompressReport:
+    """Compress files, directories or ``-`` into one archive at ``archive`` (atomically)."""
+    config = config or CodecConfig()
+    items = collect_inputs(inputs)
+    codec = LogCodec(config)
+    start = time.perf_counter()
+    total_in = lines = chunks = columnar = 0
+    with atomic_file(archive) as tmp, open(tmp, "wb") as out:
+        writer = ArchiveWriter(out)
+        with progress("compressing logs", total=len(items)) as bar:
+            for item in items:
+                writer.start_file(item.name)
+                stream = _open(item)
+                try:
+                    for data in iter_chunks(stream, config.chunk_bytes, name=item.source, max_line_bytes=config.max_line_bytes):
+                        _check_text(data, item.source, config)
+                        if codec.format is None:
+                            codec.ensure_format(data[: 1 << 16].decode("utf-8", "replace").split("\n")[:200])
+                        elif total_in == 0:
+                            codec.ensure_format(data[: 1 << 16].decode("utf-8", "replace").split("\n")[:200], path=item.source)
+                        result = codec.encode_chunk(data)
+                        assert codec.miner is not None
+                        names = {codec.miner.template(cid): n for cid, n in result.template_counts.items()}
+                        writer.add_chunk(data, result.payload, lines=result.lines, mode=result.mode, templates=names)
+                        total_in += len(data)
+                        lines += result.lines
+                        chunks += 1
+                        columnar += result.mode == "columnar"
+                except OSError as exc:
+                    raise InputError(f"cannot read: {exc.strerror or exc}", path=item.source) from exc
+                finally:
+                    if item.source != STDIN:
+                        stream.close()
+                bar.advance()
+        fmt = codec.format.spec if codec.format is not None else "<Content>"
+        writer.finish(fmt)
+        out.flush()
+        size = out.tell()
+    return CompressReport(
+        str(archive), len(items), chunks, lines, total_in, size, time.perf_counter() - start, fmt,
+        len(codec.templates()), columnar,
+    )
+
+
+def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLike[str], *, overwrite: bool = False) -> DecompressReport:
+    """Write back the exact bytes: one file archived gives the file ``output``; several, a directory."""
+    start = time.perf_counter()
+    total = 0
+    output = Path(output)
+    with ArchiveReader(archive) as reader:
+        files = reader.index.files
+        if len(files) == 1:
+            if output.exists() and not overwrite:
+                raise InputError("output already exists", path=output, hint="remove it or pass --force")
+            with atomic_file(output) as tmp, open(tmp, "wb") as out:
+                for data in reader.iter_file(0):
+                    out.write(data)
+                    total += len(data)
+        else:
+            try:
+                with atomic_dir(output, overwrite=overwrite) as tmp_dir:
+                    for i, entry in enumerate(files):
+                        target = tmp_dir / entry.path
+                        if ".." in Path(entry.path).parts or Path(entry.path).is_absolute():
+                            raise InputError(f"archive holds an unsafe path {entry.path!r}", path=archive)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        with open(target, "wb") as out:
+                            for data in reader.iter_file(i):
+                                out.write(data)
+                                total += len(data)
+            except FileExistsError as exc:
+                raise InputError("output already exists", path=output, hint="remove it or pass --force") from exc
+    return DecompressReport(str(archive), str(output), len(files), total, time.perf_counter() - start)

@@ -1,0 +1,132 @@
+"""Search an archive without decompressing what cannot match (after CLP, Rodrigues et al. OSDI'21).
+
+Two things let :func:`grep` skip chunks, both read from the index alone:
+
+* the templates of each chunk: with ``template=`` only chunks holding that template are opened, and within
+  them only the lines of that template are returned;
+* a trigram Bloom filter of each large chunk: a literal pattern (``fixed=True``, or a regex without
+  metacharacters) is looked for only in chunks whose filter holds all its trigrams.
+
+Chunks that may match are decoded and searched with polars' vectorised regex on the whole chunk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from lakeshrink.codecs.logs.archive import ArchiveReader, bloom_may_contain
+from lakeshrink.codecs.logs.chunk import MODE_COLUMNAR, TEMPLATE_BASE, line_kinds
+from lakeshrink.codecs.logs.lines import split_lines
+from lakeshrink.errors import InputError
+
+
+@dataclass(frozen=True)
+class GrepMatch:
+    file: str
+    line_number: int  # 1-based, within its file
+    line: bytes  # without its line terminator
+
+
+@dataclass
+class GrepStats:
+    chunks: int = 0
+    chunks_read: int = 0
+    matches: int = 0
+    skipped_by: dict[str, int] = field(default_factory=lambda: {"template": 0, "bloom": 0})
+
+
+@dataclass(frozen=True)
+class TemplateCount:
+    template: str
+    lines: int
+    chunks: int
+
+
+def list_templates(archive: str | os.PathLike[str]) -> list[TemplateCount]:
+    """Every template in the archive with its line count, most frequent first (from the index only)."""
+    lines: dict[str, int] = {}
+    chunks: dict[str, int] = {}
+    with ArchiveReader(archive) as reader:
+        for entry in reader.index.chunks:
+            for text, count in entry.templates:
+                lines[text] = lines.get(text, 0) + count
+                chunks[text] = chunks.get(text, 0) + 1
+    return [TemplateCount(t, n, chunks[t]) for t, n in sorted(lines.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _literal(pattern: str, fixed: bool, ignore_case: bool) -> bytes | None:
+    if ignore_case:
+        return None
+    if fixed or re.escape(pattern) == pattern:
+        return pattern.encode("utf-8")
+    return None
+
+
+def _template_rows(payload: bytes, template: str) -> np.ndarray | None:
+    """Line numbers (0-based) of ``template``'s lines in a columnar chunk; None when the chunk is not columnar."""
+    if payload[0] != MODE_COLUMNAR:
+        return None
+    kinds, templates = line_kinds(payload)
+    ids = [cid for cid, text in templates.items() if text == template]
+    return np.nonzero(np.isin(kinds, [cid + TEMPLATE_BASE for cid in ids]))[0]
+
+
+def grep(
+    archive: str | os.PathLike[str],
+    pattern: str,
+    *,
+    fixed: bool = False,
+    ignore_case: bool = False,
+    template: str | None = None,
+    stats: GrepStats | None = None,
+) -> Iterator[GrepMatch]:
+    """Lines of the archive matching ``pattern`` (a regex, or a literal with ``fixed``), in archive order.
+
+    Raises:
+        InputError: the pattern is not a valid regex.
+    """
+    stats = stats if stats is not None else GrepStats()
+    regex = re.escape(pattern) if fixed else pattern
+    if ignore_case:
+        regex = "(?i)" + regex
+    try:
+        pl.Series(["x"]).str.contains(regex)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"invalid pattern {pattern!r}: {exc}") from exc
+    needle = _literal(pattern, fixed, ignore_case)
+    with ArchiveReader(archive) as reader:
+        for file_entry in reader.index.files:
+            first_line = 0
+            for i in file_entry.chunks:
+                entry = reader.index.chunks[i]
+                stats.chunks += 1
+                start, first_line = first_line, first_line + entry.lines
+                if template is not None and template not in {t for t, _ in entry.templates}:
+                    stats.skipped_by["template"] += 1
+                    continue
+                if needle is not None and not bloom_may_contain(entry.bloom, needle):
+                    stats.skipped_by["bloom"] += 1
+                    continue
+                stats.chunks_read += 1
+                data = reader.read_chunk(i)
+                lines = split_lines(data)
+                hits = lines.text.str.contains(regex).fill_null(False).to_numpy()
+                for row in lines.binary:
+                    hits[row] = re.search(regex.encode("utf-8"), lines.binary[row]) is not None
+                if template is not None:
+                    rows = _template_rows(reader.chunk_payload(i), template)
+                    keep = np.zeros(len(hits), dtype=bool)
+                    if rows is not None:
+                        keep[rows] = True
+                    hits &= keep
+                texts = lines.text.to_list()
+                for row in np.nonzero(hits)[0]:
+                    raw = lines.binary.get(int(row))
+                    stats.matches += 1
+                    yield GrepMatch(file_entry.path, start + int(row) + 1, raw if raw is not None else texts[row].encode("utf-8"))
