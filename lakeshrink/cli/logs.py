@@ -1,10 +1,140 @@
-"""``lakeshrink logs``: lossless log template compression."""
+"""``lakeshrink logs``: lossless log template compression (a thin layer over :mod:`lakeshrink.codecs.logs`)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
+from rich.table import Table
+
+from lakeshrink.cli._common import emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.codecs.logs.codec import DEFAULT_CHUNK_BYTES, CodecConfig
 
 
 @click.group()
 def logs() -> None:
     """Lossless log template compression (compress, decompress, templates, grep)."""
+
+
+@logs.command("compress")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", "archive", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Archive to write.")
+@click.option("--format", "log_format", default=None, metavar="F",
+              help="Loghub-style header format ('<Date> <Time> <Level> <Content>') or a known name (HDFS, Spark...). "
+                   "Default: detected from the first lines.")
+@click.option("--level", type=click.IntRange(1, 22), default=19, show_default=True, help="zstd level for the columns.")
+@click.option("--no-lzma", is_flag=True, help="Do not try LZMA2 per column (faster, slightly larger).")
+@click.option("--chunk-mb", type=click.IntRange(1, 1024), default=DEFAULT_CHUNK_BYTES >> 20, show_default=True,
+              help="Chunk size; memory use is about 10x this.")
+@click.option("--max-line-bytes", type=click.IntRange(0), default=4 << 20, show_default=True,
+              help="Refuse lines longer than this (0: no limit).")
+@click.option("--allow-binary", is_flag=True, help="Store input that looks like binary data instead of refusing it.")
+@engine_options
+@pass_state
+def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str | None, level: int, no_lzma: bool,
+                 chunk_mb: int, max_line_bytes: int, allow_binary: bool, engine: str, spark_master: str | None) -> None:
+    """Compress INPUT files, directories or - (stdin) into one archive, byte-exact."""
+    config = CodecConfig(format=log_format, level=level, try_lzma=not no_lzma, chunk_bytes=chunk_mb << 20,
+                         max_line_bytes=max_line_bytes, allow_binary=allow_binary)
+    if engine == "spark":
+        from lakeshrink.spark_ext.logs import compress_files_spark
+
+        with open_engine(engine, spark_master) as eng:
+            report = compress_files_spark(eng.spark, list(inputs), archive, config)  # type: ignore[attr-defined]
+    else:
+        from lakeshrink.codecs.logs.files import compress_files
+
+        report = compress_files(list(inputs), archive, config)
+    payload: dict[str, Any] = {"engine": engine, **_asdict(report), "ratio": round(report.ratio, 3)}
+
+    def render(console) -> None:
+        console.print(
+            f"{report.files} file(s), {report.lines:,} lines, {human_bytes(report.input_bytes)} -> "
+            f"{human_bytes(report.archive_bytes)} ({report.ratio:.2f}x) in {report.seconds:.1f}s; "
+            f"{report.templates} templates, {report.columnar_chunks}/{report.chunks} chunks columnar"
+        )
+        console.print(f"format: {report.format}")
+        console.print(f"wrote {report.archive}")
+
+    emit(state, payload, render)
+
+
+@logs.command("decompress")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="A file (archive of one input) or a directory (several inputs).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@pass_state
+def decompress_cmd(state, archive: Path, output: Path, force: bool) -> None:
+    """Give back the exact bytes that were compressed into ARCHIVE."""
+    from lakeshrink.codecs.logs.files import decompress_archive
+
+    report = decompress_archive(archive, output, overwrite=force)
+    emit(state, _asdict(report), lambda c: c.print(
+        f"wrote {report.output}: {report.files} file(s), {human_bytes(report.bytes)} in {report.seconds:.2f}s"))
+
+
+@logs.command("templates")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(0), default=0, help="Show only the N most frequent (0: all).")
+@pass_state
+def templates_cmd(state, archive: Path, limit: int) -> None:
+    """List the templates of ARCHIVE with their line counts (from the index; nothing is decompressed)."""
+    from lakeshrink.codecs.logs.grep import list_templates
+
+    rows = list_templates(archive)
+    if limit:
+        rows = rows[:limit]
+
+    def render(console) -> None:
+        table = Table(title=f"{len(rows)} templates in {archive}")
+        table.add_column("lines", justify="right")
+        table.add_column("chunks", justify="right")
+        table.add_column("template")
+        for r in rows:
+            table.add_row(f"{r.lines:,}", str(r.chunks), r.template)
+        console.print(table)
+
+    emit(state, {"archive": str(archive), "templates": [_asdict(r) for r in rows]}, render)
+
+
+@logs.command("grep")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("pattern")
+@click.option("-F", "--fixed-strings", "fixed", is_flag=True, help="PATTERN is a literal string, not a regex.")
+@click.option("-i", "--ignore-case", is_flag=True)
+@click.option("-n", "--line-number", is_flag=True, help="Prefix each line with its line number in its file.")
+@click.option("-H", "--with-filename", is_flag=True, help="Prefix each line with its file's path.")
+@click.option("--template", default=None, help="Only lines of this template (exact text, as `logs templates` shows).")
+@pass_state
+def grep_cmd(state, archive: Path, pattern: str, fixed: bool, ignore_case: bool, line_number: bool,
+             with_filename: bool, template: str | None) -> None:
+    """Print the original lines of ARCHIVE that match PATTERN, skipping chunks that cannot match."""
+    from lakeshrink.codecs.logs.grep import GrepStats, grep
+
+    stats = GrepStats()
+    matches = grep(archive, pattern, fixed=fixed, ignore_case=ignore_case, template=template, stats=stats)
+    if state.json:
+        found = [{"file": m.file, "line_number": m.line_number, "line": m.line.decode("utf-8", "replace")} for m in matches]
+        emit(state, {"archive": str(archive), "pattern": pattern, "matches": found, "stats": _asdict(stats)})
+        return
+    out = sys.stdout.buffer
+    for m in matches:
+        prefix = b""
+        if with_filename:
+            prefix += m.file.encode("utf-8") + b":"
+        if line_number:
+            prefix += str(m.line_number).encode("ascii") + b":"
+        out.write(prefix + m.line + b"\n")
+    out.flush()
+    if state.verbose:
+        click.echo(f"{stats.matches} matches; read {stats.chunks_read} of {stats.chunks} chunks "
+                   f"(skipped: {stats.skipped_by})", err=True)
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(obj)

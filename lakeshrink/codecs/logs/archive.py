@@ -161,17 +161,23 @@ class ArchiveWriter:
 
     def add_chunk(self, raw: bytes, payload: bytes, *, lines: int, mode: str, templates: dict[str, int]) -> None:
         """Write one chunk of the current file (``payload`` decodes to ``raw``; checked by the caller)."""
-        body = struct.pack("<I", zlib.crc32(raw)) + payload
+        self.add_encoded(payload, raw_crc=zlib.crc32(raw), raw_bytes=len(raw), bloom=make_bloom(raw), lines=lines,
+                         mode=mode, templates=templates)
+
+    def add_encoded(self, payload: bytes, *, raw_crc: int, raw_bytes: int, bloom: str, lines: int, mode: str,
+                    templates: dict[str, int]) -> None:
+        """Write a chunk encoded elsewhere (a Spark task), given its original bytes' CRC-32, size and Bloom filter."""
+        body = struct.pack("<I", raw_crc) + payload
         offset = self._offset
         self._write(_FRAME.pack(TAG_CHUNK, len(body), zlib.crc32(body)))
         self._write(body)
         current = self._files[-1]
-        current["size"] += len(raw)
+        current["size"] += raw_bytes
         current["chunks"].append(len(self._chunks))
         self._chunks.append(
             ChunkEntry(
-                offset, self._offset - offset, len(self._files) - 1, lines, len(raw), mode,
-                tuple(sorted(templates.items(), key=lambda t: -t[1])), make_bloom(raw),
+                offset, self._offset - offset, len(self._files) - 1, lines, raw_bytes, mode,
+                tuple(sorted(templates.items(), key=lambda t: -t[1])), bloom,
             )
         )
 

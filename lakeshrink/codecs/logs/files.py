@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import sys
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter
+from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter, make_bloom
 from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file
@@ -138,11 +139,58 @@ def _open(item: InputFile) -> BinaryIO:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=item.source) from exc
 
 
+@dataclass(frozen=True)
+class ArchiveChunk:
+    """A chunk ready for :meth:`ArchiveWriter.add_encoded` (made locally or in a Spark task)."""
+
+    payload: bytes
+    raw_crc: int
+    raw_bytes: int
+    bloom: str
+    lines: int
+    mode: str
+    templates: dict[str, int]
+
+
+def start_codec(codec: LogCodec, first_chunk: bytes, name: str) -> None:
+    """Detect the format on the first chunk of the first file, or check that a given format matches it."""
+    sample = first_chunk[: 1 << 16].decode("utf-8", "replace").split("\n")[:200]
+    codec.ensure_format(sample, path=name)
+
+
+def _codec_for(codecs: dict[str | None, LogCodec], config: CodecConfig, data: bytes, name: str) -> LogCodec:
+    if config.format is not None:
+        if None not in codecs:
+            codecs[None] = LogCodec(config)
+            start_codec(codecs[None], data, name)
+        return codecs[None]
+    probe = LogCodec(config)
+    start_codec(probe, data, name)
+    assert probe.format is not None
+    return codecs.setdefault(probe.format.spec, probe)
+
+
+def encode_for_archive(codec: LogCodec, data: bytes, name: str) -> ArchiveChunk:
+    """Check and encode one chunk of the input ``name`` (raises :class:`InputError` for binary or huge lines)."""
+    _check_text(data, name, codec.config)
+    result = codec.encode_chunk(data)
+    assert codec.miner is not None
+    names = {codec.miner.template(cid): n for cid, n in result.template_counts.items()}
+    return ArchiveChunk(result.payload, zlib.crc32(data), len(data), make_bloom(data), result.lines, result.mode, names)
+
+
+def write_chunk(writer: ArchiveWriter, chunk: ArchiveChunk) -> None:
+    writer.add_encoded(chunk.payload, raw_crc=chunk.raw_crc, raw_bytes=chunk.raw_bytes, bloom=chunk.bloom,
+                       lines=chunk.lines, mode=chunk.mode, templates=chunk.templates)
+
+
 def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], config: CodecConfig | None = None) -> CompressReport:
     """Compress files, directories or ``-`` into one archive at ``archive`` (atomically)."""
     config = config or CodecConfig()
     items = collect_inputs(inputs)
+    codecs: dict[str | None, LogCodec] = {}  # with no --format, one codec (format + templates) per detected format
     codec = LogCodec(config)
+    first_format: str | None = None
     start = time.perf_counter()
     total_in = lines = chunks = columnar = 0
     with atomic_file(archive) as tmp, open(tmp, "wb") as out:
@@ -150,35 +198,33 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
         with progress("compressing logs", total=len(items)) as bar:
             for item in items:
                 writer.start_file(item.name)
+                new_file = True
                 stream = _open(item)
                 try:
                     for data in iter_chunks(stream, config.chunk_bytes, name=item.source, max_line_bytes=config.max_line_bytes):
-                        _check_text(data, item.source, config)
-                        if codec.format is None:
-                            codec.ensure_format(data[: 1 << 16].decode("utf-8", "replace").split("\n")[:200])
-                        elif total_in == 0:
-                            codec.ensure_format(data[: 1 << 16].decode("utf-8", "replace").split("\n")[:200], path=item.source)
-                        result = codec.encode_chunk(data)
-                        assert codec.miner is not None
-                        names = {codec.miner.template(cid): n for cid, n in result.template_counts.items()}
-                        writer.add_chunk(data, result.payload, lines=result.lines, mode=result.mode, templates=names)
-                        total_in += len(data)
-                        lines += result.lines
+                        if chunks == 0 or (config.format is None and new_file):
+                            codec = _codec_for(codecs, config, data, item.source)
+                            first_format = first_format or (codec.format.spec if codec.format else None)
+                        new_file = False
+                        chunk = encode_for_archive(codec, data, item.source)
+                        write_chunk(writer, chunk)
+                        total_in += chunk.raw_bytes
+                        lines += chunk.lines
                         chunks += 1
-                        columnar += result.mode == "columnar"
+                        columnar += chunk.mode == "columnar"
                 except OSError as exc:
                     raise InputError(f"cannot read: {exc.strerror or exc}", path=item.source) from exc
                 finally:
                     if item.source != STDIN:
                         stream.close()
                 bar.advance()
-        fmt = codec.format.spec if codec.format is not None else "<Content>"
+        fmt = first_format or "<Content>"
         writer.finish(fmt)
         out.flush()
         size = out.tell()
     return CompressReport(
         str(archive), len(items), chunks, lines, total_in, size, time.perf_counter() - start, fmt,
-        len(codec.templates()), columnar,
+        sum(len(c.templates()) for c in codecs.values()), columnar,
     )
 
 
