@@ -1,0 +1,291 @@
+"""The planner end to end: scan -> plan (GX audit) -> mark -> verify -> rebuild, on copies of the bundled lake."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from lakeshrink.cli.main import cli
+from lakeshrink.containment import recipes
+from lakeshrink.containment.marks import MANIFEST, PlanStale, mark, verify
+from lakeshrink.containment.plan import PlanOptions, load_plan, make_plan
+from lakeshrink.containment.rowhash import table_checksum
+from lakeshrink.containment.scan import scan_lake
+from lakeshrink.containment.sealed import UnsafeTablePath
+from lakeshrink.errors import CorruptArchive
+
+COLD_MARKS = {
+    "airlines.parquet": "copies/airlines_backup.parquet",
+    "derived/airports_eastern.parquet": "airports.parquet",
+    "derived/flights_by_origin": "flights_jan",
+    "derived/flights_late_dup.parquet": "flights_jan",
+    "derived/planes_boeing.parquet": "planes.parquet",
+    "derived/weather_jan_ewr.parquet": "weather_jan.parquet",
+}
+
+
+def _setup(base: Path, demo_data: Path) -> tuple[Path, Path, Path]:
+    """A copy of the bundled lake, its scan, and an access file that makes every table cold."""
+    lake = base / "lake"
+    shutil.copytree(demo_data / "lake", lake)
+    scan_dir = base / "scan"
+    scan = scan_lake(lake)
+    scan.save(scan_dir)
+    access = base / "access.csv"
+    access.write_text("table,reads_per_month,max_rebuild_seconds\n" + "".join(f"{t.table},0,\n" for t in scan.table_details))
+    return lake, scan_dir, access
+
+
+@pytest.fixture(scope="module")
+def gx_plan(tmp_path_factory, demo_data):
+    """A plan audited by Great Expectations, with the rebuild of planes_boeing sabotaged (one row lost)."""
+    pytest.importorskip("great_expectations", reason="pip install 'lakeshrink[gx]'")
+    base = tmp_path_factory.mktemp("gxplan")
+    lake, scan_dir, access = _setup(base, demo_data)
+    real = recipes.apply_recipe
+
+    def lossy(recipe, parent):
+        out = real(recipe, parent)
+        return out.slice(1) if recipe.child == "derived/planes_boeing.parquet" else out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(recipes, "apply_recipe", lossy)
+        plan = make_plan(scan_dir, base / "plan", access=access, options=PlanOptions(gx=True))
+    return base, lake, plan
+
+
+def test_gx_audited_plan_marks_what_is_safe_and_says_why(gx_plan):
+    base, lake, plan = gx_plan
+    expected = {k: v for k, v in COLD_MARKS.items() if k != "derived/planes_boeing.parquet"}
+    assert {m.table: m.parent for m in plan.marked} == expected
+    assert plan.solver == "milp" and plan.audit_tool == "great_expectations"
+    assert plan.bytes_saved == sum(m.bytes for m in plan.marked) > 0
+    kept = {k.table: k.reason for k in plan.kept}
+    assert kept["derived/planes_boeing.parquet"].startswith("not marked: audit failed")
+    assert "expect_table_row_count_to_equal" in kept["derived/planes_boeing.parquet"]
+    assert kept["derived/planes_seats_edited.parquet"] == "not contained in another table"
+    assert kept["flights_jan"].startswith("kept as the parent of derived/flights_by_origin")
+    assert any(r.child == "derived/planes_boeing.parquet" for r in plan.rejected)
+    plan_dir = base / "plan"
+    failed = json.loads((plan_dir / "audit").glob("*planes_boeing*.json").__next__().read_text())
+    assert failed["success"] is False
+    for m in plan.marked:
+        assert (plan_dir / m.recipe).is_file() and (plan_dir / m.audit).is_file()
+        assert m.data_docs and (plan_dir / m.data_docs).is_file()
+        assert m.rebuild_seconds_estimate > 0 and m.table in m.reason or m.parent in m.reason
+    assert (plan_dir / "audit" / "data_docs" / "index.html").is_file()
+    loaded = load_plan(plan_dir)
+    doc = loaded.document
+    assert doc["format"] == "lakeshrink-plan" and doc["version"] == 1 and doc["solver"] == "milp"
+    assert set(doc) >= {"marked", "kept", "bytes_saved", "solver", "lake", "sha256"}
+    assert [c["solver"] for c in doc["comparison"]] == ["milp", "greedy"]
+    assert plan.curve[0].bytes_saved == 0 and plan.curve[-1].bytes_saved == plan.bytes_saved
+
+
+def test_report_is_self_contained_html(gx_plan):
+    base, _, plan = gx_plan
+    text = (base / "plan" / "report.html").read_text()
+    assert text.startswith("<!DOCTYPE html>") and text.count("<svg") == 2
+    assert "<script" not in text and "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    for m in plan.marked:
+        assert f'href="{m.audit}"' in text and m.table in text
+    assert 'href="audit/data_docs/index.html"' in text
+
+
+def test_rebuild_from_gx_plan_matches_the_original(gx_plan, tmp_path):
+    _, lake, plan = gx_plan
+    out = tmp_path / "late.parquet"
+    result = CliRunner().invoke(cli, ["--output", "json", "containment", "rebuild", str(gx_plan[0] / "plan"),
+                                      "derived/flights_late_dup.parquet", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    original = pq.read_table(lake / "derived" / "flights_late_dup.parquet")
+    assert payload["verified"] and payload["row_checksum"] == table_checksum(original) == table_checksum(pq.read_table(out))
+    again = CliRunner().invoke(cli, ["containment", "rebuild", str(gx_plan[0] / "plan"), "derived/flights_late_dup.parquet", "-o", str(out)])
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    missing = CliRunner().invoke(cli, ["containment", "rebuild", str(gx_plan[0] / "plan"), "planes.parquet", "-o", str(tmp_path / "x.parquet")])
+    assert missing.exit_code == 1 and "not marked in this plan" in missing.stderr
+
+
+@pytest.fixture
+def fresh(tmp_path, demo_data):
+    """A lake copy with a checksum-audited plan made through the CLI."""
+    lake, scan_dir, access = _setup(tmp_path, demo_data)
+    plan_dir = tmp_path / "plan"
+    result = CliRunner().invoke(cli, ["--output", "json", "containment", "plan", str(scan_dir), "-o", str(plan_dir),
+                                      "--access", str(access), "--no-gx"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert {m["table"]: m["parent"] for m in payload["marked"]} == COLD_MARKS
+    assert payload["solver"] == "milp" and payload["bytes_saved"] > 0
+    return lake, plan_dir
+
+
+def test_mark_is_a_dry_run_until_execute_and_never_touches_data(fresh):
+    lake, plan_dir = fresh
+    before = {p: p.stat().st_mtime_ns for p in lake.rglob("*") if p.is_file()}
+    dry = CliRunner().invoke(cli, ["containment", "mark", str(plan_dir)])
+    assert dry.exit_code == 0 and "would mark derived/weather_jan_ewr.parquet" in dry.stdout and "--execute" in dry.stdout
+    assert not (lake / MANIFEST).exists()
+    done = CliRunner().invoke(cli, ["--output", "json", "containment", "mark", str(plan_dir), "--execute"])
+    assert done.exit_code == 0, done.output
+    payload = json.loads(done.stdout)
+    assert payload["dry_run"] is False and {m["table"] for m in payload["marks"]} == set(COLD_MARKS)
+    manifest = json.loads((lake / MANIFEST).read_text())
+    assert manifest["format"] == "lakeshrink-marks" and manifest["version"] == 1 and len(manifest["marks"]) == 6
+    after = {p: p.stat().st_mtime_ns for p in lake.rglob("*") if p.is_file() and "_lakeshrink" not in p.parts}
+    assert after == before
+    ok = verify(plan_dir)
+    assert set(ok.valid) == set(COLD_MARKS) and ok.withdrawn == ()
+
+
+def test_verify_withdraws_marks_whose_parent_changed(fresh):
+    lake, plan_dir = fresh
+    mark(plan_dir, execute=True)
+    part = sorted((lake / "flights_jan").glob("part-*.parquet"))[0]
+    pq.write_table(pq.read_table(part).slice(1), part)
+    dry = verify(plan_dir, dry_run=True)
+    assert {w.table for w in dry.withdrawn} == {"derived/flights_by_origin", "derived/flights_late_dup.parquet"}
+    assert len(json.loads((lake / MANIFEST).read_text())["marks"]) == 6
+    result = CliRunner().invoke(cli, ["containment", "verify", str(plan_dir)])
+    assert result.exit_code == 0 and "withdrew derived/flights_by_origin" in result.stdout and "flights_jan" in result.stdout
+    manifest = json.loads((lake / MANIFEST).read_text())
+    assert {m["table"] for m in manifest["marks"]} == set(COLD_MARKS) - {"derived/flights_by_origin", "derived/flights_late_dup.parquet"}
+    assert {w["table"] for w in manifest["withdrawn"]} == {"derived/flights_by_origin", "derived/flights_late_dup.parquet"}
+    assert "changed" in manifest["withdrawn"][0]["reason"]
+    assert verify(plan_dir).withdrawn == ()
+    rebuild = CliRunner().invoke(cli, ["containment", "rebuild", str(plan_dir), "derived/flights_by_origin", "-o", str(plan_dir / "x.parquet")])
+    assert rebuild.exit_code == 1 and "parent changed" in rebuild.stderr and not (plan_dir / "x.parquet").exists()
+
+
+@pytest.mark.parametrize("damage", ["edit", "truncate"])
+def test_edited_or_truncated_plan_is_refused_and_nothing_marked(fresh, damage):
+    lake, plan_dir = fresh
+    path = plan_dir / "plan.json"
+    if damage == "edit":
+        doc = json.loads(path.read_text())
+        doc["marked"][0]["parent"] = "planes.parquet"
+        path.write_text(json.dumps(doc, indent=2))
+    else:
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    result = CliRunner().invoke(cli, ["containment", "mark", str(plan_dir), "--execute"])
+    assert result.exit_code == 1
+    assert ("checksum mismatch" if damage == "edit" else "not valid JSON") in result.stderr
+    assert str(path) in result.stderr
+    assert not (lake / MANIFEST).exists()
+
+
+def test_edited_recipe_or_manifest_is_refused(fresh):
+    lake, plan_dir = fresh
+    plan = load_plan(plan_dir)
+    recipe_path = plan_dir / plan.entry("derived/weather_jan_ewr.parquet").recipe
+    doc = json.loads(recipe_path.read_text())
+    doc["selector"]["low"] = "JFK"
+    recipe_path.write_text(json.dumps(doc))
+    with pytest.raises(CorruptArchive, match="checksum mismatch"):
+        mark(plan_dir, execute=True)
+    assert not (lake / MANIFEST).exists()
+
+
+def test_manifest_tampering_is_refused(fresh):
+    lake, plan_dir = fresh
+    mark(plan_dir, execute=True)
+    manifest = lake / MANIFEST
+    doc = json.loads(manifest.read_text())
+    doc["marks"].append(dict(doc["marks"][0], table="planes.parquet"))
+    manifest.write_text(json.dumps(doc))
+    with pytest.raises(CorruptArchive, match="lakeshrink-marks was edited"):
+        verify(plan_dir)
+
+
+def test_vanished_parent_means_nothing_is_marked(fresh):
+    lake, plan_dir = fresh
+    (lake / "weather_jan.parquet").unlink()
+    result = CliRunner().invoke(cli, ["containment", "mark", str(plan_dir), "--execute"])
+    assert result.exit_code == 1 and "'weather_jan.parquet' vanished" in result.stderr and "nothing was marked" in result.stderr
+    assert not (lake / MANIFEST).exists()
+    with pytest.raises(PlanStale):
+        mark(plan_dir)
+
+
+def test_scan_with_an_escaping_table_path_is_refused(tmp_path, demo_data):
+    lake, scan_dir, access = _setup(tmp_path, demo_data)
+    doc = json.loads((scan_dir / "containment.json").read_text())
+    doc["edges"][0]["child"] = "../outside.parquet"
+    (scan_dir / "containment.json").write_text(json.dumps(doc))
+    with pytest.raises(UnsafeTablePath, match="escapes the lake root"):
+        make_plan(scan_dir, tmp_path / "plan", access=access, options=PlanOptions(gx=False))
+    assert not (tmp_path / "plan").exists()
+
+
+def test_default_access_marks_nothing_on_a_tiny_lake_and_says_why(tmp_path, demo_data):
+    lake, scan_dir, _ = _setup(tmp_path, demo_data)
+    costs = tmp_path / "costs.json"
+    costs.write_text(json.dumps({"throughput_mb_per_s": 100}))
+    plan = make_plan(scan_dir, tmp_path / "plan", costs=costs, options=PlanOptions(gx=False))
+    assert plan.marked == () and plan.cost_model.throughput_source == "configured"
+    reasons = {k.table: k.reason for k in plan.kept}
+    assert reasons["derived/weather_jan_ewr.parquet"].startswith("rebuilding costs more than keeping it")
+    bounded = tmp_path / "access.csv"
+    bounded.write_text("table,reads_per_month,max_rebuild_seconds\nderived/weather_jan_ewr.parquet,0,0.5\n")
+    plan = make_plan(scan_dir, tmp_path / "plan", costs=costs, access=bounded, options=PlanOptions(gx=False), overwrite=True)
+    assert {k.table: k.reason for k in plan.kept}["derived/weather_jan_ewr.parquet"].startswith("every rebuild would exceed its bound")
+
+
+def test_delta_child_gets_the_mark_property_and_loses_it_when_withdrawn(tmp_path):
+    deltalake = pytest.importorskip("deltalake")
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    parent = pa.table({"k": list(range(200)), "v": [f"x{i % 17}" for i in range(200)]})
+    pq.write_table(parent, lake / "parent.parquet")
+    deltalake.write_deltalake(str(lake / "child_delta"), parent.slice(50, 60))
+    scan_lake(lake).save(tmp_path / "scan")
+    access = tmp_path / "access.csv"
+    access.write_text("table,reads_per_month,max_rebuild_seconds\nchild_delta,0,\n")
+    plan = make_plan(tmp_path / "scan", tmp_path / "plan", access=access, options=PlanOptions(gx=False))
+    assert [(m.table, m.parent, m.selector) for m in plan.marked] == [("child_delta", "parent.parquet", "50 <= k <= 109")]
+    files_before = sorted(p.name for p in (lake / "child_delta").glob("*.parquet"))
+    result = mark(tmp_path / "plan", execute=True)
+    assert result.delta_tables == ("child_delta",)
+    config = deltalake.DeltaTable(str(lake / "child_delta")).metadata().configuration
+    assert config["lakeshrink.marked"] == "true" and config["lakeshrink.parent"] == "parent.parquet"
+    assert sorted(p.name for p in (lake / "child_delta").glob("*.parquet")) == files_before
+    assert verify(tmp_path / "plan").withdrawn == ()  # the property commit is metadata only
+    pq.write_table(parent.slice(1), lake / "parent.parquet")
+    assert [w.table for w in verify(tmp_path / "plan").withdrawn] == ["child_delta"]
+    assert deltalake.DeltaTable(str(lake / "child_delta")).metadata().configuration["lakeshrink.marked"] == "false"
+
+
+@pytest.mark.spark
+def test_spark_engine_plans_the_same_marks(spark, tmp_path, demo_data):
+    from lakeshrink.spark_ext.engine import SparkEngine
+
+    lake, scan_dir, access = _setup(tmp_path, demo_data)
+    plan = make_plan(scan_dir, tmp_path / "plan", access=access, engine=SparkEngine(spark=spark), options=PlanOptions(gx=False))
+    assert {m.table: m.parent for m in plan.marked} == COLD_MARKS
+    local = make_plan(scan_dir, tmp_path / "plan_local", access=access, options=PlanOptions(gx=False))
+    assert [m.recipe_sha256 for m in plan.marked] != [] and len(plan.marked) == len(local.marked)
+    for a, b in zip(load_plan(tmp_path / "plan").marked, load_plan(tmp_path / "plan_local").marked):
+        ra, rb = load_plan(tmp_path / "plan").recipe(a.table), load_plan(tmp_path / "plan_local").recipe(b.table)
+        assert ra == rb
+
+
+@pytest.mark.slow
+def test_demo_reports_measured_savings(tmp_path):
+    from lakeshrink.containment import plan_demo
+    from lakeshrink.demo import DemoContext
+    from lakeshrink.engine import LocalEngine
+    from lakeshrink.sample_data import bundled_dir
+
+    report = plan_demo.run(DemoContext(bundled_dir(), LocalEngine(), tmp_path))
+    labels = {f.label: f.value for f in report.figures}
+    assert report.saved_bytes > 0 and report.input_bytes > report.saved_bytes
+    assert labels["tables marked (dry run)"] == 6
+    assert "checksum verified" in labels.values()
+    assert not (bundled_dir() / "lake" / MANIFEST).exists()
