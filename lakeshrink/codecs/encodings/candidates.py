@@ -84,7 +84,7 @@ class CandidateSpace:
     """
 
     codecs: tuple[str, ...] = CODECS
-    zstd_levels: tuple[int, ...] = (1, 3, 9, 19)
+    zstd_levels: tuple[int, ...] = (1, 6, 19)
 
     def __post_init__(self) -> None:
         unknown = [c for c in self.codecs if c not in CODECS]

@@ -70,8 +70,6 @@ def _width(array: pa.Array, present: int) -> float:
     dtype = array.type
     if pa.types.is_binary(dtype) or pa.types.is_string(dtype) or pa.types.is_large_binary(dtype) or pa.types.is_large_string(dtype):
         return float(pc.sum(pc.binary_length(array)).as_py() or 0) / present
-    if pa.types.is_string_view(dtype) or pa.types.is_binary_view(dtype):
-        return float(pc.sum(pc.binary_length(array)).as_py() or 0) / present
     try:
         return dtype.bit_width / 8.0
     except ValueError:
@@ -109,6 +107,10 @@ def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) ->
         return EMPTY
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
+    if pa.types.is_string_view(array.type):
+        array = array.cast(pa.large_string())
+    elif pa.types.is_binary_view(array.type):
+        array = array.cast(pa.large_binary())
     n = len(array)
     if n == 0:
         return ColumnStats(0, 0, 0, 1.0, None, 0.0, full_distinct)
@@ -117,15 +119,21 @@ def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) ->
     try:
         distinct = int(pc.count_distinct(array, mode="only_valid").as_py()) if present else 0
         mean_run = _runs(array)
-    except pa.ArrowNotImplementedError:
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
         distinct, mean_run = present, 1.0
-    return ColumnStats(n, nulls, distinct, mean_run, _sorted_fraction(array), _width(array, present), full_distinct)
+    try:
+        ordered, width = _sorted_fraction(array), _width(array, present)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        ordered, width = None, float(array.nbytes) / max(1, present)
+    return ColumnStats(n, nulls, distinct, mean_run, ordered, width, full_distinct)
 
 
 def exact_distinct(array: pa.Array | None) -> int | None:
     """Exact distinct non-null values of a whole leaf, or ``None`` when the type has no hash kernel."""
     if array is None:
         return None
+    if pa.types.is_string_view(array.type) or pa.types.is_binary_view(array.type):
+        array = array.cast(pa.large_binary())
     try:
         return int(pc.count_distinct(array, mode="only_valid").as_py())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):

@@ -9,6 +9,12 @@ measured leaf but cannot use the candidate are written with a cheap baseline and
 Decode time per column and candidate is the minimum over a few repetitions of reading that leaf alone from the
 in-memory file with one thread (pyarrow's reader, as a query engine would); timings are noisy, the minimum is the
 most stable statistic of them.
+
+High zstd levels are costly to *set up* (a level-19 context per column chunk costs milliseconds), which would make
+wide tables slow to advise. With ``emulate_levels`` (the default), ZSTD at levels other than 1 is not written:
+each column chunk of the uncompressed trial (``NONE``) is compressed with the ``zstandard`` package at every
+level, reusing one compressor per level, and the real ZSTD-1 size is scaled by ``size(level) / size(1)`` of those
+compressions. Decode time of zstd does not depend much on the level, so the ZSTD-1 timing is reused.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import zstandard
 
 from lakeshrink.codecs.encodings.candidates import Candidate
 from lakeshrink.codecs.encodings.plan import settings_kwargs
@@ -63,9 +70,12 @@ def encode_one(
 
 
 def measure(
-    buffer: pa.Buffer, paths: set[str], *, time_decode: bool, repeats: int
+    buffer: pa.Buffer, paths: set[str], *, time_decode: bool, repeats: int, raw: dict[str, bytes] | None = None
 ) -> dict[str, TrialResult]:
-    """Per-leaf sizes (and decode times) of the leaves ``paths`` in an in-memory Parquet file."""
+    """Per-leaf sizes (and decode times) of the leaves ``paths`` in an in-memory Parquet file.
+
+    When ``raw`` is given, the bytes of each measured column chunk are stored in it too.
+    """
     pf = pq.ParquetFile(pa.BufferReader(buffer))
     meta = pf.metadata
     out: dict[str, TrialResult] = {}
@@ -74,14 +84,57 @@ def measure(
         if path not in paths:
             continue
         total = dict_bytes = 0
+        pieces = []
         for rg in range(meta.num_row_groups):
             chunk = meta.row_group(rg).column(i)
             total += chunk.total_compressed_size
+            start = chunk.data_page_offset
             if chunk.has_dictionary_page and chunk.dictionary_page_offset is not None:
                 dict_bytes += chunk.data_page_offset - chunk.dictionary_page_offset
+                start = chunk.dictionary_page_offset
+            if raw is not None:
+                pieces.append(buffer[start:start + chunk.total_compressed_size].to_pybytes())
+        if raw is not None:
+            raw[path] = b"".join(pieces)
         seconds = _time_read(pf.reader, i, repeats) if time_decode else None
         out[path] = TrialResult(total, dict_bytes, seconds)
     return out
+
+
+def _emulated(cand: Candidate) -> bool:
+    return cand.compression == "ZSTD" and cand.level not in (None, 1)
+
+
+def _base(cand: Candidate, codec: str, level: int | None) -> Candidate:
+    return Candidate(cand.dictionary, cand.encoding, codec, level)
+
+
+class _LevelModel:
+    """Scales real ZSTD-1 sizes to other levels from ``zstandard`` compressions of the uncompressed chunks."""
+
+    def __init__(self) -> None:
+        self._compressors: dict[int, zstandard.ZstdCompressor] = {}
+        self._level1: tuple[int, int] | None = None  # (id of the data, its level-1 size)
+
+    def size(self, data: bytes, level: int) -> int:
+        comp = self._compressors.get(level)
+        if comp is None:
+            comp = self._compressors[level] = zstandard.ZstdCompressor(level=level)
+        return len(comp.compress(data))
+
+    def scaled(self, level1: TrialResult, data: bytes, level: int) -> TrialResult:
+        if self._level1 is None or self._level1[0] != id(data):
+            self._level1 = (id(data), self.size(data, 1))
+        one = self._level1[1]
+        factor = self.size(data, level) / one if one else 1.0
+        return TrialResult(max(1, int(round(level1.bytes * factor))), int(round(level1.dict_bytes * factor)),
+                           level1.decode_seconds)
+
+
+def _shortlist(results: Mapping[Candidate, TrialResult], size: int) -> set[Candidate]:
+    """The ``size`` encodings (as their NONE-codec candidates) smallest under ZSTD-1."""
+    level1 = sorted((r.bytes, c.key, c) for c, r in results.items() if c.compression == "ZSTD" and c.level == 1)
+    return {_base(c, "NONE", None) for _, _, c in level1[:size]}
 
 
 def run_trials(
@@ -91,6 +144,8 @@ def run_trials(
     *,
     time_decode: bool = True,
     repeats: int = 3,
+    emulate_levels: bool = True,
+    shortlist_size: int = 2,
 ) -> dict[str, dict[Candidate, TrialResult]]:
     """Trial-encode ``table`` with every candidate of every leaf, one in-memory file per distinct candidate.
 
@@ -100,15 +155,27 @@ def run_trials(
         candidates: leaf path -> the candidates to try on it.
         time_decode: also time decoding each column (needed by the ``speed`` and ``balanced`` objectives).
         repeats: timing repetitions; the minimum is kept.
+        emulate_levels: estimate ZSTD levels other than 1 from ``zstandard`` compressions (see above) instead
+            of writing them; ``False`` writes every candidate (exact, slower).
+        shortlist_size: with ``emulate_levels``, only the encodings (dictionary counting as one) that are among
+            the ``shortlist_size`` smallest at ZSTD-1 are tried at the other levels; the rest are left out of
+            the results (a higher level does not reorder encodings that far apart).
 
     Returns:
         leaf path -> candidate -> :class:`TrialResult`.
     """
     by_candidate: dict[Candidate, list[LeafColumn]] = {}
+    emulated: dict[str, list[Candidate]] = {}
     for leaf in leaves:
-        for cand in candidates.get(leaf.path, ()):
+        wanted = list(candidates.get(leaf.path, ()))
+        if emulate_levels:
+            emulated[leaf.path] = [c for c in wanted if _emulated(c)]
+            bases = {_base(c, codec, level) for c in emulated[leaf.path] for codec, level in (("NONE", None), ("ZSTD", 1))}
+            wanted = [c for c in wanted if not _emulated(c)] + sorted(bases - set(wanted))
+        for cand in wanted:
             by_candidate.setdefault(cand, []).append(leaf)
     results: dict[str, dict[Candidate, TrialResult]] = {leaf.path: {} for leaf in leaves}
+    raw: dict[tuple[str, Candidate], bytes] = {}
     with progress("trial encodes", total=len(by_candidate)) as bar:
         for cand in sorted(by_candidate, key=lambda c: c.key):
             members = by_candidate[cand]
@@ -117,7 +184,18 @@ def run_trials(
             sub_leaves = tuple(leaf for leaf in leaves if leaf.top in top_set)
             paths = {leaf.path for leaf in members}
             buffer = encode_one(table.select(tops), sub_leaves, {p: cand for p in paths})
-            for path, result in measure(buffer, paths, time_decode=time_decode, repeats=repeats).items():
+            chunks: dict[str, bytes] | None = {} if emulate_levels and cand.compression == "NONE" else None
+            for path, result in measure(buffer, paths, time_decode=time_decode, repeats=repeats, raw=chunks).items():
                 results[path][cand] = result
+            for path, data in (chunks or {}).items():
+                raw[(path, cand)] = data
             bar.advance()
+    model = _LevelModel()
+    for path, cands in emulated.items():
+        shortlist = _shortlist(results[path], shortlist_size)
+        for cand in cands:
+            if _base(cand, "NONE", None) not in shortlist:
+                continue
+            level1 = results[path][_base(cand, "ZSTD", 1)]
+            results[path][cand] = model.scaled(level1, raw[(path, _base(cand, "NONE", None))], cand.level or 1)
     return results

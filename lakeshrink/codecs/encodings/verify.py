@@ -57,10 +57,44 @@ def _map_as_list(array: pa.MapArray, as_list: pa.DataType) -> pa.Array:
     return pa.ListArray.from_arrays(offsets, entries, mask=array.is_null())
 
 
+def _named_alike(dtype: pa.DataType) -> pa.DataType:
+    """``dtype`` with the child names Parquet imposes (``list<element>``, ``map<key_value>``), recursively.
+
+    Parquet's compliant nested types name a list's item ``element`` and a map's entries ``key_value``; Arrow
+    writers often say ``item`` and ``entries``. The names are not data, so they are compared alike.
+    """
+    if pa.types.is_dictionary(dtype):
+        return pa.dictionary(dtype.index_type, _named_alike(dtype.value_type), dtype.ordered)
+    if pa.types.is_map(dtype):
+        return pa.map_(_named_alike(dtype.key_type), _named_alike(dtype.item_type), dtype.keys_sorted)
+    if pa.types.is_struct(dtype):
+        return pa.struct([f.with_type(_named_alike(f.type)) for f in dtype])
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype) or pa.types.is_fixed_size_list(dtype):
+        item = dtype.value_field
+        item = pa.field("element", _named_alike(item.type), item.nullable, item.metadata)
+        if pa.types.is_fixed_size_list(dtype):
+            return pa.list_(item, dtype.list_size)
+        return pa.large_list(item) if pa.types.is_large_list(dtype) else pa.list_(item)
+    return dtype
+
+
+def _schema_alike(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([f.with_type(_named_alike(f.type)) for f in schema], metadata=schema.metadata)
+
+
 def tables_equal(a: pa.Table, b: pa.Table) -> str | None:
-    """``None`` when ``a`` and ``b`` hold the same schema and rows in the same order, else what differs."""
+    """``None`` when ``a`` and ``b`` hold the same schema and rows in the same order, else what differs.
+
+    Schemas must match field for field, key-value metadata included; only the child names of lists and maps
+    may differ (see :func:`_named_alike`).
+    """
     if not a.schema.equals(b.schema, check_metadata=True):
-        return f"schema differs: expected {a.schema}, found {b.schema}"
+        for fa, fb in zip(a.schema, b.schema):
+            if fa.name != fb.name or not fa.with_type(_named_alike(fa.type)).equals(fb.with_type(_named_alike(fb.type)), check_metadata=True):
+                return f"field {fa.name!r} differs: expected {fa.type}, found {fb.type}"
+        if len(a.schema) != len(b.schema) or a.schema.metadata != b.schema.metadata:
+            return f"schema differs: expected {a.schema}, found {b.schema}"
+        a, b = a.cast(_schema_alike(a.schema)), b.cast(_schema_alike(b.schema))
     if a.num_rows != b.num_rows:
         return f"row count differs: expected {a.num_rows}, found {b.num_rows}"
     for name in a.column_names:
