@@ -1,0 +1,152 @@
+"""write_parquet and rewrite: content, order, schema and metadata kept; atomic; verified; clear errors."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lakeshrink.codecs.encodings import advise, rewrite, write_parquet
+from lakeshrink.codecs.encodings import writer as writer_module
+from lakeshrink.codecs.encodings.source import open_input, read_file
+from lakeshrink.codecs.encodings.verify import tables_equal
+from lakeshrink.errors import InputError, SchemaMismatch, VerificationFailed
+
+
+def _table(rng, n=20_000) -> pa.Table:
+    return pa.table({
+        "ts": pa.array(np.sort(rng.integers(0, 10**12, n)), pa.timestamp("ms", tz="America/New_York")),
+        "user": pa.array(rng.choice(["ann", "bob", "cy", None], n)),
+        "amount": pa.array(np.round(rng.gamma(2.0, 30.0, n), 2)),
+    }, metadata={"writer": "test", "note": "kept"})
+
+
+def test_write_parquet_from_polars(rng, tmp_path):
+    table = _table(rng)
+    df = pl.from_arrow(table)
+    result = write_parquet(df, tmp_path / "p.parquet", objective="size", verify=True)
+    back = pl.read_parquet(tmp_path / "p.parquet")
+    assert back.equals(df)
+    assert result.bytes < pq.ParquetFile(tmp_path / "p.parquet").metadata.serialized_size + 10**6
+    assert result.plan.objective == "size"
+
+
+def test_rewrite_file_keeps_rows_schema_metadata_and_sorting(rng, tmp_path):
+    table = _table(rng)
+    src = tmp_path / "in.parquet"
+    pq.write_table(table, src, sorting_columns=[pq.SortingColumn(0)], row_group_size=5000)
+    result = rewrite(src, tmp_path / "out.parquet")
+    back = read_file(tmp_path / "out.parquet")
+    assert tables_equal(read_file(src), back) is None
+    assert back.schema.metadata[b"note"] == b"kept"
+    assert result.verified and result.rows == table.num_rows and result.output_bytes < result.input_bytes
+    assert result.plan.sorting_columns[0].path == "ts"
+    assert pq.ParquetFile(tmp_path / "out.parquet").metadata.row_group(0).sorting_columns[0].column_index == 0
+
+
+def test_rewrite_directory_keeps_hive_layout_and_extras(rng, tmp_path, demo_data):
+    src = tmp_path / "by_origin"
+    shutil.copytree(demo_data / "lake" / "derived" / "flights_by_origin", src)
+    (src / "_SUCCESS").write_text("")
+    (src / ".part-0.parquet.crc").write_text("stale")
+    result = rewrite(src, tmp_path / "out", objective="size")
+    assert result.files == 3
+    before, after = open_input(src), open_input(tmp_path / "out")
+    assert before.files == after.files
+    assert (tmp_path / "out" / "_SUCCESS").exists() and not (tmp_path / "out" / ".part-0.parquet.crc").exists()
+    for rel in before.files:
+        assert tables_equal(read_file(before.path(rel)), read_file(after.path(rel))) is None
+    import pyarrow.dataset as ds
+
+    assert ds.dataset(tmp_path / "out", partitioning="hive").to_table().num_rows == result.rows
+
+
+def test_rewrite_in_place_is_atomic_and_verified(rng, tmp_path):
+    table = _table(rng)
+    src = tmp_path / "t.parquet"
+    pq.write_table(table, src)
+    before = src.stat().st_size
+    result = rewrite(src)
+    assert result.output == str(src) and src.stat().st_size < before
+    assert tables_equal(table, read_file(src)) is None
+    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+
+
+def test_failed_verification_leaves_nothing(rng, tmp_path, monkeypatch):
+    table = _table(rng)
+    src = tmp_path / "t.parquet"
+    pq.write_table(table, src)
+    original = src.read_bytes()
+
+    def corrupt(table, path, plan, *, where=None):  # a writer that loses a row
+        pq.write_table(table.slice(1), path)
+
+    monkeypatch.setattr(writer_module, "write_table_file", corrupt)
+    with pytest.raises(VerificationFailed, match="row count differs") as info:
+        rewrite(src)
+    assert str(src) in str(info.value)
+    assert src.read_bytes() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+    with pytest.raises(VerificationFailed):
+        rewrite(src, tmp_path / "new.parquet")
+    assert not (tmp_path / "new.parquet").exists()
+
+
+def test_bad_inputs_name_the_file(rng, tmp_path):
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(InputError, match="broken.parquet"):
+        rewrite(broken, tmp_path / "o.parquet")
+    with pytest.raises(InputError, match="no such file"):
+        advise(tmp_path / "missing.parquet")
+    empty_dir = tmp_path / "empty"
+    empty_dir.mkdir()
+    with pytest.raises(InputError, match="no Parquet data files"):
+        rewrite(empty_dir, tmp_path / "o")
+    delta = tmp_path / "delta"
+    (delta / "_delta_log").mkdir(parents=True)
+    with pytest.raises(InputError, match="Delta"):
+        rewrite(delta, tmp_path / "o2")
+
+
+def test_existing_output_needs_overwrite(rng, tmp_path):
+    src = tmp_path / "t.parquet"
+    pq.write_table(_table(rng, 100), src)
+    (tmp_path / "o.parquet").write_bytes(b"keep me")
+    with pytest.raises(InputError, match="already exists"):
+        rewrite(src, tmp_path / "o.parquet")
+    assert (tmp_path / "o.parquet").read_bytes() == b"keep me"
+    rewrite(src, tmp_path / "o.parquet", overwrite=True)
+    assert read_file(tmp_path / "o.parquet").num_rows == 100
+
+
+def test_plan_for_another_table_is_refused_before_writing(rng, tmp_path):
+    src = tmp_path / "t.parquet"
+    pq.write_table(_table(rng, 100), src)
+    plan = advise(pa.table({"other": [1, 2, 3]})).plan
+    with pytest.raises(SchemaMismatch, match="not in the plan"):
+        rewrite(src, tmp_path / "o.parquet", plan=plan)
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_directory_with_differing_schemas_is_refused(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    pq.write_table(pa.table({"a": [1]}), d / "part-0.parquet")
+    pq.write_table(pa.table({"a": ["x"]}), d / "part-1.parquet")
+    with pytest.raises(SchemaMismatch, match="part-1.parquet"):
+        rewrite(d, tmp_path / "o")
+
+
+def test_int96_timestamps_are_kept(tmp_path):
+    table = pa.table({"t": pa.array(np.arange(1000) * 10**9, pa.timestamp("ns"))})
+    src = tmp_path / "spark.parquet"
+    pq.write_table(table, src, use_deprecated_int96_timestamps=True)
+    result = rewrite(src, tmp_path / "o.parquet", objective="size")
+    assert result.plan.int96_timestamps
+    assert pq.ParquetFile(tmp_path / "o.parquet").schema.column(0).physical_type == "INT96"
+    assert tables_equal(read_file(src), read_file(tmp_path / "o.parquet")) is None
