@@ -9,7 +9,7 @@ Byte layout (all integers little-endian; the full description is ``docs/log-arch
     trailer  index frame offset u64 | END_MAGIC (8 bytes b"LSKLOGIX")
 
 The index lists the input files (relative path, size, their chunks in order) and every chunk (offset, length,
-file, line count, mode, the templates it holds with their line counts, and a trigram Bloom filter of its bytes),
+file, line count, mode, the CRC-32 of each template it holds with its line count, and a trigram Bloom filter of its bytes),
 so a reader can decompress one chunk, one file, or only the chunks that hold a template or may hold a string.
 Writers go through :func:`lakeshrink.fileio.atomic_file`: an error leaves no partial archive at the target.
 """
@@ -76,6 +76,11 @@ def bloom_may_contain(bloom: str, needle: bytes) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------- index
+def template_hash(text: str) -> int:
+    """The key of a template in the index (CRC-32 of its UTF-8 text); its text is read from the chunk."""
+    return zlib.crc32(text.encode("utf-8"))
+
+
 @dataclass(frozen=True)
 class ChunkEntry:
     """Where a chunk is and what it holds."""
@@ -86,7 +91,7 @@ class ChunkEntry:
     lines: int
     raw_bytes: int
     mode: str
-    templates: tuple[tuple[str, int], ...]  # (template text, lines)
+    templates: tuple[tuple[int, int], ...]  # (template_hash of the text, lines); texts live in the chunk
     bloom: str
 
 
@@ -134,7 +139,7 @@ class ArchiveIndex:
         chunks = tuple(
             ChunkEntry(
                 c["offset"], c["length"], c["file"], c["lines"], c["raw_bytes"], c["mode"],
-                tuple((t[0], t[1]) for t in c["templates"]), c["bloom"],
+                tuple((int(t[0]), int(t[1])) for t in c["templates"]), c["bloom"],
             )
             for c in doc["chunks"]
         )
@@ -177,7 +182,7 @@ class ArchiveWriter:
         self._chunks.append(
             ChunkEntry(
                 offset, self._offset - offset, len(self._files) - 1, lines, raw_bytes, mode,
-                tuple(sorted(templates.items(), key=lambda t: -t[1])), bloom,
+                tuple(sorted(((template_hash(t), n) for t, n in templates.items()), key=lambda t: -t[1])), bloom,
             )
         )
 

@@ -207,6 +207,18 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
 
 
 # ---------------------------------------------------------------------------------------------------- decode
+def chunk_templates(payload: bytes) -> dict[int, str]:
+    """The templates of a columnar chunk (cluster id -> text), decompressing only its first section."""
+    if not payload or payload[0] != MODE_COLUMNAR:
+        return {}
+    view = memoryview(payload)
+    _, pos = get_varint(view, 1)
+    section0, _ = unpack(view, pos)
+    meta_len, start = get_varint(section0, 0)
+    meta = json.loads(section0[start : start + meta_len].decode("utf-8"))
+    return {cid: text for cid, text, _ in meta["tpl"]}
+
+
 def read_meta(payload: bytes) -> tuple[dict, list[bytes]]:
     """The metadata and the raw streams of a columnar payload."""
     view = memoryview(payload)

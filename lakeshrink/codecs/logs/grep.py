@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from lakeshrink.codecs.logs.archive import ArchiveReader, bloom_may_contain
-from lakeshrink.codecs.logs.chunk import MODE_COLUMNAR, TEMPLATE_BASE, line_kinds
+from lakeshrink.codecs.logs.archive import ArchiveReader, bloom_may_contain, template_hash
+from lakeshrink.codecs.logs.chunk import MODE_COLUMNAR, TEMPLATE_BASE, chunk_templates, line_kinds
 from lakeshrink.codecs.logs.lines import split_lines
 from lakeshrink.errors import InputError
 
@@ -49,15 +49,23 @@ class TemplateCount:
 
 
 def list_templates(archive: str | os.PathLike[str]) -> list[TemplateCount]:
-    """Every template in the archive with its line count, most frequent first (from the index only)."""
-    lines: dict[str, int] = {}
-    chunks: dict[str, int] = {}
+    """Every template in the archive with its line count, most frequent first.
+
+    Counts come from the index; each template's text is read from the first section of a chunk holding it.
+    """
+    lines: dict[int, int] = {}
+    chunks: dict[int, int] = {}
+    texts: dict[int, str] = {}
     with ArchiveReader(archive) as reader:
-        for entry in reader.index.chunks:
-            for text, count in entry.templates:
-                lines[text] = lines.get(text, 0) + count
-                chunks[text] = chunks.get(text, 0) + 1
-    return [TemplateCount(t, n, chunks[t]) for t, n in sorted(lines.items(), key=lambda kv: (-kv[1], kv[0]))]
+        for i, entry in enumerate(reader.index.chunks):
+            for key, count in entry.templates:
+                lines[key] = lines.get(key, 0) + count
+                chunks[key] = chunks.get(key, 0) + 1
+            if any(key not in texts for key, _ in entry.templates):
+                for text in chunk_templates(reader.chunk_payload(i)).values():
+                    texts.setdefault(template_hash(text), text)
+    rows = [TemplateCount(texts.get(k, f"<template {k:08x}>"), n, chunks[k]) for k, n in lines.items()]
+    return sorted(rows, key=lambda r: (-r.lines, r.template))
 
 
 def _literal(pattern: str, fixed: bool, ignore_case: bool) -> bytes | None:
@@ -107,7 +115,7 @@ def grep(
                 entry = reader.index.chunks[i]
                 stats.chunks += 1
                 start, first_line = first_line, first_line + entry.lines
-                if template is not None and template not in {t for t, _ in entry.templates}:
+                if template is not None and template_hash(template) not in {t for t, _ in entry.templates}:
                     stats.skipped_by["template"] += 1
                     continue
                 if needle is not None and not bloom_may_contain(entry.bloom, needle):
