@@ -16,7 +16,8 @@ minimising ``sum_t (1 - x_t) s_t + sum_e y_e c_e`` (equivalently maximising the 
   copy always stays);
 * ``y_e = 0`` when the estimated rebuild time exceeds the child's bound, or the edge saves nothing.
 
-:func:`solve_milp` hands this to ``scipy.optimize.milp`` (HiGHS). :func:`solve_greedy` takes edges by falling net
+:func:`solve_milp` hands this to ``scipy.optimize.milp`` (HiGHS), one model per batch of connected components
+of the table graph (components share no table, so their optima add up). :func:`solve_greedy` takes edges by falling net
 saving and keeps each one that respects the same constraints; it is the baseline, and :func:`solve` falls back to
 it automatically past ``milp_max_edges`` usable edges (measured by ``benchmarks/planner.py``) or when HiGHS stops
 at its time limit without a better answer.
@@ -31,12 +32,15 @@ from typing import Literal
 import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
 
 from lakeshrink.errors import InputError
 
 SolverName = Literal["auto", "milp", "greedy"]
-MILP_MAX_EDGES = 100_000
-"""Usable edges past which :func:`solve` uses the greedy solver (see ``benchmarks/planner.py`` for the timings)."""
+MILP_MAX_EDGES = 50_000
+"""Usable edges past which :func:`solve` uses the greedy solver. Measured by ``benchmarks/planner.py`` on this
+project's 2-core machine: HiGHS needs about 1-4 s at 12-24k usable edges, 6-12 s at 74k, 9-49 s at 120-243k
+(it grows with component size), while greedy stays under 0.3 s and within about 10% of the optimum."""
 MILP_TIME_LIMIT = 30.0
 
 
@@ -111,10 +115,7 @@ class Selection:
     note: str = ""
 
 
-def solve_greedy(problem: PlanProblem) -> Selection:
-    """Edges by falling net saving; keep one when its child is free and its parent is unmarked."""
-    start = time.perf_counter()
-    usable = problem.usable
+def _greedy_edges(problem: PlanProblem, usable: np.ndarray) -> list[int]:
     net = problem.storage[problem.child[usable]] - problem.cost[usable]
     order = usable[np.lexsort((usable, -net))]  # ties: by edge index, deterministic
     marked = np.zeros(len(problem.tables), dtype=bool)
@@ -126,22 +127,19 @@ def solve_greedy(problem: PlanProblem) -> Selection:
         marked[t] = True
         pinned[p] = True
         chosen.append(e)
-    edges = tuple(sorted(chosen))
+    return chosen
+
+
+def solve_greedy(problem: PlanProblem) -> Selection:
+    """Edges by falling net saving; keep one when its child is free and its parent is unmarked."""
+    start = time.perf_counter()
+    edges = tuple(sorted(_greedy_edges(problem, problem.usable)))
     return Selection("greedy", edges, problem.evaluate(np.array(edges, dtype=np.int64)), time.perf_counter() - start, False)
 
 
-def solve_milp(problem: PlanProblem, *, time_limit: float = MILP_TIME_LIMIT) -> Selection:
-    """The exact optimum with HiGHS (``scipy.optimize.milp``); ``optimal`` is False if the time limit stopped it.
-
-    Raises:
-        InputError: HiGHS found no feasible solution in time (never happens for a well-formed problem, since
-            marking nothing is feasible, unless the time limit is hit before the first incumbent).
-    """
-    start = time.perf_counter()
-    usable = problem.usable
+def _milp_edges(problem: PlanProblem, usable: np.ndarray, time_limit: float) -> tuple[list[int] | None, bool, str]:
+    """HiGHS on the edges ``usable``: (chosen edges or None, proved optimal, HiGHS' message)."""
     m = len(usable)
-    if m == 0:
-        return Selection("milp", (), 0.0, time.perf_counter() - start, True)
     children = problem.child[usable]
     parents = problem.parent[usable]
     # x variables only for tables that can be marked at all
@@ -156,31 +154,76 @@ def solve_milp(problem: PlanProblem, *, time_limit: float = MILP_TIME_LIMIT) -> 
     rows_eq = np.concatenate([xi[children], np.arange(k)])
     cols_eq = np.concatenate([k + np.arange(m), np.arange(k)])
     vals_eq = np.concatenate([np.ones(m), -np.ones(k)])
-    a_eq = sparse.csr_array((vals_eq, (rows_eq, cols_eq)), shape=(k, n_var))
-    constraints = [LinearConstraint(a_eq, 0, 0)]
+    constraints = [LinearConstraint(sparse.csr_array((vals_eq, (rows_eq, cols_eq)), shape=(k, n_var)), 0, 0)]
     # y_e + x_p <= 1 where the parent could itself be marked
     guarded = np.flatnonzero(xi[parents] >= 0)
     if len(guarded):
         g = len(guarded)
         rows = np.concatenate([np.arange(g), np.arange(g)])
         cols = np.concatenate([k + guarded, xi[parents[guarded]]])
-        a_ub = sparse.csr_array((np.ones(2 * g), (rows, cols)), shape=(g, n_var))
-        constraints.append(LinearConstraint(a_ub, -np.inf, 1))
-    res = milp(
-        c,
-        constraints=constraints,
-        integrality=np.ones(n_var),
-        bounds=Bounds(0, 1),
-        options={"time_limit": float(time_limit), "disp": False, "mip_rel_gap": 1e-9},
-    )
+        constraints.append(LinearConstraint(sparse.csr_array((np.ones(2 * g), (rows, cols)), shape=(g, n_var)), -np.inf, 1))
+    res = milp(c, constraints=constraints, integrality=np.ones(n_var), bounds=Bounds(0, 1),
+               options={"time_limit": max(float(time_limit), 0.1), "disp": False, "mip_rel_gap": 1e-9})
     if res.x is None:
-        raise InputError(f"HiGHS found no solution: {res.message}")
-    y = res.x[k:] > 0.5
-    edges = tuple(sorted(usable[y].tolist()))
-    return Selection(
-        "milp", edges, problem.evaluate(np.array(edges, dtype=np.int64)), time.perf_counter() - start, res.status == 0,
-        "" if res.status == 0 else f"HiGHS stopped early: {res.message}",
-    )
+        return None, False, str(res.message)
+    return usable[res.x[k:] > 0.5].tolist(), res.status == 0, str(res.message)
+
+
+def _batches(problem: PlanProblem, usable: np.ndarray, batch_edges: int) -> list[np.ndarray]:
+    """The usable edges split by connected component of the table graph, packed into batches of about
+    ``batch_edges`` edges (components never share a table, so each batch can be solved on its own)."""
+    n = len(problem.tables)
+    graph = sparse.coo_array((np.ones(len(usable)), (problem.child[usable], problem.parent[usable])), shape=(n, n))
+    _, label = connected_components(graph, directed=True, connection="weak")
+    comp = label[problem.child[usable]]
+    order = np.argsort(comp, kind="stable")
+    comp_sorted = comp[order]
+    starts = np.flatnonzero(np.r_[True, comp_sorted[1:] != comp_sorted[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    batches: list[np.ndarray] = []
+    current: list[np.ndarray] = []
+    size = 0
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        current.append(usable[order[a:b]])
+        size += b - a
+        if size >= batch_edges:
+            batches.append(np.concatenate(current))
+            current, size = [], 0
+    if current:
+        batches.append(np.concatenate(current))
+    return batches
+
+
+def solve_milp(problem: PlanProblem, *, time_limit: float = MILP_TIME_LIMIT, batch_edges: int = 5_000) -> Selection:
+    """The exact optimum with HiGHS (``scipy.optimize.milp``), one model per batch of connected components.
+
+    ``optimal`` is False when the time limit stopped HiGHS in some batch; a batch stopped without any solution
+    is solved greedily (said in ``note``).
+
+    Raises:
+        InputError: no batch could be solved at all (HiGHS found nothing within the time limit).
+    """
+    start = time.perf_counter()
+    deadline = start + time_limit
+    usable = problem.usable
+    chosen: list[int] = []
+    optimal = True
+    notes: list[str] = []
+    batches = _batches(problem, usable, batch_edges) if len(usable) else []
+    for i, batch in enumerate(batches):
+        edges, proved, message = _milp_edges(problem, batch, deadline - time.perf_counter())
+        if edges is None:
+            if i == 0 and len(batches) == 1:
+                raise InputError(f"HiGHS found no solution: {message}")
+            edges, proved = _greedy_edges(problem, batch), False
+            notes.append(f"batch {i + 1}/{len(batches)} solved greedily: {message}")
+        elif not proved:
+            notes.append(f"HiGHS stopped early in batch {i + 1}/{len(batches)}: {message}")
+        chosen += edges
+        optimal = optimal and proved
+    edges_t = tuple(sorted(chosen))
+    return Selection("milp", edges_t, problem.evaluate(np.array(edges_t, dtype=np.int64)), time.perf_counter() - start,
+                     optimal, "; ".join(notes))
 
 
 def solve(
@@ -219,12 +262,14 @@ def solve(
     return exact
 
 
-def synthetic_problem(n_tables: int, *, seed: int = 0, edges_per_table: float = 2.0) -> PlanProblem:
+def synthetic_problem(n_tables: int, *, seed: int = 0, edges_per_table: float = 2.0, max_family: int = 12) -> PlanProblem:
     """A random containment graph shaped like a lake, for benchmarks and tests.
 
     Tables come in families: a base table, derived tables each contained in the base or in an earlier derived
     table (and, through it, in its ancestors), and exact copies (edges both ways). Sizes are log-normal;
     reads per month exponential; bounds between 10 s and 2 h; rebuild seconds from a 200 MB/s throughput.
+    ``edges_per_table`` caps the containers of a derived table; ``max_family`` bounds a family's size (bigger
+    families make bigger connected components, which are harder for the MILP).
     """
     rng = np.random.default_rng(seed)
     nbytes = np.exp(rng.normal(np.log(200e6), 1.5, n_tables))
@@ -235,7 +280,7 @@ def synthetic_problem(n_tables: int, *, seed: int = 0, edges_per_table: float = 
     parents: list[int] = []
     i = 0
     while i < n_tables:
-        family = min(int(rng.integers(2, 12)), n_tables - i)
+        family = min(int(rng.integers(2, max(max_family, 3))), n_tables - i)
         base = i
         nbytes[base] *= 4
         for j in range(base + 1, base + family):
@@ -246,7 +291,7 @@ def synthetic_problem(n_tables: int, *, seed: int = 0, edges_per_table: float = 
                 parents += [src, j]
                 continue
             ancestors = [int(rng.integers(base, j))]
-            while len(ancestors) < edges_per_table + 1 and ancestors[-1] != base and rng.random() < 0.6:
+            while len(ancestors) < edges_per_table and ancestors[-1] != base and rng.random() < 0.8:
                 ancestors.append(int(rng.integers(base, ancestors[-1])))  # a transitive edge further up
             nbytes[j] = min(nbytes[j], nbytes[ancestors[0]] * 0.9)
             for a in dict.fromkeys(ancestors):
