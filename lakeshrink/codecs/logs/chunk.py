@@ -28,13 +28,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-import zstandard
 
 from lakeshrink.codecs.logs import columns as col
 from lakeshrink.codecs.logs.header import CONTENT, LogFormat, split_header
 from lakeshrink.codecs.logs.lines import extract_params, fill_template, join_lines, split_lines, template_regex
 from lakeshrink.codecs.logs.miner import TemplateMiner
-from lakeshrink.codecs.logs.packing import LZMA, ZSTD, FramingError, PackOptions, get_varint, pack, put_varint, unpack
+from lakeshrink.codecs.logs.packing import (
+    LZMA,
+    FramingError,
+    PackOptions,
+    get_varint,
+    pack,
+    put_varint,
+    unpack,
+    zstd_compressor,
+)
 
 MODE_COLUMNAR, MODE_ZSTD, MODE_LZMA = 0, 1, 2
 MODE_NAMES = {MODE_COLUMNAR: "columnar", MODE_ZSTD: "zstd", MODE_LZMA: "lzma"}
@@ -178,8 +186,9 @@ def _pack(meta: dict, streams: list[bytes], options: PackOptions) -> bytes:
 
 
 def _whole(data: bytes, options: PackOptions) -> bytes:
+    """The chunk as one section: LZMA2 9e (at least as small as zstd -19 on logs), or zstd without LZMA."""
     out = bytearray([0])
-    codec = pack(data, options, out)
+    codec = pack(data, options, out, zstd=False)
     out[0] = MODE_LZMA if codec == LZMA else MODE_ZSTD
     return bytes(out)
 
@@ -197,7 +206,7 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
     except (ValueError, pl.exceptions.PolarsError, OverflowError, UnicodeError):
         payload = None  # any surprise in the columnar path: the whole-chunk form below is exact
     if payload is not None:
-        quick = len(zstandard.ZstdCompressor(level=3).compress(data))
+        quick = len(zstd_compressor(3).compress(data))
         if len(payload) < CLEAR_WIN * quick:
             return ChunkResult(payload, "columnar", n_lines, len(data), counts, residue)
     whole = _whole(data, options)

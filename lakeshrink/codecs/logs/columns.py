@@ -26,7 +26,7 @@ import zstandard
 
 _CANONICAL = r"^(0|-?[1-9][0-9]{0,17})$"
 _DIGITS = r"^[0-9]{1,18}$"
-_PROBE = zstandard.ZstdCompressor(level=3)
+_PROBE = zstandard.ZstdCompressor(level=3)  # only used from one thread at a time per process
 _PROBE_ROWS = 65536
 
 

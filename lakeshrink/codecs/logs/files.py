@@ -90,27 +90,29 @@ def collect_inputs(inputs: Sequence[str]) -> list[InputFile]:
 
 
 def iter_chunks(stream: BinaryIO, chunk_bytes: int, *, name: str, max_line_bytes: int) -> Iterator[bytes]:
-    """Chunks of whole lines of about ``chunk_bytes`` (the last may lack its ``\\n``)."""
-    carry = b""
-    while True:
-        block = stream.read(chunk_bytes)
-        if not block:
-            if carry:
-                yield carry
+    """Chunks of whole lines of about ``chunk_bytes`` (the last may lack its ``\n``).
+
+    One block of look-ahead: a chunk is cut at its last ``\n`` only when more data follows, so a file
+    without a final newline does not end with a one-line chunk.
+    """
+    buf = stream.read(chunk_bytes)
+    while buf:
+        nxt = stream.read(chunk_bytes)
+        if not nxt:
+            yield buf
             return
-        data = carry + block
-        cut = data.rfind(b"\n")
+        cut = buf.rfind(b"\n")
         if cut < 0:
-            if max_line_bytes and len(data) > max_line_bytes:
+            if max_line_bytes and len(buf) > max_line_bytes:
                 raise InputError(
-                    f"a line longer than {max_line_bytes} bytes (no newline in {len(data)} bytes)",
+                    f"a line longer than {max_line_bytes} bytes (no newline in {len(buf)} bytes)",
                     path=name,
                     hint="raise --max-line-bytes, or is this a log file at all?",
                 )
-            carry = data
+            buf += nxt
             continue
-        carry = data[cut + 1 :]
-        yield data[: cut + 1]
+        yield buf[: cut + 1]
+        buf = buf[cut + 1 :] + nxt
 
 
 def _check_text(data: bytes, name: str, config: CodecConfig) -> None:

@@ -16,6 +16,7 @@ Raw LZMA2 is used instead of the .xz container because a chunk holds hundreds of
 
 from __future__ import annotations
 
+import functools
 import lzma
 from dataclasses import dataclass
 
@@ -82,11 +83,19 @@ class PackOptions:
             raise ValueError(f"zstd level must be in 1..22, got {self.zstd_level}")
 
 
-def pack(raw: bytes, options: PackOptions, out: bytearray) -> int:
-    """Append ``raw`` as one section to ``out``; returns the codec chosen."""
+@functools.lru_cache(maxsize=32)
+def zstd_compressor(level: int) -> zstandard.ZstdCompressor:
+    """One compressor per level and thread-less use: building a level-19 context costs more than small inputs."""
+    return zstandard.ZstdCompressor(level=level)
+
+
+def pack(raw: bytes, options: PackOptions, out: bytearray, *, zstd: bool = True) -> int:
+    """Append ``raw`` as one section to ``out``; returns the codec chosen (zstd skipped if ``zstd`` is false
+    and LZMA2 is tried)."""
     choices: list[tuple[int, bytes, int]] = [(STORED, raw, 0)]
     if len(raw) > 16:
-        choices.append((ZSTD, zstandard.ZstdCompressor(level=options.zstd_level).compress(raw), 0))
+        if zstd or not options.try_lzma:
+            choices.append((ZSTD, zstd_compressor(options.zstd_level).compress(raw), 0))
         if options.try_lzma:
             dict_size = lzma_dict_size(len(raw))
             data = lzma.compress(raw, format=lzma.FORMAT_RAW, filters=_lzma_filters(dict_size))
