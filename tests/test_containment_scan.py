@@ -149,18 +149,22 @@ def test_a_table_that_changes_during_the_scan_gives_no_edge(tmp_path, monkeypatc
     _write(tmp_path / "a.parquet", pa.table({"x": [1, 2, 3]}))
     _write(tmp_path / "b.parquet", pa.table({"x": [1, 2]}))
     _write(tmp_path / "c.parquet", pa.table({"x": [1]}))
-    real = scan_mod._stage_verify
+    real = scan_mod._verify
+    calls = []
 
-    def verify_then_change(run, pairs):
-        edges = real(run, pairs)
+    def verify_then_change(run, pairs, *, infer):
+        calls.append((sorted((p.child, p.parent) for p in pairs), infer))
+        edges = real(run, pairs, infer=infer)
         _write(tmp_path / "b.parquet", pa.table({"x": [7, 8, 9, 10]}))
         return edges
 
-    monkeypatch.setattr(scan_mod, "_stage_verify", verify_then_change)
+    monkeypatch.setattr(scan_mod, "_verify", verify_then_change)
     result = scan_lake(tmp_path)
     assert {(e.child, e.parent) for e in result.edges} == {("c.parquet", "a.parquet")}
     assert [s.table for s in result.skipped] == ["b.parquet"]
     assert "changed during the scan" in result.skipped[0].reason
+    # c in a was first inferred through b; once b changed it was verified again on its own data
+    assert calls[1] == ([("c.parquet", "a.parquet")], False)
 
 
 def test_delta_and_hive_tables_take_part(tmp_path):

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ from lakeshrink.containment.compare import TypesMode, check_types_mode
 from lakeshrink.containment.footers import FooterTask, TableFooter, read_footer
 from lakeshrink.containment.lake import Lake, TableRef, discover, table_at
 from lakeshrink.containment.schema_graph import Pair, schema_candidates
-from lakeshrink.containment.verify import Edge, Verdict, verify_groups, verify_local
+from lakeshrink.containment.verify import Edge, Verdict, verify_local
 from lakeshrink.engine import Engine, get_engine
 from lakeshrink.errors import CorruptArchive, InputError
 from lakeshrink.fileio import atomic_file
@@ -216,6 +215,7 @@ class _Run:
     footers: dict[str, TableFooter] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     stages: list[StageStats] = field(default_factory=list)
+    witnesses: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def skip(self, table: str, reason: str) -> None:
         self.skipped.setdefault(table, reason)
@@ -263,34 +263,46 @@ def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
     return kept
 
 
-def _stage_verify(run: _Run, pairs: list[Pair]) -> list[Edge]:
-    start = time.perf_counter()
+def _verify(run: _Run, pairs: list[Pair], *, infer: bool) -> tuple[list[Edge], int]:
     if run.engine.name == "spark":
         from lakeshrink.spark_ext.containment import verify_spark
 
-        verdicts, read = verify_spark(run.engine.spark, run.root, run.refs, pairs)  # type: ignore[attr-defined]
+        outcome = verify_spark(run.engine.spark, run.root, run.refs, pairs, infer=infer)  # type: ignore[attr-defined]
     else:
-        verdicts, read = verify_local(verify_groups(run.root, run.refs, pairs), _mapper(run.engine, "stage 4: verify"))
-    edges = _collect(run, verdicts)
+        outcome = verify_local(run.root, run.refs, pairs, infer=infer)
+    return _collect(run, outcome.verdicts), outcome.bytes_read
+
+
+def _stage_verify(run: _Run, pairs: list[Pair]) -> list[Edge]:
+    """Stage 4, then the change check; edges inferred through a table that changed are verified again on
+    their own data (without inference)."""
+    start = time.perf_counter()
+    edges, read = _verify(run, pairs, infer=True)
+    edges, again = _check_unchanged(run, edges)
+    if again:
+        run.witnesses.clear()
+        more, more_read = _verify(run, again, infer=False)
+        read += more_read
+        edges = sorted(edges + _check_unchanged(run, more)[0], key=lambda e: (e.child, e.parent))
     run.stage("verify", len(pairs), len(edges), start, data=read)
     return edges
 
 
-def _mapper(engine: Engine, description: str) -> Callable:
-    return lambda fn, items: engine.map(fn, items, description=description)
-
-
-def _collect(run: _Run, verdicts: list[Verdict]) -> list[Edge]:
+def _collect(run: _Run, verdicts: tuple[Verdict, ...]) -> list[Edge]:
     for v in verdicts:
         if v.error_table is not None:
             run.skip(v.error_table, v.error or "could not be verified")
+        if v.edge is not None and v.witness is not None:
+            run.witnesses[(v.edge.child, v.edge.parent)] = v.witness
     return sorted((v.edge for v in verdicts if v.edge is not None), key=lambda e: (e.child, e.parent))
 
 
-def _check_unchanged(run: _Run, edges: list[Edge]) -> list[Edge]:
-    """Drop every edge touching a table whose files changed since discovery (reported as skipped)."""
+def _check_unchanged(run: _Run, edges: list[Edge]) -> tuple[list[Edge], list[Pair]]:
+    """Drop every edge touching a table whose files changed since discovery (reported as skipped). Edges that
+    were inferred through such a table are returned apart, as pairs to verify again."""
     fs = run.lake.filesystem
-    for table in sorted({e.child for e in edges} | {e.parent for e in edges}):
+    involved = {e.child for e in edges} | {e.parent for e in edges} | set(run.witnesses.values())
+    for table in sorted(involved - set(run.skipped)):
         ref = run.refs[table]
         try:
             now = table_at(fs, run.lake.root, ref.path)
@@ -299,7 +311,15 @@ def _check_unchanged(run: _Run, edges: list[Edge]) -> list[Edge]:
             continue
         if replace(now, id=ref.id) != ref:
             run.skip(table, "table changed during the scan (its files differ from when it was discovered)")
-    return [e for e in edges if e.child not in run.skipped and e.parent not in run.skipped]
+    kept, again = [], []
+    for e in edges:
+        if e.child in run.skipped or e.parent in run.skipped:
+            continue
+        if run.witnesses.get((e.child, e.parent)) in run.skipped:
+            again.append(Pair(e.child, e.parent, e.columns))
+        else:
+            kept.append(e)
+    return kept, again
 
 
 def scan_lake(
@@ -358,7 +378,7 @@ def scan_tables(
         pairs = _stage_schema(run)
         pairs = _stage_minmax(run, pairs)
         pairs = _stage_sketch(run, pairs, k)
-        edges = _check_unchanged(run, _stage_verify(run, run.alive(pairs)))
+        edges = _stage_verify(run, run.alive(pairs))
     finally:
         if owned:
             eng.close()

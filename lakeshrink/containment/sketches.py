@@ -17,7 +17,7 @@ that is ``<= tau(P)`` is in ``sketch(P)`` (it holds P's k smallest); so x would 
 collisions cannot break this: they only make different values look equal, never an equal value look different.
 
 The rule is applied to each column's value set and to the rows of the child's projection (the child's columns,
-in sorted order, hashed with :meth:`polars.DataFrame.hash_rows`). Values are normalised first
+in sorted order, hashed as a polars struct). Values are normalised first
 (:mod:`.compare`), so int32 1 and int64 1, or NaN payloads, hash alike. Polars hashes are stable within one
 polars version, which the local and Spark engines share. Containment estimates for reporting come from the same
 sketches, but only the rule decides.
@@ -56,8 +56,36 @@ class Sketch:
         """True only when the set behind ``self`` is certainly not a subset of the set behind ``parent``."""
         if len(self.hashes) == 0:
             return False
-        probe = self.hashes if parent.complete else self.hashes[self.hashes <= parent.hashes[-1]]
-        return bool(len(probe)) and not bool(np.isin(probe, parent.hashes, assume_unique=True).all())
+        probe = self.hashes if parent.complete else self.hashes[: np.searchsorted(self.hashes, parent.hashes[-1], "right")]
+        if not len(probe):
+            return False
+        if not len(parent.hashes):
+            return True
+        at = np.minimum(np.searchsorted(parent.hashes, probe), len(parent.hashes) - 1)
+        return bool((parent.hashes[at] != probe).any())
+
+
+def _sketch_exprs(name: str, values: pl.Expr, k: int) -> list[pl.Expr]:
+    hashed = values.hash(HASH_SEED)
+    return [hashed.unique().bottom_k(k).implode().alias(f"s{name}"), hashed.n_unique().alias(f"n{name}")]
+
+
+def sketch_frame(frame: pl.DataFrame, columns: tuple[str, ...], row_sets: tuple[tuple[str, ...], ...], k: int) -> tuple[dict, dict]:
+    """Column and row-set sketches of ``frame`` (normalised), computed in one polars query."""
+    exprs = []
+    for i, c in enumerate(columns):
+        exprs += _sketch_exprs(f"c{i}", pl.col(c), k)
+    for i, cols in enumerate(row_sets):
+        exprs += _sketch_exprs(f"r{i}", pl.struct(list(cols)), k)
+    row = frame.select(exprs).row(0, named=True)
+
+    def make(name: str) -> Sketch:
+        return Sketch(np.sort(np.asarray(row[f"s{name}"], dtype=np.uint64)), row[f"n{name}"] <= k)
+
+    return (
+        {c: make(f"c{i}") for i, c in enumerate(columns)},
+        {cols: make(f"r{i}") for i, cols in enumerate(row_sets)},
+    )
 
 
 @dataclass(frozen=True)
@@ -87,8 +115,7 @@ def sketch_table(task: SketchTask) -> TableSketch:
         fs, _ = resolve_root(task.root)
         needed = sorted(set(task.columns).union(*task.row_sets))
         frame = normalize_frame(read_table(fs, ref, needed), needed)
-        columns = {c: Sketch.of(frame[c].hash(HASH_SEED), task.k) for c in task.columns}
-        rows = {cols: Sketch.of(frame.select(list(cols)).hash_rows(HASH_SEED), task.k) for cols in task.row_sets}
+        columns, rows = sketch_frame(frame, task.columns, task.row_sets, task.k)
         return TableSketch(ref.id, columns, rows, projection_bytes(fs, ref, needed))
     except Exception as exc:  # noqa: BLE001 - reported per table
         return TableSketch(ref.id, error=_reason(exc))

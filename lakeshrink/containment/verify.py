@@ -1,32 +1,47 @@
-"""Stage 4: exact verification of the remaining pairs by a hashed anti-join (polars, in process).
+"""Stage 4: exact verification of the remaining pairs (polars hashed anti-join in process), with inference.
 
-Pairs are grouped by (parent, column set) (:func:`.schema_graph.group_by_parent`), so each parent projection is
-read, normalised (:mod:`.compare`) and counted **once** for all of its candidate children. For each child:
+**Grouping.** Pairs are grouped by (parent, column set), so each parent projection is read and normalised
+(:mod:`.compare`) **once** for all of its candidate children, and only if some child still needs it.
 
-1. its projection's distinct rows and their counts (``group_by(columns).len()``);
-2. a hash pre-check: a child row whose :meth:`polars.DataFrame.hash_rows` hash is not among the parent's row
-   hashes is certainly absent from the parent (equal rows hash equally), so the pair is rejected at once;
-3. otherwise the exact judge: a left join of the child's distinct rows to the parent's on every column, with
-   ``nulls_equal=True`` (polars compares values, so hash collisions cannot fake a match). The child is
-   contained when every distinct row found a partner, and contained *as a multiset* when, in addition, each
-   row occurs in the child at most as often as in the parent.
+**The judge** (:func:`judge`). The child's projection is reduced to its distinct rows with counts
+(``group_by(columns).len()``). A polars anti-join (a hash join that compares the actual values, so hash
+collisions cannot fake a match) of those rows against the parent projection, with ``nulls_equal=True``, finds
+child rows the parent lacks: none means contained. Multiset containment follows without counting the whole
+parent: a child without duplicate rows is a multiset subset as soon as it is a subset; otherwise only the
+duplicated rows are counted in the parent (a semi-join, then ``group_by``) and compared.
+
+**Inference** (:class:`Verifier`). Containment is transitive and preserved by projection, so some verdicts
+follow from others without reading data:
+
+* *positive*: C in M and M in P give C in P (C's columns are in M's, which are in P's; every row of C is a row
+  of M, whose projection is a row of P's). Both as multisets give C in P as a multiset (projecting a
+  sub-multiset gives a sub-multiset); otherwise the multiset flag is unknown and the pair is verified.
+* *negative*: A in C and A not in P give C not in P (if C were in P, A would be, by the rule above). "A not in
+  P" is any certain non-containment: a pair that stage 1, 2 or 3 dropped or stage 4 rejected.
+
+Groups run in ascending parent size, children in descending size, so the small, close containments are
+decided first and the far ones inferred. An inferred edge records its witness M; if M changes during the scan,
+the edge is dropped with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
+import pyarrow as pa
 
 from lakeshrink.containment.compare import normalize_frame
 from lakeshrink.containment.footers import _reason
 from lakeshrink.containment.lake import TableRef, projection_bytes, read_table, resolve_root
 from lakeshrink.containment.schema_graph import Pair, group_by_parent
-from lakeshrink.containment.sketches import HASH_SEED
+from lakeshrink.progress import progress
 
 COUNT = "\x00lakeshrink_count"
 PARENT_COUNT = "\x00lakeshrink_parent_count"
+CACHE_CELLS = 20_000_000  # counted child frames kept for reuse across groups (rows x columns)
 
 
 @dataclass(frozen=True)
@@ -43,12 +58,14 @@ class Edge:
 
 @dataclass(frozen=True)
 class Verdict:
-    """Stage 4's answer for one pair: an edge, a rejection, or an error naming the table that failed."""
+    """Stage 4's answer for one pair: an edge, a rejection, or an error naming the table that failed.
+    ``witness`` names the table M an inferred verdict came through (None when the data was compared)."""
 
     pair: Pair
     edge: Edge | None = None
     error_table: str | None = None
     error: str | None = None
+    witness: str | None = None
 
 
 def counted(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
@@ -56,68 +73,144 @@ def counted(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     return frame.group_by(list(columns)).len(name=COUNT)
 
 
-def judge(pair: Pair, child: pl.DataFrame, child_rows: int, parent: pl.DataFrame, parent_hashes: pl.Series) -> Verdict:
-    """Decide one pair from counted frames (:func:`counted`) and the parent's distinct-row hashes."""
+def judge(pair: Pair, child: pl.DataFrame, child_rows: int, parent: pl.DataFrame) -> Verdict:
+    """Decide one pair from the child's counted rows (:func:`counted`) and the parent's projection."""
     columns = list(pair.columns)
-    if not child.select(columns).hash_rows(HASH_SEED).is_in(parent_hashes.implode()).all():
+    if child.select(columns).join(parent, on=columns, how="anti", nulls_equal=True).height:
         return Verdict(pair)
-    joined = child.join(
-        parent.rename({COUNT: PARENT_COUNT}), on=columns, how="left", nulls_equal=True, coalesce=True
-    )
-    if joined[PARENT_COUNT].null_count() > 0:
-        return Verdict(pair)
-    multiset = bool((joined[COUNT] <= joined[PARENT_COUNT]).all())
+    dups = child.filter(pl.col(COUNT) > 1)
+    multiset = True
+    if dups.height:
+        in_parent = counted(parent.join(dups.select(columns), on=columns, how="semi", nulls_equal=True), pair.columns)
+        joined = dups.join(in_parent.rename({COUNT: PARENT_COUNT}), on=columns, how="left", nulls_equal=True)
+        multiset = bool((joined[COUNT] <= joined[PARENT_COUNT]).all())
     return Verdict(pair, Edge(pair.child, pair.parent, pair.columns, child_rows, child.height, multiset))
 
 
+class Verifier:
+    """Stage 4's bookkeeping, shared by the engines: order of work, inference, and the verdicts so far.
+
+    Args:
+        survivors: the pairs that reached stage 4; any other ordered pair is certainly not a containment.
+        infer: False to compare the data of every pair (when ``survivors`` is not the whole stage-4 input).
+    """
+
+    def __init__(self, survivors: Iterable[Pair], *, infer: bool = True):
+        self.enabled = infer
+        self.pending = list(survivors)
+        self.possible = {(p.child, p.parent) for p in self.pending}
+        self.edges: dict[tuple[str, str], Edge] = {}
+        self.rejected: set[tuple[str, str]] = set()
+        self.parents_of: dict[str, set[str]] = defaultdict(set)
+        self.children_of: dict[str, set[str]] = defaultdict(set)
+        self.verdicts: list[Verdict] = []
+
+    def groups(self, refs: dict[str, TableRef]) -> list[tuple[str, tuple[str, ...], list[Pair]]]:
+        """(parent, columns, children) in the order that lets inference do the most."""
+        out = []
+        for (parent, columns), pairs in group_by_parent(self.pending).items():
+            pairs = sorted(pairs, key=lambda p: (-refs[p.child].bytes, p.child))
+            out.append((parent, columns, pairs))
+        out.sort(key=lambda g: (refs[g[0]].bytes, g[0], -len(g[1]), g[1]))
+        return out
+
+    def _not_contained(self, child: str, parent: str) -> bool:
+        return (child, parent) not in self.possible or (child, parent) in self.rejected
+
+    def infer(self, pair: Pair) -> Verdict | None:
+        """The verdict transitivity gives for ``pair``, or None when the data must be compared."""
+        if not self.enabled:
+            return None
+        c, p = pair.child, pair.parent
+        for a in self.children_of[c]:
+            if a != p and self._not_contained(a, p):
+                return Verdict(pair, witness=a)
+        for m in self.parents_of[c]:
+            first, second = self.edges[(c, m)], self.edges.get((m, p))
+            if m != p and second is not None and first.multiset_contained and second.multiset_contained:
+                edge = Edge(c, p, pair.columns, first.child_rows, first.child_distinct_rows, True)
+                return Verdict(pair, edge, witness=m)
+        return None
+
+    def record(self, verdict: Verdict) -> None:
+        self.verdicts.append(verdict)
+        key = (verdict.pair.child, verdict.pair.parent)
+        if verdict.edge is not None:
+            self.edges[key] = verdict.edge
+            self.parents_of[key[0]].add(key[1])
+            self.children_of[key[1]].add(key[0])
+        elif verdict.error is None:
+            self.rejected.add(key)
+
+
 @dataclass(frozen=True)
-class VerifyGroup:
-    """One parent projection and the candidate children verified against it (a picklable task item)."""
-
-    root: str
-    parent: TableRef
-    columns: tuple[str, ...]
-    children: tuple[tuple[Pair, TableRef], ...]
-
-
-@dataclass(frozen=True)
-class GroupResult:
+class VerifyOutcome:
     verdicts: tuple[Verdict, ...]
     bytes_read: int
 
 
-def verify_group(group: VerifyGroup) -> GroupResult:
-    """Verify every child of one (parent, columns) group, reading the parent projection once."""
-    fs, _ = resolve_root(group.root)
-    columns = group.columns
-    try:
-        parent = counted(normalize_frame(read_table(fs, group.parent, list(columns)), columns), columns)
-        parent_hashes = parent.select(list(columns)).hash_rows(HASH_SEED)
-        read = projection_bytes(fs, group.parent, columns)
-    except Exception as exc:  # noqa: BLE001 - reported for the parent table
-        reason = _reason(exc)
-        return GroupResult(tuple(Verdict(p, error_table=group.parent.id, error=reason) for p, _ in group.children), 0)
-    verdicts = []
-    for pair, ref in group.children:
-        try:
-            table = read_table(fs, ref, list(columns))
-            read += projection_bytes(fs, ref, columns)
-            child = counted(normalize_frame(table, columns), columns)
-            verdicts.append(judge(pair, child, table.num_rows, parent, parent_hashes))
-        except Exception as exc:  # noqa: BLE001 - reported for the child table
-            verdicts.append(Verdict(pair, error_table=ref.id, error=_reason(exc)))
-    return GroupResult(tuple(verdicts), read)
+class _ChildCache:
+    """Counted child frames by table id, least recently used dropped past :data:`CACHE_CELLS`."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, tuple[pl.DataFrame, int]] = OrderedDict()
+        self._cells = 0
+
+    def get(self, table: str) -> tuple[pl.DataFrame, int] | None:
+        if table in self._items:
+            self._items.move_to_end(table)
+            return self._items[table]
+        return None
+
+    def put(self, table: str, frame: pl.DataFrame, rows: int) -> None:
+        self._items[table] = (frame, rows)
+        self._cells += frame.height * frame.width
+        while self._cells > CACHE_CELLS and len(self._items) > 1:
+            _, (old, _) = self._items.popitem(last=False)
+            self._cells -= old.height * old.width
 
 
-def verify_groups(root: str, refs: dict[str, TableRef], pairs: list[Pair]) -> list[VerifyGroup]:
-    """The stage-4 work items: one per (parent, column set)."""
-    return [
-        VerifyGroup(root, refs[parent], columns, tuple((p, refs[p.child]) for p in group))
-        for (parent, columns), group in group_by_parent(pairs).items()
-    ]
+def verify_local(root: str, refs: dict[str, TableRef], pairs: list[Pair], *, infer: bool = True) -> VerifyOutcome:
+    """Stage 4 in this process (polars)."""
+    fs, _ = resolve_root(root)
+    verifier = Verifier(pairs, infer=infer)
+    cache = _ChildCache()
+    read = 0
+    groups = verifier.groups(refs)
+    needed: dict[str, set[str]] = defaultdict(set)
+    for parent_id, columns, _ in groups:
+        needed[parent_id].update(columns)
+    loaded: tuple[str, pa.Table] | None = None  # groups of one parent are consecutive: read it once
+    with progress("stage 4: verify", total=len(pairs)) as bar:
+        for parent_id, columns, group in groups:
+            parent: pl.DataFrame | None = None
+            for pair in group:
+                bar.advance()
+                inferred = verifier.infer(pair)
+                if inferred is not None:
+                    verifier.record(inferred)
+                    continue
+                if parent is None:
+                    try:
+                        if loaded is None or loaded[0] != parent_id:
+                            wanted = sorted(needed[parent_id])
+                            loaded = (parent_id, read_table(fs, refs[parent_id], wanted))
+                            read += projection_bytes(fs, refs[parent_id], wanted)
+                        parent = normalize_frame(loaded[1], columns)
+                    except Exception as exc:  # noqa: BLE001 - reported for the parent table
+                        reason = _reason(exc)
+                        for rest in group[group.index(pair):]:
+                            verifier.record(Verdict(rest, error_table=parent_id, error=reason))
+                        break
+                try:
+                    hit = cache.get(pair.child)
+                    if hit is None:
+                        table = read_table(fs, refs[pair.child], list(columns))
+                        read += projection_bytes(fs, refs[pair.child], columns)
+                        hit = (counted(normalize_frame(table, columns), columns), table.num_rows)
+                        cache.put(pair.child, *hit)
+                    verifier.record(judge(pair, hit[0], hit[1], parent))
+                except Exception as exc:  # noqa: BLE001 - reported for the child table
+                    verifier.record(Verdict(pair, error_table=pair.child, error=_reason(exc)))
+    return VerifyOutcome(tuple(verifier.verdicts), read)
 
-
-def verify_local(groups: list[VerifyGroup], mapper: Callable) -> tuple[list[Verdict], int]:
-    """Run the groups through ``mapper`` (an engine's ``map``); all verdicts and the bytes read."""
-    results = mapper(verify_group, groups)
-    return [v for r in results for v in r.verdicts], sum(r.bytes_read for r in results)

@@ -31,8 +31,8 @@ import pyarrow as pa
 from lakeshrink.containment.compare import TypesMode, canonical_type, normalize_table
 from lakeshrink.containment.footers import _reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, projection_bytes, read_schema, read_table, resolve_root, table_at
-from lakeshrink.containment.schema_graph import Pair, group_by_parent
-from lakeshrink.containment.verify import Edge, Verdict
+from lakeshrink.containment.schema_graph import Pair
+from lakeshrink.containment.verify import Edge, Verdict, Verifier, VerifyOutcome
 from lakeshrink.engine import Engine
 from lakeshrink.errors import TableError
 
@@ -112,44 +112,50 @@ def _judge(pair: Pair, child: Any, parent: Any) -> Verdict:
     return Verdict(pair, edge)
 
 
-def verify_spark(spark: Any, root: str, refs: dict[str, TableRef], pairs: list[Pair]) -> tuple[list[Verdict], int]:
-    """Stage 4 on Spark: every pair's verdict, and the bytes read (footers + column chunks)."""
+def verify_spark(spark: Any, root: str, refs: dict[str, TableRef], pairs: list[Pair], *, infer: bool = True) -> VerifyOutcome:
+    """Stage 4 on Spark: every pair's verdict (with the same inference as the local engine), bytes read."""
     fs, _ = resolve_root(root)
-    verdicts: list[Verdict] = []
+    verifier = Verifier(pairs, infer=infer)
     read = 0
-    for (parent_id, columns), group in group_by_parent(pairs).items():
+    for parent_id, columns, group in verifier.groups(refs):
         stored = refs[parent_id].bytes + max(refs[p.child].bytes for p in group)
         with _shuffle_partitions(spark, stored):
-            v, r = _verify_group(spark, fs, refs, parent_id, columns, group)
-        verdicts.extend(v)
-        read += r
-    return verdicts, read
+            read += _verify_group(spark, fs, refs, verifier, parent_id, columns, group)
+    return VerifyOutcome(tuple(verifier.verdicts), read)
 
 
 def _verify_group(
-    spark: Any, fs: Any, refs: dict[str, TableRef], parent_id: str, columns: tuple[str, ...], group: list[Pair]
-) -> tuple[list[Verdict], int]:
-    """One parent projection, counted and persisted once, judged against each of its candidate children."""
-    parent_ref = refs[parent_id]
-    try:
-        parent = _counted(load_frame(spark, fs, parent_ref, columns), len(columns)).persist()
-        parent.count()
-        read = projection_bytes(fs, parent_ref, columns)
-    except Exception as exc:  # noqa: BLE001 - reported for the parent table
-        return [Verdict(p, error_table=parent_id, error=_reason(exc)) for p in group], 0
-    verdicts: list[Verdict] = []
+    spark: Any, fs: Any, refs: dict[str, TableRef], verifier: Verifier, parent_id: str, columns: tuple[str, ...], group: list[Pair]
+) -> int:
+    """One parent projection, counted and persisted once (if any child needs it), judged against its children."""
+    parent = None
+    read = 0
     try:
         for pair in group:
-            child_ref = refs[pair.child]
+            inferred = verifier.infer(pair)
+            if inferred is not None:
+                verifier.record(inferred)
+                continue
+            if parent is None:
+                try:
+                    parent = _counted(load_frame(spark, fs, refs[parent_id], columns), len(columns)).persist()
+                    parent.count()
+                    read += projection_bytes(fs, refs[parent_id], columns)
+                except Exception as exc:  # noqa: BLE001 - reported for the parent table
+                    reason = _reason(exc)
+                    for rest in group[group.index(pair):]:
+                        verifier.record(Verdict(rest, error_table=parent_id, error=reason))
+                    return read
             try:
-                child = _counted(load_frame(spark, fs, child_ref, columns), len(columns))
-                verdicts.append(_judge(pair, child, parent))
-                read += projection_bytes(fs, child_ref, columns)
+                child = _counted(load_frame(spark, fs, refs[pair.child], columns), len(columns))
+                verifier.record(_judge(pair, child, parent))
+                read += projection_bytes(fs, refs[pair.child], columns)
             except Exception as exc:  # noqa: BLE001 - reported for the child table
-                verdicts.append(Verdict(pair, error_table=pair.child, error=_reason(exc)))
+                verifier.record(Verdict(pair, error_table=pair.child, error=_reason(exc)))
     finally:
-        parent.unpersist()
-    return verdicts, read
+        if parent is not None:
+            parent.unpersist()
+    return read
 
 
 def _local_path(location: str) -> str:
