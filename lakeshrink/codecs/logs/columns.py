@@ -88,27 +88,27 @@ def decode_ints(desc: dict, streams: list[bytes], n: int) -> np.ndarray:
 
 
 # -------------------------------------------------------------------------------------------------- strings
-def _as_int(values: pl.Series) -> tuple[np.ndarray, int] | None:
-    """Integers and the zero-padded width (0: canonical) when the text round-trips exactly, else None."""
-    if values.str.contains(_CANONICAL).all():
-        return values.cast(pl.Int64).to_numpy(), 0
-    if values.str.contains(_DIGITS).all():
-        lengths = values.str.len_bytes()
-        if lengths.min() == lengths.max():
-            return values.cast(pl.Int64).to_numpy(), int(lengths[0])
-        return values.cast(pl.Int64).to_numpy(), -1
-    return None
+_HEX = {"l": r"^[0-9a-f]+$", "u": r"^[0-9A-F]+$"}
+_SKELETONS = (r"[0-9]+", r"[0-9A-Za-z]+")
 
 
-def _hex(values: pl.Series) -> Encoded | None:
-    """Hex strings of one even length (not all digits) as their bytes; case kept by the descriptor."""
-    for case, pattern in (("l", r"^[0-9a-f]+$"), ("u", r"^[0-9A-F]+$")):
-        if values.str.contains(pattern).all():
-            lengths = values.str.len_bytes()
-            width = int(lengths[0])
-            if width % 2 == 0 and lengths.min() == lengths.max():
-                return Encoded({"t": "hex", "u": case == "u", "w": width}, (bytes.fromhex("".join(values.to_list())),))
-    return None
+def _profile(values: pl.Series) -> dict:
+    """Everything the typing decision needs, computed in one vectorised pass."""
+    v = pl.col("v")
+    lengths = v.str.len_bytes()
+    exprs = [
+        (v == v.first()).all().alias("const"),
+        v.str.contains(_CANONICAL).all().alias("canonical"),
+        v.str.contains(_DIGITS).all().alias("digits"),
+        lengths.min().alias("len_min"),
+        lengths.max().alias("len_max"),
+        v.n_unique().alias("distinct"),
+    ]
+    exprs += [v.str.contains(pattern).all().alias(f"hex_{case}") for case, pattern in _HEX.items()]
+    for i, run in enumerate(_SKELETONS):
+        skeleton = v.str.replace_all(run, "\x00")
+        exprs += [skeleton.n_unique().alias(f"skel{i}_n"), skeleton.first().alias(f"skel{i}")]
+    return values.to_frame("v").select(exprs).row(0, named=True)
 
 
 def _text(values: pl.Series) -> Encoded:
@@ -130,36 +130,36 @@ def encode_strings(values: pl.Series, *, _depth: int = 0) -> Encoded:
     n = len(values)
     if n == 0:
         return Encoded({"t": "const", "v": ""}, ())
-    first = values[0]
-    if (values == first).all():
-        return Encoded({"t": "const", "v": first}, ())
-    as_int = _as_int(values)
-    if as_int is not None:
-        ints, width = as_int
-        inner = encode_ints(ints)
-        if width >= 0:
+    prof = _profile(values)
+    if prof["const"]:
+        return Encoded({"t": "const", "v": values[0]}, ())
+    fixed_width = prof["len_min"] == prof["len_max"]
+    if prof["canonical"] or (prof["digits"] and prof["len_max"] <= 18):
+        inner = encode_ints(values.cast(pl.Int64).to_numpy())
+        if prof["canonical"] or fixed_width:
+            width = 0 if prof["canonical"] else int(prof["len_min"])
             return Encoded({"t": "int", "z": width, "c": inner.desc}, inner.streams)
         widths = encode_ints(values.str.len_bytes().to_numpy())
         return Encoded({"t": "zint", "c": inner.desc, "w": widths.desc}, inner.streams + widths.streams)
-    hexed = _hex(values)
-    if hexed is not None:
-        return hexed
+    for case in _HEX:
+        if prof[f"hex_{case}"] and fixed_width and prof["len_min"] % 2 == 0:
+            data = bytes.fromhex("".join(values.to_list()))
+            return Encoded({"t": "hex", "u": case == "u", "w": int(prof["len_min"])}, (data,))
     candidates = [_text(values)]
     if _depth == 0:
-        for run in (r"[0-9]+", r"[0-9A-Za-z]+"):
-            skeleton = values.str.replace_all(run, "\x00")
-            if skeleton.n_unique() == 1 and "\x00" in skeleton[0]:
+        for i, run in enumerate(_SKELETONS):
+            skeleton = prof[f"skel{i}"]
+            if prof[f"skel{i}_n"] == 1 and "\x00" in skeleton:
                 runs = values.str.extract_all(run)
-                literals = skeleton[0].split("\x00")
-                subs = [encode_strings(runs.list.get(i), _depth=1) for i in range(len(literals) - 1)]
-                streams = tuple(s for sub in subs for s in sub.streams)
+                literals = skeleton.split("\x00")
+                subs = [encode_strings(runs.list.get(k), _depth=1) for k in range(len(literals) - 1)]
+                streams = tuple(st for sub in subs for st in sub.streams)
                 candidates.append(Encoded({"t": "skel", "s": literals, "c": [sub.desc for sub in subs]}, streams))
-    distinct = values.n_unique()
-    if distinct <= max(16, n // 8):
+    if prof["distinct"] <= max(16, n // 8):
         candidates.append(_dict(values))
     if len(candidates) == 1:
         return candidates[0]
-    return min(candidates, key=lambda e: sum(_probe(s) + 8 for s in e.streams))
+    return min(candidates, key=lambda e: sum(_probe(st) + 8 for st in e.streams))
 
 
 def _count(desc: dict) -> int:

@@ -90,16 +90,21 @@ def zstd_compressor(level: int) -> zstandard.ZstdCompressor:
 
 
 def pack(raw: bytes, options: PackOptions, out: bytearray, *, zstd: bool = True) -> int:
-    """Append ``raw`` as one section to ``out``; returns the codec chosen (zstd skipped if ``zstd`` is false
-    and LZMA2 is tried)."""
+    """Append ``raw`` as one section to ``out``; returns the codec chosen.
+
+    LZMA2 9e is tried first (unless disabled); zstd at ``options.zstd_level`` is tried too when a fast zstd
+    level comes within 10% of LZMA2, or always when LZMA2 is off. ``zstd=False`` skips zstd when LZMA2 is on.
+    """
     choices: list[tuple[int, bytes, int]] = [(STORED, raw, 0)]
     if len(raw) > 16:
-        if zstd or not options.try_lzma:
-            choices.append((ZSTD, zstd_compressor(options.zstd_level).compress(raw), 0))
         if options.try_lzma:
             dict_size = lzma_dict_size(len(raw))
             data = lzma.compress(raw, format=lzma.FORMAT_RAW, filters=_lzma_filters(dict_size))
             choices.append((LZMA, data, dict_size))
+            # zstd at the asked level only when a fast zstd already comes close to LZMA2 (rare on logs)
+            zstd = zstd and len(zstd_compressor(min(3, options.zstd_level)).compress(raw)) < len(data) * 1.1
+        if zstd or not options.try_lzma:
+            choices.append((ZSTD, zstd_compressor(options.zstd_level).compress(raw), 0))
     codec, data, dict_size = min(choices, key=lambda c: len(c[1]) + (1 if c[0] == LZMA else 0))
     out.append(codec)
     put_varint(len(raw), out)
