@@ -289,3 +289,27 @@ def test_demo_reports_measured_savings(tmp_path):
     assert labels["tables marked (dry run)"] == 6
     assert "checksum verified" in labels.values()
     assert not (bundled_dir() / "lake" / MANIFEST).exists()
+
+
+def test_cli_solver_options_and_greedy_fallback(tmp_path, demo_data):
+    _, scan_dir, access = _setup(tmp_path, demo_data)
+    result = CliRunner().invoke(cli, ["--output", "json", "containment", "plan", str(scan_dir), "-o", str(tmp_path / "p"),
+                                      "--access", str(access), "--no-gx", "--milp-max-edges", "0"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["solver"] == "greedy"
+    exists = CliRunner().invoke(cli, ["containment", "plan", str(scan_dir), "-o", str(tmp_path / "p"), "--no-gx"])
+    assert exists.exit_code == 1 and "already exists" in exists.stderr
+
+
+@pytest.mark.spark
+def test_spark_submit_job_plans_and_marks(spark, tmp_path, demo_data, capsys):
+    import importlib.util
+
+    lake, scan_dir, access = _setup(tmp_path, demo_data)
+    spec = importlib.util.spec_from_file_location("plan_deletions", Path(__file__).resolve().parents[1] / "jobs" / "plan_deletions.py")
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    assert job.main([str(scan_dir), "-o", str(tmp_path / "plan"), "--access", str(access), "--no-gx", "--execute"]) == 0
+    assert "6 of 12 tables to mark" in capsys.readouterr().out
+    assert len(json.loads((lake / MANIFEST).read_text())["marks"]) == 6
+    assert job.main([str(scan_dir), "-o", str(tmp_path / "plan"), "--no-gx"]) == 1

@@ -23,19 +23,24 @@ from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, 
               help="Per-table reads_per_month and max_rebuild_seconds (CSV or JSON).")
 @click.option("--solver", type=click.Choice(["auto", "milp", "greedy"]), default="auto", show_default=True,
               help="auto: the MILP (HiGHS), greedy past a size limit.")
+@click.option("--milp-max-edges", type=click.IntRange(min=0), default=None,
+              help="With --solver auto, usable edges past which greedy is used (default: the measured limit).")
 @click.option("--gx/--no-gx", default=True, show_default=True,
               help="Audit rebuilds with Great Expectations; --no-gx checks row count and row checksum only.")
 @click.option("--overwrite", is_flag=True, help="Replace PLAN_DIR if it exists.")
 @engine_options
 @pass_state
 def plan_command(state: CliState, scan_dir: Path, out_dir: Path, costs: Path | None, access: Path | None, solver: str,
-                 gx: bool, overwrite: bool, engine: str, spark_master: str | None) -> None:
+                 milp_max_edges: int | None, gx: bool, overwrite: bool, engine: str, spark_master: str | None) -> None:
     """Choose which contained tables to mark; write PLAN_DIR/plan.json, recipes, audits and report.html."""
     from lakeshrink.containment.plan import PlanOptions, make_plan
 
+    options = PlanOptions(solver=solver, gx=gx)
+    if milp_max_edges is not None:
+        options = PlanOptions(solver=solver, gx=gx, milp_max_edges=milp_max_edges)
     with open_engine(engine, spark_master) as eng:
         plan = make_plan(scan_dir, out_dir, costs=costs, access=access, engine=eng,
-                         options=PlanOptions(solver=solver, gx=gx), overwrite=overwrite)
+                         options=options, overwrite=overwrite)
     payload = {"plan_dir": str(out_dir), "marked": plan.marked, "kept": plan.kept, "bytes_saved": plan.bytes_saved,
                "bytes_total": plan.bytes_total, "solver": plan.solver, "optimal": plan.optimal,
                "monthly_net_saving": plan.monthly_net_saving, "currency": plan.currency, "rejected": plan.rejected,
