@@ -226,3 +226,34 @@ def test_demo_reports_measured_savings(demo_data, tmp_path):
     assert 0 < report.saved_bytes < report.input_bytes
     assert any("planes_boeing" in n for n in report.notes)
     assert not any("seats_edited" in n for n in report.notes)
+
+
+def test_corrupt_data_pages_are_reported_per_table(tmp_path):
+    _write(tmp_path / "a.parquet", pa.table({"x": list(range(1000))}))
+    _write(tmp_path / "b.parquet", pa.table({"x": list(range(10))}))
+    _write(tmp_path / "c.parquet", pa.table({"x": list(range(500))}), compression="none")
+    data = bytearray((tmp_path / "c.parquet").read_bytes())
+    data[8:1500] = b"\xff" * 1492  # data pages only; the footer still parses
+    (tmp_path / "c.parquet").write_bytes(bytes(data))
+    result = scan_lake(tmp_path)
+    assert {(e.child, e.parent) for e in result.edges} == {("b.parquet", "a.parquet")}
+    assert [s.table for s in result.skipped] == ["c.parquet"]
+
+
+def test_a_read_failure_in_stage_4_skips_that_table_only(tmp_path, monkeypatch):
+    from lakeshrink.containment import verify
+
+    _write(tmp_path / "a.parquet", pa.table({"x": [1, 2, 3]}))
+    _write(tmp_path / "b.parquet", pa.table({"x": [1, 2]}))
+    _write(tmp_path / "big.parquet", pa.table({"x": [1, 2, 3, 4]}))
+    real = verify.read_table
+
+    def flaky(fs, ref, columns=None):
+        if ref.id == "a.parquet":
+            raise OSError("disk on fire")
+        return real(fs, ref, columns)
+
+    monkeypatch.setattr(verify, "read_table", flaky)
+    result = scan_lake(tmp_path)
+    assert {(e.child, e.parent) for e in result.edges} == {("b.parquet", "big.parquet")}
+    assert {s.table: s.reason for s in result.skipped} == {"a.parquet": "disk on fire"}

@@ -198,8 +198,7 @@ def _delta_footer(fs: pafs.FileSystem, ref: TableRef) -> TableFooter:
     from deltalake import DeltaTable
 
     dt = DeltaTable(ref.path, version=ref.delta_version)
-    schema = dt.schema().to_arrow()
-    schema = pa.schema(schema) if not isinstance(schema, pa.Schema) else schema
+    schema = read_schema(fs, ref)  # the schema the table is read with in stages 3 and 4
     actions = pa.table(dt.get_add_actions(flatten=True))
     names = set(actions.column_names)
     record_counts = actions["num_records"].to_pylist() if "num_records" in names else [None] * actions.num_rows

@@ -27,8 +27,10 @@ the edge is dropped with it.
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -170,47 +172,84 @@ class _ChildCache:
             self._cells -= old.height * old.width
 
 
+class GroupJudge(ABC):
+    """What an engine provides to stage 4: open a parent projection, judge a child against it, release it.
+    :func:`run_verification` owns the order, the inference and the error reporting."""
+
+    bytes_read: int = 0
+
+    @abstractmethod
+    def open_parent(self, parent: str, columns: tuple[str, ...]) -> Any:
+        """The parent's projection on ``columns``, ready for :meth:`judge` (raises if it cannot be read)."""
+
+    @abstractmethod
+    def judge(self, pair: Pair, parent: Any) -> Verdict:
+        """The verdict on one pair (raises if the child cannot be read)."""
+
+    def close_parent(self, parent: Any) -> None:
+        """Release what :meth:`open_parent` holds."""
+
+
+def run_verification(verifier: Verifier, refs: dict[str, TableRef], engine_judge: GroupJudge) -> VerifyOutcome:
+    """Stage 4: every pair inferred or judged, each parent projection opened at most once per group."""
+    with progress("stage 4: verify", total=len(verifier.pending)) as bar:
+        for parent_id, columns, group in verifier.groups(refs):
+            parent = None
+            try:
+                for i, pair in enumerate(group):
+                    bar.advance()
+                    inferred = verifier.infer(pair)
+                    if inferred is not None:
+                        verifier.record(inferred)
+                        continue
+                    if parent is None:
+                        try:
+                            parent = engine_judge.open_parent(parent_id, columns)
+                        except Exception as exc:  # noqa: BLE001 - reported for the parent table
+                            for rest in group[i:]:
+                                verifier.record(Verdict(rest, error_table=parent_id, error=_reason(exc)))
+                            break
+                    try:
+                        verifier.record(engine_judge.judge(pair, parent))
+                    except Exception as exc:  # noqa: BLE001 - reported for the child table
+                        verifier.record(Verdict(pair, error_table=pair.child, error=_reason(exc)))
+            finally:
+                if parent is not None:
+                    engine_judge.close_parent(parent)
+    return VerifyOutcome(tuple(verifier.verdicts), engine_judge.bytes_read)
+
+
+class _PolarsJudge(GroupJudge):
+    """The local engine: a parent table is read once (all the columns its groups need), children are counted
+    once and kept in a bounded cache."""
+
+    def __init__(self, root: str, refs: dict[str, TableRef], verifier: Verifier):
+        self.fs, _ = resolve_root(root)
+        self.refs = refs
+        self.cache = _ChildCache()
+        self.needed: dict[str, set[str]] = defaultdict(set)
+        for pair in verifier.pending:
+            self.needed[pair.parent].update(pair.columns)
+        self.loaded: tuple[str, pa.Table] | None = None  # groups of one parent are consecutive
+
+    def open_parent(self, parent: str, columns: tuple[str, ...]) -> pl.DataFrame:
+        if self.loaded is None or self.loaded[0] != parent:
+            wanted = sorted(self.needed[parent])
+            self.loaded = (parent, read_table(self.fs, self.refs[parent], wanted))
+            self.bytes_read += projection_bytes(self.fs, self.refs[parent], wanted)
+        return normalize_frame(self.loaded[1], columns)
+
+    def judge(self, pair: Pair, parent: pl.DataFrame) -> Verdict:
+        hit = self.cache.get(pair.child)
+        if hit is None:
+            table = read_table(self.fs, self.refs[pair.child], list(pair.columns))
+            self.bytes_read += projection_bytes(self.fs, self.refs[pair.child], pair.columns)
+            hit = (counted(normalize_frame(table, pair.columns), pair.columns), table.num_rows)
+            self.cache.put(pair.child, *hit)
+        return judge(pair, hit[0], hit[1], parent)
+
+
 def verify_local(root: str, refs: dict[str, TableRef], pairs: list[Pair], *, infer: bool = True) -> VerifyOutcome:
     """Stage 4 in this process (polars)."""
-    fs, _ = resolve_root(root)
     verifier = Verifier(pairs, infer=infer)
-    cache = _ChildCache()
-    read = 0
-    groups = verifier.groups(refs)
-    needed: dict[str, set[str]] = defaultdict(set)
-    for parent_id, columns, _ in groups:
-        needed[parent_id].update(columns)
-    loaded: tuple[str, pa.Table] | None = None  # groups of one parent are consecutive: read it once
-    with progress("stage 4: verify", total=len(pairs)) as bar:
-        for parent_id, columns, group in groups:
-            parent: pl.DataFrame | None = None
-            for pair in group:
-                bar.advance()
-                inferred = verifier.infer(pair)
-                if inferred is not None:
-                    verifier.record(inferred)
-                    continue
-                if parent is None:
-                    try:
-                        if loaded is None or loaded[0] != parent_id:
-                            wanted = sorted(needed[parent_id])
-                            loaded = (parent_id, read_table(fs, refs[parent_id], wanted))
-                            read += projection_bytes(fs, refs[parent_id], wanted)
-                        parent = normalize_frame(loaded[1], columns)
-                    except Exception as exc:  # noqa: BLE001 - reported for the parent table
-                        reason = _reason(exc)
-                        for rest in group[group.index(pair):]:
-                            verifier.record(Verdict(rest, error_table=parent_id, error=reason))
-                        break
-                try:
-                    hit = cache.get(pair.child)
-                    if hit is None:
-                        table = read_table(fs, refs[pair.child], list(columns))
-                        read += projection_bytes(fs, refs[pair.child], columns)
-                        hit = (counted(normalize_frame(table, columns), columns), table.num_rows)
-                        cache.put(pair.child, *hit)
-                    verifier.record(judge(pair, hit[0], hit[1], parent))
-                except Exception as exc:  # noqa: BLE001 - reported for the child table
-                    verifier.record(Verdict(pair, error_table=pair.child, error=_reason(exc)))
-    return VerifyOutcome(tuple(verifier.verdicts), read)
-
+    return run_verification(verifier, refs, _PolarsJudge(root, refs, verifier))

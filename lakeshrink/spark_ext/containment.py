@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import posixpath
-from contextlib import contextmanager
 from functools import reduce
 from typing import Any
 
@@ -32,12 +31,12 @@ from lakeshrink.containment.compare import TypesMode, canonical_type, normalize_
 from lakeshrink.containment.footers import _reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, projection_bytes, read_schema, read_table, resolve_root, table_at
 from lakeshrink.containment.schema_graph import Pair
-from lakeshrink.containment.verify import Edge, Verdict, Verifier, VerifyOutcome
+from lakeshrink.containment.verify import Edge, GroupJudge, Verdict, Verifier, VerifyOutcome, run_verification
 from lakeshrink.engine import Engine
 from lakeshrink.errors import TableError
 
 COUNT = "__lakeshrink_n"
-PARTITION_BYTES = 128 << 20  # counted projections get one partition per this many stored bytes
+PARTITION_BYTES = 128 << 20  # shuffles get one partition per this many stored bytes of the parent
 
 
 def _spark_type(t: pa.DataType) -> Any:
@@ -76,20 +75,6 @@ def _counted(frame: Any, n: int) -> Any:
     return frame.groupBy([f"c{i}" for i in range(n)]).count().withColumnRenamed("count", COUNT)
 
 
-@contextmanager
-def _shuffle_partitions(spark: Any, stored_bytes: int):
-    """Shuffle into one partition per :data:`PARTITION_BYTES` of input (not 200 for 2 KB), restoring the
-    session's setting afterwards."""
-    key = "spark.sql.shuffle.partitions"
-    before = spark.conf.get(key)
-    wanted = max(1, min(int(before), -(-stored_bytes // PARTITION_BYTES)))
-    spark.conf.set(key, str(wanted))
-    try:
-        yield
-    finally:
-        spark.conf.set(key, before)
-
-
 def _judge(pair: Pair, child: Any, parent: Any) -> Verdict:
     from pyspark.sql import functions as F
 
@@ -112,50 +97,46 @@ def _judge(pair: Pair, child: Any, parent: Any) -> Verdict:
     return Verdict(pair, edge)
 
 
+class _SparkJudge(GroupJudge):
+    """Stage 4 on Spark: the parent projection counted and persisted once per group, shuffles sized to the
+    tables, one aggregate job per child."""
+
+    def __init__(self, spark: Any, root: str, refs: dict[str, TableRef]):
+        self.spark = spark
+        self.fs, _ = resolve_root(root)
+        self.refs = refs
+        self._restore: str | None = None
+
+    def open_parent(self, parent: str, columns: tuple[str, ...]) -> Any:
+        key = "spark.sql.shuffle.partitions"
+        self._restore = self.spark.conf.get(key)
+        wanted = max(1, min(int(self._restore), -(-self.refs[parent].bytes // PARTITION_BYTES)))
+        self.spark.conf.set(key, str(wanted))
+        frame = _counted(load_frame(self.spark, self.fs, self.refs[parent], columns), len(columns)).persist()
+        try:
+            frame.count()
+        except Exception:
+            self.close_parent(frame)
+            raise
+        self.bytes_read += projection_bytes(self.fs, self.refs[parent], columns)
+        return frame
+
+    def judge(self, pair: Pair, parent: Any) -> Verdict:
+        child = _counted(load_frame(self.spark, self.fs, self.refs[pair.child], pair.columns), len(pair.columns))
+        verdict = _judge(pair, child, parent)
+        self.bytes_read += projection_bytes(self.fs, self.refs[pair.child], pair.columns)
+        return verdict
+
+    def close_parent(self, parent: Any) -> None:
+        parent.unpersist()
+        if self._restore is not None:
+            self.spark.conf.set("spark.sql.shuffle.partitions", self._restore)
+            self._restore = None
+
+
 def verify_spark(spark: Any, root: str, refs: dict[str, TableRef], pairs: list[Pair], *, infer: bool = True) -> VerifyOutcome:
     """Stage 4 on Spark: every pair's verdict (with the same inference as the local engine), bytes read."""
-    fs, _ = resolve_root(root)
-    verifier = Verifier(pairs, infer=infer)
-    read = 0
-    for parent_id, columns, group in verifier.groups(refs):
-        stored = refs[parent_id].bytes + max(refs[p.child].bytes for p in group)
-        with _shuffle_partitions(spark, stored):
-            read += _verify_group(spark, fs, refs, verifier, parent_id, columns, group)
-    return VerifyOutcome(tuple(verifier.verdicts), read)
-
-
-def _verify_group(
-    spark: Any, fs: Any, refs: dict[str, TableRef], verifier: Verifier, parent_id: str, columns: tuple[str, ...], group: list[Pair]
-) -> int:
-    """One parent projection, counted and persisted once (if any child needs it), judged against its children."""
-    parent = None
-    read = 0
-    try:
-        for pair in group:
-            inferred = verifier.infer(pair)
-            if inferred is not None:
-                verifier.record(inferred)
-                continue
-            if parent is None:
-                try:
-                    parent = _counted(load_frame(spark, fs, refs[parent_id], columns), len(columns)).persist()
-                    parent.count()
-                    read += projection_bytes(fs, refs[parent_id], columns)
-                except Exception as exc:  # noqa: BLE001 - reported for the parent table
-                    reason = _reason(exc)
-                    for rest in group[group.index(pair):]:
-                        verifier.record(Verdict(rest, error_table=parent_id, error=reason))
-                    return read
-            try:
-                child = _counted(load_frame(spark, fs, refs[pair.child], columns), len(columns))
-                verifier.record(_judge(pair, child, parent))
-                read += projection_bytes(fs, refs[pair.child], columns)
-            except Exception as exc:  # noqa: BLE001 - reported for the child table
-                verifier.record(Verdict(pair, error_table=pair.child, error=_reason(exc)))
-    finally:
-        if parent is not None:
-            parent.unpersist()
-    return read
+    return run_verification(Verifier(pairs, infer=infer), refs, _SparkJudge(spark, root, refs))
 
 
 def _local_path(location: str) -> str:
