@@ -111,7 +111,8 @@ def accuracy(path: Path, system: str) -> tuple[float, int, int]:
     split = split_header(fmt, lines.text)
     group = next(p.group for p in fmt.parts if p.name == CONTENT)
     miner = TemplateMiner(MinerConfig(masks=known.masks, similarity=known.similarity, depth=known.depth))
-    ids = miner.add(split.parts[group]).cast(pl.Int64)
+    clusters = miner.add(split.parts[group])
+    ids = pl.Series("g", miner.groups(), dtype=pl.Int64).gather(clusters)  # the group of each line's cluster
     ids = pl.select(pl.when(pl.lit(split.matched)).then(pl.lit(ids)).otherwise(-pl.int_range(1, len(ids) + 1)))[:, 0]
     truth = pl.read_csv(str(path) + "_structured.csv", infer_schema=False)["EventId"]
     return group_accuracy(ids, truth), len(miner), truth.n_unique()

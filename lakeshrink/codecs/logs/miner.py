@@ -36,6 +36,22 @@ _DIGIT = re.compile(r"\d")
 STATE_VERSION = 1
 
 
+_VARIABLE = re.compile(r"<\*>|\d+")
+_STARS = re.compile(r"\*+")
+_NON_HEX_LETTER = re.compile(r"[G-Zg-z]")
+
+
+def signature(tokens: list[str]) -> str:
+    """A template's constant shape: see :meth:`TemplateMiner.groups`. Empty templates keep their own text."""
+    kept = []
+    for token in tokens:
+        shape = _STARS.sub("*", _VARIABLE.sub("*", token))
+        if "*" in shape and not _NON_HEX_LETTER.search(shape):
+            continue  # variable punctuation, or what is left of a masked hex id ("b*-fe*a-*b")
+        kept.append(shape)
+    return " ".join(kept) if kept else "\x00" + " ".join(tokens)
+
+
 @dataclass(frozen=True)
 class MinerConfig:
     """Drain settings. ``depth`` counts like Loghub's (root and leaf included), so ``depth - 2`` token layers.
@@ -89,6 +105,18 @@ class TemplateMiner:
 
     def templates(self) -> list[str]:
         return [" ".join(t) for t in self._templates]
+
+    def groups(self) -> list[int]:
+        """For every cluster, the id of its *group*: clusters whose templates have the same signature.
+
+        Drain only joins contents with the same number of tokens, so ``<*> bytes sent`` and
+        ``<*> bytes (<*> KB) sent`` stay apart. The signature drops tokens that are wholly variable or
+        variable punctuation (``(<*>``, ``<*>)``) and writes digit runs as ``*``; clusters with equal
+        signatures form one group (the group id is the smallest cluster id). Grouping is what a user sees as
+        "the template"; encoding still uses each cluster's own template, which extracts parameters exactly.
+        """
+        first: dict[str, int] = {}
+        return [first.setdefault(signature(t), cid) for cid, t in enumerate(self._templates)]
 
     def mask(self, contents: pl.Series) -> pl.Series:
         """Replace each mask's matches by ``<*>`` (vectorised)."""
