@@ -246,17 +246,18 @@ def _measure_one(args: tuple[str, str, int]) -> tuple[str, int, float]:
     return table_id, ref.bytes, best
 
 
-def measure_throughput(lake: Lake, engine: Engine | None = None, *, repeats: int = 3) -> ThroughputMeasurement:
+def measure_throughput(lake: Lake, engine: Engine | None = None, *, repeats: int = 3, root: str | None = None) -> ThroughputMeasurement:
     """The engine's rebuild rate in bytes/s, timed on the lake's largest table of at most 256 MiB.
 
-    The measured task runs through ``engine.map`` so it runs where rebuilds would (an executor on Spark).
+    The measured task runs through ``engine.map`` so it runs where rebuilds would (an executor on Spark);
+    ``root`` is the lake root as the task should open it (a URI for remote lakes; default ``lake.root``).
     """
     candidates = [t for t in lake.tables if 0 < t.bytes <= _MEASURE_CAP_BYTES] or sorted(lake.tables, key=lambda t: t.bytes)[:1]
     if not candidates:
         raise InputError("the lake has no table to measure the throughput on", path=lake.root)
     ref = max(candidates, key=lambda t: t.bytes)
     run = engine.map if engine is not None else lambda fn, items, **_: [fn(i) for i in items]
-    table_id, nbytes, seconds = run(_measure_one, [(lake.root, ref.id, repeats)], description="measuring throughput")[0]
+    table_id, nbytes, seconds = run(_measure_one, [(root or lake.root, ref.id, repeats)], description="measuring throughput")[0]
     seconds = max(seconds, 1e-6)
     return ThroughputMeasurement(table_id, nbytes, seconds, nbytes / seconds)
 

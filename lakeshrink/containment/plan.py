@@ -40,10 +40,12 @@ from lakeshrink.containment.sealed import check_table_id, read_sealed, write_sea
 from lakeshrink.engine import Engine, LocalEngine
 from lakeshrink.errors import CorruptArchive, InputError, LakeshrinkError, TableError
 from lakeshrink.fileio import atomic_dir
+from lakeshrink.progress import progress
 
 PLAN_FORMAT = "lakeshrink-plan"
 PLAN_VERSION = 1
 PLAN_FILE = "plan.json"
+CURVE_MILP_MAX_EDGES = 5_000
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,10 @@ def _bytes_saved(problem: PlanProblem, sizes: dict[str, int], edges: tuple[int, 
 
 
 def _curve(problem: PlanProblem, sizes: dict[str, int], options: PlanOptions) -> tuple[CurvePoint, ...]:
-    """Bytes the plan would save if every table had the same latency bound, for bounds across the edges' range."""
+    """Bytes the plan would save if every table had the same latency bound, for bounds across the edges' range.
+
+    Each point is a full solve; past ``CURVE_MILP_MAX_EDGES`` usable edges ``auto`` uses greedy for the curve.
+    """
     if len(problem.seconds) == 0:
         return ()
     # the curve is a step function that changes only at edges' rebuild times: sample those
@@ -195,29 +200,42 @@ def _curve(problem: PlanProblem, sizes: dict[str, int], options: PlanOptions) ->
     grid = [0.0, *steps[picks].tolist()]
     points = []
     for bound in grid:
-        sel = solve(problem.with_uniform_bound(bound), options.solver, milp_max_edges=options.milp_max_edges, time_limit=options.time_limit)
+        sel = solve(problem.with_uniform_bound(bound), options.solver, milp_max_edges=min(options.milp_max_edges, CURVE_MILP_MAX_EDGES),
+                    time_limit=options.time_limit)
         points.append(CurvePoint(round(bound, 6), len(sel.edges), _bytes_saved(problem, sizes, sel.edges)))
     return tuple(points)
 
 
-def _kept_reason(table: str, problem: PlanProblem, marked: dict[str, str], rejected: dict[str, str], model: CostModel) -> str:
-    users = sorted(c for c, p in marked.items() if p == table)
-    if users:
-        return f"kept as the parent of {', '.join(users[:3])}{' ...' if len(users) > 3 else ''}"
-    if table in rejected:
-        return rejected[table]
-    i = problem.tables.index(table)
-    mine = np.flatnonzero(problem.child == i)
-    if len(mine) == 0:
-        return "not contained in another table"
-    fast = mine[problem.seconds[mine] <= problem.bound[i]]
-    if len(fast) == 0:
-        return (f"every rebuild would exceed its bound: at best {problem.seconds[mine].min():.1f} s "
-                f"> {problem.bound[i]:g} s")
-    if (problem.storage[i] - problem.cost[fast] <= 0).all():
-        return (f"rebuilding costs more than keeping it: {problem.cost[fast].min():.3g} vs "
-                f"{problem.storage[i]:.3g} {model.currency}/month")
-    return "not chosen: its possible parents are marked, or marking it would force keeping a bigger table (equal tables keep one copy)"
+def _kept_reasons(problem: PlanProblem, marked: dict[str, str], rejected: dict[str, str], model: CostModel) -> dict[str, str]:
+    """Why each unmarked table is kept."""
+    users: dict[str, list[str]] = {}
+    for child, parent in marked.items():
+        users.setdefault(parent, []).append(child)
+    by_child: dict[int, list[int]] = {}
+    for e, c in enumerate(problem.child.tolist()):
+        by_child.setdefault(c, []).append(e)
+    reasons: dict[str, str] = {}
+    for i, table in enumerate(problem.tables):
+        if table in marked:
+            continue
+        mine = np.array(by_child.get(i, []), dtype=np.int64)
+        if table in users:
+            names = sorted(users[table])
+            reasons[table] = f"kept as the parent of {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
+        elif table in rejected:
+            reasons[table] = rejected[table]
+        elif len(mine) == 0:
+            reasons[table] = "not contained in another table"
+        elif not (fast := mine[problem.seconds[mine] <= problem.bound[i]]).size:
+            reasons[table] = (f"every rebuild would exceed its bound: at best {problem.seconds[mine].min():.1f} s "
+                              f"> {problem.bound[i]:g} s")
+        elif (problem.storage[i] - problem.cost[fast] <= 0).all():
+            reasons[table] = (f"rebuilding costs more than keeping it: {problem.cost[fast].min():.3g} vs "
+                              f"{problem.storage[i]:.3g} {model.currency}/month")
+        else:
+            reasons[table] = ("not chosen: its possible parents are marked, or marking it would force keeping a bigger "
+                              "table (equal tables keep one copy)")
+    return reasons
 
 
 def _marked_reason(m: recipes.Recipe, seconds: float, saving: float, currency: str, n_cols: int) -> str:
@@ -248,10 +266,11 @@ def make_plan(
     usable, rejected_scan = _candidates(scan)
     model = load_costs(costs)
     profile = load_access(access)
-    lake = discover(scan.lake, tables=[])
+    root = scan.lake  # absolute local path or URI, as the scan wrote it
+    discover(root, tables=[])  # fails early, naming the root, if the lake is gone
     measurement = None
     if model.throughput_bytes_per_s is None:
-        measurement = measure_throughput(discover(scan.lake, tables=[t.table for t in scan.table_details]), engine)
+        measurement = measure_throughput(discover(root, tables=[t.table for t in scan.table_details]), engine, root=root)
         model = with_throughput(model, measurement)
     sizes = {t.table: t.bytes for t in scan.table_details}
     notes = [f"access file names unknown table {t!r}" for t in profile.unknown(set(sizes))]
@@ -270,18 +289,20 @@ def make_plan(
                 selection = solve(problem, options.solver, milp_max_edges=options.milp_max_edges, time_limit=options.time_limit)
                 pairs = [(problem.tables[problem.child[e]], problem.tables[problem.parent[e]]) for e in selection.edges]
                 todo = [p for p in pairs if p not in built and p not in failed]
-                results = engine.map(_recipe_task, [(lake.root, c, p) for c, p in todo], description="building rebuild recipes")
-                for pair, result in zip(todo, results):
-                    if isinstance(result, str):
-                        failed[pair] = result
-                        continue
-                    built[pair] = result
-                    if auditor is None:
-                        auditor = audit_mod.make_auditor(tmp / "audit", gx=options.gx)
-                    verdict = audit_mod.audit_recipe(auditor, result, lake.root, f"{len(audits):04d}-{audit_mod.slug(pair[0])}")
-                    audits[pair] = verdict
-                    if not verdict.success:
-                        failed[pair] = verdict.reason
+                results = engine.map(_recipe_task, [(root, c, p) for c, p in todo], description="building rebuild recipes")
+                with progress("auditing rebuilds", total=len(todo)) as bar:
+                    for pair, result in zip(todo, results):
+                        bar.advance()
+                        if isinstance(result, str):
+                            failed[pair] = result
+                            continue
+                        built[pair] = result
+                        if auditor is None:
+                            auditor = audit_mod.make_auditor(tmp / "audit", gx=options.gx)
+                        verdict = audit_mod.audit_recipe(auditor, result, root, f"{len(audits):04d}-{audit_mod.slug(pair[0])}")
+                        audits[pair] = verdict
+                        if not verdict.success:
+                            failed[pair] = verdict.reason
                 if not any(p in failed for p in pairs) or rounds >= options.max_rounds:
                     break
         finally:
@@ -308,13 +329,13 @@ def make_plan(
         marked_map = {m.table: m.parent for m in marked_entries}
         rejected = [*rejected_scan, *(Rejected(c, p, r) for (c, p), r in sorted(failed.items()))]
         rejected_by_child = {r.child: f"not marked: {r.reason}" for r in rejected if r.child not in marked_map}
-        kept = tuple(KeptTable(t, sizes[t], _kept_reason(t, problem, marked_map, rejected_by_child, model))
-                     for t in problem.tables if t not in marked_map)
+        reasons = _kept_reasons(problem, marked_map, rejected_by_child, model)
+        kept = tuple(KeptTable(t, sizes[t], reasons[t]) for t in problem.tables if t not in marked_map)
         storage_saved = float(sum(problem.storage[problem.child[e]] for e in final_edges))
         rebuild_cost = float(sum(problem.cost[e] for e in final_edges))
         docs_index = tmp / "audit" / "data_docs" / "index.html"
         plan = Plan(
-            lake=lake.root, scan=str(Path(scan_dir).resolve()),
+            lake=root, scan=str(Path(scan_dir).resolve()),
             created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             solver=selection.solver, solver_note=selection.note, optimal=selection.optimal and not failed,
             marked=tuple(marked_entries), kept=kept, bytes_total=sum(sizes.values()),
