@@ -30,11 +30,10 @@ import polars as pl
 import zstandard
 
 from lakeshrink import progress
-from lakeshrink.codecs.logs.codec import CodecConfig
+from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
 from lakeshrink.codecs.logs.files import compress_files, decompress_archive
 from lakeshrink.codecs.logs.header import CONTENT, known_format, known_formats, parse_format, split_header
 from lakeshrink.codecs.logs.lines import split_lines
-from lakeshrink.codecs.logs.miner import MinerConfig, TemplateMiner
 from lakeshrink.sample_data import loghub_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -110,7 +109,9 @@ def accuracy(path: Path, system: str) -> tuple[float, int, int]:
     lines = split_lines(path.read_bytes())
     split = split_header(fmt, lines.text)
     group = next(p.group for p in fmt.parts if p.name == CONTENT)
-    miner = TemplateMiner(MinerConfig(masks=known.masks, similarity=known.similarity, depth=known.depth))
+    codec = LogCodec(CodecConfig(format=system))  # the miner settings the codec uses for this format
+    miner = codec.miner
+    assert miner is not None
     clusters = miner.add(split.parts[group])
     ids = pl.Series("g", miner.groups(), dtype=pl.Int64).gather(clusters)  # the group of each line's cluster
     ids = pl.select(pl.when(pl.lit(split.matched)).then(pl.lit(ids)).otherwise(-pl.int_range(1, len(ids) + 1)))[:, 0]

@@ -102,6 +102,19 @@ def test_column_round_trip(values):
     assert col.decode_strings(enc.desc, list(enc.streams), len(values)).to_list() == values
 
 
+def test_packed_clock_and_conditional_round_trip(rng):
+    clock = pl.Series([f"{h:02d}:{m:02d}:{sec:02d},{ms:03d}" for h, m, sec, ms in rng.integers(0, 60, size=(300, 4))])
+    runs = clock.str.extract_all(r"[0-9]+")
+    packed = col._packed(clock, runs, ["", ":", ":", ",", ""])
+    assert packed is not None and packed.desc["t"] == "pack"
+    assert col.decode_strings(packed.desc, list(packed.streams), len(clock)).to_list() == clock.to_list()
+    keys = rng.integers(0, 5, size=400)
+    values = pl.Series([f"comp{k}" if i % 50 else "other" for i, k in enumerate(keys)])
+    enc = col.encode_conditional(values, keys)
+    assert enc.desc["t"] == "cond"
+    assert col.decode_conditional(enc.desc, list(enc.streams), keys).to_list() == values.to_list()
+
+
 def test_column_typing_is_used():
     ints = col.encode_strings(pl.Series([str(i) for i in range(1000, 2000)]))
     assert ints.desc["t"] == "int" and ints.desc["c"]["d"] is True  # delta wins on a sequence

@@ -113,14 +113,8 @@ def _columnar(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: PackOp
     split = split_header(fmt, lines.text)
     matched = split.matched.to_numpy() & (kinds != KIND_BINARY)
     content_group = next((p.group for p in fmt.parts if p.name == CONTENT), None)
-    out = _Streams()
+    out = _Streams()  # template parameters; header streams go before them, the rest after
     mask = pl.Series(matched)
-    header_refs = [
-        out.add(col.encode_strings(split.parts[p.group].filter(mask)))
-        if p.group != content_group
-        else None
-        for p in fmt.parts
-    ]
     matched_rows = np.nonzero(matched)[0]
     counts: dict[int, int] = {}
     templates: list = []
@@ -144,6 +138,13 @@ def _columnar(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: PackOp
         kinds[matched_rows] = m_kinds
     elif len(matched_rows):
         kinds[matched_rows] = KIND_RAW_CONTENT
+    head = _Streams()
+    m_keys = kinds[matched_rows]
+    header_refs = [
+        head.add(col.encode_conditional(split.parts[p.group].filter(mask), m_keys)) if p.group != content_group else None
+        for p in fmt.parts
+    ]
+    out.streams[:0] = head.streams
     meta = {
         "v": META_VERSION,
         "n": n,
@@ -324,7 +325,7 @@ def decode_chunk(payload: bytes) -> bytes:
     content = _scatter(pieces, positions, n_matched)
     frame = {}
     for part, desc, part_streams in zip(fmt.parts, header_descs, header_streams):
-        frame[part.group] = content if desc is None else col.decode_strings(desc, part_streams, n_matched)
+        frame[part.group] = content if desc is None else col.decode_conditional(desc, part_streams, m_kinds)
     matched_lines = pl.DataFrame(frame).select(pl.concat_str([p.group for p in fmt.parts]).alias("l"))["l"]
     binary_rows = np.nonzero(kinds == KIND_BINARY)[0]
     lines = _scatter(

@@ -31,7 +31,7 @@ from lakeshrink.codecs.logs.header import (
     split_header,
 )
 from lakeshrink.codecs.logs.lines import extract_params, fill_template, template_regex
-from lakeshrink.codecs.logs.miner import DEFAULT_MASKS, MinerConfig, TemplateMiner
+from lakeshrink.codecs.logs.miner import DEFAULT_MASKS, UUID_MASK, MinerConfig, TemplateMiner
 from lakeshrink.codecs.logs.packing import PackOptions
 
 STORE_VERSION = 1
@@ -95,7 +95,7 @@ class LogCodec:
         cfg = self.config
         self.miner = TemplateMiner(
             MinerConfig(
-                masks=cfg.masks if cfg.masks is not None else (known.masks if known else DEFAULT_MASKS),
+                masks=cfg.masks if cfg.masks is not None else ((UUID_MASK, *known.masks) if known else DEFAULT_MASKS),
                 similarity=cfg.similarity if cfg.similarity is not None else (known.similarity if known else 0.5),
                 depth=cfg.depth if cfg.depth is not None else (known.depth if known else 4),
             )

@@ -125,6 +125,36 @@ def _dict(values: pl.Series) -> Encoded:
     return Encoded({"t": "dict", "k": len(uniq), "c": inner.desc}, (words, *inner.streams))
 
 
+def _packed(values: pl.Series, runs: pl.Series, literals: list[str]) -> Encoded | None:
+    """Digit runs of fixed widths (``18:01:47,978``) packed into one integer of their concatenated digits
+    (``180147978``): one delta-coded column instead of one per run, so a clock ticks by small steps."""
+    k = len(literals) - 1
+    widths = []
+    for i in range(k):
+        lengths = runs.list.get(i).str.len_bytes()
+        if lengths.min() != lengths.max() or not runs.list.get(i).str.contains(r"^[0-9]+$").all():
+            return None
+        widths.append(int(lengths[0]))
+    if not 0 < sum(widths) <= 18:
+        return None
+    inner = encode_ints(runs.list.join("").cast(pl.Int64).to_numpy())
+    return Encoded({"t": "pack", "s": literals, "w": widths, "c": inner.desc}, inner.streams)
+
+
+def _unpack_digits(desc: dict, streams: list[bytes], n: int) -> pl.Series:
+    digits = pl.Series("d", decode_ints(desc["c"], streams, n)).cast(pl.String).str.zfill(sum(desc["w"]))
+    exprs: list[pl.Expr] = []
+    offset = 0
+    for literal, width in zip(desc["s"], desc["w"]):
+        if literal:
+            exprs.append(pl.lit(literal))
+        exprs.append(pl.col("d").str.slice(offset, width))
+        offset += width
+    if desc["s"][-1]:
+        exprs.append(pl.lit(desc["s"][-1]))
+    return digits.to_frame().select(pl.concat_str(exprs).alias("v"))["v"]
+
+
 def encode_strings(values: pl.Series, *, _depth: int = 0) -> Encoded:
     """Encode a string column (no nulls, no newlines) choosing the smallest exact typing."""
     n = len(values)
@@ -155,11 +185,58 @@ def encode_strings(values: pl.Series, *, _depth: int = 0) -> Encoded:
                 subs = [encode_strings(runs.list.get(k), _depth=1) for k in range(len(literals) - 1)]
                 streams = tuple(st for sub in subs for st in sub.streams)
                 candidates.append(Encoded({"t": "skel", "s": literals, "c": [sub.desc for sub in subs]}, streams))
+                packed = _packed(values, runs, literals)
+                if packed is not None:
+                    candidates.append(packed)
     if prof["distinct"] <= max(16, n // 8):
         candidates.append(_dict(values))
     if len(candidates) == 1:
         return candidates[0]
     return min(candidates, key=lambda e: sum(_probe(st) + 8 for st in e.streams))
+
+
+def encode_conditional(values: pl.Series, keys: np.ndarray) -> Encoded:
+    """``values`` coded relative to a key per row (the line's template): a header field that depends on the
+    template (a component, a level) becomes codes that are mostly 0, plus a small (key, value) table.
+
+    Falls back to :func:`encode_strings` when that is smaller (by the zstd probe).
+    """
+    plain = encode_strings(values)
+    if plain.desc["t"] in ("const", "int", "zint", "hex") or len(values) < 64:
+        return plain
+    frame = pl.DataFrame({"k": pl.Series(keys, dtype=pl.Int64), "v": values})
+    pairs = frame.unique(["k", "v"], maintain_order=True).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).over("k").alias("code")
+    )
+    if len(pairs) > max(64, len(values) // 4):
+        return plain
+    codes = frame.join(pairs, on=["k", "v"], how="left", maintain_order="left")["code"].to_numpy()
+    inner_codes = encode_ints(codes)
+    inner_keys = encode_ints(pairs["k"].to_numpy())
+    inner_vals = encode_strings(pairs["v"])
+    cond = Encoded(
+        {"t": "cond", "c": inner_codes.desc, "k": inner_keys.desc, "v": inner_vals.desc, "n": len(pairs)},
+        inner_codes.streams + inner_keys.streams + inner_vals.streams,
+    )
+    size = lambda e: sum(_probe(st) + 8 for st in e.streams)  # noqa: E731
+    return cond if size(cond) < size(plain) else plain
+
+
+def decode_conditional(desc: dict, streams: list[bytes], keys: np.ndarray) -> pl.Series:
+    """Inverse of :func:`encode_conditional` (``keys`` as given to it)."""
+    if desc["t"] != "cond":
+        return decode_strings(desc, streams, len(keys))
+    n = len(keys)
+    a = _count(desc["c"])
+    b = a + _count(desc["k"])
+    codes = decode_ints(desc["c"], streams[:a], n)
+    pair_keys = decode_ints(desc["k"], streams[a:b], desc["n"])
+    pair_vals = decode_strings(desc["v"], streams[b:], desc["n"])
+    pairs = pl.DataFrame({"k": pl.Series(pair_keys, dtype=pl.Int64), "v": pair_vals}).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).over("k").alias("code")
+    )
+    rows = pl.DataFrame({"k": pl.Series(keys, dtype=pl.Int64), "code": pl.Series(codes, dtype=pl.Int64)})
+    return rows.join(pairs, on=["k", "code"], how="left", maintain_order="left")["v"]
 
 
 def _count(desc: dict) -> int:
@@ -179,6 +256,10 @@ def _count(desc: dict) -> int:
         return 1 + _count(desc["c"])
     if kind == "skel":
         return sum(_count(c) for c in desc["c"])
+    if kind == "cond":
+        return _count(desc["c"]) + _count(desc["k"]) + _count(desc["v"])
+    if kind == "pack":
+        return _count(desc["c"])
     raise ValueError(f"unknown column encoding {kind!r}")
 
 
@@ -216,6 +297,8 @@ def decode_strings(desc: dict, streams: list[bytes], n: int) -> pl.Series:
         words = pl.Series("w", streams[0].decode("utf-8").split("\n"), dtype=pl.String)
         codes = decode_ints(desc["c"], streams[1:], n)
         return words.gather(codes).alias("v")
+    if kind == "pack":
+        return _unpack_digits(desc, streams, n)
     if kind == "skel":
         literals = desc["s"]
         cols: list[pl.Expr] = [pl.lit(literals[0])]

@@ -23,12 +23,14 @@ import polars as pl
 
 WILDCARD = "<*>"
 
-#: Masks used when the log format is not one of the known Loghub systems: IPs (with port), hex numbers,
-#: and numbers standing alone or after ``=``/``:``.
+#: UUIDs, masked before the Loghub masks of a known format too (they only ever are variables).
+UUID_MASK = r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+#: Masks used when the log format is not one of the known Loghub systems: UUIDs, IPs (with port), hex
+#: numbers, and numbers standing alone or after ``=``/``:``.
 DEFAULT_MASKS: tuple[str, ...] = (
+    UUID_MASK,
     r"(\d+\.){3}\d+(:\d+)?",
     r"\b0[xX][0-9a-fA-F]+\b",
-    r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
     r"(^|[\s=:(\[,])-?\d+(\.\d+)?\b",
 )
 
