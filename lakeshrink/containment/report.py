@@ -15,6 +15,7 @@ import os
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from lakeshrink.cli._common import human_bytes  # one byte formatter for CLI and report
 from lakeshrink.fileio import atomic_file
 
 if TYPE_CHECKING:
@@ -31,14 +32,6 @@ th{background:#f3f3f3}.num{text-align:right;font-variant-numeric:tabular-nums}.b
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 def _layers(tables: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
@@ -120,14 +113,14 @@ def curve_svg(plan: Plan) -> str:
 
     coords = " ".join(f"{sx(x):.1f},{sy(p.bytes_saved):.1f}" for x, p in zip(xs, points))
     dots = "".join(f'<circle cx="{sx(x):.1f}" cy="{sy(p.bytes_saved):.1f}" r="3" fill="#1565c0"><title>bound {p.max_rebuild_seconds:.3g} s: '
-                   f'{p.tables_marked} tables, {_e(_human(p.bytes_saved))}</title></circle>' for x, p in zip(xs, points))
+                   f'{p.tables_marked} tables, {_e(human_bytes(p.bytes_saved))}</title></circle>' for x, p in zip(xs, points))
     ticks = "".join(f'<text x="{sx(x):.1f}" y="{h - m + 28}" text-anchor="middle">{p.max_rebuild_seconds:.3g}</text>'
                     for x, p in list(zip(xs, points))[:: max(1, len(points) // 6)])
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-size="11" font-family="sans-serif">'
             f'<line x1="{m}" y1="{h - m + 10}" x2="{w - m}" y2="{h - m + 10}" stroke="#333"/>'
             f'<line x1="{m}" y1="{m - 10}" x2="{m}" y2="{h - m + 10}" stroke="#333"/>'
             f'<text x="{w / 2}" y="{h - 8}" text-anchor="middle">latency bound for every table (s, log scale)</text>'
-            f'<text x="{m - 6}" y="{m - 14}" text-anchor="start">bytes saved (max {_e(_human(y_hi))})</text>{ticks}'
+            f'<text x="{m - 6}" y="{m - 14}" text-anchor="start">bytes saved (max {_e(human_bytes(y_hi))})</text>{ticks}'
             f'<polyline points="{coords}" fill="none" stroke="#1565c0" stroke-width="2"/>{dots}</svg>')
 
 
@@ -139,15 +132,15 @@ def render(plan: Plan) -> str:
     """The report as one HTML string."""
     biggest = max((m.bytes for m in plan.marked), default=1) or 1
     marked_rows = "".join(
-        f"<tr><td><code>{_e(m.table)}</code></td><td><code>{_e(m.parent)}</code></td><td class=num>{_e(_human(m.bytes))}</td>"
+        f"<tr><td><code>{_e(m.table)}</code></td><td><code>{_e(m.parent)}</code></td><td class=num>{_e(human_bytes(m.bytes))}</td>"
         f'<td><div class=bar style="width:{max(1, 200 * m.bytes // biggest)}px"></div></td><td class=num>{m.rebuild_seconds_estimate:.1f}</td>'
         f"<td>{_e(m.selector)}</td><td>{_link(m.audit, 'results')} {_link(m.data_docs, 'data docs')}</td></tr>"
         for m in plan.marked
     )
-    kept_rows = "".join(f"<tr><td><code>{_e(k.table)}</code></td><td class=num>{_e(_human(k.bytes))}</td><td>{_e(k.reason)}</td></tr>"
+    kept_rows = "".join(f"<tr><td><code>{_e(k.table)}</code></td><td class=num>{_e(human_bytes(k.bytes))}</td><td>{_e(k.reason)}</td></tr>"
                         for k in plan.kept)
     solver_rows = "".join(f"<tr><td>{_e(s.solver)}</td><td class=num>{s.net_saving:.4g}</td><td class=num>{s.tables_marked}</td>"
-                          f"<td class=num>{_e(_human(s.bytes_saved))}</td><td class=num>{s.seconds:.3f}</td><td>{'yes' if s.optimal else 'no'}</td></tr>"
+                          f"<td class=num>{_e(human_bytes(s.bytes_saved))}</td><td class=num>{s.seconds:.3f}</td><td>{'yes' if s.optimal else 'no'}</td></tr>"
                           for s in plan.comparison)
     rejected = "".join(f"<li><code>{_e(r.child)}</code> from <code>{_e(r.parent)}</code>: {_e(r.reason)}</li>" for r in plan.rejected)
     pct = f" ({plan.bytes_saved / plan.bytes_total:.1%} of the lake)" if plan.bytes_total else ""
@@ -157,7 +150,7 @@ def render(plan: Plan) -> str:
 <h1>lakeshrink deletion plan</h1>
 <p>Lake <code>{_e(plan.lake)}</code>, planned {_e(plan.created)} with the <b>{_e(plan.solver)}</b> solver
 {"(optimal)" if plan.optimal else ""} {_e(plan.solver_note)}. lakeshrink marks tables; it never deletes a file.</p>
-<p><b>{len(plan.marked)}</b> of {len(plan.marked) + len(plan.kept)} tables marked, <b>{_e(_human(plan.bytes_saved))}</b> saved{_e(pct)};
+<p><b>{len(plan.marked)}</b> of {len(plan.marked) + len(plan.kept)} tables marked, <b>{_e(human_bytes(plan.bytes_saved))}</b> saved{_e(pct)};
 net saving {plan.monthly_net_saving:.4g} {_e(plan.currency)}/month (storage {plan.monthly_storage_saved:.4g}, expected rebuilds
 {plan.monthly_rebuild_cost:.4g}). Throughput {tp / 1e6:.1f} MB/s ({_e(plan.cost_model.throughput_source)}).
 Audit: {_e(plan.audit_tool)} {_link(plan.data_docs, "(GX data docs)")}.</p>
