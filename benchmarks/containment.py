@@ -11,7 +11,7 @@ recall 1.0 means no stage dropped a true pair (stage 3's recall included).
 Usage::
 
     python benchmarks/containment.py --scales 0.5,2,5 --max-rows 20000 --types exact
-    python benchmarks/containment.py --scales 100 --max-rows 20000 --no-brute-force   # ~10,000 tables, ~5 GB
+    python benchmarks/containment.py --scales 100 --max-rows 300000 --no-brute-force   # ~10,000 tables, ~5 GB
 
 Writes ``benchmarks/results/containment.json``.
 """

@@ -7,8 +7,10 @@ Spark-style ``part-*`` directory, a copy with duplicated rows, a Delta copy, an 
 only with ``types="compatible"``), a chain (a projection of a selection), a sibling selection, and near-misses
 with one value changed inside the parent's range, outside it, or to null.
 
-The scale knob: ``scale=1`` makes 7 families (about 100 tables); ``scale=100`` about 10,000 tables, and with
-``max_rows=20_000`` about 5 GB. Layout: ``<out>/f<family>/<kind>[.parquet]``.
+The scale knob: ``scale=1`` makes 7 families (about 100 tables); ``scale=100`` about 10,000 tables. The size
+follows ``max_rows`` (the largest base sample): measured at ``scale=1``, ``max_rows=5_000`` gives 2-5 MB and
+``max_rows=150_000`` gives 24-41 MB (depending on the seed), so ``scale=100, max_rows=300_000`` is about 5 GB.
+Layout: ``<out>/f<family>/<kind>[.parquet]``.
 
 Ground truth (:func:`brute_force`) does not use the pipeline: every ordered pair whose schemas allow it is
 decided by an exact polars anti-join of the whole tables, with its own type normalisation.

@@ -16,6 +16,8 @@ from lakeshrink.containment.scan import SCAN_FILE, ScanResult, scan_lake
 from lakeshrink.containment.sketches import DEFAULT_K
 from lakeshrink.errors import InputError
 
+SHOWN_EDGES = 30  # reduction edges listed in the text summary
+
 
 def _render(result: ScanResult, out_dir: Path) -> callable:
     def render(console: Console) -> None:
@@ -30,8 +32,10 @@ def _render(result: ScanResult, out_dir: Path) -> callable:
             f"{len(result.edges)} contained pairs, {len(result.reduction)} after transitive reduction; "
             f"{len(result.contained_tables)} tables contained in another, holding {human_bytes(result.contained_bytes)}"
         )
-        for edge in result.reduction:
+        for edge in result.reduction[:SHOWN_EDGES]:
             console.print(f"  {edge.child}  ⊆  {edge.parent}")
+        if len(result.reduction) > SHOWN_EDGES:
+            console.print(f"  ... and {len(result.reduction) - SHOWN_EDGES} more (all in {out_dir / SCAN_FILE})")
         for s in result.skipped:
             console.print(f"[yellow]skipped[/yellow] {s.table}: {s.reason}")
         console.print(f"written: {out_dir / SCAN_FILE}")
