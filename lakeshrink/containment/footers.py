@@ -238,7 +238,7 @@ def read_footer(task: FooterTask) -> TableFooter:
         fs, _ = resolve_root(task.root)
         footer = _delta_footer(fs, ref) if ref.format == "delta" else _parquet_footer(fs, ref)
     except Exception as exc:  # noqa: BLE001 - any failure of one table is reported for that table
-        return TableFooter(ref.id, error=_reason(exc))
+        return TableFooter(ref.id, error=failure_reason(exc))
     if footer.schema is None or len(footer.schema) == 0:
         return TableFooter(ref.id, error="table has no columns")
     names = footer.schema.names
@@ -247,6 +247,7 @@ def read_footer(task: FooterTask) -> TableFooter:
     return footer
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 500 characters), for ``skipped`` entries."""
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:500]

@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from lakeshrink.containment.compare import normalize_frame
-from lakeshrink.containment.footers import _reason
+from lakeshrink.containment.footers import failure_reason
 from lakeshrink.containment.lake import TableRef, projection_bytes, read_table, resolve_root
 from lakeshrink.containment.schema_graph import Pair
 
@@ -118,7 +118,7 @@ def sketch_table(task: SketchTask) -> TableSketch:
         columns, rows = sketch_frame(frame, task.columns, task.row_sets, task.k)
         return TableSketch(ref.id, columns, rows, projection_bytes(fs, ref, needed))
     except Exception as exc:  # noqa: BLE001 - reported per table
-        return TableSketch(ref.id, error=_reason(exc))
+        return TableSketch(ref.id, error=failure_reason(exc))
 
 
 def sketch_tasks(root: str, refs: dict[str, TableRef], pairs: list[Pair], k: int = DEFAULT_K) -> list[SketchTask]:

@@ -36,7 +36,7 @@ import polars as pl
 import pyarrow as pa
 
 from lakeshrink.containment.compare import normalize_frame
-from lakeshrink.containment.footers import _reason
+from lakeshrink.containment.footers import failure_reason
 from lakeshrink.containment.lake import TableRef, projection_bytes, read_table, resolve_root
 from lakeshrink.containment.schema_graph import Pair, group_by_parent
 from lakeshrink.progress import progress
@@ -207,12 +207,12 @@ def run_verification(verifier: Verifier, refs: dict[str, TableRef], engine_judge
                             parent = engine_judge.open_parent(parent_id, columns)
                         except Exception as exc:  # noqa: BLE001 - reported for the parent table
                             for rest in group[i:]:
-                                verifier.record(Verdict(rest, error_table=parent_id, error=_reason(exc)))
+                                verifier.record(Verdict(rest, error_table=parent_id, error=failure_reason(exc)))
                             break
                     try:
                         verifier.record(engine_judge.judge(pair, parent))
                     except Exception as exc:  # noqa: BLE001 - reported for the child table
-                        verifier.record(Verdict(pair, error_table=pair.child, error=_reason(exc)))
+                        verifier.record(Verdict(pair, error_table=pair.child, error=failure_reason(exc)))
             finally:
                 if parent is not None:
                     engine_judge.close_parent(parent)

@@ -28,7 +28,6 @@ from typing import Any
 import pyarrow as pa
 
 from lakeshrink.containment.compare import TypesMode, canonical_type, normalize_table
-from lakeshrink.containment.footers import _reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, projection_bytes, read_schema, read_table, resolve_root, table_at
 from lakeshrink.containment.schema_graph import Pair
 from lakeshrink.containment.verify import Edge, GroupJudge, Verdict, Verifier, VerifyOutcome, run_verification
