@@ -76,6 +76,9 @@ def run_scale(scale: float, *, max_rows: int, seed: int, types: str, work: Path,
             true_edges=len(truth.edges),
             precision=round(true_positive / len(found), 4) if found else 1.0,
             recall=round(true_positive / len(truth.edges), 4) if truth.edges else 1.0,
+            # every reported pair passed stages 1-3, so these are the true pairs a pruning stage dropped
+            true_pairs_dropped=len(truth.edges - found),
+            wrong_pairs_reported=len(found - truth.edges),
             multiset_flags_correct=multiset_ok,
             speedup=round(truth.seconds / pipeline_seconds, 2),
         )
