@@ -42,7 +42,7 @@ from lakeshrink.codecs.encodings.plan import OBJECTIVES, ColumnChoice, EncodingP
 from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_input, uses_int96
-from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, exact_distinct, is_sorted
+from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, exact_distinct, is_sorted
 from lakeshrink.codecs.encodings.trial import TrialResult, run_trials
 from lakeshrink.errors import InputError
 
@@ -61,9 +61,12 @@ class AdvisorConfig:
         sample: sampling settings.
         space: codecs and zstd levels tried.
         repeats: decode timing repetitions (minimum kept).
-        exact_ndv: count distinct values of whole columns when the whole table is at hand.
+        exact_ndv: count distinct values of whole columns when the whole table is at hand (exactly up to a
+            million values, estimated above).
         row_group_bytes: target compressed bytes per row group for the row-group advice.
         declare_sorted: declare ``sorting_columns`` for a column found sorted over the whole table.
+        emulate_levels: estimate ZSTD levels above 1 from ``zstandard`` compressions of the uncompressed trial
+            (fast, see :mod:`~lakeshrink.codecs.encodings.trial`) instead of writing each level.
     """
 
     objective: str = "balanced"
@@ -75,6 +78,7 @@ class AdvisorConfig:
     exact_ndv: bool = True
     row_group_bytes: int = 128 * 1024 * 1024
     declare_sorted: bool = True
+    emulate_levels: bool = True
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -196,7 +200,8 @@ def advise_sample(
         extra = tuple(c for c in (default_candidate(leaf), zstd_candidate(leaf)) if c not in candidates[leaf.path])
         candidates[leaf.path] = candidates[leaf.path] + extra
     space_keys = {leaf.path: set(candidates_for(leaf, config.space)) for leaf in leaves}
-    trials = run_trials(sample.table, leaves, candidates, time_decode=config.objective != "size", repeats=config.repeats)
+    trials = run_trials(sample.table, leaves, candidates, time_decode=config.objective != "size", repeats=config.repeats,
+                        emulate_levels=config.emulate_levels)
     scale = sample.scale
     choices = []
     for leaf in leaves:
@@ -238,8 +243,11 @@ def advise_sample(
     )
 
 
-def _find_sorted(table: pa.Table, leaves: tuple[LeafColumn, ...]) -> tuple[SortKey, ...]:
-    """The first flat column that is sorted ascending over the whole table and not constant."""
+def _find_sorted(table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ...]) -> tuple[SortKey, ...]:
+    """The first flat column that is sorted ascending over the whole table and not constant.
+
+    Only columns sorted in the sample (cheap) are checked over the whole table.
+    """
     flat = {leaf.top for leaf in leaves if leaf.path == leaf.top and not leaf.dictionary}
     for name in table.column_names:
         if name not in flat:
@@ -248,6 +256,8 @@ def _find_sorted(table: pa.Table, leaves: tuple[LeafColumn, ...]) -> tuple[SortK
         if column.null_count == len(column) or not (pa.types.is_integer(column.type) or pa.types.is_temporal(column.type)
                                                    or pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
                                                    or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type)):
+            continue
+        if not is_sorted(sample.column(name)):
             continue
         if is_sorted(column) and (exact_distinct(column.combine_chunks()) or 0) > 1:
             first = column.null_count > 0 and column.combine_chunks().is_null()[0].as_py()
@@ -270,9 +280,9 @@ def advise_table(
     full: dict[str, int | None] = {}
     if config.exact_ndv and sample.rows < table.num_rows:
         for path, arr in leaf_arrays(table, leaves).items():
-            full[path] = exact_distinct(arr)
+            full[path] = estimate_distinct(arr)
     if not sorting and config.declare_sorted:
-        sorting = _find_sorted(table, leaves)
+        sorting = _find_sorted(table, sample.table, leaves)
         if sorting:
             notes = notes + (f"column {sorting[0].path!r} is sorted over the whole table: declared in sorting_columns",)
     elif sorting:

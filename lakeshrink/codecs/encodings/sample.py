@@ -33,7 +33,7 @@ class SampleConfig:
 
     fraction: float = 0.01
     min_rows: int = 8_192
-    max_rows: int = 65_536
+    max_rows: int = 32_768
     max_cells: int = 2_000_000
     runs: int = 32
     seed: int = 0

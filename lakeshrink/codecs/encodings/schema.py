@@ -69,11 +69,18 @@ def leaf_columns(schema: pa.Schema, *, int96: bool = False) -> tuple[LeafColumn,
     except (pa.ArrowException, ValueError, TypeError) as exc:
         raise SchemaMismatch(f"this schema cannot be written to Parquet: {exc}") from exc
     parquet_schema = pq.ParquetFile(pa.BufferReader(sink.getvalue())).schema
+    owners = [field for field in schema for _ in range(_leaf_count(field.type))]
+    if len(owners) != len(parquet_schema):
+        raise SchemaMismatch(f"cannot map the {len(parquet_schema)} Parquet leaves of this schema to its columns")
+    paths = [parquet_schema.column(i).path for i in range(len(parquet_schema))]
+    if len(set(paths)) != len(paths):
+        dupes = sorted({p for p in paths if paths.count(p) > 1})
+        raise SchemaMismatch(f"column paths are ambiguous (a dotted column name equals a nested path): {', '.join(dupes)}",
+                             column=dupes[0])
     leaves = []
-    for i in range(len(parquet_schema)):
+    for i, field in enumerate(owners):
         col = parquet_schema.column(i)
-        top = col.path.split(".", 1)[0]
-        field = schema.field(top)
+        top = field.name
         leaves.append(
             LeafColumn(
                 path=col.path,
@@ -86,6 +93,19 @@ def leaf_columns(schema: pa.Schema, *, int96: bool = False) -> tuple[LeafColumn,
             )
         )
     return tuple(leaves)
+
+
+def _leaf_count(dtype: pa.DataType) -> int:
+    """How many Parquet leaf columns an Arrow type becomes."""
+    if pa.types.is_dictionary(dtype):
+        return _leaf_count(dtype.value_type)
+    if isinstance(dtype, pa.ExtensionType):
+        return _leaf_count(dtype.storage_type)
+    if pa.types.is_map(dtype):
+        return _leaf_count(dtype.key_type) + _leaf_count(dtype.item_type)
+    if dtype.num_fields:
+        return sum(_leaf_count(dtype.field(i).type) for i in range(dtype.num_fields))
+    return 1
 
 
 def _leaves_of(array: pa.Array) -> list[pa.Array | None]:
