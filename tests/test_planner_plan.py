@@ -96,6 +96,13 @@ def test_report_is_self_contained_html(gx_plan):
     for m in plan.marked:
         assert f'href="{m.audit}"' in text and m.table in text
     assert 'href="audit/data_docs/index.html"' in text
+    import re
+    import xml.etree.ElementTree as ET
+
+    graph, curve = (ET.fromstring(svg) for svg in re.findall(r"<svg.*?</svg>", text, re.S))  # well-formed
+    labels = [t.text for t in graph.iter("{http://www.w3.org/2000/svg}text")]
+    assert "flights_jan" in labels and len(labels) == 11 and "derived/planes_seats_edited.parquet" not in labels  # not in any edge
+    assert len(list(curve.iter("{http://www.w3.org/2000/svg}circle"))) == len([p for p in plan.curve if p.max_rebuild_seconds > 0])
 
 
 def test_rebuild_from_gx_plan_matches_the_original(gx_plan, tmp_path):

@@ -232,3 +232,10 @@ def test_delta_parent_is_pinned_by_version(tmp_path):
     deltalake.write_deltalake(str(root / "dparent"), parent.slice(0, 1), mode="append")
     with pytest.raises(ParentChanged, match="Delta version"):
         rebuild(recipe, str(root))
+
+
+def test_compatible_types_are_cast_back_to_the_child_schema(lake):
+    root, parent = lake
+    child = parent.slice(0, 25).select(["id", "note"]).cast(pa.schema([("id", pa.int32()), ("note", pa.large_string())]))
+    recipe = _check(root, _write(root, "narrow.parquet", child), child, "range")
+    assert recipe.schema() == child.schema

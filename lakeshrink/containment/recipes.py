@@ -333,11 +333,14 @@ def build_recipe(root: str, child_id: str, parent_id: str) -> Recipe:
     _, parent_ref = open_table(root, parent_id)
     child = lake.read(child_ref)
     schema = child.schema
-    missing = [c for c in schema.names if c not in lake.schema(parent_ref).names]
+    parent_schema = lake.schema(parent_ref)
+    missing = [c for c in schema.names if c not in parent_schema.names]
     if missing:
         raise TableError(f"the parent {parent_id!r} lacks column(s) {', '.join(missing)}", table=child_id)
     parent_state = pin(lake, parent_ref)
-    parent = read_parent(lake, parent_ref, parent_state)
+    # the child's columns, and the other columns a predicate could use
+    wanted = [f.name for f in parent_schema if f.name in schema.names or _predicate_type(f.type)]
+    parent = read_parent(lake, parent_ref, parent_state, wanted)
     try:
         parent_view = _cast_to(parent, schema, f"parent {parent_id!r}")
         child_h = row_hashes(child)
