@@ -320,3 +320,19 @@ def test_spark_submit_job_plans_and_marks(spark, tmp_path, demo_data, capsys):
     assert "6 of 12 tables to mark" in capsys.readouterr().out
     assert len(json.loads((lake / MANIFEST).read_text())["marks"]) == 6
     assert job.main([str(scan_dir), "-o", str(tmp_path / "plan"), "--no-gx"]) == 1
+
+
+def test_a_newer_plan_replaces_older_marks(fresh, tmp_path):
+    lake, plan_dir = fresh
+    mark(plan_dir, execute=True)
+    access = tmp_path / "hot.csv"
+    access.write_text("table,reads_per_month,max_rebuild_seconds\n"
+                      + "".join(f"{t},0,\n" for t in COLD_MARKS if t != "derived/planes_boeing.parquet")
+                      + "derived/planes_boeing.parquet,1000,\n")
+    plan2 = make_plan(tmp_path / "scan", tmp_path / "plan2", access=access, options=PlanOptions(gx=False))
+    assert "derived/planes_boeing.parquet" not in {m.table for m in plan2.marked}
+    result = mark(tmp_path / "plan2", execute=True)
+    assert result.replaced == ("derived/planes_boeing.parquet",)
+    manifest = json.loads((lake / MANIFEST).read_text())
+    assert [w["reason"] for w in manifest["withdrawn"]] == ["replaced by a newer plan"]
+    assert len(manifest["marks"]) == 5

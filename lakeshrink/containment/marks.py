@@ -213,6 +213,11 @@ def mark(plan_dir: str | os.PathLike[str], *, execute: bool = False) -> MarkResu
             for path in done:  # take back what was set, so no table claims a mark the manifest does not hold
                 _set_delta(path, {DELTA_PROPERTY: "false"})
             raise TableError(f"cannot set the Delta mark property: {exc}; no table was marked", path=plan.lake) from exc
+        for old in existing[0] if existing else ():
+            if old.table not in new_tables and old.delta_property:
+                _, path = _recheck(plan.lake, old.table, old.child_state, "table")
+                if path:
+                    _set_delta(path, {DELTA_PROPERTY: "false"})
         old_withdrawn = [to_jsonable(w) for w in existing[1]] if existing else []
         replaced_w = [to_jsonable(Withdrawal(m.table, m.parent, "replaced by a newer plan", now)) for m in existing[0]
                       if m.table not in new_tables] if existing else []
