@@ -67,6 +67,9 @@ def test_templates_and_grep_commands(tmp_path, hdfs):
     doc = json.loads(result.output)
     assert doc["matches"] and all("NameSystem.allocateBlock" in m["line"] for m in doc["matches"])
     assert run("logs", "grep", str(archive), "([unclosed").exit_code == 1
+    result = run("logs", "grep", str(archive), "INFO", "--from", "081109 204000", "--to", "081109 204100")
+    keys = [b" ".join(line.split()[:2]) for line in result.stdout_bytes.splitlines()]
+    assert keys and all(b"081109 204000" <= k <= b"081109 204100" for k in keys)
 
 
 # ---------------------------------------------------------------------------------------------- bad input

@@ -97,3 +97,15 @@ def test_bloom_skips_large_chunks():
     assert bloom
     assert bloom_may_contain(bloom, b"request 12345 served")
     assert not bloom_may_contain(bloom, b"ZZZQQQXXX")
+
+
+def test_time_range_reads_only_overlapping_chunks(loghub, tmp_path):
+    src = loghub / "HDFS" / "HDFS_2k.log"
+    archive = tmp_path / "a.lslog"
+    compress_files([str(src)], archive, CodecConfig(format="HDFS", chunk_bytes=32 << 10))
+    lo, hi = "081109 210000", "081109 213000"
+    expected = [line.rstrip(b"\r") for line in src.read_bytes().split(b"\n") if lo.encode() <= b" ".join(line.split()[:2]) <= hi.encode()]
+    stats = GrepStats()
+    got = [m.line for m in grep(archive, ".", time_from=lo, time_to=hi, stats=stats)]
+    assert got == expected and len(got) > 10
+    assert stats.skipped_by["time"] > 0 and stats.chunks_read < stats.chunks

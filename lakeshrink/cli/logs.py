@@ -108,27 +108,35 @@ def templates_cmd(state, archive: Path, limit: int) -> None:
 @click.option("-n", "--line-number", is_flag=True, help="Prefix each line with its line number in its file.")
 @click.option("-H", "--with-filename", is_flag=True, help="Prefix each line with its file's path.")
 @click.option("--template", default=None, help="Only lines of this template (exact text, as `logs templates` shows).")
+@click.option("--from", "time_from", default=None, metavar="KEY",
+              help="Only lines whose time fields, joined by spaces, are >= KEY as text (e.g. '2015-10-18 18:00').")
+@click.option("--to", "time_to", default=None, metavar="KEY", help="Only lines whose time key is <= KEY as text.")
 @pass_state
 def grep_cmd(state, archive: Path, pattern: str, fixed: bool, ignore_case: bool, line_number: bool,
-             with_filename: bool, template: str | None) -> None:
+             with_filename: bool, template: str | None, time_from: str | None, time_to: str | None) -> None:
     """Print the original lines of ARCHIVE that match PATTERN, skipping chunks that cannot match."""
     from lakeshrink.codecs.logs.grep import GrepStats, grep
 
     stats = GrepStats()
-    matches = grep(archive, pattern, fixed=fixed, ignore_case=ignore_case, template=template, stats=stats)
+    matches = grep(archive, pattern, fixed=fixed, ignore_case=ignore_case, template=template, time_from=time_from,
+                   time_to=time_to, stats=stats)
     if state.json:
         found = [{"file": m.file, "line_number": m.line_number, "line": m.line.decode("utf-8", "replace")} for m in matches]
         emit(state, {"archive": str(archive), "pattern": pattern, "matches": found, "stats": _asdict(stats)})
         return
     out = sys.stdout.buffer
-    for m in matches:
-        prefix = b""
-        if with_filename:
-            prefix += m.file.encode("utf-8") + b":"
-        if line_number:
-            prefix += str(m.line_number).encode("ascii") + b":"
-        out.write(prefix + m.line + b"\n")
-    out.flush()
+    try:
+        for m in matches:
+            prefix = b""
+            if with_filename:
+                prefix += m.file.encode("utf-8") + b":"
+            if line_number:
+                prefix += str(m.line_number).encode("ascii") + b":"
+            out.write(prefix + m.line + b"\n")
+        out.flush()
+    except BrokenPipeError:  # `| head`: stop quietly, like grep
+        sys.stderr.close()
+        return
     if state.verbose:
         click.echo(f"{stats.matches} matches; read {stats.chunks_read} of {stats.chunks} chunks "
                    f"(skipped: {stats.skipped_by})", err=True)

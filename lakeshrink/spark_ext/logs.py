@@ -165,7 +165,10 @@ def decompress_log_chunks(chunks: DataFrame) -> DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ files
-FILE_CHUNK_SCHEMA = "file int, seq int, payload binary, raw_crc long, raw_bytes long, bloom string, lines long, mode string, templates map<string,long>"
+FILE_CHUNK_SCHEMA = (
+    "file int, seq int, payload binary, raw_crc long, raw_bytes long, bloom string, lines long, mode string, "
+    "templates map<string,long>, time array<string>"
+)
 
 
 def _local_path(uri: str) -> str:
@@ -218,7 +221,8 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
                     c: ArchiveChunk = encode_for_archive(local, data, path)
                     rows.append({"file": file_no, "seq": seq, "payload": c.payload, "raw_crc": c.raw_crc,
                                  "raw_bytes": c.raw_bytes, "bloom": c.bloom, "lines": c.lines, "mode": c.mode,
-                                 "templates": list(c.templates.items())})
+                                 "templates": list(c.templates.items()),
+                                 "time": list(c.time_range) if c.time_range else None})
                 if rows:
                     yield pa.RecordBatch.from_pylist(rows, schema=_FILE_ARROW_SCHEMA)
 
@@ -238,7 +242,8 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
                 current += 1
                 writer.start_file(items[current].name)
             chunk = ArchiveChunk(bytes(row["payload"]), row["raw_crc"], row["raw_bytes"], row["bloom"], row["lines"],
-                                 row["mode"], dict(row["templates"] or {}))
+                                 row["mode"], dict(row["templates"] or {}),
+                                 tuple(row["time"]) if row["time"] else None)
             write_chunk(writer, chunk)
             total += chunk.raw_bytes
             lines += chunk.lines
@@ -259,5 +264,5 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
 _FILE_ARROW_SCHEMA = pa.schema(
     [("file", pa.int32()), ("seq", pa.int32()), ("payload", pa.binary()), ("raw_crc", pa.int64()),
      ("raw_bytes", pa.int64()), ("bloom", pa.string()), ("lines", pa.int64()), ("mode", pa.string()),
-     ("templates", pa.map_(pa.string(), pa.int64()))]
+     ("templates", pa.map_(pa.string(), pa.int64())), ("time", pa.list_(pa.string()))]
 )

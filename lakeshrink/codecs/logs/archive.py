@@ -93,6 +93,7 @@ class ChunkEntry:
     mode: str
     templates: tuple[tuple[int, int], ...]  # (template_hash of the text, lines); texts live in the chunk
     bloom: str
+    time_range: tuple[str, str] | None = None  # min, max of the lines' time keys (chunk.time_key)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class ArchiveIndex:
                     "mode": c.mode,
                     "templates": [list(t) for t in c.templates],
                     "bloom": c.bloom,
+                    "time": list(c.time_range) if c.time_range else None,
                 }
                 for c in self.chunks
             ],
@@ -140,6 +142,7 @@ class ArchiveIndex:
             ChunkEntry(
                 c["offset"], c["length"], c["file"], c["lines"], c["raw_bytes"], c["mode"],
                 tuple((int(t[0]), int(t[1])) for t in c["templates"]), c["bloom"],
+                tuple(c["time"]) if c.get("time") else None,
             )
             for c in doc["chunks"]
         )
@@ -164,13 +167,14 @@ class ArchiveWriter:
     def start_file(self, path: str) -> None:
         self._files.append({"path": path, "size": 0, "chunks": []})
 
-    def add_chunk(self, raw: bytes, payload: bytes, *, lines: int, mode: str, templates: dict[str, int]) -> None:
+    def add_chunk(self, raw: bytes, payload: bytes, *, lines: int, mode: str, templates: dict[str, int],
+                  time_range: tuple[str, str] | None = None) -> None:
         """Write one chunk of the current file (``payload`` decodes to ``raw``; checked by the caller)."""
         self.add_encoded(payload, raw_crc=zlib.crc32(raw), raw_bytes=len(raw), bloom=make_bloom(raw), lines=lines,
-                         mode=mode, templates=templates)
+                         mode=mode, templates=templates, time_range=time_range)
 
     def add_encoded(self, payload: bytes, *, raw_crc: int, raw_bytes: int, bloom: str, lines: int, mode: str,
-                    templates: dict[str, int]) -> None:
+                    templates: dict[str, int], time_range: tuple[str, str] | None = None) -> None:
         """Write a chunk encoded elsewhere (a Spark task), given its original bytes' CRC-32, size and Bloom filter."""
         body = struct.pack("<I", raw_crc) + payload
         offset = self._offset
@@ -183,6 +187,7 @@ class ArchiveWriter:
             ChunkEntry(
                 offset, self._offset - offset, len(self._files) - 1, lines, raw_bytes, mode,
                 tuple(sorted(((template_hash(t), n) for t, n in templates.items()), key=lambda t: -t[1])), bloom,
+                time_range,
             )
         )
 

@@ -72,6 +72,7 @@ class ChunkResult:
     raw_bytes: int
     template_counts: dict[int, int] = field(default_factory=dict)  # cluster id -> lines
     residue_lines: int = 0
+    time_range: tuple[str, str] | None = None  # min and max time key of the chunk's lines (see time_key)
 
 
 class _Streams:
@@ -161,7 +162,30 @@ def _columnar(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: PackOp
         else None,
     }
     residue = int(np.count_nonzero(kinds < TEMPLATE_BASE))
-    return _pack(meta, out.streams, options), counts, residue
+    return _pack(meta, out.streams, options), counts, residue, _time_range(fmt, split.parts.filter(mask))
+
+
+#: Header fields that make up a line's time key, in the order they appear in the format.
+TIME_FIELDS = ("Date", "Day", "Month", "Time", "Timestamp")
+
+
+def time_key(fmt: LogFormat, parts: pl.DataFrame) -> pl.Series | None:
+    """Each line's time fields joined by a space (``"2015-10-18 18:01:47,978"``), or None without any.
+
+    Comparing keys as text orders time correctly when the fields are written most significant first with
+    fixed widths (ISO dates, ``081109 203615``); month names do not sort that way.
+    """
+    groups = [p.group for p in fmt.parts if p.kind == "field" and p.name in TIME_FIELDS]
+    if not groups:
+        return None
+    return parts.select(pl.concat_str(groups, separator=" ").alias("t"))["t"]
+
+
+def _time_range(fmt: LogFormat, parts: pl.DataFrame) -> tuple[str, str] | None:
+    key = time_key(fmt, parts)
+    if key is None or len(key) == 0:
+        return None
+    return str(key.min()), str(key.max())
 
 
 def _pack(meta: dict, streams: list[bytes], options: PackOptions) -> bytes:
@@ -211,32 +235,44 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
     payload: bytes | None = None
     counts: dict[int, int] = {}
     residue = n_lines
+    span = None
     try:
-        payload, counts, residue = _columnar(data, fmt, miner, options)
+        payload, counts, residue, span = _columnar(data, fmt, miner, options)
         if decode_chunk(payload) != data:
             payload = None
     except (ValueError, pl.exceptions.PolarsError, OverflowError, UnicodeError):
         payload = None  # any surprise in the columnar path: the whole-chunk form below is exact
     if payload is not None:
         if len(payload) < CLEAR_WIN * _lzma_estimate(data):
-            return ChunkResult(payload, "columnar", n_lines, len(data), counts, residue)
+            return ChunkResult(payload, "columnar", n_lines, len(data), counts, residue, span)
     whole = _whole(data, options)
     if payload is not None and len(payload) < len(whole):
-        return ChunkResult(payload, "columnar", n_lines, len(data), counts, residue)
-    return ChunkResult(whole, MODE_NAMES[whole[0]], n_lines, len(data), {}, n_lines)
+        return ChunkResult(payload, "columnar", n_lines, len(data), counts, residue, span)
+    return ChunkResult(whole, MODE_NAMES[whole[0]], n_lines, len(data), {}, n_lines, span)
 
 
 # ---------------------------------------------------------------------------------------------------- decode
-def chunk_templates(payload: bytes) -> dict[int, str]:
-    """The templates of a columnar chunk (cluster id -> text), decompressing only its first section."""
+def _meta_only(payload: bytes) -> dict | None:
+    """The metadata of a columnar chunk, decompressing only its first section (None for whole chunks)."""
     if not payload or payload[0] != MODE_COLUMNAR:
-        return {}
+        return None
     view = memoryview(payload)
     _, pos = get_varint(view, 1)
     section0, _ = unpack(view, pos)
     meta_len, start = get_varint(section0, 0)
-    meta = json.loads(section0[start : start + meta_len].decode("utf-8"))
-    return {cid: text for cid, text, _ in meta["tpl"]}
+    return json.loads(section0[start : start + meta_len].decode("utf-8"))
+
+
+def chunk_templates(payload: bytes) -> dict[int, str]:
+    """The templates of a columnar chunk (cluster id -> text)."""
+    meta = _meta_only(payload)
+    return {cid: text for cid, text, _ in meta["tpl"]} if meta else {}
+
+
+def chunk_format(payload: bytes) -> str | None:
+    """The header format a columnar chunk was split with (None for whole chunks)."""
+    meta = _meta_only(payload)
+    return meta["fmt"] if meta else None
 
 
 def read_meta(payload: bytes) -> tuple[dict, list[bytes]]:

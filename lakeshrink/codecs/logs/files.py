@@ -152,6 +152,7 @@ class ArchiveChunk:
     lines: int
     mode: str
     templates: dict[str, int]
+    time_range: tuple[str, str] | None = None
 
 
 def start_codec(codec: LogCodec, first_chunk: bytes, name: str) -> None:
@@ -178,12 +179,13 @@ def encode_for_archive(codec: LogCodec, data: bytes, name: str) -> ArchiveChunk:
     result = codec.encode_chunk(data)
     assert codec.miner is not None
     names = {codec.miner.template(cid): n for cid, n in result.template_counts.items()}
-    return ArchiveChunk(result.payload, zlib.crc32(data), len(data), make_bloom(data), result.lines, result.mode, names)
+    return ArchiveChunk(result.payload, zlib.crc32(data), len(data), make_bloom(data), result.lines, result.mode, names,
+                        result.time_range)
 
 
 def write_chunk(writer: ArchiveWriter, chunk: ArchiveChunk) -> None:
     writer.add_encoded(chunk.payload, raw_crc=chunk.raw_crc, raw_bytes=chunk.raw_bytes, bloom=chunk.bloom,
-                       lines=chunk.lines, mode=chunk.mode, templates=chunk.templates)
+                       lines=chunk.lines, mode=chunk.mode, templates=chunk.templates, time_range=chunk.time_range)
 
 
 def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], config: CodecConfig | None = None) -> CompressReport:

@@ -21,7 +21,8 @@ import numpy as np
 import polars as pl
 
 from lakeshrink.codecs.logs.archive import ArchiveReader, bloom_may_contain, template_hash
-from lakeshrink.codecs.logs.chunk import MODE_COLUMNAR, TEMPLATE_BASE, chunk_templates, line_kinds
+from lakeshrink.codecs.logs.chunk import MODE_COLUMNAR, TEMPLATE_BASE, chunk_format, chunk_templates, line_kinds, time_key
+from lakeshrink.codecs.logs.header import parse_format, split_header
 from lakeshrink.codecs.logs.lines import split_lines
 from lakeshrink.errors import InputError
 
@@ -38,7 +39,7 @@ class GrepStats:
     chunks: int = 0
     chunks_read: int = 0
     matches: int = 0
-    skipped_by: dict[str, int] = field(default_factory=lambda: {"template": 0, "bloom": 0})
+    skipped_by: dict[str, int] = field(default_factory=lambda: {"template": 0, "time": 0, "bloom": 0})
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,26 @@ def _template_rows(payload: bytes, template: str) -> np.ndarray | None:
     return np.nonzero(np.isin(kinds, [cid + TEMPLATE_BASE for cid in ids]))[0]
 
 
+def _time_overlaps(span: tuple[str, str] | None, lo: str | None, hi: str | None) -> bool:
+    if span is None:
+        return lo is None and hi is None
+    return (lo is None or span[1] >= lo) and (hi is None or span[0] <= hi)
+
+
+def _time_mask(payload: bytes, default_format: str, lines: pl.Series, lo: str | None, hi: str | None) -> np.ndarray:
+    fmt = parse_format(chunk_format(payload) or default_format)
+    split = split_header(fmt, lines)
+    key = time_key(fmt, split.parts)
+    if key is None:
+        return np.zeros(len(lines), dtype=bool)
+    ok = split.matched
+    if lo is not None:
+        ok = ok & (key >= lo)
+    if hi is not None:
+        ok = ok & (key <= hi)
+    return ok.fill_null(False).to_numpy()
+
+
 def grep(
     archive: str | os.PathLike[str],
     pattern: str,
@@ -92,9 +113,16 @@ def grep(
     fixed: bool = False,
     ignore_case: bool = False,
     template: str | None = None,
+    time_from: str | None = None,
+    time_to: str | None = None,
     stats: GrepStats | None = None,
 ) -> Iterator[GrepMatch]:
     """Lines of the archive matching ``pattern`` (a regex, or a literal with ``fixed``), in archive order.
+
+    ``template`` keeps only that template's lines; ``time_from`` / ``time_to`` (inclusive) keep lines whose
+    time key (their time fields joined by spaces, e.g. ``"2015-10-18 18:01:47,978"``, see
+    :func:`~lakeshrink.codecs.logs.chunk.time_key`) is in range, compared as text. Chunks whose template list
+    or time range rules them out are not read.
 
     Raises:
         InputError: the pattern is not a valid regex.
@@ -118,6 +146,9 @@ def grep(
                 if template is not None and template_hash(template) not in {t for t, _ in entry.templates}:
                     stats.skipped_by["template"] += 1
                     continue
+                if not _time_overlaps(entry.time_range, time_from, time_to):
+                    stats.skipped_by["time"] += 1
+                    continue
                 if needle is not None and not bloom_may_contain(entry.bloom, needle):
                     stats.skipped_by["bloom"] += 1
                     continue
@@ -127,6 +158,8 @@ def grep(
                 hits = lines.text.str.contains(regex).fill_null(False).to_numpy()
                 for row in lines.binary:
                     hits[row] = re.search(regex.encode("utf-8"), lines.binary[row]) is not None
+                if time_from is not None or time_to is not None:
+                    hits &= _time_mask(reader.chunk_payload(i), reader.index.format, lines.text, time_from, time_to)
                 if template is not None:
                     rows = _template_rows(reader.chunk_payload(i), template)
                     keep = np.zeros(len(hits), dtype=bool)

@@ -104,15 +104,13 @@ def extract_params(template: str, contents: pl.Series) -> tuple[pl.Series, pl.Da
 
 def fill_template(literals: tuple[str, ...], params: list[pl.Series], n: int) -> pl.Series:
     """Inverse of :func:`extract_params` for ``n`` lines (``literals`` as :func:`template_regex` gives them)."""
-    frame = pl.DataFrame({f"p{i}": p for i, p in enumerate(params)})
+    if not params:
+        return pl.Series("c", ["".join(literals)] * n, dtype=pl.String)
     exprs: list[pl.Expr] = []
     for i, literal in enumerate(literals):
         if literal:
             exprs.append(pl.lit(literal))
         if i < len(params):
             exprs.append(pl.col(f"p{i}"))
-    if not exprs:
-        return pl.Series("c", [""] * n, dtype=pl.String)
-    return frame.select(pl.concat_str(exprs).alias("c"))["c"] if params else pl.select(
-        pl.concat_str(exprs).alias("c")
-    )["c"].extend_constant(None, 0)
+    frame = pl.DataFrame({f"p{i}": p for i, p in enumerate(params)})
+    return frame.select(pl.concat_str(exprs).alias("c"))["c"]
