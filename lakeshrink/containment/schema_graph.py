@@ -21,7 +21,7 @@ import pyarrow as pa
 from lakeshrink.containment.compare import TypesMode, type_key
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Pair:
     """A candidate containment: is ``child`` contained in ``parent`` on ``columns`` (the child's columns, sorted)?"""
 
