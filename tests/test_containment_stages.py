@@ -200,3 +200,29 @@ def test_stages_2_and_3_never_drop_a_contained_pair(tmp_path, rng):
             assert sketch_reason(p, sk[p.child], sk[p.parent]) is None, p
     assert contained >= 5
     assert len(after_minmax) < len(pairs)  # the rules prune something here
+
+
+def test_verifier_infers_by_transitivity_only_when_sound():
+    from lakeshrink.containment.verify import Edge, Verdict, Verifier
+
+    cols = ("x",)
+    pairs = [Pair("c", "m", cols), Pair("m", "p", cols), Pair("c", "p", cols), Pair("a", "c", cols), Pair("c", "q", cols)]
+    v = Verifier(pairs)
+    v.record(Verdict(pairs[0], Edge("c", "m", cols, 5, 4, True)))
+    v.record(Verdict(pairs[1], Edge("m", "p", cols, 9, 9, True)))
+    inferred = v.infer(pairs[2])
+    assert inferred.edge == Edge("c", "p", cols, 5, 4, True) and inferred.witness == "m"
+    # a is in c, and (a, q) was never a candidate: so c cannot be in q
+    v.record(Verdict(pairs[3], Edge("a", "c", cols, 1, 1, True)))
+    assert v.infer(pairs[4]) == Verdict(pairs[4], witness="a")
+    # a set (not multiset) link leaves the multiset flag unknown: no inference
+    w = Verifier(pairs)
+    w.record(Verdict(pairs[0], Edge("c", "m", cols, 5, 4, False)))
+    w.record(Verdict(pairs[1], Edge("m", "p", cols, 9, 9, True)))
+    assert w.infer(pairs[2]) is None
+    # p in c does not make c in p impossible (equal tables)
+    x = Verifier([Pair("p", "c", cols), Pair("c", "p", cols)])
+    x.record(Verdict(Pair("p", "c", cols), Edge("p", "c", cols, 1, 1, True)))
+    assert x.infer(Pair("c", "p", cols)) is None
+    # no inference when switched off
+    assert Verifier(pairs, infer=False).infer(pairs[2]) is None
