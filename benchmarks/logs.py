@@ -189,14 +189,23 @@ def build_big(root: Path, target: Path, total_mb: int) -> int:
     return total
 
 
+_CHILD = (
+    "import resource, sys\n"
+    "from lakeshrink.cli.main import cli\n"
+    "try:\n"
+    "    cli(sys.argv[1:], prog_name='lakeshrink', standalone_mode=False)\n"
+    "finally:\n"
+    "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+)
+
+
 def child(args: list[str]) -> tuple[float, float]:
-    """Run ``lakeshrink`` args in a child process: wall seconds and the child's peak RSS in MiB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run ``lakeshrink`` args in a child process: wall seconds and that child's own peak RSS in MiB."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "lakeshrink", "--no-progress", *args], check=True, stdout=subprocess.DEVNULL)
+    proc = subprocess.run([sys.executable, "-c", _CHILD, "--no-progress", *args], check=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024
+    return seconds, int(proc.stderr.strip().splitlines()[-1]) / 1024
 
 
 def run_big(root: Path, total_mb: int, chunk_mb: int, workdir: Path | None) -> dict:

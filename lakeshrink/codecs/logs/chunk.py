@@ -348,14 +348,21 @@ def decode_chunk(payload: bytes) -> bytes:
     n_matched = len(m_kinds)
     pieces: list[pl.Series] = []
     positions: list[np.ndarray] = []
+    by_kind = np.argsort(m_kinds, kind="stable")  # rows of each kind, in line order, found by binary search
+    sorted_kinds = m_kinds[by_kind]
+
+    def rows_of(kind: int) -> np.ndarray:
+        lo, hi = np.searchsorted(sorted_kinds, [kind, kind + 1])
+        return by_kind[lo:hi]
+
     for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
-        rows = np.nonzero(m_kinds == cid + TEMPLATE_BASE)[0]
+        rows = rows_of(cid + TEMPLATE_BASE)
         params = [col.decode_strings(d, ps, len(rows)) for d, ps in zip(descs, param_streams)]
         pieces.append(fill_template(template_regex(text)[1], params, len(rows)))
         positions.append(rows)
     raw_rows = np.nonzero(kinds == KIND_RAW_LINE)[0]
     raw_lines = reader.strings(meta["rl"], len(raw_rows))
-    rows = np.nonzero(m_kinds == KIND_RAW_CONTENT)[0]
+    rows = rows_of(KIND_RAW_CONTENT)
     pieces.append(reader.strings(meta["rc"], len(rows)))
     positions.append(rows)
     content = _scatter(pieces, positions, n_matched)

@@ -92,27 +92,62 @@ _HEX = {"l": r"^[0-9a-f]+$", "u": r"^[0-9A-F]+$"}
 _SKELETONS = (r"[0-9]+", r"[0-9A-Za-z]+")
 
 
-def _profile(values: pl.Series) -> dict:
-    """Everything the typing decision needs, computed in one vectorised pass."""
+_PROFILE_SAMPLE = 4096
+
+
+def _profile_exprs(keys: set[str] | None) -> list[pl.Expr]:
     v = pl.col("v")
     lengths = v.str.len_bytes()
-    exprs = [
-        (v == v.first()).all().alias("const"),
-        v.str.contains(_CANONICAL).all().alias("canonical"),
-        v.str.contains(_DIGITS).all().alias("digits"),
-        lengths.min().alias("len_min"),
-        lengths.max().alias("len_max"),
-        v.n_unique().alias("distinct"),
-    ]
-    exprs += [v.str.contains(pattern).all().alias(f"hex_{case}") for case, pattern in _HEX.items()]
+    exprs = {
+        "const": (v == v.first()).all(),
+        "canonical": v.str.contains(_CANONICAL).all(),
+        "digits": v.str.contains(_DIGITS).all(),
+        "len_min": lengths.min(),
+        "len_max": lengths.max(),
+        "distinct": v.n_unique(),
+    }
+    for case, pattern in _HEX.items():
+        exprs[f"hex_{case}"] = v.str.contains(pattern).all()
     for i, run in enumerate(_SKELETONS):
         skeleton = v.str.replace_all(run, "\x00")
-        exprs += [skeleton.n_unique().alias(f"skel{i}_n"), skeleton.first().alias(f"skel{i}")]
-    return values.to_frame("v").select(exprs).row(0, named=True)
+        exprs[f"skel{i}_n"] = skeleton.n_unique()
+        exprs[f"skel{i}"] = skeleton.first()
+    return [e.alias(k) for k, e in exprs.items() if keys is None or k in keys]
+
+
+def _profile(values: pl.Series) -> dict:
+    """Everything the typing decision needs, computed in one vectorised pass.
+
+    On long columns a sample of the first rows is profiled first, and only the properties the sample still
+    allows (all digits, one skeleton, ...) are then checked on the whole column.
+    """
+    frame = values.to_frame("v")
+    if len(values) <= _PROFILE_SAMPLE:
+        return frame.select(_profile_exprs(None)).row(0, named=True)
+    sample = frame.head(_PROFILE_SAMPLE).select(_profile_exprs(None)).row(0, named=True)
+    need = {"const", "len_min", "len_max", "distinct"} if sample["const"] else {"len_min", "len_max", "distinct"}
+    need |= {k for k in ("canonical", "digits", "hex_l", "hex_u") if sample[k]}
+    for i in range(len(_SKELETONS)):
+        if sample[f"skel{i}_n"] == 1:
+            need |= {f"skel{i}_n", f"skel{i}"}
+    full = frame.select(_profile_exprs(need)).row(0, named=True)
+    return {**{k: (False if isinstance(v, bool) else 2) for k, v in sample.items()}, **full}
+
+
+def _joined(values: pl.Series) -> bytes:
+    """Values joined by ``\\n`` as UTF-8 (vectorised)."""
+    return values.str.join("\n")[0].encode("utf-8") if len(values) else b""
+
+
+def _split(data: bytes, n: int) -> pl.Series:
+    """Inverse of :func:`_joined` for ``n`` values."""
+    if n == 0:
+        return pl.Series("v", [], dtype=pl.String)
+    return pl.Series("v", [data.decode("utf-8")], dtype=pl.String).str.split("\n").explode().alias("v")
 
 
 def _text(values: pl.Series) -> Encoded:
-    return Encoded({"t": "text"}, ("\n".join(values.to_list()).encode("utf-8"),))
+    return Encoded({"t": "text"}, (_joined(values),))
 
 
 def _dict(values: pl.Series) -> Encoded:
@@ -121,7 +156,7 @@ def _dict(values: pl.Series) -> Encoded:
         uniq.to_frame("v").with_row_index("i"), on="v", how="left", maintain_order="left"
     )["i"]
     inner = encode_ints(codes.to_numpy())
-    words = "\n".join(uniq.to_list()).encode("utf-8")
+    words = _joined(uniq)
     return Encoded({"t": "dict", "k": len(uniq), "c": inner.desc}, (words, *inner.streams))
 
 
@@ -232,11 +267,10 @@ def decode_conditional(desc: dict, streams: list[bytes], keys: np.ndarray) -> pl
     codes = decode_ints(desc["c"], streams[:a], n)
     pair_keys = decode_ints(desc["k"], streams[a:b], desc["n"])
     pair_vals = decode_strings(desc["v"], streams[b:], desc["n"])
-    pairs = pl.DataFrame({"k": pl.Series(pair_keys, dtype=pl.Int64), "v": pair_vals}).with_columns(
-        pl.int_range(pl.len(), dtype=pl.Int64).over("k").alias("code")
-    )
-    rows = pl.DataFrame({"k": pl.Series(keys, dtype=pl.Int64), "code": pl.Series(codes, dtype=pl.Int64)})
-    return rows.join(pairs, on=["k", "code"], how="left", maintain_order="left")["v"]
+    # codes are ranks among a key's values in first-appearance order: a stable sort by key lines them up
+    order = np.argsort(pair_keys, kind="stable")
+    start = np.searchsorted(pair_keys[order], np.asarray(keys, dtype=np.int64), side="left")
+    return pair_vals.gather(order[start + codes]).alias("v")
 
 
 def _count(desc: dict) -> int:
@@ -276,7 +310,7 @@ def decode_strings(desc: dict, streams: list[bytes], n: int) -> pl.Series:
         )
     if kind == "text":
         text = streams[0].decode("utf-8")
-        return pl.Series("v", text.split("\n") if n else [], dtype=pl.String)
+        return _split(streams[0], n)
     if kind == "int":
         ints = pl.Series("v", decode_ints(desc["c"], streams, n)).cast(pl.String)
         return ints.str.zfill(desc["z"]) if desc["z"] else ints
@@ -294,7 +328,7 @@ def decode_strings(desc: dict, streams: list[bytes], n: int) -> pl.Series:
             "v", [], dtype=pl.String
         )
     if kind == "dict":
-        words = pl.Series("w", streams[0].decode("utf-8").split("\n"), dtype=pl.String)
+        words = _split(streams[0], desc["k"])
         codes = decode_ints(desc["c"], streams[1:], n)
         return words.gather(codes).alias("v")
     if kind == "pack":
