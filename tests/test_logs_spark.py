@@ -49,3 +49,16 @@ def test_udfs_and_column_compression(spark, demo_data):
     assert chunks.count() >= 5
     back = decompress_log_chunks(chunks).collect()
     assert sorted(r.line for r in back) == sorted(lines)
+
+
+def test_cli_compress_with_spark_engine(spark, tmp_path, demo_data):
+    from click.testing import CliRunner
+
+    from lakeshrink.cli.main import cli
+
+    src = demo_data / "logs" / "OpenSSH_1k.log"
+    archive = tmp_path / "o.lslog"
+    result = CliRunner().invoke(cli, ["logs", "compress", str(src), "-o", str(archive), "--engine", "spark"])
+    assert result.exit_code == 0, result.output
+    decompress_archive(archive, tmp_path / "o.log")
+    assert (tmp_path / "o.log").read_bytes() == src.read_bytes()
