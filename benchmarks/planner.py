@@ -176,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_lake:
         with tempfile.TemporaryDirectory(prefix="lakeshrink-planner-bench-") as tmp:
             results["lake"] = bench_lake(args.scale, args.seed, args.gx, Path(tmp))
-    results["graphs"] = bench_graphs([int(s) for s in args.sizes.split(",") if s], args.milp_limit)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if sizes:
+        results["graphs"] = bench_graphs(sizes, args.milp_limit)
     if args.limit_sizes:
         results["milp_vs_size"] = bench_limit([int(s) for s in args.limit_sizes.split(",") if s])
     out = ROOT / "benchmarks" / "results" / "planner.json"

@@ -112,9 +112,14 @@ def verify_command(state: CliState, plan_dir: Path, dry_run: bool) -> None:
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Parquet file to write.")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@engine_options
 @pass_state
-def rebuild_command(state: CliState, plan_dir: Path, table: str, output: Path, overwrite: bool) -> None:
-    """Rebuild marked TABLE (its id in the plan) as one Parquet file at OUTPUT and verify its row checksum."""
+def rebuild_command(state: CliState, plan_dir: Path, table: str, output: Path, overwrite: bool, engine: str,
+                    spark_master: str | None) -> None:
+    """Rebuild marked TABLE (its id in the plan) as one Parquet file at OUTPUT and verify its row checksum.
+
+    With --engine spark the rows are selected and checked on the cluster (for parents too big for one machine).
+    """
     from lakeshrink.containment.plan import load_plan
     from lakeshrink.containment.recipes import write_rebuild
 
@@ -122,7 +127,13 @@ def rebuild_command(state: CliState, plan_dir: Path, table: str, output: Path, o
         raise click.UsageError(f"{output} exists; add --overwrite to replace it")
     plan = load_plan(plan_dir)
     recipe = plan.recipe(table)
-    checksum = write_rebuild(recipe, plan.lake, output)
+    if engine == "spark":
+        from lakeshrink.spark_ext.planner import write_rebuild_spark
+
+        with open_engine(engine, spark_master) as eng:
+            checksum = write_rebuild_spark(eng.spark, recipe, plan.lake, output)  # type: ignore[attr-defined]
+    else:
+        checksum = write_rebuild(recipe, plan.lake, output)
     payload = {"table": table, "parent": recipe.parent, "output": str(output), "rows": recipe.child_rows,
                "bytes": output.stat().st_size, "row_checksum": checksum, "verified": True}
     emit(state, payload, lambda c: c.print(f"rebuilt {table} from {recipe.parent}: {recipe.child_rows:,} rows, "

@@ -64,7 +64,6 @@ class AuditResult:
     checks: tuple[AuditCheck, ...]
     reason: str = ""
     result_json: str | None = None
-    data_docs: str | None = None
 
     @property
     def failed(self) -> tuple[AuditCheck, ...]:
@@ -100,6 +99,10 @@ class ChecksumAuditor:
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def page(self, name: str) -> str | None:
+        """No data docs without Great Expectations."""
+        return None
 
     def validate(self, recipe: recipes.Recipe, original: pa.Table, rebuilt: pa.Table, name: str) -> AuditResult:
         got = table_checksum(rebuilt)
@@ -157,6 +160,8 @@ class GxAuditor:
             },
         )
         self.source = self.context.data_sources.add_pandas("lakeshrink_rebuilds")
+        self._validated = 0
+        self._built = False
 
     def __enter__(self) -> GxAuditor:
         return self
@@ -165,7 +170,16 @@ class GxAuditor:
         self.close()
 
     def close(self) -> None:
-        """The context is in memory; the data docs are already on disk."""
+        """Build the data docs once, for every validation run (the context itself is in memory)."""
+        if self._validated and not self._built:
+            self.context.build_data_docs()
+            self._built = True
+
+    def page(self, name: str) -> str | None:
+        """The data docs page of validation ``name`` (relative to the plan directory), once :meth:`close` ran."""
+        gx_name = re.sub(r"[^A-Za-z0-9_-]", "_", name)
+        found = sorted((self.docs_dir / "validations" / f"rebuild-{gx_name}").rglob("*.html"))
+        return str(found[0].relative_to(self.out_dir.parent)) if found else None
 
     def _suite(self, name: str, original: pa.Table, recipe: recipes.Recipe) -> Any:
         E = self._gx.expectations
@@ -214,9 +228,8 @@ class GxAuditor:
         batch = asset.add_batch_definition_whole_dataframe(f"{name}-rebuilt")
         definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=f"validate-{name}", data=batch, suite=suite))
         checkpoint = self.context.checkpoints.add(gx.Checkpoint(
-            name=f"audit-{name}", validation_definitions=[definition],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")], result_format="SUMMARY",
-        ))
+            name=f"audit-{name}", validation_definitions=[definition], actions=[], result_format="SUMMARY",
+        ))  # data docs are built once, in close(): building them per run costs O(tables) each time
         try:
             run = checkpoint.run(batch_parameters={"dataframe": frame})
         except Exception as exc:  # noqa: BLE001 - any GX failure fails the audit: the table is not marked
@@ -230,14 +243,13 @@ class GxAuditor:
             observed = result.get("result", {}).get("observed_value")
             checks.append(AuditCheck(config["type"], kwargs.get("column"), expected, _plain(observed), bool(result["success"])))
         write_json({"table": recipe.child, "success": bool(run.success), "validation": payload}, self.out_dir / f"{file_name}.json")
-        page = next(iter(sorted((self.docs_dir / "validations" / f"rebuild-{name}").rglob("*.html"))), None)
+        self._validated += 1
         checks_t = tuple(checks)
         success = bool(run.success) and bool(checks_t)
         return AuditResult(
             recipe.child, success, self.tool, checks_t,
             _failure_reason(checks_t) or ("" if success else "audit failed: GX reported no results"),
             result_json=f"audit/{file_name}.json",
-            data_docs=str(page.relative_to(self.out_dir.parent)) if page is not None else None,
         )
 
 

@@ -280,6 +280,7 @@ def make_plan(
         built: dict[tuple[str, str], recipes.Recipe] = {}
         audits: dict[tuple[str, str], audit_mod.AuditResult] = {}
         failed: dict[tuple[str, str], str] = {}
+        names: dict[tuple[str, str], str] = {}
         auditor = None
         rounds = 0
         try:
@@ -299,8 +300,10 @@ def make_plan(
                         built[pair] = result
                         if auditor is None:
                             auditor = audit_mod.make_auditor(tmp / "audit", gx=options.gx)
-                        verdict = audit_mod.audit_recipe(auditor, result, root, f"{len(audits):04d}-{audit_mod.slug(pair[0])}")
+                        name = f"{len(audits):04d}-{audit_mod.slug(pair[0])}"
+                        verdict = audit_mod.audit_recipe(auditor, result, root, name)
                         audits[pair] = verdict
+                        names[pair] = name
                         if not verdict.success:
                             failed[pair] = verdict.reason
                 if not any(p in failed for p in pairs) or rounds >= options.max_rounds:
@@ -324,7 +327,7 @@ def make_plan(
                 child, parent, sizes[child],
                 _marked_reason(recipe, float(problem.seconds[e]), saving, model.currency, len(recipe.columns)),
                 round(float(problem.seconds[e]), 3), saving, recipe.selector.describe(), rel, doc["sha256"],
-                verdict.result_json, verdict.data_docs,
+                verdict.result_json, auditor.page(names[(child, parent)]) if auditor is not None else None,
             ))
         marked_map = {m.table: m.parent for m in marked_entries}
         rejected = [*rejected_scan, *(Rejected(c, p, r) for (c, p), r in sorted(failed.items()))]

@@ -148,12 +148,27 @@ def row_hashes(table: pa.Table, columns: list[str] | None = None) -> np.ndarray:
     return h
 
 
+def partial_sums(hashes: np.ndarray) -> tuple[int, int, int]:
+    """``(rows, sum a, sum b)`` of a part of a table's row hashes; parts combine by adding (mod 2**64)."""
+    if not len(hashes):
+        return 0, 0, 0
+    with np.errstate(over="ignore"):
+        a = int(np.sum(hashes, dtype=np.uint64))
+        b = int(np.sum(mix64(hashes ^ _SEED2), dtype=np.uint64))
+    return len(hashes), a, b
+
+
+def checksum_from_sums(parts: list[tuple[int, int, int]]) -> str:
+    """The checksum of a table from the :func:`partial_sums` of its parts (computed anywhere, in any order)."""
+    rows = sum(p[0] for p in parts)
+    a = sum(p[1] for p in parts) % (1 << 64)
+    b = sum(p[2] for p in parts) % (1 << 64)
+    return f"{CHECKSUM_VERSION}:{rows}:{a:016x}{b:016x}"
+
+
 def checksum_of_hashes(hashes: np.ndarray) -> str:
     """The order-independent checksum of a multiset of row hashes."""
-    with np.errstate(over="ignore"):
-        a = int(np.sum(hashes, dtype=np.uint64)) if len(hashes) else 0
-        b = int(np.sum(mix64(hashes ^ _SEED2), dtype=np.uint64)) if len(hashes) else 0
-    return f"{CHECKSUM_VERSION}:{len(hashes)}:{a:016x}{b:016x}"
+    return checksum_from_sums([partial_sums(hashes)])
 
 
 def table_checksum(table: pa.Table, columns: list[str] | None = None) -> str:
