@@ -240,8 +240,8 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
         payload, counts, residue, span = _columnar(data, fmt, miner, options)
         if decode_chunk(payload) != data:
             payload = None
-    except (ValueError, pl.exceptions.PolarsError, OverflowError, UnicodeError):
-        payload = None  # any surprise in the columnar path: the whole-chunk form below is exact
+    except Exception:  # noqa: BLE001 - any surprise in the columnar path: the whole-chunk form below is exact
+        payload = None
     if payload is not None:
         if len(payload) < CLEAR_WIN * _lzma_estimate(data):
             return ChunkResult(payload, "columnar", n_lines, len(data), counts, residue, span)
