@@ -365,3 +365,17 @@ def test_spark_rebuild_matches_the_local_checksum(spark, fresh, tmp_path):
     with pytest.raises(Exception, match="row checksum"):
         write_rebuild_spark(spark, broken, str(lake), tmp_path / "bad.parquet")
     assert not (tmp_path / "bad.parquet").exists()
+
+
+def test_missing_great_expectations_names_the_extra_before_any_work(tmp_path, demo_data, monkeypatch):
+    import sys
+
+    from lakeshrink.containment.audit import AuditUnavailable
+
+    _, scan_dir, access = _setup(tmp_path, demo_data)
+    monkeypatch.setitem(sys.modules, "great_expectations", None)  # import now raises ImportError
+    result = CliRunner().invoke(cli, ["containment", "plan", str(scan_dir), "-o", str(tmp_path / "plan"), "--access", str(access)])
+    assert result.exit_code == 1 and "lakeshrink[gx]" in result.stderr and "--no-gx" in result.stderr
+    assert not (tmp_path / "plan").exists()
+    with pytest.raises(AuditUnavailable):
+        make_plan(scan_dir, tmp_path / "plan", access=access)

@@ -75,6 +75,16 @@ def slug(table_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", table_id).strip("._") or "table"
 
 
+def require_gx() -> Any:
+    """The ``great_expectations`` module, or :class:`AuditUnavailable` naming the extra to install."""
+    try:
+        import great_expectations as gx
+    except ImportError as exc:
+        raise AuditUnavailable(f"the audit needs Great Expectations, which is not installed ({exc.name or exc})",
+                               hint=f"{GX_HINT}, or plan with --no-gx for a checksum-only audit") from exc
+    return gx
+
+
 def _failure_reason(checks: tuple[AuditCheck, ...]) -> str:
     failed = [c for c in checks if not c.success]
     if not failed:
@@ -138,12 +148,9 @@ class GxAuditor:
     tool = "great_expectations"
 
     def __init__(self, out_dir: Path):
-        try:
-            import great_expectations as gx
-            from great_expectations.data_context.types.base import ProgressBarsConfig
-        except ImportError as exc:
-            raise AuditUnavailable(f"the audit needs Great Expectations, which is not installed ({exc.name})",
-                                   hint=f"{GX_HINT}, or plan with --no-gx for a checksum-only audit") from exc
+        gx = require_gx()
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
         self._gx = gx
         self.out_dir = Path(out_dir).resolve()
         self.docs_dir = self.out_dir / "data_docs"
@@ -172,8 +179,11 @@ class GxAuditor:
     def close(self) -> None:
         """Build the data docs once, for every validation run (the context itself is in memory)."""
         if self._validated and not self._built:
-            self.context.build_data_docs()
             self._built = True
+            try:
+                self.context.build_data_docs()
+            except Exception as exc:  # noqa: BLE001 - the JSON results stand; only the HTML view is missing
+                _log.warning("Great Expectations could not build the data docs: %s", exc)
 
     def page(self, name: str) -> str | None:
         """The data docs page of validation ``name`` (relative to the plan directory), once :meth:`close` ran."""

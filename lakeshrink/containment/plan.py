@@ -262,6 +262,8 @@ def make_plan(
         FileExistsError: ``out_dir`` exists and ``overwrite`` is false.
     """
     engine = engine or LocalEngine()
+    if options.gx:
+        audit_mod.require_gx()  # before any expensive work
     scan = load_scan(scan_dir)
     usable, rejected_scan = _candidates(scan)
     model = load_costs(costs)
