@@ -13,7 +13,9 @@ from click.testing import CliRunner
 
 from lakeshrink.cli.main import cli
 from lakeshrink.containment import recipes
-from lakeshrink.containment.marks import MANIFEST, PlanStale, mark, verify
+from dataclasses import replace
+
+from lakeshrink.containment.marks import MANIFEST, PlanStale, mark, read_manifest, verify
 from lakeshrink.containment.plan import PlanOptions, load_plan, make_plan
 from lakeshrink.containment.rowhash import table_checksum
 from lakeshrink.containment.scan import scan_lake
@@ -81,6 +83,7 @@ def test_gx_audited_plan_marks_what_is_safe_and_says_why(gx_plan):
         assert m.rebuild_seconds_estimate > 0 and m.table in m.reason or m.parent in m.reason
     assert (plan_dir / "audit" / "data_docs" / "index.html").is_file()
     loaded = load_plan(plan_dir)
+    assert loaded.marked == plan.marked and loaded.lake == plan.lake  # round trip
     doc = loaded.document
     assert doc["format"] == "lakeshrink-plan" and doc["version"] == 1 and doc["solver"] == "milp"
     assert set(doc) >= {"marked", "kept", "bytes_saved", "solver", "lake", "sha256"}
@@ -146,6 +149,9 @@ def test_mark_is_a_dry_run_until_execute_and_never_touches_data(fresh):
     assert payload["dry_run"] is False and {m["table"] for m in payload["marks"]} == set(COLD_MARKS)
     manifest = json.loads((lake / MANIFEST).read_text())
     assert manifest["format"] == "lakeshrink-marks" and manifest["version"] == 1 and len(manifest["marks"]) == 6
+    marks, withdrawn, _ = read_manifest(str(lake))
+    again = mark(plan_dir).marks  # a dry run builds the same marks (but for the time)
+    assert withdrawn == () and [replace(m, marked="") for m in marks] == [replace(m, marked="") for m in again]  # round trip
     after = {p: p.stat().st_mtime_ns for p in lake.rglob("*") if p.is_file() and "_lakeshrink" not in p.parts}
     assert after == before
     ok = verify(plan_dir)

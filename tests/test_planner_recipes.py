@@ -239,3 +239,18 @@ def test_compatible_types_are_cast_back_to_the_child_schema(lake):
     child = parent.slice(0, 25).select(["id", "note"]).cast(pa.schema([("id", pa.int32()), ("note", pa.large_string())]))
     recipe = _check(root, _write(root, "narrow.parquet", child), child, "range")
     assert recipe.schema() == child.schema
+
+
+def test_sealed_documents_survive_pretty_printing_but_not_edits(tmp_path):
+    from lakeshrink.containment.sealed import read_sealed, seal, unseal, write_sealed
+
+    doc = write_sealed(tmp_path / "d.json", "lakeshrink-test", 1, {"b": [1, 2.5, "é"], "a": None})
+    assert doc["format"] == "lakeshrink-test" and doc["version"] == 1 and len(doc["sha256"]) == 64
+    assert read_sealed(tmp_path / "d.json", "lakeshrink-test") == doc
+    (tmp_path / "d.json").write_text(json.dumps(doc, indent=7, sort_keys=True))  # formatting does not matter
+    assert read_sealed(tmp_path / "d.json", "lakeshrink-test") == doc
+    with pytest.raises(CorruptArchive, match="not a lakeshrink-other document"):
+        read_sealed(tmp_path / "d.json", "lakeshrink-other")
+    with pytest.raises(CorruptArchive, match="checksum mismatch"):
+        unseal({**doc, "a": 0}, "lakeshrink-test", (1,))
+    assert seal("k", 1, {"x": 1}) == seal("k", 1, {"x": 1, "sha256": "stale"})
