@@ -126,6 +126,10 @@ def test_choose_balanced_respects_the_budget_and_allows_the_reference():
     assert choose([small_slow, mid, fast], "speed", budget=3.0, slack=0.0)[0] is fast
     pick, _ = choose([small_slow, fast], "balanced", budget=1.5, slack=0.0, reference=small_slow.candidate)
     assert pick is small_slow
+    # anything decoding no slower than zstd everywhere (the reference) is allowed, however slow the budget says
+    ref = Estimate(Candidate(True, None, "ZSTD", 1), 120, 12e-3)
+    pick, _ = choose([small_slow, mid, fast, ref], "balanced", budget=3.0, slack=0.0, reference=ref.candidate)
+    assert pick is small_slow
 
 
 def test_estimate_close_to_actual_on_flights():

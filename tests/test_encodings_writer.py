@@ -150,3 +150,19 @@ def test_int96_timestamps_are_kept(tmp_path):
     assert result.plan.int96_timestamps
     assert pq.ParquetFile(tmp_path / "o.parquet").schema.column(0).physical_type == "INT96"
     assert tables_equal(read_file(src), read_file(tmp_path / "o.parquet")) is None
+
+
+def test_large_file_is_advised_from_spread_row_groups(rng, tmp_path):
+    from lakeshrink.codecs.encodings.source import read_row_group_sample
+
+    n = 600_000
+    table = pa.table({"k": np.arange(n), "v": rng.integers(0, 50, n), "s": rng.choice(["a", "b", "c"], n)})
+    src = tmp_path / "big.parquet"
+    pq.write_table(table, src, row_group_size=20_000)  # 30 row groups
+    part, whole = read_row_group_sample(open_input(src), 100_000)
+    assert not whole and 100_000 <= part.num_rows < 200_000
+    assert part.column("k")[0].as_py() == 0 and part.column("k")[-1].as_py() == n - 1  # first and last group
+    advice = advise(src, objective="size")
+    assert advice.plan.rows == n and advice.plan.sorting_columns == ()  # not verified on unread rows: not declared
+    result = rewrite(src, tmp_path / "out.parquet", plan=advice.plan)
+    assert abs(advice.plan.estimated_bytes / result.output_bytes - 1) < 0.2

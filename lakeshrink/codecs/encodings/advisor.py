@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakeshrink.codecs.encodings.candidates import (
     Candidate,
@@ -41,11 +42,12 @@ from lakeshrink.codecs.encodings.candidates import (
 from lakeshrink.codecs.encodings.plan import OBJECTIVES, ColumnChoice, EncodingPlan, SortKey
 from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns
-from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_input, uses_int96
+from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
 from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, exact_distinct, is_sorted
 from lakeshrink.codecs.encodings.trial import TrialResult, run_trials
 from lakeshrink.errors import InputError
 
+READ_FACTOR = 16  # a path is advised from row groups holding at least 16x the sample's rows (or all of it)
 DICTIONARY_PAGE_LIMIT = 1024 * 1024  # pyarrow's dictionary_pagesize_limit default
 MAX_ROW_GROUP_ROWS = 64 * 1024 * 1024  # pyarrow caps row groups at 64 Mi rows
 
@@ -61,10 +63,12 @@ class AdvisorConfig:
         sample: sampling settings.
         space: codecs and zstd levels tried.
         repeats: decode timing repetitions (minimum kept).
-        exact_ndv: count distinct values of whole columns when the whole table is at hand (exactly up to a
-            million values, estimated above).
+        exact_ndv: count distinct values of whole columns when the whole table is at hand (exactly up to
+            250,000 values, estimated above).
         row_group_bytes: target compressed bytes per row group for the row-group advice.
         declare_sorted: declare ``sorting_columns`` for a column found sorted over the whole table.
+        tolerance: sizes within this fraction of the smallest count as equal, and the candidate cheapest to
+            write among them wins (a higher zstd level must save more than this to be chosen).
         emulate_levels: estimate ZSTD levels above 1 from ``zstandard`` compressions of the uncompressed trial
             (fast, see :mod:`~lakeshrink.codecs.encodings.trial`) instead of writing each level.
     """
@@ -78,6 +82,7 @@ class AdvisorConfig:
     exact_ndv: bool = True
     row_group_bytes: int = 128 * 1024 * 1024
     declare_sorted: bool = True
+    tolerance: float = 0.01
     emulate_levels: bool = True
 
     def __post_init__(self) -> None:
@@ -115,28 +120,55 @@ def estimate(
     return Estimate(candidate, int(round(data * scale + trial.dict_bytes * dict_scale)), trial.decode_seconds)
 
 
+_WRITE_COST = {"NONE": 0, "LZ4": 1, "SNAPPY": 1, "ZSTD": 2}
+
+
+def _write_cost(c: Candidate) -> tuple[int, int]:
+    return _WRITE_COST[c.compression], c.level or 0
+
+
+def _cheapest_close(pool: list[Estimate], tolerance: float) -> Estimate:
+    """The smallest estimate, or a cheaper-to-write one (lower codec/level) within ``tolerance`` of its size."""
+    best = min(pool, key=lambda e: (e.bytes, e.candidate.key))
+    close = [e for e in pool if e.bytes <= best.bytes * (1 + tolerance)]
+    return min(close, key=lambda e: (_write_cost(e.candidate), e.bytes, e.candidate.key))
+
+
 def choose(
-    estimates: list[Estimate], objective: str, *, budget: float, slack: float, reference: Candidate | None = None
+    estimates: list[Estimate],
+    objective: str,
+    *,
+    budget: float,
+    slack: float,
+    reference: Candidate | None = None,
+    tolerance: float = 0.0,
 ) -> tuple[Estimate, str]:
     """Pick one estimate by ``objective``; also return a short note on the decode-time rule applied.
 
-    For ``balanced``, ``reference`` (zstd everywhere) is always allowed, so the pick is never estimated larger
-    than the zstd-everywhere setting of the same column.
+    With ``tolerance``, a size within that fraction of the smallest counts as equal and the one cheapest to
+    write wins (NONE, then LZ4/SNAPPY, then ZSTD by level): level 19 is slow to write and must earn its keep.
+
+    For ``balanced``, a candidate is allowed when it decodes within ``budget`` times the fastest (plus ``slack``)
+    *or* no slower than ``reference`` (zstd everywhere) does: the reference itself is always allowed, so the pick
+    is never estimated larger than zstd everywhere, and nothing that decodes as fast as it is turned away.
     """
     by_size = sorted(estimates, key=lambda e: (e.bytes, e.decode_seconds or 0.0, e.candidate.key))
     timed = [e for e in estimates if e.decode_seconds is not None]
     if objective == "size" or not timed:
-        return by_size[0], ""
+        return _cheapest_close(estimates, tolerance), ""
     fastest = min(e.decode_seconds for e in timed)  # type: ignore[type-var]
     if objective == "speed":
         close = [e for e in timed if e.decode_seconds <= fastest * 1.10 + slack / 4]  # type: ignore[operator]
         return min(close, key=lambda e: (e.bytes, e.candidate.key)), "fastest decode"
-    allowed = [e for e in timed
-               if e.decode_seconds <= fastest * budget + slack or e.candidate == reference]  # type: ignore[operator]
-    pick = min(allowed, key=lambda e: (e.bytes, e.candidate.key))
+    limit = fastest * budget + slack
+    ref = next((e for e in timed if e.candidate == reference), None)
+    if ref is not None:
+        limit = max(limit, ref.decode_seconds)  # type: ignore[type-var]
+    allowed = [e for e in timed if e.decode_seconds <= limit]  # type: ignore[operator]
+    pick = _cheapest_close(allowed, tolerance)
     note = ""
-    if by_size[0].candidate != pick.candidate:
-        note = f"smallest ({by_size[0].candidate.key}) decodes over {budget:g}x the fastest"
+    if by_size[0].bytes < pick.bytes / (1 + tolerance):
+        note = f"smallest ({by_size[0].candidate.key}) decodes over {budget:g}x the fastest and slower than zstd"
     return pick, note
 
 
@@ -215,7 +247,7 @@ def advise_sample(
             ests[cand] = estimate(trial, cand, st, scale, plain_bytes)
         pool = [e for c, e in ests.items() if c in space_keys[leaf.path]]
         pick, note = choose(pool, config.objective, budget=config.budget, slack=config.slack_seconds,
-                            reference=zstd_candidate(leaf))
+                            reference=zstd_candidate(leaf), tolerance=config.tolerance)
         default = ests.get(default_candidate(leaf))
         zstd = ests.get(zstd_candidate(leaf))
         choices.append(ColumnChoice.of(
@@ -243,6 +275,14 @@ def advise_sample(
     )
 
 
+def _not_constant(column: pa.ChunkedArray) -> bool:
+    try:
+        bounds = pc.min_max(column)
+    except pa.ArrowNotImplementedError:
+        return (exact_distinct(column.combine_chunks()) or 0) > 1
+    return bounds["min"].as_py() != bounds["max"].as_py()
+
+
 def _find_sorted(table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ...]) -> tuple[SortKey, ...]:
     """The first flat column that is sorted ascending over the whole table and not constant.
 
@@ -259,7 +299,7 @@ def _find_sorted(table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ..
             continue
         if not is_sorted(sample.column(name)):
             continue
-        if is_sorted(column) and (exact_distinct(column.combine_chunks()) or 0) > 1:
+        if is_sorted(column) and _not_constant(column):
             first = column.null_count > 0 and column.combine_chunks().is_null()[0].as_py()
             return (SortKey(name, False, bool(first)),)
     return ()
@@ -272,16 +312,24 @@ def advise_table(
     sorting: tuple[SortKey, ...] = (),
     notes: tuple[str, ...] = (),
     int96: bool = False,
+    total_rows: int | None = None,
 ) -> EncodingPlan:
-    """Advise on an in-memory Arrow table (the whole table is at hand: distinct counts and sortedness are exact)."""
+    """Advise on an in-memory Arrow table (the whole table is at hand: distinct counts and sortedness are exact).
+
+    ``total_rows`` says the table is only a part (whole row groups) of a larger one with that many rows: sizes
+    are then scaled to it, distinct counts estimated, and no sort order is declared that was not declared.
+    """
     config = config or AdvisorConfig()
     leaves = leaf_columns(table.schema, int96=int96)
+    whole = total_rows is None or total_rows <= table.num_rows
     sample = take_sample(table, config.sample, num_leaves=len(leaves))
+    if not whole:
+        sample = Sample(sample.table, total_rows)  # type: ignore[arg-type]
     full: dict[str, int | None] = {}
-    if config.exact_ndv and sample.rows < table.num_rows:
+    if config.exact_ndv and sample.rows < sample.total_rows:
         for path, arr in leaf_arrays(table, leaves).items():
-            full[path] = estimate_distinct(arr)
-    if not sorting and config.declare_sorted:
+            full[path] = estimate_distinct(arr, total_rows=sample.total_rows)
+    if not sorting and config.declare_sorted and whole:
         sorting = _find_sorted(table, sample.table, leaves)
         if sorting:
             notes = notes + (f"column {sorting[0].path!r} is sorted over the whole table: declared in sorting_columns",)
@@ -326,7 +374,9 @@ def advise(data: Any, *, objective: str | None = None, config: AdvisorConfig | N
         config: advisor settings.
 
     Returns:
-        The plan and the seconds spent (reading a path included).
+        The plan and the seconds spent (reading a path included). A large path is not read whole: evenly spaced
+        row groups holding at least 16 times the sample's rows are (see
+        :func:`~lakeshrink.codecs.encodings.source.read_row_group_sample`).
 
     Example:
         >>> import pyarrow as pa
@@ -338,10 +388,11 @@ def advise(data: Any, *, objective: str | None = None, config: AdvisorConfig | N
     start = time.perf_counter()
     if isinstance(data, (str, Path)):
         source = open_input(data)
-        table = read_input(source)
+        rows = total_rows(source)
+        table, _ = read_row_group_sample(source, config.sample.target_rows(rows) * READ_FACTOR)
         first = source.path(source.files[0])
         sorting = declared_sorting(first) if len(source.files) == 1 else ()
-        plan = advise_table(table, config=config, sorting=sorting, int96=uses_int96(first))
+        plan = advise_table(table, config=config, sorting=sorting, int96=uses_int96(first), total_rows=rows)
         return Advice(plan, time.perf_counter() - start, source.bytes)
     plan = advise_table(to_arrow(data), config=config)
     return Advice(plan, time.perf_counter() - start)

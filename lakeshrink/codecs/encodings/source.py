@@ -101,21 +101,69 @@ def declared_sorting(path: Path) -> tuple[SortKey, ...]:
     return declared or ()
 
 
+def total_rows(source: ParquetInput) -> int:
+    """Rows of all data files, from their footers."""
+    total = 0
+    for rel in source.files:
+        try:
+            total += pq.ParquetFile(source.path(rel)).metadata.num_rows
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"cannot read the Parquet footer: {exc}", path=source.path(rel)) from exc
+    return total
+
+
+def read_row_group_sample(source: ParquetInput, want_rows: int, *, min_groups: int = 4) -> tuple[pa.Table, bool]:
+    """Evenly spaced row groups of the source holding at least ``want_rows`` rows (and ``min_groups`` groups).
+
+    Returns the rows read (in file order) and whether that is the whole source. Reading row groups spread over
+    the files keeps the strata of the run sample spread over the table without reading all of it.
+
+    Raises:
+        SchemaMismatch: the chosen files disagree on their schema.
+    """
+    groups: list[tuple[str, int, int]] = []
+    for rel in source.files:
+        meta = pq.ParquetFile(source.path(rel)).metadata
+        groups.extend((rel, i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups))
+    rows = [g[2] for g in groups]
+    if not groups or sum(rows) <= want_rows or len(groups) <= min_groups:
+        return read_input(source), True
+    mean = sum(rows) / len(rows)
+    count = min(len(groups), max(min_groups, -(-want_rows // max(1, int(mean)))))
+    if count >= len(groups):
+        return read_input(source), True
+    picks = sorted({round(i * (len(groups) - 1) / (count - 1)) for i in range(count)}) if count > 1 else [0]
+    by_file: dict[str, list[int]] = {}
+    for k in picks:
+        rel, index, _ = groups[k]
+        by_file.setdefault(rel, []).append(index)
+    tables = []
+    for rel, indices in by_file.items():
+        try:
+            tables.append((rel, pq.ParquetFile(source.path(rel)).read_row_groups(indices)))
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"cannot read Parquet: {exc}", path=source.path(rel)) from exc
+    return _concat(source, tables), False
+
+
+def _concat(source: ParquetInput, tables: list[tuple[str, pa.Table]]) -> pa.Table:
+    first_rel, first = tables[0]
+    for rel, t in tables[1:]:
+        if not t.schema.equals(first.schema, check_metadata=False):
+            raise SchemaMismatch(f"schema differs from {first_rel}'s; advise and rewrite such files apart",
+                                 path=source.path(rel))
+    if len(tables) == 1:
+        return first
+    return pa.concat_tables([t.replace_schema_metadata(first.schema.metadata) for _, t in tables])
+
+
 def read_input(source: ParquetInput) -> pa.Table:
     """All data files of ``source`` as one table, in file order (schemas must agree).
 
     Raises:
         SchemaMismatch: a file's schema differs from the first file's (the message names both).
     """
-    tables = [read_file(source.path(f)) for f in source.files]
-    first = tables[0].schema
-    for rel, t in zip(source.files[1:], tables[1:]):
-        if not t.schema.equals(first, check_metadata=False):
-            raise SchemaMismatch(f"schema differs from {source.files[0]}'s; advise and rewrite such files apart",
-                                 path=source.path(rel))
-    if len(tables) == 1:
-        return tables[0]
-    return pa.concat_tables([t.replace_schema_metadata(first.metadata) for t in tables])
+    return _concat(source, [(rel, read_file(source.path(rel))) for rel in source.files])
 
 
 def uses_int96(path: Path) -> bool:

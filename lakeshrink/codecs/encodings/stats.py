@@ -140,31 +140,42 @@ def exact_distinct(array: pa.Array | None) -> int | None:
         return None
 
 
-def estimate_distinct(array: pa.Array | None, *, max_values: int = 1_000_000) -> int | None:
+def estimate_distinct(
+    array: pa.Array | None, *, max_values: int = 250_000, total_rows: int | None = None
+) -> int | None:
     """Distinct non-null values of a whole leaf: exact up to ``max_values`` values, else estimated.
 
     Above ``max_values``, every k-th value is taken (a systematic sample keeps strata, like the run sample) and
     the Chao1 estimator (Chao, "Nonparametric estimation of the number of classes in a population",
     Scand. J. Statistics 1984) scales it: ``d + f1^2 / (2 f2)`` (bias-corrected ``d + f1 (f1 - 1) / 2`` when
     ``f2 = 0``), where ``d`` is the distinct count of the sample and ``f_j`` counts values seen ``j`` times,
-    capped at the number of non-null values.
+    capped at the number of non-null values. ``total_rows`` says ``array`` is only part of a column of that
+    many rows (read by whole row groups); the part is then treated as the sample.
     """
     if array is None:
         return None
     n_total = len(array)
+    if total_rows is not None and total_rows > n_total:
+        return _chao1(array, total_rows, max_values)
     if n_total <= max_values:
         return exact_distinct(array)
-    step = -(-n_total // max_values)
+    return _chao1(array, n_total, max_values)
+
+
+def _chao1(array: pa.Array, n_total: int, max_values: int) -> int | None:
+    n_have = len(array)
+    null_share = array.null_count / n_have if n_have else 0.0
+    step = max(1, -(-n_have // max_values))
     if pa.types.is_string_view(array.type) or pa.types.is_binary_view(array.type):
         array = array.cast(pa.large_binary())
-    picked = array.take(pa.array(np.arange(0, n_total, step)))
+    picked = array.take(pa.array(np.arange(0, n_have, step))) if step > 1 else array
     try:
         counts = pc.value_counts(picked.drop_null()).field("counts").to_numpy()
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
         return None
     f1, f2 = int((counts == 1).sum()), int((counts == 2).sum())
     estimate = len(counts) + (f1 * f1 / (2 * f2) if f2 else f1 * (f1 - 1) / 2)
-    return int(min(n_total - array.null_count, round(estimate)))
+    return int(min(n_total * (1 - null_share), round(estimate)))
 
 
 def is_sorted(array: pa.Array | pa.ChunkedArray) -> bool:

@@ -10,11 +10,12 @@ Decode time per column and candidate is the minimum over a few repetitions of re
 in-memory file with one thread (pyarrow's reader, as a query engine would); timings are noisy, the minimum is the
 most stable statistic of them.
 
-High zstd levels are costly to *set up* (a level-19 context per column chunk costs milliseconds), which would make
-wide tables slow to advise. With ``emulate_levels`` (the default), ZSTD at levels other than 1 is not written:
-each column chunk of the uncompressed trial (``NONE``) is compressed with the ``zstandard`` package at every
-level, reusing one compressor per level, and the real ZSTD-1 size is scaled by ``size(level) / size(1)`` of those
-compressions. Decode time of zstd does not depend much on the level, so the ZSTD-1 timing is reused.
+High zstd levels are slow, and pyarrow sets up a fresh compression context per column chunk (milliseconds at
+level 19), which would make wide tables slow to advise. With ``emulate_levels`` (the default), ZSTD at levels
+other than 1 is not written: each column chunk of the uncompressed trial (``NONE``) is compressed with the
+``zstandard`` package at the other levels, reusing one compressor per level, and the real ZSTD-1 size is scaled
+by ``size(level) / size(1)`` of those compressions; only the encodings that are among the smallest at ZSTD-1 are
+tried so (``shortlist_size``). Decode time of zstd barely depends on the level, so the ZSTD-1 timing is reused.
 """
 
 from __future__ import annotations
@@ -109,12 +110,28 @@ def _base(cand: Candidate, codec: str, level: int | None) -> Candidate:
     return Candidate(cand.dictionary, cand.encoding, codec, level)
 
 
+EMULATION_BYTES = 64 * 1024  # bytes of a chunk compressed per level (evenly spaced slices above that)
+_SLICES = 8
+
+
+def _probe(data: bytes, limit: int = EMULATION_BYTES) -> bytes:
+    """At most ``limit`` bytes of ``data``: all of it, or ``_SLICES`` evenly spaced slices concatenated."""
+    if len(data) <= limit:
+        return data
+    size = limit // _SLICES
+    step = (len(data) - size) / (_SLICES - 1)
+    return b"".join(data[int(i * step):int(i * step) + size] for i in range(_SLICES))
+
+
 class _LevelModel:
-    """Scales real ZSTD-1 sizes to other levels from ``zstandard`` compressions of the uncompressed chunks."""
+    """Scales real ZSTD-1 sizes to other levels from ``zstandard`` compressions of the uncompressed chunks.
+
+    The ratio ``size(level) / size(1)`` is measured on at most :data:`EMULATION_BYTES` of each chunk (evenly
+    spaced slices), since level 19 compresses at a few MB/s.
+    """
 
     def __init__(self) -> None:
         self._compressors: dict[int, zstandard.ZstdCompressor] = {}
-        self._level1: tuple[int, int] | None = None  # (id of the data, its level-1 size)
 
     def size(self, data: bytes, level: int) -> int:
         comp = self._compressors.get(level)
@@ -122,11 +139,8 @@ class _LevelModel:
             comp = self._compressors[level] = zstandard.ZstdCompressor(level=level)
         return len(comp.compress(data))
 
-    def scaled(self, level1: TrialResult, data: bytes, level: int) -> TrialResult:
-        if self._level1 is None or self._level1[0] != id(data):
-            self._level1 = (id(data), self.size(data, 1))
-        one = self._level1[1]
-        factor = self.size(data, level) / one if one else 1.0
+    def scaled(self, level1: TrialResult, probe: bytes, level1_size: int, level: int) -> TrialResult:
+        factor = self.size(probe, level) / level1_size if level1_size else 1.0
         return TrialResult(max(1, int(round(level1.bytes * factor))), int(round(level1.dict_bytes * factor)),
                            level1.decode_seconds)
 
@@ -193,9 +207,14 @@ def run_trials(
     model = _LevelModel()
     for path, cands in emulated.items():
         shortlist = _shortlist(results[path], shortlist_size)
+        probes: dict[Candidate, tuple[bytes, int]] = {}  # uncompressed candidate -> (probe, its level-1 size)
         for cand in cands:
-            if _base(cand, "NONE", None) not in shortlist:
+            base = _base(cand, "NONE", None)
+            if base not in shortlist:
                 continue
-            level1 = results[path][_base(cand, "ZSTD", 1)]
-            results[path][cand] = model.scaled(level1, raw[(path, _base(cand, "NONE", None))], cand.level or 1)
+            if base not in probes:
+                probe = _probe(raw[(path, base)])
+                probes[base] = (probe, model.size(probe, 1))
+            probe, size1 = probes[base]
+            results[path][cand] = model.scaled(results[path][_base(cand, "ZSTD", 1)], probe, size1, cand.level or 1)
     return results
