@@ -153,7 +153,7 @@ def render(plan: Plan) -> str:
 <p><b>{len(plan.marked)}</b> of {len(plan.marked) + len(plan.kept)} tables marked, <b>{_e(human_bytes(plan.bytes_saved))}</b> saved{_e(pct)};
 net saving {plan.monthly_net_saving:.4g} {_e(plan.currency)}/month (storage {plan.monthly_storage_saved:.4g}, expected rebuilds
 {plan.monthly_rebuild_cost:.4g}). Throughput {tp / 1e6:.1f} MB/s ({_e(plan.cost_model.throughput_source)}).
-Audit: {_e(plan.audit_tool)} {_link(plan.data_docs, "(GX data docs)")}.</p>
+Audit: {_e(plan.audit_tool)}{" " + _link(plan.data_docs, "(GX data docs)") if plan.data_docs else ""}.</p>
 <h2>Containment graph</h2>{graph_svg(plan)}
 <h2>Marked tables</h2><table><tr><th>table</th><th>rebuilt from</th><th>bytes</th><th></th><th>est. rebuild s</th><th>rows</th><th>audit</th></tr>
 {marked_rows}</table>
