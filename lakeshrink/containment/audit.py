@@ -222,10 +222,8 @@ class GxAuditor:
                         expectations.append(cls(column=field.name, min_value=value, max_value=value))
                     except Exception as exc:  # noqa: BLE001 - GX rejects some bound types; the checksum covers them
                         _log.info("no %s expectation on %s: %s", cls.__name__, field.name, exc)
-        suite = self.context.suites.add(self._gx.ExpectationSuite(name=f"rebuild-{name}"))
-        for e in expectations:
-            suite.add_expectation(e)
-        return suite
+        # the whole suite at once: add_expectation re-serialises the stored suite on every call
+        return self.context.suites.add(self._gx.ExpectationSuite(name=f"rebuild-{name}", expectations=expectations))
 
     def validate(self, recipe: recipes.Recipe, original: pa.Table, rebuilt: pa.Table, name: str) -> AuditResult:
         """Validate ``rebuilt`` against ``original`` and write the results; ``name`` is the file-safe table name."""
