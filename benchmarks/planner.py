@@ -46,7 +46,7 @@ def _table(title: str, header: list[str], rows: list[list[object]]) -> None:
             print("  " + "  ".join("-" * w for w in widths))
 
 
-def bench_lake(scale: float, seed: int, gx: bool, work: Path) -> dict:
+def bench_lake(scale: float, seed: int, gx: bool, work: Path, max_rows: int = 20_000) -> dict:
     try:
         from benchmarks.lakegen import generate_lake
     except ImportError as exc:  # pragma: no cover - the generator is part of the repository
@@ -57,7 +57,7 @@ def bench_lake(scale: float, seed: int, gx: bool, work: Path) -> dict:
     from lakeshrink.errors import LakeshrinkError
 
     t0 = time.perf_counter()
-    lake = generate_lake(work / "lake", scale=scale, seed=seed)
+    lake = generate_lake(work / "lake", scale=scale, seed=seed, max_rows=max_rows)
     gen_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     scan = scan_lake(lake.root)
@@ -98,7 +98,7 @@ def bench_lake(scale: float, seed: int, gx: bool, work: Path) -> dict:
         child_bytes += m.bytes
     by = {c.solver: c for c in plan.comparison}
     result = {
-        "scale": scale, "seed": seed, "tables": scan.tables, "edges": len(scan.edges), "lake_bytes": plan.bytes_total,
+        "scale": scale, "seed": seed, "max_rows": max_rows, "tables": scan.tables, "edges": len(scan.edges), "lake_bytes": plan.bytes_total,
         "generate_s": gen_s, "scan_s": scan_s, "plan_s": plan_s, "audit": plan.audit_tool,
         "marked": len(plan.marked), "bytes_marked": plan.bytes_saved,
         "saved_share": plan.bytes_saved / plan.bytes_total if plan.bytes_total else 0.0,
@@ -113,7 +113,7 @@ def bench_lake(scale: float, seed: int, gx: bool, work: Path) -> dict:
         "rebuild_child_mb_s": child_bytes / rebuild_s / 1e6 if rebuild_s else None,
         "throughput_model_mb_s": (plan.cost_model.throughput_bytes_per_s or 0) / 1e6,
     }
-    _table(f"lake (lakegen scale={scale}, seed={seed}): {scan.tables} tables, {len(scan.edges)} edges, {plan.bytes_total:,} bytes",
+    _table(f"lake (lakegen scale={scale}, seed={seed}, max_rows={max_rows}): {scan.tables} tables, {len(scan.edges)} edges, {plan.bytes_total:,} bytes",
            ["measure", "value"],
            [["tables marked", len(plan.marked)], ["bytes marked = saved", plan.bytes_saved],
             ["share of lake", f"{result['saved_share']:.1%}"], ["solver used", plan.solver],
@@ -166,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="lakegen scale (1: about 100 tables)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--max-rows", type=int, default=20_000, help="lakegen's largest base sample (rows)")
     parser.add_argument("--gx", action="store_true", help="audit with Great Expectations (default: row count + checksum)")
     parser.add_argument("--sizes", default="10000,100000", help="synthetic graph sizes (tables), comma-separated")
     parser.add_argument("--limit-sizes", default="1000,3000,10000,30000", help="sizes for the MILP-time-vs-size table")
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"command": " ".join(["python", "benchmarks/planner.py", *(argv if argv is not None else sys.argv[1:])])}
     if not args.skip_lake:
         with tempfile.TemporaryDirectory(prefix="lakeshrink-planner-bench-") as tmp:
-            results["lake"] = bench_lake(args.scale, args.seed, args.gx, Path(tmp))
+            results["lake"] = bench_lake(args.scale, args.seed, args.gx, Path(tmp), args.max_rows)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if sizes:
         results["graphs"] = bench_graphs(sizes, args.milp_limit)
