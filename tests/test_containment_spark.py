@@ -76,3 +76,13 @@ def test_catalog_tables_are_scanned(spark, spark_engine, tmp_path):
     assert {(e.child, e.parent) for e in result.edges} == {("lakeshrink_test.some_people", "lakeshrink_test.people")}
     assert result.lake == "catalog:lakeshrink_test"
     assert [s.table for s in result.skipped] == ["lakeshrink_test.a_view"]
+
+
+def test_spark_paths_keep_the_lake_scheme():
+    from lakeshrink.spark_ext.containment import spark_path
+
+    assert spark_path("/lake", "/lake/t.parquet") == "/lake/t.parquet"
+    assert spark_path("s3://bucket/lake", "bucket/lake/t.parquet") == "s3a://bucket/lake/t.parquet"
+    assert spark_path("gs://bucket/lake", "bucket/lake/t") == "gs://bucket/lake/t"
+    assert spark_path("hdfs://nn:8020/lake", "/lake/t") == "hdfs://nn:8020/lake/t"
+    assert spark_path("file:///lake", "/lake/t") == "file:///lake/t"

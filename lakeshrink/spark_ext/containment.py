@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import posixpath
+from urllib.parse import urlsplit
 from functools import reduce
 from typing import Any
 
@@ -44,7 +45,19 @@ def _spark_type(t: pa.DataType) -> Any:
     return from_arrow_type(canonical_type(t))
 
 
-def load_frame(spark: Any, fs: Any, ref: TableRef, columns: tuple[str, ...]) -> Any:
+def spark_path(root: str, path: str) -> str:
+    """A table path of the lake's pyarrow filesystem as Spark (Hadoop) names it: local paths as they are;
+    object stores (pyarrow paths start with the bucket) as ``s3a://bucket/key`` or ``gs://bucket/key``; other
+    schemes (``hdfs://host:port``, ``file://``) with the root's authority."""
+    if "://" not in root:
+        return path
+    parsed = urlsplit(root)
+    if parsed.scheme in ("s3", "s3a", "gs", "gcs"):
+        return f"{'gs' if parsed.scheme in ('gs', 'gcs') else 's3a'}://{path.lstrip('/')}"
+    return f"{parsed.scheme}://{parsed.netloc}/{path.lstrip('/')}"
+
+
+def load_frame(spark: Any, fs: Any, ref: TableRef, columns: tuple[str, ...], root: str = "/") -> Any:
     """``ref``'s ``columns`` as a Spark DataFrame with canonical types and positional names ``c0, c1, ...``."""
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
@@ -55,9 +68,10 @@ def load_frame(spark: Any, fs: Any, ref: TableRef, columns: tuple[str, ...]) -> 
         try:
             reader = spark.read.schema(from_arrow_schema(schema))
             if ref.format == "parquet":
-                frame = reader.parquet(ref.path)
+                frame = reader.parquet(spark_path(root, ref.path))
             else:
-                frame = reader.option("basePath", ref.path).parquet(*[f.path for f in ref.files])
+                base = spark_path(root, ref.path)
+                frame = reader.option("basePath", base).parquet(*[spark_path(root, f.path) for f in ref.files])
             frame = frame.select(
                 [F.col(f"`{c}`").cast(_spark_type(schema.field(c).type)).alias(f"c{i}") for i, c in enumerate(columns)]
             )
@@ -102,6 +116,7 @@ class _SparkJudge(GroupJudge):
 
     def __init__(self, spark: Any, root: str, refs: dict[str, TableRef]):
         self.spark = spark
+        self.root = root
         self.fs, _ = resolve_root(root)
         self.refs = refs
         self._restore: str | None = None
@@ -111,7 +126,7 @@ class _SparkJudge(GroupJudge):
         self._restore = self.spark.conf.get(key)
         wanted = max(1, min(int(self._restore), -(-self.refs[parent].bytes // PARTITION_BYTES)))
         self.spark.conf.set(key, str(wanted))
-        frame = _counted(load_frame(self.spark, self.fs, self.refs[parent], columns), len(columns)).persist()
+        frame = _counted(load_frame(self.spark, self.fs, self.refs[parent], columns, self.root), len(columns)).persist()
         try:
             frame.count()
         except Exception:
@@ -121,7 +136,7 @@ class _SparkJudge(GroupJudge):
         return frame
 
     def judge(self, pair: Pair, parent: Any) -> Verdict:
-        child = _counted(load_frame(self.spark, self.fs, self.refs[pair.child], pair.columns), len(pair.columns))
+        child = _counted(load_frame(self.spark, self.fs, self.refs[pair.child], pair.columns, self.root), len(pair.columns))
         verdict = _judge(pair, child, parent)
         self.bytes_read += projection_bytes(self.fs, self.refs[pair.child], pair.columns)
         return verdict
