@@ -257,3 +257,12 @@ def test_a_read_failure_in_stage_4_skips_that_table_only(tmp_path, monkeypatch):
     result = scan_lake(tmp_path)
     assert {(e.child, e.parent) for e in result.edges} == {("b.parquet", "big.parquet")}
     assert {s.table: s.reason for s in result.skipped} == {"a.parquet": "disk on fire"}
+
+
+def test_a_uri_lake_root_is_recorded_as_given(tmp_path):
+    _write(tmp_path / "a.parquet", pa.table({"x": [1, 2, 3]}))
+    _write(tmp_path / "sub" / "b.parquet", pa.table({"x": [3]}))
+    uri = f"file://{tmp_path}"
+    result = scan_lake(uri)
+    assert result.lake == uri
+    assert {(e.child, e.parent) for e in result.edges} == {("sub/b.parquet", "a.parquet")}
