@@ -378,6 +378,14 @@ def build_recipe(root: str, child_id: str, parent_id: str) -> Recipe:
 # ---------------------------------------------------------------- rebuilding
 
 
+def decode_multiplicities(recipe: Recipe) -> np.ndarray | None:
+    """How often each selected parent row occurs in the child (int64), or None when each occurs once."""
+    if recipe.multiplicities is None:
+        return None
+    raw = zstandard.ZstdDecompressor().decompress(base64.b64decode(recipe.multiplicities))
+    return np.frombuffer(raw, dtype="<u4").astype(np.int64)
+
+
 def apply_recipe(recipe: Recipe, parent: pa.Table) -> pa.Table:
     """The child's rows from the parent's rows (in parent order), cast to the child's exact schema."""
     if parent.num_rows != recipe.parent_rows:
@@ -393,11 +401,11 @@ def apply_recipe(recipe: Recipe, parent: pa.Table) -> pa.Table:
         raise CorruptArchive(f"unknown row selector {sel.kind!r}")
     if len(positions) != sel.selected:
         raise VerificationFailed(f"the selector picks {len(positions):,} parent rows, the recipe expects {sel.selected:,}")
-    if recipe.multiplicities is not None:
-        mult = np.frombuffer(zstandard.ZstdDecompressor().decompress(base64.b64decode(recipe.multiplicities)), dtype="<u4")
+    mult = decode_multiplicities(recipe)
+    if mult is not None:
         if len(mult) != len(positions):
             raise CorruptArchive("recipe multiplicities do not match its selected rows")
-        positions = np.repeat(positions, mult.astype(np.int64))
+        positions = np.repeat(positions, mult)
     return _cast_to(parent.select(list(recipe.columns)).take(pa.array(positions, type=pa.int64())), recipe.schema(), "rebuilt rows")
 
 

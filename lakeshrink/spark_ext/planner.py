@@ -46,15 +46,8 @@ def _positions_and_multiplicities(recipe: recipes.Recipe, lake: Any, ref: Any) -
     else:  # a predicate with multiplicities: evaluate it on its one column only
         column = recipes.read_parent(lake, ref, recipe.parent_state, [sel.column])
         positions = np.flatnonzero(recipes.selector_mask(sel, column))
-    mult = np.ones(len(positions), dtype=np.int64)
-    if recipe.multiplicities is not None:
-        import base64
-
-        import zstandard
-
-        raw = zstandard.ZstdDecompressor().decompress(base64.b64decode(recipe.multiplicities))
-        mult = np.frombuffer(raw, dtype="<u4").astype(np.int64)
-    return positions, mult
+    mult = recipes.decode_multiplicities(recipe)
+    return positions, (np.ones(len(positions), dtype=np.int64) if mult is None else mult)
 
 
 def rebuild_dataframe(spark: Any, recipe: recipes.Recipe, root: str) -> Any:
