@@ -40,7 +40,7 @@ SolverName = Literal["auto", "milp", "greedy"]
 MILP_MAX_EDGES = 50_000
 """Usable edges past which :func:`solve` uses the greedy solver. Measured by ``benchmarks/planner.py`` on this
 project's shared 2-core machine (four runs, varying load): HiGHS took 0.4-1.8 s at 12k usable edges, 1.2-5.4 s at
-24k, 8-38 s at 74k, 8-29 s at 120k and 22-93 s at 243k; greedy stays under 0.6 s, at 92-95% of the optimum."""
+24k, 8-38 s at 74k, 8-29 s at 120k and 22-93 s at 243k; greedy stays under 0.6 s, at 90-95% of the optimum."""
 MILP_TIME_LIMIT = 30.0
 
 
