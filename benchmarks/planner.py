@@ -83,6 +83,7 @@ def bench_lake(scale: float, seed: int, gx: bool, work: Path, max_rows: int = 20
     rebuild_s = 0.0
     matches = mismatches = 0
     kinds: dict[str, int] = {}
+    largest = (0, 0.0)
     for m in plan.marked:
         recipe = loaded.recipe(m.table)
         kinds[recipe.selector.kind] = kinds.get(recipe.selector.kind, 0) + 1
@@ -93,7 +94,10 @@ def bench_lake(scale: float, seed: int, gx: bool, work: Path, max_rows: int = 20
         except LakeshrinkError as exc:
             mismatches += 1
             print(f"  rebuild of {m.table} failed: {exc}", file=sys.stderr)
-        rebuild_s += time.perf_counter() - t0
+        took = time.perf_counter() - t0
+        rebuild_s += took
+        if recipe.parent_state.bytes > largest[0]:
+            largest = (recipe.parent_state.bytes, took)
         parent_bytes += recipe.parent_state.bytes
         child_bytes += m.bytes
     by = {c.solver: c for c in plan.comparison}
@@ -112,6 +116,7 @@ def bench_lake(scale: float, seed: int, gx: bool, work: Path, max_rows: int = 20
         "rebuild_s": rebuild_s, "rebuild_parent_mb_s": parent_bytes / rebuild_s / 1e6 if rebuild_s else None,
         "rebuild_child_mb_s": child_bytes / rebuild_s / 1e6 if rebuild_s else None,
         "throughput_model_mb_s": (plan.cost_model.throughput_bytes_per_s or 0) / 1e6,
+        "largest_parent_bytes": largest[0], "largest_rebuild_mb_s": largest[0] / largest[1] / 1e6 if largest[1] else None,
     }
     _table(f"lake (lakegen scale={scale}, seed={seed}, max_rows={max_rows}): {scan.tables} tables, {len(scan.edges)} edges, {plan.bytes_total:,} bytes",
            ["measure", "value"],
@@ -124,6 +129,7 @@ def bench_lake(scale: float, seed: int, gx: bool, work: Path, max_rows: int = 20
             ["rebuilds / checksum matches", f"{matches + mismatches} / {matches}"],
             ["rebuild throughput (MB/s of parent read)", f"{result['rebuild_parent_mb_s']:.1f}" if rebuild_s else "-"],
             ["rebuild throughput (MB/s of table written)", f"{result['rebuild_child_mb_s']:.1f}" if rebuild_s else "-"],
+            [f"rebuild from the largest parent ({largest[0]:,} bytes), MB/s", f"{result['largest_rebuild_mb_s']:.1f}" if largest[1] else "-"],
             ["measured engine throughput in the cost model (MB/s)", f"{result['throughput_model_mb_s']:.1f}"],
             ["scan / plan seconds", f"{scan_s:.1f} / {plan_s:.1f} ({plan.audit_tool} audit)"]])
     return result
