@@ -57,11 +57,13 @@ def _trigram_hashes(data: bytes, bits: int) -> np.ndarray:
 
 def make_bloom(data: bytes) -> str:
     """A trigram Bloom filter (one hash, 2^18 bits) of ``data`` as base64 of its zstd-compressed bits, or ""
-    for chunks under :data:`BLOOM_MIN_BYTES`."""
+    for chunks under :data:`BLOOM_MIN_BYTES`. Works in 1 MiB slices so its memory stays small."""
     if len(data) < BLOOM_MIN_BYTES:
         return ""
     table = np.zeros(BLOOM_BITS, dtype=bool)
-    table[_trigram_hashes(data, BLOOM_BITS)] = True
+    step = 1 << 20
+    for start in range(0, len(data), step):
+        table[_trigram_hashes(data[start : start + step + 2], BLOOM_BITS)] = True
     packed = np.packbits(table).tobytes()
     return base64.b64encode(zstandard.ZstdCompressor(level=9).compress(packed)).decode("ascii")
 

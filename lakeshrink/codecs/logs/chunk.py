@@ -105,7 +105,16 @@ class _Reader:
         return col.decode_ints(desc, self.take(desc), n)
 
 
-def _columnar(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: PackOptions) -> tuple[bytes, dict[int, int], int]:
+def _columnar(
+    data: bytes, fmt: LogFormat, miner: TemplateMiner, options: PackOptions
+) -> tuple[bytes, dict[int, int], int, tuple[str, str] | None]:
+    """The columnar payload of a chunk, its template line counts, residue line count and time range."""
+    meta, streams, counts, residue, span = _columns(data, fmt, miner)
+    # the frames of the split are gone by now: only the streams are alive while LZMA2 works
+    return _pack(meta, streams, options), counts, residue, span
+
+
+def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, list[bytes], dict[int, int], int, tuple[str, str] | None]:
     lines = split_lines(data)
     n = len(lines)
     kinds = np.full(n, KIND_RAW_LINE, dtype=np.int64)
@@ -162,7 +171,7 @@ def _columnar(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: PackOp
         else None,
     }
     residue = int(np.count_nonzero(kinds < TEMPLATE_BASE))
-    return _pack(meta, out.streams, options), counts, residue, _time_range(fmt, split.parts.filter(mask))
+    return meta, out.streams, counts, residue, _time_range(fmt, split.parts.filter(mask))
 
 
 #: Header fields that make up a line's time key, in the order they appear in the format.
