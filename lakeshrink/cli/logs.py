@@ -27,7 +27,7 @@ def logs() -> None:
 @click.option("--level", type=click.IntRange(1, 22), default=19, show_default=True, help="zstd level for the columns.")
 @click.option("--no-lzma", is_flag=True, help="Do not try LZMA2 per column (faster, slightly larger).")
 @click.option("--chunk-mb", type=click.IntRange(1, 1024), default=DEFAULT_CHUNK_BYTES >> 20, show_default=True,
-              help="Chunk size; memory use is about 10x this.")
+              help="Chunk size; peak memory is about 20x this.")
 @click.option("--max-line-bytes", type=click.IntRange(0), default=4 << 20, show_default=True,
               help="Refuse lines longer than this (0: no limit).")
 @click.option("--allow-binary", is_flag=True, help="Store input that looks like binary data instead of refusing it.")

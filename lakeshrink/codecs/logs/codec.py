@@ -46,7 +46,7 @@ class CodecConfig:
         format: a Loghub-style format string, the name of a known format (``"HDFS"``), or None to detect it
             from the first lines.
         level: zstd level (1-22) for every column; LZMA2 9e is tried as well unless ``try_lzma`` is false.
-        chunk_bytes: target chunk size; memory use grows with it (about 10x while a chunk is encoded).
+        chunk_bytes: target chunk size; peak memory grows with it (about 20x while a chunk is encoded).
         max_line_bytes: longer lines are refused (:class:`~lakeshrink.errors.InputError`); 0 for no limit.
         allow_binary: store inputs that look like binary data instead of refusing them.
         masks, similarity, depth: Drain settings; None takes them from the known format, else defaults.
