@@ -166,3 +166,24 @@ def test_large_file_is_advised_from_spread_row_groups(rng, tmp_path):
     assert advice.plan.rows == n and advice.plan.sorting_columns == ()  # not verified on unread rows: not declared
     result = rewrite(src, tmp_path / "out.parquet", plan=advice.plan)
     assert abs(advice.plan.estimated_bytes / result.output_bytes - 1) < 0.2
+
+
+def test_hive_groups_keep_row_order_nulls_and_escape_values():
+    from lakeshrink.spark_ext.encodings import HIVE_NULL, _groups, _staging_location
+
+    table = pa.table({"k": ["a/b", None, "a/b", "c d"], "v": [1, 2, 3, 4]})
+    groups = dict(_groups(table, ("k",)))
+    assert groups["k=a%2Fb"]["v"].to_pylist() == [1, 3]
+    assert groups[f"k={HIVE_NULL}"]["v"].to_pylist() == [2]
+    assert groups["k=c d"].column_names == ["v"]
+    assert _staging_location("hdfs://nn:8020/lake/t").startswith("hdfs://nn:8020/lake/.t.lakeshrink-tmp-")
+
+
+def test_importing_the_encoding_modules_does_not_import_pyspark():
+    import subprocess
+    import sys
+
+    code = ("import sys, lakeshrink.codecs.encodings, lakeshrink.cli.encode, lakeshrink.spark_ext.encodings; "
+            "print('pyspark' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

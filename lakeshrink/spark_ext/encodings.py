@@ -123,6 +123,16 @@ def _filesystem(path: str) -> tuple[pafs.FileSystem, str]:
     return pafs.LocalFileSystem(), str(Path(path).resolve())
 
 
+def _staging_location(path: str) -> str:
+    """A fresh hidden sibling of ``path``, in the same form (local path or URI with its authority kept)."""
+    tag = f".lakeshrink-tmp-{uuid.uuid4().hex[:12]}"
+    if "://" in path:
+        parent, _, name = path.rstrip("/").rpartition("/")
+        return f"{parent}/.{name}{tag}"
+    local = Path(path).resolve()
+    return str(local.parent / f".{local.name}{tag}")
+
+
 def _hive_value(value: Any) -> str:
     return HIVE_NULL if value is None else quote(str(value), safe=" -_.")
 
@@ -254,10 +264,9 @@ def write_dataframe(
     arrow_schema = data_df.limit(0).toArrow().schema
     plan.check(arrow_schema, where=path)
     start = time.perf_counter()
-    parent, name = posixpath.split(target)
-    staging = posixpath.join(parent, f".{name}.lakeshrink-tmp-{uuid.uuid4().hex[:12]}")
+    staging_uri = _staging_location(path)
+    _, staging = _filesystem(staging_uri)
     fs.create_dir(staging, recursive=True)
-    staging_uri = staging if "://" not in path else path.split("://", 1)[0] + "://" + staging.lstrip("/")
     fn = functools.partial(_write_partition, staging=staging_uri, plan_json=plan.to_json(),
                            partition_by=partition_by, verify=verify)
     try:
