@@ -367,6 +367,11 @@ def test_spark_rebuild_matches_the_local_checksum(spark, fresh, tmp_path):
     encoding, data = recipes._encode_bitmap(np.flatnonzero(mask), len(mask))
     forced = replace(recipe, selector=recipes.RowSelector("bitmap", encoding=encoding, data=data, selected=int(mask.sum())))
     assert write_rebuild_spark(spark, forced, str(lake), tmp_path / "bm.parquet") == recipe.row_checksum
+    # the same over a hive-partitioned parent (partition values come back as a column)
+    hive = recipes.build_recipe(str(lake), "flights_jan", "derived/flights_by_origin")
+    encoding, data = recipes._encode_bitmap(np.arange(0, hive.parent_rows), hive.parent_rows)
+    hive = replace(hive, selector=recipes.RowSelector("bitmap", encoding=encoding, data=data, selected=hive.parent_rows))
+    assert write_rebuild_spark(spark, hive, str(lake), tmp_path / "hive.parquet") == hive.row_checksum
     broken = replace(forced, row_checksum="v1:742:" + "0" * 32)
     with pytest.raises(Exception, match="row checksum"):
         write_rebuild_spark(spark, broken, str(lake), tmp_path / "bad.parquet")
