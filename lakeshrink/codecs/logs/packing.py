@@ -61,7 +61,8 @@ def get_varint(data: bytes | memoryview, pos: int) -> tuple[int, int]:
 
 
 def _lzma_filters(dict_size: int) -> list[dict]:
-    return [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME, "dict_size": dict_size}]
+    # pb=0: no 4-byte alignment assumption (text and narrow integers): about 1% smaller on the Loghub files
+    return [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME, "dict_size": dict_size, "pb": 0}]
 
 
 def lzma_dict_size(n: int) -> int:
