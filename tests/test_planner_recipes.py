@@ -254,3 +254,17 @@ def test_sealed_documents_survive_pretty_printing_but_not_edits(tmp_path):
     with pytest.raises(CorruptArchive, match="checksum mismatch"):
         unseal({**doc, "a": 0}, "lakeshrink-test", (1,))
     assert seal("k", 1, {"x": 1}) == seal("k", 1, {"x": 1, "sha256": "stale"})
+
+
+def test_build_recipes_reads_the_parent_once_and_isolates_bad_children(lake, monkeypatch):
+    root, parent = lake
+    good = _write(root, "good.parquet", parent.slice(0, 10))
+    bad = _write(root, "bad.parquet", parent.slice(0, 5).set_column(0, "id", pa.array([0, 1, 2, 3, 999])))
+    reads = []
+    real = recipes.read_parent
+    monkeypatch.setattr(recipes, "read_parent", lambda *a, **k: reads.append(1) or real(*a, **k))
+    out = recipes.build_recipes(str(root), "parent.parquet", [good, bad, "gone.parquet"])
+    assert len(reads) == 1
+    assert isinstance(out[0], recipes.Recipe) and out[0].child == good
+    assert isinstance(out[1], TableError) and "not contained" in str(out[1])
+    assert isinstance(out[2], ParentChanged)

@@ -174,13 +174,26 @@ def _candidates(scan: ScanResult) -> tuple[list[_Candidate], list[Rejected]]:
     return usable, rejected
 
 
-def _recipe_task(args: tuple[str, str, str]) -> recipes.Recipe | str:
-    """Engine task: build one recipe; a failure comes back as its message (one bad table must not stop the job)."""
-    root, child, parent = args
+def _recipe_task(args: tuple[str, str, tuple[str, ...]]) -> list[recipes.Recipe | str]:
+    """Engine task: the recipes of one parent's children, reading the parent once; a failure comes back as its
+    message (one bad table must not stop the job)."""
+    root, parent, children = args
     try:
-        return recipes.build_recipe(root, child, parent)
+        results = recipes.build_recipes(root, parent, list(children))
     except (LakeshrinkError, OSError) as exc:
-        return f"recipe failed: {exc}"
+        return [f"recipe failed: {exc}"] * len(children)
+    return [r if isinstance(r, recipes.Recipe) else f"recipe failed: {r}" for r in results]
+
+
+def _build_recipes(engine: Engine, root: str, todo: list[tuple[str, str]]) -> list[recipes.Recipe | str]:
+    """Recipes for (child, parent) pairs, one engine task per parent, in the order of ``todo``."""
+    by_parent: dict[str, list[str]] = {}
+    for child, parent in todo:
+        by_parent.setdefault(parent, []).append(child)
+    tasks = [(root, parent, tuple(children)) for parent, children in by_parent.items()]
+    done = engine.map(_recipe_task, tasks, description="building rebuild recipes")
+    found = {(c, p): r for (_, p, cs), rs in zip(tasks, done) for c, r in zip(cs, rs)}
+    return [found[pair] for pair in todo]
 
 
 def _bytes_saved(problem: PlanProblem, sizes: dict[str, int], edges: tuple[int, ...]) -> int:
@@ -292,7 +305,7 @@ def make_plan(
                 selection = solve(problem, options.solver, milp_max_edges=options.milp_max_edges, time_limit=options.time_limit)
                 pairs = [(problem.tables[problem.child[e]], problem.tables[problem.parent[e]]) for e in selection.edges]
                 todo = [p for p in pairs if p not in built and p not in failed]
-                results = engine.map(_recipe_task, [(root, c, p) for c, p in todo], description="building rebuild recipes")
+                results = _build_recipes(engine, root, todo)
                 with progress("auditing rebuilds", total=len(todo)) as bar:
                     for pair, result in zip(todo, results):
                         bar.advance()

@@ -323,24 +323,15 @@ def match_rows(child_hashes: np.ndarray, parent_hashes: np.ndarray) -> tuple[np.
     return positions, mult, full
 
 
-def build_recipe(root: str, child_id: str, parent_id: str) -> Recipe:
-    """Read child and parent, match the child's rows in the parent, and describe them as compactly as exact.
-
-    Raises:
-        TableError: a table cannot be read, its columns are not in the parent, or a child row is not in it.
-    """
-    lake, child_ref = open_table(root, child_id)
-    _, parent_ref = open_table(root, parent_id)
+def _recipe_for(lake: Lake, child_ref: TableRef, parent_id: str, parent: pa.Table, parent_state: PinnedState) -> Recipe:
+    """The recipe of one child from a parent already read (all the parent's needed columns, pinned order)."""
+    child_id = child_ref.id
     child = lake.read(child_ref)
     schema = child.schema
-    parent_schema = lake.schema(parent_ref)
-    missing = [c for c in schema.names if c not in parent_schema.names]
+    missing = [c for c in schema.names if c not in parent.column_names]
     if missing:
-        raise TableError(f"the parent {parent_id!r} lacks column(s) {', '.join(missing)}", table=child_id)
-    parent_state = pin(lake, parent_ref)
-    # the child's columns, and the other columns a predicate could use
-    wanted = [f.name for f in parent_schema if f.name in schema.names or _predicate_type(f.type)]
-    parent = read_parent(lake, parent_ref, parent_state, wanted)
+        raise TableError(f"{child_id!r} cannot be rebuilt from {parent_id!r}: the parent lacks column(s) {', '.join(missing)}",
+                         table=child_id)
     try:
         parent_view = _cast_to(parent, schema, f"parent {parent_id!r}")
         child_h = row_hashes(child)
@@ -373,6 +364,49 @@ def build_recipe(root: str, child_id: str, parent_id: str) -> Recipe:
         child_rows=child.num_rows,
         row_checksum=checksum_of_hashes(child_h),
     )
+
+
+def build_recipes(root: str, parent_id: str, child_ids: list[str]) -> list[Recipe | TableError]:
+    """Recipes of several children of one parent, reading and pinning the parent once.
+
+    A child that cannot be rebuilt gets its :class:`TableError` in its place; a parent that cannot be read
+    raises.
+    """
+    lake, parent_ref = open_table(root, parent_id)
+    parent_schema = lake.schema(parent_ref)
+    children: list[TableRef | TableError] = []
+    for child_id in child_ids:
+        try:
+            children.append(open_table(root, child_id)[1])
+        except TableError as exc:
+            children.append(exc)
+    names = {n for c in children if isinstance(c, TableRef) for n in lake.schema(c).names}
+    # the children's columns, and the other columns a predicate could use
+    wanted = [f.name for f in parent_schema if f.name in names or _predicate_type(f.type)]
+    parent_state = pin(lake, parent_ref)
+    parent = read_parent(lake, parent_ref, parent_state, wanted)
+    out: list[Recipe | TableError] = []
+    for child in children:
+        if isinstance(child, TableError):
+            out.append(child)
+            continue
+        try:
+            out.append(_recipe_for(lake, child, parent_id, parent, parent_state))
+        except TableError as exc:
+            out.append(exc)
+    return out
+
+
+def build_recipe(root: str, child_id: str, parent_id: str) -> Recipe:
+    """Read child and parent, match the child's rows in the parent, and describe them as compactly as exact.
+
+    Raises:
+        TableError: a table cannot be read, its columns are not in the parent, or a child row is not in it.
+    """
+    result = build_recipes(root, parent_id, [child_id])[0]
+    if isinstance(result, TableError):
+        raise result
+    return result
 
 
 # ---------------------------------------------------------------- rebuilding
