@@ -1,7 +1,7 @@
 """spark-submit job: plan which contained tables of a scanned lake to mark for deletion (never deletes).
 
 Runs the same library calls as ``lakeshrink containment plan --engine spark`` (and, with ``--execute``,
-``lakeshrink containment mark --execute``) on the session spark-submit provides. Recipes are built one table per
+``lakeshrink containment mark --execute``) on the session spark-submit provides. Recipes are built one parent per
 Spark task; the rebuild audit runs on the driver. SCAN_DIR and PLAN_DIR are on the driver.
 
 Usage::

@@ -2,7 +2,7 @@
 
 :func:`make_plan` reads a scan (``SCAN_DIR/containment.json``, :mod:`lakeshrink.containment.scan`), prices every
 table and edge (:mod:`.costs`), chooses the marks (:mod:`.planner`), builds an exact recipe for each chosen table
-(:mod:`.recipes`, one task per table on the engine), rebuilds and audits it (:mod:`.audit`). A table whose recipe
+(:mod:`.recipes`, one engine task per parent), rebuilds and audits it (:mod:`.audit`). A table whose recipe
 or audit fails is not marked; its edge is dropped and the choice is solved again (at most ``max_rounds`` times),
 so the plan never relies on an unproven rebuild.
 
