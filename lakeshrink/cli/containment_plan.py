@@ -17,7 +17,8 @@ from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, 
 
 @click.command("plan")
 @click.argument("scan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-o", "--output-dir", "out_dir", required=True, type=click.Path(path_type=Path), help="Plan directory to write.")
+@click.option("-o", "--output-dir", "out_dir", required=True, type=click.Path(path_type=Path), metavar="PLAN_DIR",
+              help="Plan directory to write.")
 @click.option("--costs", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Prices (JSON or key,value CSV).")
 @click.option("--access", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Per-table reads_per_month and max_rebuild_seconds (CSV or JSON).")
@@ -109,7 +110,7 @@ def verify_command(state: CliState, plan_dir: Path, dry_run: bool) -> None:
 @click.command("rebuild")
 @click.argument("plan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("table")
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="OUTPUT",
               help="Parquet file to write.")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @engine_options
