@@ -26,6 +26,7 @@ import zstandard
 
 _CANONICAL = r"^(0|-?[1-9][0-9]{0,17})$"
 _DIGITS = r"^[0-9]{1,18}$"
+_CANONICAL_OR_EMPTY = r"^(|0|-?[1-9][0-9]{0,17})$"
 _PROBE = zstandard.ZstdCompressor(level=3)  # only used from one thread at a time per process
 _PROBE_ROWS = 65536
 
@@ -102,6 +103,7 @@ def _profile_exprs(keys: set[str] | None) -> list[pl.Expr]:
         "const": (v == v.first()).all(),
         "canonical": v.str.contains(_CANONICAL).all(),
         "digits": v.str.contains(_DIGITS).all(),
+        "int_or_empty": v.str.contains(_CANONICAL_OR_EMPTY).all(),
         "len_min": lengths.min(),
         "len_max": lengths.max(),
         "distinct": v.n_unique(),
@@ -126,7 +128,7 @@ def _profile(values: pl.Series) -> dict:
         return frame.select(_profile_exprs(None)).row(0, named=True)
     sample = frame.head(_PROFILE_SAMPLE).select(_profile_exprs(None)).row(0, named=True)
     need = {"const", "len_min", "len_max", "distinct"} if sample["const"] else {"len_min", "len_max", "distinct"}
-    need |= {k for k in ("canonical", "digits", "hex_l", "hex_u") if sample[k]}
+    need |= {k for k in ("canonical", "digits", "int_or_empty", "hex_l", "hex_u") if sample[k]}
     for i in range(len(_SKELETONS)):
         if sample[f"skel{i}_n"] == 1:
             need |= {f"skel{i}_n", f"skel{i}"}
@@ -206,6 +208,12 @@ def encode_strings(values: pl.Series, *, _depth: int = 0) -> Encoded:
             return Encoded({"t": "int", "z": width, "c": inner.desc}, inner.streams)
         widths = encode_ints(values.str.len_bytes().to_numpy())
         return Encoded({"t": "zint", "c": inner.desc, "w": widths.desc}, inner.streams + widths.streams)
+    if prof["int_or_empty"]:  # an optional integer field ("[1234]" or nothing): the integers and where they are
+        present = values != ""
+        inner = encode_ints(values.filter(present).cast(pl.Int64).to_numpy())
+        mask = encode_ints(present.cast(pl.Int64).to_numpy())
+        return Encoded({"t": "eint", "c": inner.desc, "m": mask.desc, "k": int(present.sum())},
+                       inner.streams + mask.streams)
     for case in _HEX:
         if prof[f"hex_{case}"] and fixed_width and prof["len_min"] % 2 == 0:
             data = bytes.fromhex("".join(values.to_list()))
@@ -294,6 +302,8 @@ def _count(desc: dict) -> int:
         return _count(desc["c"]) + _count(desc["k"]) + _count(desc["v"])
     if kind == "pack":
         return _count(desc["c"])
+    if kind == "eint":
+        return _count(desc["c"]) + _count(desc["m"])
     raise ValueError(f"unknown column encoding {kind!r}")
 
 
@@ -333,6 +343,14 @@ def decode_strings(desc: dict, streams: list[bytes], n: int) -> pl.Series:
         return words.gather(codes).alias("v")
     if kind == "pack":
         return _unpack_digits(desc, streams, n)
+    if kind == "eint":
+        k = _count(desc["c"])
+        present = decode_ints(desc["m"], streams[k:], n).astype(bool)
+        if not desc["k"]:
+            return pl.Series("v", [""] * n, dtype=pl.String)
+        ints = pl.Series("v", decode_ints(desc["c"], streams[:k], desc["k"])).cast(pl.String)
+        spread = ints.gather(np.maximum(np.cumsum(present) - 1, 0))  # each row's value, or a neighbour's
+        return spread.zip_with(pl.Series(present), pl.Series("v", [""] * n, dtype=pl.String)).alias("v")
     if kind == "skel":
         literals = desc["s"]
         cols: list[pl.Expr] = [pl.lit(literals[0])]
