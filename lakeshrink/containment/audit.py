@@ -267,15 +267,23 @@ def make_auditor(out_dir: Path, *, gx: bool = True) -> GxAuditor | ChecksumAudit
     return GxAuditor(out_dir) if gx else ChecksumAuditor(out_dir)
 
 
-def audit_recipe(auditor: GxAuditor | ChecksumAuditor, recipe: recipes.Recipe, root: str, name: str) -> AuditResult:
+def audit_recipe(auditor: GxAuditor | ChecksumAuditor, recipe: recipes.Recipe, root: str, name: str,
+                 cache: dict[str, pa.Table] | None = None) -> AuditResult:
     """Rebuild ``recipe``'s table from the lake at ``root`` and validate it against the stored table.
 
-    A rebuild that cannot be made (parent changed, bad selector) fails the audit with that reason.
+    A rebuild that cannot be made (parent changed, bad selector) fails the audit with that reason. ``cache``
+    keeps the last parent read (audit a parent's children one after another to read it once).
     """
     try:
         lake, child_ref = recipes.open_table(root, recipe.child)
-        _, parent_ref = recipes.open_table(root, recipe.parent)
-        parent = recipes.read_parent(lake, parent_ref, recipe.parent_state)
+        key = f"{recipe.parent}\0{recipe.parent_state.delta_version}"
+        parent = cache.get(key) if cache is not None else None
+        if parent is None:
+            _, parent_ref = recipes.open_table(root, recipe.parent)
+            parent = recipes.read_parent(lake, parent_ref, recipe.parent_state)
+            if cache is not None:
+                cache.clear()
+                cache[key] = parent
         rebuilt = recipes.apply_recipe(recipe, parent)
         original = lake.read(child_ref)
     except (LakeshrinkError, OSError, pa.ArrowException) as exc:

@@ -306,8 +306,9 @@ def make_plan(
                 pairs = [(problem.tables[problem.child[e]], problem.tables[problem.parent[e]]) for e in selection.edges]
                 todo = [p for p in pairs if p not in built and p not in failed]
                 results = _build_recipes(engine, root, todo)
+                parents: dict[str, Any] = {}  # the last parent read, shared by its children's audits
                 with progress("auditing rebuilds", total=len(todo)) as bar:
-                    for pair, result in zip(todo, results):
+                    for pair, result in sorted(zip(todo, results), key=lambda item: item[0][1]):
                         bar.advance()
                         if isinstance(result, str):
                             failed[pair] = result
@@ -316,7 +317,7 @@ def make_plan(
                         if auditor is None:
                             auditor = audit_mod.make_auditor(tmp / "audit", gx=options.gx)
                         name = f"{len(audits):04d}-{audit_mod.slug(pair[0])}"
-                        verdict = audit_mod.audit_recipe(auditor, result, root, name)
+                        verdict = audit_mod.audit_recipe(auditor, result, root, name, parents)
                         audits[pair] = verdict
                         names[pair] = name
                         if not verdict.success:
