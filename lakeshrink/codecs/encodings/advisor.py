@@ -8,7 +8,10 @@ picks by an objective:
 
 * ``size``: the smallest estimate;
 * ``speed``: the fastest to decode (ties within 10% go to the smaller);
-* ``balanced`` (default): the smallest among those that decode within ``budget`` times the fastest.
+* ``balanced`` (default): the smallest among those that decode within ``budget`` times the fastest, or no slower
+  than the column's zstd-everywhere setting (so never estimated larger than zstd everywhere).
+
+Sizes within ``tolerance`` (1%) of the smallest count as equal and the setting cheapest to write wins.
 
 The VLDB'23 evaluation of Parquet and ORC (Zeng et al., "An Empirical Evaluation of Columnar Storage Formats",
 VLDB 2023) found that the writers' defaults waste space on real distributions (dictionary tried first on
@@ -22,7 +25,6 @@ estimate becomes the PLAIN one.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -397,8 +399,3 @@ def advise(data: Any, *, objective: str | None = None, config: AdvisorConfig | N
     plan = advise_table(to_arrow(data), config=config)
     return Advice(plan, time.perf_counter() - start)
 
-
-def scale_check(plan: EncodingPlan, actual_bytes: int) -> float:
-    """Estimated over actual total size (1.0 is a perfect estimate); ``nan`` without estimates."""
-    est = plan.estimated_bytes
-    return est / actual_bytes if est is not None and actual_bytes else math.nan
