@@ -76,7 +76,10 @@ def test_gx_audited_plan_marks_what_is_safe_and_says_why(gx_plan):
     assert any(r.child == "derived/planes_boeing.parquet" for r in plan.rejected)
     plan_dir = base / "plan"
     failed = json.loads((plan_dir / "audit").glob("*planes_boeing*.json").__next__().read_text())
-    assert failed["success"] is False
+    assert failed["success"] is False and failed["format"] == "lakeshrink-audit" and failed["version"] == 1
+    assert failed["table"] == "derived/planes_boeing.parquet" and failed["tool"] == "great_expectations"
+    assert {r["expectation_config"]["type"] for r in failed["validation"][0]["results"] if not r["success"]} >= {
+        "expect_table_row_count_to_equal", "expect_column_distinct_values_to_equal_set"}
     for m in plan.marked:
         assert (plan_dir / m.recipe).is_file() and (plan_dir / m.audit).is_file()
         assert m.data_docs and (plan_dir / m.data_docs).is_file()
@@ -156,6 +159,9 @@ def test_mark_is_a_dry_run_until_execute_and_never_touches_data(fresh):
     assert after == before
     ok = verify(plan_dir)
     assert set(ok.valid) == set(COLD_MARKS) and ok.withdrawn == ()
+    audit = json.loads((plan_dir / load_plan(plan_dir).marked[0].audit).read_text())
+    assert audit["format"] == "lakeshrink-audit" and audit["tool"] == "checksum" and audit["success"] is True
+    assert [c["expectation"] for c in audit["checks"]] == ["row_count", "row_checksum"]
 
 
 def test_verify_withdraws_marks_whose_parent_changed(fresh):

@@ -12,7 +12,8 @@ its metrics) and run on the rebuild:
 * the order-independent row checksum of :mod:`lakeshrink.containment.rowhash`: the rebuild carries a column
   holding its checksum, expected to equal the recipe's (``ExpectColumnDistinctValuesToEqualSet``).
 
-Each table's validation result is written as JSON (``audit/<table>.json``) and GX's HTML data docs are built under
+Each table's validation result is written as JSON (``audit/<table>.json``; ``format`` ``"lakeshrink-audit"``,
+``version`` 1, ``table``, ``success``, ``tool``, and GX's ``validation`` results or the ``checks``) and GX's HTML data docs are built under
 ``audit/data_docs/`` (``index.html``) beside the plan. A table whose validation fails is not marked.
 
 Great Expectations is an optional extra (``pip install 'lakeshrink[gx]'``), imported only when an audit runs.
@@ -75,6 +76,16 @@ def slug(table_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", table_id).strip("._") or "table"
 
 
+AUDIT_FORMAT = "lakeshrink-audit"
+AUDIT_VERSION = 1
+
+
+def _write_result(path: Path, table: str, success: bool, tool: str, details: dict[str, Any]) -> None:
+    """One audit result file: ``{"format": "lakeshrink-audit", "version": 1, "table", "success", "tool", ...}``
+    with ``checks`` (checksum audit) or ``validation`` (GX's validation results, as GX writes them)."""
+    write_json({"format": AUDIT_FORMAT, "version": AUDIT_VERSION, "table": table, "success": success, "tool": tool, **details}, path)
+
+
 def require_gx() -> Any:
     """The ``great_expectations`` module, or :class:`AuditUnavailable` naming the extra to install."""
     try:
@@ -122,7 +133,7 @@ class ChecksumAuditor:
         )
         result = AuditResult(recipe.child, all(c.success for c in checks), self.tool, checks, _failure_reason(checks),
                              result_json=f"audit/{name}.json")
-        write_json(result, self.out_dir / f"{name}.json")
+        _write_result(self.out_dir / f"{name}.json", recipe.child, result.success, self.tool, {"checks": result.checks})
         return result
 
 
@@ -250,7 +261,7 @@ class GxAuditor:
             expected = kwargs.get("value", kwargs.get("value_set", kwargs.get("column_list", kwargs.get("min_value"))))
             observed = result.get("result", {}).get("observed_value")
             checks.append(AuditCheck(config["type"], kwargs.get("column"), expected, _plain(observed), bool(result["success"])))
-        write_json({"table": recipe.child, "success": bool(run.success), "validation": payload}, self.out_dir / f"{file_name}.json")
+        _write_result(self.out_dir / f"{file_name}.json", recipe.child, bool(run.success), self.tool, {"validation": payload})
         self._validated += 1
         checks_t = tuple(checks)
         success = bool(run.success) and bool(checks_t)
