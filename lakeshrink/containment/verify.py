@@ -173,10 +173,15 @@ class _ChildCache:
 
 
 class GroupJudge(ABC):
-    """What an engine provides to stage 4: open a parent projection, judge a child against it, release it.
-    :func:`run_verification` owns the order, the inference and the error reporting."""
+    """What an engine provides to stage 4: open a parent projection, judge children against it, release it.
+    :func:`run_verification` owns the order, the inference and the error reporting.
+
+    ``batch_size`` > 1 lets an engine judge several children of one group in one go (:meth:`judge_many`, one
+    Spark job instead of one per child); inference then runs before each batch rather than before each child.
+    """
 
     bytes_read: int = 0
+    batch_size: int = 1
 
     @abstractmethod
     def open_parent(self, parent: str, columns: tuple[str, ...]) -> Any:
@@ -186,8 +191,28 @@ class GroupJudge(ABC):
     def judge(self, pair: Pair, parent: Any) -> Verdict:
         """The verdict on one pair (raises if the child cannot be read)."""
 
+    def judge_many(self, pairs: list[Pair], parent: Any) -> list[Verdict]:
+        """Verdicts on several pairs of one group (raises if any child cannot be read)."""
+        return [self.judge(pair, parent) for pair in pairs]
+
     def close_parent(self, parent: Any) -> None:
         """Release what :meth:`open_parent` holds."""
+
+
+def _judge_batch(engine_judge: GroupJudge, batch: list[Pair], parent: Any) -> list[Verdict]:
+    """A batch's verdicts; when a batch fails, its pairs are judged one by one so the error names its table."""
+    if len(batch) > 1:
+        try:
+            return engine_judge.judge_many(batch, parent)
+        except Exception:  # noqa: BLE001 - retried pair by pair below
+            pass
+    verdicts = []
+    for pair in batch:
+        try:
+            verdicts.append(engine_judge.judge(pair, parent))
+        except Exception as exc:  # noqa: BLE001 - reported for the child table
+            verdicts.append(Verdict(pair, error_table=pair.child, error=failure_reason(exc)))
+    return verdicts
 
 
 def run_verification(verifier: Verifier, refs: dict[str, TableRef], engine_judge: GroupJudge) -> VerifyOutcome:
@@ -195,24 +220,29 @@ def run_verification(verifier: Verifier, refs: dict[str, TableRef], engine_judge
     with progress("stage 4: verify", total=len(verifier.pending)) as bar:
         for parent_id, columns, group in verifier.groups(refs):
             parent = None
+            queue = list(group)
             try:
-                for i, pair in enumerate(group):
-                    bar.advance()
-                    inferred = verifier.infer(pair)
-                    if inferred is not None:
-                        verifier.record(inferred)
+                while queue:
+                    batch: list[Pair] = []
+                    while queue and len(batch) < engine_judge.batch_size:
+                        pair = queue.pop(0)
+                        bar.advance()
+                        inferred = verifier.infer(pair)
+                        if inferred is None:
+                            batch.append(pair)
+                        else:
+                            verifier.record(inferred)
+                    if not batch:
                         continue
                     if parent is None:
                         try:
                             parent = engine_judge.open_parent(parent_id, columns)
                         except Exception as exc:  # noqa: BLE001 - reported for the parent table
-                            for rest in group[i:]:
+                            for rest in batch + queue:
                                 verifier.record(Verdict(rest, error_table=parent_id, error=failure_reason(exc)))
                             break
-                    try:
-                        verifier.record(engine_judge.judge(pair, parent))
-                    except Exception as exc:  # noqa: BLE001 - reported for the child table
-                        verifier.record(Verdict(pair, error_table=pair.child, error=failure_reason(exc)))
+                    for verdict in _judge_batch(engine_judge, batch, parent):
+                        verifier.record(verdict)
             finally:
                 if parent is not None:
                     engine_judge.close_parent(parent)

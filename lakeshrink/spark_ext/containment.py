@@ -36,6 +36,8 @@ from lakeshrink.engine import Engine
 from lakeshrink.errors import TableError
 
 COUNT = "__lakeshrink_n"
+CHILD = "__lakeshrink_child"
+BATCH = 16  # children judged in one Spark job
 PARTITION_BYTES = 128 << 20  # shuffles get one partition per this many stored bytes of the parent
 
 
@@ -88,26 +90,37 @@ def _counted(frame: Any, n: int) -> Any:
     return frame.groupBy([f"c{i}" for i in range(n)]).count().withColumnRenamed("count", COUNT)
 
 
-def _judge(pair: Pair, child: Any, parent: Any) -> Verdict:
+def _judge_all(pairs: list[Pair], children: list[Any], parent: Any) -> list[Verdict]:
+    """One Spark job for several children of one (parent, columns) group: the children's counted rows, tagged
+    with their index, are left-joined to the parent's with null-safe equality and aggregated per child."""
     from pyspark.sql import functions as F
 
-    n = len(pair.columns)
+    n = len(pairs[0].columns)
+    tagged = [child.withColumn(CHILD, F.lit(i)) for i, child in enumerate(children)]
+    union = reduce(lambda a, b: a.unionByName(b), tagged)
     p = parent.select([F.col(f"c{i}").alias(f"p{i}") for i in range(n)] + [F.col(COUNT).alias("p_n")])
-    condition = reduce(lambda a, b: a & b, [child[f"c{i}"].eqNullSafe(p[f"p{i}"]) for i in range(n)])
-    row = (
-        child.join(p, condition, "left")
+    condition = reduce(lambda a, b: a & b, [union[f"c{i}"].eqNullSafe(p[f"p{i}"]) for i in range(n)])
+    rows = (
+        union.join(p, condition, "left")
+        .groupBy(CHILD)
         .agg(
             F.count(F.lit(1)).alias("distinct"),
-            F.coalesce(F.sum(COUNT), F.lit(0)).alias("rows"),
+            F.sum(COUNT).alias("rows"),
             F.sum(F.when(F.col("p_n").isNull(), 1).otherwise(0)).alias("missing"),
             F.sum(F.when(F.col(COUNT) > F.col("p_n"), 1).otherwise(0)).alias("over"),
         )
-        .collect()[0]
+        .collect()
     )
-    if (row["missing"] or 0) > 0:
-        return Verdict(pair)
-    edge = Edge(pair.child, pair.parent, pair.columns, int(row["rows"]), int(row["distinct"]), not (row["over"] or 0))
-    return Verdict(pair, edge)
+    found = {r[CHILD]: r for r in rows}
+    verdicts = []
+    for i, pair in enumerate(pairs):
+        row = found.get(i)  # absent: the child has no rows, and the empty set is contained
+        if row is not None and row["missing"] > 0:
+            verdicts.append(Verdict(pair))
+            continue
+        rows_, distinct, over = (int(row["rows"]), int(row["distinct"]), row["over"]) if row is not None else (0, 0, 0)
+        verdicts.append(Verdict(pair, Edge(pair.child, pair.parent, pair.columns, rows_, distinct, not over)))
+    return verdicts
 
 
 class _SparkJudge(GroupJudge):
@@ -135,11 +148,17 @@ class _SparkJudge(GroupJudge):
         self.bytes_read += projection_bytes(self.fs, self.refs[parent], columns)
         return frame
 
+    batch_size = BATCH
+
     def judge(self, pair: Pair, parent: Any) -> Verdict:
-        child = _counted(load_frame(self.spark, self.fs, self.refs[pair.child], pair.columns, self.root), len(pair.columns))
-        verdict = _judge(pair, child, parent)
-        self.bytes_read += projection_bytes(self.fs, self.refs[pair.child], pair.columns)
-        return verdict
+        return self.judge_many([pair], parent)[0]
+
+    def judge_many(self, pairs: list[Pair], parent: Any) -> list[Verdict]:
+        columns = pairs[0].columns
+        children = [_counted(load_frame(self.spark, self.fs, self.refs[p.child], columns, self.root), len(columns)) for p in pairs]
+        verdicts = _judge_all(pairs, children, parent)
+        self.bytes_read += sum(projection_bytes(self.fs, self.refs[p.child], columns) for p in pairs)
+        return verdicts
 
     def close_parent(self, parent: Any) -> None:
         parent.unpersist()
