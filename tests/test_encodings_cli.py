@@ -39,6 +39,7 @@ def test_rewrite_with_saved_plan_and_verification(demo_data, tmp_path):
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["verified"] and doc["files"] == 2 and doc["output_bytes"] < doc["input_bytes"]
+    assert abs(doc["estimated_bytes"] / doc["output_bytes"] - 1) < 0.5  # two files vs one estimate: same size
     for part in sorted(src.glob("part-*")):
         assert tables_equal(read_file(part), read_file(tmp_path / "out" / part.name)) is None
 

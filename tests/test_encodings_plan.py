@@ -32,6 +32,8 @@ def test_json_round_trip_is_exact(table, tmp_path):
     assert data["format"] == PLAN_MAGIC and data["version"] == PLAN_VERSION and data["checksum"].startswith("sha256:")
     assert [c["path"] for c in data["columns"]] == ["id", "name", "s.a", "s.b.list.element"]
     assert EncodingPlan.from_json(plan.to_json()) == plan
+    assert plan.overhead_bytes > 100  # footer and stored schema
+    assert plan.estimated_bytes == sum(c.estimated_bytes for c in plan.columns) + plan.overhead_bytes
 
 
 def test_damaged_or_foreign_plans_are_refused(table, tmp_path):

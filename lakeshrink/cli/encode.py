@@ -113,12 +113,17 @@ def rewrite_cmd(state, input_path: Path, output: Path, plan_file: Path | None, o
         "input": result.input, "output": result.output, "engine": engine, "files": result.files, "rows": result.rows,
         "input_bytes": result.input_bytes, "output_bytes": result.output_bytes, "saved_bytes": result.saved_bytes,
         "ratio": result.ratio, "verified": result.verified, "advise_seconds": result.advise_seconds,
-        "write_seconds": result.write_seconds, "plan": result.plan.to_dict(),
+        "write_seconds": result.write_seconds, "estimated_bytes": result.plan.estimated_bytes,
+        "plan": result.plan.to_dict(),
     }
 
     def render(console: Console) -> None:
         console.print(f"rewrote {result.files} file(s), {result.rows:,} rows: {human_bytes(result.input_bytes)} -> "
                       f"{human_bytes(result.output_bytes)} ({result.ratio:.2f}x, saved {human_bytes(result.saved_bytes)})")
+        est = result.plan.estimated_bytes
+        if est and result.output_bytes:
+            console.print(f"the plan estimated {human_bytes(est)}; written {human_bytes(result.output_bytes)} "
+                          f"({est / result.output_bytes - 1:+.1%})")
         console.print(f"content verified equal to the input; written to {result.output}")
         console.print(f"advised in {result.advise_seconds:.2f} s, written and verified in {result.write_seconds:.2f} s")
 

@@ -46,7 +46,7 @@ from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
 from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, exact_distinct, is_sorted
-from lakeshrink.codecs.encodings.trial import TrialResult, run_trials
+from lakeshrink.codecs.encodings.trial import TrialResult, footer_overhead, run_trials
 from lakeshrink.errors import InputError
 
 READ_FACTOR = 16  # a path is advised from row groups holding at least 16x the sample's rows (or all of it)
@@ -273,6 +273,7 @@ def advise_sample(
         data_page_size=1024 * 1024,
         sorting_columns=sorting,
         int96_timestamps=int96,
+        overhead_bytes=footer_overhead(sample.table, leaves) * max(1, -(-sample.total_rows // rg_rows) if rg_rows else 1),
         notes=notes + (rg_note, "data pages of 1 MiB (pyarrow's default; smaller pages only help point lookups)"),
     )
 

@@ -19,6 +19,8 @@ File format (JSON, UTF-8), written by :meth:`EncodingPlan.save`::
                    "encoding": "DELTA_BINARY_PACKED", "compression": "ZSTD", "level": 19,
                    "estimated_bytes": 1047, "default_bytes": 1074221, "zstd_bytes": 2110,
                    "decode_seconds": 1.2e-05, "reason": "..."}, ...],
+      "notes": ["..."], "overhead_bytes": 1310,             # footer, schema and magic beyond the columns
+      "estimated_bytes": 4692938, "default_bytes": 5653356,  # totals, informative (recomputed on load)
       "checksum": "sha256:<hex of the canonical JSON of every other key>"
     }
 
@@ -117,6 +119,8 @@ class EncodingPlan:
         int96_timestamps: write timestamps as legacy INT96, as the input did (Spark's default); such columns
             only take dictionary or PLAIN.
         notes: remarks for people (row-group advice, sort order found...).
+        overhead_bytes: estimated bytes of the file beyond its column chunks (footer, schema, magic), counted in
+            :attr:`estimated_bytes`.
     """
 
     columns: tuple[ColumnChoice, ...]
@@ -129,6 +133,7 @@ class EncodingPlan:
     sorting_columns: tuple[SortKey, ...] = ()
     int96_timestamps: bool = False
     notes: tuple[str, ...] = field(default=())
+    overhead_bytes: int = 0
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -151,7 +156,9 @@ class EncodingPlan:
 
     @property
     def estimated_bytes(self) -> int | None:
-        return self._total("estimated_bytes")
+        """Estimated file size: the columns' estimates plus the footer overhead."""
+        columns = self._total("estimated_bytes")
+        return None if columns is None else columns + self.overhead_bytes
 
     @property
     def default_bytes(self) -> int | None:
@@ -220,6 +227,7 @@ class EncodingPlan:
             "int96_timestamps": self.int96_timestamps,
             "columns": [dict(vars(c)) for c in self.columns],
             "notes": list(self.notes),
+            "overhead_bytes": self.overhead_bytes,
             "estimated_bytes": self.estimated_bytes,
             "default_bytes": self.default_bytes,
         }
@@ -255,6 +263,7 @@ class EncodingPlan:
                 sorting_columns=sorting,
                 int96_timestamps=bool(data.get("int96_timestamps", False)),
                 notes=tuple(data.get("notes", ())),
+                overhead_bytes=int(data.get("overhead_bytes", 0)),
             )
         except (KeyError, TypeError) as exc:
             raise CorruptArchive(f"encoding plan is malformed: {exc}", path=path) from exc
