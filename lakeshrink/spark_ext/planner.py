@@ -38,6 +38,11 @@ def _file_uri(root: str, rel: str) -> str:
     return posixpath.join(root.rstrip("/"), rel)
 
 
+def _num_rows(fs: Any, path: str) -> int:
+    with fs.open_input_file(path) as f:
+        return pq.ParquetFile(f).metadata.num_rows
+
+
 def _positions_and_multiplicities(recipe: recipes.Recipe, lake: Any, ref: Any) -> tuple[np.ndarray, np.ndarray]:
     """Selected parent positions and how often each appears in the child (driver side, small)."""
     sel = recipe.selector
@@ -77,7 +82,7 @@ def rebuild_dataframe(spark: Any, recipe: recipes.Recipe, root: str) -> Any:
         df = df.where(col.between(sel.low, sel.high) if sel.kind == "range" else col.isin(list(sel.values)))
     elif sel.kind == "bitmap" or recipe.multiplicities is not None:
         positions, mult = _positions_and_multiplicities(recipe, lake, ref)
-        offsets = np.cumsum([0] + [pq.ParquetFile(lake.filesystem.open_input_file(f.path)).metadata.num_rows for f in ref.files])
+        offsets = np.cumsum([0] + [_num_rows(lake.filesystem, f.path) for f in ref.files])
         by_rel = {f.path: int(offsets[i]) for i, f in enumerate(recipe.parent_state.files)}
         with_meta = df.select("*", F.col("_metadata.file_path").alias("__file"), F.col("_metadata.row_index").alias("__row"))
         seen = [r["__file"] for r in with_meta.select("__file").distinct().collect()]
