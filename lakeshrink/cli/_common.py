@@ -18,6 +18,7 @@ import click
 from rich.console import Console
 
 from lakeshrink import serde
+from lakeshrink.units import human_bytes  # noqa: F401  (re-exported for the command modules)
 from lakeshrink.engine import ENGINE_NAMES, SPARK_MASTER_ENV, Engine, get_engine
 
 
@@ -82,11 +83,3 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def open_engine(engine: str, spark_master: str | None) -> Engine:
     """The engine chosen on the command line; use it as a context manager."""
     return get_engine(engine, spark_master=spark_master)
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"

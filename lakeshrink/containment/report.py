@@ -15,7 +15,7 @@ import os
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from lakeshrink.cli._common import human_bytes  # one byte formatter for CLI and report
+from lakeshrink.units import human_bytes
 from lakeshrink.fileio import atomic_file
 
 if TYPE_CHECKING:
