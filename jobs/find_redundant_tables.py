@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                 tables = read_tables_file(args.tables) if args.tables else None
                 result = scan_lake(args.lake, engine=engine, types=args.types, tables=tables, k=args.sketch_k)
         result.save(args.out)
-    except LakeshrinkError as exc:
+    except (LakeshrinkError, OSError) as exc:
         print(f"find_redundant_tables: error: {exc}", file=sys.stderr)
         return 1
     print(f"{result.tables} tables, {len(result.edges)} contained pairs, {len(result.reduction)} after reduction; "

@@ -86,3 +86,25 @@ def test_spark_paths_keep_the_lake_scheme():
     assert spark_path("gs://bucket/lake", "bucket/lake/t") == "gs://bucket/lake/t"
     assert spark_path("hdfs://nn:8020/lake", "/lake/t") == "hdfs://nn:8020/lake/t"
     assert spark_path("file:///lake", "/lake/t") == "file:///lake/t"
+
+
+def test_spark_submit_job(spark, tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    from lakeshrink.containment.scan import load_scan
+
+    path = Path(__file__).resolve().parents[1] / "jobs" / "find_redundant_tables.py"
+    spec = importlib.util.spec_from_file_location("find_redundant_tables", path)
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    with pytest.raises(SystemExit):
+        job.parse_args(["--out", str(tmp_path / "o")])  # neither a lake nor --catalog
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    pq.write_table(pa.table({"x": [1, 2, 3]}), lake / "a.parquet")
+    pq.write_table(pa.table({"x": [3, 1]}), lake / "b.parquet")
+    assert job.main([str(lake), "--out", str(tmp_path / "out")]) == 0
+    assert "1 contained pairs" in capsys.readouterr().out
+    assert [(e.child, e.parent) for e in load_scan(tmp_path / "out").edges] == [("b.parquet", "a.parquet")]
+    assert job.main([str(tmp_path / "missing"), "--out", str(tmp_path / "out2")]) == 1
