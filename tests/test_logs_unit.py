@@ -229,3 +229,24 @@ def test_fuzzed_chunks_round_trip(rng):
             except Exception:  # noqa: BLE001
                 columnar_exact.append(False)
     assert sum(columnar_exact) >= 0.75 * len(columnar_exact), columnar_exact
+
+
+def test_small_and_large_column_decoders_agree(rng):
+    """Short columns are decoded with Python lists, long ones with polars: both give the same values."""
+    clock = pl.Series([f"{h:02d}:{m:02d}:{s:02d}" for h, m, s in rng.integers(0, 60, size=(600, 3))])
+    words = pl.Series(["alpha", "beta", "gamma"] * 200)
+    encodings = [
+        col._packed(clock, clock.str.extract_all(r"[0-9]+"), ["", ":", ":", ""]),
+        col._dict(words),
+        col.encode_strings(pl.Series([f"10.0.{i % 256}.{i % 7}:{i}" for i in range(600)])),
+        col.encode_strings(pl.Series(["", "12", "", "7", "0"] * 120)),
+        col.encode_strings(pl.Series([f"{x:08x}" for x in rng.integers(0, 2**31, size=600)])),
+        col.encode_strings(pl.Series(["007", "07", "7"] * 200)),
+    ]
+    expected = [clock, words, None, None, None, None]
+    for enc, want in zip(encodings, expected):
+        large = col.decode_strings(enc.desc, list(enc.streams), 600, _small=False).to_list()
+        small = col._decode_list(enc.desc, list(enc.streams), 600)
+        assert large == small
+        if want is not None:
+            assert large == want.to_list()

@@ -311,15 +311,78 @@ def stream_count(desc: dict) -> int:
     return _count(desc)
 
 
-def decode_strings(desc: dict, streams: list[bytes], n: int) -> pl.Series:
+#: Columns up to this many values are decoded with plain Python lists: a polars call costs more than that.
+SMALL_COLUMN = 512
+
+
+def _decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
+    """:func:`decode_strings` for short columns, as a list (same results, no per-call polars overhead)."""
+    kind = desc["t"]
+    if n == 0:
+        return []
+    if kind == "const":
+        return [desc["v"]] * n
+    if kind == "text":
+        return streams[0].decode("utf-8").split("\n")
+    if kind == "int":
+        z = desc["z"]
+        return [str(v).zfill(z) for v in decode_ints(desc["c"], streams, n).tolist()]
+    if kind == "zint":
+        k = _count(desc["c"])
+        values = decode_ints(desc["c"], streams[:k], n).tolist()
+        widths = decode_ints(desc["w"], streams[k:], n).tolist()
+        return [str(v).zfill(w) for v, w in zip(values, widths)]
+    if kind == "hex":
+        text = streams[0].hex()
+        text = text.upper() if desc["u"] else text
+        w = desc["w"]
+        return [text[i * w : (i + 1) * w] for i in range(n)]
+    if kind == "dict":
+        words = streams[0].decode("utf-8").split("\n")
+        return [words[c] for c in decode_ints(desc["c"], streams[1:], n).tolist()]
+    if kind == "eint":
+        k = _count(desc["c"])
+        present = decode_ints(desc["m"], streams[k:], n).tolist()
+        ints = iter(decode_ints(desc["c"], streams[:k], desc["k"]).tolist())
+        return [str(next(ints)) if p else "" for p in present]
+    if kind == "pack":
+        total = sum(desc["w"])
+        out = []
+        for v in decode_ints(desc["c"], streams, n).tolist():
+            digits, pos, pieces = str(v).zfill(total), 0, []
+            for literal, width in zip(desc["s"], desc["w"]):
+                pieces += [literal, digits[pos : pos + width]]
+                pos += width
+            pieces.append(desc["s"][-1])
+            out.append("".join(pieces))
+        return out
+    if kind == "skel":
+        literals = desc["s"]
+        subs, pos = [], 0
+        for sub in desc["c"]:
+            k = _count(sub)
+            subs.append(_decode_list(sub, streams[pos : pos + k], n))
+            pos += k
+        out = []
+        for row in zip(*subs):
+            pieces = [literals[0]]
+            for value, literal in zip(row, literals[1:]):
+                pieces += [value, literal]
+            out.append("".join(pieces))
+        return out
+    return decode_strings(desc, streams, n, _small=False).to_list()
+
+
+def decode_strings(desc: dict, streams: list[bytes], n: int, *, _small: bool = True) -> pl.Series:
     """Inverse of :func:`encode_strings` (``streams`` are this column's streams, in order)."""
     kind = desc["t"]
+    if _small and n <= SMALL_COLUMN:
+        return pl.Series("v", _decode_list(desc, streams, n), dtype=pl.String)
     if kind == "const":
         return pl.Series("v", [desc["v"]], dtype=pl.String).extend_constant(desc["v"], n - 1) if n else pl.Series(
             "v", [], dtype=pl.String
         )
     if kind == "text":
-        text = streams[0].decode("utf-8")
         return _split(streams[0], n)
     if kind == "int":
         ints = pl.Series("v", decode_ints(desc["c"], streams, n)).cast(pl.String)

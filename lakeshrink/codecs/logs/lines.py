@@ -20,6 +20,7 @@ import polars as pl
 from lakeshrink.codecs.logs.miner import WILDCARD
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
+SMALL_TEMPLATE = 512
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,15 @@ def fill_template(literals: tuple[str, ...], params: list[pl.Series], n: int) ->
     """Inverse of :func:`extract_params` for ``n`` lines (``literals`` as :func:`template_regex` gives them)."""
     if not params:
         return pl.Series("c", ["".join(literals)] * n, dtype=pl.String)
+    if n <= SMALL_TEMPLATE:  # plain Python is cheaper than a polars call for a few lines
+        columns = [p.to_list() for p in params]
+        rows = []
+        for values in zip(*columns):
+            pieces = [literals[0]]
+            for value, literal in zip(values, literals[1:]):
+                pieces += [value, literal]
+            rows.append("".join(pieces))
+        return pl.Series("c", rows, dtype=pl.String)
     exprs: list[pl.Expr] = []
     for i, literal in enumerate(literals):
         if literal:
