@@ -108,3 +108,26 @@ def test_spark_submit_job(spark, tmp_path, capsys):
     assert "1 contained pairs" in capsys.readouterr().out
     assert [(e.child, e.parent) for e in load_scan(tmp_path / "out").edges] == [("b.parquet", "a.parquet")]
     assert job.main([str(tmp_path / "missing"), "--out", str(tmp_path / "out2")]) == 1
+
+
+def test_spark_read_failures_name_the_failing_table(tmp_path, spark_engine, monkeypatch):
+    from pyspark.sql import functions as F
+
+    from lakeshrink.spark_ext import containment as spark_containment
+
+    for name, values in (("a", [1, 2, 3]), ("b", [1, 2]), ("big", [1, 2, 3, 4])):
+        pq.write_table(pa.table({"x": values}), tmp_path / f"{name}.parquet")
+    real = spark_containment.load_frame
+
+    def failing_a(spark, fs, ref, columns, root="/"):
+        frame = real(spark, fs, ref, columns, root)
+        if ref.id != "a.parquet":
+            return frame
+        broken = F.coalesce(F.raise_error(F.lit("disk on fire")).cast("long"), F.col("c0"))
+        return frame.withColumn("c0", broken)  # fails only when a job runs, as a lazy read would
+
+    monkeypatch.setattr(spark_containment, "load_frame", failing_a)
+    result = scan_lake(tmp_path, engine=spark_engine)
+    assert {(e.child, e.parent) for e in result.edges} == {("b.parquet", "big.parquet")}
+    assert [s.table for s in result.skipped] == ["a.parquet"]
+    assert "disk on fire" in result.skipped[0].reason

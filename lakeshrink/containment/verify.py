@@ -172,6 +172,11 @@ class _ChildCache:
             self._cells -= old.height * old.width
 
 
+class ParentUnreadable(Exception):
+    """Raised by :meth:`GroupJudge.judge_many` when the parent, not a child, turned out unreadable (engines
+    that read lazily only find out while judging)."""
+
+
 class GroupJudge(ABC):
     """What an engine provides to stage 4: open a parent projection, judge children against it, release it.
     :func:`run_verification` owns the order, the inference and the error reporting.
@@ -204,12 +209,16 @@ def _judge_batch(engine_judge: GroupJudge, batch: list[Pair], parent: Any) -> li
     if len(batch) > 1:
         try:
             return engine_judge.judge_many(batch, parent)
+        except ParentUnreadable:
+            raise
         except Exception:  # noqa: BLE001 - retried pair by pair below
             pass
     verdicts = []
     for pair in batch:
         try:
             verdicts.append(engine_judge.judge(pair, parent))
+        except ParentUnreadable:
+            raise
         except Exception as exc:  # noqa: BLE001 - reported for the child table
             verdicts.append(Verdict(pair, error_table=pair.child, error=failure_reason(exc)))
     return verdicts
@@ -241,7 +250,13 @@ def run_verification(verifier: Verifier, refs: dict[str, TableRef], engine_judge
                             for rest in batch + queue:
                                 verifier.record(Verdict(rest, error_table=parent_id, error=failure_reason(exc)))
                             break
-                    for verdict in _judge_batch(engine_judge, batch, parent):
+                    try:
+                        verdicts = _judge_batch(engine_judge, batch, parent)
+                    except ParentUnreadable as exc:
+                        for rest in batch + queue:
+                            verifier.record(Verdict(rest, error_table=parent_id, error=str(exc)))
+                        break
+                    for verdict in verdicts:
                         verifier.record(verdict)
             finally:
                 if parent is not None:

@@ -31,7 +31,16 @@ import pyarrow as pa
 from lakeshrink.containment.compare import TypesMode, canonical_type, normalize_table
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, projection_bytes, read_schema, read_table, resolve_root, table_at
 from lakeshrink.containment.schema_graph import Pair
-from lakeshrink.containment.verify import Edge, GroupJudge, Verdict, Verifier, VerifyOutcome, run_verification
+from lakeshrink.containment.footers import failure_reason
+from lakeshrink.containment.verify import (
+    Edge,
+    GroupJudge,
+    ParentUnreadable,
+    Verdict,
+    Verifier,
+    VerifyOutcome,
+    run_verification,
+)
 from lakeshrink.engine import Engine
 from lakeshrink.errors import TableError
 
@@ -139,11 +148,11 @@ class _SparkJudge(GroupJudge):
         self._restore = self.spark.conf.get(key)
         wanted = max(1, min(int(self._restore), -(-self.refs[parent].bytes // PARTITION_BYTES)))
         self.spark.conf.set(key, str(wanted))
-        frame = _counted(load_frame(self.spark, self.fs, self.refs[parent], columns, self.root), len(columns)).persist()
         try:
-            frame.count()
+            # persisted lazily: the first judging job fills the cache (no separate job to count the parent)
+            frame = _counted(load_frame(self.spark, self.fs, self.refs[parent], columns, self.root), len(columns)).persist()
         except Exception:
-            self.close_parent(frame)
+            self._reset_partitions()
             raise
         self.bytes_read += projection_bytes(self.fs, self.refs[parent], columns)
         return frame
@@ -156,12 +165,22 @@ class _SparkJudge(GroupJudge):
     def judge_many(self, pairs: list[Pair], parent: Any) -> list[Verdict]:
         columns = pairs[0].columns
         children = [_counted(load_frame(self.spark, self.fs, self.refs[p.child], columns, self.root), len(columns)) for p in pairs]
-        verdicts = _judge_all(pairs, children, parent)
+        try:
+            verdicts = _judge_all(pairs, children, parent)
+        except Exception as exc:
+            try:  # whose fault: the parent's, or a child's?
+                parent.limit(1).count()
+            except Exception as parent_exc:  # noqa: BLE001
+                raise ParentUnreadable(failure_reason(parent_exc)) from parent_exc
+            raise exc
         self.bytes_read += sum(projection_bytes(self.fs, self.refs[p.child], columns) for p in pairs)
         return verdicts
 
     def close_parent(self, parent: Any) -> None:
         parent.unpersist()
+        self._reset_partitions()
+
+    def _reset_partitions(self) -> None:
         if self._restore is not None:
             self.spark.conf.set("spark.sql.shuffle.partitions", self._restore)
             self._restore = None
