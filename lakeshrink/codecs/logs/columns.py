@@ -18,6 +18,7 @@ layer packs and compresses them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,12 +118,38 @@ def _profile_exprs(keys: set[str] | None) -> list[pl.Expr]:
     return [e.alias(k) for k, e in exprs.items() if keys is None or k in keys]
 
 
+_PY = {name: re.compile(pattern) for name, pattern in
+       (("canonical", _CANONICAL), ("digits", _DIGITS), ("int_or_empty", _CANONICAL_OR_EMPTY), *(
+           (f"hex_{case}", pattern) for case, pattern in _HEX.items()))}
+_PY_RUNS = [re.compile(run) for run in _SKELETONS]
+
+
+def _profile_small(values: list[str]) -> dict:
+    """:func:`_profile` of a short column with Python's ``re`` (same patterns, no polars call)."""
+    lengths = [len(v.encode("utf-8")) for v in values]
+    prof: dict = {
+        "const": all(v == values[0] for v in values),
+        "len_min": min(lengths),
+        "len_max": max(lengths),
+        "distinct": len(set(values)),
+    }
+    for name, pattern in _PY.items():
+        prof[name] = all(pattern.fullmatch(v) for v in values)
+    for i, run in enumerate(_PY_RUNS):
+        skeletons = {run.sub("\x00", v) for v in values}
+        prof[f"skel{i}_n"] = len(skeletons)
+        prof[f"skel{i}"] = run.sub("\x00", values[0])
+    return prof
+
+
 def _profile(values: pl.Series) -> dict:
     """Everything the typing decision needs, computed in one vectorised pass.
 
     On long columns a sample of the first rows is profiled first, and only the properties the sample still
     allows (all digits, one skeleton, ...) are then checked on the whole column.
     """
+    if len(values) <= SMALL_COLUMN:
+        return _profile_small(values.to_list())
     frame = values.to_frame("v")
     if len(values) <= _PROFILE_SAMPLE:
         return frame.select(_profile_exprs(None)).row(0, named=True)
