@@ -20,9 +20,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshrink.codecs.encodings.advisor import AdvisorConfig, advise_table, advisor_config, to_arrow
+from lakeshrink.codecs.encodings.advisor import AdvisorConfig, advise, advise_table, advisor_config, to_arrow
 from lakeshrink.codecs.encodings.plan import EncodingPlan
-from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_file, read_input, uses_int96
+from lakeshrink.codecs.encodings.source import open_input, read_file, uses_int96
 from lakeshrink.codecs.encodings.verify import verify_equal
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file
@@ -144,10 +144,8 @@ def rewrite(
     input_bytes = source.bytes
     start = time.perf_counter()
     first = source.path(source.files[0])
-    if plan is None:
-        cfg = advisor_config(config, objective)
-        sorting = declared_sorting(first) if len(source.files) == 1 else ()
-        plan = advise_table(read_input(source), config=cfg, sorting=sorting, int96=uses_int96(first))
+    if plan is None:  # advised like `advise(path)`: a large input from spread row groups, not read whole
+        plan = advise(source.root, config=advisor_config(config, objective)).plan
     elif plan.int96_timestamps != uses_int96(first):
         raise InputError(f"the plan {'keeps' if plan.int96_timestamps else 'does not keep'} INT96 timestamps but the "
                          "input does the opposite; advise again on this input", path=first)
