@@ -19,6 +19,7 @@ layer packs and compresses them.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -390,14 +391,19 @@ def _decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
             k = _count(sub)
             subs.append(_decode_list(sub, streams[pos : pos + k], n))
             pos += k
-        out = []
-        for row in zip(*subs):
-            pieces = [literals[0]]
-            for value, literal in zip(row, literals[1:]):
-                pieces += [value, literal]
-            out.append("".join(pieces))
-        return out
+        return interleave_rows(literals, subs)
     return decode_strings(desc, streams, n, _small=False).to_list()
+
+
+def interleave_rows(literals: Sequence[str], columns: Sequence[Sequence[str]]) -> list[str]:
+    """Per row ``literals[0] + c0 + literals[1] + c1 + ...`` (one literal more than columns)."""
+    out = []
+    for row in zip(*columns):
+        pieces = [literals[0]]
+        for value, literal in zip(row, literals[1:]):
+            pieces += [value, literal]
+        out.append("".join(pieces))
+    return out
 
 
 def decode_strings(desc: dict, streams: list[bytes], n: int, *, _small: bool = True) -> pl.Series:

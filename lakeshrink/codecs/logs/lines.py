@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from lakeshrink.codecs.logs.columns import interleave_rows
 from lakeshrink.codecs.logs.miner import WILDCARD
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -108,14 +109,7 @@ def fill_template(literals: tuple[str, ...], params: list[pl.Series], n: int) ->
     if not params:
         return pl.Series("c", ["".join(literals)] * n, dtype=pl.String)
     if n <= SMALL_TEMPLATE:  # plain Python is cheaper than a polars call for a few lines
-        columns = [p.to_list() for p in params]
-        rows = []
-        for values in zip(*columns):
-            pieces = [literals[0]]
-            for value, literal in zip(values, literals[1:]):
-                pieces += [value, literal]
-            rows.append("".join(pieces))
-        return pl.Series("c", rows, dtype=pl.String)
+        return pl.Series("c", interleave_rows(literals, [p.to_list() for p in params]), dtype=pl.String)
     exprs: list[pl.Expr] = []
     for i, literal in enumerate(literals):
         if literal:
