@@ -190,19 +190,41 @@ def _dict(values: pl.Series) -> Encoded:
     return Encoded({"t": "dict", "k": len(uniq), "c": inner.desc}, (words, *inner.streams))
 
 
-def _packed(values: pl.Series, runs: pl.Series, literals: list[str]) -> Encoded | None:
+def _runs(values: pl.Series, index: int, count: int) -> list[pl.Series]:
+    """The ``count`` runs of skeleton ``index`` of every value, one column per run position."""
+    if len(values) <= SMALL_COLUMN:
+        found = [_PY_RUNS[index].findall(v) for v in values.to_list()]
+        return [pl.Series("v", [f[k] for f in found], dtype=pl.String) for k in range(count)]
+    runs = values.str.extract_all(_SKELETONS[index])
+    return [runs.list.get(k).alias("v") for k in range(count)]
+
+
+def _packed(subs: list[pl.Series], literals: list[str]) -> Encoded | None:
     """Digit runs of fixed widths (``18:01:47,978``) packed into one integer of their concatenated digits
     (``180147978``): one delta-coded column instead of one per run, so a clock ticks by small steps."""
-    k = len(literals) - 1
     widths = []
-    for i in range(k):
-        lengths = runs.list.get(i).str.len_bytes()
-        if lengths.min() != lengths.max() or not runs.list.get(i).str.contains(r"^[0-9]+$").all():
+    for sub in subs:
+        if len(sub) <= SMALL_COLUMN:
+            values = sub.to_list()
+            lengths = {len(v) for v in values}
+            digits = all(v.isascii() and v.isdigit() for v in values)
+            width = len(values[0]) if values else 0
+        else:
+            lens = sub.str.len_bytes()
+            lengths = {lens.min(), lens.max()}
+            digits = bool(sub.str.contains(r"^[0-9]+$").all())
+            width = int(lens[0])
+        if len(lengths) != 1 or not digits:
             return None
-        widths.append(int(lengths[0]))
+        widths.append(width)
     if not 0 < sum(widths) <= 18:
         return None
-    inner = encode_ints(runs.list.join("").cast(pl.Int64).to_numpy())
+    if len(subs[0]) <= SMALL_COLUMN:
+        ints = np.array([int("".join(row)) for row in zip(*(s.to_list() for s in subs))], dtype=np.int64)
+    else:
+        ints = pl.DataFrame({f"r{k}": s for k, s in enumerate(subs)}).select(pl.concat_str(pl.all()))[:, 0]
+        ints = ints.cast(pl.Int64).to_numpy()
+    inner = encode_ints(ints)
     return Encoded({"t": "pack", "s": literals, "w": widths, "c": inner.desc}, inner.streams)
 
 
@@ -251,12 +273,12 @@ def encode_strings(values: pl.Series, *, _depth: int = 0) -> Encoded:
         for i, run in enumerate(_SKELETONS):
             skeleton = prof[f"skel{i}"]
             if prof[f"skel{i}_n"] == 1 and "\x00" in skeleton:
-                runs = values.str.extract_all(run)
                 literals = skeleton.split("\x00")
-                subs = [encode_strings(runs.list.get(k), _depth=1) for k in range(len(literals) - 1)]
+                columns = _runs(values, i, len(literals) - 1)
+                subs = [encode_strings(c, _depth=1) for c in columns]
                 streams = tuple(st for sub in subs for st in sub.streams)
                 candidates.append(Encoded({"t": "skel", "s": literals, "c": [sub.desc for sub in subs]}, streams))
-                packed = _packed(values, runs, literals)
+                packed = _packed(columns, literals)
                 if packed is not None:
                     candidates.append(packed)
     if prof["distinct"] <= max(16, n // 8):
