@@ -136,6 +136,9 @@ def _profile_small(values: list[str]) -> dict:
     }
     for name, pattern in _PY.items():
         prof[name] = all(pattern.fullmatch(v) for v in values)
+    if prof["canonical"] or prof["int_or_empty"] or (prof["digits"] and prof["len_max"] <= 18):
+        # typed as integers before skeletons are looked at: skip computing them
+        return {**prof, **{f"skel{i}_n": 2 for i in range(len(_PY_RUNS))}, **{f"skel{i}": "" for i in range(len(_PY_RUNS))}}
     for i, run in enumerate(_PY_RUNS):
         skeletons = {run.sub("\x00", v) for v in values}
         prof[f"skel{i}_n"] = len(skeletons)
