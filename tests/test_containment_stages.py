@@ -226,3 +226,16 @@ def test_verifier_infers_by_transitivity_only_when_sound():
     assert x.infer(Pair("c", "p", cols)) is None
     # no inference when switched off
     assert Verifier(pairs, infer=False).infer(pairs[2]) is None
+
+
+def test_sketches_from_different_hashers_are_never_compared():
+    from lakeshrink.containment.sketches import TableSketch
+
+    cols = ("x",)
+    child_sketch = Sketch(np.array([1, 2], dtype=np.uint64), True)
+    parent_sketch = Sketch(np.array([3, 4], dtype=np.uint64), True)
+    child = TableSketch("c", {"x": child_sketch}, {cols: child_sketch})
+    parent = TableSketch("p", {"x": parent_sketch}, {cols: parent_sketch})
+    assert sketch_reason(Pair("c", "p", cols), child, parent) == "column:x"
+    other = TableSketch("p", {"x": parent_sketch}, {cols: parent_sketch}, hasher="polars-0.0.0-seed-1")
+    assert sketch_reason(Pair("c", "p", cols), child, other) is None

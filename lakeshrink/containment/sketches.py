@@ -18,9 +18,9 @@ collisions cannot break this: they only make different values look equal, never 
 
 The rule is applied to each column's value set and to the rows of the child's projection (the child's columns,
 in sorted order, hashed as a polars struct). Values are normalised first
-(:mod:`.compare`), so int32 1 and int64 1, or NaN payloads, hash alike. Polars hashes are stable within one
-polars version, which the local and Spark engines share. Containment estimates for reporting come from the same
-sketches, but only the rule decides.
+(:mod:`.compare`), so int32 1 and int64 1, or NaN payloads, hash alike. Polars hashes are stable only within one
+polars version, so each sketch records the version that made it, and two sketches made by different versions
+(a cluster with mixed executors) are never compared: the pair goes on to stage 4.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from lakeshrink.containment.schema_graph import Pair
 
 DEFAULT_K = 256
 HASH_SEED = 0x5EED2D2D  # polars hash seed; fixed so every task hashes alike
+HASHER = f"polars-{pl.__version__}-seed-{HASH_SEED}"
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class TableSketch:
     rows: dict[tuple[str, ...], Sketch] = field(default_factory=dict)
     bytes_read: int = 0
     error: str | None = None
+    hasher: str = HASHER
 
 
 def sketch_table(task: SketchTask) -> TableSketch:
@@ -137,6 +139,8 @@ def sketch_tasks(root: str, refs: dict[str, TableRef], pairs: list[Pair], k: int
 
 def prune_reason(pair: Pair, child: TableSketch, parent: TableSketch) -> str | None:
     """``"rows"`` or ``"column:<name>"`` when the sketches prove non-containment, else None."""
+    if child.hasher != parent.hasher:
+        return None
     for column in pair.columns:
         if child.columns[column].certainly_not_subset_of(parent.columns[column]):
             return f"column:{column}"
