@@ -266,3 +266,20 @@ def test_a_uri_lake_root_is_recorded_as_given(tmp_path):
     result = scan_lake(uri)
     assert result.lake == uri
     assert {(e.child, e.parent) for e in result.edges} == {("sub/b.parquet", "a.parquet")}
+
+
+def test_removable_bytes_keep_one_table_of_each_equal_group(bundled_scan):
+    sizes = {t.table: t.bytes for t in bundled_scan.table_details}
+    expected = sum(
+        sizes[t]
+        for t in (
+            "copies/airlines_backup.parquet",
+            "derived/airports_eastern.parquet",
+            "derived/flights_late_dup.parquet",
+            "derived/planes_boeing.parquet",
+            "derived/weather_jan_ewr.parquet",
+            "flights_jan",
+        )
+    )
+    assert bundled_scan.removable_bytes == expected
+    assert bundled_scan.contained_bytes == expected + sizes["airlines.parquet"] + sizes["derived/flights_by_origin"]

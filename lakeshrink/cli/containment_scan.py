@@ -30,7 +30,8 @@ def _render(result: ScanResult, out_dir: Path) -> callable:
         console.print(funnel)
         console.print(
             f"{len(result.edges)} contained pairs, {len(result.reduction)} after transitive reduction; "
-            f"{len(result.contained_tables)} tables contained in another, holding {human_bytes(result.contained_bytes)}"
+            f"{len(result.contained_tables)} tables contained in another, holding {human_bytes(result.contained_bytes)} "
+            f"({human_bytes(result.removable_bytes)} removable, keeping one table of each group of equal tables)"
         )
         for edge in result.reduction[:SHOWN_EDGES]:
             console.print(f"  {edge.child}  ⊆  {edge.parent}")

@@ -131,6 +131,16 @@ class ScanResult:
         sizes = {t.table: t.bytes for t in self.table_details}
         return sum(sizes[t] for t in self.contained_tables)
 
+    @property
+    def removable_bytes(self) -> int:
+        """Bytes of the contained tables, keeping one table (the representative) of each group of equal tables
+        unless it is itself contained in a table outside its group: what deleting the redundant tables frees."""
+        sizes = {t.table: t.bytes for t in self.table_details}
+        group_of = {member: group for group in self.equal_groups for member in group}
+        removable = {e.child for e in self.edges if e.child not in group_of or e.child != group_of[e.child][0]}
+        removable |= {e.child for e in self.edges if e.child in group_of and e.parent not in group_of[e.child]}
+        return sum(sizes[t] for t in removable)
+
     def save(self, out_dir: str | Path) -> Path:
         """Write ``containment.json`` and ``edges.parquet`` into ``out_dir`` (created if needed), atomically."""
         out = Path(out_dir)
