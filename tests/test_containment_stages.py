@@ -239,3 +239,20 @@ def test_sketches_from_different_hashers_are_never_compared():
     assert sketch_reason(Pair("c", "p", cols), child, parent) == "column:x"
     other = TableSketch("p", {"x": parent_sketch}, {cols: parent_sketch}, hasher="polars-0.0.0-seed-1")
     assert sketch_reason(Pair("c", "p", cols), child, other) is None
+
+
+def test_row_sets_per_table_are_capped_and_missing_ones_never_prune(monkeypatch):
+    from lakeshrink.containment import sketches
+    from lakeshrink.containment.lake import TableRef
+    from lakeshrink.containment.sketches import TableSketch, sketch_tasks
+
+    monkeypatch.setattr(sketches, "MAX_ROW_SETS", 2)
+    refs = {t: TableRef(t, t, "parquet", ()) for t in ("p", "a", "b", "c")}
+    pairs = [Pair("a", "p", ("x",)), Pair("b", "p", ("x", "y")), Pair("c", "p", ("y",)), Pair("c", "b", ("y",))]
+    tasks = {t.ref.id: t for t in sketch_tasks("/", refs, pairs)}
+    assert len(tasks["p"].row_sets) == 2 and tasks["p"].columns == ("x", "y")
+    same = Sketch(np.array([1], dtype=np.uint64), True)
+    stranger = Sketch(np.array([9], dtype=np.uint64), True)
+    child = TableSketch("c", {"y": same}, {("y",): stranger})
+    parent = TableSketch("p", {"y": same}, {})
+    assert sketch_reason(Pair("c", "p", ("y",)), child, parent) is None

@@ -25,6 +25,7 @@ polars version, so each sketch records the version that made it, and two sketche
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +37,7 @@ from lakeshrink.containment.lake import TableRef, projection_bytes, read_table, 
 from lakeshrink.containment.schema_graph import Pair
 
 DEFAULT_K = 256
+MAX_ROW_SETS = 64  # row-set sketches per table (a parent of many differently-shaped children)
 HASH_SEED = 0x5EED2D2D  # polars hash seed; fixed so every task hashes alike
 HASHER = f"polars-{pl.__version__}-seed-{HASH_SEED}"
 
@@ -125,15 +127,17 @@ def sketch_table(task: SketchTask) -> TableSketch:
 
 def sketch_tasks(root: str, refs: dict[str, TableRef], pairs: list[Pair], k: int = DEFAULT_K) -> list[SketchTask]:
     """One task per table in ``pairs``: as a child it needs its columns and its row set; as a parent, the
-    columns and row sets of its candidate children."""
+    columns and row sets of its candidate children. A table sketches at most :data:`MAX_ROW_SETS` row sets (the
+    most used); pairs whose row set was left out are judged by their column sketches only."""
     columns: dict[str, set[str]] = {}
-    row_sets: dict[str, set[tuple[str, ...]]] = {}
+    row_sets: dict[str, Counter[tuple[str, ...]]] = {}
     for pair in pairs:
         for table in (pair.child, pair.parent):
             columns.setdefault(table, set()).update(pair.columns)
-            row_sets.setdefault(table, set()).add(pair.columns)
+            row_sets.setdefault(table, Counter())[pair.columns] += 1
     return [
-        SketchTask(root, refs[t], tuple(sorted(columns[t])), tuple(sorted(row_sets[t])), k) for t in sorted(columns)
+        SketchTask(root, refs[t], tuple(sorted(columns[t])), tuple(sorted(c for c, _ in row_sets[t].most_common(MAX_ROW_SETS))), k)
+        for t in sorted(columns)
     ]
 
 
@@ -144,6 +148,7 @@ def prune_reason(pair: Pair, child: TableSketch, parent: TableSketch) -> str | N
     for column in pair.columns:
         if child.columns[column].certainly_not_subset_of(parent.columns[column]):
             return f"column:{column}"
-    if child.rows[pair.columns].certainly_not_subset_of(parent.rows[pair.columns]):
+    child_rows, parent_rows = child.rows.get(pair.columns), parent.rows.get(pair.columns)
+    if child_rows is not None and parent_rows is not None and child_rows.certainly_not_subset_of(parent_rows):
         return "rows"
     return None
