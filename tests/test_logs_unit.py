@@ -245,7 +245,22 @@ def test_small_and_large_column_decoders_agree(rng):
     expected = [clock, words, None, None, None, None]
     for enc, want in zip(encodings, expected):
         large = col.decode_strings(enc.desc, list(enc.streams), 600, _small=False).to_list()
-        small = col._decode_list(enc.desc, list(enc.streams), 600)
+        small = col.decode_list(enc.desc, list(enc.streams), 600)
         assert large == small
         if want is not None:
             assert large == want.to_list()
+
+
+@pytest.mark.parametrize("system", ["HDFS", "Mac", "Windows"])
+def test_list_and_polars_chunk_decoders_agree(loghub, monkeypatch, system):
+    """Short chunks are decoded with Python lists, long ones with polars: both give back the input bytes."""
+    import lakeshrink.codecs.logs.chunk as chunk_module
+
+    data = (loghub / system / f"{system}_2k.log").read_bytes()
+    data = data.replace(b"\n", b"\r\n", 50) + b"caf\xe9 not utf-8\nlast line without newline"
+    codec = LogCodec(CodecConfig(format=system))
+    result = encode_chunk(data, codec.format, codec.miner, PackOptions())
+    assert result.mode == "columnar"
+    assert decode_chunk(result.payload) == data
+    monkeypatch.setattr(chunk_module, "SMALL_CHUNK_LINES", 0)
+    assert decode_chunk(result.payload) == data

@@ -350,10 +350,12 @@ def decode_chunk(payload: bytes) -> bytes:
     header_descs = meta["h"]
     header_streams = [reader.take(d) if d is not None else None for d in header_descs]
     template_streams = [[reader.take(d) for d in descs] for _, _, descs in meta["tpl"]]
-    cr = pl.Series(reader.ints(meta["cr"], n).astype(bool))
+    cr = reader.ints(meta["cr"], n).astype(bool)
     kinds = reader.ints(meta["kind"], n)
     is_matched = kinds >= KIND_RAW_CONTENT
     m_kinds = kinds[is_matched]
+    if n <= SMALL_CHUNK_LINES:
+        return _decode_lists(meta, reader, fmt, header_streams, template_streams, cr, kinds)
     n_matched = len(m_kinds)
     pieces: list[pl.Series] = []
     positions: list[np.ndarray] = []
@@ -389,4 +391,78 @@ def decode_chunk(payload: bytes) -> bytes:
     if meta["bin"] is not None and len(binary_rows):
         blobs = reader.take(meta["bin"])[0].split(b"\n")
         binary = {int(i): b for i, b in zip(binary_rows, blobs)}
-    return join_lines(lines, cr, meta["nl"], binary)
+    return join_lines(lines, pl.Series(cr), meta["nl"], binary)
+
+
+#: Chunks of up to this many lines are decoded with plain Python lists: below it the fixed cost of the many
+#: small polars calls of the vectorised path (one per column) is more than the per-line cost of Python.
+SMALL_CHUNK_LINES = 16384
+
+
+def _place(out: list, rows: np.ndarray, values: list) -> None:
+    for r, v in zip(rows.tolist(), values):
+        out[r] = v
+
+
+def _decode_lists(
+    meta: dict,
+    reader: _Reader,
+    fmt: LogFormat,
+    header_streams: list,
+    template_streams: list,
+    cr: np.ndarray,
+    kinds: np.ndarray,
+) -> bytes:
+    """:func:`decode_chunk` of a short chunk with Python lists (the same bytes, no per-column polars call)."""
+    n = meta["n"]
+    is_matched = kinds >= KIND_RAW_CONTENT
+    m_kinds = kinds[is_matched]
+    by_kind = np.argsort(m_kinds, kind="stable")
+    sorted_kinds = m_kinds[by_kind]
+
+    def rows_of(kind: int) -> np.ndarray:
+        lo, hi = np.searchsorted(sorted_kinds, [kind, kind + 1])
+        return by_kind[lo:hi]
+
+    content: list[str] = [""] * len(m_kinds)
+    for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
+        rows = rows_of(cid + TEMPLATE_BASE)
+        literals = template_regex(text)[1]
+        pieces, columns = [], []
+        for literal, desc, streams in zip(literals, descs, param_streams):
+            piece, cols = col.decode_pieces(desc, streams, len(rows))
+            pieces += [literal.replace("%", "%%"), piece]
+            columns += cols
+        pieces.append(literals[-1].replace("%", "%%"))
+        _place(content, rows, col.format_rows("".join(pieces), columns, len(rows)))
+    raw_rows = np.nonzero(kinds == KIND_RAW_LINE)[0]
+    raw_lines = col.decode_list(meta["rl"], reader.take(meta["rl"]), len(raw_rows))
+    rows = rows_of(KIND_RAW_CONTENT)
+    _place(content, rows, col.decode_list(meta["rc"], reader.take(meta["rc"]), len(rows)))
+    pieces, columns = [], []  # one %-format for the whole header + content of a line
+    for desc, part_streams in zip(meta["h"], header_streams):
+        if desc is None:
+            piece, cols = "%s", [content]
+        elif desc["t"] == "cond":
+            piece, cols = "%s", [col.decode_conditional_list(desc, part_streams, m_kinds)]
+        else:
+            piece, cols = col.decode_pieces(desc, part_streams, len(m_kinds))
+        pieces.append(piece)
+        columns += cols
+    lines: list[str] = [""] * n
+    _place(lines, np.nonzero(is_matched)[0], col.format_rows("".join(pieces), columns, len(m_kinds)))
+    _place(lines, raw_rows, raw_lines)
+    for i in np.nonzero(cr)[0].tolist():
+        lines[i] += "\r"
+    binary_rows = np.nonzero(kinds == KIND_BINARY)[0]
+    if meta["bin"] is not None and len(binary_rows):
+        blobs = reader.take(meta["bin"])[0].split(b"\n")
+        encoded = [line.encode("utf-8") for line in lines]
+        for i, blob in zip(binary_rows.tolist(), blobs):
+            encoded[i] = blob + (b"\r" if cr[i] else b"")
+        out = b"\n".join(encoded)
+    else:
+        out = "\n".join(lines).encode("utf-8")
+    if meta["nl"]:
+        out += b"\n"
+    return out

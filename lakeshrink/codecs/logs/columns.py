@@ -18,6 +18,7 @@ layer packs and compresses them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -318,20 +319,34 @@ def encode_conditional(values: pl.Series, keys: np.ndarray) -> Encoded:
     return cond if size(cond) < size(plain) else plain
 
 
-def decode_conditional(desc: dict, streams: list[bytes], keys: np.ndarray) -> pl.Series:
-    """Inverse of :func:`encode_conditional` (``keys`` as given to it)."""
-    if desc["t"] != "cond":
-        return decode_strings(desc, streams, len(keys))
+def _conditional_index(desc: dict, streams: list[bytes], keys: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
+    """Per row the index of its value among a ``cond`` column's (key, value) pairs, and the values' streams."""
     n = len(keys)
     a = _count(desc["c"])
     b = a + _count(desc["k"])
     codes = decode_ints(desc["c"], streams[:a], n)
     pair_keys = decode_ints(desc["k"], streams[a:b], desc["n"])
-    pair_vals = decode_strings(desc["v"], streams[b:], desc["n"])
     # codes are ranks among a key's values in first-appearance order: a stable sort by key lines them up
     order = np.argsort(pair_keys, kind="stable")
     start = np.searchsorted(pair_keys[order], np.asarray(keys, dtype=np.int64), side="left")
-    return pair_vals.gather(order[start + codes]).alias("v")
+    return order[start + codes], streams[b:]
+
+
+def decode_conditional(desc: dict, streams: list[bytes], keys: np.ndarray) -> pl.Series:
+    """Inverse of :func:`encode_conditional` (``keys`` as given to it)."""
+    if desc["t"] != "cond":
+        return decode_strings(desc, streams, len(keys))
+    index, value_streams = _conditional_index(desc, streams, keys)
+    return decode_strings(desc["v"], value_streams, desc["n"]).gather(index).alias("v")
+
+
+def decode_conditional_list(desc: dict, streams: list[bytes], keys: np.ndarray) -> list[str]:
+    """:func:`decode_conditional` as a Python list (for short columns)."""
+    if desc["t"] != "cond":
+        return decode_list(desc, streams, len(keys))
+    index, value_streams = _conditional_index(desc, streams, keys)
+    values = decode_list(desc["v"], value_streams, desc["n"])
+    return [values[i] for i in index.tolist()]
 
 
 def _count(desc: dict) -> int:
@@ -368,7 +383,7 @@ def stream_count(desc: dict) -> int:
 SMALL_COLUMN = 512
 
 
-def _decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
+def decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
     """:func:`decode_strings` for short columns, as a list (same results, no per-call polars overhead)."""
     kind = desc["t"]
     if n == 0:
@@ -377,9 +392,9 @@ def _decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
         return [desc["v"]] * n
     if kind == "text":
         return streams[0].decode("utf-8").split("\n")
-    if kind == "int":
-        z = desc["z"]
-        return [str(v).zfill(z) for v in decode_ints(desc["c"], streams, n).tolist()]
+    if kind in ("int", "pack", "skel"):
+        pattern, columns = decode_pieces(desc, streams, n)
+        return format_rows(pattern, columns, n)
     if kind == "zint":
         k = _count(desc["c"])
         values = decode_ints(desc["c"], streams[:k], n).tolist()
@@ -392,50 +407,79 @@ def _decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
         return [text[i * w : (i + 1) * w] for i in range(n)]
     if kind == "dict":
         words = streams[0].decode("utf-8").split("\n")
-        return [words[c] for c in decode_ints(desc["c"], streams[1:], n).tolist()]
+        return list(map(words.__getitem__, decode_ints(desc["c"], streams[1:], n).tolist()))
     if kind == "eint":
         k = _count(desc["c"])
         present = decode_ints(desc["m"], streams[k:], n).tolist()
         ints = iter(decode_ints(desc["c"], streams[:k], desc["k"]).tolist())
         return [str(next(ints)) if p else "" for p in present]
-    if kind == "pack":
-        total = sum(desc["w"])
-        out = []
-        for v in decode_ints(desc["c"], streams, n).tolist():
-            digits, pos, pieces = str(v).zfill(total), 0, []
-            for literal, width in zip(desc["s"], desc["w"]):
-                pieces += [literal, digits[pos : pos + width]]
-                pos += width
-            pieces.append(desc["s"][-1])
-            out.append("".join(pieces))
-        return out
-    if kind == "skel":
-        literals = desc["s"]
-        subs, pos = [], 0
-        for sub in desc["c"]:
-            k = _count(sub)
-            subs.append(_decode_list(sub, streams[pos : pos + k], n))
-            pos += k
-        return interleave_rows(literals, subs)
     return decode_strings(desc, streams, n, _small=False).to_list()
 
 
+def _percent(literal: str) -> str:
+    return literal.replace("%", "%%")
+
+
+def decode_pieces(desc: dict, streams: list[bytes], n: int) -> tuple[str, list[list]]:
+    """A column as a ``%``-format fragment and the value lists it takes, in order.
+
+    Constants become literal text, integers ``%0<z>d`` fed with Python ints, skeletons their literals around
+    their runs' fragments; anything else is ``%s`` with the decoded strings. Formatting many columns of a row
+    with one pattern (:func:`format_rows`) is one C call per row instead of one pass per column.
+    """
+    kind = desc["t"]
+    if kind == "const":
+        return _percent(desc["v"]), []
+    if kind == "int":
+        return f"%0{desc['z']}d", [decode_ints(desc["c"], streams, n).tolist()]
+    if kind == "pack":
+        # the digit runs, most significant first, cut out of the packed integer arithmetically
+        values = decode_ints(desc["c"], streams, n)
+        rest = sum(desc["w"])
+        runs = []
+        for width in desc["w"]:
+            rest -= width
+            runs.append(((values // 10**rest) % 10**width).tolist())
+        pattern = "".join(_percent(literal) + f"%0{width}d" for literal, width in zip(desc["s"], desc["w"]))
+        return pattern + _percent(desc["s"][-1]), runs
+    if kind == "skel":
+        pieces, columns, pos = [_percent(desc["s"][0])], [], 0
+        for sub, literal in zip(desc["c"], desc["s"][1:]):
+            k = _count(sub)
+            piece, cols = decode_pieces(sub, streams[pos : pos + k], n)
+            pos += k
+            pieces += [piece, _percent(literal)]
+            columns += cols
+        return "".join(pieces), columns
+    return "%s", [decode_list(desc, streams, n)]
+
+
+def format_rows(pattern: str, columns: Sequence[Sequence], n: int) -> list[str]:
+    """``pattern % row`` for each of the ``n`` rows of ``columns``."""
+    if not columns:
+        return [pattern % ()] * n
+    return [pattern % row for row in zip(*columns)]
+
+
 def interleave_rows(literals: Sequence[str], columns: Sequence[Sequence[str]]) -> list[str]:
-    """Per row ``literals[0] + c0 + literals[1] + c1 + ...`` (one literal more than columns)."""
-    out = []
-    for row in zip(*columns):
-        pieces = [literals[0]]
-        for value, literal in zip(row, literals[1:]):
-            pieces += [value, literal]
-        out.append("".join(pieces))
-    return out
+    """Per row ``literals[0] + c0 + literals[1] + c1 + ...`` (one literal more than columns).
+
+    One ``%``-format per row (a single C call) rather than a list of pieces joined.
+    """
+    pattern = _row_format(tuple(literals))
+    return [pattern % row for row in zip(*columns)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _row_format(literals: tuple[str, ...]) -> str:
+    return "%s".join(literal.replace("%", "%%") for literal in literals)
 
 
 def decode_strings(desc: dict, streams: list[bytes], n: int, *, _small: bool = True) -> pl.Series:
     """Inverse of :func:`encode_strings` (``streams`` are this column's streams, in order)."""
     kind = desc["t"]
     if _small and n <= SMALL_COLUMN:
-        return pl.Series("v", _decode_list(desc, streams, n), dtype=pl.String)
+        return pl.Series("v", decode_list(desc, streams, n), dtype=pl.String)
     if kind == "const":
         return pl.Series("v", [desc["v"]], dtype=pl.String).extend_constant(desc["v"], n - 1) if n else pl.Series(
             "v", [], dtype=pl.String
