@@ -133,13 +133,20 @@ def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, l
         contents = split.parts[content_group].filter(mask)
         ids = miner.add(contents)
         m_kinds = np.full(len(matched_rows), KIND_RAW_CONTENT, dtype=np.int64)
-        frame = pl.DataFrame({"c": contents, "id": ids}).with_row_index("r")
-        for (cid,), group in sorted(frame.partition_by("id", as_dict=True).items()):
+        # the rows of each cluster, clusters by id, rows in line order (numpy: no per-cluster polars frame)
+        id_values = ids.to_numpy()
+        by_id = np.argsort(id_values, kind="stable")
+        bounds = np.flatnonzero(np.diff(id_values[by_id])) + 1
+        for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(by_id)]):
+            if hi - lo < MIN_TEMPLATE_LINES:
+                continue  # cheaper kept whole than as a template with its own columns (checked before extracting)
+            cid = int(id_values[by_id[lo]])
             text = miner.template(cid)
-            ok, params = extract_params(text, group["c"])
+            group_rows = by_id[lo:hi]
+            ok, params = extract_params(text, contents.gather(group_rows))
             if int(ok.sum()) < MIN_TEMPLATE_LINES:
-                continue  # cheaper kept whole than as a template with its own columns
-            rows = group["r"].filter(ok).to_numpy()
+                continue
+            rows = group_rows[ok.to_numpy()]
             m_kinds[rows] = cid + TEMPLATE_BASE
             counts[cid] = len(rows)
             refs = [out.add(col.encode_strings(params[c].filter(ok))) for c in params.columns]

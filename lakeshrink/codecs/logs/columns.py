@@ -127,23 +127,32 @@ _PY_RUNS = [re.compile(run) for run in _SKELETONS]
 
 
 def _profile_small(values: list[str]) -> dict:
-    """:func:`_profile` of a short column with Python's ``re`` (same patterns, no polars call)."""
-    lengths = [len(v.encode("utf-8")) for v in values]
-    prof: dict = {
-        "const": all(v == values[0] for v in values),
-        "len_min": min(lengths),
-        "len_max": max(lengths),
-        "distinct": len(set(values)),
-    }
-    for name, pattern in _PY.items():
-        prof[name] = all(pattern.fullmatch(v) for v in values)
+    """:func:`_profile` of a short column in plain Python (same results, no polars call).
+
+    Columns of ASCII digits only (the common case of parameters) are recognised from their joined text with
+    ``str`` methods; other columns are checked with Python's ``re`` (same patterns). Skeletons are computed on
+    the values joined by ``\\n`` in one ``re.sub`` (a digit or alphanumeric run never spans a ``\\n``).
+    """
+    joined = "".join(values)
+    ascii_only = joined.isascii()
+    lengths = list(map(len, values)) if ascii_only else [len(v.encode("utf-8")) for v in values]
+    distinct = len(set(values))
+    prof: dict = {"const": distinct == 1, "len_min": min(lengths), "len_max": max(lengths), "distinct": distinct}
+    if ascii_only and prof["len_min"] > 0 and joined.isdigit():
+        short = prof["len_max"] <= 18
+        canonical = short and all(v[0] != "0" or len(v) == 1 for v in values)
+        prof.update(canonical=canonical, digits=short, int_or_empty=canonical, hex_l=True, hex_u=True)
+    else:
+        for name, pattern in _PY.items():
+            prof[name] = all(pattern.fullmatch(v) for v in values)
     if prof["canonical"] or prof["int_or_empty"] or (prof["digits"] and prof["len_max"] <= 18):
         # typed as integers before skeletons are looked at: skip computing them
         return {**prof, **{f"skel{i}_n": 2 for i in range(len(_PY_RUNS))}, **{f"skel{i}": "" for i in range(len(_PY_RUNS))}}
+    text = "\n".join(values)
     for i, run in enumerate(_PY_RUNS):
-        skeletons = {run.sub("\x00", v) for v in values}
-        prof[f"skel{i}_n"] = len(skeletons)
-        prof[f"skel{i}"] = run.sub("\x00", values[0])
+        skeletons = run.sub("\x00", text).split("\n")
+        prof[f"skel{i}_n"] = len(set(skeletons))
+        prof[f"skel{i}"] = skeletons[0]
     return prof
 
 
