@@ -264,3 +264,22 @@ def test_list_and_polars_chunk_decoders_agree(loghub, monkeypatch, system):
     assert decode_chunk(result.payload) == data
     monkeypatch.setattr(chunk_module, "SMALL_CHUNK_LINES", 0)
     assert decode_chunk(result.payload) == data
+
+
+def test_small_and_large_profiles_and_conditional_pairs_agree(rng, monkeypatch):
+    """Short columns are profiled and paired with their keys in Python, long ones in polars: same encodings."""
+    keys = rng.integers(0, 5, size=3000)
+    levels = pl.Series([["INFO", "WARN", "ERROR"][k % 3] if k < 4 else f"x{i % 7}" for i, k in enumerate(keys)])
+    columns = [
+        levels,
+        pl.Series([f"{v:05d}" for v in rng.integers(0, 99999, size=3000)]),
+        pl.Series([f"{v}" for v in rng.integers(-50, 50, size=3000)]),
+        pl.Series([f"blk_{v}:{v % 13}" for v in rng.integers(0, 10**9, size=3000)]),
+    ]
+    small = [col.encode_conditional(c, keys) for c in columns]
+    monkeypatch.setattr(col, "SMALL_PROFILE", 0)
+    large = [col.encode_conditional(c, keys) for c in columns]
+    assert small[0].desc["t"] == "cond"
+    for a, b, c in zip(small, large, columns):
+        assert a == b
+        assert col.decode_conditional(a.desc, list(a.streams), keys).to_list() == c.to_list()

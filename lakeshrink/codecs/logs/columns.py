@@ -97,6 +97,9 @@ _SKELETONS = (r"[0-9]+", r"[0-9A-Za-z]+")
 
 
 _PROFILE_SAMPLE = 4096
+#: Columns up to this many values are profiled (and coded relative to a key) in plain Python: measured on the
+#: Loghub header columns of 2,000 lines, Python is 1.1x to 6x faster than the polars expressions there.
+SMALL_PROFILE = 4096
 
 
 def _profile_exprs(keys: set[str] | None) -> list[pl.Expr]:
@@ -162,7 +165,7 @@ def _profile(values: pl.Series) -> dict:
     On long columns a sample of the first rows is profiled first, and only the properties the sample still
     allows (all digits, one skeleton, ...) are then checked on the whole column.
     """
-    if len(values) <= SMALL_COLUMN:
+    if len(values) <= SMALL_PROFILE:
         return _profile_small(values.to_list())
     frame = values.to_frame("v")
     if len(values) <= _PROFILE_SAMPLE:
@@ -310,22 +313,50 @@ def encode_conditional(values: pl.Series, keys: np.ndarray) -> Encoded:
     plain = encode_strings(values)
     if plain.desc["t"] in ("const", "int", "zint", "hex") or len(values) < 64:
         return plain
-    frame = pl.DataFrame({"k": pl.Series(keys, dtype=pl.Int64), "v": values})
-    pairs = frame.unique(["k", "v"], maintain_order=True).with_columns(
-        pl.int_range(pl.len(), dtype=pl.Int64).over("k").alias("code")
-    )
-    if len(pairs) > max(64, len(values) // 4):
-        return plain
-    codes = frame.join(pairs, on=["k", "v"], how="left", maintain_order="left")["code"].to_numpy()
+    limit = max(64, len(values) // 4)
+    if len(values) <= SMALL_PROFILE:
+        found = _pairs_small(values.to_list(), keys.tolist(), limit)
+        if found is None:
+            return plain
+        codes, pair_keys, pair_values = found
+    else:
+        frame = pl.DataFrame({"k": pl.Series(keys, dtype=pl.Int64), "v": values})
+        pairs = frame.unique(["k", "v"], maintain_order=True).with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).over("k").alias("code")
+        )
+        if len(pairs) > limit:
+            return plain
+        codes = frame.join(pairs, on=["k", "v"], how="left", maintain_order="left")["code"].to_numpy()
+        pair_keys, pair_values = pairs["k"].to_numpy(), pairs["v"]
     inner_codes = encode_ints(codes)
-    inner_keys = encode_ints(pairs["k"].to_numpy())
-    inner_vals = encode_strings(pairs["v"])
+    inner_keys = encode_ints(pair_keys)
+    inner_vals = encode_strings(pair_values)
     cond = Encoded(
-        {"t": "cond", "c": inner_codes.desc, "k": inner_keys.desc, "v": inner_vals.desc, "n": len(pairs)},
+        {"t": "cond", "c": inner_codes.desc, "k": inner_keys.desc, "v": inner_vals.desc, "n": len(pair_keys)},
         inner_codes.streams + inner_keys.streams + inner_vals.streams,
     )
     size = lambda e: sum(_probe(st) + 8 for st in e.streams)  # noqa: E731
     return cond if size(cond) < size(plain) else plain
+
+
+def _pairs_small(
+    values: list[str], keys: list[int], limit: int
+) -> tuple[np.ndarray, np.ndarray, pl.Series] | None:
+    """The (key, value) pairs of a short column in first-appearance order, and each row's code (the rank of
+    its value among its key's values); None when there are more than ``limit`` pairs."""
+    pairs: dict[tuple[int, str], int] = {}
+    per_key: dict[int, int] = {}
+    codes = []
+    for pair in zip(keys, values):
+        code = pairs.get(pair)
+        if code is None:
+            if len(pairs) >= limit:
+                return None
+            code = pairs[pair] = per_key.get(pair[0], 0)
+            per_key[pair[0]] = code + 1
+        codes.append(code)
+    pair_keys = np.fromiter((k for k, _ in pairs), dtype=np.int64, count=len(pairs))
+    return np.array(codes, dtype=np.int64), pair_keys, pl.Series("v", [v for _, v in pairs], dtype=pl.String)
 
 
 def _conditional_index(desc: dict, streams: list[bytes], keys: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
