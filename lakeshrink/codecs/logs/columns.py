@@ -182,7 +182,9 @@ def _profile(values: pl.Series) -> dict:
 
 def _joined(values: pl.Series) -> bytes:
     """Values joined by ``\\n`` as UTF-8 (vectorised)."""
-    return values.str.join("\n")[0].encode("utf-8") if len(values) else b""
+    if len(values) <= SMALL_PROFILE:
+        return "\n".join(values.to_list()).encode("utf-8")
+    return values.str.join("\n")[0].encode("utf-8")
 
 
 def _split(data: bytes, n: int) -> pl.Series:
@@ -197,6 +199,11 @@ def _text(values: pl.Series) -> Encoded:
 
 
 def _dict(values: pl.Series) -> Encoded:
+    if len(values) <= SMALL_PROFILE:
+        index: dict[str, int] = {}
+        codes = np.array([index.setdefault(v, len(index)) for v in values.to_list()], dtype=np.int64)
+        inner = encode_ints(codes)
+        return Encoded({"t": "dict", "k": len(index), "c": inner.desc}, ("\n".join(index).encode("utf-8"), *inner.streams))
     uniq = values.unique(maintain_order=True)
     codes = values.to_frame("v").join(
         uniq.to_frame("v").with_row_index("i"), on="v", how="left", maintain_order="left"
@@ -208,7 +215,7 @@ def _dict(values: pl.Series) -> Encoded:
 
 def _runs(values: pl.Series, index: int, count: int) -> list[pl.Series]:
     """The ``count`` runs of skeleton ``index`` of every value, one column per run position."""
-    if len(values) <= SMALL_COLUMN:
+    if len(values) <= SMALL_PROFILE:
         found = [_PY_RUNS[index].findall(v) for v in values.to_list()]
         return [pl.Series("v", [f[k] for f in found], dtype=pl.String) for k in range(count)]
     runs = values.str.extract_all(_SKELETONS[index])
@@ -220,7 +227,7 @@ def _packed(subs: list[pl.Series], literals: list[str]) -> Encoded | None:
     (``180147978``): one delta-coded column instead of one per run, so a clock ticks by small steps."""
     widths = []
     for sub in subs:
-        if len(sub) <= SMALL_COLUMN:
+        if len(sub) <= SMALL_PROFILE:
             values = sub.to_list()
             lengths = {len(v) for v in values}
             digits = all(v.isascii() and v.isdigit() for v in values)
@@ -235,7 +242,7 @@ def _packed(subs: list[pl.Series], literals: list[str]) -> Encoded | None:
         widths.append(width)
     if not 0 < sum(widths) <= 18:
         return None
-    if len(subs[0]) <= SMALL_COLUMN:
+    if len(subs[0]) <= SMALL_PROFILE:
         ints = np.array([int("".join(row)) for row in zip(*(s.to_list() for s in subs))], dtype=np.int64)
     else:
         ints = pl.DataFrame({f"r{k}": s for k, s in enumerate(subs)}).select(pl.concat_str(pl.all()))[:, 0]
