@@ -406,9 +406,10 @@ def decode_chunk(payload: bytes) -> bytes:
 SMALL_CHUNK_LINES = 16384
 
 
-def _place(out: list, rows: np.ndarray, values: list) -> None:
-    for r, v in zip(rows.tolist(), values):
-        out[r] = v
+def _place(out: np.ndarray, rows: np.ndarray, values: list) -> None:
+    """``out[rows[i]] = values[i]`` (``out`` an object array: one numpy call, no Python loop)."""
+    if len(rows):
+        out[rows] = values
 
 
 def _decode_lists(
@@ -431,7 +432,7 @@ def _decode_lists(
         lo, hi = np.searchsorted(sorted_kinds, [kind, kind + 1])
         return by_kind[lo:hi]
 
-    content: list[str] = [""] * len(m_kinds)
+    content = np.full(len(m_kinds), "", dtype=object)
     for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
         rows = rows_of(cid + TEMPLATE_BASE)
         literals = template_regex(text)[1]
@@ -449,27 +450,32 @@ def _decode_lists(
     pieces, columns = [], []  # one %-format for the whole header + content of a line
     for desc, part_streams in zip(meta["h"], header_streams):
         if desc is None:
-            piece, cols = "%s", [content]
+            piece, cols = "%s", [content.tolist()]
         elif desc["t"] == "cond":
             piece, cols = "%s", [col.decode_conditional_list(desc, part_streams, m_kinds)]
         else:
             piece, cols = col.decode_pieces(desc, part_streams, len(m_kinds))
         pieces.append(piece)
         columns += cols
-    lines: list[str] = [""] * n
-    _place(lines, np.nonzero(is_matched)[0], col.format_rows("".join(pieces), columns, len(m_kinds)))
-    _place(lines, raw_rows, raw_lines)
-    for i in np.nonzero(cr)[0].tolist():
-        lines[i] += "\r"
+    matched_lines = col.format_rows("".join(pieces), columns, len(m_kinds))
+    if len(m_kinds) == n:
+        lines = np.array(matched_lines, dtype=object) if len(matched_lines) else np.full(n, "", dtype=object)
+    else:
+        lines = np.full(n, "", dtype=object)
+        _place(lines, np.nonzero(is_matched)[0], matched_lines)
+        _place(lines, raw_rows, raw_lines)
+    cr_rows = np.nonzero(cr)[0]
+    if len(cr_rows):
+        lines[cr_rows] = lines[cr_rows] + "\r"
     binary_rows = np.nonzero(kinds == KIND_BINARY)[0]
     if meta["bin"] is not None and len(binary_rows):
         blobs = reader.take(meta["bin"])[0].split(b"\n")
-        encoded = [line.encode("utf-8") for line in lines]
+        encoded = [line.encode("utf-8") for line in lines.tolist()]
         for i, blob in zip(binary_rows.tolist(), blobs):
             encoded[i] = blob + (b"\r" if cr[i] else b"")
         out = b"\n".join(encoded)
     else:
-        out = "\n".join(lines).encode("utf-8")
+        out = "\n".join(lines.tolist()).encode("utf-8")
     if meta["nl"]:
         out += b"\n"
     return out
