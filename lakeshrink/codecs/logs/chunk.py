@@ -435,29 +435,29 @@ def _decode_lists(
     content = np.full(len(m_kinds), "", dtype=object)
     for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
         rows = rows_of(cid + TEMPLATE_BASE)
-        literals = template_regex(text)[1]
-        pieces, columns = [], []
+        literals, k = template_regex(text)[1], len(rows)
+        columns: list[list[str]] = []
         for literal, desc, streams in zip(literals, descs, param_streams):
-            piece, cols = col.decode_pieces(desc, streams, len(rows))
-            pieces += [literal.replace("%", "%%"), piece]
-            columns += cols
-        pieces.append(literals[-1].replace("%", "%%"))
-        _place(content, rows, col.format_rows("".join(pieces), columns, len(rows)))
+            if literal:
+                columns.append([literal] * k)
+            if k:
+                columns += col.decode_columns(desc, streams, k)
+        if literals[-1]:
+            columns.append([literals[-1]] * k)
+        _place(content, rows, col.join_rows(columns, k))
     raw_rows = np.nonzero(kinds == KIND_RAW_LINE)[0]
     raw_lines = col.decode_list(meta["rl"], reader.take(meta["rl"]), len(raw_rows))
     rows = rows_of(KIND_RAW_CONTENT)
     _place(content, rows, col.decode_list(meta["rc"], reader.take(meta["rc"]), len(rows)))
-    pieces, columns = [], []  # one %-format for the whole header + content of a line
+    columns = []  # every piece of a line's header and content, joined once per line
     for desc, part_streams in zip(meta["h"], header_streams):
         if desc is None:
-            piece, cols = "%s", [content.tolist()]
+            columns.append(content.tolist())
         elif desc["t"] == "cond":
-            piece, cols = "%s", [col.decode_conditional_list(desc, part_streams, m_kinds)]
-        else:
-            piece, cols = col.decode_pieces(desc, part_streams, len(m_kinds))
-        pieces.append(piece)
-        columns += cols
-    matched_lines = col.format_rows("".join(pieces), columns, len(m_kinds))
+            columns.append(col.decode_conditional_list(desc, part_streams, m_kinds))
+        elif len(m_kinds):
+            columns += col.decode_columns(desc, part_streams, len(m_kinds))
+    matched_lines = col.join_rows(columns, len(m_kinds))
     if len(m_kinds) == n:
         lines = np.array(matched_lines, dtype=object) if len(matched_lines) else np.full(n, "", dtype=object)
     else:

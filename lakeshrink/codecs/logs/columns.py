@@ -440,8 +440,7 @@ def decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
     if kind == "text":
         return streams[0].decode("utf-8").split("\n")
     if kind in ("int", "pack", "skel"):
-        pattern, columns = decode_pieces(desc, streams, n)
-        return format_rows(pattern, columns, n)
+        return join_rows(decode_columns(desc, streams, n), n)
     if kind == "zint":
         k = _count(desc["c"])
         values = decode_ints(desc["c"], streams[:k], n).tolist()
@@ -463,49 +462,72 @@ def decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
     return decode_strings(desc, streams, n, _small=False).to_list()
 
 
-def _percent(literal: str) -> str:
-    return literal.replace("%", "%%")
+_TABLE_LIMIT = 10_000
 
 
-def decode_pieces(desc: dict, streams: list[bytes], n: int) -> tuple[str, list[list]]:
-    """A column as a ``%``-format fragment and the value lists it takes, in order.
+@functools.lru_cache(maxsize=8)
+def _digit_table(width: int) -> list[str]:
+    """``"%0<width>d" % i`` for every ``i`` below 10,000 (built once per width)."""
+    return [f"%0{width}d" % i for i in range(_TABLE_LIMIT)]
 
-    Constants become literal text, integers ``%0<z>d`` fed with Python ints, skeletons their literals around
-    their runs' fragments; anything else is ``%s`` with the decoded strings. Formatting many columns of a row
-    with one pattern (:func:`format_rows`) is one C call per row instead of one pass per column.
+
+def int_strings(values: np.ndarray, width: int = 0) -> list[str]:
+    """Decimal text of integers, zero-padded to ``width`` digits: small values are looked up in a table
+    (several times faster than formatting each one)."""
+    if not len(values):
+        return []
+    if width <= 4 and int(values.min()) >= 0 and int(values.max()) < _TABLE_LIMIT:
+        return list(map(_digit_table(width).__getitem__, values.tolist()))
+    if width == 0:
+        return list(map(str, values.tolist()))
+    return list(map(f"%0{width}d".__mod__, values.tolist()))
+
+
+def decode_columns(desc: dict, streams: list[bytes], n: int) -> list[list[str]]:
+    """A column as the string columns whose row-wise concatenation it is (``n >= 1`` rows).
+
+    Constants are a repeated literal, integers their decimal text, skeletons their literals around their runs'
+    columns; anything else is :func:`decode_list`. Joining all the columns of a line at once (:func:`join_rows`,
+    one ``str.join`` per row) is cheaper than building each level's strings.
     """
     kind = desc["t"]
     if kind == "const":
-        return _percent(desc["v"]), []
+        return [[desc["v"]] * n] if desc["v"] else []
     if kind == "int":
-        return f"%0{desc['z']}d", [decode_ints(desc["c"], streams, n).tolist()]
+        return [int_strings(decode_ints(desc["c"], streams, n), desc["z"])]
     if kind == "pack":
         # the digit runs, most significant first, cut out of the packed integer arithmetically
         values = decode_ints(desc["c"], streams, n)
         rest = sum(desc["w"])
-        runs = []
-        for width in desc["w"]:
+        columns = []
+        for literal, width in zip(desc["s"], desc["w"]):
             rest -= width
-            runs.append(((values // 10**rest) % 10**width).tolist())
-        pattern = "".join(_percent(literal) + f"%0{width}d" for literal, width in zip(desc["s"], desc["w"]))
-        return pattern + _percent(desc["s"][-1]), runs
+            if literal:
+                columns.append([literal] * n)
+            columns.append(int_strings((values // 10**rest) % 10**width, width))
+        if desc["s"][-1]:
+            columns.append([desc["s"][-1]] * n)
+        return columns
     if kind == "skel":
-        pieces, columns, pos = [_percent(desc["s"][0])], [], 0
+        columns = [[desc["s"][0]] * n] if desc["s"][0] else []
+        pos = 0
         for sub, literal in zip(desc["c"], desc["s"][1:]):
             k = _count(sub)
-            piece, cols = decode_pieces(sub, streams[pos : pos + k], n)
+            columns += decode_columns(sub, streams[pos : pos + k], n)
             pos += k
-            pieces += [piece, _percent(literal)]
-            columns += cols
-        return "".join(pieces), columns
-    return "%s", [decode_list(desc, streams, n)]
+            if literal:
+                columns.append([literal] * n)
+        return columns
+    return [decode_list(desc, streams, n)]
 
 
-def format_rows(pattern: str, columns: Sequence[Sequence], n: int) -> list[str]:
-    """``pattern % row`` for each of the ``n`` rows of ``columns``."""
+def join_rows(columns: Sequence[Sequence[str]], n: int) -> list[str]:
+    """Per row the concatenation of ``columns`` (``n`` rows)."""
     if not columns:
-        return [pattern % ()] * n
-    return [pattern % row for row in zip(*columns)]
+        return [""] * n
+    if len(columns) == 1:
+        return list(columns[0])
+    return list(map("".join, zip(*columns)))
 
 
 def interleave_rows(literals: Sequence[str], columns: Sequence[Sequence[str]]) -> list[str]:
