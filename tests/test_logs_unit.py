@@ -283,3 +283,11 @@ def test_small_and_large_profiles_and_conditional_pairs_agree(rng, monkeypatch):
     for a, b, c in zip(small, large, columns):
         assert a == b
         assert col.decode_conditional(a.desc, list(a.streams), keys).to_list() == c.to_list()
+
+
+@pytest.mark.parametrize("width", [0, 1, 2, 4, 6])
+def test_int_strings_match_formatting(rng, width):
+    """Integers written from the lookup table (small values) or formatted (others) give the same text."""
+    values = np.concatenate([rng.integers(0, 100, size=50), rng.integers(0, 9999, size=50), [0, 9999, 10000]])
+    for chunk in (values[:50], values, np.array([-7, 3, 123456789])):
+        assert col.int_strings(chunk, width) == [str(int(v)).zfill(width) for v in chunk]

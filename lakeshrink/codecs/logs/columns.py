@@ -465,10 +465,18 @@ def decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
 _TABLE_LIMIT = 10_000
 
 
-@functools.lru_cache(maxsize=8)
-def _digit_table(width: int) -> list[str]:
-    """``"%0<width>d" % i`` for every ``i`` below 10,000 (built once per width)."""
-    return [f"%0{width}d" % i for i in range(_TABLE_LIMIT)]
+_TABLES: dict[int, list[str]] = {}
+
+
+def _digit_table(width: int, top: int) -> list[str]:
+    """``"%0<width>d" % i`` for every ``i`` up to at least ``top`` (kept per width, grown on demand; a grown
+    table replaces the old one whole, so threads never see a half-built one)."""
+    table = _TABLES.get(width, [])
+    if len(table) <= top:
+        pattern = f"%0{width}d"
+        table = [pattern % i for i in range(min(_TABLE_LIMIT, max(top + 1, 2 * len(table), 128)))]
+        _TABLES[width] = table
+    return table
 
 
 def int_strings(values: np.ndarray, width: int = 0) -> list[str]:
@@ -476,8 +484,9 @@ def int_strings(values: np.ndarray, width: int = 0) -> list[str]:
     (several times faster than formatting each one)."""
     if not len(values):
         return []
-    if width <= 4 and int(values.min()) >= 0 and int(values.max()) < _TABLE_LIMIT:
-        return list(map(_digit_table(width).__getitem__, values.tolist()))
+    top = int(values.max())
+    if width <= 4 and top < _TABLE_LIMIT and int(values.min()) >= 0:
+        return list(map(_digit_table(width, top).__getitem__, values.tolist()))
     if width == 0:
         return list(map(str, values.tolist()))
     return list(map(f"%0{width}d".__mod__, values.tolist()))
