@@ -393,7 +393,7 @@ def decode_conditional_list(desc: dict, streams: list[bytes], keys: np.ndarray) 
         return decode_list(desc, streams, len(keys))
     index, value_streams = _conditional_index(desc, streams, keys)
     values = decode_list(desc["v"], value_streams, desc["n"])
-    return [values[i] for i in index.tolist()]
+    return list(map(values.__getitem__, index.tolist()))
 
 
 def _count(desc: dict) -> int:
@@ -456,9 +456,11 @@ def decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
         return list(map(words.__getitem__, decode_ints(desc["c"], streams[1:], n).tolist()))
     if kind == "eint":
         k = _count(desc["c"])
-        present = decode_ints(desc["m"], streams[k:], n).tolist()
-        ints = iter(decode_ints(desc["c"], streams[:k], desc["k"]).tolist())
-        return [str(next(ints)) if p else "" for p in present]
+        present = np.flatnonzero(decode_ints(desc["m"], streams[k:], n))
+        out = np.full(n, "", dtype=object)
+        if len(present):
+            out[present] = int_strings(decode_ints(desc["c"], streams[:k], desc["k"]))
+        return out.tolist()
     return decode_strings(desc, streams, n, _small=False).to_list()
 
 
