@@ -458,24 +458,25 @@ def _decode_lists(
         elif len(m_kinds):
             columns += col.decode_columns(desc, part_streams, len(m_kinds))
     matched_lines = col.join_rows(columns, len(m_kinds))
-    if len(m_kinds) == n:
-        lines = np.array(matched_lines, dtype=object) if len(matched_lines) else np.full(n, "", dtype=object)
+    cr_rows = np.flatnonzero(cr)
+    if len(m_kinds) == n and not len(cr_rows):
+        lines = matched_lines  # the common case: every line fits the header, LF endings
     else:
-        lines = np.full(n, "", dtype=object)
-        _place(lines, np.nonzero(is_matched)[0], matched_lines)
-        _place(lines, raw_rows, raw_lines)
-    cr_rows = np.nonzero(cr)[0]
-    if len(cr_rows):
-        lines[cr_rows] = lines[cr_rows] + "\r"
+        placed = np.full(n, "", dtype=object)
+        _place(placed, np.flatnonzero(is_matched), matched_lines)
+        _place(placed, raw_rows, raw_lines)
+        if len(cr_rows):
+            placed[cr_rows] = placed[cr_rows] + "\r"
+        lines = placed.tolist()
     binary_rows = np.nonzero(kinds == KIND_BINARY)[0]
     if meta["bin"] is not None and len(binary_rows):
         blobs = reader.take(meta["bin"])[0].split(b"\n")
-        encoded = [line.encode("utf-8") for line in lines.tolist()]
+        encoded = [line.encode("utf-8") for line in lines]
         for i, blob in zip(binary_rows.tolist(), blobs):
             encoded[i] = blob + (b"\r" if cr[i] else b"")
         out = b"\n".join(encoded)
     else:
-        out = "\n".join(lines.tolist()).encode("utf-8")
+        out = "\n".join(lines).encode("utf-8")
     if meta["nl"]:
         out += b"\n"
     return out
