@@ -129,7 +129,7 @@ _PY = {name: re.compile(pattern) for name, pattern in
 _PY_RUNS = [re.compile(run) for run in _SKELETONS]
 
 
-def _profile_small(values: list[str]) -> dict:
+def _profile_small(values: list[str], skeletons: bool = True) -> dict:
     """:func:`_profile` of a short column in plain Python (same results, no polars call).
 
     Columns of ASCII digits only (the common case of parameters) are recognised from their joined text with
@@ -148,8 +148,8 @@ def _profile_small(values: list[str]) -> dict:
     else:
         for name, pattern in _PY.items():
             prof[name] = all(pattern.fullmatch(v) for v in values)
-    if prof["canonical"] or prof["int_or_empty"] or (prof["digits"] and prof["len_max"] <= 18):
-        # typed as integers before skeletons are looked at: skip computing them
+    if not skeletons or prof["canonical"] or prof["int_or_empty"] or (prof["digits"] and prof["len_max"] <= 18):
+        # not wanted, or typed as integers before skeletons are looked at: skip computing them
         return {**prof, **{f"skel{i}_n": 2 for i in range(len(_PY_RUNS))}, **{f"skel{i}": "" for i in range(len(_PY_RUNS))}}
     text = "\n".join(values)
     for i, run in enumerate(_PY_RUNS):
@@ -159,14 +159,14 @@ def _profile_small(values: list[str]) -> dict:
     return prof
 
 
-def _profile(values: pl.Series) -> dict:
+def _profile(values: pl.Series, skeletons: bool = True) -> dict:
     """Everything the typing decision needs, computed in one vectorised pass.
 
     On long columns a sample of the first rows is profiled first, and only the properties the sample still
     allows (all digits, one skeleton, ...) are then checked on the whole column.
     """
     if len(values) <= SMALL_PROFILE:
-        return _profile_small(values.to_list())
+        return _profile_small(values.to_list(), skeletons)
     frame = values.to_frame("v")
     if len(values) <= _PROFILE_SAMPLE:
         return frame.select(_profile_exprs(None)).row(0, named=True)
@@ -216,8 +216,12 @@ def _dict(values: pl.Series) -> Encoded:
 def _runs(values: pl.Series, index: int, count: int) -> list[pl.Series]:
     """The ``count`` runs of skeleton ``index`` of every value, one column per run position."""
     if len(values) <= SMALL_PROFILE:
-        found = [_PY_RUNS[index].findall(v) for v in values.to_list()]
-        return [pl.Series("v", [f[k] for f in found], dtype=pl.String) for k in range(count)]
+        # every value has the same skeleton, so the same number of runs, and no run spans a "\n": the runs
+        # of the joined values, dealt out by position
+        flat = _PY_RUNS[index].findall("\n".join(values.to_list()))
+        if len(flat) != len(values) * count:
+            raise ValueError("values do not share one skeleton")
+        return [pl.Series("v", flat[k::count], dtype=pl.String) for k in range(count)]
     runs = values.str.extract_all(_SKELETONS[index])
     return [runs.list.get(k).alias("v") for k in range(count)]
 
@@ -229,8 +233,9 @@ def _packed(subs: list[pl.Series], literals: list[str]) -> Encoded | None:
     for sub in subs:
         if len(sub) <= SMALL_PROFILE:
             values = sub.to_list()
-            lengths = {len(v) for v in values}
-            digits = all(v.isascii() and v.isdigit() for v in values)
+            lengths = set(map(len, values))
+            joined = "".join(values)
+            digits = 0 not in lengths and joined.isascii() and joined.isdigit()
             width = len(values[0]) if values else 0
         else:
             lens = sub.str.len_bytes()
@@ -270,7 +275,7 @@ def encode_strings(values: pl.Series, *, _depth: int = 0) -> Encoded:
     n = len(values)
     if n == 0:
         return Encoded({"t": "const", "v": ""}, ())
-    prof = _profile(values)
+    prof = _profile(values, skeletons=_depth == 0)  # skeletons are only tried at the top level
     if prof["const"]:
         return Encoded({"t": "const", "v": values[0]}, ())
     fixed_width = prof["len_min"] == prof["len_max"]
