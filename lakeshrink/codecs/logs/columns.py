@@ -472,28 +472,29 @@ def decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
 _TABLE_LIMIT = 10_000
 
 
-_TABLES: dict[int, list[str]] = {}
+_TABLES: dict[int, np.ndarray] = {}
 
 
-def _digit_table(width: int, top: int) -> list[str]:
-    """``"%0<width>d" % i`` for every ``i`` up to at least ``top`` (kept per width, grown on demand; a grown
-    table replaces the old one whole, so threads never see a half-built one)."""
-    table = _TABLES.get(width, [])
-    if len(table) <= top:
+def _digit_table(width: int, top: int) -> np.ndarray:
+    """``"%0<width>d" % i`` for every ``i`` up to at least ``top``, as an object array (kept per width, grown
+    on demand; a grown table replaces the old one whole, so threads never see a half-built one)."""
+    table = _TABLES.get(width)
+    if table is None or len(table) <= top:
         pattern = f"%0{width}d"
-        table = [pattern % i for i in range(min(_TABLE_LIMIT, max(top + 1, 2 * len(table), 128)))]
+        size = min(_TABLE_LIMIT, max(top + 1, 2 * (0 if table is None else len(table)), 128))
+        table = np.array([pattern % i for i in range(size)], dtype=object)
         _TABLES[width] = table
     return table
 
 
 def int_strings(values: np.ndarray, width: int = 0) -> list[str]:
-    """Decimal text of integers, zero-padded to ``width`` digits: small values are looked up in a table
-    (several times faster than formatting each one)."""
+    """Decimal text of integers, zero-padded to ``width`` digits: small values are taken from a table (one
+    numpy gather, several times faster than formatting each one)."""
     if not len(values):
         return []
     top = int(values.max())
     if width <= 4 and top < _TABLE_LIMIT and int(values.min()) >= 0:
-        return list(map(_digit_table(width, top).__getitem__, values.tolist()))
+        return _digit_table(width, top).take(values).tolist()
     if width == 0:
         return list(map(str, values.tolist()))
     return list(map(f"%0{width}d".__mod__, values.tolist()))
