@@ -398,7 +398,7 @@ def decode_conditional_list(desc: dict, streams: list[bytes], keys: np.ndarray) 
         return decode_list(desc, streams, len(keys))
     index, value_streams = _conditional_index(desc, streams, keys)
     values = decode_list(desc["v"], value_streams, desc["n"])
-    return list(map(values.__getitem__, index.tolist()))
+    return take_strings(values, index)
 
 
 def _count(desc: dict) -> int:
@@ -435,6 +435,13 @@ def stream_count(desc: dict) -> int:
 SMALL_COLUMN = 512
 
 
+def take_strings(values: list[str], index: np.ndarray) -> list[str]:
+    """``[values[i] for i in index]`` with one numpy gather (an out-of-range index raises IndexError)."""
+    table = np.empty(len(values), dtype=object)
+    table[:] = values
+    return table.take(index).tolist()
+
+
 def decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
     """:func:`decode_strings` for short columns, as a list (same results, no per-call polars overhead)."""
     kind = desc["t"]
@@ -458,7 +465,7 @@ def decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
         return [text[i * w : (i + 1) * w] for i in range(n)]
     if kind == "dict":
         words = streams[0].decode("utf-8").split("\n")
-        return list(map(words.__getitem__, decode_ints(desc["c"], streams[1:], n).tolist()))
+        return take_strings(words, decode_ints(desc["c"], streams[1:], n))
     if kind == "eint":
         k = _count(desc["c"])
         present = np.flatnonzero(decode_ints(desc["m"], streams[k:], n))
