@@ -20,7 +20,7 @@ from lakeshrink.containment.plan import PlanOptions, load_plan, make_plan
 from lakeshrink.containment.rowhash import table_checksum
 from lakeshrink.containment.scan import scan_lake
 from lakeshrink.containment.sealed import UnsafeTablePath
-from lakeshrink.errors import CorruptArchive
+from lakeshrink.errors import CorruptArchive, InputError
 
 COLD_MARKS = {
     "airlines.parquet": "copies/airlines_backup.parquet",
@@ -239,6 +239,16 @@ def test_scan_with_an_escaping_table_path_is_refused(tmp_path, demo_data):
     doc["edges"][0]["child"] = "../outside.parquet"
     (scan_dir / "containment.json").write_text(json.dumps(doc))
     with pytest.raises(UnsafeTablePath, match="escapes the lake root"):
+        make_plan(scan_dir, tmp_path / "plan", access=access, options=PlanOptions(gx=False))
+    assert not (tmp_path / "plan").exists()
+
+
+def test_scan_of_a_catalog_database_is_refused_clearly(tmp_path, demo_data):
+    lake, scan_dir, access = _setup(tmp_path, demo_data)
+    doc = json.loads((scan_dir / "containment.json").read_text())
+    doc["lake"] = "catalog:sales"  # what a `scan --catalog sales --engine spark` records
+    (scan_dir / "containment.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="catalog database 'sales'.*scan the database's location"):
         make_plan(scan_dir, tmp_path / "plan", access=access, options=PlanOptions(gx=False))
     assert not (tmp_path / "plan").exists()
 

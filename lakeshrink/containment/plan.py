@@ -282,6 +282,12 @@ def make_plan(
     model = load_costs(costs)
     profile = load_access(access)
     root = scan.lake  # absolute local path or URI, as the scan wrote it
+    if root.startswith("catalog:"):
+        raise InputError(
+            f"the scan in {scan_dir} is of Spark catalog database {root[len('catalog:'):]!r}; plans need a lake root "
+            "(a path or URI) to pin parents and rebuild from: scan the database's location instead",
+            path=Path(scan_dir) / "containment.json",
+        )
     discover(root, tables=[])  # fails early, naming the root, if the lake is gone
     measurement = None
     if model.throughput_bytes_per_s is None:
