@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import lzma
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -323,6 +324,19 @@ def _scatter(pieces: list[pl.Series], positions: list[np.ndarray], n: int) -> pl
     return values.gather(order)
 
 
+def _rows_by_kind(kinds: np.ndarray) -> Callable[[int], np.ndarray]:
+    """A function giving the positions of one kind in ``kinds``, in line order (a stable sort once, then a
+    binary search per kind)."""
+    by_kind = np.argsort(kinds, kind="stable")
+    sorted_kinds = kinds[by_kind]
+
+    def rows_of(kind: int) -> np.ndarray:
+        lo, hi = np.searchsorted(sorted_kinds, [kind, kind + 1])
+        return by_kind[lo:hi]
+
+    return rows_of
+
+
 def line_kinds(payload: bytes) -> tuple[np.ndarray, dict[int, str]]:
     """Per line of a columnar chunk its kind (template id + 3, or a residue kind), and the chunk's templates."""
     meta, streams = read_meta(payload)
@@ -366,12 +380,7 @@ def decode_chunk(payload: bytes) -> bytes:
     n_matched = len(m_kinds)
     pieces: list[pl.Series] = []
     positions: list[np.ndarray] = []
-    by_kind = np.argsort(m_kinds, kind="stable")  # rows of each kind, in line order, found by binary search
-    sorted_kinds = m_kinds[by_kind]
-
-    def rows_of(kind: int) -> np.ndarray:
-        lo, hi = np.searchsorted(sorted_kinds, [kind, kind + 1])
-        return by_kind[lo:hi]
+    rows_of = _rows_by_kind(m_kinds)
 
     for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
         rows = rows_of(cid + TEMPLATE_BASE)
@@ -425,12 +434,7 @@ def _decode_lists(
     n = meta["n"]
     is_matched = kinds >= KIND_RAW_CONTENT
     m_kinds = kinds[is_matched]
-    by_kind = np.argsort(m_kinds, kind="stable")
-    sorted_kinds = m_kinds[by_kind]
-
-    def rows_of(kind: int) -> np.ndarray:
-        lo, hi = np.searchsorted(sorted_kinds, [kind, kind + 1])
-        return by_kind[lo:hi]
+    rows_of = _rows_by_kind(m_kinds)
 
     content = np.full(len(m_kinds), "", dtype=object)
     for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
