@@ -124,7 +124,7 @@ def _base(cand: Candidate, codec: str, level: int | None) -> Candidate:
     return Candidate(cand.dictionary, cand.encoding, codec, level)
 
 
-EMULATION_BYTES = 64 * 1024  # bytes of a chunk compressed per level (evenly spaced slices above that)
+EMULATION_BYTES = 16 * 1024  # bytes of a chunk compressed per level (evenly spaced slices above that)
 _SLICES = 8
 
 
