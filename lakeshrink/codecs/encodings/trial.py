@@ -147,14 +147,19 @@ class _LevelModel:
     def __init__(self) -> None:
         self._compressors: dict[int, zstandard.ZstdCompressor] = {}
 
-    def size(self, data: bytes, level: int) -> int:
+    def sizes(self, probes: list[bytes], level: int) -> list[int]:
+        """Compressed sizes of many probes at ``level``, in parallel on every core (zstandard's C threads)."""
         comp = self._compressors.get(level)
         if comp is None:
             comp = self._compressors[level] = zstandard.ZstdCompressor(level=level)
-        return len(comp.compress(data))
+        if len(probes) > 1 and hasattr(comp, "multi_compress_to_buffer") and all(probes):
+            out = comp.multi_compress_to_buffer(probes, threads=-1)
+            return [len(out[i]) for i in range(len(out))]
+        return [len(comp.compress(p)) for p in probes]
 
-    def scaled(self, level1: TrialResult, probe: bytes, level1_size: int, level: int) -> TrialResult:
-        factor = self.size(probe, level) / level1_size if level1_size else 1.0
+    @staticmethod
+    def scaled(level1: TrialResult, size: int, level1_size: int) -> TrialResult:
+        factor = size / level1_size if level1_size else 1.0
         return TrialResult(max(1, int(round(level1.bytes * factor))), int(round(level1.dict_bytes * factor)),
                            level1.decode_seconds)
 
@@ -218,17 +223,35 @@ def run_trials(
             for path, data in (chunks or {}).items():
                 raw[(path, cand)] = data
             bar.advance()
-    model = _LevelModel()
+    _emulate(results, emulated, raw, shortlist_size)
+    return results
+
+
+def _emulate(
+    results: dict[str, dict[Candidate, TrialResult]],
+    emulated: Mapping[str, list[Candidate]],
+    raw: Mapping[tuple[str, Candidate], bytes],
+    shortlist_size: int,
+) -> None:
+    """Fill in the emulated ZSTD levels of the shortlisted encodings; all probes of a level compressed at once."""
+    probes: dict[tuple[str, Candidate], bytes] = {}  # (path, uncompressed candidate) -> probe
+    wanted: dict[int, list[tuple[str, Candidate]]] = {}  # level -> (path, candidate) to estimate
     for path, cands in emulated.items():
         shortlist = _shortlist(results[path], shortlist_size)
-        probes: dict[Candidate, tuple[bytes, int]] = {}  # uncompressed candidate -> (probe, its level-1 size)
         for cand in cands:
             base = _base(cand, "NONE", None)
             if base not in shortlist:
                 continue
-            if base not in probes:
-                probe = _probe(raw[(path, base)])
-                probes[base] = (probe, model.size(probe, 1))
-            probe, size1 = probes[base]
-            results[path][cand] = model.scaled(results[path][_base(cand, "ZSTD", 1)], probe, size1, cand.level or 1)
-    return results
+            if (path, base) not in probes:
+                probes[(path, base)] = _probe(raw[(path, base)])
+            wanted.setdefault(cand.level or 1, []).append((path, cand))
+    if not wanted:
+        return
+    model = _LevelModel()
+    keys = list(probes)
+    level1 = dict(zip(keys, model.sizes([probes[k] for k in keys], 1)))
+    for level, items in sorted(wanted.items()):
+        sizes = model.sizes([probes[(path, _base(cand, "NONE", None))] for path, cand in items], level)
+        for (path, cand), size in zip(items, sizes):
+            results[path][cand] = model.scaled(results[path][_base(cand, "ZSTD", 1)], size,
+                                               level1[(path, _base(cand, "NONE", None))])
