@@ -6,8 +6,8 @@ column for which that setting is legal, and the per-column sizes come from the c
 one write per candidate rather than one per column and candidate. Leaves that share a top-level column with a
 measured leaf but cannot use the candidate are written with a cheap baseline and not measured.
 
-Decode time per column and candidate is the minimum over a few repetitions of reading that leaf alone from the
-in-memory file with one thread (pyarrow's reader, as a query engine would); timings are noisy, the minimum is the
+Decode time per column and candidate is the minimum over a few repetitions (fewer once two reads agree within
+10%) of reading that leaf alone from the in-memory file with one thread (pyarrow's reader, as a query engine would); timings are noisy, the minimum is the
 most stable statistic of them.
 
 High zstd levels are slow, and pyarrow sets up a fresh compression context per column chunk (milliseconds at
@@ -51,12 +51,19 @@ class TrialResult:
     decode_seconds: float | None
 
 
+AGREE = 0.10  # two reads within 10% of each other end the timing of a column early
+
+
 def _time_read(reader: pq.ParquetReader, index: int, repeats: int) -> float:
+    """Best of up to ``repeats`` reads of one column; stops once a read agrees with the best so far."""
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         reader.read_all(column_indices=[index], use_threads=False)
-        best = min(best, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        if abs(seconds - best) <= AGREE * min(seconds, best):
+            return min(best, seconds)
+        best = min(best, seconds)
     return best
 
 
