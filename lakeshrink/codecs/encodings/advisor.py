@@ -48,6 +48,7 @@ from lakeshrink.codecs.encodings.source import declared_sorting, open_input, rea
 from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, exact_distinct, is_sorted
 from lakeshrink.codecs.encodings.trial import TrialResult, footer_overhead, run_trials
 from lakeshrink.errors import InputError
+from lakeshrink.units import human_bytes
 
 READ_FACTOR = 16  # a path is advised from row groups holding at least 16x the sample's rows (or all of it)
 DICTIONARY_PAGE_LIMIT = 1024 * 1024  # pyarrow's dictionary_pagesize_limit default
@@ -174,18 +175,10 @@ def choose(
     return pick, note
 
 
-def _human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
-
-
 def _reason(stats: ColumnStats, pick: Estimate, default: Estimate | None, note: str) -> str:
-    text = f"{stats.describe()}: {pick.candidate.key} ~{_human(pick.bytes)}"
+    text = f"{stats.describe()}: {pick.candidate.key} ~{human_bytes(pick.bytes)}"
     if default is not None and default.bytes > 0:
-        text += f" vs default ~{_human(default.bytes)} ({pick.bytes / default.bytes:.2f}x)"
+        text += f" vs default ~{human_bytes(default.bytes)} ({pick.bytes / default.bytes:.2f}x)"
     if pick.falls_back or (default is not None and default.falls_back):
         text += "; dictionary would overflow its 1 MiB page and fall back to PLAIN"
     if note:
@@ -262,7 +255,7 @@ def advise_sample(
         ))
     total = sum(c.estimated_bytes or 0 for c in choices)
     rg_rows = _row_group_rows(total, sample.total_rows, config.row_group_bytes)
-    rg_note = (f"row groups of {rg_rows:,} rows (~{_human(config.row_group_bytes)} compressed each)" if rg_rows
+    rg_note = (f"row groups of {rg_rows:,} rows (~{human_bytes(config.row_group_bytes)} compressed each)" if rg_rows
                else "one row group: the table fits the row-group target")
     return EncodingPlan(
         columns=tuple(choices),
