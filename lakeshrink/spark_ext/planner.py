@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shutil
 import tempfile
 import urllib.parse
 from pathlib import Path
@@ -29,6 +28,7 @@ import pyarrow.parquet as pq
 from lakeshrink.containment import recipes
 from lakeshrink.containment.rowhash import checksum_from_sums, partial_sums, row_hashes, table_checksum
 from lakeshrink.errors import TableError, VerificationFailed
+from lakeshrink.fileio import atomic_file
 
 _POS = "__lakeshrink_pos__"
 _MULT = "__lakeshrink_mult__"
@@ -137,19 +137,15 @@ def write_rebuild_spark(spark: Any, recipe: recipes.Recipe, root: str, output: s
         raise VerificationFailed(f"rebuilt {recipe.child!r} on Spark has row checksum {got}, the recipe says {recipe.row_checksum}")
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.lakeshrink-tmp-", dir=output.parent))
-    try:
-        df.coalesce(1).write.mode("overwrite").parquet(str(tmp / "out"))
-        parts = sorted((tmp / "out").glob("part-*.parquet"))
+    with tempfile.TemporaryDirectory(prefix=f".{output.name}.lakeshrink-spark-", dir=output.parent) as scratch, \
+            atomic_file(output) as single:
+        df.coalesce(1).write.mode("overwrite").parquet(str(Path(scratch) / "out"))
+        parts = sorted((Path(scratch) / "out").glob("part-*.parquet"))
         table = pa.concat_tables([pq.read_table(p) for p in parts]) if parts else recipe.schema().empty_table()
         # Spark's own types (no unsigned, no large_string...) go back to the child's exact schema
         table = pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in recipe.schema()], schema=recipe.schema())
-        pq.write_table(table, tmp / "single.parquet")
-        parts = [tmp / "single.parquet"]
-        back = table_checksum(pq.read_table(parts[0]))
+        pq.write_table(table, single)
+        back = table_checksum(pq.read_table(single))
         if back != recipe.row_checksum:
             raise VerificationFailed(f"{output}: the written file has row checksum {back}, the recipe says {recipe.row_checksum}")
-        os.replace(parts[0], output)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return got
