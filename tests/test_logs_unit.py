@@ -158,6 +158,22 @@ def test_miner_groups_and_persists():
     assert again.add(pl.Series(["open file z.txt"]))[0] == ids[0]
 
 
+def test_templates_keep_tabs_and_runs_of_spaces():
+    # PostgreSQL writes "LOG:  duration: 1.0 ms  statement: ..." and Zeek separates fields by tabs: the template
+    # keeps the whitespace of the cluster's first member, so those lines fit it instead of landing in the residue
+    fmt = parse_format("<Content>")
+    data = "".join(
+        f"LOG:  duration: {i}.{i % 7:03d} ms  statement: SELECT {i}\n" + f"  dns\t{i}\tudp\t10.0.0.{i % 9}\n"
+        for i in range(40)
+    ).encode()
+    miner = TemplateMiner()
+    columnar, counts, residue, _ = _columnar(data, fmt, miner, PackOptions())
+    assert decode_chunk(columnar) == data
+    assert residue == 0 and sorted(counts.values()) == [40, 40]
+    assert "LOG:  duration: <*> ms  statement: SELECT <*>" in miner.templates()
+    assert "  dns\t<*>\tudp\t<*>" in miner.templates()
+
+
 def test_miner_config_validation():
     with pytest.raises(ValueError):
         MinerConfig(similarity=1.5)

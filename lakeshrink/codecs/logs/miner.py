@@ -35,7 +35,8 @@ DEFAULT_MASKS: tuple[str, ...] = (
 )
 
 _DIGIT = re.compile(r"\d")
-STATE_VERSION = 1
+_WHITESPACE = re.compile(r"(\s+)")
+STATE_VERSION = 2
 
 
 _VARIABLE = re.compile(r"<\*>|\d+")
@@ -96,6 +97,9 @@ class TemplateMiner:
         self.config = config or MinerConfig()
         self._root: dict[int, _Node] = {}
         self._templates: list[list[str]] = []
+        # the whitespace before each token of the cluster's first member ("" before a first token at the start):
+        # templates keep it, so contents with tabs or runs of spaces ("LOG:  duration") still fit exactly
+        self._spaces: list[list[str]] = []
         self._known: dict[str, int] = {}  # masked content -> cluster id, for contents seen before
 
     # ----------------------------------------------------------------------------------------------- public
@@ -103,10 +107,10 @@ class TemplateMiner:
         return len(self._templates)
 
     def template(self, cluster_id: int) -> str:
-        return " ".join(self._templates[cluster_id])
+        return "".join(s + t for s, t in zip(self._spaces[cluster_id], self._templates[cluster_id]))
 
     def templates(self) -> list[str]:
-        return [" ".join(t) for t in self._templates]
+        return [self.template(cid) for cid in range(len(self._templates))]
 
     def groups(self) -> list[int]:
         """For every cluster, the id of its *group*: clusters whose templates have the same signature.
@@ -144,15 +148,17 @@ class TemplateMiner:
     # ------------------------------------------------------------------------------------------ persistence
     def to_bytes(self) -> bytes:
         """The miner's state (versioned; read back with :meth:`from_bytes`)."""
-        return pickle.dumps((STATE_VERSION, self.config, self._root, self._templates, self._known))
+        return pickle.dumps((STATE_VERSION, self.config, self._root, self._templates, self._known, self._spaces))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TemplateMiner:
-        version, config, root, templates, known = pickle.loads(data)
-        if version != STATE_VERSION:
+        version, config, root, templates, known, *rest = pickle.loads(data)
+        if version not in (1, STATE_VERSION):
             raise ValueError(f"miner state version {version} is not supported (expected {STATE_VERSION})")
         miner = cls(config)
         miner._root, miner._templates, miner._known = root, templates, known
+        # version 1 joined tokens by one space
+        miner._spaces = rest[0] if rest else [[""] + [" "] * (len(t) - 1) if t else [] for t in templates]
         return miner
 
     # -------------------------------------------------------------------------------------------- the tree
@@ -160,11 +166,17 @@ class TemplateMiner:
         known = self._known.get(masked)
         if known is not None:
             return known
-        tokens = masked.split()
+        pieces = _WHITESPACE.split(masked)
+        tokens = pieces[2::2] if pieces and pieces[0] == "" else pieces[0::2]
+        if tokens and tokens[-1] == "":
+            tokens.pop()
         cid = self._search(tokens)
         if cid is None:
             cid = len(self._templates)
             self._templates.append(tokens)
+            lead = pieces[1] if pieces and pieces[0] == "" and len(pieces) > 1 else ""
+            spaces = pieces[3::2] if pieces and pieces[0] == "" else pieces[1::2]
+            self._spaces.append(([lead] + spaces)[: len(tokens)])
             self._insert(tokens, cid)
         else:
             template = self._templates[cid]
