@@ -137,7 +137,7 @@ def spark(tasks: int) -> list[Path]:
         env = {**os.environ, "JAVA_TOOL_OPTIONS": f"-Dlog4j2.configurationFile={conf}", "PYSPARK_PYTHON": sys.executable}
         subprocess.run([sys.executable, str(job), f"file://{events}", str(tasks)], check=True, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        produced = sorted(events.iterdir())
+        produced = sorted(p for p in events.rglob("*") if p.is_file() and not p.name.startswith("."))  # Spark 4: a directory of rolling event files
         target = CACHE / "spark-events.json"
         with open(target, "wb") as out:
             for p in produced:

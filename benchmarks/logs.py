@@ -2,6 +2,7 @@
 
     python benchmarks/logs.py                      # the 16 files
     python benchmarks/logs.py --big-mb 1024        # also a >= 1 GiB input (peak RSS of a child process)
+    python benchmarks/logs.py --large              # also the full Loghub logs and large real logs (loggen.py)
 
 For each file, measured side by side in the same run: byte-exact round trip, compression ratio of lakeshrink
 (whole archive, index included) vs gzip -9, xz -9e (lzma preset 9|EXTREME) and zstd -19, compress and
@@ -262,15 +263,24 @@ def main() -> None:
     parser.add_argument("--big-mb", type=int, default=0, help="also compress an input of this many MiB (0: skip)")
     parser.add_argument("--chunk-mb", type=int, default=32)
     parser.add_argument("--workdir", type=Path, default=None, help="where the large input is built (default: /tmp)")
+    parser.add_argument("--large", action="store_true",
+                        help="also the full Loghub logs and the logs of benchmarks/loggen.py, each tool in a child process")
+    parser.add_argument("--large-max-mb", type=int, default=64, help="cut each large log to this many MiB")
+    parser.add_argument("--skip-2k", action="store_true", help="skip the 16 Loghub-2k files")
     args = parser.parse_args()
     progress.set_enabled(False)
     root = loghub_dir()
     if root is None:
         sys.exit("Loghub-2k data not found (../shared/data/loghub-2k or $LAKESHRINK_LOGHUB)")
     systems = args.systems or [k.name for k in known_formats()]
-    results = run_files(root, systems)
-    summary = print_table(results)
-    doc = {"files": [asdict(r) for r in results], "summary": summary}
+    doc: dict = {}
+    if not args.skip_2k:
+        results = run_files(root, systems)
+        doc = {"files": [asdict(r) for r in results], "summary": print_table(results)}
+    if args.large:
+        from logs_large import print_large, run_large
+
+        doc["large"] = print_large(run_large(args.large_max_mb))
     if args.big_mb:
         doc["big"] = run_big(root, args.big_mb, args.chunk_mb, args.workdir)
     RESULTS.mkdir(exist_ok=True)

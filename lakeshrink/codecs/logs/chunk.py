@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 
 from lakeshrink.codecs.logs import columns as col
+from lakeshrink.codecs.logs import structured
 from lakeshrink.codecs.logs.header import CONTENT, LogFormat, split_header
 from lakeshrink.codecs.logs.lines import extract_params, fill_template, join_lines, split_lines, template_regex
 from lakeshrink.codecs.logs.miner import TemplateMiner
@@ -41,6 +42,7 @@ from lakeshrink.codecs.logs.packing import (
     PackOptions,
     get_varint,
     pack,
+    pack_all,
     put_varint,
     unpack,
     zstd_compressor,
@@ -132,7 +134,8 @@ def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, l
     raw_content: pl.Series = pl.Series("c", [], dtype=pl.String)
     if content_group is not None and len(matched_rows):
         contents = split.parts[content_group].filter(mask)
-        ids = miner.add(contents)
+        kind = structured.detect(contents)
+        ids = miner.add(contents) if kind is None else miner.add_shaped(contents, structured.shapes(kind, contents))
         m_kinds = np.full(len(matched_rows), KIND_RAW_CONTENT, dtype=np.int64)
         # the rows of each cluster, clusters by id, rows in line order (numpy: no per-cluster polars frame)
         id_values = ids.to_numpy()
@@ -224,16 +227,14 @@ def _pack(meta: dict, streams: list[bytes], options: PackOptions) -> bytes:
     section0 += small
     payload = bytearray([MODE_COLUMNAR])
     put_varint(1 + len(big), payload)
-    pack(bytes(section0), options, payload)
-    for s in big:
-        pack(s, options, payload)
+    pack_all([bytes(section0), *big], options, payload)
     return bytes(payload)
 
 
 def _whole(data: bytes, options: PackOptions) -> bytes:
     """The chunk as one section: LZMA2 9e (at least as small as zstd -19 on logs), or zstd without LZMA."""
     out = bytearray([0])
-    codec = pack(data, options, out, zstd=False)
+    codec = pack(data, options.strongest(), out, zstd=False)
     out[0] = MODE_LZMA if codec == LZMA else MODE_ZSTD
     return bytes(out)
 

@@ -45,7 +45,8 @@ class CodecConfig:
     Args:
         format: a Loghub-style format string, the name of a known format (``"HDFS"``), or None to detect it
             from the first lines.
-        level: zstd level (1-22) for every column; LZMA2 9e is tried as well unless ``try_lzma`` is false.
+        level: zstd level (1-22) for every column; LZMA2 is tried as well unless ``try_lzma`` is false.
+        lzma_preset: LZMA2 preset (0-9) of the columns' sections; whole chunks are always tried at 9e.
         chunk_bytes: target chunk size; peak memory grows with it (about 20x while a chunk is encoded).
         max_line_bytes: longer lines are refused (:class:`~lakeshrink.errors.InputError`); 0 for no limit.
         allow_binary: store inputs that look like binary data instead of refusing them.
@@ -55,6 +56,7 @@ class CodecConfig:
     format: str | None = None
     level: int = 19
     try_lzma: bool = True
+    lzma_preset: int = 6
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
     max_line_bytes: int = 4 << 20
     allow_binary: bool = False
@@ -70,7 +72,7 @@ class CodecConfig:
 
     @property
     def pack_options(self) -> PackOptions:
-        return PackOptions(zstd_level=self.level, try_lzma=self.try_lzma)
+        return PackOptions(zstd_level=self.level, try_lzma=self.try_lzma, lzma_preset=self.lzma_preset)
 
 
 class LogCodec:

@@ -18,7 +18,6 @@ layer packs and compresses them.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 import zstandard
+
+from lakeshrink.codecs.logs.lines import extract_params, interleave_rows, template_regex
+from lakeshrink.codecs.logs.miner import MinerConfig, TemplateMiner
 
 _CANONICAL = r"^(0|-?[1-9][0-9]{0,17})$"
 _DIGITS = r"^[0-9]{1,18}$"
@@ -43,7 +45,10 @@ class Encoded:
 
 
 def _probe(data: bytes) -> int:
-    return len(_PROBE.compress(data[: 1 << 20]))
+    """Estimated compressed size: a fast zstd of the first MiB, scaled to the whole length."""
+    if len(data) <= 1 << 20:
+        return len(_PROBE.compress(data))
+    return len(_PROBE.compress(data[: 1 << 20])) * len(data) >> 20
 
 
 # ------------------------------------------------------------------------------------------------- integers
@@ -270,8 +275,12 @@ def _unpack_digits(desc: dict, streams: list[bytes], n: int) -> pl.Series:
     return digits.to_frame().select(pl.concat_str(exprs).alias("v"))["v"]
 
 
-def encode_strings(values: pl.Series, *, _depth: int = 0) -> Encoded:
-    """Encode a string column (no nulls, no newlines) choosing the smallest exact typing."""
+def encode_strings(values: pl.Series, *, _depth: int = 0, mine: bool = True) -> Encoded:
+    """Encode a string column (no nulls, no newlines) choosing the smallest exact typing.
+
+    ``mine``: free text (long values with spaces, mostly distinct) is also tried as templates of its own
+    (:func:`_mined`): the message field of a JSON or CSV log.
+    """
     n = len(values)
     if n == 0:
         return Encoded({"t": "const", "v": ""}, ())
@@ -311,9 +320,78 @@ def encode_strings(values: pl.Series, *, _depth: int = 0) -> Encoded:
                     candidates.append(packed)
     if prof["distinct"] <= max(16, n // 8):
         candidates.append(_dict(values))
+    elif mine and _depth == 0 and n >= MINE_MIN_VALUES and prof["len_max"] >= MINE_MIN_LENGTH and _wordy(values):
+        mined = _mined(values)
+        if mined is not None:
+            candidates.append(mined)
     if len(candidates) == 1:
         return candidates[0]
     return min(candidates, key=lambda e: sum(_probe(st) + 8 for st in e.streams))
+
+
+#: Text columns of at least this many values, some of them this long, are tried as templates (:func:`_mined`).
+MINE_MIN_VALUES = 64
+MINE_MIN_LENGTH = 24
+#: A nested template needs this many values; rarer ones stay in the column's residue.
+MINE_MIN_ROWS = 10
+
+
+def _wordy(values: pl.Series) -> bool:
+    """Whether values are mostly words separated by spaces (what a template miner can split), from a sample."""
+    sample = values.head(512)
+    return float((sample.str.count_matches(" ") >= 2).mean() or 0) >= 0.5
+
+
+def _mined(values: pl.Series) -> Encoded | None:
+    """Free text as templates (a Drain miner of its own, default masks): per value the template's number
+    (0 = kept whole), each template's parameters as typed columns, and the values kept whole."""
+    miner = TemplateMiner(MinerConfig())
+    ids = miner.add(values).to_numpy()
+    codes = np.zeros(len(values), dtype=np.int64)
+    by_id = np.argsort(ids, kind="stable")
+    bounds = np.flatnonzero(np.diff(ids[by_id])) + 1
+    templates: list = []
+    streams: list[bytes] = []
+    for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(by_id)]):
+        if hi - lo < MINE_MIN_ROWS:
+            continue
+        text = miner.template(int(ids[by_id[lo]]))
+        rows = by_id[lo:hi]
+        ok, params = extract_params(text, values.gather(rows))
+        if int(ok.sum()) < MINE_MIN_ROWS:
+            continue
+        codes[rows[ok.to_numpy()]] = len(templates) + 1
+        subs = [encode_strings(params[c].filter(ok), mine=False) for c in params.columns]
+        templates.append([text, [sub.desc for sub in subs]])
+        streams += [st for sub in subs for st in sub.streams]
+    if not templates:
+        return None
+    code_col = encode_ints(codes)
+    rest = encode_strings(values.filter(pl.Series(codes == 0)), mine=False)
+    desc = {"t": "tmpl", "p": templates, "k": code_col.desc, "r": rest.desc}
+    return Encoded(desc, (*code_col.streams, *streams, *rest.streams))
+
+
+def _decode_mined(desc: dict, streams: list[bytes], n: int) -> list[str]:
+    k = _count(desc["k"])
+    codes = decode_ints(desc["k"], streams[:k], n)
+    pos = k
+    out = np.empty(n, dtype=object)
+    by_code = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[by_code], np.arange(len(desc["p"]) + 2))
+    for i, (text, descs) in enumerate(desc["p"], start=1):
+        rows = by_code[bounds[i] : bounds[i + 1]]
+        columns = []
+        for d in descs:
+            c = _count(d)
+            columns.append(decode_list(d, streams[pos : pos + c], len(rows)))
+            pos += c
+        if len(rows):
+            out[rows] = interleave_rows(template_regex(text)[1], columns)
+    rows = by_code[bounds[0] : bounds[1]]
+    if len(rows):
+        out[rows] = decode_list(desc["r"], streams[pos:], len(rows))
+    return out.tolist()
 
 
 def encode_conditional(values: pl.Series, keys: np.ndarray) -> Encoded:
@@ -424,6 +502,8 @@ def _count(desc: dict) -> int:
         return _count(desc["c"])
     if kind == "eint":
         return _count(desc["c"]) + _count(desc["m"])
+    if kind == "tmpl":
+        return _count(desc["k"]) + sum(_count(d) for _, ds in desc["p"] for d in ds) + _count(desc["r"])
     raise ValueError(f"unknown column encoding {kind!r}")
 
 
@@ -466,6 +546,8 @@ def decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
     if kind == "dict":
         words = streams[0].decode("utf-8").split("\n")
         return take_strings(words, decode_ints(desc["c"], streams[1:], n))
+    if kind == "tmpl":
+        return _decode_mined(desc, streams, n)
     if kind == "eint":
         k = _count(desc["c"])
         present = np.flatnonzero(decode_ints(desc["m"], streams[k:], n))
@@ -554,20 +636,6 @@ def join_rows(columns: Sequence[Sequence[str]], n: int) -> list[str]:
     return list(map("".join, zip(*columns)))
 
 
-def interleave_rows(literals: Sequence[str], columns: Sequence[Sequence[str]]) -> list[str]:
-    """Per row ``literals[0] + c0 + literals[1] + c1 + ...`` (one literal more than columns).
-
-    One ``%``-format per row (a single C call) rather than a list of pieces joined.
-    """
-    pattern = _row_format(tuple(literals))
-    return [pattern % row for row in zip(*columns)]
-
-
-@functools.lru_cache(maxsize=4096)
-def _row_format(literals: tuple[str, ...]) -> str:
-    return "%s".join(literal.replace("%", "%%") for literal in literals)
-
-
 def decode_strings(desc: dict, streams: list[bytes], n: int, *, _small: bool = True) -> pl.Series:
     """Inverse of :func:`encode_strings` (``streams`` are this column's streams, in order)."""
     kind = desc["t"]
@@ -609,6 +677,8 @@ def decode_strings(desc: dict, streams: list[bytes], n: int, *, _small: bool = T
         ints = pl.Series("v", decode_ints(desc["c"], streams[:k], desc["k"])).cast(pl.String)
         spread = ints.gather(np.maximum(np.cumsum(present) - 1, 0))  # each row's value, or a neighbour's
         return spread.zip_with(pl.Series(present), pl.Series("v", [""] * n, dtype=pl.String)).alias("v")
+    if kind == "tmpl":
+        return pl.Series("v", _decode_mined(desc, streams, n), dtype=pl.String)
     if kind == "skel":
         literals = desc["s"]
         cols: list[pl.Expr] = [pl.lit(literals[0])]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
+from lakeshrink.codecs.logs import structured
 from lakeshrink.errors import InputError
 
 CONTENT = "Content"
@@ -237,6 +238,8 @@ def detect_format(sample: list[str] | pl.Series, *, min_fraction: float = 0.5) -
     """
     lines = sample if isinstance(sample, pl.Series) else pl.Series("l", list(sample), dtype=pl.String)
     lines = lines.str.strip_chars_end("\r")
+    if structured.detect(lines) == "json":  # a header would cut the first key off: the whole line is the record
+        return parse_format("<Content>"), None
     best: tuple[float, int] = (-1.0, 0)
     choice: tuple[LogFormat, KnownFormat | None] = (parse_format("<Content>"), None)
     candidates = [(k.spec, k) for k in known_formats()] + [(g, None) for g in GENERIC_FORMATS]

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
-from lakeshrink.codecs.logs.columns import interleave_rows
 from lakeshrink.codecs.logs.miner import WILDCARD
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -118,3 +118,17 @@ def fill_template(literals: tuple[str, ...], params: list[pl.Series], n: int) ->
             exprs.append(pl.col(f"p{i}"))
     frame = pl.DataFrame({f"p{i}": p for i, p in enumerate(params)})
     return frame.select(pl.concat_str(exprs).alias("c"))["c"]
+
+
+def interleave_rows(literals: Sequence[str], columns: Sequence[Sequence[str]]) -> list[str]:
+    """Per row ``literals[0] + c0 + literals[1] + c1 + ...`` (one literal more than columns).
+
+    One ``%``-format per row (a single C call) rather than a list of pieces joined.
+    """
+    pattern = _row_format(tuple(literals))
+    return [pattern % row for row in zip(*columns)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _row_format(literals: tuple[str, ...]) -> str:
+    return "%s".join(literal.replace("%", "%%") for literal in literals)

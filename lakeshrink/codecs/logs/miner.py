@@ -37,6 +37,8 @@ DEFAULT_MASKS: tuple[str, ...] = (
 _DIGIT = re.compile(r"\d")
 _WHITESPACE = re.compile(r"(\s+)")
 STATE_VERSION = 2
+#: How many of a leaf's clusters (the newest) a content is compared with.
+MAX_LEAF_SCAN = 256
 
 
 _VARIABLE = re.compile(r"<\*>|\d+")
@@ -101,6 +103,7 @@ class TemplateMiner:
         # templates keep it, so contents with tabs or runs of spaces ("LOG:  duration") still fit exactly
         self._spaces: list[list[str]] = []
         self._known: dict[str, int] = {}  # masked content -> cluster id, for contents seen before
+        self._shapes: dict[str, int] = {}  # template given by the caller (structured lines) -> cluster id
 
     # ----------------------------------------------------------------------------------------------- public
     def __len__(self) -> int:
@@ -145,10 +148,33 @@ class TemplateMiner:
         distinct = distinct.join(lookup, on="m", how="left")
         return frame.join(distinct.select("c", "id"), on="c", how="left", maintain_order="left")["id"]
 
+    def add_shaped(self, contents: pl.Series, shapes: pl.Series) -> pl.Series:
+        """Like :meth:`add`, but lines with a shape (not null) take it as their template as it is (structured
+        lines, see :mod:`.structured`); the others are mined. A shape's cluster id is kept across calls."""
+        has = shapes.is_not_null()
+        frame = pl.DataFrame({"s": shapes})
+        distinct = frame.filter(has).unique("s", maintain_order=True)["s"].to_list()
+        ids = [self._shape_id(s) for s in distinct]
+        lookup = pl.DataFrame({"s": distinct, "id": pl.Series(ids, dtype=pl.UInt32)})
+        out = frame.join(lookup, on="s", how="left", maintain_order="left")["id"]
+        if not has.all():
+            rest = self.add(contents.filter(~has))
+            out = out.scatter((~has).arg_true(), rest)
+        return out
+
+    def _shape_id(self, shape: str) -> int:
+        cid = self._shapes.get(shape)
+        if cid is None:
+            cid = self._shapes[shape] = len(self._templates)
+            self._templates.append([shape])
+            self._spaces.append([""])
+        return cid
+
     # ------------------------------------------------------------------------------------------ persistence
     def to_bytes(self) -> bytes:
         """The miner's state (versioned; read back with :meth:`from_bytes`)."""
-        return pickle.dumps((STATE_VERSION, self.config, self._root, self._templates, self._known, self._spaces))
+        return pickle.dumps((STATE_VERSION, self.config, self._root, self._templates, self._known, self._spaces,
+                             self._shapes))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TemplateMiner:
@@ -159,6 +185,7 @@ class TemplateMiner:
         miner._root, miner._templates, miner._known = root, templates, known
         # version 1 joined tokens by one space
         miner._spaces = rest[0] if rest else [[""] + [" "] * (len(t) - 1) if t else [] for t in templates]
+        miner._shapes = rest[1] if len(rest) > 1 else {}
         return miner
 
     # -------------------------------------------------------------------------------------------- the tree
@@ -198,7 +225,9 @@ class TemplateMiner:
                 return None
             node = nxt
         best, best_sim, best_params = None, -1.0, -1
-        for cid in node.clusters:
+        # a leaf can collect many clusters (one-token contents with digits all land in one): only the most
+        # recent ones are compared, so a content costs bounded time and no input takes quadratic time
+        for cid in node.clusters[-MAX_LEAF_SCAN:]:
             template = self._templates[cid]
             same = params = 0
             for t, s in zip(template, tokens):

@@ -1,0 +1,177 @@
+"""Large real logs, side by side: lakeshrink, xz -9e, zstd -19 and gzip -9, each in a child process.
+
+Used by ``benchmarks/logs.py --large``. For every file and every compressor: compressed size, compress and
+decompress MB/s (wall time of the child process) and the child's peak RSS (``os.wait4``), and whether the bytes
+came back exactly. Files: the two full Loghub logs of ``../shared/data/loghub-full`` (DeLog's published ratios on
+them are read from its LICENSE-NOTE and printed beside), and the PostgreSQL and Spark logs ``benchmarks/loggen.py``
+writes into ``benchmarks/.cache/logs`` (each cut to ``--large-max-mb`` at a line boundary).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lakeshrink.sample_data import loghub_dir
+
+MB = 1e6
+CACHE = Path(__file__).resolve().parent / ".cache" / "logs"
+GENERATED = ("postgresql.log", "postgresql.csv", "postgresql.json", "spark-events.json", "spark-log4j2.log")
+TOOLS = ("lakeshrink", "xz -9e", "zstd -19", "gzip -9")
+
+
+@dataclass(frozen=True)
+class Run:
+    tool: str
+    size: int
+    compress_mbps: float
+    decompress_mbps: float
+    rss_mib: float  # the larger of the compress and decompress peaks
+    exact: bool
+
+
+@dataclass(frozen=True)
+class LargeResult:
+    name: str
+    bytes: int
+    runs: tuple[Run, ...]
+    delog: float | None
+
+    def ratio(self, tool: str) -> float:
+        return self.bytes / next(r.size for r in self.runs if r.tool == tool)
+
+
+def _run(cmd: list[str], stdin: Path | None, stdout: Path | None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    fin = open(stdin, "rb") if stdin else subprocess.DEVNULL  # noqa: SIM115
+    fout = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-500:]}")
+    finally:
+        for f in (fin, fout):
+            if hasattr(f, "close"):
+                f.close()
+    return seconds, usage.ru_maxrss / 1024
+
+
+def _commands(tool: str, src: Path, packed: Path, back: Path) -> tuple[tuple, tuple]:
+    py = [sys.executable, "-m", "lakeshrink", "--no-progress"]
+    if tool == "lakeshrink":
+        return (py + ["logs", "compress", str(src), "-o", str(packed)], None, None), (
+            py + ["logs", "decompress", str(packed), "-o", str(back)], None, None)
+    flags = {"xz -9e": ["xz", "-9e", "-T1"], "zstd -19": ["zstd", "-19", "--single-thread", "-q"], "gzip -9": ["gzip", "-9"]}[tool]
+    return (flags + ["-c"], src, packed), (flags[:1] + ["-dc"], packed, back)
+
+
+def measure(src: Path, tool: str, work: Path) -> Run:
+    packed, back = work / "packed", work / "back"
+    for p in (packed, back):
+        p.unlink(missing_ok=True)
+    comp, dec = _commands(tool, src, packed, back)
+    t_c, rss_c = _run(*comp)
+    t_d, rss_d = _run(*dec)
+    mb = src.stat().st_size / MB
+    exact = _same(src, back)
+    return Run(tool, packed.stat().st_size, mb / t_c, mb / t_d, max(rss_c, rss_d), exact)
+
+
+def _same(a: Path, b: Path) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def shared_data_dir() -> Path | None:
+    """``../shared/data`` (the folder holding loghub-2k and loghub-full), or None."""
+    root = loghub_dir()
+    return root.parent if root else None
+
+
+def delog_figures() -> dict[str, float]:
+    """DeLog's ratios from the loghub-full LICENSE-NOTE table (``| Linux.log | bytes | xz | zstd | DeLog |``)."""
+    root = shared_data_dir()
+    note = root / "loghub-full" / "LICENSE-NOTE.txt" if root else None
+    if note is None or not note.exists():
+        return {}
+    out = {}
+    for m in re.finditer(r"^\|\s*(\S+\.log)\s*\|[^|]*\|[^|]*\|[^|]*\|\s*([\d.]+)\s*\|", note.read_text(), re.M):
+        out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def cut(src: Path, max_bytes: int, work: Path) -> Path:
+    """``src`` itself, or its first ``max_bytes`` cut before a line that starts like the file's first line (so
+    a CSV record with a quoted multi-line field is not cut in two)."""
+    if src.stat().st_size <= max_bytes:
+        return src
+    with open(src, "rb") as fh:
+        data = fh.read(max_bytes)
+    first = data[:1]
+    end = data.rfind(b"\n" + first)
+    target = work / src.name
+    target.write_bytes(data[: end + 1])
+    return target
+
+
+def large_files() -> list[Path]:
+    root = shared_data_dir()
+    full = [root / "loghub-full" / n for n in ("Linux.log", "Proxifier.log")] if root else []
+    return [p for p in full if p.exists()] + [CACHE / n for n in GENERATED if (CACHE / n).exists()]
+
+
+def run_large(max_mb: int, tools: tuple[str, ...] = TOOLS) -> list[LargeResult]:
+    delog = delog_figures()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="lakeshrink-large-") as tmp:
+        work = Path(tmp)
+        for path in large_files():
+            src = cut(path, max_mb << 20, work)
+            runs = tuple(measure(src, tool, work) for tool in tools)
+            r = LargeResult(path.name, src.stat().st_size, runs, delog.get(path.name))
+            results.append(r)
+            print(f"  {r.name:18s} {r.bytes / MB:7.1f} MB exact={runs[0].exact} ratio {r.ratio(tools[0]):6.2f} vs xz"
+                  f" {r.ratio('xz -9e'):6.2f}", file=sys.stderr)
+            if src != path:
+                src.unlink()
+    return results
+
+
+def print_large(results: list[LargeResult]) -> dict:
+    print("\nlarge real logs (each compressor in a child process; MB/s by wall time; RSS = peak of the child)")
+    print(f"{'file':18s} {'MB':>6s} " + " ".join(f"{t:>10s}" for t in TOOLS) + f" {'DeLog':>6s} {'vs xz':>6s} {'vs DeLog':>8s}"
+          f" {'c MB/s':>7s} {'d MB/s':>7s} {'RSS':>6s} {'gz-6x':>6s} {'xz-d':>5s}")
+    rows = []
+    for r in results:
+        ls, xz, gz = (next(x for x in r.runs if x.tool == t) for t in ("lakeshrink", "xz -9e", "gzip -9"))
+        vs_delog = r.ratio("lakeshrink") / r.delog if r.delog else None
+        print(f"{r.name:18s} {r.bytes / MB:6.1f} " + " ".join(f"{r.ratio(t):10.2f}" for t in TOOLS)
+              + f" {r.delog or 0:6.1f} {r.ratio('lakeshrink') / r.ratio('xz -9e'):6.3f} "
+              + (f"{vs_delog:8.3f}" if vs_delog else f"{'':8s}")
+              + f" {ls.compress_mbps:7.2f} {ls.decompress_mbps:7.1f} {ls.rss_mib:6.0f}"
+              f" {ls.compress_mbps / gz.compress_mbps:6.2f} {ls.decompress_mbps / xz.decompress_mbps:5.2f}")
+        rows.append({"file": r.name, "bytes": r.bytes, "delog": r.delog, "exact": ls.exact,
+                     "runs": [vars(x) for x in r.runs], "vs_xz": r.ratio("lakeshrink") / r.ratio("xz -9e"),
+                     "vs_delog": vs_delog})
+    print("  (gz-6x: lakeshrink compress speed / gzip -9's; xz-d: lakeshrink decompress speed / xz -d's)")
+    print("  speeds of the anchors:")
+    for t in TOOLS[1:]:
+        print(f"    {t:9s} " + "  ".join(f"{r.name.split('.')[0][:10]}:{next(x for x in r.runs if x.tool == t).compress_mbps:.1f}/"
+                                         f"{next(x for x in r.runs if x.tool == t).decompress_mbps:.0f}" for r in results))
+    return {"files": rows, "all_exact": all(x.exact for r in results for x in r.runs)}
