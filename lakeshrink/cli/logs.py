@@ -111,15 +111,24 @@ def templates_cmd(state, archive: Path, limit: int) -> None:
 @click.option("--from", "time_from", default=None, metavar="KEY",
               help="Only lines whose time fields, joined by spaces, are >= KEY as text (e.g. '2015-10-18 18:00').")
 @click.option("--to", "time_to", default=None, metavar="KEY", help="Only lines whose time key is <= KEY as text.")
+@click.option("--where", "where", multiple=True, metavar="COND",
+              help="Only lines whose field meets COND: status=500, 'duration>100', level!=INFO, 'path~^/api' (repeatable).")
+@click.option("--year", type=int, default=None, help="Year of month-name times without one (default: this year).")
 @pass_state
 def grep_cmd(state, archive: Path, pattern: str, fixed: bool, ignore_case: bool, line_number: bool,
-             with_filename: bool, template: str | None, time_from: str | None, time_to: str | None) -> None:
-    """Print the original lines of ARCHIVE that match PATTERN, skipping chunks that cannot match."""
+             with_filename: bool, template: str | None, time_from: str | None, time_to: str | None,
+             where: tuple[str, ...], year: int | None) -> None:
+    """Print the original lines of ARCHIVE that match PATTERN, skipping chunks that cannot match.
+
+    --from/--to take times as logs write them ('2026-11-30 12:43', 'Nov 30 12:43:17', epoch seconds) and
+    compare parsed times; other keys are compared as text.
+    """
     from lakeshrink.codecs.logs.grep import GrepStats, grep
+    from lakeshrink.codecs.logs.query import parse_where
 
     stats = GrepStats()
     matches = grep(archive, pattern, fixed=fixed, ignore_case=ignore_case, template=template, time_from=time_from,
-                   time_to=time_to, stats=stats)
+                   time_to=time_to, stats=stats, where=[parse_where(w) for w in where], year=year)
     if state.json:
         found = [{"file": m.file, "line_number": m.line_number, "line": m.line.decode("utf-8", "replace")} for m in matches]
         emit(state, {"archive": str(archive), "pattern": pattern, "matches": found, "stats": _asdict(stats)})
@@ -140,6 +149,31 @@ def grep_cmd(state, archive: Path, pattern: str, fixed: bool, ignore_case: bool,
     if state.verbose:
         click.echo(f"{stats.matches} matches; read {stats.chunks_read} of {stats.chunks} chunks "
                    f"(skipped: {stats.skipped_by})", err=True)
+
+
+@logs.command("stats")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", type=click.Choice(["template"]), default="template", show_default=True, help="What to count by.")
+@click.option("--every", default="1h", show_default=True, help="Time bucket: 30s, 5m, 1h, 1d.")
+@click.option("--year", type=int, default=None, help="Year of month-name times without one (default: this year).")
+@pass_state
+def stats_cmd(state, archive: Path, by: str, every: str, year: int | None) -> None:
+    """Count the lines of ARCHIVE per template and time bucket."""
+    import datetime as dt
+
+    from lakeshrink.codecs.logs.stats import parse_every, template_stats
+
+    rows = template_stats(archive, parse_every(every), year=year)
+
+    def when(bucket: float | None) -> str:
+        return "(no time)" if bucket is None else dt.datetime.fromtimestamp(bucket, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+    if state.json:
+        emit(state, {"archive": str(archive), "by": by, "every": every,
+                     "rows": [{"bucket": when(r.bucket), "template": r.template, "lines": r.lines} for r in rows]})
+        return
+    for r in rows:
+        click.echo(f"{when(r.bucket)}\t{r.lines}\t{r.template}")
 
 
 def _asdict(obj: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from lakeshrink.codecs.logs.archive import ArchiveReader, bloom_may_contain, tem
 from lakeshrink.codecs.logs.chunk import MODE_COLUMNAR, TEMPLATE_BASE, chunk_format, chunk_templates, line_kinds, time_key
 from lakeshrink.codecs.logs.header import parse_format, split_header
 from lakeshrink.codecs.logs.lines import split_lines
+from lakeshrink.codecs.logs.query import Where, line_times, parse_time, where_mask
 from lakeshrink.errors import InputError
 
 
@@ -106,6 +107,32 @@ def _time_mask(payload: bytes, default_format: str, lines: pl.Series, lo: str | 
     return ok.fill_null(False).to_numpy()
 
 
+def _parsed_range(lo: str | None, hi: str | None, year: int | None) -> tuple[float | None, float | None]:
+    """Both given ends as epoch seconds when they all read as times, else (None, None) (text comparison)."""
+    if lo is None and hi is None:
+        return None, None
+    parsed = [parse_time(t, year) if t is not None else None for t in (lo, hi)]
+    if any(t is not None and p is None for t, p in zip((lo, hi), parsed)):
+        return None, None
+    return parsed[0], parsed[1]
+
+
+def _chunk_in_range(span: tuple[str, str] | None, lo: str | None, hi: str | None, t_lo: float | None,
+                    t_hi: float | None, year: int | None) -> bool:
+    if t_lo is None and t_hi is None:
+        return _time_overlaps(span, lo, hi)
+    if span is None or not span[0][:4].isdigit() or not span[1][:4].isdigit():
+        return True  # month names (or no time fields) do not sort as text: the chunk's lines are checked
+    first, last = parse_time(span[0], year), parse_time(span[1], year)
+    if first is None or last is None:
+        return True
+    return (t_lo is None or last >= t_lo) and (t_hi is None or first <= t_hi)
+
+
+def _chunk_fmt(reader: ArchiveReader, i: int):
+    return parse_format(chunk_format(reader.chunk_payload(i)) or reader.index.format)
+
+
 def grep(
     archive: str | os.PathLike[str],
     pattern: str,
@@ -116,6 +143,8 @@ def grep(
     time_from: str | None = None,
     time_to: str | None = None,
     stats: GrepStats | None = None,
+    where: list[Where] | None = None,
+    year: int | None = None,
 ) -> Iterator[GrepMatch]:
     """Lines of the archive matching ``pattern`` (a regex, or a literal with ``fixed``), in archive order.
 
@@ -124,10 +153,16 @@ def grep(
     :func:`~lakeshrink.codecs.logs.chunk.time_key`) is in range, compared as text. Chunks whose template list
     or time range rules them out are not read.
 
+    When both ends that are given read as times (ISO dates, month names as syslog writes them, epoch seconds:
+    :func:`~lakeshrink.codecs.logs.query.parse_times`), lines are compared by their parsed time instead
+    (:func:`~lakeshrink.codecs.logs.query.line_times`; month names take the year ``year``, default this
+    year). ``where`` keeps lines whose fields meet every condition (``status=500``, ``duration>100``).
+
     Raises:
         InputError: the pattern is not a valid regex.
     """
     stats = stats if stats is not None else GrepStats()
+    t_lo, t_hi = _parsed_range(time_from, time_to, year)
     regex = re.escape(pattern) if fixed else pattern
     if ignore_case:
         regex = "(?i)" + regex
@@ -146,7 +181,7 @@ def grep(
                 if template is not None and template_hash(template) not in {t for t, _ in entry.templates}:
                     stats.skipped_by["template"] += 1
                     continue
-                if not _time_overlaps(entry.time_range, time_from, time_to):
+                if not _chunk_in_range(entry.time_range, time_from, time_to, t_lo, t_hi, year):
                     stats.skipped_by["time"] += 1
                     continue
                 if needle is not None and not bloom_may_contain(entry.bloom, needle):
@@ -158,8 +193,16 @@ def grep(
                 hits = lines.text.str.contains(regex).fill_null(False).to_numpy()
                 for row in lines.binary:
                     hits[row] = re.search(regex.encode("utf-8"), lines.binary[row]) is not None
-                if time_from is not None or time_to is not None:
+                if t_lo is not None or t_hi is not None:
+                    times = line_times(lines.text, _chunk_fmt(reader, i), year).to_numpy()
+                    with np.errstate(invalid="ignore"):
+                        hits &= (times >= (t_lo if t_lo is not None else -np.inf)) & (times <= (t_hi if t_hi is not None else np.inf))
+                elif time_from is not None or time_to is not None:
                     hits &= _time_mask(reader.chunk_payload(i), reader.index.format, lines.text, time_from, time_to)
+                if where and hits.any():
+                    rows = np.flatnonzero(hits)
+                    keep = where_mask(lines.text.gather(rows), where, _chunk_fmt(reader, i))
+                    hits[rows[~keep]] = False
                 if template is not None:
                     rows = _template_rows(reader.chunk_payload(i), template)
                     keep = np.zeros(len(hits), dtype=bool)

@@ -106,6 +106,7 @@ _FORMATS = (
     "%Y/%m/%d %H:%M:%S",
     "%y%m%d %H%M%S",
     "%Y %b %d %H:%M:%S",
+    "%Y %b %d %H:%M",
     "%a %b %d %H:%M:%S %Y",
     "%d/%b/%Y:%H:%M:%S",
     "%Y.%m.%d %H:%M:%S",
@@ -118,7 +119,7 @@ def parse_times(texts: pl.Series, year: int | None = None) -> pl.Series:
     t = texts.cast(pl.String).str.strip_chars().str.strip_chars("[]")
     t = t.str.replace(r"(?:\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))$", "").str.replace(r"(\d{2}:\d{2}:\d{2}),(\d)", "$1.$2")
     # month name first, no year: "Nov 30 12:43:17" (also "Nov  3 ...") gets one
-    t = t.str.replace(r"^([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{2}:\d{2}:\d{2})$", f"{year} $1 $2 $3")
+    t = t.str.replace(r"^([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{2}:\d{2}(?::\d{2})?)$", f"{year} $1 $2 $3")
     out = pl.Series("t", [None] * len(t), dtype=pl.Float64)
     for fmt in _FORMATS:
         parsed = t.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
