@@ -319,7 +319,7 @@ def _check_unchanged(run: _Run, edges: list[Edge]) -> tuple[list[Edge], list[Pai
         except Exception as exc:  # noqa: BLE001
             run.skip(table, f"table changed during the scan: {exc}")
             continue
-        if replace(now, id=ref.id) != ref:
+        if replace(now, id=ref.id, metadata=ref.metadata) != ref:
             run.skip(table, "table changed during the scan (its files differ from when it was discovered)")
     kept, again = [], []
     for e in edges:
