@@ -121,12 +121,19 @@ def open_iceberg(fs: pafs.FileSystem, path: str, table_id: str, *, metadata: str
                     snap.snapshot_id if snap is not None else None, metadata)
 
 
+def _plain(schema: pa.Schema) -> pa.Schema:
+    """pyiceberg's Arrow schema with ``string``/``binary`` where it says ``large_*`` (the types Parquet files of
+    other tables read as; Iceberg's own types do not distinguish them)."""
+    swap = {pa.large_string(): pa.string(), pa.large_binary(): pa.binary()}
+    return pa.schema([pa.field(f.name, swap.get(f.type, f.type), f.nullable) for f in schema])
+
+
 def iceberg_schema(fs: pafs.FileSystem, ref: TableRef) -> pa.Schema:
     from pyiceberg.io.pyarrow import schema_to_pyarrow
 
     table = load(fs, ref.metadata or metadata_file(fs, ref.path), table_id=ref.id)
     scan = table.scan(snapshot_id=ref.snapshot_id)
-    return schema_to_pyarrow(scan.projection(), include_field_ids=False)
+    return _plain(schema_to_pyarrow(scan.projection(), include_field_ids=False))
 
 
 def iceberg_tables(fs: pafs.FileSystem, ref: TableRef, columns: list[str] | None = None) -> Iterator[pa.Table]:
@@ -139,7 +146,7 @@ def iceberg_tables(fs: pafs.FileSystem, ref: TableRef, columns: list[str] | None
         return
     scan, tasks = _tasks(table, ref.snapshot_id, ref.id, columns)
     projected = scan.projection()
-    target = schema_to_pyarrow(projected, include_field_ids=False)
+    target = _plain(schema_to_pyarrow(projected, include_field_ids=False))
     by_path = {fs_path(t.file.file_path): t for t in tasks}
     reader = ArrowScan(table.metadata, table.io, projected, AlwaysTrue())
     for data_file in ref.files:
@@ -150,7 +157,8 @@ def iceberg_tables(fs: pafs.FileSystem, ref: TableRef, columns: list[str] | None
             part = reader.to_table([task])
         except Exception as exc:  # noqa: BLE001
             raise TableError(f"cannot read {data_file.path}: {exc}", table=ref.id, path=ref.path) from exc
-        yield part.cast(target) if not part.schema.equals(target) else part
+        part = part.cast(target) if not part.schema.equals(target) else part
+        yield part.select(list(columns)) if columns else part
 
 
 def read_iceberg(fs: pafs.FileSystem, ref: TableRef, columns: list[str] | None = None) -> pa.Table:
@@ -158,6 +166,8 @@ def read_iceberg(fs: pafs.FileSystem, ref: TableRef, columns: list[str] | None =
     if not parts:
         schema = iceberg_schema(fs, ref)
         return pa.schema([schema.field(c) for c in (columns or schema.names)]).empty_table()
+    if columns and len(parts) == 1:
+        return parts[0]
     return pa.concat_tables(parts)
 
 
