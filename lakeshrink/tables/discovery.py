@@ -29,7 +29,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -202,14 +202,14 @@ def table_at(fs: pafs.FileSystem, base: str, path: str, *, iceberg_metadata: dic
     return TableRef(table_id, path, "directory", files, keys)
 
 
-def discover(root: str | Path, *, tables: list[str] | None = None, iceberg_catalog: str | None = None) -> Lake:
+def discover(root: str | Path, *, tables: list[str] | None = None, iceberg_catalog: Any = None) -> Lake:
     """Find the tables of a lake.
 
     Args:
         root: local path or URI of the lake root (a folder of tables, or one Parquet file).
         tables: explicit table paths (relative to ``root``, or absolute); default: walk the lake.
-        iceberg_catalog: name of a pyiceberg catalog (configured in ``~/.pyiceberg.yaml`` or
-            ``PYICEBERG_CATALOG__NAME__*`` variables) whose tables' current metadata is used.
+        iceberg_catalog: a pyiceberg catalog, or its name (configured in ``~/.pyiceberg.yaml`` or
+            ``PYICEBERG_CATALOG__NAME__*`` variables), whose tables' current metadata is used.
 
     A table that cannot be listed or read is reported in ``Lake.skipped`` with the reason; discovery goes on.
     """

@@ -221,30 +221,48 @@ def iceberg_file_stats(fs: pafs.FileSystem, ref: TableRef) -> tuple[pa.Schema, l
     return schema, out, size
 
 
-def catalog_tables(name: str, fs: pafs.FileSystem, base: str) -> tuple[dict[str, str], list[Skipped]]:
-    """The tables of pyiceberg catalog ``name``: {table folder path: current metadata file} for those under the
-    lake root, and the others as skipped (a lake's tables live under its root)."""
+def open_catalog(catalog: Any) -> Any:
+    """A pyiceberg catalog: ``catalog`` itself, or the one of that name (``~/.pyiceberg.yaml``,
+    ``PYICEBERG_CATALOG__NAME__*`` variables)."""
+    if not isinstance(catalog, str):
+        return catalog
     _pyiceberg()
     from pyiceberg.catalog import load_catalog
 
     try:
-        catalog = load_catalog(name)
+        return load_catalog(catalog)
     except Exception as exc:  # noqa: BLE001
-        raise TableError(f"cannot load the Iceberg catalog {name!r}: {exc}") from exc
-    found: dict[str, str] = {}
-    skipped: list[Skipped] = []
+        raise TableError(f"cannot load the Iceberg catalog {catalog!r}: {exc}") from exc
+
+
+def catalog_table_list(catalog: Any) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every (identifier, table) of a pyiceberg catalog, nested namespaces included."""
     pending = list(catalog.list_namespaces())
+    seen = set()
     while pending:
         ns = pending.pop()
+        if ns in seen:
+            continue
+        seen.add(ns)
         try:
             pending.extend(n for n in catalog.list_namespaces(ns) if n != ns)
         except Exception:  # noqa: BLE001 - catalogs without nested namespaces
             pass
         for ident in catalog.list_tables(ns):
-            table = catalog.load_table(ident)
-            location = fs_path(table.location()).rstrip("/")
-            if location == base or location.startswith(base.rstrip("/") + "/"):
-                found[location] = fs_path(table.metadata_location)
-            else:
-                skipped.append(Skipped(".".join(ident), f"Iceberg table of catalog {name!r} lies outside the lake root ({location})"))
+            yield tuple(ident), catalog.load_table(ident)
+
+
+def catalog_tables(catalog: Any, fs: pafs.FileSystem, base: str) -> tuple[dict[str, str], list[Skipped]]:
+    """The tables of a pyiceberg catalog (or the catalog of that name): {table folder path: current metadata
+    file} for those under the lake root, and the others as skipped (a lake's tables live under its root)."""
+    catalog = open_catalog(catalog)
+    found: dict[str, str] = {}
+    skipped: list[Skipped] = []
+    for ident, table in catalog_table_list(catalog):
+        location = fs_path(table.location()).rstrip("/")
+        if location == base or location.startswith(base.rstrip("/") + "/"):
+            found[location] = fs_path(table.metadata_location)
+        else:
+            skipped.append(Skipped(".".join(ident), f"Iceberg table of catalog {catalog.name!r} lies outside the lake "
+                                                     f"root ({location})"))
     return found, skipped
