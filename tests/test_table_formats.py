@@ -179,3 +179,20 @@ def test_a_hudi_table_is_refused_clearly(tmp_path):
     fs, base = _fs(tmp_path)
     with pytest.raises(TableError, match="Hudi"):
         table_at(fs, base, str(tmp_path / "h"))
+
+
+def test_a_catalog_names_the_current_metadata_and_tables_outside_the_root(tmp_path):
+    catalog = iceberg_catalog(tmp_path, tmp_path / "lake" / "wh")
+    iceberg_items(catalog)
+    outside = catalog.create_table("db.far", schema=pa.schema([("id", pa.int64())]), location=f"file://{tmp_path / 'far'}")
+    outside.append(pa.table({"id": [1]}))
+    current = catalog.load_table("db.items").metadata_location
+    # a newer metadata file that the catalog never committed: the folder alone would pick it
+    meta = tmp_path / "lake" / "wh" / "db" / "items" / "metadata"
+    newest = sorted(meta.glob("*.metadata.json"))[-1]
+    (meta / "99999-uncommitted.metadata.json").write_bytes(newest.read_bytes())
+    plain = discover(tmp_path / "lake").table("wh/db/items")
+    assert plain.metadata.endswith("99999-uncommitted.metadata.json")
+    found = discover(tmp_path / "lake", iceberg_catalog=catalog)
+    assert found.table("wh/db/items").metadata == current.removeprefix("file://")
+    assert [s.table for s in found.skipped] == ["db.far"] and "outside the lake root" in found.skipped[0].reason
