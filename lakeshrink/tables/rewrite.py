@@ -32,7 +32,7 @@ import posixpath
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import unquote
 
 import pyarrow as pa
@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.plan import EncodingPlan
 from lakeshrink.codecs.encodings.verify import verify_equal
-from lakeshrink.errors import InputError, TableError
+from lakeshrink.errors import InputError, LakeshrinkError, TableError
 from lakeshrink.progress import progress
 
 MAX_STRING_STAT = 32
@@ -118,12 +118,18 @@ def _new_name(path: str) -> str:
     return posixpath.join(posixpath.dirname(path), f"part-{uuid.uuid4()}{SUFFIX}")
 
 
-def _cleanup(fs: pafs.FileSystem, paths: list[str]) -> None:
-    for p in paths:
+def _abandon(fs: pafs.FileSystem, written: list[str], exc: Exception, table_id: str, path: str) -> NoReturn:
+    """Delete the files a failed rewrite wrote (no commit refers to them) and raise: lakeshrink's own errors as
+    they are, the format library's (a concurrent commit, an unsupported feature) as a :class:`TableError`."""
+    for p in written:
         try:
             fs.delete_file(p)
         except OSError:
             pass
+    if isinstance(exc, LakeshrinkError):
+        raise exc
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    raise TableError(f"the rewrite was not committed, the table is unchanged: {message}", table=table_id, path=path) from exc
 
 
 # ---------------------------------------------------------------- Delta
@@ -230,11 +236,7 @@ def rewrite_delta(path: str, plan: EncodingPlan, *, table_id: str | None = None)
                 commit_properties=CommitProperties(max_commit_retries=0, custom_metadata={"lakeshrink": "encode rewrite"}),
             )
     except Exception as exc:
-        _cleanup(fs, written)
-        if isinstance(exc, (InputError, TableError)) or type(exc).__name__ == "VerificationFailed":
-            raise
-        raise TableError(f"the rewrite was not committed, the table is unchanged: {str(exc).splitlines()[0]}",
-                         table=table_id, path=path) from exc
+        _abandon(fs, written, exc, table_id, path)
     after = delta.load(path, table_id=table_id).version() if log_actions else before
     with_dv = sum(1 for f in left if f in vectors)
     notes = tuple(n for n in (
@@ -313,11 +315,7 @@ def rewrite_iceberg(path: str, plan: EncodingPlan, *, catalog: Any, table_id: st
                     for data_file in new_files:
                         ow.append_data_file(data_file)
     except Exception as exc:
-        _cleanup(fs, written)
-        if isinstance(exc, (InputError, TableError)) or type(exc).__name__ == "VerificationFailed":
-            raise
-        raise TableError(f"the rewrite was not committed, the table is unchanged: {str(exc).splitlines()[0]}",
-                         table=table_id, path=path) from exc
+        _abandon(fs, written, exc, table_id, path)
     after = table.refresh().current_snapshot()
     return TableRewrite(table_id, "iceberg", before, after.snapshot_id if after else before, len(tasks), rows,
                         in_bytes, out_bytes, (), ("committed as an Iceberg 'overwrite' snapshot (pyiceberg has no "
