@@ -315,7 +315,7 @@ def _check_unchanged(run: _Run, edges: list[Edge]) -> tuple[list[Edge], list[Pai
     for table in sorted(involved - set(run.skipped)):
         ref = run.refs[table]
         try:
-            now = table_at(fs, run.lake.root, ref.path)
+            now = table_at(fs, run.lake.root, ref.path, check_inside=False)
         except Exception as exc:  # noqa: BLE001
             run.skip(table, f"table changed during the scan: {exc}")
             continue

@@ -168,14 +168,18 @@ def _table_id(base: str, path: str) -> str:
     return posixpath.relpath(path, base) if path != base else posixpath.basename(path)
 
 
-def table_at(fs: pafs.FileSystem, base: str, path: str, *, iceberg_metadata: dict[str, str] | None = None) -> TableRef:
+def table_at(fs: pafs.FileSystem, base: str, path: str, *, iceberg_metadata: dict[str, str] | None = None,
+             check_inside: bool = True) -> TableRef:
     """The table stored at ``path`` (a Parquet file or a table directory), in its current state.
+
+    ``check_inside`` looks for a table-format table above ``path`` (up to ``base``); the walk of :func:`discover`
+    never enters one, so it skips that check.
 
     Raises:
         TableError: not a table, a Hudi table, a path inside a table-format table, or an unreadable table.
     """
     table_id = _table_id(base, path)
-    inside = format_table_above(fs, base, path)
+    inside = format_table_above(fs, base, path) if check_inside else None
     if inside is not None:
         owner, kind = inside
         raise TableError(f"{path} lies inside the {kind} table {owner}; a table format's files are not tables "
@@ -223,15 +227,15 @@ def discover(root: str | Path, *, tables: list[str] | None = None, iceberg_catal
         metadata, outside = catalog_tables(iceberg_catalog, fs, base)
         skipped.extend(outside)
 
-    def add(path: str) -> None:
+    def add(path: str, explicit: bool = False) -> None:
         try:
-            found.append(table_at(fs, base, path, iceberg_metadata=metadata))
+            found.append(table_at(fs, base, path, iceberg_metadata=metadata, check_inside=explicit))
         except (TableError, OSError, pa.ArrowException) as exc:
             skipped.append(Skipped(_table_id(base, path), str(exc)))
 
     if tables is not None:
         for t in tables:
-            add(t if t.startswith("/") or "://" in t else posixpath.join(base, t))
+            add(t if t.startswith("/") or "://" in t else posixpath.join(base, t), explicit=True)
     elif fs.get_file_info(base).type == pafs.FileType.File:
         add(base)
     else:
