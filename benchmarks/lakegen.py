@@ -33,6 +33,7 @@ Usage from other benchmarks::
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -390,7 +391,8 @@ def _reference_read(path: str, fmt: str) -> pa.Table:
         return _plain(pa.table(DeltaTable(path).scan()))
     from pyiceberg.table import StaticTable
 
-    meta = sorted(Path(path, "metadata").glob("*.metadata.json"), key=lambda p: int(p.name.split("-")[0].lstrip("v")))
+    meta = sorted(Path(path, "metadata").glob("*.metadata.json"),
+                  key=lambda p: int(re.match(r"v?(\d+)", p.name).group(1)))  # type: ignore[union-attr]
     return _plain(StaticTable.from_metadata(str(meta[-1])).scan().to_arrow())
 
 
