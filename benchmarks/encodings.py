@@ -251,13 +251,13 @@ def run_table(name: str, table: pa.Table, work: Path, spark=None) -> TableResult
     paths["lakeshrink_latest"] = work / "lakeshrink_latest.parquet"
     size_plan = advise_table(table, config=AdvisorConfig(objective="size"))
     paths["lakeshrink_size"] = work / "lakeshrink_size.parquet"
-    pq.write_table(table, paths["lakeshrink_size"], **size_plan.writer_kwargs())
+    pq.write_table(table, paths["lakeshrink_size"], **size_plan.writer_kwargs(table.schema))
 
     start = time.perf_counter()
     oracle = oracle_plan(table)
     oracle_s = time.perf_counter() - start
     paths["oracle"] = work / "oracle.parquet"
-    pq.write_table(table, paths["oracle"], **oracle.writer_kwargs())
+    pq.write_table(table, paths["oracle"], **oracle.writer_kwargs(table.schema))
 
     reads = _read_ms(paths)
     writers = {k: Measure(_dir_bytes(p), reads[k]) for k, p in paths.items()}

@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.candidates import Candidate
-from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_columns
+from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_columns, needs_arrow_schema
 from lakeshrink.errors import CorruptArchive, InputError, SchemaMismatch
 from lakeshrink.fileio import atomic_file
 
@@ -216,13 +216,17 @@ class EncodingPlan:
         return leaves
 
     def writer_kwargs(self, schema: pa.Schema | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``pq.write_table`` / ``pq.ParquetWriter`` (checked against ``schema`` if given)."""
+        """Keyword arguments for ``pq.write_table`` / ``pq.ParquetWriter`` (checked against ``schema`` if given).
+
+        The footer's copy of the Arrow schema is left out (``store_schema``) only when ``schema`` is given and
+        reads back equal without it.
+        """
         if schema is not None:
             self.check(schema)
         kwargs = settings_kwargs({c.path: c.candidate for c in self.columns})
         kwargs["data_page_version"] = self.data_page_version
-        if not self.store_schema:
-            kwargs["store_schema"] = False
+        if not self.store_schema and schema is not None and not needs_arrow_schema(schema, int96=self.int96_timestamps):
+            kwargs["store_schema"] = False  # only with the schema at hand: this file's may need it where the plan's did not
         if self.int96_timestamps:
             kwargs["use_deprecated_int96_timestamps"] = True
         if self.row_group_size is not None:
