@@ -179,7 +179,7 @@ def _write_partition(
             fs.create_dir(posixpath.dirname(tmp_path), recursive=True)
             plan.check(part.schema, where=rel)
             with fs.open_output_stream(tmp_path) as out:
-                pq.write_table(part, out, **plan.writer_kwargs())
+                pq.write_table(part, out, **plan.writer_kwargs(part.schema))
             if verify:
                 with fs.open_input_file(tmp_path) as f:
                     verify_equal(part, pq.ParquetFile(f).read(), path=rel)
