@@ -20,7 +20,7 @@ version; readers refuse other values)::
      "table_details": [{"table", "format", "bytes", "rows", "columns": [...], "files": [{"path", "size"}]}],
      "edges": [{"child", "parent", "columns", "child_rows", "child_distinct_rows", "multiset_contained"}],
      "reduction": [{"child", "parent"}], "equal_groups": [[id, ...]],
-     "stages": [{"name", "pairs_in", "pairs_out", "seconds", "bytes_read", "footer_bytes", "data_bytes"}],
+     "stages": [{"name", "pairs_in", "pairs_out", "seconds", "bytes_read", "footer_bytes", "data_bytes", "cache_bytes", "shuffle_bytes"}],
      "skipped": [{"table", "reason"}]}
 
 ``OUT_DIR/edges.parquet`` holds the same edges (columns as a list of strings), with the schema metadata

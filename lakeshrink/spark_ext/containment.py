@@ -184,9 +184,9 @@ def catalog_lake(spark: Any, database: str) -> tuple[Lake, str]:
     return Lake(posixpath.normpath(base), fs, tuple(found), tuple(skipped)), root
 
 
-def scan_catalog(spark: Any, database: str, *, engine: Engine, types: TypesMode = "exact", k: int = 256):
+def scan_catalog(spark: Any, database: str, *, engine: Engine, types: TypesMode = "exact", k: int = 256, cache: Any = None):
     """The containment scan of a Spark catalog database (``lakeshrink containment scan --catalog DB``)."""
     from lakeshrink.containment.scan import scan_tables
 
     lake, root = catalog_lake(spark, database)
-    return scan_tables(lake, task_root=root, label=f"catalog:{database}", engine=engine, types=types, k=k)
+    return scan_tables(lake, task_root=root, label=f"catalog:{database}", engine=engine, types=types, k=k, cache=cache)
