@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.advisor import AdvisorConfig, advise, advise_table, advisor_config, to_arrow
 from lakeshrink.codecs.encodings.plan import EncodingPlan
+from lakeshrink.codecs.encodings.profiles import resolve_profile
 from lakeshrink.codecs.encodings.source import open_input, read_file, uses_int96
 from lakeshrink.codecs.encodings.verify import verify_equal
 from lakeshrink.errors import InputError
@@ -62,6 +63,7 @@ def write_parquet(
     objective: str | None = None,
     config: AdvisorConfig | None = None,
     verify: bool = False,
+    readers: str | None = None,
 ) -> WriteResult:
     """Write an Arrow table, record batch or polars DataFrame to one Parquet file with per-column settings.
 
@@ -72,14 +74,21 @@ def write_parquet(
         objective: objective of that advice (``size``, ``speed``, ``balanced``; default ``config``'s).
         config: advisor settings of that advice.
         verify: read the file back and compare with ``data`` before the rename.
+        readers: reader profile the file must open in (default ``portable``, see
+            :mod:`~lakeshrink.codecs.encodings.profiles`): the advice stays inside it, and a given plan outside it
+            is refused.
 
     Raises:
+        InputError: ``plan`` uses a setting a reader of the profile cannot read.
         SchemaMismatch: the plan does not fit the data's schema.
         VerificationFailed: ``verify`` found a difference (nothing was written).
     """
     table = to_arrow(data)
+    config = advisor_config(config, objective, readers)
     if plan is None:
-        plan = advise_table(table, config=advisor_config(config, objective))
+        plan = advise_table(table, config=config)
+    else:
+        resolve_profile(config.readers).check_plan(plan, where=path)
     with atomic_file(path) as tmp:
         write_table_file(table, tmp, plan, where=path)
         if verify:
@@ -120,6 +129,7 @@ def rewrite(
     objective: str | None = None,
     config: AdvisorConfig | None = None,
     overwrite: bool = False,
+    readers: str | None = None,
 ) -> RewriteResult:
     """Re-encode a Parquet file or directory with a plan, verify it, and put it in place atomically.
 
@@ -130,9 +140,12 @@ def rewrite(
         objective: objective of that advice.
         config: advisor settings of that advice.
         overwrite: replace an existing ``output`` other than the input.
+        readers: reader profile the output must open in (default ``portable``): the advice stays inside it, and
+            a given plan outside it is refused before anything is written.
 
     Raises:
-        InputError: the input is missing or not Parquet, or ``output`` exists and ``overwrite`` is false.
+        InputError: the input is missing or not Parquet, ``output`` exists and ``overwrite`` is false, or the
+            plan uses a setting a reader of the profile cannot read.
         SchemaMismatch: the plan does not fit a file's schema (or directory files disagree on their schema).
         VerificationFailed: a rewritten file did not read back equal to its input; nothing was replaced.
     """
@@ -144,9 +157,12 @@ def rewrite(
     input_bytes = source.bytes
     start = time.perf_counter()
     first = source.path(source.files[0])
+    config = advisor_config(config, objective, readers)
     if plan is None:  # advised like `advise(path)`: a large input from spread row groups, not read whole
-        plan = advise(source.root, config=advisor_config(config, objective)).plan
-    elif plan.int96_timestamps != uses_int96(first):
+        plan = advise(source.root, config=config).plan
+    else:
+        resolve_profile(config.readers).check_plan(plan, where=input)
+    if plan.int96_timestamps != uses_int96(first):
         raise InputError(f"the plan {'keeps' if plan.int96_timestamps else 'does not keep'} INT96 timestamps but the "
                          "input does the opposite; advise again on this input", path=first)
     advise_seconds = time.perf_counter() - start
