@@ -116,15 +116,18 @@ def advise_cmd(state, path: Path, objective: str, save_plan: Path | None, why: b
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Use this plan (from `encode advise --save-plan`) instead of advising.")
 @click.option("--objective", type=click.Choice(OBJECTIVES), default="balanced", show_default=True, help=OBJECTIVE_HELP)
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--iceberg-catalog", metavar="NAME", help="The pyiceberg catalog an Iceberg table INPUT is committed through.")
 @readers_option
 @engine_options
 @pass_state
 def rewrite_cmd(state, input_path: Path, output: Path, plan_file: Path | None, objective: str, overwrite: bool,
-                readers: str, engine: str, spark_master: str | None) -> None:
+                iceberg_catalog: str | None, readers: str, engine: str, spark_master: str | None) -> None:
     """Rewrite the Parquet file or directory INPUT with per-column encodings into OUTPUT, verified.
 
     Every rewritten file is read back and compared with its input before OUTPUT is put in place; on any
     difference nothing is replaced and the command fails. A plan outside the --readers profile is refused.
+    A Delta or Iceberg table (OUTPUT = INPUT) is rewritten through its own log as ONE new version or snapshot;
+    a concurrent commit makes it fail cleanly.
     """
     plan = load_plan(plan_file) if plan_file is not None else None
     resolve_profile(readers)  # an unknown name fails before any work
@@ -137,14 +140,16 @@ def rewrite_cmd(state, input_path: Path, output: Path, plan_file: Path | None, o
     else:
         from lakeshrink.codecs.encodings.writer import rewrite
 
-        result = rewrite(input_path, output, plan=plan, objective=objective, overwrite=overwrite, readers=readers)
+        result = rewrite(input_path, output, plan=plan, objective=objective, overwrite=overwrite, readers=readers,
+                         iceberg_catalog=iceberg_catalog)
     payload = {
         "input": result.input, "output": result.output, "engine": engine, "files": result.files, "rows": result.rows,
         "input_bytes": result.input_bytes, "output_bytes": result.output_bytes, "saved_bytes": result.saved_bytes,
         "ratio": result.ratio, "verified": result.verified, "advise_seconds": result.advise_seconds,
         "write_seconds": result.write_seconds, "estimated_bytes": result.plan.estimated_bytes,
         "readers": readers,
-        "plan": result.plan.to_dict(),
+        "plan": result.plan.to_dict(), "table_format": result.table_format, "committed": result.committed,
+        "notes": list(result.notes),
     }
 
     def render(console: Console) -> None:
@@ -155,6 +160,10 @@ def rewrite_cmd(state, input_path: Path, output: Path, plan_file: Path | None, o
             console.print(f"the plan estimated {human_bytes(est)}; written {human_bytes(result.output_bytes)} "
                           f"({est / result.output_bytes - 1:+.1%})")
         console.print(f"content verified equal to the input; written to {result.output}")
+        if result.committed:
+            console.print(f"committed through the {result.table_format} log: {result.committed}")
+        for note in result.notes:
+            console.print(f"note: {note}")
         console.print(f"advised in {result.advise_seconds:.2f} s, written and verified in {result.write_seconds:.2f} s")
 
     emit(state, payload, render)

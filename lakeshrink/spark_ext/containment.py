@@ -30,7 +30,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
-
 import pyarrow.compute as pc
 
 from lakeshrink.containment.compare import TypesMode
@@ -163,8 +162,8 @@ def catalog_lake(spark: Any, database: str) -> tuple[Lake, str]:
         info = {r[0]: r[1] for r in spark.sql(f"DESCRIBE TABLE EXTENDED `{database}`.`{table.name}`").collect()}
         provider = (info.get("Provider") or "").lower()
         location = info.get("Location")
-        if provider not in ("parquet", "delta") or not location:
-            skipped.append(Skipped(table_id, f"provider {provider or 'unknown'!r} is not supported (Parquet and Delta only)"))
+        if provider not in ("parquet", "delta", "iceberg") or not location:
+            skipped.append(Skipped(table_id, f"provider {provider or 'unknown'!r} is not supported (Parquet, Delta and Iceberg only)"))
             continue
         path = _local_path(location)
         root = "/" if "://" not in path else path.split("://", 1)[0] + "://" + path.split("://", 1)[1].split("/", 1)[0]
@@ -173,7 +172,7 @@ def catalog_lake(spark: Any, database: str) -> tuple[Lake, str]:
             fs, base = resolve_root(root)
             inner = path if "://" not in path else path.split("://", 1)[1]
             ref = table_at(fs, base, inner)
-            found.append(TableRef(table_id, ref.path, ref.format, ref.files, ref.partition_keys, ref.delta_version))
+            found.append(replace(ref, id=table_id))
         except (TableError, OSError, pa.ArrowException) as exc:
             skipped.append(Skipped(table_id, str(exc)))
     if len(roots) > 1:

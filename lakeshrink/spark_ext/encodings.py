@@ -320,6 +320,21 @@ def advise_path(spark: Any, path: str, *, objective: str | None = None, config: 
     return Advice(advice.plan, advice.seconds, _input_bytes(path))
 
 
+def _refuse_format_table(path: str) -> None:
+    """Spark's Parquet reader would read a table format's dead files too, and its writer would replace the log."""
+    from lakeshrink.tables.discovery import format_table_above, table_kind
+
+    if "://" in path or not Path(path).exists():
+        return
+    local = str(Path(path).resolve())
+    fs = pafs.LocalFileSystem()
+    above = format_table_above(fs, "/", local)
+    kind = above[1] if above else (table_kind(fs, local) if Path(local).is_dir() else None)
+    if kind in ("delta", "iceberg", "hudi"):
+        raise InputError(f"this is (inside) a {kind} table: its files are rewritten only through its own log, by the "
+                         "local engine (drop --engine spark)", path=path)
+
+
 def rewrite_with_spark(
     spark: Any,
     input: str,
@@ -337,6 +352,7 @@ def rewrite_with_spark(
     of the result before reporting success. Spark decides how input files map to tasks, so output files are
     ``part-*`` files per task rather than one per input file.
     """
+    _refuse_format_table(input)
     in_bytes = _input_bytes(input)
     same = Path(input).resolve() == Path(output).resolve() if "://" not in input + output else input == output
     df = spark.read.parquet(input)

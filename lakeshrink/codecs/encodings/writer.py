@@ -111,6 +111,9 @@ class RewriteResult:
     advise_seconds: float
     write_seconds: float
     verified: bool = True
+    table_format: str | None = None  # "delta" | "iceberg": committed through the table's log
+    committed: str | None = None  # the version or snapshot committed, e.g. "Delta version 3 (was 2)"
+    notes: tuple[str, ...] = ()
 
     @property
     def saved_bytes(self) -> int:
@@ -130,18 +133,25 @@ def rewrite(
     config: AdvisorConfig | None = None,
     overwrite: bool = False,
     readers: str | None = None,
+    iceberg_catalog: Any = None,
 ) -> RewriteResult:
     """Re-encode a Parquet file or directory with a plan, verify it, and put it in place atomically.
 
+    A Delta or Iceberg table is rewritten in place through its own log, as one new version or snapshot
+    (:mod:`lakeshrink.tables.rewrite`).
+
     Args:
-        input: a Parquet file, or a directory of data files (Spark ``part-*`` files, hive partitions).
-        output: where to write; ``None`` or the input's own path replaces the input (atomically).
+        input: a Parquet file, a directory of data files (Spark ``part-*`` files, hive partitions), or a Delta
+            or Iceberg table's folder.
+        output: where to write; ``None`` or the input's own path replaces the input (atomically; for a table
+            format, the only choice).
         plan: settings to use; advised from the input's rows when omitted.
         objective: objective of that advice.
         config: advisor settings of that advice.
         overwrite: replace an existing ``output`` other than the input.
         readers: reader profile the output must open in (default ``portable``): the advice stays inside it, and
             a given plan outside it is refused before anything is written.
+        iceberg_catalog: the pyiceberg catalog (or its name) an Iceberg table is committed through.
 
     Raises:
         InputError: the input is missing or not Parquet, ``output`` exists and ``overwrite`` is false, or the
@@ -152,6 +162,9 @@ def rewrite(
     source = open_input(input)
     in_place = output is None or Path(output).resolve() == source.root.resolve()
     target = source.root if in_place else Path(output)  # type: ignore[arg-type]
+    if source.table_format is not None and not in_place:
+        raise InputError(f"a {source.table_format} table is rewritten in place, as a new version of itself; give "
+                         "the table's own folder as the output", path=output)
     if not in_place and target.exists() and not overwrite:
         raise InputError("output already exists (pass overwrite to replace it)", path=target)
     input_bytes = source.bytes
@@ -167,6 +180,16 @@ def rewrite(
                          "input does the opposite; advise again on this input", path=first)
     advise_seconds = time.perf_counter() - start
     start = time.perf_counter()
+    if source.table_format is not None:
+        from lakeshrink.tables.rewrite import rewrite_table
+
+        done = rewrite_table(str(source.root), source.table_format, plan, iceberg_catalog=iceberg_catalog)
+        return RewriteResult(
+            input=str(input), output=str(target), files=done.files, rows=done.rows, input_bytes=done.input_bytes,
+            output_bytes=done.output_bytes, plan=plan, advise_seconds=advise_seconds,
+            write_seconds=time.perf_counter() - start, table_format=done.format, committed=done.describe(),
+            notes=done.notes,
+        )
     rows = 0
     if not source.is_dir:
         with atomic_file(target) as tmp:
