@@ -10,7 +10,8 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
-from format_tables import copy_shared_delta, delta_events, delta_reference, iceberg_catalog, iceberg_items, rows
+from format_tables import (copy_shared_delta, delta_events, delta_reference, iceberg_catalog, iceberg_items,
+                           iceberg_position_deletes, rows)
 from lakeshrink.cli.main import cli
 from lakeshrink.codecs.encodings.writer import rewrite
 from lakeshrink.containment.compare import normalize_frame
@@ -144,3 +145,13 @@ def test_a_concurrent_iceberg_commit_fails_the_rewrite_cleanly(tmp_path, monkeyp
     table = catalog.load_table("db.items")
     assert table.scan().to_arrow().num_rows == 111
     assert not list(folder.rglob("*-lakeshrink.parquet"))
+
+
+def test_an_iceberg_table_with_delete_files_is_refused(tmp_path):
+    catalog = iceberg_catalog(tmp_path, tmp_path / "wh")
+    folder = tmp_path / "wh" / "db" / "posdel"
+    iceberg_position_deletes(catalog, folder)
+    files = sorted(p.name for p in folder.rglob("*.parquet"))
+    with pytest.raises(TableError, match="delete files"):
+        rewrite(folder, folder, iceberg_catalog=catalog)
+    assert sorted(p.name for p in folder.rglob("*.parquet")) == files
