@@ -37,6 +37,7 @@ from lakeshrink.containment.sealed import UnsafeTablePath, check_table_id, read_
 from lakeshrink.errors import CorruptArchive, LakeshrinkError, TableError
 from lakeshrink.fileio import atomic_file
 from lakeshrink.serde import to_jsonable
+from lakeshrink.tables.discovery import filesystem_of
 
 MARKS_FORMAT = "lakeshrink-marks"
 MARKS_VERSION = 1
@@ -101,7 +102,8 @@ def _now() -> str:
 
 
 def _state(raw: dict[str, Any]) -> recipes.PinnedState:
-    return recipes.PinnedState(raw["table"], raw["format"], tuple(recipes.PinnedFile(**f) for f in raw["files"]), raw.get("delta_version"))
+    return recipes.PinnedState(raw["table"], raw["format"], tuple(recipes.PinnedFile(**f) for f in raw["files"]),
+                               raw.get("delta_version"), raw.get("snapshot_id"))
 
 
 def _manifest_path(lake: str) -> str:
@@ -110,7 +112,7 @@ def _manifest_path(lake: str) -> str:
 
 def read_manifest(lake: str) -> tuple[tuple[Mark, ...], tuple[Withdrawal, ...], dict[str, Any]] | None:
     """The marks recorded at ``lake``, or None when there is no manifest. Refuses an edited or truncated one."""
-    fs, base = pafs.FileSystem.from_uri(lake) if "://" in lake else (pafs.LocalFileSystem(), lake)
+    fs, base = filesystem_of(lake) if "://" in lake else (pafs.LocalFileSystem(), lake)
     path = _manifest_path(base)
     if fs.get_file_info(path).type == pafs.FileType.NotFound:
         return None
@@ -139,7 +141,7 @@ def _write_manifest(lake: str, body: dict[str, Any]) -> str:
     doc = seal(MARKS_FORMAT, MARKS_VERSION, body)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if "://" in lake:
-        fs, base = pafs.FileSystem.from_uri(lake)
+        fs, base = filesystem_of(lake)
         path = _manifest_path(base)
         fs.create_dir(posixpath.dirname(path), recursive=True)
         with fs.open_output_stream(path) as f:  # object stores replace an object whole or not at all
@@ -163,6 +165,8 @@ def _recheck(root: str, table: str, pinned: recipes.PinnedState, role: str) -> t
     """(reason it changed or None, table path); a table that is gone or unreadable counts as changed."""
     try:
         lake, ref = recipes.open_table(root, table)
+        if ref.is_format_table and (unreadable := recipes.pinned_unreadable(lake, ref, pinned)):
+            return f"the {role} {table!r}: {unreadable}", ref.path if ref.format == "delta" else None
         change = recipes.state_change(lake, ref, pinned)
     except recipes.ParentChanged as exc:
         return f"the {role} {table!r} vanished ({exc})", None
@@ -170,7 +174,8 @@ def _recheck(root: str, table: str, pinned: recipes.PinnedState, role: str) -> t
         raise
     except (LakeshrinkError, OSError) as exc:
         return f"the {role} {table!r} cannot be read: {exc}", None
-    return (f"the {role} {table!r} changed: {change}" if change else None), ref.path if ref.format == "delta" else None
+    moved = "moved on" if ref.is_format_table else "changed"
+    return (f"the {role} {table!r} {moved}: {change}" if change else None), ref.path if ref.format == "delta" else None
 
 
 def mark(plan_dir: str | os.PathLike[str], *, execute: bool = False) -> MarkResult:

@@ -10,15 +10,18 @@ File format (JSON, UTF-8), written by :meth:`EncodingPlan.save`::
 
     {
       "format": "lakeshrink.encoding-plan",   # magic
-      "version": 1,                            # PLAN_VERSION; readers refuse newer versions
+      "version": 2,                            # PLAN_VERSION; readers refuse newer versions
       "objective": "balanced", "rows": 336776, "sample_rows": 8192,
       "row_group_size": 1048576, "data_page_size": 1048576, "data_page_version": "1.0",
       "sorting_columns": [{"path": "id", "descending": false, "nulls_first": false}],
       "int96_timestamps": false,
+      "readers": "portable",                   # reader profile advised for (version 1 plans: "latest")
+      "store_schema": true,                    # keep pyarrow's ARROW:schema in the footer
       "columns": [{"path": "id", "physical_type": "INT64", "dictionary": false,
                    "encoding": "DELTA_BINARY_PACKED", "compression": "ZSTD", "level": 19,
                    "estimated_bytes": 1047, "default_bytes": 1074221, "zstd_bytes": 2110,
-                   "decode_seconds": 1.2e-05, "reason": "..."}, ...],
+                   "decode_seconds": 1.2e-05, "reason": "...",
+                   "latest_bytes": 1047, "constrained_by": []}, ...],
       "notes": ["..."], "overhead_bytes": 1310,             # footer, schema and magic beyond the columns
       "estimated_bytes": 4692938, "default_bytes": 5653356,  # totals, informative (recomputed on load)
       "checksum": "sha256:<hex of the canonical JSON of every other key>"
@@ -42,18 +45,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.candidates import Candidate
-from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_columns
+from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_columns, needs_arrow_schema
 from lakeshrink.errors import CorruptArchive, InputError, SchemaMismatch
 from lakeshrink.fileio import atomic_file
 
 PLAN_MAGIC = "lakeshrink.encoding-plan"
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: reader profile ("readers"), per-column latest_bytes and constrained_by
 OBJECTIVES: tuple[str, ...] = ("size", "speed", "balanced")
 
 
 @dataclass(frozen=True)
 class ColumnChoice:
-    """The setting chosen for one leaf column, with the estimates and the reason behind it."""
+    """The setting chosen for one leaf column, with the estimates and the reason behind it.
+
+    ``latest_bytes`` is the estimate of the pick with no reader constraint (``latest``), and ``constrained_by``
+    names the readers of the plan's profile that cannot read that pick (empty when the profile cost nothing).
+    """
 
     path: str
     physical_type: str
@@ -66,6 +73,8 @@ class ColumnChoice:
     zstd_bytes: int | None = None
     decode_seconds: float | None = None
     reason: str = ""
+    latest_bytes: int | None = None
+    constrained_by: tuple[str, ...] = ()
 
     @property
     def candidate(self) -> Candidate:
@@ -121,6 +130,10 @@ class EncodingPlan:
         notes: remarks for people (row-group advice, sort order found...).
         overhead_bytes: estimated bytes of the file beyond its column chunks (footer, schema, magic), counted in
             :attr:`estimated_bytes`.
+        readers: the reader profile the plan was advised for (``portable``, ``spark-3.5,duckdb-1.1``...;
+            ``latest``: no constraint, also what a version 1 plan is taken for).
+        store_schema: store pyarrow's serialized Arrow schema in the footer (``False`` only when the schema
+            reads back equal without it, see :func:`~lakeshrink.codecs.encodings.schema.needs_arrow_schema`).
     """
 
     columns: tuple[ColumnChoice, ...]
@@ -134,6 +147,8 @@ class EncodingPlan:
     int96_timestamps: bool = False
     notes: tuple[str, ...] = field(default=())
     overhead_bytes: int = 0
+    readers: str = "latest"
+    store_schema: bool = True
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -163,6 +178,12 @@ class EncodingPlan:
     @property
     def default_bytes(self) -> int | None:
         return self._total("default_bytes")
+
+    @property
+    def latest_bytes(self) -> int | None:
+        """Estimated size with no reader constraint (``None`` when not advised with a profile)."""
+        columns = self._total("latest_bytes")
+        return None if columns is None else columns + self.overhead_bytes
 
     @property
     def zstd_bytes(self) -> int | None:
@@ -195,11 +216,17 @@ class EncodingPlan:
         return leaves
 
     def writer_kwargs(self, schema: pa.Schema | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``pq.write_table`` / ``pq.ParquetWriter`` (checked against ``schema`` if given)."""
+        """Keyword arguments for ``pq.write_table`` / ``pq.ParquetWriter`` (checked against ``schema`` if given).
+
+        The footer's copy of the Arrow schema is left out (``store_schema``) only when ``schema`` is given and
+        reads back equal without it.
+        """
         if schema is not None:
             self.check(schema)
         kwargs = settings_kwargs({c.path: c.candidate for c in self.columns})
         kwargs["data_page_version"] = self.data_page_version
+        if not self.store_schema and schema is not None and not needs_arrow_schema(schema, int96=self.int96_timestamps):
+            kwargs["store_schema"] = False  # only with the schema at hand: this file's may need it where the plan's did not
         if self.int96_timestamps:
             kwargs["use_deprecated_int96_timestamps"] = True
         if self.row_group_size is not None:
@@ -225,7 +252,9 @@ class EncodingPlan:
             "data_page_version": self.data_page_version,
             "sorting_columns": [dict(vars(k)) for k in self.sorting_columns],
             "int96_timestamps": self.int96_timestamps,
-            "columns": [dict(vars(c)) for c in self.columns],
+            "readers": self.readers,
+            "store_schema": self.store_schema,
+            "columns": [{**vars(c), "constrained_by": list(c.constrained_by)} for c in self.columns],
             "notes": list(self.notes),
             "overhead_bytes": self.overhead_bytes,
             "estimated_bytes": self.estimated_bytes,
@@ -250,7 +279,8 @@ class EncodingPlan:
             if _checksum(body) != data["checksum"]:
                 raise CorruptArchive("encoding plan checksum does not match its content (damaged or edited)", path=path)
         try:
-            columns = tuple(ColumnChoice(**c) for c in data["columns"])
+            columns = tuple(ColumnChoice(**{**c, "constrained_by": tuple(c.get("constrained_by", ()))})
+                            for c in data["columns"])
             sorting = tuple(SortKey(**k) for k in data.get("sorting_columns", ()))
             return cls(
                 columns=columns,
@@ -264,6 +294,8 @@ class EncodingPlan:
                 int96_timestamps=bool(data.get("int96_timestamps", False)),
                 notes=tuple(data.get("notes", ())),
                 overhead_bytes=int(data.get("overhead_bytes", 0)),
+                readers=str(data.get("readers", "latest")),
+                store_schema=bool(data.get("store_schema", True)),
             )
         except (KeyError, TypeError) as exc:
             raise CorruptArchive(f"encoding plan is malformed: {exc}", path=path) from exc
