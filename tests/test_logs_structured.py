@@ -90,3 +90,20 @@ def test_many_distinct_json_shapes_take_linear_time():
 
     small, large = run(25_000), run(100_000)
     assert large < 8 * small + 2.0  # 4x the lines: about 4x the time, never 16x
+
+
+def _v1_source() -> bytes:
+    rows = [f"2024-01-0{1 + i % 9} 10:{i % 60:02d}:00 INFO open file f{i}.txt in {i * 3} ms\n" for i in range(60)]
+    rows += [f'{{"ts":"2024-01-01T10:{i % 60:02d}:00Z","status":{(200, 500)[i % 2]},"msg":"GET /a/{i}"}}\n' for i in range(30)]
+    return "".join(rows).encode() + b"tail without newline\r"
+
+
+def test_archives_written_before_structured_logs_still_decode(tmp_path):
+    # tests/data/logs_v1.lslog was written by lakeshrink before this change (chunk metadata version 1)
+    from pathlib import Path
+
+    from lakeshrink.codecs.logs.files import decompress_archive
+
+    out = tmp_path / "back.log"
+    decompress_archive(Path(__file__).parent / "data" / "logs_v1.lslog", out)
+    assert out.read_bytes() == _v1_source()

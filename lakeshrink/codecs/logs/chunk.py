@@ -51,7 +51,9 @@ from lakeshrink.codecs.logs.packing import (
 MODE_COLUMNAR, MODE_ZSTD, MODE_LZMA = 0, 1, 2
 MODE_NAMES = {MODE_COLUMNAR: "columnar", MODE_ZSTD: "zstd", MODE_LZMA: "lzma"}
 KIND_RAW_LINE, KIND_BINARY, KIND_RAW_CONTENT, TEMPLATE_BASE = 0, 1, 2, 3
-META_VERSION = 1
+#: 2: column descriptors may be ``tmpl`` (free text as nested templates); version 1 chunks still decode.
+META_VERSION = 2
+READABLE_META_VERSIONS = (1, 2)
 BIG_STREAM = 64 << 10
 #: Columnar payloads smaller than this fraction of a fast LZMA (preset 3) estimate of the chunk skip the slow
 #: whole-chunk LZMA2 9e trial: on the 16 Loghub files 9e is 11.6% to 21.5% smaller than preset 3.
@@ -305,8 +307,9 @@ def read_meta(payload: bytes) -> tuple[dict, list[bytes]]:
         raise FramingError("trailing bytes after the last section")
     meta_len, start = get_varint(sections[0], 0)
     meta = json.loads(sections[0][start : start + meta_len].decode("utf-8"))
-    if meta.get("v") != META_VERSION:
-        raise ChunkDecodeError(f"chunk metadata version {meta.get('v')} is not supported (expected {META_VERSION})")
+    if meta.get("v") not in READABLE_META_VERSIONS:
+        raise ChunkDecodeError(f"chunk metadata version {meta.get('v')} is not supported (this lakeshrink reads "
+                               f"{', '.join(map(str, READABLE_META_VERSIONS))})")
     base = start + meta_len
     streams = [
         sections[sec][base + off : base + off + length] if sec == 0 else sections[sec][off : off + length]

@@ -23,6 +23,8 @@ from lakeshrink.fileio import atomic_dir, atomic_file
 from lakeshrink.progress import progress
 
 STDIN = "-"
+#: A chunk's Bloom filter is stored only when it is at most this share of the chunk's payload.
+BLOOM_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,10 @@ def encode_for_archive(codec: LogCodec, data: bytes, name: str) -> ArchiveChunk:
     result = codec.encode_chunk(data)
     assert codec.miner is not None
     names = {codec.miner.template(cid): n for cid, n in result.template_counts.items()}
-    return ArchiveChunk(result.payload, zlib.crc32(data), len(data), make_bloom(data), result.lines, result.mode, names,
+    bloom = make_bloom(data)
+    if len(bloom) > BLOOM_SHARE * len(result.payload):
+        bloom = ""  # it would cost more of the archive than it can save a search: kept out (never worse than xz)
+    return ArchiveChunk(result.payload, zlib.crc32(data), len(data), bloom, result.lines, result.mode, names,
                         result.time_range)
 
 
