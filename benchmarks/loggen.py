@@ -104,6 +104,7 @@ from pyspark.sql import SparkSession
 events, tasks = sys.argv[1], int(sys.argv[2])
 spark = (SparkSession.builder.master("local[2]").appName("lakeshrink-loggen")
          .config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", events)
+         .config("spark.eventLog.compress", "false")
          .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
          .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "50")
          .getOrCreate())
@@ -139,9 +140,10 @@ def spark(tasks: int) -> list[Path]:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         produced = sorted(p for p in events.rglob("*") if p.is_file() and not p.name.startswith("."))  # Spark 4: a directory of rolling event files
         target = CACHE / "spark-events.json"
-        with open(target, "wb") as out:
+        with open(target.with_suffix(".tmp"), "wb") as out:
             for p in produced:
                 out.write(p.read_bytes())
+        target.with_suffix(".tmp").replace(target)
     return [target, log]
 
 

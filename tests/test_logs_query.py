@@ -77,3 +77,28 @@ def test_stats_by_template_every_hour(tmp_path):
     assert parse_every("30s") == 30 and parse_every("1.5h") == 5400
     with pytest.raises(InputError):
         parse_every("soon")
+
+
+def test_cli_grep_where_and_stats(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from lakeshrink.cli.main import cli
+
+    log = tmp_path / "app.log"
+    log.write_text(SYSLOG)
+    archive = tmp_path / "a.lslog"
+    compress_files([str(log)], archive, CodecConfig())
+    runner = CliRunner()
+    result = runner.invoke(cli, ["logs", "grep", str(archive), "request", "--where", "status=500", "--where", "duration>190"])
+    assert result.exit_code == 0, result.output
+    want = [line for line in SYSLOG.splitlines() if "status=500" in line and int(line.split("duration: ")[1].split()[0]) > 190]
+    assert result.output.splitlines() == want and want
+    result = runner.invoke(cli, ["--output", "json", "logs", "stats", str(archive), "--every", "1h", "--year", "2026"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    assert {r["bucket"] for r in rows} == {"2026-11-30 10:00:00", "2026-11-30 11:00:00"}
+    assert sum(r["lines"] for r in rows) == 120
+    bad = runner.invoke(cli, ["logs", "grep", str(archive), "x", "--where", "duration>fast"])
+    assert bad.exit_code == 1 and "not one" in bad.output
