@@ -267,6 +267,8 @@ def main() -> None:
                         help="also the full Loghub logs and the logs of benchmarks/loggen.py, each tool in a child process")
     parser.add_argument("--large-max-mb", type=int, default=64, help="cut each large log to this many MiB")
     parser.add_argument("--skip-2k", action="store_true", help="skip the 16 Loghub-2k files")
+    parser.add_argument("--large-only", nargs="*", default=None, metavar="NAME", help="only these large logs (file names)")
+    parser.add_argument("--results", type=Path, default=RESULTS / "logs.json", help="where to write the JSON results")
     args = parser.parse_args()
     progress.set_enabled(False)
     root = loghub_dir()
@@ -280,12 +282,12 @@ def main() -> None:
     if args.large:
         from logs_large import print_large, run_large
 
-        doc["large"] = print_large(run_large(args.large_max_mb))
+        doc["large"] = print_large(run_large(args.large_max_mb, only=args.large_only))
     if args.big_mb:
         doc["big"] = run_big(root, args.big_mb, args.chunk_mb, args.workdir)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "logs.json").write_text(json.dumps(doc, indent=1))
-    print(f"\nwrote {RESULTS / 'logs.json'}")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(doc, indent=1))
+    print(f"\nwrote {args.results}")
 
 
 if __name__ == "__main__":

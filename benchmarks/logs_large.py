@@ -136,18 +136,21 @@ def large_files() -> list[Path]:
     return [p for p in full if p.exists()] + [CACHE / n for n in GENERATED if (CACHE / n).exists()]
 
 
-def run_large(max_mb: int, tools: tuple[str, ...] = TOOLS) -> list[LargeResult]:
+def run_large(max_mb: int, tools: tuple[str, ...] = TOOLS, only: list[str] | None = None) -> list[LargeResult]:
     delog = delog_figures()
     results = []
     with tempfile.TemporaryDirectory(prefix="lakeshrink-large-") as tmp:
         work = Path(tmp)
         for path in large_files():
+            if only and path.name not in only:
+                continue
             src = cut(path, max_mb << 20, work)
             runs = tuple(measure(src, tool, work) for tool in tools)
             r = LargeResult(path.name, src.stat().st_size, runs, delog.get(path.name))
             results.append(r)
-            print(f"  {r.name:18s} {r.bytes / MB:7.1f} MB exact={runs[0].exact} ratio {r.ratio(tools[0]):6.2f} vs xz"
-                  f" {r.ratio('xz -9e'):6.2f}", file=sys.stderr)
+            print(f"  {r.name:18s} {r.bytes / MB:7.1f} MB exact={[x.exact for x in runs]} "
+                  + " ".join(f"{x.tool}: {r.ratio(x.tool):.2f} {x.compress_mbps:.2f}/{x.decompress_mbps:.1f} MB/s"
+                             f" {x.rss_mib:.0f} MiB" for x in runs), file=sys.stderr, flush=True)
             if src != path:
                 src.unlink()
     return results
