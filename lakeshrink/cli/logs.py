@@ -31,10 +31,12 @@ def logs() -> None:
 @click.option("--max-line-bytes", type=click.IntRange(0), default=4 << 20, show_default=True,
               help="Refuse lines longer than this (0: no limit).")
 @click.option("--allow-binary", is_flag=True, help="Store input that looks like binary data instead of refusing it.")
+@click.option("--force", is_flag=True, help="Replace the archive if it exists (never one of the inputs).")
 @engine_options
 @pass_state
 def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str | None, level: int, no_lzma: bool,
-                 chunk_mb: int, max_line_bytes: int, allow_binary: bool, engine: str, spark_master: str | None) -> None:
+                 chunk_mb: int, max_line_bytes: int, allow_binary: bool, force: bool, engine: str,
+                 spark_master: str | None) -> None:
     """Compress INPUT files, directories or - (stdin) into one archive, byte-exact."""
     config = CodecConfig(format=log_format, level=level, try_lzma=not no_lzma, chunk_bytes=chunk_mb << 20,
                          max_line_bytes=max_line_bytes, allow_binary=allow_binary)
@@ -42,11 +44,12 @@ def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str 
         from lakeshrink.spark_ext.logs import compress_files_spark
 
         with open_engine(engine, spark_master) as eng:
-            report = compress_files_spark(eng.spark, list(inputs), archive, config)  # type: ignore[attr-defined]
+            report = compress_files_spark(eng.spark, list(inputs), archive, config,  # type: ignore[attr-defined]
+                                          overwrite=force)
     else:
         from lakeshrink.codecs.logs.files import compress_files
 
-        report = compress_files(list(inputs), archive, config)
+        report = compress_files(list(inputs), archive, config, overwrite=force)
     payload: dict[str, Any] = {"engine": engine, **_asdict(report), "ratio": round(report.ratio, 3)}
 
     def render(console) -> None:
