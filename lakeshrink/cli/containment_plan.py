@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, open_engine, pass_state, styled
 
 
 @click.command("plan")
@@ -55,7 +55,7 @@ def plan_command(state: CliState, scan_dir: Path, out_dir: Path, costs: Path | N
             table.add_row(m.table, m.parent, human_bytes(m.bytes), f"{m.rebuild_seconds_estimate:.1f}", m.selector)
         console.print(table)
         for r in plan.rejected:
-            console.print(f"[yellow]not used[/yellow] {r.child} <- {r.parent}: {r.reason}")
+            console.print(styled(("not used", "yellow"), f" {r.child} <- {r.parent}: {r.reason}"))
         console.print(f"solver {plan.solver}{' (optimal)' if plan.optimal else ''}; net saving "
                       f"{plan.monthly_net_saving:.4g} {plan.currency}/month; report: {out_dir / 'report.html'}")
         console.print(f"nothing is marked yet: run `lakeshrink containment mark {out_dir}` to see, add --execute to mark")
@@ -97,10 +97,10 @@ def verify_command(state: CliState, plan_dir: Path, dry_run: bool) -> None:
 
     def render(console: Console) -> None:
         for t in result.valid:
-            console.print(f"[green]ok[/green] {t}")
+            console.print(styled(("ok", "green"), f" {t}"))
         verb = "would withdraw" if result.dry_run else "withdrew"
         for w in result.withdrawn:
-            console.print(f"[red]{verb}[/red] {w.table}: {w.reason}")
+            console.print(styled((verb, "red"), f" {w.table}: {w.reason}"))
         if result.manifest is None:
             console.print("no marks manifest at the lake (nothing marked yet): checked the plan's marks only")
 

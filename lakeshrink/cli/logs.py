@@ -95,7 +95,7 @@ def templates_cmd(state, archive: Path, limit: int) -> None:
         table = Table(title=f"{len(rows)} templates in {archive}")
         table.add_column("lines", justify="right")
         table.add_column("chunks", justify="right")
-        table.add_column("template")
+        table.add_column("template", overflow="fold")  # wrapped, never cut: a template is copied from here
         for r in rows:
             table.add_row(f"{r.lines:,}", str(r.chunks), r.template)
         console.print(table)

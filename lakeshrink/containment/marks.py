@@ -31,7 +31,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from lakeshrink.containment import recipes
+from lakeshrink.containment import identity, recipes
 from lakeshrink.containment.plan import LoadedPlan, load_plan
 from lakeshrink.containment.sealed import UnsafeTablePath, check_table_id, read_sealed, seal, unseal
 from lakeshrink.errors import CorruptArchive, LakeshrinkError, TableError
@@ -173,6 +173,18 @@ def _recheck(root: str, table: str, pinned: recipes.PinnedState, role: str) -> t
     return (f"the {role} {table!r} changed: {change}" if change else None), ref.path if ref.format == "delta" else None
 
 
+def _same_storage(root: str, table: str, parent: str) -> str | None:
+    """Why ``table`` cannot be marked with ``parent`` as its source when they are one storage, else None."""
+    try:
+        same = identity.same_storage(root, table, parent)
+    except (LakeshrinkError, OSError):
+        return None  # a table that cannot be opened is reported by _recheck
+    if same:
+        return (f"{table!r} and its parent {parent!r} are the same storage (a symlink or hard link): "
+                "deleting one would delete the other")
+    return None
+
+
 def mark(plan_dir: str | os.PathLike[str], *, execute: bool = False) -> MarkResult:
     """Mark the plan's tables (a dry run unless ``execute``): manifest at the lake root, property on Delta tables.
 
@@ -190,7 +202,7 @@ def mark(plan_dir: str | os.PathLike[str], *, execute: bool = False) -> MarkResu
         recipe = plan.recipe(entry.table)
         parent_problem, _ = _recheck(plan.lake, entry.parent, recipe.parent_state, "parent")
         child_problem, delta_path = _recheck(plan.lake, entry.table, recipe.child_state, "table")
-        problems += [p for p in (parent_problem, child_problem) if p]
+        problems += [p for p in (parent_problem, child_problem, _same_storage(plan.lake, entry.table, entry.parent)) if p]
         if delta_path:
             delta_paths[entry.table] = delta_path
         marks.append(Mark(entry.table, entry.parent, entry.bytes, str((plan.dir / entry.recipe).resolve()), entry.recipe_sha256,
@@ -248,7 +260,7 @@ def verify(plan_dir: str | os.PathLike[str], *, dry_run: bool = False) -> Verify
     for table, parent, parent_state, child_state in pinned:
         parent_problem, _ = _recheck(plan.lake, parent, parent_state, "parent")
         child_problem, delta_path = _recheck(plan.lake, table, child_state, "table")
-        reason = parent_problem or child_problem
+        reason = _same_storage(plan.lake, table, parent) or parent_problem or child_problem
         if reason:
             withdrawn.append(Withdrawal(table, parent, reason, now))
             if delta_path:

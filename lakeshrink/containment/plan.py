@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from lakeshrink.containment import audit as audit_mod
-from lakeshrink.containment import recipes
+from lakeshrink.containment import identity, recipes
 from lakeshrink.containment.costs import (
     AccessProfile, CostModel, ThroughputMeasurement, load_access, load_costs, measure_throughput, with_throughput,
 )
@@ -158,15 +158,30 @@ def _problem(scan: ScanResult, model: CostModel, access: AccessProfile, edges: l
     return PlanProblem(names, storage, bound, child, parent, seconds, cost)
 
 
-def _candidates(scan: ScanResult) -> tuple[list[_Candidate], list[Rejected]]:
-    """Edges whose columns are all of the child's columns (only those can rebuild the child)."""
+def _candidates(scan: ScanResult, root: str | None = None) -> tuple[list[_Candidate], list[Rejected]]:
+    """Edges whose columns are all of the child's columns (only those can rebuild the child), between tables
+    that are different storage (checked on the lake at ``root`` when given: see :mod:`.identity`)."""
     columns = {t.table: set(t.columns) for t in scan.table_details}
     usable, rejected = [], []
+    keys: dict[str, frozenset[str]] = {}
+
+    def key(table: str) -> frozenset[str]:
+        if table not in keys:
+            try:
+                lake, ref = recipes.open_table(root, table)  # type: ignore[arg-type]
+                keys[table] = identity.storage_key(lake.filesystem, ref)
+            except (LakeshrinkError, OSError):
+                keys[table] = frozenset()
+        return keys[table]
+
     for e in scan.edges:
         check_table_id(e.child)
         check_table_id(e.parent)
         if e.child not in columns or e.parent not in columns:
             rejected.append(Rejected(e.child, e.parent, "the edge names a table the scan does not describe"))
+        elif e.child == e.parent or (root is not None and key(e.child) & key(e.parent)):
+            rejected.append(Rejected(e.child, e.parent, "the parent is the same storage as the child (a symlink or "
+                                     "hard link): deleting one would delete the other"))
         elif set(e.columns) != columns[e.child]:
             rejected.append(Rejected(e.child, e.parent, "the edge covers only some of the child's columns"))
         else:
@@ -278,7 +293,6 @@ def make_plan(
     if options.gx:
         audit_mod.require_gx()  # before any expensive work
     scan = load_scan(scan_dir)
-    usable, rejected_scan = _candidates(scan)
     model = load_costs(costs)
     profile = load_access(access)
     root = scan.lake  # absolute local path or URI, as the scan wrote it
@@ -289,6 +303,7 @@ def make_plan(
             path=Path(scan_dir) / "containment.json",
         )
     discover(root, tables=[])  # fails early, naming the root, if the lake is gone
+    usable, rejected_scan = _candidates(scan, root)
     measurement = None
     if model.throughput_bytes_per_s is None:
         measurement = measure_throughput(discover(root, tables=[t.table for t in scan.table_details]), engine, root=root)

@@ -38,9 +38,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshrink.containment import graph, minmax, sketches
+from lakeshrink.containment import graph, identity, minmax, sketches
 from lakeshrink.containment.compare import TypesMode, check_types_mode
-from lakeshrink.containment.footers import FooterTask, TableFooter, read_footer
+from lakeshrink.containment.footer_guard import read_footers
+from lakeshrink.containment.footers import FooterTask, TableFooter
 from lakeshrink.containment.lake import Lake, TableRef, discover, table_at
 from lakeshrink.containment.schema_graph import Pair, schema_candidates
 from lakeshrink.containment.verify import Edge, Verdict, verify_local
@@ -239,8 +240,8 @@ class _Run:
 
 def _stage_schema(run: _Run) -> list[Pair]:
     start = time.perf_counter()
-    tasks = [FooterTask(run.root, ref) for ref in run.lake.tables]
-    footers = run.engine.map(read_footer, tasks, description="stage 1: footers and schema graph")
+    tasks = [FooterTask(run.root, ref) for ref in run.lake.tables if ref.id not in run.skipped]
+    footers = read_footers(run.engine, tasks, description="stage 1: footers and schema graph")
     for footer in footers:
         if footer.error is not None:
             run.skip(footer.table, footer.error)
@@ -385,6 +386,8 @@ def scan_tables(
         run = _Run(lake, task_root, types, eng, refs={t.id: t for t in lake.tables})
         for s in lake.skipped:
             run.skip(s.table, s.reason)
+        for alias, kept in identity.alias_groups(lake.filesystem, lake.root, lake.tables).items():
+            run.skip(alias, f"same storage as {kept} (a symlink or hard link): a table cannot be its own parent")
         pairs = _stage_schema(run)
         pairs = _stage_minmax(run, pairs)
         pairs = _stage_sketch(run, pairs, k)

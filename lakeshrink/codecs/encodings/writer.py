@@ -52,6 +52,7 @@ def write_table_file(
     ``where`` names the data in errors (the input file of a rewrite; default ``path``).
     """
     plan.check(table.schema, where=where or path)
+    plan.check_data(table, where=where or path)
     kwargs = plan.writer_kwargs()
     try:
         pq.write_table(table, path, **kwargs)
