@@ -99,13 +99,22 @@ def test_force_onto_a_fifo_is_refused(tmp_path):
     assert fifo.is_fifo()
 
 
-def test_decompress_force_onto_a_device_is_refused(tmp_path):
+def test_decompress_force_onto_a_socket_is_refused(tmp_path):
+    # never a real device: on the old code this test would replace the node itself
+    import socket
+
     src = tmp_path / "a.log"
     src.write_bytes(b"one\n")
     compress_files([str(src)], tmp_path / "a.lslog")
-    with pytest.raises(InputError, match="device"):
-        decompress_archive(tmp_path / "a.lslog", "/dev/null", overwrite=True)
-    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+    node = tmp_path / "sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(node))
+    try:
+        with pytest.raises(InputError, match="socket"):
+            decompress_archive(tmp_path / "a.lslog", node, overwrite=True)
+        assert node.is_socket()
+    finally:
+        server.close()
 
 
 # ------------------------------------------------------------------------------------------------- case 4

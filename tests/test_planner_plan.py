@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from lakeshrink.containment.sealed import UnsafeTablePath
 from lakeshrink.errors import CorruptArchive, InputError
 
 COLD_MARKS = {
-    "airlines.parquet": "copies/airlines_backup.parquet",
+    "copies/airlines_backup.parquet": "airlines.parquet",  # equal tables: the copy is marked (issue 9, case 11)
     "derived/airports_eastern.parquet": "airports.parquet",
     "derived/flights_by_origin": "flights_jan",
     "derived/flights_late_dup.parquet": "flights_jan",
@@ -36,6 +37,8 @@ def _setup(base: Path, demo_data: Path) -> tuple[Path, Path, Path]:
     """A copy of the bundled lake, its scan, and an access file that makes every table cold."""
     lake = base / "lake"
     shutil.copytree(demo_data / "lake", lake)
+    for p in lake.rglob("*"):  # one age for every file: equal tables are then told apart by their paths
+        os.utime(p, ns=(1_700_000_000_000_000_000,) * 2)
     scan_dir = base / "scan"
     scan = scan_lake(lake)
     scan.save(scan_dir)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from lakeshrink.containment import audit as audit_mod
-from lakeshrink.containment import identity, recipes
+from lakeshrink.containment import identity, keep_rules, recipes
 from lakeshrink.containment.costs import (
     AccessProfile, CostModel, ThroughputMeasurement, load_access, load_costs, measure_throughput, with_throughput,
 )
@@ -54,6 +54,7 @@ class PlanOptions:
 
     solver: SolverName = "auto"
     gx: bool = True
+    keep: tuple[str, ...] = ()  # glob patterns of table ids never to mark (``--keep``)
     milp_max_edges: int = MILP_MAX_EDGES
     time_limit: float = MILP_TIME_LIMIT
     max_rounds: int = 3
@@ -304,12 +305,16 @@ def make_plan(
         )
     discover(root, tables=[])  # fails early, naming the root, if the lake is gone
     usable, rejected_scan = _candidates(scan, root)
+    keep_rules.check_access_tables(profile, {t.table for t in scan.table_details} | {s.table for s in scan.skipped},
+                                   access)
+    usable, aside = keep_rules.set_aside(usable, profile, options.keep, root)
+    rejected_scan += [Rejected(e.child, e.parent, why) for e, why in aside]
     measurement = None
     if model.throughput_bytes_per_s is None:
         measurement = measure_throughput(discover(root, tables=[t.table for t in scan.table_details]), engine, root=root)
         model = with_throughput(model, measurement)
     sizes = {t.table: t.bytes for t in scan.table_details}
-    notes = [f"access file names unknown table {t!r}" for t in profile.unknown(set(sizes))]
+    notes: list[str] = []
     out_dir = Path(out_dir)
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
         (tmp / "recipes").mkdir()
