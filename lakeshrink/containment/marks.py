@@ -31,7 +31,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from lakeshrink.containment import identity, recipes
+from lakeshrink.containment import identity, mark_intent, recipes
 from lakeshrink.containment.plan import LoadedPlan, load_plan
 from lakeshrink.containment.sealed import UnsafeTablePath, check_table_id, read_sealed, seal, unseal
 from lakeshrink.errors import CorruptArchive, LakeshrinkError, TableError
@@ -173,6 +173,23 @@ def _recheck(root: str, table: str, pinned: recipes.PinnedState, role: str) -> t
     return (f"the {role} {table!r} changed: {change}" if change else None), ref.path if ref.format == "delta" else None
 
 
+def roll_back_interrupted(lake: str) -> list[str]:
+    """Undo the Delta mark properties of a ``mark --execute`` that died before its manifest was written (see
+    :mod:`.mark_intent`); returns the tables whose property was taken back."""
+    intent = mark_intent.read_intent(lake)
+    if intent is None:
+        return []
+    manifest = read_manifest(lake)
+    held = {m.table for m in manifest[0] if m.delta_property} if manifest else set()
+    undone = []
+    for table, path in intent.items():
+        if table not in held:
+            _set_delta(path, {DELTA_PROPERTY: "false"})
+            undone.append(table)
+    mark_intent.clear_intent(lake)
+    return undone
+
+
 def _same_storage(root: str, table: str, parent: str) -> str | None:
     """Why ``table`` cannot be marked with ``parent`` as its source when they are one storage, else None."""
     try:
@@ -215,7 +232,10 @@ def mark(plan_dir: str | os.PathLike[str], *, execute: bool = False) -> MarkResu
     replaced = tuple(sorted(m.table for m in existing[0] if m.table not in new_tables)) if existing else ()
     manifest = _manifest_path(plan.lake)
     if execute:
+        roll_back_interrupted(plan.lake)
         done: list[str] = []
+        if delta_paths:
+            mark_intent.write_intent(plan.lake, plan.sha256, delta_paths)
         try:
             for table, path in delta_paths.items():
                 parent = next(m.parent for m in marks if m.table == table)
@@ -237,6 +257,7 @@ def mark(plan_dir: str | os.PathLike[str], *, execute: bool = False) -> MarkResu
             "lake": plan.lake, "plan": str(plan.dir.resolve()), "plan_sha256": plan.sha256, "updated": now,
             "marks": to_jsonable(marks), "withdrawn": old_withdrawn + replaced_w,
         })
+        mark_intent.clear_intent(plan.lake)
     return MarkResult(not execute, plan.lake, manifest, tuple(marks), replaced, tuple(delta_paths))
 
 
@@ -246,6 +267,8 @@ def verify(plan_dir: str | os.PathLike[str], *, dry_run: bool = False) -> Verify
     Without a manifest (the plan was never marked), the plan's marks are checked and nothing is written.
     """
     plan = load_plan(plan_dir)
+    if not dry_run:
+        roll_back_interrupted(plan.lake)
     existing = read_manifest(plan.lake)
     now = _now()
     if existing is None:
