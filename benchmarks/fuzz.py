@@ -311,7 +311,109 @@ def fuzz_archives(cases: int, rng: random.Random, work: Path) -> Tally:
     return tally
 
 
-TARGETS: dict[str, Callable[[int, random.Random, Path], Tally]] = {"archive": fuzz_archives}
+# ------------------------------------------------------------------------------------------ sealed documents
+@dataclass(frozen=True)
+class DocSeed:
+    """A sealed document on disk and how the CLI reads it (``load`` raises or returns what it understood)."""
+
+    path: Path
+    load: Callable[[], object]
+
+
+def _sealed_seeds(work: Path) -> list[DocSeed]:
+    """An encoding plan, a containment plan with its recipes, and a marks manifest of a copy of the bundled lake."""
+    import shutil
+
+    from lakeshrink.codecs.encodings.advisor import advise
+    from lakeshrink.codecs.encodings.plan import load_plan as load_encoding_plan
+    from lakeshrink.containment import marks
+    from lakeshrink.containment.plan import PlanOptions, load_plan, make_plan
+    from lakeshrink.containment.scan import scan_lake
+    from lakeshrink.sample_data import bundled_dir
+
+    lake = work / "lake"
+    if not lake.exists():
+        shutil.copytree(bundled_dir() / "lake", lake)
+        scan = scan_lake(lake)
+        scan.save(work / "scan")
+        access = work / "access.csv"
+        access.write_text("table,reads_per_month,max_rebuild_seconds\n" + "".join(f"{t.table},0,\n" for t in scan.table_details))
+        make_plan(work / "scan", work / "plan", access=access, options=PlanOptions(gx=False, report=False))
+        marks.mark(work / "plan", execute=True)
+        advise(lake / "planes.parquet").plan.save(work / "encoding-plan.json")
+    import pyarrow.parquet as pq
+
+    planes_schema = pq.read_schema(lake / "planes.parquet")
+
+    def encoding_plan() -> object:
+        plan = load_encoding_plan(work / "encoding-plan.json")
+        plan.check(planes_schema)
+        return plan.writer_kwargs()
+
+    def containment_plan() -> object:
+        plan = load_plan(work / "plan")
+        return [plan.recipe(m.table) for m in plan.marked]
+
+    def manifest() -> object:
+        return marks.read_manifest(str(lake))
+
+    plan_doc = json.loads((work / "plan" / "plan.json").read_text())
+    recipe = work / "plan" / plan_doc["marked"][0]["recipe"]
+    return [DocSeed(work / "encoding-plan.json", encoding_plan), DocSeed(work / "plan" / "plan.json", containment_plan),
+            DocSeed(recipe, containment_plan), DocSeed(lake / marks.MANIFEST, manifest)]
+
+
+def _reseal(doc: object) -> object:
+    from lakeshrink.sealed import seal
+
+    if not isinstance(doc, dict) or not isinstance(doc.get("format"), str) or not isinstance(doc.get("version"), int):
+        return doc
+    body = {k: v for k, v in doc.items() if k not in ("format", "version", "sha256", "checksum")}
+    try:
+        return seal(doc["format"], doc["version"], body)
+    except Exception:  # noqa: BLE001 - a value the seal cannot hold (NaN): leave it unsealed
+        return doc
+
+
+def fuzz_documents(cases: int, rng: random.Random, work: Path) -> Tally:
+    """Mutated sealed documents: bytes, JSON values, and JSON values re-sealed (a valid seal over hostile fields).
+
+    Without a new seal, reading must refuse any change; with one, it must refuse or read it without a traceback.
+    """
+    tally = Tally()
+    seeds = _sealed_seeds(work)
+    originals = {s.path: s.path.read_bytes() for s in seeds}
+    for n in range(cases):
+        seed = seeds[n % len(seeds)]
+        original = originals[seed.path]
+        doc = json.loads(original)
+        kind = rng.randrange(3)
+        if kind == 0:
+            data, changed = mutate_bytes(rng, original), None
+        else:
+            new = mutate_json(rng, doc, keep=frozenset({"sha256", "checksum"} if kind == 1 else ()))
+            if kind == 2:
+                new = _reseal(new)
+            data, changed = json.dumps(new, allow_nan=True).encode("utf-8", "surrogatepass"), new
+        seed.path.write_bytes(data)
+
+        def check(seed: DocSeed = seed, kind: int = kind, data: bytes = data, changed: object = changed) -> bool:
+            seed.load()
+            if kind == 2:
+                return True  # re-sealed: reading it as written is right
+            try:
+                same = json.loads(data) == doc
+            except ValueError:
+                same = False
+            return same
+
+        run_case(tally, check, f"case {n} ({seed.path.name}, {'bytes json resealed'.split()[kind]}) "
+                               f"sha256 {hashlib.sha256(data).hexdigest()[:12]}")
+        seed.path.write_bytes(original)
+    return tally
+
+
+TARGETS: dict[str, Callable[[int, random.Random, Path], Tally]] = {"archive": fuzz_archives, "documents": fuzz_documents}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,16 +21,20 @@ Every refusal is a :class:`SealBroken` (a :class:`~lakeshrink.errors.CorruptArch
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lakeshrink.errors import CorruptArchive
 from lakeshrink.serde import to_jsonable, write_json
 
+T = TypeVar("T")
 SEAL_KEY = "sha256"
 #: Sealed documents larger than this are refused before being read (the largest real ones are plans of
 #: thousands of tables: a few MiB).
@@ -144,3 +148,43 @@ def read_sealed(path: str | os.PathLike[str], kind: str, versions: tuple[int, ..
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def build(cls: type[T], raw: Any, *, path: str | os.PathLike[str] | None = None, what: str = "entry") -> T:
+    """``cls(**raw)`` for a dataclass, once each field of a plain type (``str``, ``int``, ``float``, ``bool``,
+    optionally ``| None``) holds a value of that type: a re-sealed document with a wrong type is refused in one
+    line instead of failing somewhere later. Fields of other types are passed as they are.
+
+    Raises:
+        SealBroken: ``raw`` is not an object, names an unknown field, lacks one, or holds a wrongly typed value.
+    """
+    if not isinstance(raw, dict):
+        raise SealBroken(f"malformed {what}: an object was expected, found {type(raw).__name__}", path=path)
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key, value in raw.items():
+        if key not in names:
+            raise SealBroken(f"malformed {what}: unknown field {str(key)[:40]!r}", path=path)
+        allowed = _plain_types(hints[key])
+        if allowed is not None and not _is_a(value, allowed):
+            raise SealBroken(f"malformed {what}: field {key!r} holds {type(value).__name__}", path=path)
+    try:
+        return cls(**raw)
+    except (TypeError, ValueError) as exc:
+        raise SealBroken(f"malformed {what}: {exc}", path=path) from exc
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain_types(hint: Any) -> tuple[type, ...] | None:
+    args = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    return tuple(args) if all(a in _PLAIN for a in args) else None
+
+
+def _is_a(value: Any, allowed: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in allowed
+    if isinstance(value, int) and float in allowed:
+        return True
+    return isinstance(value, allowed)

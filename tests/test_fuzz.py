@@ -16,7 +16,7 @@ from benchmarks.fuzz import TARGETS
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
 def test_fuzz_target_has_no_silent_wrong_output_traceback_or_hang(tmp_path, target):
-    cases = {"archive": 1500}.get(target, 500)
+    cases = {"archive": 1500, "documents": 600}.get(target, 500)
     tally = TARGETS[target](cases, random.Random(f"suite-{target}"), tmp_path)
     assert sum(tally.counts.values()) == cases
     assert tally.counts["wrong"] == tally.counts["traceback"] == tally.counts["hang"] == 0, tally.examples

@@ -270,7 +270,8 @@ def test_default_access_marks_nothing_on_a_tiny_lake_and_says_why(tmp_path, demo
     assert {k.table: k.reason for k in plan.kept}["derived/weather_jan_ewr.parquet"].startswith("every rebuild would exceed its bound")
 
 
-def test_delta_child_gets_the_mark_property_and_loses_it_when_withdrawn(tmp_path):
+def delta_child_plan(tmp_path):
+    """A lake of a Parquet parent and a Delta child holding some of its rows, scanned and planned (cold)."""
     deltalake = pytest.importorskip("deltalake")
     lake = tmp_path / "lake"
     lake.mkdir()
@@ -281,6 +282,11 @@ def test_delta_child_gets_the_mark_property_and_loses_it_when_withdrawn(tmp_path
     access = tmp_path / "access.csv"
     access.write_text("table,reads_per_month,max_rebuild_seconds\nchild_delta,0,\n")
     plan = make_plan(tmp_path / "scan", tmp_path / "plan", access=access, options=PlanOptions(gx=False))
+    return deltalake, lake, parent, plan
+
+
+def test_delta_child_gets_the_mark_property_and_loses_it_when_withdrawn(tmp_path):
+    deltalake, lake, parent, plan = delta_child_plan(tmp_path)
     assert [(m.table, m.parent, m.selector) for m in plan.marked] == [("child_delta", "parent.parquet", "50 <= k <= 109")]
     files_before = sorted(p.name for p in (lake / "child_delta").glob("*.parquet"))
     result = mark(tmp_path / "plan", execute=True)

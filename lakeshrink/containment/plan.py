@@ -37,6 +37,7 @@ from lakeshrink.containment.lake import discover
 from lakeshrink.containment.planner import MILP_MAX_EDGES, MILP_TIME_LIMIT, PlanProblem, SolverName, solve, solve_greedy
 from lakeshrink.containment.scan import ScanResult, load_scan
 from lakeshrink.containment.sealed import check_table_id, read_sealed, write_sealed
+from lakeshrink.sealed import build
 from lakeshrink.engine import Engine, LocalEngine
 from lakeshrink.errors import CorruptArchive, InputError, LakeshrinkError, TableError
 from lakeshrink.fileio import atomic_dir
@@ -450,8 +451,10 @@ def load_plan(plan_dir: str | os.PathLike[str]) -> LoadedPlan:
     except FileNotFoundError as exc:
         raise InputError("no plan here (plan.json is missing)", path=path) from exc
     try:
-        marked = tuple(MarkedTable(**m) for m in doc["marked"])
-        lake = str(doc["lake"])
+        marked = tuple(build(MarkedTable, m, path=path, what="marked table") for m in doc["marked"])
+        lake = doc["lake"]
+        if not isinstance(lake, str):
+            raise TypeError("'lake' must be a string")
     except (KeyError, TypeError) as exc:
         raise CorruptArchive(f"malformed plan: {exc!r}", path=path) from exc
     for m in marked:

@@ -331,22 +331,23 @@ def _typed(value: Any, types: Mapping[str, tuple[type, ...]]) -> dict[str, Any]:
     return value
 
 
-def _list(value: Any) -> list:
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
+def _of(value: Any, kind: type) -> Any:
+    """``value`` if it is of ``kind`` (a bool is not an int here), else ``TypeError``."""
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
     return value
+
+
+def _list(value: Any) -> list:
+    return _of(value, list)
 
 
 def _int(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"expected an integer, got {type(value).__name__}")
-    return value
+    return _of(value, int)
 
 
 def _typed_str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
+    return _of(value, str)
 
 
 def load_plan(path: str | os.PathLike[str]) -> EncodingPlan:
@@ -363,7 +364,6 @@ def load_plan(path: str | os.PathLike[str]) -> EncodingPlan:
     return EncodingPlan.from_json(data, path=path)
 
 
+
 def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"expected true or false, got {type(value).__name__}")
-    return value
+    return _of(value, bool)
