@@ -123,7 +123,7 @@ def parse_sealed(data: bytes, kind: str, versions: tuple[int, ...], *, path: str
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        reason = "not UTF-8 text (a binary file?)" if isinstance(exc, UnicodeDecodeError) else f"not valid JSON ({exc})"
+        reason = "not UTF-8 text (a binary file?)" if isinstance(exc, UnicodeDecodeError) else f"not JSON, or not valid JSON (truncated? {exc})"
         raise SealBroken(f"{kind} is {reason}", path=path) from exc
     return unseal(doc, kind, versions, path=path, legacy=legacy)
 
