@@ -116,8 +116,23 @@ def _is_hive_dir(name: str) -> bool:
     return bool(sep) and bool(key) and not _hidden(name)
 
 
-def _list(fs: pafs.FileSystem, path: str) -> list[pafs.FileInfo]:
-    return sorted(fs.get_file_info(pafs.FileSelector(path, recursive=False)), key=lambda i: i.base_name)
+def _named(infos: list[pafs.FileInfo]) -> tuple[list[pafs.FileInfo], int]:
+    """The entries whose names are UTF-8 (pyarrow cannot give the others' paths), and how many were not."""
+    good = []
+    for info in infos:
+        try:
+            info.path  # noqa: B018 - decodes the name
+        except UnicodeDecodeError:
+            continue
+        good.append(info)
+    return good, len(infos) - len(good)
+
+
+def _list(fs: pafs.FileSystem, path: str, undecodable: list[str] | None = None) -> list[pafs.FileInfo]:
+    entries, bad = _named(fs.get_file_info(pafs.FileSelector(path, recursive=False)))
+    if bad and undecodable is not None:
+        undecodable.append(path)
+    return sorted(entries, key=lambda i: i.base_name)
 
 
 def _directory_files(fs: pafs.FileSystem, path: str) -> tuple[tuple[DataFile, ...], tuple[str, ...]]:
@@ -125,7 +140,10 @@ def _directory_files(fs: pafs.FileSystem, path: str) -> tuple[tuple[DataFile, ..
     files: list[DataFile] = []
     keys: list[str] = []
     selector = pafs.FileSelector(path, recursive=True)
-    for info in sorted(fs.get_file_info(selector), key=lambda i: i.path):
+    infos, bad = _named(fs.get_file_info(selector))
+    if bad:
+        raise TableError(f"{bad} file name(s) in the table are not UTF-8; the table cannot be read whole", path=path)
+    for info in sorted(infos, key=lambda i: i.path):
         if info.type != pafs.FileType.File:
             continue
         rel = posixpath.relpath(info.path, path)
@@ -209,9 +227,10 @@ def discover(root: str | Path, *, tables: list[str] | None = None) -> Lake:
         add(base)
     else:
         stack = [base]
+        undecodable: list[str] = []
         while stack:
             current = stack.pop()
-            entries = _list(fs, current)
+            entries = _list(fs, current, undecodable)
             if current != base and _is_table_dir(entries):
                 add(current)
                 continue
@@ -222,6 +241,8 @@ def discover(root: str | Path, *, tables: list[str] | None = None) -> Lake:
                     stack.append(e.path)
                 elif e.base_name.endswith(".parquet"):
                     add(e.path)
+        skipped += [Skipped(posixpath.relpath(d, base), "holds names that are not UTF-8: those entries were not read")
+                    for d in undecodable]
     found.sort(key=lambda t: t.id)
     return Lake(base, fs, tuple(found), tuple(skipped))
 
@@ -232,6 +253,8 @@ def read_tables_file(path: str | Path) -> list[str]:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise InputError(f"cannot read the tables file: {exc.strerror}", path=path) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("the tables file is not UTF-8 text (a binary file?)", path=path) from exc
     return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 
 
