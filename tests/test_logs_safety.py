@@ -71,3 +71,18 @@ def test_grep_patterns_give_results_or_one_line_errors(binary_archive, pattern):
 def test_grep_invalid_pattern_raises_input_error(binary_archive):
     with pytest.raises(InputError, match="invalid pattern"):
         list(grep(binary_archive, "(unclosed"))
+
+
+def test_salvage_recovers_the_intact_chunks_of_a_truncated_archive(tmp_path, demo_data):
+    from lakeshrink.codecs.logs.codec import CodecConfig
+
+    src = demo_data / "logs" / "HDFS_1k.log"
+    archive = tmp_path / "a.lslog"
+    compress_files([str(src)], archive, CodecConfig(chunk_bytes=16 << 10, level=3))
+    data = archive.read_bytes()
+    (tmp_path / "cut.lslog").write_bytes(data[: len(data) * 2 // 3])
+    result = run("logs", "salvage", tmp_path / "cut.lslog", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    pieces = sorted((tmp_path / "out").iterdir())
+    recovered = b"".join(p.read_bytes() for p in pieces)
+    assert len(pieces) >= 3 and src.read_bytes().startswith(recovered)

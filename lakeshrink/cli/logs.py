@@ -15,7 +15,7 @@ from lakeshrink.codecs.logs.codec import DEFAULT_CHUNK_BYTES, CodecConfig
 
 @click.group()
 def logs() -> None:
-    """Lossless log template compression (compress, decompress, templates, grep)."""
+    """Lossless log template compression (compress, decompress, templates, grep, salvage)."""
 
 
 @logs.command("compress")
@@ -77,6 +77,20 @@ def decompress_cmd(state, archive: Path, output: Path, force: bool) -> None:
     report = decompress_archive(archive, output, overwrite=force)
     emit(state, _asdict(report), lambda c: c.print(
         f"wrote {report.output}: {report.files} file(s), {human_bytes(report.bytes)} in {report.seconds:.2f}s"))
+
+
+@logs.command("salvage")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="New directory for the chunks.")
+@pass_state
+def salvage_cmd(state, archive: Path, output: Path) -> None:
+    """Recover the intact chunks of a truncated or damaged ARCHIVE (each checked against its checksum)."""
+    from lakeshrink.codecs.logs.salvage import salvage
+
+    report = salvage(archive, output)
+    emit(state, _asdict(report), lambda c: c.print(
+        f"recovered {report.chunks} chunk(s), {human_bytes(report.bytes)} into {report.output}; {report.reason}"
+        + (f" at byte {report.stopped_at}" if report.stopped_at is not None else "")))
 
 
 @logs.command("templates")
