@@ -10,15 +10,17 @@ File format (JSON, UTF-8), written by :meth:`EncodingPlan.save`::
 
     {
       "format": "lakeshrink.encoding-plan",   # magic
-      "version": 2,                            # PLAN_VERSION; readers refuse newer versions
+      "version": 3,                            # PLAN_VERSION; readers refuse newer versions
       "objective": "balanced", "rows": 336776, "sample_rows": 8192,
       "row_group_size": 1048576, "data_page_size": 1048576, "data_page_version": "1.0",
       "sorting_columns": [{"path": "id", "descending": false, "nulls_first": false}],
       "int96_timestamps": false,
+      "readers": "portable",                   # reader profile advised for (version 1 plans: "latest")
       "columns": [{"path": "id", "physical_type": "INT64", "dictionary": false,
                    "encoding": "DELTA_BINARY_PACKED", "compression": "ZSTD", "level": 19,
                    "estimated_bytes": 1047, "default_bytes": 1074221, "zstd_bytes": 2110,
-                   "decode_seconds": 1.2e-05, "reason": "..."}, ...],
+                   "decode_seconds": 1.2e-05, "reason": "...",
+                   "latest_bytes": 1047, "constrained_by": []}, ...],
       "notes": ["..."], "overhead_bytes": 1310,             # footer, schema and magic beyond the columns
       "estimated_bytes": 4692938, "default_bytes": 5653356,  # totals, informative (recomputed on load)
       "sha256": "<hex of the canonical JSON of every other key>"
@@ -50,14 +52,20 @@ from lakeshrink.errors import InputError, SchemaMismatch
 from lakeshrink.sealed import SealBroken, parse_sealed, seal, unseal, write_sealed
 
 PLAN_MAGIC = "lakeshrink.encoding-plan"
-PLAN_VERSION = 2
-_LEGACY = {1: ("checksum", "sha256:")}  # version 1 was sealed under this key
+#: 2: reader profile ("readers"), per-column latest_bytes and constrained_by; 3: sealed by lakeshrink.sealed
+PLAN_VERSION = 3
+_LEGACY = {1: ("checksum", "sha256:"), 2: ("checksum", "sha256:")}  # versions 1 and 2 were sealed under this key
+_READABLE = (1, 2, PLAN_VERSION)
 OBJECTIVES: tuple[str, ...] = ("size", "speed", "balanced")
 
 
 @dataclass(frozen=True)
 class ColumnChoice:
-    """The setting chosen for one leaf column, with the estimates and the reason behind it."""
+    """The setting chosen for one leaf column, with the estimates and the reason behind it.
+
+    ``latest_bytes`` is the estimate of the pick with no reader constraint (``latest``), and ``constrained_by``
+    names the readers of the plan's profile that cannot read that pick (empty when the profile cost nothing).
+    """
 
     path: str
     physical_type: str
@@ -70,6 +78,8 @@ class ColumnChoice:
     zstd_bytes: int | None = None
     decode_seconds: float | None = None
     reason: str = ""
+    latest_bytes: int | None = None
+    constrained_by: tuple[str, ...] = ()
 
     @property
     def candidate(self) -> Candidate:
@@ -125,6 +135,8 @@ class EncodingPlan:
         notes: remarks for people (row-group advice, sort order found...).
         overhead_bytes: estimated bytes of the file beyond its column chunks (footer, schema, magic), counted in
             :attr:`estimated_bytes`.
+        readers: the reader profile the plan was advised for (``portable``, ``spark-3.5,duckdb-1.1``...;
+            ``latest``: no constraint, also what a version 1 plan is taken for).
     """
 
     columns: tuple[ColumnChoice, ...]
@@ -138,6 +150,7 @@ class EncodingPlan:
     int96_timestamps: bool = False
     notes: tuple[str, ...] = field(default=())
     overhead_bytes: int = 0
+    readers: str = "latest"
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -195,6 +208,12 @@ class EncodingPlan:
     @property
     def default_bytes(self) -> int | None:
         return self._total("default_bytes")
+
+    @property
+    def latest_bytes(self) -> int | None:
+        """Estimated size with no reader constraint (``None`` when not advised with a profile)."""
+        columns = self._total("latest_bytes")
+        return None if columns is None else columns + self.overhead_bytes
 
     @property
     def zstd_bytes(self) -> int | None:
@@ -256,7 +275,8 @@ class EncodingPlan:
             "data_page_version": self.data_page_version,
             "sorting_columns": [dict(vars(k)) for k in self.sorting_columns],
             "int96_timestamps": self.int96_timestamps,
-            "columns": [dict(vars(c)) for c in self.columns],
+            "readers": self.readers,
+            "columns": [{**vars(c), "constrained_by": list(c.constrained_by)} for c in self.columns],
             "notes": list(self.notes),
             "overhead_bytes": self.overhead_bytes,
             "estimated_bytes": self.estimated_bytes,
@@ -274,10 +294,12 @@ class EncodingPlan:
         Raises:
             SealBroken: wrong magic, unknown or newer version, missing or wrong checksum, malformed fields.
         """
-        data = unseal(dict(data) if isinstance(data, Mapping) else data, PLAN_MAGIC, (1, PLAN_VERSION), path=path,
+        data = unseal(dict(data) if isinstance(data, Mapping) else data, PLAN_MAGIC, _READABLE, path=path,
                       legacy=_LEGACY)
         try:
-            columns = tuple(ColumnChoice(**_typed(c, _COLUMN_TYPES)) for c in _list(data["columns"]))
+            columns = tuple(ColumnChoice(**{**_typed(c, _COLUMN_TYPES),
+                                            "constrained_by": tuple(map(_typed_str, _list(c.get("constrained_by", []))))})
+                            for c in _list(data["columns"]))
             sorting = tuple(SortKey(**_typed(k, _SORT_TYPES)) for k in _list(data.get("sorting_columns", [])))
             return cls(
                 columns=columns,
@@ -291,6 +313,7 @@ class EncodingPlan:
                 int96_timestamps=_bool(data.get("int96_timestamps", False)),
                 notes=tuple(_typed_str(n) for n in _list(data.get("notes", []))),
                 overhead_bytes=_int(data.get("overhead_bytes", 0)),
+                readers=_typed_str(data.get("readers", "latest")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SealBroken(f"encoding plan is malformed: {exc}", path=path) from exc
@@ -300,7 +323,7 @@ class EncodingPlan:
     @classmethod
     def from_json(cls, text: str | bytes, *, path: str | Path | None = None) -> EncodingPlan:
         data = parse_sealed(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"), PLAN_MAGIC,
-                            (1, PLAN_VERSION), path=path, legacy=_LEGACY)
+                            _READABLE, path=path, legacy=_LEGACY)
         return cls.from_dict(data, path=path)
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -313,7 +336,7 @@ _COLUMN_TYPES: dict[str, tuple[type, ...]] = {
     "path": (str,), "physical_type": (str,), "dictionary": (bool,), "encoding": (str, type(None)),
     "compression": (str,), "level": (int, type(None)), "estimated_bytes": (int, type(None)),
     "default_bytes": (int, type(None)), "zstd_bytes": (int, type(None)), "decode_seconds": (float, int, type(None)),
-    "reason": (str,),
+    "reason": (str,), "latest_bytes": (int, type(None)), "constrained_by": (list,),
 }
 _SORT_TYPES: dict[str, tuple[type, ...]] = {"path": (str,), "descending": (bool,), "nulls_first": (bool,)}
 
