@@ -14,6 +14,7 @@ re-implementing the reader; isolation covers every such path, present and future
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from lakeshrink.containment.footers import FooterTask, TableFooter, read_footer
 from lakeshrink.engine import Engine
 
+_log = logging.getLogger(__name__)
 #: Tables per child process: small enough that the progress bar moves, large enough to amortise the fork.
 BATCH = 64
 CRASH_REASON = "the Parquet reader crashed on this table's footer (a corrupt or hostile file); not read"
@@ -61,6 +63,9 @@ def read_footer_batch(tasks: Sequence[FooterTask]) -> list[TableFooter]:
             return [TableFooter(tasks[0].ref.id, error=CRASH_REASON)]
         mid = len(tasks) // 2
         return read_footer_batch(tasks[:mid]) + read_footer_batch(tasks[mid:])
+    except (OSError, EOFError) as exc:  # no child process can be started here (sandbox, no /dev/shm...)
+        _log.warning("footers read in this process, without crash isolation: cannot start a child (%s)", exc)
+        return _read_all(tasks)
 
 
 def read_footers(engine: Engine, tasks: Sequence[FooterTask], *, description: str) -> list[TableFooter]:
