@@ -54,7 +54,7 @@ def write_table_file(
     """
     plan.check(table.schema, where=where or path)
     plan.check_data(table, where=where or path)
-    kwargs = plan.writer_kwargs()
+    kwargs = plan.writer_kwargs(table.schema)
     try:
         pq.write_table(table, path, **kwargs)
     except (pa.ArrowException, ValueError) as exc:  # the plan is checked; this would be a pyarrow refusal
@@ -175,6 +175,10 @@ def rewrite(
         raise InputError("output already exists (pass overwrite to replace it)", path=target)
     if not in_place and target.is_dir() and not target.is_symlink():
         refuse_foreign(target)
+    if source.table_format is not None:
+        from lakeshrink.tables.rewrite import check_rewritable
+
+        check_rewritable(str(source.root), source.table_format, iceberg_catalog=iceberg_catalog)
     input_bytes = source.bytes
     start = time.perf_counter()
     first = source.path(source.files[0])
