@@ -43,6 +43,7 @@ from lakeshrink.codecs.encodings.candidates import (
 )
 from lakeshrink.codecs.encodings.plan import OBJECTIVES, ColumnChoice, EncodingPlan, SortKey
 from lakeshrink.codecs.encodings.profiles import DEFAULT_PROFILE, ReaderProfile, encoding_name, resolve_profile
+from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, rule_candidate
 from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns, needs_arrow_schema
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
@@ -77,6 +78,9 @@ class AdvisorConfig:
             (fast, see :mod:`~lakeshrink.codecs.encodings.trial`) instead of writing each level.
         readers: the reader profile the output must open in (``--readers``: ``portable``, the default, every
             engine of :mod:`~lakeshrink.codecs.encodings.profiles`; ``latest``; or reader names joined by commas).
+        small_table_cells: a whole table of at most this many rows x leaf columns is advised by rules from its
+            statistics (:mod:`~lakeshrink.codecs.encodings.rules`), not trial encodes, which would cost more
+            than rewriting it (0: always trial-encode).
     """
 
     objective: str = "balanced"
@@ -91,6 +95,7 @@ class AdvisorConfig:
     tolerance: float = 0.01
     emulate_levels: bool = True
     readers: str = DEFAULT_PROFILE
+    small_table_cells: int = SMALL_TABLE_CELLS
 
     def __post_init__(self) -> None:
         resolve_profile(self.readers)  # raises on an unknown reader name
@@ -244,6 +249,8 @@ def advise_sample(
     full_distinct = full_distinct or {}
     arrays = leaf_arrays(sample.table, leaves)
     stats = {leaf.path: column_stats(arrays[leaf.path], full_distinct=full_distinct.get(leaf.path)) for leaf in leaves}
+    if sample.rows == sample.total_rows and sample.rows * len(leaves) <= config.small_table_cells:
+        return _plan_by_rules(sample, leaves, stats, profile, config, sorting, notes, int96)
     candidates = {leaf.path: candidates_for(leaf, config.space) for leaf in leaves}
     for leaf in leaves:  # the baselines are always measured, for the "vs default" figures
         extra = tuple(c for c in (default_candidate(leaf), zstd_candidate(leaf)) if c not in candidates[leaf.path])
@@ -310,6 +317,31 @@ def advise_sample(
                        "data pages of 1 MiB (pyarrow's default; smaller pages only help point lookups)"),
         readers=profile.name,
         store_schema=store_schema,
+    )
+
+
+def _plan_by_rules(
+    sample: Sample,
+    leaves: tuple[LeafColumn, ...],
+    stats: Mapping[str, ColumnStats],
+    profile: ReaderProfile,
+    config: AdvisorConfig,
+    sorting: tuple[SortKey, ...],
+    notes: tuple[str, ...],
+    int96: bool,
+) -> EncodingPlan:
+    """A small whole table's plan from statistics alone (no trial encodes, no size estimates)."""
+    choices = []
+    for leaf in leaves:
+        candidate, why = rule_candidate(leaf, stats[leaf.path], profile)
+        choices.append(ColumnChoice.of(leaf, candidate, reason=f"{stats[leaf.path].describe()}: {why}"))
+    return EncodingPlan(
+        columns=tuple(choices), objective=config.objective, rows=sample.total_rows, sample_rows=sample.rows,
+        data_page_size=1024 * 1024, sorting_columns=sorting, int96_timestamps=int96,
+        notes=notes + (f"reader profile {profile.describe()}",
+                       f"small table ({sample.rows:,} rows x {len(leaves)} columns): chosen by rules from column "
+                       "statistics, without trial encodes (they would cost more than the rewrite)"),
+        readers=profile.name, store_schema=needs_arrow_schema(sample.table.schema, int96=int96),
     )
 
 
