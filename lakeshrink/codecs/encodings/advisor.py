@@ -78,9 +78,10 @@ class AdvisorConfig:
             (fast, see :mod:`~lakeshrink.codecs.encodings.trial`) instead of writing each level.
         readers: the reader profile the output must open in (``--readers``: ``portable``, the default, every
             engine of :mod:`~lakeshrink.codecs.encodings.profiles`; ``latest``; or reader names joined by commas).
-        small_table_cells: a whole table of at most this many rows x leaf columns is advised by rules from its
-            statistics (:mod:`~lakeshrink.codecs.encodings.rules`), not trial encodes, which would cost more
-            than rewriting it (0: always trial-encode).
+        small_table_cells: with the ``balanced`` objective, a whole table of at most this many rows x leaf
+            columns is advised by rules from its statistics (:mod:`~lakeshrink.codecs.encodings.rules`), not
+            trial encodes, which would cost more than rewriting it (0: always trial-encode; ``size`` and
+            ``speed`` always measure).
     """
 
     objective: str = "balanced"
@@ -249,7 +250,8 @@ def advise_sample(
     full_distinct = full_distinct or {}
     arrays = leaf_arrays(sample.table, leaves)
     stats = {leaf.path: column_stats(arrays[leaf.path], full_distinct=full_distinct.get(leaf.path)) for leaf in leaves}
-    if sample.rows == sample.total_rows and sample.rows * len(leaves) <= config.small_table_cells:
+    if (config.objective == "balanced" and sample.rows == sample.total_rows
+            and sample.rows * len(leaves) <= config.small_table_cells):
         return _plan_by_rules(sample, leaves, stats, profile, config, sorting, notes, int96)
     candidates = {leaf.path: candidates_for(leaf, config.space) for leaf in leaves}
     for leaf in leaves:  # the baselines are always measured, for the "vs default" figures
