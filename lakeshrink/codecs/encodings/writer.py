@@ -10,6 +10,7 @@ rewrite either completes verified or leaves the target as it was (temporary path
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -20,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lakeshrink.codecs.encodings import duckdb_writer
 from lakeshrink.codecs.encodings.advisor import AdvisorConfig, advise, advise_table, advisor_config, to_arrow
 from lakeshrink.codecs.encodings.plan import EncodingPlan
 from lakeshrink.codecs.encodings.profiles import resolve_profile
@@ -28,6 +30,9 @@ from lakeshrink.codecs.encodings.verify import verify_equal
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file
 from lakeshrink.progress import progress
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,11 @@ def write_table_file(
     ``where`` names the data in errors (the input file of a rewrite; default ``path``).
     """
     plan.check(table.schema, where=where or path)
+    if plan.writer == duckdb_writer.WRITER:
+        why_not = duckdb_writer.write_checked(table, path, resolve_profile(plan.readers), row_group_rows=plan.row_group_size)
+        if why_not is None:
+            return
+        logger.info("%s: writing with pyarrow instead: %s", where or path, why_not)
     kwargs = plan.writer_kwargs(table.schema)
     try:
         pq.write_table(table, path, **kwargs)
