@@ -121,10 +121,9 @@ def advise_dataframe(
 
 # -- writing ---------------------------------------------------------------------------------------------------
 def _filesystem(path: str) -> tuple[pafs.FileSystem, str]:
-    if "://" in path:
-        fs, base = pafs.FileSystem.from_uri(path)
-        return fs, base.rstrip("/")
-    return pafs.LocalFileSystem(), str(Path(path).resolve())
+    from lakeshrink.tables.discovery import filesystem_of
+
+    return filesystem_of(path)
 
 
 def _staging_location(path: str) -> str:
