@@ -17,6 +17,8 @@ File format (JSON, UTF-8), written by :meth:`EncodingPlan.save`::
       "int96_timestamps": false,
       "readers": "portable",                   # reader profile advised for (version 1 plans: "latest")
       "store_schema": true,                    # keep pyarrow's ARROW:schema in the footer
+      "writer": "pyarrow",                     # or "duckdb-v2" (DuckDB writes it; pyarrow is the fallback)
+      "max_rows_per_page": 1048576,            # page row cap (pages are cut at data_page_size bytes anyway)
       "columns": [{"path": "id", "physical_type": "INT64", "dictionary": false,
                    "encoding": "DELTA_BINARY_PACKED", "compression": "ZSTD", "level": 19,
                    "estimated_bytes": 1047, "default_bytes": 1074221, "zstd_bytes": 2110,
@@ -140,6 +142,13 @@ class EncodingPlan:
             ``latest``: no constraint, also what a version 1 plan is taken for).
         store_schema: store pyarrow's serialized Arrow schema in the footer (``False`` only when the schema
             reads back equal without it, see :func:`~lakeshrink.codecs.encodings.schema.needs_arrow_schema`).
+        max_rows_per_page: rows per data page at most (``None``: pyarrow's default, 20,000). Pages are cut at
+            ``data_page_size`` bytes anyway; the row cap only multiplies page headers (with their statistics)
+            on columns that encode to almost nothing: a constant column of 1.5 M rows takes 6 KB in 75 pages
+            and 200 B in 2.
+        writer: ``pyarrow`` (the per-column settings) or ``duckdb-v2`` (DuckDB's writer, V2 pages and ZSTD-19,
+            chosen when it wrote the sample smaller; see :mod:`~lakeshrink.codecs.encodings.duckdb_writer`;
+            falls back to pyarrow with the per-column settings whenever its file would not do).
     """
 
     columns: tuple[ColumnChoice, ...]
@@ -155,10 +164,14 @@ class EncodingPlan:
     overhead_bytes: int = 0
     readers: str = "latest"
     store_schema: bool = True
+    writer: str = "pyarrow"
+    max_rows_per_page: int | None = None
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise InputError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.writer not in ("pyarrow", "duckdb-v2"):
+            raise InputError(f"writer must be 'pyarrow' or 'duckdb-v2', got {self.writer!r}")
         if self.data_page_version not in ("1.0", "2.0"):
             raise InputError(f"data_page_version must be '1.0' or '2.0', got {self.data_page_version!r}")
         paths = [c.path for c in self.columns]
@@ -267,6 +280,8 @@ class EncodingPlan:
             kwargs["row_group_size"] = self.row_group_size
         if self.data_page_size is not None:
             kwargs["data_page_size"] = self.data_page_size
+        if self.max_rows_per_page is not None:
+            kwargs["max_rows_per_page"] = self.max_rows_per_page
         if self.sorting_columns:
             index = {c.path: i for i, c in enumerate(self.columns)}
             kwargs["sorting_columns"] = [pq.SortingColumn(index[k.path], k.descending, k.nulls_first)
@@ -287,6 +302,8 @@ class EncodingPlan:
             "int96_timestamps": self.int96_timestamps,
             "readers": self.readers,
             "store_schema": self.store_schema,
+            "writer": self.writer,
+            "max_rows_per_page": self.max_rows_per_page,
             "columns": [{**vars(c), "constrained_by": list(c.constrained_by)} for c in self.columns],
             "notes": list(self.notes),
             "overhead_bytes": self.overhead_bytes,
@@ -326,6 +343,8 @@ class EncodingPlan:
                 overhead_bytes=_int(data.get("overhead_bytes", 0)),
                 readers=_typed_str(data.get("readers", "latest")),
                 store_schema=_bool(data.get("store_schema", True)),
+                writer=_typed_str(data.get("writer", "pyarrow")),
+                max_rows_per_page=_of(data.get("max_rows_per_page"), int) if data.get("max_rows_per_page") is not None else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SealBroken(f"encoding plan is malformed: {exc}", path=path) from exc

@@ -15,6 +15,7 @@ is either its old or its new encoding of the same rows, so a kill at any point l
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -25,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lakeshrink.codecs.encodings import duckdb_writer
 from lakeshrink.codecs.encodings.advisor import AdvisorConfig, advise, advise_table, advisor_config, to_arrow
 from lakeshrink.codecs.encodings.plan import EncodingPlan
 from lakeshrink.codecs.encodings.profiles import resolve_profile
@@ -33,6 +35,9 @@ from lakeshrink.codecs.encodings.verify import verify_equal
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file, replace_file_in_place
 from lakeshrink.progress import progress
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,11 @@ def write_table_file(
     """
     plan.check(table.schema, where=where or path)
     plan.check_data(table, where=where or path)
+    if plan.writer == duckdb_writer.WRITER:
+        why_not = duckdb_writer.write_checked(table, path, resolve_profile(plan.readers), row_group_rows=plan.row_group_size)
+        if why_not is None:
+            return
+        logger.info("%s: writing with pyarrow instead: %s", where or path, why_not)
     kwargs = plan.writer_kwargs(table.schema)
     try:
         pq.write_table(table, path, **kwargs)
