@@ -49,15 +49,15 @@ def template_stats(archive: str | os.PathLike[str], every: float, *, year: int |
     frames = []
     with ArchiveReader(archive) as reader:
         for i in range(len(reader.index.chunks)):
-            payload = reader.chunk_payload(i)
+            columnar = reader.chunk_payload(i)[:1] == bytes([MODE_COLUMNAR])
             lines = split_lines(reader.read_chunk(i)).text
-            if payload[0] == MODE_COLUMNAR:
-                kinds, templates = line_kinds(payload)
+            if columnar:
+                kinds, templates = reader.chunk_meta(i, line_kinds)
                 names = {cid + TEMPLATE_BASE: text for cid, text in templates.items()}
                 template = pl.Series("k", kinds).replace_strict(names, default=NO_TEMPLATE, return_dtype=pl.String)
             else:
                 template = pl.Series("k", [NO_TEMPLATE] * len(lines), dtype=pl.String)
-            fmt = parse_format(chunk_format(payload) or reader.index.format)
+            fmt = parse_format(reader.chunk_meta(i, chunk_format) or reader.index.format)
             times = line_times(lines, fmt, year)
             bucket = (times / every).floor() * every
             frames.append(pl.DataFrame({"bucket": bucket, "template": template}))
