@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import sys
 import traceback
+from collections.abc import Iterator
 
 import click
 
@@ -15,6 +18,18 @@ from lakeshrink.cli.encode import encode
 from lakeshrink.cli.logs import logs
 from lakeshrink.errors import LakeshrinkError
 
+_RAISE_ERRORS = contextvars.ContextVar("lakeshrink_cli_raise_errors", default=False)
+
+
+@contextlib.contextmanager
+def raising_errors() -> Iterator[None]:
+    """Within this block, commands raise library errors instead of printing them (for :mod:`lakeshrink.api`)."""
+    token = _RAISE_ERRORS.set(True)
+    try:
+        yield
+    finally:
+        _RAISE_ERRORS.reset(token)
+
 
 class LakeshrinkGroup(click.Group):
     """Maps library errors to exit code 1 with a one-line message (a traceback too with ``-v``)."""
@@ -23,6 +38,8 @@ class LakeshrinkGroup(click.Group):
         try:
             return super().invoke(ctx)
         except (LakeshrinkError, OSError) as exc:
+            if _RAISE_ERRORS.get():
+                raise
             state = ctx.find_object(CliState)
             if state is not None and state.verbose:
                 traceback.print_exc()
