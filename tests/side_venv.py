@@ -69,7 +69,7 @@ def side_venv(name: str, requirements: list[str], key_parts: list[str]) -> tuple
         log.write_text("")
         _run([_python(), "-m", "venv", str(building)], log)
         py = str(building / "bin" / "python")
-        env = {**os.environ, "UV_NATIVE_TLS": "1", "UV_CACHE_DIR": str(root / ".uv-cache")}
+        env = {**os.environ, "UV_NATIVE_TLS": "1"}
         try:
             _run([py, "-m", "pip", "install", "-q", "uv"], log)
             _run([str(building / "bin" / "uv"), "pip", "install", "--python", py, *requirements], log, env)

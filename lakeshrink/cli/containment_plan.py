@@ -28,17 +28,20 @@ from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, 
               help="With --solver auto, usable edges past which greedy is used (default: the measured limit).")
 @click.option("--gx/--no-gx", default=True, show_default=True,
               help="Audit rebuilds with Great Expectations; --no-gx checks row count and row checksum only.")
+@click.option("--gx-data-docs", is_flag=True,
+              help="Also build Great Expectations' HTML data docs (they load outside URLs; report.html needs none).")
 @click.option("--overwrite", is_flag=True, help="Replace PLAN_DIR if it exists.")
 @engine_options
 @pass_state
 def plan_command(state: CliState, scan_dir: Path, out_dir: Path, costs: Path | None, access: Path | None, solver: str,
-                 milp_max_edges: int | None, gx: bool, overwrite: bool, engine: str, spark_master: str | None) -> None:
+                 milp_max_edges: int | None, gx: bool, gx_data_docs: bool, overwrite: bool, engine: str,
+                 spark_master: str | None) -> None:
     """Choose which contained tables to mark; write PLAN_DIR/plan.json, recipes, audits and report.html."""
     from lakeshrink.containment.plan import PlanOptions, make_plan
 
-    options = PlanOptions(solver=solver, gx=gx)
+    options = PlanOptions(solver=solver, gx=gx, gx_data_docs=gx_data_docs)
     if milp_max_edges is not None:
-        options = PlanOptions(solver=solver, gx=gx, milp_max_edges=milp_max_edges)
+        options = PlanOptions(solver=solver, gx=gx, gx_data_docs=gx_data_docs, milp_max_edges=milp_max_edges)
     with open_engine(engine, spark_master) as eng:
         plan = make_plan(scan_dir, out_dir, costs=costs, access=access, engine=eng,
                          options=options, overwrite=overwrite)
