@@ -18,6 +18,7 @@ from lakeshrink.sample_data import bundled_dir
 
 dbutils.widgets.text("lake", str(bundled_dir() / "lake"), "Lake root")
 dbutils.widgets.text("logs", str(bundled_dir() / "logs"), "Log folder")
+dbutils.widgets.text("access", str(bundled_dir() / "access-cold.json"), "Access profile (reads per month)")
 dbutils.widgets.text("work_dir", "/tmp/lakeshrink-notebooks/shrink", "Where to write")
 dbutils.widgets.dropdown("engine", "spark", ["spark", "local"], "Engine")
 
@@ -49,7 +50,8 @@ encoded = [api.encode_rewrite(str(p), f"{work_dir}/encoded/{p.name}", overwrite=
 # COMMAND ----------
 
 scan = api.containment_scan(lake, f"{work_dir}/scan", engine=engine)
-plan = api.containment_plan(f"{work_dir}/scan", f"{work_dir}/plan", gx=False, overwrite=True, engine=engine)
+plan = api.containment_plan(f"{work_dir}/scan", f"{work_dir}/plan", access=dbutils.widgets.get("access"),
+                                gx=False, overwrite=True, engine=engine)
 
 # COMMAND ----------
 

@@ -17,6 +17,7 @@ from lakeshrink import api
 from lakeshrink.sample_data import bundled_dir
 
 dbutils.widgets.text("lake", "", "Lake root (empty: a copy of the sample lake)")
+dbutils.widgets.text("access", str(bundled_dir() / "access-cold.json"), "Access profile (reads per month)")
 dbutils.widgets.text("work_dir", "/tmp/lakeshrink-notebooks/containment", "Where to write")
 dbutils.widgets.dropdown("execute", "no", ["no", "yes"], "Write the marks")
 dbutils.widgets.dropdown("engine", "spark", ["spark", "local"], "Engine")
@@ -45,7 +46,8 @@ display(spark.createDataFrame([{"child": e["child"], "parent": e["parent"]} for 
 
 # COMMAND ----------
 
-plan = api.containment_plan(f"{work_dir}/scan", f"{work_dir}/plan", gx=False, overwrite=True, engine=engine)
+plan = api.containment_plan(f"{work_dir}/scan", f"{work_dir}/plan", access=dbutils.widgets.get("access"),
+                                gx=False, overwrite=True, engine=engine)
 display(spark.createDataFrame([{"table": m["table"], "parent": m["parent"], "bytes": m["bytes"]} for m in plan["marked"]],
                               schema="table string, parent string, bytes long"))
 

@@ -37,8 +37,9 @@ with DAG(
         return str(target)
 
     scan = LakeshrinkContainmentScanOperator(task_id="scan", lake=copy_sample_lake(), output=f"{RUN}/scan")
+    # the sample profile calls every table cold (read 0 times a month); use your own read counts
     plan = LakeshrinkContainmentPlanOperator(task_id="plan", scan=f"{RUN}/scan", output=f"{RUN}/plan",
-                                             gx=False, overwrite=True)
+                                             access=str(SAMPLE / "access-cold.json"), gx=False, overwrite=True)
     mark = LakeshrinkContainmentMarkOperator(task_id="mark", plan=f"{RUN}/plan")
 
     @task

@@ -1,5 +1,8 @@
 """Airflow operators that run lakeshrink commands in the worker and return their JSON result as XCom.
 
+The ``output=`` keyword (the command's ``-o``) is kept on the operator as ``output_path``: ``BaseOperator.output``
+is Airflow's handle on the task's XCom.
+
 Each operator calls :mod:`lakeshrink.api`, which runs the same code as ``lakeshrink --output json ...``; the
 dictionary it returns is the task's return value, so ``ti.xcom_pull(task_ids="scan")["tables"]`` reads the scan's
 ``tables``. Path arguments are templated (``"{{ ds }}"`` works). Progress goes to the task log as plain periodic
@@ -64,17 +67,17 @@ class LakeshrinkLogsCompressOperator(LakeshrinkOperator):
     """``lakeshrink logs compress INPUTS -o OUTPUT [--format F] [--engine E]``."""
 
     command = "logs compress"
-    template_fields: Sequence[str] = ("inputs", "output", "format")
+    template_fields: Sequence[str] = ("inputs", "output_path", "format")
 
     def __init__(self, *, inputs: Sequence[str], output: str, format: str | None = None, level: int | None = None,
                  engine: str = "local", spark_master: str | None = None, spark_remote: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.inputs, self.output, self.format, self.level = list(inputs), output, format, level
+        self.inputs, self.output_path, self.format, self.level = list(inputs), output, format, level
         self.engine, self.spark_master, self.spark_remote = engine, spark_master, spark_remote
 
     def run_command(self) -> dict[str, Any]:
-        return api.logs_compress(self.inputs, self.output, format=self.format, level=self.level, engine=self.engine,
+        return api.logs_compress(self.inputs, self.output_path, format=self.format, level=self.level, engine=self.engine,
                                  spark_master=self.spark_master)
 
 
@@ -82,17 +85,17 @@ class LakeshrinkEncodeRewriteOperator(LakeshrinkOperator):
     """``lakeshrink encode rewrite INPUT -o OUTPUT [--objective O] [--plan P] [--overwrite] [--engine E]``."""
 
     command = "encode rewrite"
-    template_fields: Sequence[str] = ("input", "output", "plan")
+    template_fields: Sequence[str] = ("input", "output_path", "plan")
 
     def __init__(self, *, input: str, output: str, objective: str = "balanced", plan: str | None = None,
                  overwrite: bool = False, engine: str = "local", spark_master: str | None = None, spark_remote: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.input, self.output, self.objective, self.plan, self.overwrite = input, output, objective, plan, overwrite
+        self.input, self.output_path, self.objective, self.plan, self.overwrite = input, output, objective, plan, overwrite
         self.engine, self.spark_master, self.spark_remote = engine, spark_master, spark_remote
 
     def run_command(self) -> dict[str, Any]:
-        return api.encode_rewrite(self.input, self.output, objective=self.objective, plan=self.plan,
+        return api.encode_rewrite(self.input, self.output_path, objective=self.objective, plan=self.plan,
                                   overwrite=self.overwrite, engine=self.engine, spark_master=self.spark_master)
 
 
@@ -100,17 +103,17 @@ class LakeshrinkContainmentScanOperator(LakeshrinkOperator):
     """``lakeshrink containment scan LAKE -o OUTPUT [--types T] [--tables FILE] [--engine E]``."""
 
     command = "containment scan"
-    template_fields: Sequence[str] = ("lake", "output", "tables")
+    template_fields: Sequence[str] = ("lake", "output_path", "tables")
 
     def __init__(self, *, lake: str, output: str, types: str = "exact", tables: str | None = None,
                  engine: str = "local", spark_master: str | None = None, spark_remote: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.lake, self.output, self.types, self.tables = lake, output, types, tables
+        self.lake, self.output_path, self.types, self.tables = lake, output, types, tables
         self.engine, self.spark_master, self.spark_remote = engine, spark_master, spark_remote
 
     def run_command(self) -> dict[str, Any]:
-        return api.containment_scan(self.lake, self.output, types=self.types, tables=self.tables, engine=self.engine,
+        return api.containment_scan(self.lake, self.output_path, types=self.types, tables=self.tables, engine=self.engine,
                                     spark_master=self.spark_master)
 
 
@@ -118,18 +121,18 @@ class LakeshrinkContainmentPlanOperator(LakeshrinkOperator):
     """``lakeshrink containment plan SCAN -o OUTPUT [--access A] [--costs C] [--no-gx] [--overwrite]``."""
 
     command = "containment plan"
-    template_fields: Sequence[str] = ("scan", "output", "access", "costs")
+    template_fields: Sequence[str] = ("scan", "output_path", "access", "costs")
 
     def __init__(self, *, scan: str, output: str, access: str | None = None, costs: str | None = None,
                  gx: bool = True, overwrite: bool = False, engine: str = "local", spark_master: str | None = None,
                  spark_remote: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.scan, self.output, self.access, self.costs = scan, output, access, costs
+        self.scan, self.output_path, self.access, self.costs = scan, output, access, costs
         self.gx, self.overwrite, self.engine, self.spark_master = gx, overwrite, engine, spark_master
         self.spark_remote = spark_remote
 
     def run_command(self) -> dict[str, Any]:
-        return api.containment_plan(self.scan, self.output, access=self.access, costs=self.costs, gx=self.gx,
+        return api.containment_plan(self.scan, self.output_path, access=self.access, costs=self.costs, gx=self.gx,
                                     overwrite=self.overwrite, engine=self.engine, spark_master=self.spark_master)
 
 

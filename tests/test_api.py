@@ -1,0 +1,42 @@
+"""lakeshrink.api: each function returns exactly the JSON its command prints, and raises instead of printing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from lakeshrink import api
+from lakeshrink.cli.main import cli
+from lakeshrink.errors import InputError, LakeshrinkError
+
+
+def test_result_is_the_commands_json(tmp_path, demo_data):
+    log = demo_data / "logs" / "HDFS_1k.log"
+    result = api.logs_compress([log], tmp_path / "a.lslog")
+    assert result["files"] == 1 and result["archive"] == str(tmp_path / "a.lslog") and result["ratio"] > 1
+    printed = CliRunner().invoke(cli, ["--output", "json", "logs", "templates", str(tmp_path / "a.lslog")])
+    assert printed.exit_code == 0
+    assert api.logs_templates(tmp_path / "a.lslog") == json.loads(printed.stdout)
+
+
+def test_library_errors_are_raised_not_printed(tmp_path, capsys):
+    with pytest.raises(InputError, match="no such file"):
+        api.logs_compress([tmp_path / "missing.log"], tmp_path / "a.lslog")
+    assert capsys.readouterr().err == ""
+    assert not (tmp_path / "a.lslog").exists()
+
+
+def test_usage_errors_are_raised(tmp_path):
+    with pytest.raises(api.CommandError, match="logs compress") as info:
+        api.run("logs", "compress")
+    assert isinstance(info.value, LakeshrinkError)
+
+
+def test_errors_still_print_on_the_command_line_after_api_use(tmp_path):
+    """The API's raising mode is scoped: the CLI goes back to one line on stderr and exit 1."""
+    with pytest.raises(InputError):
+        api.logs_compress([tmp_path / "missing.log"], tmp_path / "a.lslog")
+    out = CliRunner().invoke(cli, ["logs", "compress", str(tmp_path / "missing.log"), "-o", str(tmp_path / "b.lslog")])
+    assert out.exit_code == 1 and "lakeshrink: error:" in out.output
