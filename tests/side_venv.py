@@ -72,7 +72,7 @@ def side_venv(name: str, requirements: list[str], key_parts: list[str]) -> tuple
         env = {**os.environ, "UV_NATIVE_TLS": "1"}
         try:
             _run([py, "-m", "pip", "install", "-q", "uv"], log)
-            _run([str(building / "bin" / "uv"), "pip", "install", "--python", py, *requirements], log, env)
+            _run([str(building / "bin" / "uv"), "pip", "install", "--compile-bytecode", "--python", py, *requirements], log, env)
         except RuntimeError:
             _run([py, "-m", "pip", "install", "-q", *requirements], log)
         seconds = time.perf_counter() - start

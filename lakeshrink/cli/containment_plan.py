@@ -12,6 +12,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from rich.markup import escape
+
+from lakeshrink import serde
 from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, open_engine, pass_state
 
 
@@ -75,17 +78,23 @@ def mark_command(state: CliState, plan_dir: Path, execute: bool) -> None:
     from lakeshrink.containment.marks import mark
 
     result = mark(plan_dir, execute=execute)
+    # like vacuum(dry_run=True): every file each mark would free, with its bytes (paths relative to the lake root)
+    files = [{"table": m.table, "path": f.path, "bytes": f.size} for m in result.marks for f in m.child_state.files]
+    payload = {**serde.to_jsonable(result), "files": files}
 
     def render(console: Console) -> None:
         verb = "would mark" if result.dry_run else "marked"
         for m in result.marks:
-            console.print(f"{verb} {m.table} ({human_bytes(m.bytes)}), rebuilt from {m.parent}")
+            console.print(f"{verb} {escape(m.table)} ({human_bytes(m.bytes)}), rebuilt from {escape(m.parent)}")
+            for f in m.child_state.files:
+                console.print(f"    {human_bytes(f.size):>10}  {escape(f.path)}")
         for t in result.replaced:
             console.print(f"{'would withdraw' if result.dry_run else 'withdrew'} the older mark of {t}")
-        console.print(f"{len(result.marks)} table(s), {human_bytes(result.bytes)}; manifest {result.manifest}"
+        console.print(f"{len(result.marks)} table(s), {len(files)} file(s), {human_bytes(result.bytes)} that deleting "
+                      f"them would free; manifest {result.manifest}"
                       + ("  (dry run: add --execute to write the marks)" if result.dry_run else ""))
 
-    emit(state, result, render)
+    emit(state, payload, render)
 
 
 @click.command("verify")
