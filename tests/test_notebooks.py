@@ -1,5 +1,8 @@
 """Every notebook in notebooks/ runs as a Python file, as Databricks would run it, with ``spark``, ``dbutils`` and
-``display`` in its globals; the widgets keep their defaults (the bundled sample data) except the work directory.
+``display`` in its globals; the widgets keep their defaults (the bundled sample data) except the work directory
+and the engine: the notebooks' own ``spark`` session runs every ``display`` (``createDataFrame`` and a collect), and
+lakeshrink runs on the local engine here, because the Spark engine's paths are each tested by the capability's own
+Spark tests and four notebooks on a Spark engine take over ten minutes on two busy cores.
 
 The ``spark`` fixture is a classic local session in the first pytest run and a Spark Connect session in the second
 (see tests/conftest.py), so each notebook runs on both.
@@ -44,7 +47,7 @@ def test_notebook_is_in_databricks_source_format(path: Path):
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path: Path, spark, tmp_path: Path):
-    dbutils, display = DBUtils({"work_dir": str(tmp_path / "work")}), Display()
+    dbutils, display = DBUtils({"work_dir": str(tmp_path / "work"), "engine": "local"}), Display()
     code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
     exec(code, {"__name__": "__main__", "spark": spark, "dbutils": dbutils, "display": display})
     assert display.shown, f"{path.name} displayed nothing"

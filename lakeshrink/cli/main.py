@@ -7,11 +7,13 @@ import contextvars
 import sys
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 
 from lakeshrink import __version__, progress
 from lakeshrink.cli._common import CliState
+from lakeshrink.cli.config import CONFIG_ENV, default_map, find_config
 from lakeshrink.cli.containment import containment
 from lakeshrink.cli.demo import demo
 from lakeshrink.cli.encode import encode
@@ -58,9 +60,11 @@ class LakeshrinkGroup(click.Group):
 )
 @click.option("-v", "--verbose", count=True, help="More detail on stderr; tracebacks on errors.")
 @click.option("--progress/--no-progress", "show_progress", default=None, help="Progress bars on stderr (default: when it is a terminal).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), envvar=CONFIG_ENV,
+              help="Option defaults per command (TOML; default ./lakeshrink.toml or [tool.lakeshrink] in ./pyproject.toml).")
 @click.version_option(__version__, prog_name="lakeshrink")
 @click.pass_context
-def cli(ctx: click.Context, output: str, verbose: int, show_progress: bool | None) -> None:
+def cli(ctx: click.Context, output: str, verbose: int, show_progress: bool | None, config_file: Path | None) -> None:
     """lakeshrink: cut what a data lake costs to keep, never losing a byte.
 
     \b
@@ -70,6 +74,10 @@ def cli(ctx: click.Context, output: str, verbose: int, show_progress: bool | Non
     demo         run every capability on bundled sample data
     """
     ctx.obj = CliState(output=output, verbose=verbose)
+    found = find_config(config_file)
+    if found is not None:
+        path, table = found
+        ctx.default_map = default_map(cli, table, path.parent)
     progress.set_enabled(show_progress)
     if verbose:
         import logging

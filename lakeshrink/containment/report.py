@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lakeshrink.containment.graph import connected_components
 from lakeshrink.reports import page as p
 from lakeshrink.units import human_bytes
 
@@ -44,27 +45,6 @@ def _layers(tables: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
         if not changed:
             break
     return depth
-
-
-def components(edges: list[tuple[str, str]]) -> list[list[str]]:
-    """The connected components of the containment graph (tables in at least one edge), each sorted."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for c, q in edges:
-        ra, rb = find(c), find(q)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[str, list[str]] = defaultdict(list)
-    for t in list(parent):
-        groups[find(t)].append(t)
-    return [sorted(g) for g in groups.values()]
 
 
 def component_svg(tables: list[str], edges: list[tuple[str, str]], marked: dict[str, str]) -> str:
@@ -118,7 +98,7 @@ def graphs_html(plan: Plan) -> str:
     marked = {m.table: m.parent for m in plan.marked}
     saved = {m.table: m.bytes for m in plan.marked}
     edges = [tuple(e) for e in plan.edges]
-    comps = components(edges)  # type: ignore[arg-type]
+    comps = [list(g) for g in connected_components(edges)]  # type: ignore[arg-type]
     if not comps:
         return "<p>No table is contained in another; there is no graph to draw.</p>"
     comps.sort(key=lambda g: (-sum(saved.get(t, 0) for t in g), -len(g), g[0]))
