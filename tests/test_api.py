@@ -40,3 +40,12 @@ def test_errors_still_print_on_the_command_line_after_api_use(tmp_path):
         api.logs_compress([tmp_path / "missing.log"], tmp_path / "a.lslog")
     out = CliRunner().invoke(cli, ["logs", "compress", str(tmp_path / "missing.log"), "-o", str(tmp_path / "b.lslog")])
     assert out.exit_code == 1 and "lakeshrink: error:" in out.output
+
+
+def test_logs_info_summarises_the_index(tmp_path, demo_data):
+    logs = sorted((demo_data / "logs").glob("*.log"))
+    api.logs_compress(logs, tmp_path / "a.lslog")
+    info = api.run("logs", "info", str(tmp_path / "a.lslog"))
+    assert [f["path"] for f in info["files"]] == [p.name for p in logs]
+    assert info["input_bytes"] == sum(p.stat().st_size for p in logs) == sum(f["bytes"] for f in info["files"])
+    assert info["lines"] == 2000 and sum(info["modes"].values()) == info["chunks"] >= 2

@@ -18,7 +18,7 @@ from lakeshrink.cli.containment import containment
 from lakeshrink.cli.demo import demo
 from lakeshrink.cli.encode import encode
 from lakeshrink.cli.logs import logs
-from lakeshrink.cli.reports import encode_report, logs_report
+from lakeshrink.cli.reports import encode_report, logs_info, logs_report
 from lakeshrink.errors import LakeshrinkError
 
 _RAISE_ERRORS = contextvars.ContextVar("lakeshrink_cli_raise_errors", default=False)
@@ -86,6 +86,7 @@ def cli(ctx: click.Context, output: str, verbose: int, show_progress: bool | Non
 
 
 logs.add_command(logs_report)
+logs.add_command(logs_info)
 encode.add_command(encode_report)
 cli.add_command(logs)
 cli.add_command(encode)
