@@ -51,12 +51,12 @@ def run(*args: str) -> dict[str, Any]:
     from lakeshrink.cli.main import cli, raising_errors
 
     out = io.StringIO()
-    argv = ["--output", "json", *(os.fspath(a) for a in args)]
+    argv = ["--json", *(os.fspath(a) for a in args)]
     try:
         with raising_errors(), contextlib.redirect_stdout(out):
             cli.main(args=argv, prog_name="lakeshrink", standalone_mode=False)
     except click.UsageError as exc:
-        raise CommandError(f"lakeshrink {' '.join(argv[2:4])}: {exc.format_message()}") from exc
+        raise CommandError(f"lakeshrink {' '.join(argv[1:3])}: {exc.format_message()}") from exc
     text = out.getvalue().strip()
     return json.loads(text) if text else {}
 
@@ -83,7 +83,7 @@ def logs_compress(inputs: Sequence[PathLike], output: PathLike, *, format: str |
 
 def logs_decompress(archive: PathLike, output: PathLike, *, overwrite: bool = False) -> dict[str, Any]:
     """``lakeshrink logs decompress ARCHIVE -o OUTPUT``: the exact bytes that were compressed."""
-    return run("logs", "decompress", os.fspath(archive), "-o", os.fspath(output), *_opt("--force", overwrite))
+    return run("logs", "decompress", os.fspath(archive), "-o", os.fspath(output), *_opt("--overwrite", overwrite))
 
 
 def logs_templates(archive: PathLike, *, limit: int = 0) -> dict[str, Any]:

@@ -49,3 +49,21 @@ def test_logs_info_summarises_the_index(tmp_path, demo_data):
     assert [f["path"] for f in info["files"]] == [p.name for p in logs]
     assert info["input_bytes"] == sum(p.stat().st_size for p in logs) == sum(f["bytes"] for f in info["files"])
     assert info["lines"] == 2000 and sum(info["modes"].values()) == info["chunks"] >= 2
+
+
+def test_one_output_flag_scheme_with_the_old_spellings_hidden(tmp_path, demo_data):
+    runner = CliRunner()
+    scan_help = runner.invoke(cli, ["containment", "scan", "--help"]).output
+    plan_help = runner.invoke(cli, ["containment", "plan", "--help"]).output
+    decompress_help = runner.invoke(cli, ["logs", "decompress", "--help"]).output
+    assert "-o, --output" in scan_help and "--out " not in scan_help
+    assert "-o, --output" in plan_help and "--output-dir" not in plan_help
+    assert "--overwrite" in decompress_help and "--force" not in decompress_help
+    assert "--output-format" in runner.invoke(cli, ["--help"]).output
+    api.logs_compress([demo_data / "logs" / "HDFS_1k.log"], tmp_path / "a.lslog")
+    for flag in ("--force", "--overwrite"):  # the old spelling still works
+        out = runner.invoke(cli, ["--output", "json", "logs", "decompress", str(tmp_path / "a.lslog"), "-o",
+                                  str(tmp_path / "a.log"), flag])
+        assert out.exit_code == 0, out.output
+    out = runner.invoke(cli, ["--json", "containment", "scan", str(demo_data / "lake"), "--out", str(tmp_path / "s")])
+    assert out.exit_code == 0 and json.loads(out.stdout)["tables"] >= 10

@@ -15,12 +15,12 @@ from rich.table import Table
 from rich.markup import escape
 
 from lakeshrink import serde
-from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.cli._common import AliasOption, CliState, emit, engine_options, human_bytes, open_engine, pass_state
 
 
 @click.command("plan")
 @click.argument("scan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-o", "--output-dir", "out_dir", required=True, type=click.Path(path_type=Path), metavar="PLAN_DIR",
+@click.option("-o", "--output", "--output-dir", "out_dir", cls=AliasOption, hidden_aliases=("--output-dir",), required=True, type=click.Path(path_type=Path), metavar="PLAN_DIR",
               help="Plan directory to write.")
 @click.option("--costs", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Prices (JSON or key,value CSV).")
 @click.option("--access", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from lakeshrink import __version__, progress
-from lakeshrink.cli._common import CliState
+from lakeshrink.cli._common import AliasOption, CliState
 from lakeshrink.cli.config import CONFIG_ENV, default_map, find_config
 from lakeshrink.cli.containment import containment
 from lakeshrink.cli.demo import demo
@@ -52,19 +52,24 @@ class LakeshrinkGroup(click.Group):
 
 @click.group(cls=LakeshrinkGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
+    "--output-format",
     "--output",
+    "output",
+    cls=AliasOption,
+    hidden_aliases=("--output",),
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text for people; json prints exactly one JSON document on stdout.",
+    help="text for people; json prints exactly one JSON document on stdout (also: --json).",
 )
+@click.option("--json", "json_flag", is_flag=True, help="Same as --output-format json.")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr; tracebacks on errors.")
 @click.option("--progress/--no-progress", "show_progress", default=None, help="Progress bars on stderr (default: when it is a terminal).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), envvar=CONFIG_ENV,
               help="Option defaults per command (TOML; default ./lakeshrink.toml or [tool.lakeshrink] in ./pyproject.toml).")
 @click.version_option(__version__, prog_name="lakeshrink")
 @click.pass_context
-def cli(ctx: click.Context, output: str, verbose: int, show_progress: bool | None, config_file: Path | None) -> None:
+def cli(ctx: click.Context, output: str, json_flag: bool, verbose: int, show_progress: bool | None, config_file: Path | None) -> None:
     """lakeshrink: cut what a data lake costs to keep, never losing a byte.
 
     \b
@@ -73,7 +78,7 @@ def cli(ctx: click.Context, output: str, verbose: int, show_progress: bool | Non
     containment  redundant tables: find, plan, mark, rebuild
     demo         run every capability on bundled sample data
     """
-    ctx.obj = CliState(output=output, verbose=verbose)
+    ctx.obj = CliState(output="json" if json_flag else output, verbose=verbose)
     found = find_config(config_file)
     if found is not None:
         path, table = found

@@ -33,7 +33,7 @@ def command_line(job: str, argv: list[str]) -> list[str]:
     if job not in JOBS:
         raise SystemExit(f"lakeshrink job: unknown job {job!r}; expected one of {', '.join(JOBS)}")
     engine = [] if any(a == "--engine" or a.startswith("--engine=") for a in argv) else ["--engine", "spark"]
-    return ["--output", "json", *JOBS[job], *argv, *engine]
+    return ["--json", *JOBS[job], *argv, *engine]
 
 
 def run_job(job: str, argv: list[str] | None = None) -> None:
