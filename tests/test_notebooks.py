@@ -45,6 +45,7 @@ def test_notebook_is_in_databricks_source_format(path: Path):
 
 @pytest.mark.spark
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # the end-to-end notebook does everything on the sample data
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path: Path, spark, tmp_path: Path):
     dbutils, display = DBUtils({"work_dir": str(tmp_path / "work"), "engine": "local"}), Display()
