@@ -66,20 +66,19 @@ def logs_info(state, archive: Path) -> None:
                "last_time": max(t[1] for t in times) if times else None}
 
     def render(console) -> None:
-        from rich.markup import escape
         from rich.table import Table
 
-        console.print(f"archive {escape(str(archive))}: version {VERSION}, {human_bytes(payload['archive_bytes'])} "
+        console.print(f"archive {archive}: version {VERSION}, {human_bytes(payload['archive_bytes'])} "
                       f"holding {human_bytes(payload['input_bytes'])} ({payload['lines']:,} lines)")
-        console.print(f"header format: {escape(index.format)}")
+        console.print(f"header format: {index.format}")
         console.print("chunks: " + ", ".join(f"{n} {m}" for m, n in sorted(modes.items())) + f" ({len(chunks)} in all)")
         if times:
-            console.print(f"time keys: {escape(payload['first_time'])} .. {escape(payload['last_time'])}")
+            console.print(f"time keys: {payload['first_time']} .. {payload['last_time']}")
         table = Table(title=f"{len(files)} file(s)")
         for col in ("file", "bytes", "stored", "lines", "chunks"):
             table.add_column(col, justify="left" if col == "file" else "right")
         for f in files:
-            table.add_row(escape(f["path"]), human_bytes(f["bytes"]), human_bytes(f["stored_bytes"]), f"{f['lines']:,}",
+            table.add_row(f["path"], human_bytes(f["bytes"]), human_bytes(f["stored_bytes"]), f"{f['lines']:,}",
                           str(f["chunks"]))
         console.print(table)
 
