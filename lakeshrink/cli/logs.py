@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from lakeshrink.cli._common import emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.cli._common import AliasOption, emit, engine_options, human_bytes, open_engine, pass_state
 from lakeshrink.codecs.logs.codec import DEFAULT_CHUNK_BYTES, CodecConfig
 
 
@@ -68,7 +68,8 @@ def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str 
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
               help="A file (archive of one input) or a directory (several inputs).")
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--overwrite", "--force", "force", cls=AliasOption, hidden_aliases=("--force",), is_flag=True,
+              help="Replace OUTPUT if it exists.")
 @pass_state
 def decompress_cmd(state, archive: Path, output: Path, force: bool) -> None:
     """Give back the exact bytes that were compressed into ARCHIVE."""
