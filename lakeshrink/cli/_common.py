@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from lakeshrink import serde
 from lakeshrink.units import human_bytes  # noqa: F401  (re-exported for the command modules)
@@ -36,14 +37,25 @@ pass_state = click.make_pass_decorator(CliState, ensure=True)
 
 
 def stdout_console() -> Console:
-    """Console for results on stdout; when piped, wide enough that tables do not wrap."""
+    """Console for results on stdout; when piped, wide enough that tables do not wrap.
+
+    Markup, emoji codes and highlighting are off: what is printed comes from data (templates such as
+    ``sshd[preauth]``, formats with ``\\[``, table names), and rich would take ``[x]`` for a style tag and
+    ``:x:`` for an emoji. Styles are given with :func:`styled` (``rich.text.Text``), never with markup.
+    """
     import sys
 
-    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160, markup=False, emoji=False,
+                   highlight=False)
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, soft_wrap=True)
+    return Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line of text with styled pieces (``("skipped", "yellow")``); data in it is shown exactly."""
+    return Text.assemble(*parts)
 
 
 def emit(state: CliState, payload: Any, render_text: Callable[[Console], None] | None = None) -> None:
@@ -83,3 +95,22 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def open_engine(engine: str, spark_master: str | None) -> Engine:
     """The engine chosen on the command line; use it as a context manager."""
     return get_engine(engine, spark_master=spark_master)
+
+
+class AliasOption(click.Option):
+    """An option whose old spellings still work but are not shown in ``--help`` (renamed flags stay accepted).
+
+    Every command writes to ``-o/--output PATH`` and replaces an existing output only with ``--overwrite``; the
+    former ``--out``, ``--output-dir`` and ``--force`` are such hidden aliases.
+    """
+
+    def __init__(self, *args: Any, hidden_aliases: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hidden_aliases = set(hidden_aliases)
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        shown, self.opts = self.opts, [o for o in self.opts if o not in self.hidden_aliases]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = shown
