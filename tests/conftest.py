@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,8 @@ def spark():
     # Python workers must import test modules too (functions defined in tests are pickled by reference).
     tests_dir = str(Path(__file__).resolve().parent)
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH")) if p)
+    # ...with this interpreter (Spark's default is `python3` on PATH, which may lack lakeshrink's dependencies)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = get_spark_session(
         "local[2]",
         app_name="lakeshrink-tests",

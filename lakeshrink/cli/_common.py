@@ -95,3 +95,22 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def open_engine(engine: str, spark_master: str | None) -> Engine:
     """The engine chosen on the command line; use it as a context manager."""
     return get_engine(engine, spark_master=spark_master)
+
+
+class AliasOption(click.Option):
+    """An option whose old spellings still work but are not shown in ``--help`` (renamed flags stay accepted).
+
+    Every command writes to ``-o/--output PATH`` and replaces an existing output only with ``--overwrite``; the
+    former ``--out``, ``--output-dir`` and ``--force`` are such hidden aliases.
+    """
+
+    def __init__(self, *args: Any, hidden_aliases: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hidden_aliases = set(hidden_aliases)
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        shown, self.opts = self.opts, [o for o in self.opts if o not in self.hidden_aliases]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = shown
