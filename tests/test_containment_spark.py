@@ -62,7 +62,7 @@ def test_local_and_spark_agree_on_the_bundled_lake(demo_data, spark_engine):
 
 
 def test_catalog_tables_are_scanned(spark, spark_engine, tmp_path):
-    from lakeshrink.spark_ext.containment import scan_catalog
+    from lakeshrink.containment.scan import scan_catalog
 
     spark.sql(f"CREATE DATABASE IF NOT EXISTS lakeshrink_test LOCATION '{tmp_path / 'warehouse'}'")
     try:
@@ -70,7 +70,7 @@ def test_catalog_tables_are_scanned(spark, spark_engine, tmp_path):
         df.write.mode("overwrite").format("parquet").saveAsTable("lakeshrink_test.people")
         df.filter("id < 3").write.mode("overwrite").format("parquet").saveAsTable("lakeshrink_test.some_people")
         spark.sql("CREATE OR REPLACE VIEW lakeshrink_test.a_view AS SELECT * FROM lakeshrink_test.people")
-        result = scan_catalog(spark, "lakeshrink_test", engine=spark_engine)
+        result = scan_catalog("lakeshrink_test", engine=spark_engine)
     finally:
         spark.sql("DROP DATABASE IF EXISTS lakeshrink_test CASCADE")
     assert {(e.child, e.parent) for e in result.edges} == {("lakeshrink_test.some_people", "lakeshrink_test.people")}

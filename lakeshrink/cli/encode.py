@@ -1,5 +1,5 @@
 """``lakeshrink encode``: per-column Parquet encoding choices (a thin layer over
-:mod:`lakeshrink.codecs.encodings` and, with ``--engine spark``, :mod:`lakeshrink.spark_ext.encodings`)."""
+:mod:`lakeshrink.codecs.encodings`, through the engine's encoding ports)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from lakeshrink.cli._common import emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.cli._common import EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.codecs.encodings.ports import ENCODING_ADVISOR, ENCODING_REWRITER
 from lakeshrink.codecs.encodings.plan import OBJECTIVES, EncodingPlan, load_plan
 
 OBJECTIVE_HELP = "size: smallest; speed: fastest to decode; balanced: smallest within a decode-time budget."
@@ -54,18 +55,11 @@ def _render_totals(console: Console, plan: EncodingPlan) -> None:
 @click.option("--why/--no-why", default=True, show_default=True, help="Show the reason of each choice.")
 @engine_options
 @pass_state
-def advise_cmd(state, path: Path, objective: str, save_plan: Path | None, why: bool, engine: str, spark_master: str | None) -> None:
+def advise_cmd(state, path: Path, objective: str, save_plan: Path | None, why: bool, engine: EngineChoice) -> None:
     """Advise per-column encodings for the Parquet file or directory PATH (estimates vs the default writer)."""
-    payload: dict[str, Any] = {"path": str(path), "engine": engine}
-    if engine == "spark":
-        from lakeshrink.spark_ext.encodings import advise_path
-
-        with open_engine(engine, spark_master) as eng:
-            advice = advise_path(eng.spark, str(path), objective=objective)  # type: ignore[attr-defined]
-    else:
-        from lakeshrink.codecs.encodings.advisor import advise
-
-        advice = advise(path, objective=objective)
+    payload: dict[str, Any] = {"path": str(path), "engine": engine.name}
+    with open_engine(engine) as eng:
+        advice = eng.port(ENCODING_ADVISOR).advise_path(str(path), objective=objective)
     plan = advice.plan
     if save_plan is not None:
         plan.save(save_plan)
@@ -92,25 +86,18 @@ def advise_cmd(state, path: Path, objective: str, save_plan: Path | None, why: b
 @engine_options
 @pass_state
 def rewrite_cmd(state, input_path: Path, output: Path, plan_file: Path | None, objective: str, overwrite: bool,
-                engine: str, spark_master: str | None) -> None:
+                engine: EngineChoice) -> None:
     """Rewrite the Parquet file or directory INPUT with per-column encodings into OUTPUT, verified.
 
     Every rewritten file is read back and compared with its input before OUTPUT is put in place; on any
     difference nothing is replaced and the command fails.
     """
     plan = load_plan(plan_file) if plan_file is not None else None
-    if engine == "spark":
-        from lakeshrink.spark_ext.encodings import rewrite_with_spark
-
-        with open_engine(engine, spark_master) as eng:
-            result = rewrite_with_spark(eng.spark, str(input_path), str(output), plan=plan,  # type: ignore[attr-defined]
-                                        objective=objective, overwrite=overwrite)
-    else:
-        from lakeshrink.codecs.encodings.writer import rewrite
-
-        result = rewrite(input_path, output, plan=plan, objective=objective, overwrite=overwrite)
+    with open_engine(engine) as eng:
+        result = eng.port(ENCODING_REWRITER).rewrite(str(input_path), str(output), plan=plan, objective=objective,
+                                                     overwrite=overwrite)
     payload = {
-        "input": result.input, "output": result.output, "engine": engine, "files": result.files, "rows": result.rows,
+        "input": result.input, "output": result.output, "engine": engine.name, "files": result.files, "rows": result.rows,
         "input_bytes": result.input_bytes, "output_bytes": result.output_bytes, "saved_bytes": result.saved_bytes,
         "ratio": result.ratio, "verified": result.verified, "advise_seconds": result.advise_seconds,
         "write_seconds": result.write_seconds, "estimated_bytes": result.plan.estimated_bytes,

@@ -6,8 +6,8 @@ pairs of a lake with cheap steps before anything expensive runs. lakeshrink runs
 1. schema containment graph over an inverted column index (:mod:`.schema_graph`), from footers;
 2. min-max, null-count and row-count pruning from the same footers or Delta log statistics (:mod:`.minmax`);
 3. content pruning with bottom-k hash sketches, one task per table (:mod:`.sketches`);
-4. exact verification by hashed anti-join, one parent projection per (parent, column set) (:mod:`.verify`,
-   or Spark ``left_anti`` joins in :mod:`lakeshrink.spark_ext.containment`).
+4. exact verification by hashed anti-join, one parent projection per (parent, column set) (:mod:`.verify`),
+   through the engine's :data:`~lakeshrink.containment.ports.CONTAINMENT_VERIFIER` port.
 
 Stages 1-3 only drop pairs that are certainly not contained; stage 4 is the exact judge. A table that cannot be
 read, has no columns, or changes during the scan is reported in ``skipped`` and takes no part in any edge.
@@ -43,7 +43,8 @@ from lakeshrink.containment.compare import TypesMode, check_types_mode
 from lakeshrink.containment.footers import FooterTask, TableFooter, read_footer
 from lakeshrink.containment.lake import Lake, TableRef, discover, table_at
 from lakeshrink.containment.schema_graph import Pair, schema_candidates
-from lakeshrink.containment.verify import Edge, Verdict, verify_local
+from lakeshrink.containment.ports import CATALOG_READER, CONTAINMENT_VERIFIER
+from lakeshrink.containment.verify import Edge, Verdict
 from lakeshrink.engine import Engine, get_engine
 from lakeshrink.errors import CorruptArchive, InputError
 from lakeshrink.fileio import atomic_file
@@ -274,12 +275,7 @@ def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
 
 
 def _verify(run: _Run, pairs: list[Pair], *, infer: bool) -> tuple[list[Edge], int]:
-    if run.engine.name == "spark":
-        from lakeshrink.spark_ext.containment import verify_spark
-
-        outcome = verify_spark(run.engine.spark, run.root, run.refs, pairs, infer=infer)  # type: ignore[attr-defined]
-    else:
-        outcome = verify_local(run.root, run.refs, pairs, infer=infer)
+    outcome = run.engine.port(CONTAINMENT_VERIFIER).verify(run.root, run.refs, pairs, infer=infer)
     return _collect(run, outcome.verdicts), outcome.bytes_read
 
 
@@ -357,6 +353,17 @@ def scan_lake(
     text = str(root)
     task_root = text if "://" in text else lake.root
     return scan_tables(lake, task_root=task_root, label=task_root, engine=engine, types=types, k=k)
+
+
+def scan_catalog(database: str, *, engine: Engine, types: TypesMode = "exact", k: int = sketches.DEFAULT_K) -> ScanResult:
+    """The containment scan of a catalog database's stored tables (``lakeshrink containment scan --catalog DB``),
+    listed through the engine's :data:`~lakeshrink.containment.ports.CATALOG_READER` port.
+
+    Raises:
+        EngineUnavailable: the engine has no catalog (the local engine).
+    """
+    lake, root = engine.port(CATALOG_READER).catalog_lake(database)
+    return scan_tables(lake, task_root=root, label=f"catalog:{database}", engine=engine, types=types, k=k)
 
 
 def scan_tables(

@@ -298,3 +298,13 @@ def verify_local(root: str, refs: dict[str, TableRef], pairs: list[Pair], *, inf
     """Stage 4 in this process (polars)."""
     verifier = Verifier(pairs, infer=infer)
     return run_verification(verifier, refs, _PolarsJudge(root, refs, verifier))
+
+
+class LocalVerifier:
+    """The local engine's :class:`~lakeshrink.containment.ports.ContainmentVerifier`: :func:`verify_local`."""
+
+    def __init__(self, engine: Any = None):
+        self.engine = engine
+
+    def verify(self, root: str, refs: dict[str, TableRef], pairs: list[Pair], *, infer: bool = True) -> VerifyOutcome:
+        return verify_local(root, refs, pairs, infer=infer)

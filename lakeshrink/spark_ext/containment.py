@@ -41,7 +41,6 @@ from lakeshrink.containment.verify import (
     VerifyOutcome,
     run_verification,
 )
-from lakeshrink.engine import Engine
 from lakeshrink.errors import TableError
 
 COUNT = "__lakeshrink_n"
@@ -232,9 +231,21 @@ def catalog_lake(spark: Any, database: str) -> tuple[Lake, str]:
     return Lake(posixpath.normpath(base), fs, tuple(found), tuple(skipped)), root
 
 
-def scan_catalog(spark: Any, database: str, *, engine: Engine, types: TypesMode = "exact", k: int = 256):
-    """The containment scan of a Spark catalog database (``lakeshrink containment scan --catalog DB``)."""
-    from lakeshrink.containment.scan import scan_tables
+class SparkVerifier:
+    """The Spark engine's :class:`~lakeshrink.containment.ports.ContainmentVerifier`: :func:`verify_spark`."""
 
-    lake, root = catalog_lake(spark, database)
-    return scan_tables(lake, task_root=root, label=f"catalog:{database}", engine=engine, types=types, k=k)
+    def __init__(self, engine: Any):
+        self.spark = engine.spark
+
+    def verify(self, root: str, refs: dict[str, TableRef], pairs: list[Pair], *, infer: bool = True) -> VerifyOutcome:
+        return verify_spark(self.spark, root, refs, pairs, infer=infer)
+
+
+class SparkCatalogReader:
+    """The Spark engine's :class:`~lakeshrink.containment.ports.CatalogReader`: :func:`catalog_lake`."""
+
+    def __init__(self, engine: Any):
+        self.spark = engine.spark
+
+    def catalog_lake(self, database: str) -> tuple[Lake, str]:
+        return catalog_lake(self.spark, database)

@@ -341,3 +341,25 @@ def rewrite_with_spark(
     return RewriteResult(input=input, output=output, files=result.files, rows=result.rows,
                          input_bytes=in_bytes or 0, output_bytes=result.bytes, plan=result.plan,
                          advise_seconds=result.advise_seconds, write_seconds=result.write_seconds)
+
+
+class SparkAdvisor:
+    """The Spark engine's :class:`~lakeshrink.codecs.encodings.ports.EncodingAdvisor`: :func:`advise_path`."""
+
+    def __init__(self, engine: Any):
+        self.spark = engine.spark
+
+    def advise_path(self, path: str, *, objective: str | None = None) -> Advice:
+        return advise_path(self.spark, str(path), objective=objective)
+
+
+class SparkRewriter:
+    """The Spark engine's :class:`~lakeshrink.codecs.encodings.ports.EncodingRewriter`: :func:`rewrite_with_spark`."""
+
+    def __init__(self, engine: Any):
+        self.spark = engine.spark
+
+    def rewrite(self, input: str, output: str, *, plan: EncodingPlan | None = None, objective: str | None = None,
+                overwrite: bool = False) -> RewriteResult:
+        return rewrite_with_spark(self.spark, str(input), str(output), plan=plan, objective=objective,
+                                  overwrite=overwrite)

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
 from lakeshrink.errors import InputError
-from lakeshrink.spark_ext.session import import_pyspark
+from lakeshrink.spark_ext.session import import_pyspark, parallelism
 
 import_pyspark()
 
@@ -186,10 +186,10 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
         STDIN,
         ArchiveChunk,
         CompressReport,
+        _codec_for,
         collect_inputs,
         encode_for_archive,
         iter_chunks,
-        start_codec,
         write_chunk,
     )
     from lakeshrink.fileio import atomic_file
@@ -199,26 +199,36 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
     if any(item.source == STDIN for item in items):
         raise InputError("stdin ('-') cannot be read by Spark tasks", hint="use --engine local for stdin")
     start = time.perf_counter()
-    codec = LogCodec(config)
-    first = next((Path(i.source) for i in items if Path(i.source).stat().st_size), None)
-    if first is not None:
-        with open(first, "rb") as fh:
-            start_codec(codec, fh.read(1 << 16), str(first))
-    store = codec.to_bytes()
+    codecs: dict[str | None, LogCodec] = {}  # as the local engine: one codec per detected format (or --format)
+    file_codec: dict[int, str | None] = {}
+    first_format: str | None = None
+    for n, item in enumerate(items):
+        with open(item.source, "rb") as fh:
+            head = next(iter_chunks(fh, config.chunk_bytes, name=item.source, max_line_bytes=config.max_line_bytes), None)
+        if head is None:
+            continue
+        codec = _codec_for(codecs, config, head, item.source)
+        key = None if config.format is not None else (codec.format.spec if codec.format else None)
+        file_codec[n] = key
+        first_format = first_format or (codec.format.spec if codec.format else None)
+    stores = {key: codec.to_bytes() for key, codec in codecs.items()}
     index_of = {os.path.realpath(item.source): n for n, item in enumerate(items)}
     chunk_bytes, max_line = config.chunk_bytes, config.max_line_bytes
 
     def encode_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import io
 
-        local = LogCodec.from_bytes(store)
+        local: dict[str | None, LogCodec] = {}
         for batch in batches:
             for uri, content in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist()):
                 path = _local_path(uri)
                 file_no = index_of[path]
+                key = file_codec.get(file_no)
+                if key not in local and key in stores:
+                    local[key] = LogCodec.from_bytes(stores[key])
                 rows = []
                 for seq, data in enumerate(iter_chunks(io.BytesIO(content), chunk_bytes, name=path, max_line_bytes=max_line)):
-                    c: ArchiveChunk = encode_for_archive(local, data, path)
+                    c: ArchiveChunk = encode_for_archive(local[key], data, path)
                     rows.append({"file": file_no, "seq": seq, "payload": c.payload, "raw_crc": c.raw_crc,
                                  "raw_bytes": c.raw_bytes, "bloom": c.bloom, "lines": c.lines, "mode": c.mode,
                                  "templates": list(c.templates.items()),
@@ -228,7 +238,7 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
 
     paths = [item.source for item in items]
     files_df = spark.read.format("binaryFile").load(paths).select("path", "content")
-    encoded = files_df.repartition(max(1, min(len(paths), spark.sparkContext.defaultParallelism * 2))).mapInArrow(
+    encoded = files_df.repartition(max(1, min(len(paths), parallelism(spark) * 2))).mapInArrow(
         encode_files, FILE_CHUNK_SCHEMA
     )
     total = lines = chunks = columnar = 0
@@ -253,7 +263,7 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
         while current < len(items) - 1:  # empty files at the end
             current += 1
             writer.start_file(items[current].name)
-        fmt = codec.format.spec if codec.format is not None else "<Content>"
+        fmt = first_format or "<Content>"
         writer.finish(fmt)
         out.flush()
         size = out.tell()
@@ -266,3 +276,13 @@ _FILE_ARROW_SCHEMA = pa.schema(
      ("raw_bytes", pa.int64()), ("bloom", pa.string()), ("lines", pa.int64()), ("mode", pa.string()),
      ("templates", pa.map_(pa.string(), pa.int64())), ("time", pa.list_(pa.string()))]
 )
+
+
+class SparkCompressor:
+    """The Spark engine's :class:`~lakeshrink.codecs.logs.ports.LogCompressor`: :func:`compress_files_spark`."""
+
+    def __init__(self, engine):  # type: ignore[no-untyped-def]
+        self.engine = engine
+
+    def compress_files(self, inputs: Sequence[str], archive: str | os.PathLike[str], config: CodecConfig | None = None):  # type: ignore[no-untyped-def]
+        return compress_files_spark(self.engine.spark, inputs, archive, config)

@@ -182,3 +182,14 @@ def _rewrite_one(src: Path, dest: Path, plan: EncodingPlan) -> int:
     write_table_file(table, dest, plan, where=src)
     verify_equal(table, read_file(dest), path=src)
     return table.num_rows
+
+
+class LocalRewriter:
+    """The local engine's :class:`~lakeshrink.codecs.encodings.ports.EncodingRewriter`: :func:`rewrite`."""
+
+    def __init__(self, engine: object = None):
+        self.engine = engine
+
+    def rewrite(self, input: str, output: str, *, plan: EncodingPlan | None = None, objective: str | None = None,
+                overwrite: bool = False) -> RewriteResult:
+        return rewrite(input, output, plan=plan, objective=objective, overwrite=overwrite)

@@ -197,6 +197,7 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
     first_format: str | None = None
     start = time.perf_counter()
     total_in = lines = chunks = columnar = 0
+    templates: set[str] = set()
     with atomic_file(archive) as tmp, open(tmp, "wb") as out:
         writer = ArchiveWriter(out)
         with progress("compressing logs", total=len(items)) as bar:
@@ -216,6 +217,7 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
                         lines += chunk.lines
                         chunks += 1
                         columnar += chunk.mode == "columnar"
+                        templates.update(chunk.templates)
                 except OSError as exc:
                     raise InputError(f"cannot read: {exc.strerror or exc}", path=item.source) from exc
                 finally:
@@ -228,7 +230,7 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
         size = out.tell()
     return CompressReport(
         str(archive), len(items), chunks, lines, total_in, size, time.perf_counter() - start, fmt,
-        sum(len(c.templates()) for c in codecs.values()), columnar,
+        len(templates), columnar,
     )
 
 
@@ -261,3 +263,14 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
             except FileExistsError as exc:
                 raise InputError("output already exists", path=output, hint="remove it or pass --force") from exc
     return DecompressReport(str(archive), str(output), len(files), total, time.perf_counter() - start)
+
+
+class LocalCompressor:
+    """The local engine's :class:`~lakeshrink.codecs.logs.ports.LogCompressor`: :func:`compress_files`."""
+
+    def __init__(self, engine: object = None):
+        self.engine = engine
+
+    def compress_files(self, inputs: Sequence[str], archive: str | os.PathLike[str],
+                       config: CodecConfig | None = None) -> CompressReport:
+        return compress_files(inputs, archive, config)
