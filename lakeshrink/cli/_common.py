@@ -12,14 +12,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from lakeshrink import serde
-from lakeshrink.units import human_bytes  # noqa: F401  (re-exported for the command modules)
 from lakeshrink.engine import ENGINE_NAMES, SPARK_MASTER_ENV, SPARK_REMOTE_ENV, Engine, get_engine
+from lakeshrink.units import human_bytes  # noqa: F401  (re-exported for the command modules)
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass
@@ -39,10 +41,14 @@ def stdout_console() -> Console:
     """Console for results on stdout; when piped, wide enough that tables do not wrap."""
     import sys
 
+    from rich.console import Console
+
     return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, soft_wrap=True)
 
 

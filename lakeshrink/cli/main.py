@@ -7,16 +7,21 @@ import traceback
 
 import click
 
-from lakeshrink import __version__, progress
+from lakeshrink import __version__
 from lakeshrink.cli._common import CliState
-from lakeshrink.cli.containment import containment
-from lakeshrink.cli.demo import demo
-from lakeshrink.cli.encode import encode
-from lakeshrink.cli.logs import logs
+from lakeshrink.cli.lazy import LazyGroup
 from lakeshrink.errors import LakeshrinkError
 
+COMMANDS = {  # imported when run (lakeshrink --help imports none of them)
+    "logs": ("lakeshrink.cli.logs:logs", "Lossless log template compression (compress, decompress, templates, grep)."),
+    "encode": ("lakeshrink.cli.encode:encode", "Per-column Parquet encodings chosen from samples (advise, rewrite)."),
+    "containment": ("lakeshrink.cli.containment:containment",
+                    "Redundant tables: scan a lake for contained tables; plan, mark, verify and rebuild."),
+    "demo": ("lakeshrink.cli.demo:demo", "Run every capability on bundled real sample data and print what each would save."),
+}
 
-class LakeshrinkGroup(click.Group):
+
+class LakeshrinkGroup(LazyGroup):
     """Maps library errors to exit code 1 with a one-line message (a traceback too with ``-v``)."""
 
     def invoke(self, ctx: click.Context):
@@ -30,7 +35,7 @@ class LakeshrinkGroup(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=LakeshrinkGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LakeshrinkGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--output",
     type=click.Choice(["text", "json"]),
@@ -51,6 +56,8 @@ def cli(ctx: click.Context, output: str, verbose: int, show_progress: bool | Non
     containment  redundant tables: find, plan, mark, rebuild
     demo         run every capability on bundled sample data
     """
+    from lakeshrink import progress
+
     ctx.obj = CliState(output=output, verbose=verbose)
     progress.set_enabled(show_progress)
     if verbose:
@@ -59,10 +66,6 @@ def cli(ctx: click.Context, output: str, verbose: int, show_progress: bool | Non
         logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr)
 
 
-cli.add_command(logs)
-cli.add_command(encode)
-cli.add_command(containment)
-cli.add_command(demo)
 
 
 def main() -> None:
