@@ -291,3 +291,15 @@ def test_int_strings_match_formatting(rng, width):
     values = np.concatenate([rng.integers(0, 100, size=50), rng.integers(0, 9999, size=50), [0, 9999, 10000]])
     for chunk in (values[:50], values, np.array([-7, 3, 123456789])):
         assert col.int_strings(chunk, width) == [str(int(v)).zfill(width) for v in chunk]
+
+
+@pytest.mark.parametrize("payload", [b"", b"\x09", b"\x00\x05ab"])
+def test_corrupt_chunks_raise_corrupt_archive(payload):
+    """Decoder errors are LakeshrinkErrors (the CLI prints one line), of the exact type CorruptArchive."""
+    from lakeshrink.codecs.logs.chunk import ChunkDecodeError, decode_chunk
+    from lakeshrink.codecs.logs.packing import FramingError
+    from lakeshrink.errors import CorruptArchive, LakeshrinkError
+
+    with pytest.raises(CorruptArchive) as info:
+        decode_chunk(payload)
+    assert isinstance(info.value, LakeshrinkError) and type(info.value) in (ChunkDecodeError, FramingError)

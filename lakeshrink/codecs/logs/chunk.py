@@ -45,6 +45,7 @@ from lakeshrink.codecs.logs.packing import (
     unpack,
     zstd_compressor,
 )
+from lakeshrink.errors import CorruptArchive
 
 MODE_COLUMNAR, MODE_ZSTD, MODE_LZMA = 0, 1, 2
 MODE_NAMES = {MODE_COLUMNAR: "columnar", MODE_ZSTD: "zstd", MODE_LZMA: "lzma"}
@@ -59,8 +60,8 @@ _ESTIMATE_SAMPLE = 4 << 20
 MIN_TEMPLATE_LINES = 10
 
 
-class ChunkDecodeError(ValueError):
-    """A chunk payload that cannot be decoded."""
+class ChunkDecodeError(CorruptArchive):
+    """A chunk payload that cannot be decoded; a :class:`CorruptArchive` (so a ``LakeshrinkError``)."""
 
 
 @dataclass(frozen=True)
