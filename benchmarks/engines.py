@@ -2,7 +2,8 @@
 Spark Connect server compared with the local engine.
 
 ``help``: ``lakeshrink --help`` wall time, ``--runs`` times, in this checkout and (``--anchor DIR``) in another
-checkout side by side in the same run (alternating, the minimum of each reported, and their ratio).
+checkout side by side in the same run (alternating, the minimum of each reported, and their ratio), with the
+interpreter's own start-up (``python -c pass``) as the floor.
 
 ``connect``: starts a standalone Spark Connect server from the pyspark package
 (``$SPARK_HOME/sbin/start-connect-server.sh``, pyspark's own ``SPARK_HOME`` when unset) on a free port, runs
@@ -41,13 +42,21 @@ def _help_seconds(checkout: Path) -> float:
     return time.perf_counter() - start
 
 
+def _python_seconds() -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
 def run_help(runs: int, anchor: Path | None) -> dict:
-    times: dict[str, list[float]] = {"this": [], "anchor": []}
+    times: dict[str, list[float]] = {"this": [], "anchor": [], "python": []}
     for _ in range(runs):
+        times["python"].append(_python_seconds())
         times["this"].append(_help_seconds(ROOT))
         if anchor is not None:
             times["anchor"].append(_help_seconds(anchor))
-    result = {"runs": runs, "this_min_s": round(min(times["this"]), 3), "this_all_s": [round(t, 3) for t in times["this"]]}
+    result = {"runs": runs, "python_startup_min_s": round(min(times["python"]), 3),
+              "this_min_s": round(min(times["this"]), 3), "this_all_s": [round(t, 3) for t in times["this"]]}
     if anchor is not None:
         result.update(anchor=str(anchor), anchor_min_s=round(min(times["anchor"]), 3),
                       anchor_all_s=[round(t, 3) for t in times["anchor"]],
