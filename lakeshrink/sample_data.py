@@ -73,6 +73,19 @@ def loghub_dir() -> Path | None:
     return None
 
 
+def delta_rs_tables_dir() -> Path | None:
+    """The Delta test tables of delta-rs (``../shared/data/delta-rs-tables``, or ``$LAKESHRINK_DELTA_TABLES``;
+    written by Databricks Runtime: deletion vectors, a v2 checkpoint, column mapping), or None."""
+    env = os.environ.get("LAKESHRINK_DELTA_TABLES")
+    candidates = [Path(env)] if env else []
+    root = Path(__file__).resolve().parent.parent
+    candidates += [root.parent / "shared" / "data" / "delta-rs-tables", Path.cwd().parent / "shared" / "data" / "delta-rs-tables"]
+    for candidate in candidates:
+        if (candidate / "table-with-dv-small" / "_delta_log").is_dir():
+            return candidate
+    return None
+
+
 def loghub_file(system: str, suffix: str = ".log") -> Path:
     """Path of one Loghub-2k file: ``loghub_file("HDFS")`` is ``.../HDFS/HDFS_2k.log``;
     ``suffix=".log_structured.csv"`` or ``".log_templates.csv"`` give the ground truth.

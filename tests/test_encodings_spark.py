@@ -120,3 +120,22 @@ def test_job_runs_in_process(spark, demo_data, tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["verified"] and doc["rows"] == 3322
     assert job.main([str(tmp_path / "missing"), "-o", str(tmp_path / "x")]) == 1
+
+
+def test_spark_api_keeps_to_the_reader_profile(spark, weather_df, tmp_path):
+    import numpy as np
+    import pyarrow as pa
+
+    from lakeshrink.codecs.encodings.profiles import resolve_profile
+    from lakeshrink.errors import InputError
+    from lakeshrink.spark_ext.encodings import advise_dataframe, write_dataframe
+
+    plan = advise_dataframe(weather_df, objective="size", readers="spark-3.5").plan
+    profile = resolve_profile("spark-3.5")
+    assert plan.readers == "spark-3.5" and all(profile.allows(c.candidate, c.physical_type) for c in plan.columns)
+    noise = spark.createDataFrame(pa.table({"x": np.random.default_rng(1).random(20_000)}))
+    latest = advise_dataframe(noise, objective="size", readers="latest").plan
+    assert latest.columns[0].encoding == "BYTE_STREAM_SPLIT"
+    with pytest.raises(InputError, match="outside the reader profile portable"):
+        write_dataframe(noise, str(tmp_path / "out"), latest)
+    assert not (tmp_path / "out").exists()

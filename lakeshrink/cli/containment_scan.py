@@ -51,14 +51,17 @@ def _render(result: ScanResult, out_dir: Path) -> callable:
 @click.option("--types", type=click.Choice(TYPES_MODES), default="exact", show_default=True, help="exact: same Arrow type; compatible: int32/int64, float32/float64, string/large_string/dictionary alike.")
 @click.option("--tables", "tables_file", type=click.Path(dir_okay=False, path_type=Path), help="File listing the tables to scan, one path per line.")
 @click.option("--catalog", "catalog", metavar="DB", help="With --engine spark: scan the tables of this catalog database (LAKE not needed).")
+@click.option("--iceberg-catalog", metavar="NAME", help="A pyiceberg catalog (~/.pyiceberg.yaml or PYICEBERG_CATALOG__NAME__*) whose tables' current metadata is used for Iceberg tables under LAKE.")
 @click.option("--sketch-k", default=DEFAULT_K, show_default=True, type=click.IntRange(min=1), help="Bottom-k sketch size of stage 3.")
 @engine_options
 @pass_state
-def scan(state, lake: str | None, out_dir: Path, types: str, tables_file: Path | None, catalog: str | None, sketch_k: int, engine: EngineChoice) -> None:
+def scan(state, lake: str | None, out_dir: Path, types: str, tables_file: Path | None, catalog: str | None,
+         iceberg_catalog: str | None, sketch_k: int, engine: EngineChoice) -> None:
     """Find tables of LAKE contained in other tables (schema graph, min-max, sketches, exact verification).
 
     LAKE is a local path or a URI (s3://, gs://, hdfs://, file://). A table is contained in another when all of
-    its columns are columns of the other and all of its rows are rows of the other's projection.
+    its columns are columns of the other and all of its rows are rows of the other's projection. Delta and
+    Iceberg tables are read at their current version or snapshot, deletes applied; Hudi tables are skipped.
     """
     if (lake is None) == (catalog is None):
         raise click.UsageError("give a LAKE path, or --catalog DB with --engine spark (not both)")
@@ -71,7 +74,8 @@ def scan(state, lake: str | None, out_dir: Path, types: str, tables_file: Path |
         else:
             if tables is not None and not tables:
                 raise InputError("the tables file lists no tables", path=tables_file)
-            result = scan_lake(lake, engine=eng, types=types, tables=tables, k=sketch_k)  # type: ignore[arg-type]
+            result = scan_lake(lake, engine=eng, types=types, tables=tables, k=sketch_k,  # type: ignore[arg-type]
+                               iceberg_catalog=iceberg_catalog)
     result.save(out_dir)
     emit(state, result, _render(result, out_dir))
 

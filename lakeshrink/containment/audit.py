@@ -287,7 +287,7 @@ def audit_recipe(auditor: GxAuditor | ChecksumAuditor, recipe: recipes.Recipe, r
     """
     try:
         lake, child_ref = recipes.open_table(root, recipe.child)
-        key = f"{recipe.parent}\0{recipe.parent_state.delta_version}"
+        key = f"{recipe.parent}\0{recipe.parent_state.delta_version}\0{recipe.parent_state.snapshot_id}"
         parent = cache.get(key) if cache is not None else None
         if parent is None:
             _, parent_ref = recipes.open_table(root, recipe.parent)

@@ -1,4 +1,5 @@
-"""Reading a table's footers (Parquet) or log statistics (Delta): schema, row count and per-column statistics.
+"""Reading a table's footers (Parquet), log statistics (Delta) or manifest statistics (Iceberg): schema, row
+count and per-column statistics.
 
 This is the only input of stages 1 and 2 of the containment pipeline (R2D2, Shah et al., SIGMOD'24, section
 on schema- and statistics-level pruning): no data page is read. One table is one task
@@ -13,14 +14,17 @@ Statistics are kept only when they are *exact*:
 * A row group without min/max whose null count equals its row count is all null (exact); without statistics
   at all, the column's min/max and null count are unknown for the whole table.
 * Hive partition values give exact min = max per file (``__HIVE_DEFAULT_PARTITION__`` is null).
-* Delta add-action statistics (``get_add_actions(flatten=True)``) are used for ints, floats and bools only:
-  Delta truncates string statistics and stores timestamps at millisecond precision.
+* Table-format statistics come from :mod:`lakeshrink.tables.delta` and :mod:`lakeshrink.tables.iceberg` with
+  what they may be trusted for (:mod:`lakeshrink.tables.stats`). Bounds that are not tight (Delta
+  ``tightBounds: false`` with deletion vectors, Iceberg truncated strings, files with deleted rows) make the
+  column's min/max *outer bounds* (``ColumnStats.tight`` false): the min-max stage uses them only on a parent's
+  side. Null counts of files with deleted rows are kept only when exact (0, or every row); the row count is
+  always the live rows.
 """
 
 from __future__ import annotations
 
 import math
-import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -32,6 +36,7 @@ import pyarrow.parquet as pq
 from lakeshrink.containment.compare import stats_comparable, type_family
 from lakeshrink.containment.lake import TableRef, read_schema, resolve_root
 from lakeshrink.errors import TableError
+from lakeshrink.tables.stats import FileStats
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 EXACT_STRING_WRITERS = ("parquet-cpp-arrow", "parquet-cpp", "parquet-mr")
@@ -42,14 +47,16 @@ _FOOTER_TAIL = 8  # 4-byte footer length + "PAR1"
 class ColumnStats:
     """Exact statistics of one column over a whole table.
 
-    ``minmax_known`` means ``min``/``max`` are the exact extremes of the non-null values (both None when every
-    value is null). ``null_count`` is exact, or None when unknown.
+    ``minmax_known`` means ``min``/``max`` are known (both None when every value is null). With ``tight`` they
+    are the exact extremes of the non-null values; without, only outer bounds (``min`` <= every value <=
+    ``max``; the extremes themselves may not occur). ``null_count`` is exact, or None when unknown.
     """
 
     min: Any = None
     max: Any = None
     minmax_known: bool = False
     null_count: int | None = None
+    tight: bool = True
 
     @property
     def all_null_known(self) -> bool:
@@ -87,8 +94,9 @@ class _Acc:
         self.max: Any = None
         self.minmax_ok = True
         self.nulls: int | None = 0
+        self.tight = True
 
-    def add(self, lo: Any, hi: Any, nulls: int | None, rows: int, known: bool) -> None:
+    def add(self, lo: Any, hi: Any, nulls: int | None, rows: int, known: bool, tight: bool = True) -> None:
         if nulls is None:
             self.nulls = None
         elif self.nulls is not None:
@@ -103,11 +111,12 @@ class _Acc:
             self.max = hi if self.max is None or hi > self.max else self.max
         except TypeError:
             self.minmax_ok = False
+        self.tight = self.tight and tight
 
     def result(self) -> ColumnStats:
         if not self.minmax_ok:
             return ColumnStats(null_count=self.nulls)
-        return ColumnStats(self.min, self.max, True, self.nulls)
+        return ColumnStats(self.min, self.max, True, self.nulls, self.tight)
 
 
 def _is_nan(value: Any) -> bool:
@@ -189,54 +198,54 @@ def _parquet_footer(fs: pafs.FileSystem, ref: TableRef) -> TableFooter:
     return TableFooter(ref.id, schema, rows, {k: a.result() for k, a in accs.items()}, footer_bytes)
 
 
-def _delta_log_bytes(fs: pafs.FileSystem, path: str) -> int:
-    infos = fs.get_file_info(pafs.FileSelector(posixpath.join(path, "_delta_log"), recursive=True))
-    return sum(i.size or 0 for i in infos if i.type == pafs.FileType.File)
+def _add_format_file(acc: _Acc, f: pa.Field, stats: FileStats) -> None:
+    """One table-format file's statistics of column ``f``; bounds and null counts only as far as they hold."""
+    live = stats.live_rows if stats.live_rows is not None else stats.rows
+    if f.name in stats.partition:
+        value = stats.partition[f.name]
+        known = value is None or type_family(f.type) in ("int", "string")
+        acc.add(value, value, live if value is None else 0, live, known)
+        return
+    col = stats.columns.get(f.name)
+    if col is None:
+        acc.add(None, None, None, live, False)
+        return
+    nulls = col.nulls
+    if stats.deleted and nulls is not None:
+        # counts of physical rows: exact for the live rows only when none or every row is null
+        nulls = 0 if nulls == 0 else (live if nulls == stats.rows else None)
+    usable = col.lo is not None and col.hi is not None and stats_comparable(f.type)
+    acc.add(col.lo, col.hi, nulls, live, usable, tight=col.tight and not stats.deleted)
 
 
-def _delta_footer(fs: pafs.FileSystem, ref: TableRef) -> TableFooter:
-    from deltalake import DeltaTable
+def _format_footer(fs: pafs.FileSystem, ref: TableRef) -> TableFooter:
+    if ref.format == "delta":
+        from lakeshrink.tables.delta import delta_file_stats
 
-    dt = DeltaTable(ref.path, version=ref.delta_version)
-    schema = read_schema(fs, ref)  # the schema the table is read with in stages 3 and 4
-    actions = pa.table(dt.get_add_actions(flatten=True))
-    names = set(actions.column_names)
-    record_counts = actions["num_records"].to_pylist() if "num_records" in names else [None] * actions.num_rows
-    if any(n is None for n in record_counts):
-        raise TableError("Delta log lacks row counts for some files", table=ref.id, path=ref.path)
-    rows = int(sum(record_counts))
+        schema, files, meta_bytes = delta_file_stats(ref)
+    else:
+        from lakeshrink.tables.iceberg import iceberg_file_stats
+
+        schema, files, meta_bytes = iceberg_file_stats(fs, ref)
     stats = {}
     for f in schema:
         acc = _Acc()
-        usable = type_family(f.type) in ("int", "float", "bool")
-        part = f"partition.{f.name}"
-        mins = actions[f"min.{f.name}"].to_pylist() if f"min.{f.name}" in names else None
-        maxs = actions[f"max.{f.name}"].to_pylist() if f"max.{f.name}" in names else None
-        nulls = actions[f"null_count.{f.name}"].to_pylist() if f"null_count.{f.name}" in names else None
-        parts = actions[part].to_pylist() if part in names else None
-        for k, n in enumerate(record_counts):
-            if parts is not None:
-                value = parts[k]
-                known = value is None or type_family(f.type) in ("int", "string")
-                acc.add(value, value, n if value is None else 0, n, known)
-                continue
-            nc = None if nulls is None or nulls[k] is None else int(nulls[k])
-            lo = mins[k] if mins is not None else None
-            hi = maxs[k] if maxs is not None else None
-            acc.add(lo, hi, nc, n, usable and lo is not None and hi is not None)
+        for file_stats in files:
+            _add_format_file(acc, f, file_stats)
         stats[f.name] = acc.result()
-    return TableFooter(ref.id, schema, rows, stats, _delta_log_bytes(fs, ref.path))
+    rows = sum(s.live_rows if s.live_rows is not None else s.rows for s in files)
+    return TableFooter(ref.id, schema, rows, stats, meta_bytes)
 
 
 def read_footer(task: FooterTask) -> TableFooter:
-    """Schema, rows and exact column statistics of one table, from footers or the Delta log only.
+    """Schema, rows and column statistics of one table, from footers, the Delta log or Iceberg manifests only.
 
     Never raises for a bad table: the problem is returned in ``TableFooter.error`` so the scan goes on.
     """
     ref = task.ref
     try:
         fs, _ = resolve_root(task.root)
-        footer = _delta_footer(fs, ref) if ref.format == "delta" else _parquet_footer(fs, ref)
+        footer = _format_footer(fs, ref) if ref.is_format_table else _parquet_footer(fs, ref)
     except Exception as exc:  # noqa: BLE001 - any failure of one table is reported for that table
         return TableFooter(ref.id, error=failure_reason(exc))
     if footer.schema is None or len(footer.schema) == 0:

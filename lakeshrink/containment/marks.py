@@ -101,7 +101,8 @@ def _now() -> str:
 
 
 def _state(raw: dict[str, Any]) -> recipes.PinnedState:
-    return recipes.PinnedState(raw["table"], raw["format"], tuple(recipes.PinnedFile(**f) for f in raw["files"]), raw.get("delta_version"))
+    return recipes.PinnedState(raw["table"], raw["format"], tuple(recipes.PinnedFile(**f) for f in raw["files"]),
+                               raw.get("delta_version"), raw.get("snapshot_id"))
 
 
 def _manifest_path(lake: str) -> str:
@@ -163,6 +164,8 @@ def _recheck(root: str, table: str, pinned: recipes.PinnedState, role: str) -> t
     """(reason it changed or None, table path); a table that is gone or unreadable counts as changed."""
     try:
         lake, ref = recipes.open_table(root, table)
+        if ref.is_format_table and (unreadable := recipes.pinned_unreadable(lake, ref, pinned)):
+            return f"the {role} {table!r}: {unreadable}", ref.path if ref.format == "delta" else None
         change = recipes.state_change(lake, ref, pinned)
     except recipes.ParentChanged as exc:
         return f"the {role} {table!r} vanished ({exc})", None
@@ -170,7 +173,8 @@ def _recheck(root: str, table: str, pinned: recipes.PinnedState, role: str) -> t
         raise
     except (LakeshrinkError, OSError) as exc:
         return f"the {role} {table!r} cannot be read: {exc}", None
-    return (f"the {role} {table!r} changed: {change}" if change else None), ref.path if ref.format == "delta" else None
+    moved = "moved on" if ref.is_format_table else "changed"
+    return (f"the {role} {table!r} {moved}: {change}" if change else None), ref.path if ref.format == "delta" else None
 
 
 def mark(plan_dir: str | os.PathLike[str], *, execute: bool = False) -> MarkResult:

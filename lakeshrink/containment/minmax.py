@@ -14,6 +14,12 @@ c one of C's columns; ``C.min(c)`` is the exact minimum of C's non-null values o
    rule ``C.rows > P.rows`` is *not* valid for set containment (C may hold duplicates), so it is not used;
    it only decides multiset containment, which stage 4 computes exactly.
 
+**Outer bounds** (statistics that are not tight: a Delta table with deletion vectors, Iceberg's truncated string
+bounds, files with deleted rows; :mod:`lakeshrink.tables.stats`) may be wider than the values: they are used
+only on the parent's side. ``C.min < P.lower_bound <= P.min`` still proves rule 1, but a child's bound does not
+prove that the child holds a value there, so rules 1, 2 and 4 need the child's statistics tight. Null counts
+are exact whenever known (:mod:`.footers` drops the ones that are not).
+
 Values compare by value: ints of any width as Python ints, floats as Python floats (-0.0 == 0.0; NaN extremes
 are unknown), strings in code point order, which is UTF-8 byte order, the order Parquet uses for them.
 """
@@ -27,7 +33,7 @@ from lakeshrink.containment.schema_graph import Pair
 def _column_rule(child: ColumnStats, parent: ColumnStats) -> str | None:
     if child.null_count and parent.null_count == 0:
         return "nulls"
-    child_has_value = child.minmax_known and child.min is not None
+    child_has_value = child.minmax_known and child.min is not None and child.tight
     if child_has_value and parent.all_null_known:
         return "all-null"
     if child_has_value and parent.minmax_known and parent.min is not None:

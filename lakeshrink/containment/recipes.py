@@ -1,7 +1,7 @@
 """Exact rebuild recipes: how to get a marked table back, row for row, from its parent.
 
-A recipe names the parent and pins its state (every data file with its size and SHA-256, or the Delta
-version), lists the child's columns (and its exact Arrow schema), and says which parent rows make the child:
+A recipe names the parent and pins its state (every data file with its size and SHA-256; for a Delta table its
+version, for an Iceberg table its snapshot id, with the files of that state), lists the child's columns (and its exact Arrow schema), and says which parent rows make the child:
 
 * ``all``: every parent row (the child is a projection or a copy of the parent);
 * ``range``/``in``: a predicate on one parent column (``low <= col <= high``, or ``col IN (...)``), used only when
@@ -16,7 +16,10 @@ gives, for each selected parent row in parent order, how often it appears in the
 zstd-compressed, base64). ``row_checksum`` (:mod:`lakeshrink.containment.rowhash`) is the order-independent
 checksum of the child's rows; a rebuild is accepted only when its checksum equals it.
 
-Parent row positions are positions in the parent as read by :func:`read_parent` (files in the pinned order).
+Parent row positions are positions in the parent as read by :func:`read_parent` (files in the pinned order). A
+Delta or Iceberg parent is read at its pinned state (time travel), so a rebuild works after the parent moved on
+for as long as that state can still be read (until the Delta log or files are vacuumed, or the Iceberg snapshot
+expires).
 
 File format: a sealed JSON document (:mod:`lakeshrink.containment.sealed`), magic ``"lakeshrink-recipe"``,
 version 1, written by :func:`write_recipe` and read by :func:`read_recipe`.
@@ -40,6 +43,7 @@ import pyarrow.parquet as pq
 import zstandard
 
 from lakeshrink.containment.lake import Lake, TableRef, discover
+from lakeshrink.tables.read import at_state
 from lakeshrink.containment.rowhash import checksum_of_hashes, row_hashes, table_checksum
 from lakeshrink.containment.sealed import read_sealed, table_path, write_sealed
 from lakeshrink.errors import CorruptArchive, InputError, TableError, VerificationFailed
@@ -69,12 +73,13 @@ class PinnedFile:
 
 @dataclass(frozen=True)
 class PinnedState:
-    """A table's exact state: its files (size and SHA-256) or, for Delta, its version."""
+    """A table's exact state: its files (size and SHA-256), for Delta its version, for Iceberg its snapshot."""
 
     table: str
     format: str
     files: tuple[PinnedFile, ...]
     delta_version: int | None = None
+    snapshot_id: int | None = None
 
     @property
     def bytes(self) -> int:
@@ -136,13 +141,14 @@ def _sha256(fs: pafs.FileSystem, path: str) -> str:
 
 
 def pin(lake: Lake, ref: TableRef, *, hashes: bool = True) -> PinnedState:
-    """The table's current state; for Delta tables the version (files without hashes: they are immutable)."""
+    """The table's current state; for Delta and Iceberg tables the version or snapshot (files without hashes: a
+    table format never changes a file in place)."""
     files = tuple(
         PinnedFile(posixpath.relpath(f.path, lake.root), f.size,
-                   _sha256(lake.filesystem, f.path) if hashes and ref.format != "delta" else None)
+                   _sha256(lake.filesystem, f.path) if hashes and not ref.is_format_table else None)
         for f in ref.files
     )
-    return PinnedState(ref.id, ref.format, files, ref.delta_version)
+    return PinnedState(ref.id, ref.format, files, ref.delta_version, ref.snapshot_id)
 
 
 def open_table(root: str, table_id: str) -> tuple[Lake, TableRef]:
@@ -172,6 +178,10 @@ def state_change(lake: Lake, ref: TableRef, pinned: PinnedState) -> str | None:
         if ref.delta_version == pinned.delta_version or now == was:
             return None
         return f"Delta version is {ref.delta_version}, pinned {pinned.delta_version}, and its data files differ"
+    if pinned.format == "iceberg":
+        if ref.snapshot_id == pinned.snapshot_id or now == was:
+            return None
+        return f"Iceberg snapshot is {ref.snapshot_id}, pinned {pinned.snapshot_id}, and its data files differ"
     if now.keys() != was.keys():
         added, gone = sorted(now.keys() - was.keys()), sorted(was.keys() - now.keys())
         return f"files changed (added {added[:3]}, gone {gone[:3]})"
@@ -184,12 +194,38 @@ def state_change(lake: Lake, ref: TableRef, pinned: PinnedState) -> str | None:
     return None
 
 
-def read_parent(lake: Lake, ref: TableRef, pinned: PinnedState | None = None, columns: list[str] | None = None) -> pa.Table:
-    """The parent's rows in the order recipes number them (Delta: at the pinned version)."""
-    if ref.format == "delta" and pinned is not None and pinned.delta_version is not None:
-        from deltalake import DeltaTable
+def at_pinned(lake: Lake, ref: TableRef, pinned: PinnedState) -> TableRef:
+    """``ref`` at its pinned Delta version or Iceberg snapshot, every data file of that state still present.
 
-        return DeltaTable(ref.path, version=pinned.delta_version).to_pyarrow_table(columns=columns)
+    Raises:
+        ParentChanged: the pinned state can no longer be read (log or files vacuumed, snapshot expired).
+    """
+    if not ref.is_format_table:
+        return ref
+    try:
+        at = at_state(lake.filesystem, ref, delta_version=pinned.delta_version, snapshot_id=pinned.snapshot_id)
+    except TableError as exc:
+        raise ParentChanged(f"its pinned state can no longer be read: {exc}", table=ref.id, path=ref.path) from exc
+    for f in at.files:
+        if lake.filesystem.get_file_info(f.path).type == pafs.FileType.NotFound:
+            raise ParentChanged(f"its pinned state can no longer be read: data file {f.path} is gone (vacuumed?)",
+                                table=ref.id, path=ref.path)
+    return at
+
+
+def pinned_unreadable(lake: Lake, ref: TableRef, pinned: PinnedState) -> str | None:
+    """Why the pinned state of a Delta or Iceberg table can no longer be read, or None when it can."""
+    try:
+        at_pinned(lake, ref, pinned)
+    except ParentChanged as exc:
+        return str(exc)
+    return None
+
+
+def read_parent(lake: Lake, ref: TableRef, pinned: PinnedState | None = None, columns: list[str] | None = None) -> pa.Table:
+    """The parent's rows in the order recipes number them (Delta, Iceberg: at the pinned state)."""
+    if pinned is not None:
+        ref = at_pinned(lake, ref, pinned)
     return lake.read(ref, columns)
 
 
@@ -451,9 +487,10 @@ def rebuild(recipe: Recipe, root: str, *, verify: bool = True) -> pa.Table:
         VerificationFailed: the rebuilt rows' checksum differs from the recipe's.
     """
     lake, ref = open_table(root, recipe.parent)
-    change = state_change(lake, ref, recipe.parent_state)
-    if change is not None:
-        raise ParentChanged(f"the parent changed since the recipe was made: {change}", table=recipe.parent, path=ref.path)
+    if not ref.is_format_table:  # a Delta or Iceberg parent is read at its pinned state: time travel
+        change = state_change(lake, ref, recipe.parent_state)
+        if change is not None:
+            raise ParentChanged(f"the parent changed since the recipe was made: {change}", table=recipe.parent, path=ref.path)
     table = apply_recipe(recipe, read_parent(lake, ref, recipe.parent_state, list(recipe.columns) + _selector_columns(recipe)))
     if not verify:
         return table
@@ -505,7 +542,8 @@ def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
 def recipe_from_dict(raw: dict[str, Any], *, path: str | Path | None = None) -> Recipe:
     try:
         def state(d: dict[str, Any]) -> PinnedState:
-            return PinnedState(d["table"], d["format"], tuple(PinnedFile(**f) for f in d["files"]), d.get("delta_version"))
+            return PinnedState(d["table"], d["format"], tuple(PinnedFile(**f) for f in d["files"]), d.get("delta_version"),
+                               d.get("snapshot_id"))
 
         s = dict(raw["selector"])
         s["values"] = tuple(s.get("values") or ())

@@ -311,11 +311,11 @@ def _check_unchanged(run: _Run, edges: list[Edge]) -> tuple[list[Edge], list[Pai
     for table in sorted(involved - set(run.skipped)):
         ref = run.refs[table]
         try:
-            now = table_at(fs, run.lake.root, ref.path)
+            now = table_at(fs, run.lake.root, ref.path, check_inside=False)
         except Exception as exc:  # noqa: BLE001
             run.skip(table, f"table changed during the scan: {exc}")
             continue
-        if replace(now, id=ref.id) != ref:
+        if replace(now, id=ref.id, metadata=ref.metadata) != ref:
             run.skip(table, "table changed during the scan (its files differ from when it was discovered)")
     kept, again = [], []
     for e in edges:
@@ -335,6 +335,7 @@ def scan_lake(
     types: TypesMode = "exact",
     tables: list[str] | None = None,
     k: int = sketches.DEFAULT_K,
+    iceberg_catalog: Any = None,
 ) -> ScanResult:
     """Find every table of a lake contained in another (R2D2 pipeline plus exact verification).
 
@@ -344,12 +345,13 @@ def scan_lake(
         types: ``"exact"`` (same Arrow type) or ``"compatible"`` (same family, see :mod:`.compare`).
         tables: explicit table paths instead of walking the lake.
         k: bottom-k sketch size of stage 3.
+        iceberg_catalog: a pyiceberg catalog or its name, for the current metadata of Iceberg tables.
 
     Returns:
         The :class:`ScanResult` (not yet saved; call :meth:`ScanResult.save`).
     """
     check_types_mode(types)
-    lake = discover(root, tables=tables)
+    lake = discover(root, tables=tables, iceberg_catalog=iceberg_catalog)
     text = str(root)
     task_root = text if "://" in text else lake.root
     return scan_tables(lake, task_root=task_root, label=task_root, engine=engine, types=types, k=k)

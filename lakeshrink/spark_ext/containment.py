@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from urllib.parse import urlsplit
 from functools import reduce
@@ -74,7 +75,9 @@ def load_frame(spark: Any, fs: Any, ref: TableRef, columns: tuple[str, ...], roo
 
     schema = read_schema(fs, ref)
     frame = None
-    if ref.format != "delta":
+    if ref.is_format_table:
+        frame = format_frame(spark, ref, columns, schema)
+    else:
         try:
             reader = spark.read.schema(from_arrow_schema(schema))
             if ref.format == "parquet":
@@ -92,6 +95,33 @@ def load_frame(spark: Any, fs: Any, ref: TableRef, columns: tuple[str, ...], roo
         table = table.rename_columns([f"c{i}" for i in range(len(columns))])
         frame = spark.createDataFrame(table)
     return frame
+
+
+def _has_extension(spark: Any, name: str) -> bool:
+    try:
+        return name in (spark.conf.get("spark.sql.extensions", "") or "")
+    except Exception:  # noqa: BLE001 - Connect sessions may refuse to show a conf
+        return False
+
+
+def format_frame(spark: Any, ref: TableRef, columns: tuple[str, ...], schema: pa.Schema) -> Any:
+    """A Delta or Iceberg table at its pinned state through Spark's own reader when the session has it
+    configured (``DeltaSparkSessionExtension``, ``IcebergSparkSessionExtensions``); else None, and the caller
+    reads it through lakeshrink's Arrow readers."""
+    from pyspark.sql import functions as F
+
+    try:
+        if ref.format == "delta" and _has_extension(spark, "DeltaSparkSessionExtension"):
+            frame = spark.read.format("delta").option("versionAsOf", ref.delta_version).load(ref.path)
+        elif ref.format == "iceberg" and _has_extension(spark, "IcebergSparkSessionExtensions") and ref.snapshot_id:
+            frame = spark.read.format("iceberg").option("snapshot-id", ref.snapshot_id).load(ref.path)
+        else:
+            return None
+        return frame.select(
+            [F.col(f"`{c}`").cast(_spark_type(schema.field(c).type)).alias(f"c{i}") for i, c in enumerate(columns)]
+        )
+    except Exception:  # noqa: BLE001 - the reader is not usable here: the Arrow readers are
+        return None
 
 
 def _counted(frame: Any, n: int) -> Any:
@@ -210,8 +240,8 @@ def catalog_lake(spark: Any, database: str) -> tuple[Lake, str]:
         info = {r[0]: r[1] for r in spark.sql(f"DESCRIBE TABLE EXTENDED `{database}`.`{table.name}`").collect()}
         provider = (info.get("Provider") or "").lower()
         location = info.get("Location")
-        if provider not in ("parquet", "delta") or not location:
-            skipped.append(Skipped(table_id, f"provider {provider or 'unknown'!r} is not supported (Parquet and Delta only)"))
+        if provider not in ("parquet", "delta", "iceberg") or not location:
+            skipped.append(Skipped(table_id, f"provider {provider or 'unknown'!r} is not supported (Parquet, Delta and Iceberg only)"))
             continue
         path = _local_path(location)
         root = "/" if "://" not in path else path.split("://", 1)[0] + "://" + path.split("://", 1)[1].split("/", 1)[0]
@@ -220,7 +250,7 @@ def catalog_lake(spark: Any, database: str) -> tuple[Lake, str]:
             fs, base = resolve_root(root)
             inner = path if "://" not in path else path.split("://", 1)[1]
             ref = table_at(fs, base, inner)
-            found.append(TableRef(table_id, ref.path, ref.format, ref.files, ref.partition_keys, ref.delta_version))
+            found.append(dataclasses.replace(ref, id=table_id))
         except (TableError, OSError, pa.ArrowException) as exc:
             skipped.append(Skipped(table_id, str(exc)))
     if len(roots) > 1:

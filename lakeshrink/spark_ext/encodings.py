@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.advisor import Advice, AdvisorConfig, advise_sample, advisor_config
 from lakeshrink.codecs.encodings.plan import EncodingPlan
+from lakeshrink.codecs.encodings.profiles import resolve_profile
 from lakeshrink.codecs.encodings.sample import Sample, run_indices
 from lakeshrink.codecs.encodings.schema import leaf_columns
 from lakeshrink.codecs.encodings.source import open_input
@@ -88,15 +89,18 @@ def _approx_distinct(df: Any, columns: Sequence[str]) -> dict[str, int | None]:
     return {c: int(row[f"c{i}"]) for i, c in enumerate(columns)}
 
 
-def advise_dataframe(df: Any, *, objective: str | None = None, config: AdvisorConfig | None = None) -> Advice:
+def advise_dataframe(
+    df: Any, *, objective: str | None = None, config: AdvisorConfig | None = None, readers: str | None = None
+) -> Advice:
     """Advise per-column Parquet settings for a Spark DataFrame from a sample taken in every partition.
 
     Args:
         df: the DataFrame (its Arrow form is what :func:`write_dataframe` writes).
         objective: ``size``, ``speed`` or ``balanced`` (overrides ``config``'s).
         config: advisor settings.
+        readers: reader profile the output must open in (default ``portable``; e.g. ``"spark-3.5,duckdb-1.1"``).
     """
-    config = advisor_config(config, objective)
+    config = advisor_config(config, objective, readers)
     start = time.perf_counter()
     total = df.count()
     width = max(1, len(df.schema.fields))
@@ -235,6 +239,7 @@ def write_dataframe(
     partition_by: Sequence[str] = (),
     overwrite: bool = False,
     verify: bool = True,
+    readers: str | None = None,
 ) -> SparkWriteResult:
     """Write a DataFrame as a Parquet directory with per-column settings, committed all or nothing.
 
@@ -246,9 +251,10 @@ def write_dataframe(
         partition_by: columns to lay out as hive ``key=value`` directories (not stored in the files).
         overwrite: replace an existing target.
         verify: every task reads its file back and compares it with its rows before reporting success.
+        readers: reader profile the output must open in (default ``portable``); a given plan outside it is refused.
 
     Raises:
-        InputError: the target exists and ``overwrite`` is false.
+        InputError: the target exists and ``overwrite`` is false, or the plan is outside the reader profile.
         SchemaMismatch: the plan does not fit the data columns.
         SparkWriteFailed: a task failed; nothing was written.
     """
@@ -259,7 +265,9 @@ def write_dataframe(
     data_df = df.drop(*partition_by) if partition_by else df
     start = time.perf_counter()
     if plan is None:
-        plan = advise_dataframe(data_df, objective=objective, config=config).plan
+        plan = advise_dataframe(data_df, objective=objective, config=config, readers=readers).plan
+    else:
+        resolve_profile(advisor_config(config, None, readers).readers).check_plan(plan, where=path)
     advise_seconds = time.perf_counter() - start
     arrow_schema = data_df.limit(0).toArrow().schema
     plan.check(arrow_schema, where=path)
@@ -303,12 +311,28 @@ def _input_bytes(path: str) -> int | None:
     return open_input(path).bytes
 
 
-def advise_path(spark: Any, path: str, *, objective: str | None = None, config: AdvisorConfig | None = None) -> Advice:
+def advise_path(spark: Any, path: str, *, objective: str | None = None, config: AdvisorConfig | None = None,
+                readers: str | None = None) -> Advice:
     """Advise on a Parquet file or directory read by Spark (hive partition columns left out: they are paths)."""
     df = spark.read.parquet(path)
     keys = _partition_keys(path)
-    advice = advise_dataframe(df.drop(*keys) if keys else df, objective=objective, config=config)
+    advice = advise_dataframe(df.drop(*keys) if keys else df, objective=objective, config=config, readers=readers)
     return Advice(advice.plan, advice.seconds, _input_bytes(path))
+
+
+def _refuse_format_table(path: str) -> None:
+    """Spark's Parquet reader would read a table format's dead files too, and its writer would replace the log."""
+    from lakeshrink.tables.discovery import format_table_above, table_kind
+
+    if "://" in path or not Path(path).exists():
+        return
+    local = str(Path(path).resolve())
+    fs = pafs.LocalFileSystem()
+    above = format_table_above(fs, "/", local)
+    kind = above[1] if above else (table_kind(fs, local) if Path(local).is_dir() else None)
+    if kind in ("delta", "iceberg", "hudi"):
+        raise InputError(f"this is (inside) a {kind} table: its files are rewritten only through its own log, by the "
+                         "local engine (drop --engine spark)", path=path)
 
 
 def rewrite_with_spark(
@@ -320,6 +344,7 @@ def rewrite_with_spark(
     objective: str | None = None,
     config: AdvisorConfig | None = None,
     overwrite: bool = False,
+    readers: str | None = None,
 ) -> RewriteResult:
     """Rewrite a Parquet file or directory with Spark tasks and a plan; hive partition directories are kept.
 
@@ -327,6 +352,7 @@ def rewrite_with_spark(
     of the result before reporting success. Spark decides how input files map to tasks, so output files are
     ``part-*`` files per task rather than one per input file.
     """
+    _refuse_format_table(input)
     in_bytes = _input_bytes(input)
     same = Path(input).resolve() == Path(output).resolve() if "://" not in input + output else input == output
     df = spark.read.parquet(input)
@@ -334,7 +360,7 @@ def rewrite_with_spark(
     if same:  # Spark reads lazily: materialise nothing, but let the commit replace the input at the end
         overwrite = True
     result = write_dataframe(df, output, plan, objective=objective, config=config, partition_by=keys,
-                             overwrite=overwrite)
+                             overwrite=overwrite, readers=readers)
     expected = df.count() if not same else result.rows
     if result.rows != expected:
         raise SparkWriteFailed(f"wrote {result.rows} rows but the input has {expected}", path=output)
@@ -349,8 +375,8 @@ class SparkAdvisor:
     def __init__(self, engine: Any):
         self.spark = engine.spark
 
-    def advise_path(self, path: str, *, objective: str | None = None) -> Advice:
-        return advise_path(self.spark, str(path), objective=objective)
+    def advise_path(self, path: str, *, objective: str | None = None, readers: str | None = None) -> Advice:
+        return advise_path(self.spark, str(path), objective=objective, readers=readers)
 
 
 class SparkRewriter:
@@ -360,6 +386,9 @@ class SparkRewriter:
         self.spark = engine.spark
 
     def rewrite(self, input: str, output: str, *, plan: EncodingPlan | None = None, objective: str | None = None,
-                overwrite: bool = False) -> RewriteResult:
+                overwrite: bool = False, readers: str | None = None, iceberg_catalog: Any = None) -> RewriteResult:
+        if iceberg_catalog is not None:  # Spark rewrites plain Parquet only (format tables are refused)
+            raise InputError("an Iceberg catalog is used by the local engine's transactional rewrite only",
+                             path=input, hint="drop --engine spark")
         return rewrite_with_spark(self.spark, str(input), str(output), plan=plan, objective=objective,
-                                  overwrite=overwrite)
+                                  overwrite=overwrite, readers=readers)

@@ -60,7 +60,7 @@ def rebuild_dataframe(spark: Any, recipe: recipes.Recipe, root: str) -> Any:
 
     Raises:
         ParentChanged: the parent is gone or no longer has its pinned state.
-        TableError: the parent is a Delta table (rebuild it with the local engine).
+        TableError: the parent is a Delta or Iceberg table (rebuild it with the local engine).
     """
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
@@ -69,8 +69,9 @@ def rebuild_dataframe(spark: Any, recipe: recipes.Recipe, root: str) -> Any:
     change = recipes.state_change(lake, ref, recipe.parent_state)
     if change is not None:
         raise recipes.ParentChanged(f"the parent changed since the recipe was made: {change}", table=recipe.parent, path=ref.path)
-    if ref.format == "delta":
-        raise TableError("Delta parents are rebuilt by the local engine; drop --engine spark", table=recipe.parent, path=ref.path)
+    if ref.is_format_table:
+        raise TableError(f"{ref.format.capitalize()} parents are rebuilt by the local engine; drop --engine spark",
+                         table=recipe.parent, path=ref.path)
     uris = [_file_uri(root, f.path) for f in recipe.parent_state.files]
     reader = spark.read
     if ref.format == "directory" and ref.partition_keys:

@@ -42,6 +42,7 @@ from lakeshrink.codecs.encodings.candidates import (
     zstd_candidate,
 )
 from lakeshrink.codecs.encodings.plan import OBJECTIVES, ColumnChoice, EncodingPlan, SortKey
+from lakeshrink.codecs.encodings.profiles import DEFAULT_PROFILE, ReaderProfile, encoding_name, resolve_profile
 from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
@@ -74,6 +75,8 @@ class AdvisorConfig:
             write among them wins (a higher zstd level must save more than this to be chosen).
         emulate_levels: estimate ZSTD levels above 1 from ``zstandard`` compressions of the uncompressed trial
             (fast, see :mod:`~lakeshrink.codecs.encodings.trial`) instead of writing each level.
+        readers: the reader profile the output must open in (``--readers``: ``portable``, the default, every
+            engine of :mod:`~lakeshrink.codecs.encodings.profiles`; ``latest``; or reader names joined by commas).
     """
 
     objective: str = "balanced"
@@ -87,8 +90,10 @@ class AdvisorConfig:
     declare_sorted: bool = True
     tolerance: float = 0.01
     emulate_levels: bool = True
+    readers: str = DEFAULT_PROFILE
 
     def __post_init__(self) -> None:
+        resolve_profile(self.readers)  # raises on an unknown reader name
         if self.objective not in OBJECTIVES:
             raise InputError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
         if self.budget < 1.0:
@@ -175,6 +180,22 @@ def choose(
     return pick, note
 
 
+def _constraint(profile: ReaderProfile, leaf: LeafColumn, pick: Estimate, latest: Estimate) -> tuple[str, ...]:
+    """Readers of ``profile`` that turned away the pick ``latest`` (no constraint) would have made."""
+    if not profile.readers or latest.candidate == pick.candidate or latest.bytes >= pick.bytes:
+        return ()
+    return profile.candidate_refused_by(latest.candidate, leaf.physical_type)
+
+
+def _constraint_note(leaf: LeafColumn, pick: Estimate, latest: Estimate, who: tuple[str, ...]) -> str:
+    if not who:
+        return ""
+    c = latest.candidate
+    what = f"{encoding_name(c)} on {leaf.physical_type}" if not c.dictionary else "dictionary"
+    return (f"{', '.join(who)} cannot read {c.key} ({what}); latest would take ~{human_bytes(latest.bytes)} "
+            f"({latest.bytes / pick.bytes - 1:+.0%})")
+
+
 def _reason(stats: ColumnStats, pick: Estimate, default: Estimate | None, note: str) -> str:
     text = f"{stats.describe()}: {pick.candidate.key} ~{human_bytes(pick.bytes)}"
     if default is not None and default.bytes > 0:
@@ -218,6 +239,7 @@ def advise_sample(
         int96: timestamps are kept as legacy INT96 (the input stores them so).
     """
     config = config or AdvisorConfig()
+    profile = resolve_profile(config.readers)
     leaves = leaves if leaves is not None else leaf_columns(sample.table.schema, int96=int96)
     full_distinct = full_distinct or {}
     arrays = leaf_arrays(sample.table, leaves)
@@ -241,8 +263,16 @@ def advise_sample(
             plain_bytes = int(round(plain_trial.bytes * scale)) if plain_trial is not None else None
             ests[cand] = estimate(trial, cand, st, scale, plain_bytes)
         pool = [e for c, e in ests.items() if c in space_keys[leaf.path]]
-        pick, note = choose(pool, config.objective, budget=config.budget, slack=config.slack_seconds,
-                            reference=zstd_candidate(leaf), tolerance=config.tolerance)
+        allowed = [e for e in pool if profile.allows(e.candidate, leaf.physical_type)]
+        if not allowed:
+            raise InputError(f"no setting tried for column {leaf.path!r} can be read by {profile.describe()} "
+                             f"(codecs tried: {', '.join(config.space.codecs)})")
+        kwargs = dict(budget=config.budget, slack=config.slack_seconds, reference=zstd_candidate(leaf),
+                      tolerance=config.tolerance)
+        pick, note = choose(allowed, config.objective, **kwargs)
+        latest = choose(pool, config.objective, **kwargs)[0] if len(allowed) < len(pool) else pick
+        who = _constraint(profile, leaf, pick, latest)
+        note = "; ".join(n for n in (note, _constraint_note(leaf, pick, latest, who)) if n)
         default = ests.get(default_candidate(leaf))
         zstd = ests.get(zstd_candidate(leaf))
         choices.append(ColumnChoice.of(
@@ -252,11 +282,16 @@ def advise_sample(
             zstd_bytes=zstd.bytes if zstd else None,
             decode_seconds=pick.decode_seconds,
             reason=_reason(st, pick, default, note),
+            latest_bytes=min(latest.bytes, pick.bytes),
+            constrained_by=who,
         ))
     total = sum(c.estimated_bytes or 0 for c in choices)
     rg_rows = _row_group_rows(total, sample.total_rows, config.row_group_bytes)
     rg_note = (f"row groups of {rg_rows:,} rows (~{human_bytes(config.row_group_bytes)} compressed each)" if rg_rows
                else "one row group: the table fits the row-group target")
+    profile_note = f"reader profile {profile.describe()}"
+    if profile.unverified:
+        profile_note += f"; not checked against a real reader (from documentation): {', '.join(profile.unverified)}"
     return EncodingPlan(
         columns=tuple(choices),
         objective=config.objective,
@@ -267,7 +302,9 @@ def advise_sample(
         sorting_columns=sorting,
         int96_timestamps=int96,
         overhead_bytes=footer_overhead(sample.table, leaves) * max(1, -(-sample.total_rows // rg_rows) if rg_rows else 1),
-        notes=notes + (rg_note, "data pages of 1 MiB (pyarrow's default; smaller pages only help point lookups)"),
+        notes=notes + (profile_note, rg_note,
+                       "data pages of 1 MiB (pyarrow's default; smaller pages only help point lookups)"),
+        readers=profile.name,
     )
 
 
@@ -334,10 +371,14 @@ def advise_table(
     return advise_sample(sample, leaves, config=config, full_distinct=full, sorting=sorting, notes=notes, int96=int96)
 
 
-def advisor_config(config: AdvisorConfig | None, objective: str | None) -> AdvisorConfig:
-    """``config`` (default settings when ``None``) with ``objective`` put in, when one is given."""
+def advisor_config(config: AdvisorConfig | None, objective: str | None, readers: str | None = None) -> AdvisorConfig:
+    """``config`` (default settings when ``None``) with ``objective`` and ``readers`` put in, when given."""
     config = config or AdvisorConfig()
-    return replace(config, objective=objective) if objective is not None else config
+    if objective is not None:
+        config = replace(config, objective=objective)
+    if readers is not None:
+        config = replace(config, readers=readers)
+    return config
 
 
 def to_arrow(data: Any) -> pa.Table:
@@ -361,13 +402,16 @@ class Advice:
     input_bytes: int | None = None
 
 
-def advise(data: Any, *, objective: str | None = None, config: AdvisorConfig | None = None) -> Advice:
+def advise(
+    data: Any, *, objective: str | None = None, config: AdvisorConfig | None = None, readers: str | None = None
+) -> Advice:
     """Advise per-column Parquet settings for an Arrow table, a polars DataFrame, or a Parquet file/directory.
 
     Args:
         data: a ``pa.Table``, ``pa.RecordBatch``, ``polars.DataFrame``, or a path to a Parquet file or directory.
         objective: ``size``, ``speed`` or ``balanced`` (overrides ``config.objective``).
         config: advisor settings.
+        readers: reader profile the output must open in (overrides ``config.readers``; default ``portable``).
 
     Returns:
         The plan and the seconds spent (reading a path included). A large path is not read whole: evenly spaced
@@ -380,7 +424,7 @@ def advise(data: Any, *, objective: str | None = None, config: AdvisorConfig | N
         >>> advice.plan.columns[0].encoding
         'DELTA_BINARY_PACKED'
     """
-    config = advisor_config(config, objective)
+    config = advisor_config(config, objective, readers)
     start = time.perf_counter()
     if isinstance(data, (str, Path)):
         source = open_input(data)
@@ -401,5 +445,5 @@ class LocalAdvisor:
     def __init__(self, engine: Any = None):
         self.engine = engine
 
-    def advise_path(self, path: str, *, objective: str | None = None) -> Advice:
-        return advise(Path(path), objective=objective)
+    def advise_path(self, path: str, *, objective: str | None = None, readers: str | None = None) -> Advice:
+        return advise(Path(path), objective=objective, readers=readers)

@@ -10,15 +10,17 @@ File format (JSON, UTF-8), written by :meth:`EncodingPlan.save`::
 
     {
       "format": "lakeshrink.encoding-plan",   # magic
-      "version": 1,                            # PLAN_VERSION; readers refuse newer versions
+      "version": 2,                            # PLAN_VERSION; readers refuse newer versions
       "objective": "balanced", "rows": 336776, "sample_rows": 8192,
       "row_group_size": 1048576, "data_page_size": 1048576, "data_page_version": "1.0",
       "sorting_columns": [{"path": "id", "descending": false, "nulls_first": false}],
       "int96_timestamps": false,
+      "readers": "portable",                   # reader profile advised for (version 1 plans: "latest")
       "columns": [{"path": "id", "physical_type": "INT64", "dictionary": false,
                    "encoding": "DELTA_BINARY_PACKED", "compression": "ZSTD", "level": 19,
                    "estimated_bytes": 1047, "default_bytes": 1074221, "zstd_bytes": 2110,
-                   "decode_seconds": 1.2e-05, "reason": "..."}, ...],
+                   "decode_seconds": 1.2e-05, "reason": "...",
+                   "latest_bytes": 1047, "constrained_by": []}, ...],
       "notes": ["..."], "overhead_bytes": 1310,             # footer, schema and magic beyond the columns
       "estimated_bytes": 4692938, "default_bytes": 5653356,  # totals, informative (recomputed on load)
       "checksum": "sha256:<hex of the canonical JSON of every other key>"
@@ -47,13 +49,17 @@ from lakeshrink.errors import CorruptArchive, InputError, SchemaMismatch
 from lakeshrink.fileio import atomic_file
 
 PLAN_MAGIC = "lakeshrink.encoding-plan"
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: reader profile ("readers"), per-column latest_bytes and constrained_by
 OBJECTIVES: tuple[str, ...] = ("size", "speed", "balanced")
 
 
 @dataclass(frozen=True)
 class ColumnChoice:
-    """The setting chosen for one leaf column, with the estimates and the reason behind it."""
+    """The setting chosen for one leaf column, with the estimates and the reason behind it.
+
+    ``latest_bytes`` is the estimate of the pick with no reader constraint (``latest``), and ``constrained_by``
+    names the readers of the plan's profile that cannot read that pick (empty when the profile cost nothing).
+    """
 
     path: str
     physical_type: str
@@ -66,6 +72,8 @@ class ColumnChoice:
     zstd_bytes: int | None = None
     decode_seconds: float | None = None
     reason: str = ""
+    latest_bytes: int | None = None
+    constrained_by: tuple[str, ...] = ()
 
     @property
     def candidate(self) -> Candidate:
@@ -121,6 +129,8 @@ class EncodingPlan:
         notes: remarks for people (row-group advice, sort order found...).
         overhead_bytes: estimated bytes of the file beyond its column chunks (footer, schema, magic), counted in
             :attr:`estimated_bytes`.
+        readers: the reader profile the plan was advised for (``portable``, ``spark-3.5,duckdb-1.1``...;
+            ``latest``: no constraint, also what a version 1 plan is taken for).
     """
 
     columns: tuple[ColumnChoice, ...]
@@ -134,6 +144,7 @@ class EncodingPlan:
     int96_timestamps: bool = False
     notes: tuple[str, ...] = field(default=())
     overhead_bytes: int = 0
+    readers: str = "latest"
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -163,6 +174,12 @@ class EncodingPlan:
     @property
     def default_bytes(self) -> int | None:
         return self._total("default_bytes")
+
+    @property
+    def latest_bytes(self) -> int | None:
+        """Estimated size with no reader constraint (``None`` when not advised with a profile)."""
+        columns = self._total("latest_bytes")
+        return None if columns is None else columns + self.overhead_bytes
 
     @property
     def zstd_bytes(self) -> int | None:
@@ -225,7 +242,8 @@ class EncodingPlan:
             "data_page_version": self.data_page_version,
             "sorting_columns": [dict(vars(k)) for k in self.sorting_columns],
             "int96_timestamps": self.int96_timestamps,
-            "columns": [dict(vars(c)) for c in self.columns],
+            "readers": self.readers,
+            "columns": [{**vars(c), "constrained_by": list(c.constrained_by)} for c in self.columns],
             "notes": list(self.notes),
             "overhead_bytes": self.overhead_bytes,
             "estimated_bytes": self.estimated_bytes,
@@ -250,7 +268,8 @@ class EncodingPlan:
             if _checksum(body) != data["checksum"]:
                 raise CorruptArchive("encoding plan checksum does not match its content (damaged or edited)", path=path)
         try:
-            columns = tuple(ColumnChoice(**c) for c in data["columns"])
+            columns = tuple(ColumnChoice(**{**c, "constrained_by": tuple(c.get("constrained_by", ()))})
+                            for c in data["columns"])
             sorting = tuple(SortKey(**k) for k in data.get("sorting_columns", ()))
             return cls(
                 columns=columns,
@@ -264,6 +283,7 @@ class EncodingPlan:
                 int96_timestamps=bool(data.get("int96_timestamps", False)),
                 notes=tuple(data.get("notes", ())),
                 overhead_bytes=int(data.get("overhead_bytes", 0)),
+                readers=str(data.get("readers", "latest")),
             )
         except (KeyError, TypeError) as exc:
             raise CorruptArchive(f"encoding plan is malformed: {exc}", path=path) from exc

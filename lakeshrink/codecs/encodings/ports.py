@@ -7,7 +7,7 @@ The local engine samples and writes in this process; the Spark engine samples ev
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lakeshrink.engine import Port
 
@@ -18,15 +18,17 @@ if TYPE_CHECKING:
 
 
 class EncodingAdvisor(Protocol):
-    def advise_path(self, path: str, *, objective: str | None = None) -> Advice:
-        """Advise per-column settings for the Parquet file or directory ``path``."""
+    def advise_path(self, path: str, *, objective: str | None = None, readers: str | None = None) -> Advice:
+        """Advise per-column settings for the Parquet file or directory ``path``, within the ``readers``
+        profile."""
         ...
 
 
 class EncodingRewriter(Protocol):
     def rewrite(self, input: str, output: str, *, plan: EncodingPlan | None = None, objective: str | None = None,
-                overwrite: bool = False) -> RewriteResult:
-        """Rewrite ``input`` into ``output`` with ``plan`` (advised when omitted), every file verified."""
+                overwrite: bool = False, readers: str | None = None, iceberg_catalog: Any = None) -> RewriteResult:
+        """Rewrite ``input`` into ``output`` with ``plan`` (advised when omitted, within ``readers``), every file
+        verified; ``iceberg_catalog`` names a pyiceberg catalog for an Iceberg table (engines that rewrite them)."""
         ...
 
 

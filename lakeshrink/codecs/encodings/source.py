@@ -3,8 +3,11 @@ partitioned), read exactly as stored.
 
 A directory's data files are the ``*.parquet`` and ``part-*`` files below it, in path order, skipping hidden
 names (``_`` or ``.`` prefixed: ``_SUCCESS``, ``.crc`` checksums, temporaries). Other files are carried along by
-a rewrite, except Hadoop ``.crc`` files, which would no longer match. Delta tables are refused: their log
-records file sizes and statistics, so files must be rewritten through Delta itself.
+a rewrite, except Hadoop ``.crc`` files, which would no longer match.
+
+A Delta or Iceberg table (found by :mod:`lakeshrink.tables.discovery`) is its live data files, as stored (no
+deletion applied: encodings are advised on what the files hold); its files are rewritten only through its own log
+(:mod:`lakeshrink.tables.rewrite`). A Hudi table, or a path inside a table format's folder, is refused.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class ParquetInput:
     is_dir: bool
     files: tuple[str, ...]
     extras: tuple[str, ...] = ()
+    table_format: str | None = None  # "delta" | "iceberg": the files are a format table's live data files
 
     def path(self, rel: str) -> Path:
         return self.root if not self.is_dir else self.root / rel
@@ -44,16 +48,17 @@ def open_input(path: str | Path) -> ParquetInput:
     """Find the data files of a Parquet file or directory.
 
     Raises:
-        InputError: the path does not exist, is a Delta table, or holds no data files.
+        InputError: the path does not exist, is a Hudi table or inside a table format's folder, or holds no data
+            files.
     """
     root = Path(path)
     if root.is_file():
         return ParquetInput(root, False, (".",))
     if not root.is_dir():
         raise InputError("no such file or directory", path=root)
-    if (root / "_delta_log").is_dir():
-        raise InputError("this is a Delta table; rewriting its files behind Delta's log would corrupt it", path=root,
-                         hint="rewrite it with Delta (OPTIMIZE / deltalake) using the plan's settings")
+    fmt = _format_table(root)
+    if fmt is not None:
+        return fmt
     files, extras = [], []
     for p in sorted(q for q in root.rglob("*") if q.is_file()):
         rel = p.relative_to(root).as_posix()
@@ -68,6 +73,41 @@ def open_input(path: str | Path) -> ParquetInput:
     if not files:
         raise InputError("directory holds no Parquet data files (*.parquet or part-*)", path=root)
     return ParquetInput(root, True, tuple(files), tuple(extras))
+
+
+def _format_table(root: Path) -> ParquetInput | None:
+    """The live data files of the Delta or Iceberg table at ``root``; None when it is no table format's."""
+    import pyarrow.fs as pafs
+
+    from lakeshrink.errors import TableError
+    from lakeshrink.tables.discovery import HUDI_REASON, format_table_above, table_kind
+    from lakeshrink.tables.refs import TableRef
+
+    fs, path = pafs.LocalFileSystem(), str(root.resolve())
+    inside = format_table_above(fs, "/", path)
+    if inside is not None:
+        raise InputError(f"this lies inside the {inside[1]} table {inside[0]}; rewriting its files behind the "
+                         "table's log would corrupt it (give the table's folder)", path=root)
+    kind = table_kind(fs, path)
+    if kind == "hudi":
+        raise InputError(HUDI_REASON, path=root)
+    if kind not in ("delta", "iceberg"):
+        return None
+    try:
+        if kind == "delta":
+            from lakeshrink.tables.delta import open_delta
+
+            ref: TableRef = open_delta(fs, path, root.name)
+        else:
+            from lakeshrink.tables.iceberg import open_iceberg
+
+            ref = open_iceberg(fs, path, root.name)
+    except TableError as exc:
+        raise InputError(str(exc), path=root) from exc
+    if not ref.files:
+        raise InputError(f"the {kind} table has no live data files", path=root)
+    files = tuple(str(Path(f.path).relative_to(path)) for f in ref.files)
+    return ParquetInput(Path(path), True, files, (), kind)
 
 
 def read_file(path: Path) -> pa.Table:
@@ -146,7 +186,20 @@ def read_row_group_sample(source: ParquetInput, want_rows: int, *, min_groups: i
     return _concat(source, tables), False
 
 
+def _without_views(table: pa.Table) -> pa.Table:
+    swap = {pa.string_view(): pa.string(), pa.binary_view(): pa.binary()}
+    if not any(t in swap for t in table.schema.types):
+        return table
+    return table.cast(pa.schema([pa.field(f.name, swap.get(f.type, f.type), f.nullable, f.metadata) for f in table.schema],
+                                metadata=table.schema.metadata))
+
+
 def _concat(source: ParquetInput, tables: list[tuple[str, pa.Table]]) -> pa.Table:
+    if source.table_format is not None and len(tables) > 1:
+        # a table format's files may differ in schema (evolution) and in Arrow string flavour (views): advise on
+        # their union; each file is rewritten with the plan's choices for its own columns
+        parts = [_without_views(t).replace_schema_metadata(None) for _, t in tables]
+        return pa.concat_tables(parts, promote_options="permissive")
     first_rel, first = tables[0]
     for rel, t in tables[1:]:
         if not t.schema.equals(first.schema, check_metadata=False):

@@ -22,6 +22,8 @@ import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.advisor import AdvisorConfig, advise, advise_table, advisor_config, to_arrow
 from lakeshrink.codecs.encodings.plan import EncodingPlan
+from lakeshrink.codecs.encodings.plan_write import write_table_file  # noqa: F401  (re-exported)
+from lakeshrink.codecs.encodings.profiles import resolve_profile
 from lakeshrink.codecs.encodings.source import open_input, read_file, uses_int96
 from lakeshrink.codecs.encodings.verify import verify_equal
 from lakeshrink.errors import InputError
@@ -39,21 +41,6 @@ class WriteResult:
     plan: EncodingPlan
 
 
-def write_table_file(
-    table: pa.Table, path: str | os.PathLike[str], plan: EncodingPlan, *, where: str | os.PathLike[str] | None = None
-) -> None:
-    """Write ``table`` to ``path`` (not atomically) with the plan's settings, checked against the schema first.
-
-    ``where`` names the data in errors (the input file of a rewrite; default ``path``).
-    """
-    plan.check(table.schema, where=where or path)
-    kwargs = plan.writer_kwargs()
-    try:
-        pq.write_table(table, path, **kwargs)
-    except (pa.ArrowException, ValueError) as exc:  # the plan is checked; this would be a pyarrow refusal
-        raise InputError(f"pyarrow refused to write with the plan: {exc}", path=path) from exc
-
-
 def write_parquet(
     data: Any,
     path: str | os.PathLike[str],
@@ -62,6 +49,7 @@ def write_parquet(
     objective: str | None = None,
     config: AdvisorConfig | None = None,
     verify: bool = False,
+    readers: str | None = None,
 ) -> WriteResult:
     """Write an Arrow table, record batch or polars DataFrame to one Parquet file with per-column settings.
 
@@ -72,14 +60,21 @@ def write_parquet(
         objective: objective of that advice (``size``, ``speed``, ``balanced``; default ``config``'s).
         config: advisor settings of that advice.
         verify: read the file back and compare with ``data`` before the rename.
+        readers: reader profile the file must open in (default ``portable``, see
+            :mod:`~lakeshrink.codecs.encodings.profiles`): the advice stays inside it, and a given plan outside it
+            is refused.
 
     Raises:
+        InputError: ``plan`` uses a setting a reader of the profile cannot read.
         SchemaMismatch: the plan does not fit the data's schema.
         VerificationFailed: ``verify`` found a difference (nothing was written).
     """
     table = to_arrow(data)
+    config = advisor_config(config, objective, readers)
     if plan is None:
-        plan = advise_table(table, config=advisor_config(config, objective))
+        plan = advise_table(table, config=config)
+    else:
+        resolve_profile(config.readers).check_plan(plan, where=path)
     with atomic_file(path) as tmp:
         write_table_file(table, tmp, plan, where=path)
         if verify:
@@ -102,6 +97,9 @@ class RewriteResult:
     advise_seconds: float
     write_seconds: float
     verified: bool = True
+    table_format: str | None = None  # "delta" | "iceberg": committed through the table's log
+    committed: str | None = None  # the version or snapshot committed, e.g. "Delta version 3 (was 2)"
+    notes: tuple[str, ...] = ()
 
     @property
     def saved_bytes(self) -> int:
@@ -120,37 +118,64 @@ def rewrite(
     objective: str | None = None,
     config: AdvisorConfig | None = None,
     overwrite: bool = False,
+    readers: str | None = None,
+    iceberg_catalog: Any = None,
 ) -> RewriteResult:
     """Re-encode a Parquet file or directory with a plan, verify it, and put it in place atomically.
 
+    A Delta or Iceberg table is rewritten in place through its own log, as one new version or snapshot
+    (:mod:`lakeshrink.tables.rewrite`).
+
     Args:
-        input: a Parquet file, or a directory of data files (Spark ``part-*`` files, hive partitions).
-        output: where to write; ``None`` or the input's own path replaces the input (atomically).
+        input: a Parquet file, a directory of data files (Spark ``part-*`` files, hive partitions), or a Delta
+            or Iceberg table's folder.
+        output: where to write; ``None`` or the input's own path replaces the input (atomically; for a table
+            format, the only choice).
         plan: settings to use; advised from the input's rows when omitted.
         objective: objective of that advice.
         config: advisor settings of that advice.
         overwrite: replace an existing ``output`` other than the input.
+        readers: reader profile the output must open in (default ``portable``): the advice stays inside it, and
+            a given plan outside it is refused before anything is written.
+        iceberg_catalog: the pyiceberg catalog (or its name) an Iceberg table is committed through.
 
     Raises:
-        InputError: the input is missing or not Parquet, or ``output`` exists and ``overwrite`` is false.
+        InputError: the input is missing or not Parquet, ``output`` exists and ``overwrite`` is false, or the
+            plan uses a setting a reader of the profile cannot read.
         SchemaMismatch: the plan does not fit a file's schema (or directory files disagree on their schema).
         VerificationFailed: a rewritten file did not read back equal to its input; nothing was replaced.
     """
     source = open_input(input)
     in_place = output is None or Path(output).resolve() == source.root.resolve()
     target = source.root if in_place else Path(output)  # type: ignore[arg-type]
+    if source.table_format is not None and not in_place:
+        raise InputError(f"a {source.table_format} table is rewritten in place, as a new version of itself; give "
+                         "the table's own folder as the output", path=output)
     if not in_place and target.exists() and not overwrite:
         raise InputError("output already exists (pass overwrite to replace it)", path=target)
     input_bytes = source.bytes
     start = time.perf_counter()
     first = source.path(source.files[0])
+    config = advisor_config(config, objective, readers)
     if plan is None:  # advised like `advise(path)`: a large input from spread row groups, not read whole
-        plan = advise(source.root, config=advisor_config(config, objective)).plan
-    elif plan.int96_timestamps != uses_int96(first):
+        plan = advise(source.root, config=config).plan
+    else:
+        resolve_profile(config.readers).check_plan(plan, where=input)
+    if plan.int96_timestamps != uses_int96(first):
         raise InputError(f"the plan {'keeps' if plan.int96_timestamps else 'does not keep'} INT96 timestamps but the "
                          "input does the opposite; advise again on this input", path=first)
     advise_seconds = time.perf_counter() - start
     start = time.perf_counter()
+    if source.table_format is not None:
+        from lakeshrink.tables.rewrite import rewrite_table
+
+        done = rewrite_table(str(source.root), source.table_format, plan, iceberg_catalog=iceberg_catalog)
+        return RewriteResult(
+            input=str(input), output=str(target), files=done.files, rows=done.rows, input_bytes=done.input_bytes,
+            output_bytes=done.output_bytes, plan=plan, advise_seconds=advise_seconds,
+            write_seconds=time.perf_counter() - start, table_format=done.format, committed=done.describe(),
+            notes=done.notes,
+        )
     rows = 0
     if not source.is_dir:
         with atomic_file(target) as tmp:
@@ -191,5 +216,6 @@ class LocalRewriter:
         self.engine = engine
 
     def rewrite(self, input: str, output: str, *, plan: EncodingPlan | None = None, objective: str | None = None,
-                overwrite: bool = False) -> RewriteResult:
-        return rewrite(input, output, plan=plan, objective=objective, overwrite=overwrite)
+                overwrite: bool = False, readers: str | None = None, iceberg_catalog: Any = None) -> RewriteResult:
+        return rewrite(input, output, plan=plan, objective=objective, overwrite=overwrite, readers=readers,
+                       iceberg_catalog=iceberg_catalog)

@@ -1,0 +1,269 @@
+"""Finding the tables of a lake: the one module that resolves lake roots and table paths.
+
+A lake root is a local path or any URI pyarrow's filesystems understand (``s3://``, ``gs://``, ``hdfs://``,
+``file://``). Below it, a directory is ONE table when it holds:
+
+* ``_delta_log/``: a Delta table (read through ``deltalake``; ``pip install 'lakeshrink[delta]'``);
+* ``metadata/*.metadata.json`` (with or without ``metadata/version-hint.text``): an Iceberg table (read through
+  ``pyiceberg``; ``pip install 'lakeshrink[iceberg]'``). With ``iceberg_catalog`` (``--iceberg-catalog NAME``),
+  the catalog's current metadata file of a table wins over the newest file in its folder;
+* ``.hoodie/``: a Hudi table, which lakeshrink does not read: it is reported as skipped, never read as files;
+* hive partition subdirectories (``key=value``), whose keys become columns;
+* Spark-style ``part-*`` files or a ``_SUCCESS`` marker.
+
+Otherwise each ``.parquet`` file is its own table and subdirectories are searched in turn. **Nothing inside a
+table-format directory (Delta, Iceberg, Hudi) is ever read as a loose file**: the walk does not enter one, and an
+explicit table path inside one is refused. Names starting with ``_`` or ``.`` are never tables. A table's id is
+its path relative to the lake root, with ``/`` separators (a file keeps its ``.parquet`` suffix; a table-format
+table's id is its directory).
+
+Example:
+    >>> from lakeshrink.tables.discovery import discover
+    >>> lake = discover("lakeshrink/data/lake")          # doctest: +SKIP
+    >>> [t.id for t in lake.tables][:2]                   # doctest: +SKIP
+    ['airlines.parquet', 'airports.parquet']
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+
+from lakeshrink.errors import InputError, TableError
+from lakeshrink.tables.refs import DataFile, Skipped, TableRef
+
+Kind = Literal["delta", "iceberg", "hudi", "directory"]
+HUDI_REASON = ("a Hudi table (.hoodie/): lakeshrink reads Delta and Iceberg tables only, and never reads a "
+               "table format's files as loose Parquet")
+
+
+@dataclass(frozen=True)
+class Lake:
+    """The tables of a lake, with the filesystem to read them through."""
+
+    root: str
+    filesystem: pafs.FileSystem = field(repr=False, compare=False)
+    tables: tuple[TableRef, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+    def table(self, table_id: str) -> TableRef:
+        for ref in self.tables:
+            if ref.id == table_id:
+                return ref
+        raise TableError(f"no table {table_id!r} in the lake", table=table_id, path=self.root)
+
+    def read(self, ref: TableRef | str, columns: list[str] | None = None) -> pa.Table:
+        from lakeshrink.tables.read import read_table
+
+        return read_table(self.filesystem, ref if isinstance(ref, TableRef) else self.table(ref), columns)
+
+    def schema(self, ref: TableRef | str) -> pa.Schema:
+        from lakeshrink.tables.read import read_schema
+
+        return read_schema(self.filesystem, ref if isinstance(ref, TableRef) else self.table(ref))
+
+
+def resolve_root(root: str | Path) -> tuple[pafs.FileSystem, str]:
+    """The filesystem and base path of a lake root given as a local path or a URI."""
+    text = str(root)
+    if "://" in text:
+        try:
+            fs, base = pafs.FileSystem.from_uri(text)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"cannot open lake root: {exc}", path=text) from exc
+    else:
+        fs, base = pafs.LocalFileSystem(), str(Path(text).resolve())
+    info = fs.get_file_info(base)
+    if info.type == pafs.FileType.NotFound:
+        raise InputError("lake root does not exist", path=text)
+    return fs, base.rstrip("/") or "/"
+
+
+def hidden(name: str) -> bool:
+    """Names that are never tables or data files (``_delta_log``, ``_SUCCESS``, ``.crc``, temporaries)."""
+    return name.startswith(("_", "."))
+
+
+def is_hive_dir(name: str) -> bool:
+    key, sep, _ = name.partition("=")
+    return bool(sep) and bool(key) and not hidden(name)
+
+
+def _list(fs: pafs.FileSystem, path: str) -> list[pafs.FileInfo]:
+    return sorted(fs.get_file_info(pafs.FileSelector(path, recursive=False)), key=lambda i: i.base_name)
+
+
+def _is_dir(fs: pafs.FileSystem, path: str) -> bool:
+    return fs.get_file_info(path).type == pafs.FileType.Directory
+
+
+def _has_iceberg_metadata(fs: pafs.FileSystem, path: str) -> bool:
+    meta = posixpath.join(path, "metadata")
+    if not _is_dir(fs, meta):
+        return False
+    return any(i.base_name.endswith(".metadata.json") or i.base_name == "version-hint.text" for i in _list(fs, meta))
+
+
+def table_kind(fs: pafs.FileSystem, path: str, entries: list[pafs.FileInfo] | None = None) -> Kind | None:
+    """What the directory at ``path`` is: a table format's table, a plain table directory, or None (not a
+    table: a folder of tables or files)."""
+    entries = _list(fs, path) if entries is None else entries
+    dirs = {e.base_name for e in entries if e.type == pafs.FileType.Directory}
+    if "_delta_log" in dirs:
+        return "delta"
+    if ".hoodie" in dirs:
+        return "hudi"
+    if "metadata" in dirs and _has_iceberg_metadata(fs, path):
+        return "iceberg"
+    for e in entries:
+        if e.base_name == "_SUCCESS" or (e.base_name.startswith("part-") and e.type == pafs.FileType.File):
+            return "directory"
+        if e.type == pafs.FileType.Directory and is_hive_dir(e.base_name):
+            return "directory"
+    return None
+
+
+def format_table_above(fs: pafs.FileSystem, base: str, path: str) -> tuple[str, Kind] | None:
+    """The table-format table (Delta, Iceberg, Hudi) that ``path`` lies inside, between it and the root."""
+    current = posixpath.dirname(path.rstrip("/"))
+    stop = posixpath.dirname(base.rstrip("/"))
+    while current and current != stop and current.startswith(base.rstrip("/") or "/"):
+        try:
+            kind = table_kind(fs, current)
+        except OSError:
+            kind = None
+        if kind in ("delta", "iceberg", "hudi"):
+            return current, kind  # type: ignore[return-value]
+        parent = posixpath.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return None
+
+
+def directory_files(fs: pafs.FileSystem, path: str) -> tuple[tuple[DataFile, ...], tuple[str, ...]]:
+    """All data files below a plain table directory, with hive partition values from the path."""
+    files: list[DataFile] = []
+    keys: list[str] = []
+    for info in sorted(fs.get_file_info(pafs.FileSelector(path, recursive=True)), key=lambda i: i.path):
+        if info.type != pafs.FileType.File:
+            continue
+        parts = posixpath.relpath(info.path, path).split("/")
+        if any(hidden(p) for p in parts) or parts[-1].endswith((".crc", ".tmp")):
+            continue
+        partition = tuple(tuple(p.split("=", 1)) for p in parts[:-1] if is_hive_dir(p))
+        for key, _ in partition:
+            if key not in keys:
+                keys.append(key)
+        files.append(DataFile(info.path, info.size, partition, info.mtime_ns))  # type: ignore[arg-type]
+    return tuple(files), tuple(keys)
+
+
+def _table_id(base: str, path: str) -> str:
+    return posixpath.relpath(path, base) if path != base else posixpath.basename(path)
+
+
+def table_at(fs: pafs.FileSystem, base: str, path: str, *, iceberg_metadata: dict[str, str] | None = None,
+             check_inside: bool = True) -> TableRef:
+    """The table stored at ``path`` (a Parquet file or a table directory), in its current state.
+
+    ``check_inside`` looks for a table-format table above ``path`` (up to ``base``); the walk of :func:`discover`
+    never enters one, so it skips that check.
+
+    Raises:
+        TableError: not a table, a Hudi table, a path inside a table-format table, or an unreadable table.
+    """
+    table_id = _table_id(base, path)
+    inside = format_table_above(fs, base, path) if check_inside else None
+    if inside is not None:
+        owner, kind = inside
+        raise TableError(f"{path} lies inside the {kind} table {owner}; a table format's files are not tables "
+                         f"(name the table, {_table_id(base, owner)!r})", table=table_id, path=path)
+    info = fs.get_file_info(path)
+    if info.type == pafs.FileType.File:
+        return TableRef(table_id, path, "parquet", (DataFile(path, info.size, (), info.mtime_ns),))  # type: ignore[arg-type]
+    if info.type != pafs.FileType.Directory:
+        raise TableError("no such table", table=table_id, path=path)
+    kind = table_kind(fs, path)
+    if kind == "delta":
+        from lakeshrink.tables.delta import open_delta
+
+        return open_delta(fs, path, table_id)
+    if kind == "iceberg":
+        from lakeshrink.tables.iceberg import open_iceberg
+
+        return open_iceberg(fs, path, table_id, metadata=(iceberg_metadata or {}).get(path))
+    if kind == "hudi":
+        raise TableError(HUDI_REASON, table=table_id, path=path)
+    files, keys = directory_files(fs, path)
+    if not files:
+        raise TableError("directory holds no data files", table=table_id, path=path)
+    return TableRef(table_id, path, "directory", files, keys)
+
+
+def discover(root: str | Path, *, tables: list[str] | None = None, iceberg_catalog: Any = None) -> Lake:
+    """Find the tables of a lake.
+
+    Args:
+        root: local path or URI of the lake root (a folder of tables, or one Parquet file).
+        tables: explicit table paths (relative to ``root``, or absolute); default: walk the lake.
+        iceberg_catalog: a pyiceberg catalog, or its name (configured in ``~/.pyiceberg.yaml`` or
+            ``PYICEBERG_CATALOG__NAME__*`` variables), whose tables' current metadata is used.
+
+    A table that cannot be listed or read is reported in ``Lake.skipped`` with the reason; discovery goes on.
+    """
+    fs, base = resolve_root(root)
+    found: list[TableRef] = []
+    skipped: list[Skipped] = []
+    metadata: dict[str, str] = {}
+    if iceberg_catalog is not None:
+        from lakeshrink.tables.iceberg import catalog_tables
+
+        metadata, outside = catalog_tables(iceberg_catalog, fs, base)
+        skipped.extend(outside)
+
+    def add(path: str, explicit: bool = False) -> None:
+        try:
+            found.append(table_at(fs, base, path, iceberg_metadata=metadata, check_inside=explicit))
+        except (TableError, OSError, pa.ArrowException) as exc:
+            skipped.append(Skipped(_table_id(base, path), str(exc)))
+
+    if tables is not None:
+        for t in tables:
+            add(t if t.startswith("/") or "://" in t else posixpath.join(base, t), explicit=True)
+    elif fs.get_file_info(base).type == pafs.FileType.File:
+        add(base)
+    else:
+        stack = [base]
+        while stack:
+            current = stack.pop()
+            entries = _list(fs, current)
+            kind = table_kind(fs, current, entries)
+            if current == base and kind in ("delta", "iceberg", "hudi"):
+                raise InputError(f"the lake root is itself a {kind} table; give the folder that holds it", path=base)
+            if current != base and kind is not None:
+                add(current)
+                continue
+            for e in entries:
+                if hidden(e.base_name):
+                    continue
+                if e.type == pafs.FileType.Directory:
+                    stack.append(e.path)
+                elif e.base_name.endswith(".parquet"):
+                    add(e.path)
+    found.sort(key=lambda t: t.id)
+    return Lake(base, fs, tuple(found), tuple(skipped))
+
+
+def read_tables_file(path: str | Path) -> list[str]:
+    """Table paths listed one per line in a text file (blank lines and ``#`` comments ignored)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read the tables file: {exc.strerror}", path=path) from exc
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
