@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.advisor import AdvisorConfig, advise, advise_table, advisor_config, to_arrow
 from lakeshrink.codecs.encodings.plan import EncodingPlan
