@@ -109,7 +109,7 @@ def test_archives_decode_to_the_same_bytes_with_the_same_report(engine, mixed_lo
     config = CodecConfig(chunk_bytes=64 << 10)
     local = compress_files([str(mixed_logs)], tmp_path / "local.lslog", config)
     report = engine.port(LOG_COMPRESSOR).compress_files([str(mixed_logs)], tmp_path / "engine.lslog", config)
-    fields = ("files", "chunks", "lines", "input_bytes", "format", "templates", "columnar_chunks")
+    fields = ("files", "chunks", "lines", "input_bytes", "format", "templates", "columnar_chunks", "fallback_chunks")
     assert {f: getattr(report, f) for f in fields} == {f: getattr(local, f) for f in fields}
     assert report.columnar_chunks >= 2  # each format's file columnar: the format was detected per file
     decompress_archive(tmp_path / "engine.lslog", tmp_path / "out")

@@ -303,3 +303,22 @@ def test_corrupt_chunks_raise_corrupt_archive(payload):
     with pytest.raises(CorruptArchive) as info:
         decode_chunk(payload)
     assert isinstance(info.value, LakeshrinkError) and type(info.value) in (ChunkDecodeError, FramingError)
+
+
+def test_a_failing_columnar_path_is_logged_and_counted(tmp_path, monkeypatch, caplog):
+    """No silent fallback: the chunk is stored whole, the reason logged and counted in the report."""
+    from lakeshrink.codecs.logs import chunk as chunk_module
+    from lakeshrink.codecs.logs.files import compress_files, decompress_archive
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("columns on fire")
+
+    monkeypatch.setattr(chunk_module, "_columnar", broken)
+    src = tmp_path / "a.log"
+    src.write_bytes(b"".join(b"2015-10-18 18:01:%02d INFO job %d done\n" % (i % 60, i) for i in range(300)))
+    with caplog.at_level("WARNING", logger="lakeshrink.codecs.logs.chunk"):
+        report = compress_files([str(src)], tmp_path / "a.lslog")
+    assert report.fallback_chunks == report.chunks == 1 and report.columnar_chunks == 0
+    assert "columns on fire" in caplog.text
+    decompress_archive(tmp_path / "a.lslog", tmp_path / "back.log")
+    assert (tmp_path / "back.log").read_bytes() == src.read_bytes()

@@ -49,6 +49,9 @@ def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str 
             f"{human_bytes(report.archive_bytes)} ({report.ratio:.2f}x) in {report.seconds:.1f}s; "
             f"{report.templates} templates, {report.columnar_chunks}/{report.chunks} chunks columnar"
         )
+        if report.fallback_chunks:
+            console.print(f"{report.fallback_chunks} chunk(s) stored whole because their columnar form failed "
+                          "(reasons logged; -v shows them)")
         console.print(f"format: {report.format}")
         console.print(f"wrote {report.archive}")
 

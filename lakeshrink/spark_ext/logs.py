@@ -14,6 +14,7 @@ The Spark path runs the same Arrow core as the local one (:mod:`lakeshrink.codec
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -32,6 +33,7 @@ from pyspark.sql import Column, DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 from pyspark.sql import types as T  # noqa: E402
 
+_log = logging.getLogger(__name__)
 _CODECS: dict[bytes, LogCodec] = {}  # per executor process: the broadcast store, deserialised once
 
 
@@ -167,7 +169,7 @@ def decompress_log_chunks(chunks: DataFrame) -> DataFrame:
 # ------------------------------------------------------------------------------------------------ files
 FILE_CHUNK_SCHEMA = (
     "file int, seq int, payload binary, raw_crc long, raw_bytes long, bloom string, lines long, mode string, "
-    "templates map<string,long>, time array<string>"
+    "templates map<string,long>, time array<string>, fallback string"
 )
 
 
@@ -232,7 +234,7 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
                     rows.append({"file": file_no, "seq": seq, "payload": c.payload, "raw_crc": c.raw_crc,
                                  "raw_bytes": c.raw_bytes, "bloom": c.bloom, "lines": c.lines, "mode": c.mode,
                                  "templates": list(c.templates.items()),
-                                 "time": list(c.time_range) if c.time_range else None})
+                                 "time": list(c.time_range) if c.time_range else None, "fallback": c.fallback})
                 if rows:
                     yield pa.RecordBatch.from_pylist(rows, schema=_FILE_ARROW_SCHEMA)
 
@@ -243,6 +245,7 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
     )
     total = lines = chunks = columnar = 0
     templates: set[str] = set()
+    fallbacks = 0
     with atomic_file(archive) as tmp, open(tmp, "wb") as out:
         writer = ArchiveWriter(out)
         rows = encoded.orderBy("file", "seq").toLocalIterator()
@@ -253,13 +256,17 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
                 writer.start_file(items[current].name)
             chunk = ArchiveChunk(bytes(row["payload"]), row["raw_crc"], row["raw_bytes"], row["bloom"], row["lines"],
                                  row["mode"], dict(row["templates"] or {}),
-                                 tuple(row["time"]) if row["time"] else None)
+                                 tuple(row["time"]) if row["time"] else None, row["fallback"])
             write_chunk(writer, chunk)
             total += chunk.raw_bytes
             lines += chunk.lines
             chunks += 1
             columnar += chunk.mode == "columnar"
             templates.update(chunk.templates)
+            if chunk.fallback is not None:  # logged here too: the task's log is on an executor
+                fallbacks += 1
+                _log.warning("%s: chunk %d stored whole, its columnar form failed: %s", items[row["file"]].source,
+                             row["seq"], chunk.fallback)
         while current < len(items) - 1:  # empty files at the end
             current += 1
             writer.start_file(items[current].name)
@@ -268,13 +275,13 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
         out.flush()
         size = out.tell()
     return CompressReport(str(archive), len(items), chunks, lines, total, size, time.perf_counter() - start, fmt,
-                          len(templates), columnar)
+                          len(templates), columnar, fallbacks)
 
 
 _FILE_ARROW_SCHEMA = pa.schema(
     [("file", pa.int32()), ("seq", pa.int32()), ("payload", pa.binary()), ("raw_crc", pa.int64()),
      ("raw_bytes", pa.int64()), ("bloom", pa.string()), ("lines", pa.int64()), ("mode", pa.string()),
-     ("templates", pa.map_(pa.string(), pa.int64())), ("time", pa.list_(pa.string()))]
+     ("templates", pa.map_(pa.string(), pa.int64())), ("time", pa.list_(pa.string())), ("fallback", pa.string())]
 )
 
 

@@ -43,8 +43,9 @@ class CompressReport:
     archive_bytes: int
     seconds: float
     format: str
-    templates: int
+    templates: int  # distinct templates used by the archive's lines
     columnar_chunks: int
+    fallback_chunks: int = 0  # chunks whose columnar form failed and were stored whole (reasons logged)
 
     @property
     def ratio(self) -> float:
@@ -153,6 +154,7 @@ class ArchiveChunk:
     mode: str
     templates: dict[str, int]
     time_range: tuple[str, str] | None = None
+    fallback: str | None = None  # why the columnar form failed, if it did
 
 
 def start_codec(codec: LogCodec, first_chunk: bytes, name: str) -> None:
@@ -180,7 +182,7 @@ def encode_for_archive(codec: LogCodec, data: bytes, name: str) -> ArchiveChunk:
     assert codec.miner is not None
     names = {codec.miner.template(cid): n for cid, n in result.template_counts.items()}
     return ArchiveChunk(result.payload, zlib.crc32(data), len(data), make_bloom(data), result.lines, result.mode, names,
-                        result.time_range)
+                        result.time_range, result.fallback)
 
 
 def write_chunk(writer: ArchiveWriter, chunk: ArchiveChunk) -> None:
@@ -198,6 +200,7 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
     start = time.perf_counter()
     total_in = lines = chunks = columnar = 0
     templates: set[str] = set()
+    fallbacks = 0
     with atomic_file(archive) as tmp, open(tmp, "wb") as out:
         writer = ArchiveWriter(out)
         with progress("compressing logs", total=len(items)) as bar:
@@ -218,6 +221,7 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
                         chunks += 1
                         columnar += chunk.mode == "columnar"
                         templates.update(chunk.templates)
+                        fallbacks += chunk.fallback is not None
                 except OSError as exc:
                     raise InputError(f"cannot read: {exc.strerror or exc}", path=item.source) from exc
                 finally:
@@ -230,7 +234,7 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
         size = out.tell()
     return CompressReport(
         str(archive), len(items), chunks, lines, total_in, size, time.perf_counter() - start, fmt,
-        len(templates), columnar,
+        len(templates), columnar, fallbacks,
     )
 
 
