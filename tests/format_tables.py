@@ -78,3 +78,31 @@ def copy_shared_delta(shared: Path, dest: Path, names: list[str] | None = None) 
 def write(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)
+
+
+def iceberg_position_deletes(catalog, folder: Path, name: str = "db.posdel") -> pa.Table:
+    """An Iceberg table of ids 0..29 whose rows 0 and 29 are deleted by a position-delete file. pyiceberg writes no
+    delete files, so the test writes one (schema and field ids of the Iceberg spec) and appends it through
+    pyiceberg's snapshot producer; pyiceberg's planner then pairs it with the data file by its content type.
+    Returns the deleted rows (ghosts)."""
+    import os
+
+    from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
+    from pyiceberg.typedef import Record
+
+    schema = pa.schema([("id", pa.int64()), ("label", pa.string())])
+    table = catalog.create_table(name, schema=schema)
+    table.append(pa.table({"id": list(range(30)), "label": [f"p{i}" for i in range(30)]}, schema=schema))
+    data_path = next(iter(table.scan().plan_files())).file.file_path
+    delete_schema = pa.schema([pa.field("file_path", pa.string(), False, {"PARQUET:field_id": "2147483546"}),
+                               pa.field("pos", pa.int64(), False, {"PARQUET:field_id": "2147483545"})])
+    path = folder / "data" / "position-deletes.parquet"
+    pq.write_table(pa.table({"file_path": [data_path, data_path], "pos": [0, 29]}, schema=delete_schema), path)
+    deletes = DataFile.from_args(content=DataFileContent.POSITION_DELETES, file_path=f"file://{path}",
+                                 file_format=FileFormat.PARQUET, partition=Record(), record_count=2,
+                                 file_size_in_bytes=os.path.getsize(path))
+    deletes.spec_id = table.metadata.default_spec_id
+    with table.transaction() as tx:
+        with tx.update_snapshot().fast_append() as append:
+            append.append_data_file(deletes)
+    return pa.table({"id": [0, 29], "label": ["p0", "p29"]}, schema=schema)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -111,23 +113,58 @@ def test_spark_submit_job(spark, tmp_path, capsys):
 
 
 def test_spark_read_failures_name_the_failing_table(tmp_path, spark_engine, monkeypatch):
-    from pyspark.sql import functions as F
-
-    from lakeshrink.spark_ext import containment as spark_containment
+    from lakeshrink.containment import scan as scan_mod
 
     for name, values in (("a", [1, 2, 3]), ("b", [1, 2]), ("big", [1, 2, 3, 4])):
         pq.write_table(pa.table({"x": values}), tmp_path / f"{name}.parquet")
-    real = spark_containment.load_frame
+    real = scan_mod._verify
 
-    def failing_a(spark, fs, ref, columns, root="/"):
-        frame = real(spark, fs, ref, columns, root)
-        if ref.id != "a.parquet":
-            return frame
-        broken = F.coalesce(F.raise_error(F.lit("disk on fire")).cast("long"), F.col("c0"))
-        return frame.withColumn("c0", broken)  # fails only when a job runs, as a lazy read would
+    def break_a(run, plan):
+        # a's fingerprint file is lost and a itself unreadable, between stage 3 and stage 4
+        task, result = plan.reads["a.parquet"]
+        Path(result.fingerprints.path).write_bytes(b"not parquet")
+        (tmp_path / "a.parquet").write_bytes(b"disk on fire")
+        return real(run, plan)
 
-    monkeypatch.setattr(spark_containment, "load_frame", failing_a)
+    monkeypatch.setattr(scan_mod, "_verify", break_a)
     result = scan_lake(tmp_path, engine=spark_engine)
     assert {(e.child, e.parent) for e in result.edges} == {("b.parquet", "big.parquet")}
     assert [s.table for s in result.skipped] == ["a.parquet"]
-    assert "disk on fire" in result.skipped[0].reason
+    assert "a.parquet" in result.skipped[0].reason or "Parquet" in result.skipped[0].reason
+
+
+def _jobs_of_stage_4(spark, spark_engine, root, monkeypatch):
+    from lakeshrink.containment import scan as scan_mod
+
+    real = scan_mod._verify
+    seen = {}
+
+    def counted(run, plan):
+        sc = spark.sparkContext
+        group = f"lakeshrink-stage4-{len(plan.pairs)}"
+        sc.setJobGroup(group, "stage 4")
+        try:
+            return real(run, plan)
+        finally:
+            seen["jobs"] = len(sc.statusTracker().getJobIdsForGroup(group))
+            seen["pairs"] = len(plan.pairs)
+            sc.setJobGroup("", "")
+
+    monkeypatch.setattr(scan_mod, "_verify", counted)
+    result = scan_lake(root, engine=spark_engine)
+    return seen["jobs"], seen["pairs"], result
+
+
+def test_spark_jobs_do_not_grow_with_the_pairs(tmp_path, spark, spark_engine, monkeypatch):
+    base = pa.table({"x": list(range(40)), "y": [i % 7 for i in range(40)]})
+    small, large = tmp_path / "small", tmp_path / "large"
+    for root, copies in ((small, 2), (large, 14)):
+        root.mkdir()
+        pq.write_table(base, root / "base.parquet")
+        for i in range(copies):
+            pq.write_table(base.slice(0, 20 + i), root / f"part{i:02d}.parquet")  # nested prefixes: many true pairs
+    few_jobs, few_pairs, _ = _jobs_of_stage_4(spark, spark_engine, small, monkeypatch)
+    many_jobs, many_pairs, result = _jobs_of_stage_4(spark, spark_engine, large, monkeypatch)
+    assert many_pairs > 10 * few_pairs
+    assert 1 <= many_jobs == few_jobs <= 2
+    assert result.edges == scan_lake(large).edges

@@ -19,7 +19,8 @@ from lakeshrink.containment.footers import ColumnStats, FooterTask, TableFooter,
 from lakeshrink.containment.lake import discover
 from lakeshrink.containment.minmax import minmax_prune, prune_reason
 from lakeshrink.containment.schema_graph import Pair, group_by_parent, schema_candidates
-from lakeshrink.containment.sketches import Sketch, SketchTask, sketch_table
+from lakeshrink.containment.fused import ReadTask, read_once
+from lakeshrink.containment.sketches import Sketch, TableNeeds
 from lakeshrink.containment.sketches import prune_reason as sketch_reason
 
 
@@ -185,7 +186,9 @@ def test_stages_2_and_3_never_drop_a_contained_pair(tmp_path, rng):
         need.setdefault(p.child, set()).add(p.columns)
         need.setdefault(p.parent, set()).add(p.columns)
     sk = {
-        t: sketch_table(SketchTask(lake.root, lake.table(t), tuple(sorted(set().union(*cols))), tuple(sorted(cols)), k=4))
+        t: read_once(
+            ReadTask(lake.root, lake.table(t), TableNeeds(t, tuple(sorted(set().union(*cols))), tuple(sorted(cols)), tuple(sorted(cols))), str(tmp_path / "cache"), t, k=4)
+        ).sketch
         for t, cols in need.items()
     }
     frames = {t: pl.from_arrow(lake.read(t)) for t in foots}
@@ -202,32 +205,6 @@ def test_stages_2_and_3_never_drop_a_contained_pair(tmp_path, rng):
     assert len(after_minmax) < len(pairs)  # the rules prune something here
 
 
-def test_verifier_infers_by_transitivity_only_when_sound():
-    from lakeshrink.containment.verify import Edge, Verdict, Verifier
-
-    cols = ("x",)
-    pairs = [Pair("c", "m", cols), Pair("m", "p", cols), Pair("c", "p", cols), Pair("a", "c", cols), Pair("c", "q", cols)]
-    v = Verifier(pairs)
-    v.record(Verdict(pairs[0], Edge("c", "m", cols, 5, 4, True)))
-    v.record(Verdict(pairs[1], Edge("m", "p", cols, 9, 9, True)))
-    inferred = v.infer(pairs[2])
-    assert inferred.edge == Edge("c", "p", cols, 5, 4, True) and inferred.witness == "m"
-    # a is in c, and (a, q) was never a candidate: so c cannot be in q
-    v.record(Verdict(pairs[3], Edge("a", "c", cols, 1, 1, True)))
-    assert v.infer(pairs[4]) == Verdict(pairs[4], witness="a")
-    # a set (not multiset) link leaves the multiset flag unknown: no inference
-    w = Verifier(pairs)
-    w.record(Verdict(pairs[0], Edge("c", "m", cols, 5, 4, False)))
-    w.record(Verdict(pairs[1], Edge("m", "p", cols, 9, 9, True)))
-    assert w.infer(pairs[2]) is None
-    # p in c does not make c in p impossible (equal tables)
-    x = Verifier([Pair("p", "c", cols), Pair("c", "p", cols)])
-    x.record(Verdict(Pair("p", "c", cols), Edge("p", "c", cols, 1, 1, True)))
-    assert x.infer(Pair("c", "p", cols)) is None
-    # no inference when switched off
-    assert Verifier(pairs, infer=False).infer(pairs[2]) is None
-
-
 def test_sketches_from_different_hashers_are_never_compared():
     from lakeshrink.containment.sketches import TableSketch
 
@@ -237,20 +214,20 @@ def test_sketches_from_different_hashers_are_never_compared():
     child = TableSketch("c", {"x": child_sketch}, {cols: child_sketch})
     parent = TableSketch("p", {"x": parent_sketch}, {cols: parent_sketch})
     assert sketch_reason(Pair("c", "p", cols), child, parent) == "column:x"
-    other = TableSketch("p", {"x": parent_sketch}, {cols: parent_sketch}, hasher="polars-0.0.0-seed-1")
+    other = TableSketch("p", {"x": parent_sketch}, {cols: parent_sketch}, hasher="another-hasher-v0")
     assert sketch_reason(Pair("c", "p", cols), child, other) is None
 
 
 def test_row_sets_per_table_are_capped_and_missing_ones_never_prune(monkeypatch):
     from lakeshrink.containment import sketches
     from lakeshrink.containment.lake import TableRef
-    from lakeshrink.containment.sketches import TableSketch, sketch_tasks
+    from lakeshrink.containment.sketches import TableSketch, table_needs
 
     monkeypatch.setattr(sketches, "MAX_ROW_SETS", 2)
-    refs = {t: TableRef(t, t, "parquet", ()) for t in ("p", "a", "b", "c")}
     pairs = [Pair("a", "p", ("x",)), Pair("b", "p", ("x", "y")), Pair("c", "p", ("y",)), Pair("c", "b", ("y",))]
-    tasks = {t.ref.id: t for t in sketch_tasks("/", refs, pairs)}
+    tasks = table_needs(pairs)
     assert len(tasks["p"].row_sets) == 2 and tasks["p"].columns == ("x", "y")
+    assert len(tasks["p"].colsets) == 3  # every column set is fingerprinted for stage 4, whatever the cap
     same = Sketch(np.array([1], dtype=np.uint64), True)
     stranger = Sketch(np.array([9], dtype=np.uint64), True)
     child = TableSketch("c", {"y": same}, {("y",): stranger})

@@ -187,3 +187,24 @@ def test_importing_the_encoding_modules_does_not_import_pyspark():
             "print('pyspark' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_arrow_schema_copy_is_dropped_only_when_parquet_types_restore_it(tmp_path):
+    import pyarrow as pa
+
+    from lakeshrink.codecs.encodings import advise, write_parquet
+    from lakeshrink.codecs.encodings.schema import needs_arrow_schema
+
+    plain = pa.table({"s": ["a", "b"] * 50, "i": list(range(100))})
+    assert not needs_arrow_schema(plain.schema)
+    assert needs_arrow_schema(pa.schema([("t", pa.timestamp("ms", tz="America/New_York"))]))
+    assert needs_arrow_schema(pa.schema([("s", pa.string_view())]))
+    assert needs_arrow_schema(plain.schema.with_metadata({"pandas": "{}"}))
+    plan = advise(plain).plan
+    assert plan.store_schema is False
+    out = write_parquet(plain, tmp_path / "p.parquet", plan, verify=True)
+    assert b"ARROW:schema" not in (tmp_path / "p.parquet").read_bytes()
+    assert out.bytes < pq.ParquetFile(tmp_path / "p.parquet").metadata.serialized_size + 2_000
+    viewed = plain.cast(pa.schema([("s", pa.string_view()), ("i", pa.int64())]))  # same leaves, needs the schema
+    write_parquet(viewed, tmp_path / "v.parquet", plan, verify=True)
+    assert pq.read_schema(tmp_path / "v.parquet").field("s").type == pa.string_view()

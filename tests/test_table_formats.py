@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from format_tables import (copy_shared_delta, delta_events, delta_overwritten, delta_reference, iceberg_catalog,
-                           iceberg_items, iceberg_reference, rows, write)
+                           iceberg_items, iceberg_position_deletes, iceberg_reference, rows, write)
 from lakeshrink.containment.compare import normalize_frame, type_key
 from lakeshrink.containment.footers import FooterTask, read_footer
 from lakeshrink.containment.scan import scan_lake
@@ -58,6 +58,10 @@ def format_lake(tmp_path_factory):
     write(items_ghost, lake / "loose" / "items_ghost.parquet")
     write(reference["ice/db/items"].filter(pa.compute.is_in(reference["ice/db/items"]["id"], pa.array(range(20, 31)))),
           lake / "loose" / "items_live.parquet")
+    posdel_ghost = iceberg_position_deletes(catalog, lake / "ice" / "db" / "posdel")
+    reference["ice/db/posdel"] = iceberg_reference(catalog, "db.posdel")
+    write(posdel_ghost, lake / "loose" / "posdel_ghost.parquet")
+    write(reference["ice/db/posdel"].slice(3, 5), lake / "loose" / "posdel_live.parquet")
     (lake / "hudi_t" / ".hoodie").mkdir(parents=True)
     write(rows([1, 2]), lake / "hudi_t" / "part-0.parquet")
     for path in sorted((lake / "loose").glob("*.parquet")):
@@ -154,8 +158,9 @@ def test_scan_finds_every_true_edge_and_never_a_ghost(format_lake):
     assert found == truth
     assert ("loose/events_live.parquet", "delta/events") in found
     assert ("loose/items_live.parquet", "ice/db/items") in found
+    assert ("loose/posdel_live.parquet", "ice/db/posdel") in found
     for ghost, table in [("loose/events_ghost.parquet", "delta/events"), ("loose/snap_ghost.parquet", "delta/snap"),
-                         ("loose/items_ghost.parquet", "ice/db/items")]:
+                         ("loose/items_ghost.parquet", "ice/db/items"), ("loose/posdel_ghost.parquet", "ice/db/posdel")]:
         assert (ghost, table) not in found
     if SHARED is not None:
         assert ("loose/dv_ghost.parquet", "shared/table-with-dv-small") not in found
@@ -208,3 +213,13 @@ def test_spark_engine_reads_format_tables_like_the_local_engine(format_lake, spa
     lake, reference = format_lake
     result = scan_lake(lake, engine=SparkEngine(spark=spark), types="compatible")
     assert {(e.child, e.parent) for e in result.edges} == _true_edges(reference)
+
+
+def test_iceberg_position_deletes_make_outer_bounds_and_live_counts(format_lake):
+    lake, reference = format_lake
+    fs, base = _fs(lake)
+    ref = table_at(fs, base, str(lake / "ice" / "db" / "posdel"))
+    assert [f.deleted_rows for f in ref.files] == [2]
+    footer = read_footer(FooterTask(str(lake), ref))
+    assert footer.rows == 28 == reference["ice/db/posdel"].num_rows
+    assert (footer.stats["id"].min, footer.stats["id"].max, footer.stats["id"].tight) == (0, 29, False)

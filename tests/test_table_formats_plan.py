@@ -84,3 +84,22 @@ def test_iceberg_parent_rebuilds_by_time_travel_and_verify_says_which(tmp_path):
     assert len(gone) == 1 and "can no longer be read" in gone[0].reason and "expired" in gone[0].reason
     with pytest.raises(recipes.ParentChanged, match="can no longer be read"):
         _rebuilt(plan_dir, "child.parquet", tmp_path / "r2.parquet")
+
+
+def test_an_expired_delta_log_with_unchanged_data_is_still_the_pinned_state(tmp_path):
+    from deltalake import DeltaTable
+
+    lake = tmp_path / "lake"
+    delta_events(lake / "events")
+    child = rows([25, 30, 150])
+    write(child, lake / "child.parquet")
+    plan_dir = _plan(tmp_path, lake, "child.parquet")
+    mark(plan_dir, execute=True)
+    # metadata-only commits, a checkpoint, and the old commits' log files gone (as log retention would do)
+    dt = DeltaTable(str(lake / "events"))
+    dt.alter.set_table_properties({"x.y": "1"}, raise_if_not_exists=False)
+    DeltaTable(str(lake / "events")).create_checkpoint()
+    for old in ("00000000000000000000.json", "00000000000000000001.json", "00000000000000000002.json"):
+        (lake / "events" / "_delta_log" / old).unlink()
+    assert verify(plan_dir, dry_run=True).withdrawn == ()
+    assert _rebuilt(plan_dir, "child.parquet", tmp_path / "r.parquet") == table_checksum(child)

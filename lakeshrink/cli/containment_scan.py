@@ -53,10 +53,11 @@ def _render(result: ScanResult, out_dir: Path) -> callable:
 @click.option("--catalog", "catalog", metavar="DB", help="With --engine spark: scan the tables of this catalog database (LAKE not needed).")
 @click.option("--iceberg-catalog", metavar="NAME", help="A pyiceberg catalog (~/.pyiceberg.yaml or PYICEBERG_CATALOG__NAME__*) whose tables' current metadata is used for Iceberg tables under LAKE.")
 @click.option("--sketch-k", default=DEFAULT_K, show_default=True, type=click.IntRange(min=1), help="Bottom-k sketch size of stage 3.")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), help="Keep fingerprints, footers and edges here between scans: a re-scan reads only the tables that changed.")
 @engine_options
 @pass_state
 def scan(state, lake: str | None, out_dir: Path, types: str, tables_file: Path | None, catalog: str | None,
-         iceberg_catalog: str | None, sketch_k: int, engine: EngineChoice) -> None:
+         iceberg_catalog: str | None, sketch_k: int, cache_dir: Path | None, engine: EngineChoice) -> None:
     """Find tables of LAKE contained in other tables (schema graph, min-max, sketches, exact verification).
 
     LAKE is a local path or a URI (s3://, gs://, hdfs://, file://). A table is contained in another when all of
@@ -70,12 +71,12 @@ def scan(state, lake: str | None, out_dir: Path, types: str, tables_file: Path |
         if catalog is not None:
             if not eng.has_port(CATALOG_READER):
                 raise click.UsageError(f"--catalog needs an engine with a catalog (--engine spark), not {eng.name}")
-            result = scan_catalog(catalog, engine=eng, types=types, k=sketch_k)
+            result = scan_catalog(catalog, engine=eng, types=types, k=sketch_k, cache=cache_dir)
         else:
             if tables is not None and not tables:
                 raise InputError("the tables file lists no tables", path=tables_file)
             result = scan_lake(lake, engine=eng, types=types, tables=tables, k=sketch_k,  # type: ignore[arg-type]
-                               iceberg_catalog=iceberg_catalog)
+                               iceberg_catalog=iceberg_catalog, cache=cache_dir)
     result.save(out_dir)
     emit(state, result, _render(result, out_dir))
 

@@ -37,6 +37,7 @@ from lakeshrink.containment.sealed import UnsafeTablePath, check_table_id, read_
 from lakeshrink.errors import CorruptArchive, LakeshrinkError, TableError
 from lakeshrink.fileio import atomic_file
 from lakeshrink.serde import to_jsonable
+from lakeshrink.tables.discovery import filesystem_of
 
 MARKS_FORMAT = "lakeshrink-marks"
 MARKS_VERSION = 1
@@ -111,7 +112,7 @@ def _manifest_path(lake: str) -> str:
 
 def read_manifest(lake: str) -> tuple[tuple[Mark, ...], tuple[Withdrawal, ...], dict[str, Any]] | None:
     """The marks recorded at ``lake``, or None when there is no manifest. Refuses an edited or truncated one."""
-    fs, base = pafs.FileSystem.from_uri(lake) if "://" in lake else (pafs.LocalFileSystem(), lake)
+    fs, base = filesystem_of(lake) if "://" in lake else (pafs.LocalFileSystem(), lake)
     path = _manifest_path(base)
     if fs.get_file_info(path).type == pafs.FileType.NotFound:
         return None
@@ -140,7 +141,7 @@ def _write_manifest(lake: str, body: dict[str, Any]) -> str:
     doc = seal(MARKS_FORMAT, MARKS_VERSION, body)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if "://" in lake:
-        fs, base = pafs.FileSystem.from_uri(lake)
+        fs, base = filesystem_of(lake)
         path = _manifest_path(base)
         fs.create_dir(posixpath.dirname(path), recursive=True)
         with fs.open_output_stream(path) as f:  # object stores replace an object whole or not at all

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Protocol
 from lakeshrink.engine import Port
 
 if TYPE_CHECKING:
-    from lakeshrink.containment.lake import Lake, TableRef
+    from lakeshrink.containment.lake import Lake
     from lakeshrink.containment.recipes import Recipe
-    from lakeshrink.containment.schema_graph import Pair
-    from lakeshrink.containment.verify import VerifyOutcome
+    from lakeshrink.containment.verify import VerifyOutcome, VerifyPlan
 
 
 class ContainmentVerifier(Protocol):
-    def verify(self, root: str, refs: dict[str, TableRef], pairs: list[Pair], *, infer: bool = True) -> VerifyOutcome:
-        """Every pair's verdict (inferring what follows from others when ``infer``), and the bytes read."""
+    def verify(self, plan: VerifyPlan, *, spill_dir: str | None = None) -> VerifyOutcome:
+        """Every planned pair's verdict and the bytes read and moved (``spill_dir``: where an engine that
+        spills to local disk may do so)."""
         ...
 
 

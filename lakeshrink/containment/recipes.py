@@ -167,11 +167,15 @@ def open_table(root: str, table_id: str) -> tuple[Lake, TableRef]:
     return lake, lake.table(table_id)
 
 
+def _files_of(lake: Lake, ref: TableRef) -> dict[str, int]:
+    return {posixpath.relpath(f.path, lake.root): f.size for f in ref.files}
+
+
 def state_change(lake: Lake, ref: TableRef, pinned: PinnedState) -> str | None:
     """Why the table's state differs from ``pinned``, or None when it is the same."""
     if ref.format != pinned.format:
         return f"format changed from {pinned.format} to {ref.format}"
-    now = {posixpath.relpath(f.path, lake.root): f.size for f in ref.files}
+    now = _files_of(lake, ref)
     was = {f.path: f.size for f in pinned.files}
     if pinned.format == "delta":
         # a commit that only changes metadata (such as lakeshrink's own mark property) leaves the data as pinned
@@ -205,6 +209,8 @@ def at_pinned(lake: Lake, ref: TableRef, pinned: PinnedState) -> TableRef:
     try:
         at = at_state(lake.filesystem, ref, delta_version=pinned.delta_version, snapshot_id=pinned.snapshot_id)
     except TableError as exc:
+        if _files_of(lake, ref) == {f.path: f.size for f in pinned.files}:
+            return ref  # the log of the pinned version expired, but only metadata changed since: same data files
         raise ParentChanged(f"its pinned state can no longer be read: {exc}", table=ref.id, path=ref.path) from exc
     for f in at.files:
         if lake.filesystem.get_file_info(f.path).type == pafs.FileType.NotFound:

@@ -51,8 +51,10 @@ def _name_seed(name: str) -> np.uint64:
     return np.uint64(int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "little"))
 
 
-def _bytes_hash(arr: pa.Array) -> np.ndarray:
-    """Hash every value of a (large_)binary array without nulls; vectorised over its data buffer."""
+def _bytes_hash(arr: pa.Array, seed: int = 0) -> np.ndarray:
+    """Hash every value of a (large_)binary array without nulls; vectorised over its data buffer. A non-zero
+    ``seed`` gives an independent hash (its byte terms are mixed with the seed)."""
+    key = np.uint64(seed)
     arr = arr.cast(pa.large_binary())
     n = len(arr)
     out = np.empty(n, dtype=np.uint64)
@@ -72,12 +74,12 @@ def _bytes_hash(arr: pa.Array) -> np.ndarray:
             chunk = data[offs[0] : offs[-1]].astype(np.uint64)
             owner = np.repeat(np.arange(stop - start), lengths)
             position = np.arange(total, dtype=np.uint64) - np.repeat((offs[:-1] - offs[0]).astype(np.uint64), lengths)
-            terms = mix64(chunk | (position << np.uint64(8)))
+            terms = mix64((chunk | (position << np.uint64(8))) ^ key)
             nonempty = lengths > 0
             sums = np.add.reduceat(terms, np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]))
             with np.errstate(over="ignore"):
                 h[nonempty] = sums
-        out[start:stop] = mix64(h ^ (lengths.astype(np.uint64) * _SEED2))
+        out[start:stop] = mix64(h ^ (lengths.astype(np.uint64) * _SEED2) ^ key)
         start = stop
     return out
 
@@ -109,31 +111,44 @@ def _canonical(arr: pa.Array) -> tuple[str, pa.Array]:
     return "bytes", text.cast(pa.large_binary())
 
 
-def value_hashes(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A uint64 hash of every value of ``arr`` (nulls hash to a constant)."""
+def value_hashes(arr: pa.Array | pa.ChunkedArray, seed: int = 0) -> np.ndarray:
+    """A uint64 hash of every value of ``arr`` (nulls hash to a constant).
+
+    ``seed`` 0 is the recipes' hash (never change it); another seed gives an independent hash of the same
+    canonical values (:mod:`lakeshrink.containment.fingerprints` pairs two into 128-bit row fingerprints).
+    """
+    return value_hash_set(arr, (seed,))[0]
+
+
+def value_hash_set(arr: pa.Array | pa.ChunkedArray, seeds: tuple[int, ...]) -> list[np.ndarray]:
+    """:func:`value_hashes` of ``arr`` under each of ``seeds``, canonicalising (and dictionary-encoding) once."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     n = len(arr)
     if n == 0:
-        return np.empty(0, dtype=np.uint64)
+        return [np.empty(0, dtype=np.uint64) for _ in seeds]
     kind, canon = _canonical(arr)
     valid = None if canon.null_count == 0 else np.asarray(canon.is_valid())
     filled = canon if valid is None else canon.drop_null()
     if kind == "bytes":
         # hash each distinct value once
         encoded = pc.dictionary_encode(filled)
-        dict_hashes = _bytes_hash(encoded.dictionary)
-        hashed = dict_hashes[np.asarray(encoded.indices)]
+        indices = np.asarray(encoded.indices)
+        hashed = [_bytes_hash(encoded.dictionary, seed)[indices] for seed in seeds]
     else:
         values = filled.to_numpy(zero_copy_only=False)
         if kind == "float":
             values = np.where(values == 0.0, 0.0, values)
             values = np.where(np.isnan(values), np.nan, values)
-        hashed = mix64(values.view(np.uint64) if kind != "int" else values.astype(np.int64).view(np.uint64))
+        bits = values.view(np.uint64) if kind != "int" else values.astype(np.int64).view(np.uint64)
+        hashed = [mix64(bits ^ np.uint64(seed)) if seed else mix64(bits) for seed in seeds]
     if valid is None:
         return hashed
-    out = np.full(n, _NULL, dtype=np.uint64)
-    out[valid] = hashed
+    out = []
+    for seed, h in zip(seeds, hashed):
+        full = np.full(n, _NULL if not seed else mix64(np.array([_NULL ^ np.uint64(seed)], np.uint64))[0] ^ np.uint64(1), dtype=np.uint64)
+        full[valid] = h
+        out.append(full)
     return out
 
 

@@ -20,7 +20,7 @@ version; readers refuse other values)::
      "table_details": [{"table", "format", "bytes", "rows", "columns": [...], "files": [{"path", "size"}]}],
      "edges": [{"child", "parent", "columns", "child_rows", "child_distinct_rows", "multiset_contained"}],
      "reduction": [{"child", "parent"}], "equal_groups": [[id, ...]],
-     "stages": [{"name", "pairs_in", "pairs_out", "seconds", "bytes_read", "footer_bytes", "data_bytes"}],
+     "stages": [{"name", "pairs_in", "pairs_out", "seconds", "bytes_read", "footer_bytes", "data_bytes", "cache_bytes", "shuffle_bytes"}],
      "skipped": [{"table", "reason"}]}
 
 ``OUT_DIR/edges.parquet`` holds the same edges (columns as a list of strings), with the schema metadata
@@ -30,7 +30,9 @@ version; readers refuse other values)::
 from __future__ import annotations
 
 import json
+import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,10 +43,12 @@ import pyarrow.parquet as pq
 from lakeshrink.containment import graph, minmax, sketches
 from lakeshrink.containment.compare import TypesMode, check_types_mode
 from lakeshrink.containment.footers import FooterTask, TableFooter, read_footer
+from lakeshrink.containment.fpcache import ScanCache, table_state
+from lakeshrink.containment.fused import ReadResult, ReadTask, read_once
 from lakeshrink.containment.lake import Lake, TableRef, discover, table_at
 from lakeshrink.containment.schema_graph import Pair, schema_candidates
 from lakeshrink.containment.ports import CATALOG_READER, CONTAINMENT_VERIFIER
-from lakeshrink.containment.verify import Edge, Verdict
+from lakeshrink.containment.verify import Edge, Verdict, VerifyOutcome, VerifyPlan, plan_verification
 from lakeshrink.engine import Engine, get_engine
 from lakeshrink.errors import CorruptArchive, InputError
 from lakeshrink.fileio import atomic_file
@@ -75,7 +79,9 @@ class TableDetail:
 
 @dataclass(frozen=True)
 class StageStats:
-    """One stage's funnel: candidate pairs in and out, wall time, bytes read (footer/log bytes + data bytes)."""
+    """One stage's funnel: candidate pairs in and out, wall time, bytes read from the lake (footer/log bytes +
+    data bytes), bytes of the scan cache read (fingerprints) and bytes moved between partitions (spilled or
+    shuffled)."""
 
     name: str
     pairs_in: int
@@ -84,6 +90,8 @@ class StageStats:
     bytes_read: int
     footer_bytes: int = 0
     data_bytes: int = 0
+    cache_bytes: int = 0
+    shuffle_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -222,11 +230,17 @@ class _Run:
     root: str
     types: TypesMode
     engine: Engine
+    cache: ScanCache
+    persistent: bool
     refs: dict[str, TableRef] = field(default_factory=dict)
+    states: dict[str, str | None] = field(default_factory=dict)
     footers: dict[str, TableFooter] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     stages: list[StageStats] = field(default_factory=list)
-    witnesses: dict[tuple[str, str], str] = field(default_factory=dict)
+    reads: dict[str, tuple[ReadTask, ReadResult]] = field(default_factory=dict)
+    touching: set[str] | None = None  # incremental: only pairs touching these tables are computed
+    reused: list[Edge] = field(default_factory=list)
+    nonce: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def skip(self, table: str, reason: str) -> None:
         self.skipped.setdefault(table, reason)
@@ -234,23 +248,47 @@ class _Run:
     def alive(self, pairs: list[Pair]) -> list[Pair]:
         return [p for p in pairs if p.child not in self.skipped and p.parent not in self.skipped]
 
-    def stage(self, name: str, pairs_in: int, pairs_out: int, start: float, footer: int = 0, data: int = 0) -> None:
-        self.stages.append(StageStats(name, pairs_in, pairs_out, round(time.perf_counter() - start, 4), footer + data, footer, data))
+    def stage(self, name: str, pairs_in: int, pairs_out: int, start: float, footer: int = 0, data: int = 0, cache: int = 0, shuffle: int = 0) -> None:
+        seconds = round(time.perf_counter() - start, 4)
+        self.stages.append(StageStats(name, pairs_in, pairs_out, seconds, footer + data, footer, data, cache, shuffle))
+
+
+def _reuse_previous(run: _Run) -> None:
+    """Incremental re-scan: edges between tables unchanged since the previous scan (same state) are taken from
+    the cache; the pipeline then runs only on pairs touching a changed or new table."""
+    if not run.persistent:
+        return
+    previous, edges = run.cache.load_edges(run.types)
+    if not previous:
+        return
+    by_state = {s: t for t, s in run.states.items() if s is not None and s in previous}
+    run.touching = set(run.refs) - set(by_state.values())
+    for e in edges:
+        child, parent = by_state.get(e["child_state"]), by_state.get(e["parent_state"])
+        if child is not None and parent is not None:
+            run.reused.append(Edge(child, parent, tuple(e["columns"]), e["child_rows"], e["child_distinct_rows"], e["multiset_contained"]))
 
 
 def _stage_schema(run: _Run) -> list[Pair]:
     start = time.perf_counter()
-    tasks = [FooterTask(run.root, ref) for ref in run.lake.tables]
-    footers = run.engine.map(read_footer, tasks, description="stage 1: footers and schema graph")
+    cached = run.cache.load_footers() if run.persistent else {}
+    todo = []
+    for ref in run.lake.tables:
+        state = run.states.get(ref.id)
+        if state is not None and state in cached:
+            run.footers[ref.id] = replace(cached[state], table=ref.id)
+        else:
+            todo.append(ref)
+    footers = run.engine.map(read_footer, [FooterTask(run.root, ref) for ref in todo], description="stage 1: footers and schema graph")
     for footer in footers:
         if footer.error is not None:
             run.skip(footer.table, footer.error)
         else:
             run.footers[footer.table] = footer
     schemas = {t: f.schema for t, f in run.footers.items() if f.schema is not None}
-    pairs = schema_candidates(schemas, run.types)
+    pairs = schema_candidates(schemas, run.types, touching=run.touching)
     n = len(schemas)
-    footer_bytes = sum(f.footer_bytes for f in run.footers.values())
+    footer_bytes = sum(f.footer_bytes for f in footers if f.error is None)
     run.stage("schema", n * (n - 1), len(pairs), start, footer=footer_bytes)
     return pairs
 
@@ -263,34 +301,40 @@ def _stage_minmax(run: _Run, pairs: list[Pair]) -> list[Pair]:
 
 
 def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
+    """Stage 3: the one read of each table (:mod:`.fused`): sketches to prune with, fingerprints for stage 4."""
     start = time.perf_counter()
-    tasks = sketches.sketch_tasks(run.root, run.refs, pairs, k)
-    results = {s.table: s for s in run.engine.map(sketches.sketch_table, tasks, description="stage 3: sketches")}
-    for s in results.values():
-        if s.error is not None:
-            run.skip(s.table, s.error)
-    kept = [p for p in run.alive(pairs) if sketches.prune_reason(p, results[p.child], results[p.parent]) is None]
-    run.stage("sketch", len(pairs), len(kept), start, data=sum(s.bytes_read for s in results.values()))
+    tasks = []
+    for table, needs in sketches.table_needs(pairs).items():
+        state = run.states.get(table)
+        key = state if state is not None else f"scan-{run.nonce}-{len(tasks)}"
+        tasks.append(ReadTask(run.root, run.refs[table], needs, str(run.cache.root), key, state is not None, k))
+    results = run.engine.map(read_once, tasks, description="stage 3: read each table once (sketches, fingerprints)")
+    sk = {}
+    for task, r in zip(tasks, results):
+        if r.error is not None:
+            run.skip(r.table, r.error)
+        else:
+            run.reads[r.table] = (task, r)
+            sk[r.table] = r.sketch
+    kept = [p for p in run.alive(pairs) if sketches.prune_reason(p, sk[p.child], sk[p.parent]) is None]
+    run.stage("sketch", len(pairs), len(kept), start, data=sum(r.bytes_read for r in results))
     return kept
 
 
-def _verify(run: _Run, pairs: list[Pair], *, infer: bool) -> tuple[list[Edge], int]:
-    outcome = run.engine.port(CONTAINMENT_VERIFIER).verify(run.root, run.refs, pairs, infer=infer)
-    return _collect(run, outcome.verdicts), outcome.bytes_read
+def _verify(run: _Run, plan: VerifyPlan) -> VerifyOutcome:
+    return run.engine.port(CONTAINMENT_VERIFIER).verify(plan, spill_dir=str(run.cache.root))
 
 
 def _stage_verify(run: _Run, pairs: list[Pair]) -> list[Edge]:
-    """Stage 4, then the change check; edges inferred through a table that changed are verified again on
-    their own data (without inference)."""
+    """Stage 4 from the fingerprints stage 3 stored, then the change check."""
     start = time.perf_counter()
-    edges, read = _verify(run, pairs, infer=True)
-    edges, again = _check_unchanged(run, edges)
-    if again:
-        run.witnesses.clear()
-        more, more_read = _verify(run, again, infer=False)
-        read += more_read
-        edges = sorted(edges + _check_unchanged(run, more)[0], key=lambda e: (e.child, e.parent))
-    run.stage("verify", len(pairs), len(edges), start, data=read)
+    pairs = run.alive(pairs)
+    tables = {p.child for p in pairs} | {p.parent for p in pairs}
+    plan = plan_verification(pairs, {t: run.reads[t] for t in tables})
+    outcome = _verify(run, plan)
+    edges = _collect(run, outcome.verdicts)
+    edges = _check_unchanged(run, edges)
+    run.stage("verify", len(pairs), len(edges), start, cache=outcome.bytes_read, shuffle=outcome.shuffle_bytes)
     return edges
 
 
@@ -298,16 +342,13 @@ def _collect(run: _Run, verdicts: tuple[Verdict, ...]) -> list[Edge]:
     for v in verdicts:
         if v.error_table is not None:
             run.skip(v.error_table, v.error or "could not be verified")
-        if v.edge is not None and v.witness is not None:
-            run.witnesses[(v.edge.child, v.edge.parent)] = v.witness
     return sorted((v.edge for v in verdicts if v.edge is not None), key=lambda e: (e.child, e.parent))
 
 
-def _check_unchanged(run: _Run, edges: list[Edge]) -> tuple[list[Edge], list[Pair]]:
-    """Drop every edge touching a table whose files changed since discovery (reported as skipped). Edges that
-    were inferred through such a table are returned apart, as pairs to verify again."""
+def _check_unchanged(run: _Run, edges: list[Edge]) -> list[Edge]:
+    """Drop every edge touching a table whose files changed since discovery (reported as skipped)."""
     fs = run.lake.filesystem
-    involved = {e.child for e in edges} | {e.parent for e in edges} | set(run.witnesses.values())
+    involved = {e.child for e in edges} | {e.parent for e in edges}
     for table in sorted(involved - set(run.skipped)):
         ref = run.refs[table]
         try:
@@ -317,15 +358,21 @@ def _check_unchanged(run: _Run, edges: list[Edge]) -> tuple[list[Edge], list[Pai
             continue
         if replace(now, id=ref.id, metadata=ref.metadata) != ref:
             run.skip(table, "table changed during the scan (its files differ from when it was discovered)")
-    kept, again = [], []
-    for e in edges:
-        if e.child in run.skipped or e.parent in run.skipped:
-            continue
-        if run.witnesses.get((e.child, e.parent)) in run.skipped:
-            again.append(Pair(e.child, e.parent, e.columns))
-        else:
-            kept.append(e)
-    return kept, again
+    return [e for e in edges if e.child not in run.skipped and e.parent not in run.skipped]
+
+
+def _save_cache(run: _Run, edges: list[Edge]) -> None:
+    """Record what this scan decided, for the next one (see :mod:`.fpcache`)."""
+    states = {t: s for t, s in run.states.items() if s is not None and t not in run.skipped and t in run.footers}
+    run.cache.save_footers({states[t]: run.footers[t] for t in states})
+    record = [
+        {"child_state": states[e.child], "parent_state": states[e.parent], "columns": list(e.columns), "child_rows": e.child_rows,
+         "child_distinct_rows": e.child_distinct_rows, "multiset_contained": e.multiset_contained}
+        for e in edges
+        if e.child in states and e.parent in states
+    ]
+    run.cache.save_edges(run.types, set(states.values()), record)
+    run.cache.prune({s for s in run.states.values() if s is not None})
 
 
 def scan_lake(
@@ -336,6 +383,7 @@ def scan_lake(
     tables: list[str] | None = None,
     k: int = sketches.DEFAULT_K,
     iceberg_catalog: Any = None,
+    cache: str | Path | None = None,
 ) -> ScanResult:
     """Find every table of a lake contained in another (R2D2 pipeline plus exact verification).
 
@@ -346,6 +394,8 @@ def scan_lake(
         tables: explicit table paths instead of walking the lake.
         k: bottom-k sketch size of stage 3.
         iceberg_catalog: a pyiceberg catalog or its name, for the current metadata of Iceberg tables.
+        cache: a directory keeping fingerprints, footers and edges between scans (:mod:`.fpcache`): a re-scan
+            reads only the tables that changed. Default: a temporary directory, removed after the scan.
 
     Returns:
         The :class:`ScanResult` (not yet saved; call :meth:`ScanResult.save`).
@@ -354,10 +404,11 @@ def scan_lake(
     lake = discover(root, tables=tables, iceberg_catalog=iceberg_catalog)
     text = str(root)
     task_root = text if "://" in text else lake.root
-    return scan_tables(lake, task_root=task_root, label=task_root, engine=engine, types=types, k=k)
+    return scan_tables(lake, task_root=task_root, label=task_root, engine=engine, types=types, k=k, cache=cache)
 
 
-def scan_catalog(database: str, *, engine: Engine, types: TypesMode = "exact", k: int = sketches.DEFAULT_K) -> ScanResult:
+def scan_catalog(database: str, *, engine: Engine, types: TypesMode = "exact", k: int = sketches.DEFAULT_K,
+                 cache: str | Path | None = None) -> ScanResult:
     """The containment scan of a catalog database's stored tables (``lakeshrink containment scan --catalog DB``),
     listed through the engine's :data:`~lakeshrink.containment.ports.CATALOG_READER` port.
 
@@ -365,7 +416,7 @@ def scan_catalog(database: str, *, engine: Engine, types: TypesMode = "exact", k
         EngineUnavailable: the engine has no catalog (the local engine).
     """
     lake, root = engine.port(CATALOG_READER).catalog_lake(database)
-    return scan_tables(lake, task_root=root, label=f"catalog:{database}", engine=engine, types=types, k=k)
+    return scan_tables(lake, task_root=root, label=f"catalog:{database}", engine=engine, types=types, k=k, cache=cache)
 
 
 def scan_tables(
@@ -376,6 +427,7 @@ def scan_tables(
     engine: Engine | str = "local",
     types: TypesMode = "exact",
     k: int = sketches.DEFAULT_K,
+    cache: str | Path | None = None,
 ) -> ScanResult:
     """Run the four stages on the tables of ``lake`` (from :func:`discover`, or a Spark catalog).
 
@@ -384,23 +436,34 @@ def scan_tables(
         task_root: what each task passes to :func:`~lakeshrink.containment.lake.resolve_root` to get the
             filesystem (a local path or a URI); table paths are in that filesystem.
         label: the lake as recorded in the output.
+        cache: the scan cache directory (see :func:`scan_lake`); None for a temporary one.
     """
     types = check_types_mode(types)
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
     owned = isinstance(engine, str)
     eng = get_engine(engine) if isinstance(engine, str) else engine
+    temporary = tempfile.TemporaryDirectory(prefix="lakeshrink-scan-") if cache is None else None
     try:
-        run = _Run(lake, task_root, types, eng, refs={t.id: t for t in lake.tables})
+        store = ScanCache(temporary.name if temporary is not None else cache)
+        run = _Run(lake, task_root, types, eng, store, temporary is None, refs={t.id: t for t in lake.tables})
+        run.states = {t.id: table_state(t) for t in lake.tables}
         for s in lake.skipped:
             run.skip(s.table, s.reason)
+        _reuse_previous(run)
         pairs = _stage_schema(run)
         pairs = _stage_minmax(run, pairs)
         pairs = _stage_sketch(run, pairs, k)
-        edges = _stage_verify(run, run.alive(pairs))
+        edges = _stage_verify(run, pairs)
+        edges = sorted(edges + _check_unchanged(run, run.reused), key=lambda e: (e.child, e.parent))
+        edges = [e for e in edges if e.child not in run.skipped and e.parent not in run.skipped]
+        if run.persistent:
+            _save_cache(run, edges)
     finally:
         if owned:
             eng.close()
+        if temporary is not None:
+            temporary.cleanup()
     return _result(run, label, edges)
 
 

@@ -35,12 +35,13 @@ def column_keys(schema: pa.Schema, types: TypesMode) -> frozenset[tuple[str, str
     return frozenset((f.name, type_key(f.type, types)) for f in schema)
 
 
-def schema_candidates(schemas: dict[str, pa.Schema], types: TypesMode) -> list[Pair]:
+def schema_candidates(schemas: dict[str, pa.Schema], types: TypesMode, *, touching: set[str] | None = None) -> list[Pair]:
     """All ordered pairs (child, parent) whose schemas allow containment, via an inverted column index.
 
     Args:
         schemas: table id -> Arrow schema (tables without columns must be left out by the caller).
         types: ``"exact"`` or ``"compatible"`` column type matching.
+        touching: only the pairs with a child or a parent in this set (an incremental re-scan's changed tables).
 
     Returns:
         The candidate pairs, sorted by (child, parent).
@@ -53,6 +54,10 @@ def schema_candidates(schemas: dict[str, pa.Schema], types: TypesMode) -> list[P
     pairs: list[Pair] = []
     for child, child_keys in keys.items():
         if not child_keys:
+            continue
+        if touching is not None and child not in touching:
+            columns = tuple(sorted(name for name, _ in child_keys))
+            pairs.extend(Pair(child, p, columns) for p in touching if p != child and p in keys and child_keys <= keys[p])
             continue
         postings = sorted((index[k] for k in child_keys), key=len)
         parents = set(postings[0])

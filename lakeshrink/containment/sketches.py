@@ -17,10 +17,11 @@ that is ``<= tau(P)`` is in ``sketch(P)`` (it holds P's k smallest); so x would 
 collisions cannot break this: they only make different values look equal, never an equal value look different.
 
 The rule is applied to each column's value set and to the rows of the child's projection (the child's columns,
-in sorted order, hashed as a polars struct). Values are normalised first
-(:mod:`.compare`), so int32 1 and int64 1, or NaN payloads, hash alike. Polars hashes are stable only within one
-polars version, so each sketch records the version that made it, and two sketches made by different versions
-(a cluster with mixed executors) are never compared: the pair goes on to stage 4.
+in sorted order). The hashes are the ``hi`` halves of stage 4's fingerprints (:mod:`.fingerprints`), computed in
+the same single read of each table (:mod:`.fused`): value hashes per column, row fingerprints per row set. They
+are computed from canonical values (:mod:`.rowhash`), so int32 1 and int64 1, or NaN payloads, hash alike, and
+they are stable across machines and library versions; each sketch still records the hasher that made it, and
+sketches of two different hashers are never compared (the pair goes on to stage 4).
 """
 
 from __future__ import annotations
@@ -29,17 +30,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-import polars as pl
 
-from lakeshrink.containment.compare import normalize_frame
-from lakeshrink.containment.footers import failure_reason
-from lakeshrink.containment.lake import TableRef, projection_bytes, read_table, resolve_root
+from lakeshrink.containment.lake import TableRef
 from lakeshrink.containment.schema_graph import Pair
 
 DEFAULT_K = 256
 MAX_ROW_SETS = 64  # row-set sketches per table (a parent of many differently-shaped children)
-HASH_SEED = 0x5EED2D2D  # polars hash seed; fixed so every task hashes alike
-HASHER = f"polars-{pl.__version__}-seed-{HASH_SEED}"
+HASHER = "lakeshrink-rowhash-v1"  # the hash functions (:mod:`.fingerprints`); sketches of other hashers are never compared
 
 
 @dataclass(frozen=True)
@@ -50,10 +47,9 @@ class Sketch:
     complete: bool
 
     @classmethod
-    def of(cls, hashes: pl.Series, k: int) -> Sketch:
-        distinct = hashes.unique()
-        smallest = np.sort(distinct.bottom_k(k).to_numpy()) if len(distinct) > k else np.sort(distinct.to_numpy())
-        return cls(smallest.astype(np.uint64), len(distinct) <= k)
+    def of(cls, hashes: np.ndarray, k: int) -> Sketch:
+        distinct = np.unique(np.asarray(hashes, dtype=np.uint64))  # sorted
+        return cls(distinct[:k].copy(), len(distinct) <= k)
 
     def certainly_not_subset_of(self, parent: Sketch) -> bool:
         """True only when the set behind ``self`` is certainly not a subset of the set behind ``parent``."""
@@ -68,40 +64,6 @@ class Sketch:
         return bool((parent.hashes[at] != probe).any())
 
 
-def _sketch_exprs(name: str, values: pl.Expr, k: int) -> list[pl.Expr]:
-    hashed = values.hash(HASH_SEED)
-    return [hashed.unique().bottom_k(k).implode().alias(f"s{name}"), hashed.n_unique().alias(f"n{name}")]
-
-
-def sketch_frame(frame: pl.DataFrame, columns: tuple[str, ...], row_sets: tuple[tuple[str, ...], ...], k: int) -> tuple[dict, dict]:
-    """Column and row-set sketches of ``frame`` (normalised), computed in one polars query."""
-    exprs = []
-    for i, c in enumerate(columns):
-        exprs += _sketch_exprs(f"c{i}", pl.col(c), k)
-    for i, cols in enumerate(row_sets):
-        exprs += _sketch_exprs(f"r{i}", pl.struct(list(cols)), k)
-    row = frame.select(exprs).row(0, named=True)
-
-    def make(name: str) -> Sketch:
-        return Sketch(np.sort(np.asarray(row[f"s{name}"], dtype=np.uint64)), row[f"n{name}"] <= k)
-
-    return (
-        {c: make(f"c{i}") for i, c in enumerate(columns)},
-        {cols: make(f"r{i}") for i, cols in enumerate(row_sets)},
-    )
-
-
-@dataclass(frozen=True)
-class SketchTask:
-    """One table to sketch: its columns ``columns`` and the row sets ``row_sets`` (each a sorted column tuple)."""
-
-    root: str
-    ref: TableRef
-    columns: tuple[str, ...]
-    row_sets: tuple[tuple[str, ...], ...]
-    k: int = DEFAULT_K
-
-
 @dataclass(frozen=True)
 class TableSketch:
     table: str
@@ -112,33 +74,33 @@ class TableSketch:
     hasher: str = HASHER
 
 
-def sketch_table(task: SketchTask) -> TableSketch:
-    """Read the columns a table needs for stage 3 once and sketch them. Never raises for a bad table."""
-    ref = task.ref
-    try:
-        fs, _ = resolve_root(task.root)
-        needed = sorted(set(task.columns).union(*task.row_sets))
-        frame = normalize_frame(read_table(fs, ref, needed), needed)
-        columns, rows = sketch_frame(frame, task.columns, task.row_sets, task.k)
-        return TableSketch(ref.id, columns, rows, projection_bytes(fs, ref, needed))
-    except Exception as exc:  # noqa: BLE001 - reported per table
-        return TableSketch(ref.id, error=failure_reason(exc))
+@dataclass(frozen=True)
+class TableNeeds:
+    """What stages 3 and 4 need of one table: the columns to sketch one by one, the row sets to sketch (at most
+    :data:`MAX_ROW_SETS`, the most used) and every column set to fingerprint for stage 4."""
+
+    table: str
+    columns: tuple[str, ...]
+    row_sets: tuple[tuple[str, ...], ...]
+    colsets: tuple[tuple[str, ...], ...]
 
 
-def sketch_tasks(root: str, refs: dict[str, TableRef], pairs: list[Pair], k: int = DEFAULT_K) -> list[SketchTask]:
-    """One task per table in ``pairs``: as a child it needs its columns and its row set; as a parent, the
-    columns and row sets of its candidate children. A table sketches at most :data:`MAX_ROW_SETS` row sets (the
-    most used); pairs whose row set was left out are judged by their column sketches only."""
+def table_needs(pairs: list[Pair]) -> dict[str, TableNeeds]:
+    """Per table in ``pairs``: as a child it needs its columns and its row set; as a parent, the columns and row
+    sets of its candidate children. Pairs whose row set was left out of the sketches are judged by their column
+    sketches only."""
     columns: dict[str, set[str]] = {}
     row_sets: dict[str, Counter[tuple[str, ...]]] = {}
     for pair in pairs:
         for table in (pair.child, pair.parent):
             columns.setdefault(table, set()).update(pair.columns)
             row_sets.setdefault(table, Counter())[pair.columns] += 1
-    return [
-        SketchTask(root, refs[t], tuple(sorted(columns[t])), tuple(sorted(c for c, _ in row_sets[t].most_common(MAX_ROW_SETS))), k)
+    return {
+        t: TableNeeds(
+            t, tuple(sorted(columns[t])), tuple(sorted(c for c, _ in row_sets[t].most_common(MAX_ROW_SETS))), tuple(sorted(row_sets[t]))
+        )
         for t in sorted(columns)
-    ]
+    }
 
 
 def prune_reason(pair: Pair, child: TableSketch, parent: TableSketch) -> str | None:

@@ -1,49 +1,43 @@
-"""Stage 4: exact verification of the remaining pairs (polars hashed anti-join in process), with inference.
+"""Stage 4: every surviving pair decided at once from the fingerprints stage 3 wrote (no second read of the lake).
 
-**Grouping.** Pairs are grouped by (parent, column set), so each parent projection is read and normalised
-(:mod:`.compare`) **once** for all of its candidate children, and only if some child still needs it.
+Stage 3 read each table once and stored its deduplicated 128-bit row fingerprints, with counts, for every column
+set a candidate pair needs (:mod:`.fused`, :mod:`.fingerprints`). Stage 4 gathers the fingerprint rows
+``(colset, hi, lo, table, count)`` of the tables in surviving pairs, partitions them by fingerprint (so each
+``(colset, fingerprint)`` group is whole in one partition: SINDY's one shuffle), and decides every pair with
+:func:`lakeshrink.containment.fingerprints.decide`; the partial counts add up to each pair's verdict:
+contained when no child fingerprint is missing from the parent, a multiset subset when also no fingerprint has
+more copies in the child.
 
-**The judge** (:func:`judge`). The child's projection is reduced to its distinct rows with counts
-(``group_by(columns).len()``). A polars anti-join (a hash join that compares the actual values, so hash
-collisions cannot fake a match) of those rows against the parent projection, with ``nulls_equal=True``, finds
-child rows the parent lacks: none means contained. Multiset containment follows without counting the whole
-parent: a child without duplicate rows is a multiset subset as soon as it is a subset; otherwise only the
-duplicated rows are counted in the parent (a semi-join, then ``group_by``) and compared.
+**Local engine, bounded memory** (:func:`verify_local`). The work of a partition is bounded by its fingerprint
+rows plus the child rows joined to each of their candidate parents. When the whole plan fits in
+:data:`BUCKET_ROWS` it runs in one partition in memory; otherwise the rows are spilled to Parquet files, one
+per partition (the top bits of the fingerprint), and the partitions are decided one after another. The Spark
+engine runs the same plan with one shuffle (:mod:`lakeshrink.spark_ext.containment`).
 
-**Inference** (:class:`Verifier`). Containment is transitive and preserved by projection, so some verdicts
-follow from others without reading data:
-
-* *positive*: C in M and M in P give C in P (C's columns are in M's, which are in P's; every row of C is a row
-  of M, whose projection is a row of P's). Both as multisets give C in P as a multiset (projecting a
-  sub-multiset gives a sub-multiset); otherwise the multiset flag is unknown and the pair is verified.
-* *negative*: A in C and A not in P give C not in P (if C were in P, A would be, by the rule above). "A not in
-  P" is any certain non-containment: a pair that stage 1, 2 or 3 dropped or stage 4 rejected.
-
-Groups run in ascending parent size, children in descending size, so the small, close containments are
-decided first and the far ones inferred. An inferred edge records its witness M; if M changes during the scan,
-the edge is dropped with it.
+A table whose fingerprints cannot be read makes its pairs fail with an error naming it (reported as skipped).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
-from abc import ABC, abstractmethod
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from lakeshrink.containment.compare import normalize_frame
+from lakeshrink.containment.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, add_totals, bucket_of, decide
 from lakeshrink.containment.footers import failure_reason
-from lakeshrink.containment.lake import TableRef, projection_bytes, read_table, resolve_root
-from lakeshrink.containment.schema_graph import Pair, group_by_parent
+from lakeshrink.containment.fused import ReadResult, ReadTask, read_fingerprint_rows
+from lakeshrink.containment.schema_graph import Pair
 from lakeshrink.progress import progress
 
-COUNT = "\x00lakeshrink_count"
-PARENT_COUNT = "\x00lakeshrink_parent_count"
-CACHE_CELLS = 20_000_000  # counted child frames kept for reuse across groups (rows x columns)
+BUCKET_ROWS = 6_000_000  # fingerprint rows plus joined child rows one partition may hold in memory
+FLUSH_ROWS = 1 << 20  # rows buffered per spill partition before they are written
 
 
 @dataclass(frozen=True)
@@ -60,251 +54,187 @@ class Edge:
 
 @dataclass(frozen=True)
 class Verdict:
-    """Stage 4's answer for one pair: an edge, a rejection, or an error naming the table that failed.
-    ``witness`` names the table M an inferred verdict came through (None when the data was compared)."""
+    """Stage 4's answer for one pair: an edge, a rejection, or an error naming the table that failed."""
 
     pair: Pair
     edge: Edge | None = None
     error_table: str | None = None
     error: str | None = None
-    witness: str | None = None
-
-
-def counted(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
-    """Distinct rows of ``frame`` on ``columns`` with their counts in column :data:`COUNT`."""
-    return frame.group_by(list(columns)).len(name=COUNT)
-
-
-def judge(pair: Pair, child: pl.DataFrame, child_rows: int, parent: pl.DataFrame) -> Verdict:
-    """Decide one pair from the child's counted rows (:func:`counted`) and the parent's projection."""
-    columns = list(pair.columns)
-    if child.select(columns).join(parent, on=columns, how="anti", nulls_equal=True).height:
-        return Verdict(pair)
-    dups = child.filter(pl.col(COUNT) > 1)
-    multiset = True
-    if dups.height:
-        in_parent = counted(parent.join(dups.select(columns), on=columns, how="semi", nulls_equal=True), pair.columns)
-        joined = dups.join(in_parent.rename({COUNT: PARENT_COUNT}), on=columns, how="left", nulls_equal=True)
-        multiset = bool((joined[COUNT] <= joined[PARENT_COUNT]).all())
-    return Verdict(pair, Edge(pair.child, pair.parent, pair.columns, child_rows, child.height, multiset))
-
-
-class Verifier:
-    """Stage 4's bookkeeping, shared by the engines: order of work, inference, and the verdicts so far.
-
-    Args:
-        survivors: the pairs that reached stage 4; any other ordered pair is certainly not a containment.
-        infer: False to compare the data of every pair (when ``survivors`` is not the whole stage-4 input).
-    """
-
-    def __init__(self, survivors: Iterable[Pair], *, infer: bool = True):
-        self.enabled = infer
-        self.pending = list(survivors)
-        self.possible = {(p.child, p.parent) for p in self.pending}
-        self.edges: dict[tuple[str, str], Edge] = {}
-        self.rejected: set[tuple[str, str]] = set()
-        self.parents_of: dict[str, set[str]] = defaultdict(set)
-        self.children_of: dict[str, set[str]] = defaultdict(set)
-        self.verdicts: list[Verdict] = []
-
-    def groups(self, refs: dict[str, TableRef]) -> list[tuple[str, tuple[str, ...], list[Pair]]]:
-        """(parent, columns, children) in the order that lets inference do the most."""
-        out = []
-        for (parent, columns), pairs in group_by_parent(self.pending).items():
-            pairs = sorted(pairs, key=lambda p: (-refs[p.child].bytes, p.child))
-            out.append((parent, columns, pairs))
-        out.sort(key=lambda g: (refs[g[0]].bytes, g[0], -len(g[1]), g[1]))
-        return out
-
-    def _not_contained(self, child: str, parent: str) -> bool:
-        return (child, parent) not in self.possible or (child, parent) in self.rejected
-
-    def infer(self, pair: Pair) -> Verdict | None:
-        """The verdict transitivity gives for ``pair``, or None when the data must be compared."""
-        if not self.enabled:
-            return None
-        c, p = pair.child, pair.parent
-        for a in self.children_of[c]:
-            if a != p and self._not_contained(a, p):
-                return Verdict(pair, witness=a)
-        for m in self.parents_of[c]:
-            first, second = self.edges[(c, m)], self.edges.get((m, p))
-            if m != p and second is not None and first.multiset_contained and second.multiset_contained:
-                edge = Edge(c, p, pair.columns, first.child_rows, first.child_distinct_rows, True)
-                return Verdict(pair, edge, witness=m)
-        return None
-
-    def record(self, verdict: Verdict) -> None:
-        self.verdicts.append(verdict)
-        key = (verdict.pair.child, verdict.pair.parent)
-        if verdict.edge is not None:
-            self.edges[key] = verdict.edge
-            self.parents_of[key[0]].add(key[1])
-            self.children_of[key[1]].add(key[0])
-        elif verdict.error is None:
-            self.rejected.add(key)
 
 
 @dataclass(frozen=True)
 class VerifyOutcome:
+    """The verdicts, the fingerprint bytes read and the bytes moved between partitions (spilled or shuffled)."""
+
     verdicts: tuple[Verdict, ...]
-    bytes_read: int
-
-
-class _ChildCache:
-    """Counted child frames by table id, least recently used dropped past :data:`CACHE_CELLS`."""
-
-    def __init__(self) -> None:
-        self._items: OrderedDict[str, tuple[pl.DataFrame, int]] = OrderedDict()
-        self._cells = 0
-
-    def get(self, table: str) -> tuple[pl.DataFrame, int] | None:
-        if table in self._items:
-            self._items.move_to_end(table)
-            return self._items[table]
-        return None
-
-    def put(self, table: str, frame: pl.DataFrame, rows: int) -> None:
-        self._items[table] = (frame, rows)
-        self._cells += frame.height * frame.width
-        while self._cells > CACHE_CELLS and len(self._items) > 1:
-            _, (old, _) = self._items.popitem(last=False)
-            self._cells -= old.height * old.width
-
-
-class ParentUnreadable(Exception):
-    """Raised by :meth:`GroupJudge.judge_many` when the parent, not a child, turned out unreadable (engines
-    that read lazily only find out while judging)."""
-
-
-class GroupJudge(ABC):
-    """What an engine provides to stage 4: open a parent projection, judge children against it, release it.
-    :func:`run_verification` owns the order, the inference and the error reporting.
-
-    ``batch_size`` > 1 lets an engine judge several children of one group in one go (:meth:`judge_many`, one
-    Spark job instead of one per child); inference then runs before each batch rather than before each child.
-    """
-
     bytes_read: int = 0
-    batch_size: int = 1
-
-    @abstractmethod
-    def open_parent(self, parent: str, columns: tuple[str, ...]) -> Any:
-        """The parent's projection on ``columns``, ready for :meth:`judge` (raises if it cannot be read)."""
-
-    @abstractmethod
-    def judge(self, pair: Pair, parent: Any) -> Verdict:
-        """The verdict on one pair (raises if the child cannot be read)."""
-
-    def judge_many(self, pairs: list[Pair], parent: Any) -> list[Verdict]:
-        """Verdicts on several pairs of one group (raises if any child cannot be read)."""
-        return [self.judge(pair, parent) for pair in pairs]
-
-    def close_parent(self, parent: Any) -> None:
-        """Release what :meth:`open_parent` holds."""
+    shuffle_bytes: int = 0
 
 
-def _judge_batch(engine_judge: GroupJudge, batch: list[Pair], parent: Any) -> list[Verdict]:
-    """A batch's verdicts; when a batch fails, its pairs are judged one by one so the error names its table."""
-    if len(batch) > 1:
-        try:
-            return engine_judge.judge_many(batch, parent)
-        except ParentUnreadable:
-            raise
-        except Exception:  # noqa: BLE001 - retried pair by pair below
-            pass
-    verdicts = []
-    for pair in batch:
-        try:
-            verdicts.append(engine_judge.judge(pair, parent))
-        except ParentUnreadable:
-            raise
-        except Exception as exc:  # noqa: BLE001 - reported for the child table
-            verdicts.append(Verdict(pair, error_table=pair.child, error=failure_reason(exc)))
-    return verdicts
+@dataclass(frozen=True)
+class VerifyPlan:
+    """Stage 4's input, the same for every engine: pairs numbered (:data:`PAIRS_SCHEMA`), tables and column
+    sets numbered, and each table's read task and stage-3 result (its fingerprint file)."""
+
+    pairs: tuple[Pair, ...]
+    tables: tuple[str, ...]
+    colsets: tuple[tuple[str, ...], ...]
+    pair_rows: pa.Table
+    reads: dict[str, tuple[ReadTask, ReadResult]] = field(repr=False)
+    fingerprint_rows: int
+    joined_rows: int
+    numbers: dict[str, int] = field(repr=False, default_factory=dict)
+    colsets_of: dict[str, dict[tuple[str, ...], int]] = field(repr=False, default_factory=dict)
+
+    def partition_bits(self, budget_rows: int) -> int:
+        """How many top fingerprint bits to partition by so one partition holds about ``budget_rows``."""
+        work, bits = self.fingerprint_rows + self.joined_rows, 0
+        while work > budget_rows << bits and bits < 16:
+            bits += 1
+        return bits
 
 
-def run_verification(verifier: Verifier, refs: dict[str, TableRef], engine_judge: GroupJudge) -> VerifyOutcome:
-    """Stage 4: every pair inferred or judged, each parent projection opened at most once per group."""
-    with progress("stage 4: verify", total=len(verifier.pending)) as bar:
-        for parent_id, columns, group in verifier.groups(refs):
-            parent = None
-            queue = list(group)
+def plan_verification(pairs: list[Pair], reads: dict[str, tuple[ReadTask, ReadResult]]) -> VerifyPlan:
+    """Number the pairs, tables and column sets; estimate the work from the fingerprint files' metadata."""
+    pairs = sorted(pairs)
+    tables = tuple(sorted({p.child for p in pairs} | {p.parent for p in pairs}))
+    colsets = tuple(sorted({p.columns for p in pairs}))
+    t_index = {t: i for i, t in enumerate(tables)}
+    c_index = {c: i for i, c in enumerate(colsets)}
+    pair_rows = pa.table(
+        {
+            "pair": pa.array(range(len(pairs)), pa.int32()),
+            "colset": pa.array([c_index[p.columns] for p in pairs], pa.int32()),
+            "child": pa.array([t_index[p.child] for p in pairs], pa.int32()),
+            "parent": pa.array([t_index[p.parent] for p in pairs], pa.int32()),
+        },
+        schema=PAIRS_SCHEMA,
+    )
+
+    def distinct(table: str, colset: tuple[str, ...]) -> int:
+        fp = reads[table][1].fingerprints
+        if fp is None or colset not in fp.colsets:
+            return 0
+        return fp.distinct[fp.colsets.index(colset)]
+
+    colsets_of: dict[str, dict[tuple[str, ...], int]] = defaultdict(dict)
+    for p in pairs:
+        colsets_of[p.child][p.columns] = colsets_of[p.parent][p.columns] = c_index[p.columns]
+    rows = sum(distinct(t, c) for t, used in colsets_of.items() for c in used)
+    joined = sum(distinct(p.child, p.columns) for p in pairs)
+    return VerifyPlan(tuple(pairs), tables, colsets, pair_rows, reads, rows, joined, t_index, dict(colsets_of))
+
+
+def verdicts_from(plan: VerifyPlan, totals: dict[int, tuple[int, int, int, int]], failed: dict[str, str]) -> tuple[Verdict, ...]:
+    """Each pair's verdict from the summed counts (:func:`~lakeshrink.containment.fingerprints.add_totals`);
+    pairs touching a table in ``failed`` get an error naming it."""
+    out = []
+    for i, pair in enumerate(plan.pairs):
+        bad = next((t for t in (pair.child, pair.parent) if t in failed), None)
+        if bad is not None:
+            out.append(Verdict(pair, error_table=bad, error=failed[bad]))
+            continue
+        distinct, rows, missing, over = totals.get(i, (0, 0, 0, 0))  # absent: the child is empty
+        if missing:
+            out.append(Verdict(pair))
+        else:
+            out.append(Verdict(pair, Edge(pair.child, pair.parent, pair.columns, int(rows), int(distinct), not over)))
+    return tuple(out)
+
+
+def table_rows(plan: VerifyPlan, table: str) -> tuple[pa.Table, int]:
+    """One table's fingerprint rows for the plan (:data:`ROWS_SCHEMA`, ``table`` = its number), and the bytes of
+    its fingerprint file. Raises when they cannot be read (even after one rebuild)."""
+    task, result = plan.reads[table]
+    rows, result = read_fingerprint_rows(task, result, plan.colsets_of[table])
+    rows = rows.append_column("table", pa.array(np.full(rows.num_rows, plan.numbers[table], np.int32)))
+    size = result.fingerprints.file_bytes if result.fingerprints is not None else 0
+    return rows.select(ROWS_SCHEMA.names).cast(ROWS_SCHEMA), size
+
+
+def _each_table(plan: VerifyPlan, failed: dict[str, str]) -> Iterator[tuple[pa.Table, int]]:
+    with progress("stage 4: fingerprints", total=len(plan.tables)) as bar:
+        for table in plan.tables:
             try:
-                while queue:
-                    batch: list[Pair] = []
-                    while queue and len(batch) < engine_judge.batch_size:
-                        pair = queue.pop(0)
-                        bar.advance()
-                        inferred = verifier.infer(pair)
-                        if inferred is None:
-                            batch.append(pair)
-                        else:
-                            verifier.record(inferred)
-                    if not batch:
-                        continue
-                    if parent is None:
-                        try:
-                            parent = engine_judge.open_parent(parent_id, columns)
-                        except Exception as exc:  # noqa: BLE001 - reported for the parent table
-                            for rest in batch + queue:
-                                verifier.record(Verdict(rest, error_table=parent_id, error=failure_reason(exc)))
-                            break
-                    try:
-                        verdicts = _judge_batch(engine_judge, batch, parent)
-                    except ParentUnreadable as exc:
-                        for rest in batch + queue:
-                            verifier.record(Verdict(rest, error_table=parent_id, error=str(exc)))
-                        break
-                    for verdict in verdicts:
-                        verifier.record(verdict)
-            finally:
-                if parent is not None:
-                    engine_judge.close_parent(parent)
-    return VerifyOutcome(tuple(verifier.verdicts), engine_judge.bytes_read)
+                yield table_rows(plan, table)
+            except Exception as exc:  # noqa: BLE001 - reported for the table
+                failed[table] = failure_reason(exc)
+            bar.advance()
 
 
-class _PolarsJudge(GroupJudge):
-    """The local engine: a parent table is read once (all the columns its groups need), children are counted
-    once and kept in a bounded cache."""
-
-    def __init__(self, root: str, refs: dict[str, TableRef], verifier: Verifier):
-        self.fs, _ = resolve_root(root)
-        self.refs = refs
-        self.cache = _ChildCache()
-        self.needed: dict[str, set[str]] = defaultdict(set)
-        for pair in verifier.pending:
-            self.needed[pair.parent].update(pair.columns)
-        self.loaded: tuple[str, pa.Table] | None = None  # groups of one parent are consecutive
-
-    def open_parent(self, parent: str, columns: tuple[str, ...]) -> pl.DataFrame:
-        if self.loaded is None or self.loaded[0] != parent:
-            wanted = sorted(self.needed[parent])
-            self.loaded = (parent, read_table(self.fs, self.refs[parent], wanted))
-            self.bytes_read += projection_bytes(self.fs, self.refs[parent], wanted)
-        return normalize_frame(self.loaded[1], columns)
-
-    def judge(self, pair: Pair, parent: pl.DataFrame) -> Verdict:
-        hit = self.cache.get(pair.child)
-        if hit is None:
-            table = read_table(self.fs, self.refs[pair.child], list(pair.columns))
-            self.bytes_read += projection_bytes(self.fs, self.refs[pair.child], pair.columns)
-            hit = (counted(normalize_frame(table, pair.columns), pair.columns), table.num_rows)
-            self.cache.put(pair.child, *hit)
-        return judge(pair, hit[0], hit[1], parent)
+def verify_local(plan: VerifyPlan, *, budget_rows: int | None = None, spill_dir: str | None = None) -> VerifyOutcome:
+    """Stage 4 in this process: one partition in memory, or partitions spilled to Parquet (see the module)."""
+    failed: dict[str, str] = {}
+    bits = plan.partition_bits(budget_rows or BUCKET_ROWS)
+    read = 0
+    if bits == 0:
+        parts = []
+        for rows, size in _each_table(plan, failed):
+            parts.append(rows)
+            read += size
+        rows = pa.concat_tables(parts) if parts else ROWS_SCHEMA.empty_table()
+        totals = add_totals([decide(rows, plan.pair_rows)])
+        return VerifyOutcome(verdicts_from(plan, totals, failed), read, 0)
+    with tempfile.TemporaryDirectory(prefix="lakeshrink-verify-", dir=spill_dir) as tmp:
+        spill = _Spill(Path(tmp), bits)
+        for rows, size in _each_table(plan, failed):
+            read += size
+            spill.add(rows)
+        spill.close()
+        pairs = pl.from_arrow(plan.pair_rows)
+        totals = add_totals([decide(part, pairs) for part in spill.partitions()])
+        return VerifyOutcome(verdicts_from(plan, totals, failed), read, spill.bytes)
 
 
-def verify_local(root: str, refs: dict[str, TableRef], pairs: list[Pair], *, infer: bool = True) -> VerifyOutcome:
-    """Stage 4 in this process (polars)."""
-    verifier = Verifier(pairs, infer=infer)
-    return run_verification(verifier, refs, _PolarsJudge(root, refs, verifier))
+class _Spill:
+    """Fingerprint rows spilled to one Parquet file per partition (the top ``bits`` bits of ``hi``)."""
+
+    def __init__(self, directory: Path, bits: int):
+        self.directory, self.bits = directory, bits
+        self.buffers: dict[int, list[pl.DataFrame]] = defaultdict(list)
+        self.buffered: dict[int, int] = defaultdict(int)
+        self.writers: dict[int, pq.ParquetWriter] = {}
+        self.bytes = 0
+
+    def add(self, rows: pa.Table) -> None:
+        if not rows.num_rows:
+            return
+        frame = pl.from_arrow(rows).with_columns(pl.Series("_part", bucket_of(rows.column("hi").to_numpy(), self.bits)))
+        for (part,), piece in frame.partition_by("_part", as_dict=True).items():
+            self.buffers[part].append(piece.drop("_part"))
+            self.buffered[part] += piece.height
+            if self.buffered[part] >= FLUSH_ROWS:
+                self._flush(part)
+
+    def _flush(self, part: int) -> None:
+        if not self.buffers[part]:
+            return
+        table = pl.concat(self.buffers[part]).to_arrow().cast(ROWS_SCHEMA)
+        if part not in self.writers:
+            self.writers[part] = pq.ParquetWriter(self.directory / f"part-{part:05d}.parquet", ROWS_SCHEMA, compression="lz4")
+        self.writers[part].write_table(table)
+        self.buffers[part], self.buffered[part] = [], 0
+
+    def close(self) -> None:
+        for part in list(self.buffers):
+            self._flush(part)
+        for writer in self.writers.values():
+            writer.close()
+        self.bytes = sum(p.stat().st_size for p in self.directory.glob("part-*.parquet"))
+
+    def partitions(self) -> Iterator[pl.DataFrame]:
+        for path in sorted(self.directory.glob("part-*.parquet")):
+            yield pl.read_parquet(path)
+
+
+VerifyFn = Callable[[VerifyPlan], VerifyOutcome]
 
 
 class LocalVerifier:
     """The local engine's :class:`~lakeshrink.containment.ports.ContainmentVerifier`: :func:`verify_local`."""
 
-    def __init__(self, engine: Any = None):
+    def __init__(self, engine: object = None):
         self.engine = engine
 
-    def verify(self, root: str, refs: dict[str, TableRef], pairs: list[Pair], *, infer: bool = True) -> VerifyOutcome:
-        return verify_local(root, refs, pairs, infer=infer)
+    def verify(self, plan: VerifyPlan, *, spill_dir: str | None = None) -> VerifyOutcome:
+        return verify_local(plan, spill_dir=spill_dir)

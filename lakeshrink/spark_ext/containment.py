@@ -1,18 +1,21 @@
-"""The containment scan on Spark: stage 4 as distributed ``left_anti``-style joins, and catalog tables.
+"""The containment scan on Spark: stage 4 as one shuffle for all pairs, and catalog tables.
 
-Stages 1-3 run on Spark through :meth:`SparkEngine.map` (one footer or sketch task per table, the same
-functions as the local engine). Stage 4 here verifies each (parent, column set) group with Spark SQL:
+Stages 1-3 run on Spark through the engine's ``map`` (one footer task, then one read task per table: the same
+functions as the local engine; stage 3's read stores each table's row fingerprints in the scan cache). Stage 4
+(:func:`verify_spark`) runs the plan of :mod:`lakeshrink.containment.verify` with SINDY's single shuffle
+(Kruse et al., BTW'15):
 
-* the parent projection is read once, normalised to canonical types (:mod:`lakeshrink.containment.compare`),
-  grouped to distinct rows with counts, and persisted for all of its candidate children;
-* each child projection, grouped the same way, is joined to it with null-safe equality (``<=>``, so nulls equal
-  nulls) on every column; one aggregate over the join gives the rows without a partner (the ``left_anti`` part),
-  the rows with more copies than in the parent (multiset), and the child's row counts, in a single job.
-  Spark normalises NaN and -0.0 in join and grouping keys, matching the local engine's semantics.
+1. ``spark.range(tables).mapInArrow(read)``: one task per slice of tables reads their fingerprint rows
+   ``(colset, hi, lo, table, count)`` (:func:`lakeshrink.containment.verify.table_rows`);
+2. ``repartition(n, colset, hi, lo)``: the one shuffle; every fingerprint group lands whole in one partition,
+   ``n`` sized to the plan's rows (:data:`ROWS_PER_PARTITION`);
+3. ``mapInArrow(decide)``: :func:`lakeshrink.containment.fingerprints.decide` on each partition, the same Arrow
+   core as the local engine;
+4. ``groupBy(pair).sum()``: the small aggregation giving every pair's counts, collected with ``toArrow``.
 
-Tables are read with ``spark.read.parquet`` under the Arrow schema found in their footers (so hive partition
-columns get the same types as on the local engine). A Delta table, or a table Spark cannot read under that
-schema, is read through the Arrow reader on the driver and handed to Spark (documented; slower for big tables).
+That is one Spark job, whatever the number of pairs, and only DataFrame APIs (``mapInArrow``, ``repartition``,
+``groupBy``, ``spark.conf``), so it runs the same on Spark Connect. The fingerprint files must be readable by the
+executors: on a cluster, give the scan a cache directory every executor sees.
 
 Example:
     >>> from lakeshrink.containment.scan import scan_lake     # doctest: +SKIP
@@ -21,39 +24,26 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
-from urllib.parse import urlsplit
-from functools import reduce
+from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from lakeshrink.containment.compare import TypesMode, canonical_type, normalize_table
-from lakeshrink.containment.lake import Lake, Skipped, TableRef, projection_bytes, read_schema, read_table, resolve_root, table_at
-from lakeshrink.containment.schema_graph import Pair
+from lakeshrink.containment.compare import TypesMode
+from lakeshrink.containment.fingerprints import ROWS_SCHEMA, TOTALS_SCHEMA, decide
 from lakeshrink.containment.footers import failure_reason
-from lakeshrink.containment.verify import (
-    Edge,
-    GroupJudge,
-    ParentUnreadable,
-    Verdict,
-    Verifier,
-    VerifyOutcome,
-    run_verification,
-)
+from lakeshrink.containment.lake import Lake, Skipped, TableRef, resolve_root, table_at
+from lakeshrink.containment.sketches import TableSketch
+from lakeshrink.containment.verify import VerifyOutcome, VerifyPlan, table_rows, verdicts_from
 from lakeshrink.errors import TableError
 
-COUNT = "__lakeshrink_n"
-CHILD = "__lakeshrink_child"
-BATCH = 16  # children judged in one Spark job
-PARTITION_BYTES = 128 << 20  # shuffles get one partition per this many stored bytes of the parent
-
-
-def _spark_type(t: pa.DataType) -> Any:
-    from pyspark.sql.pandas.types import from_arrow_type
-
-    return from_arrow_type(canonical_type(t))
+ROWS_PER_PARTITION = 4_000_000  # fingerprint rows plus joined child rows one decide task holds
+_ROWS = "colset int, hi long, lo long, table int, count long"
+_TOTALS = "pair int, distinct long, rows long, missing long, over long"
+_FAILED = -1  # colset of the marker row a read task emits for a table whose fingerprints it cannot read
 
 
 def spark_path(root: str, path: str) -> str:
@@ -68,156 +58,87 @@ def spark_path(root: str, path: str) -> str:
     return f"{parsed.scheme}://{parsed.netloc}/{path.lstrip('/')}"
 
 
-def load_frame(spark: Any, fs: Any, ref: TableRef, columns: tuple[str, ...], root: str = "/") -> Any:
-    """``ref``'s ``columns`` as a Spark DataFrame with canonical types and positional names ``c0, c1, ...``."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    schema = read_schema(fs, ref)
-    frame = None
-    if ref.is_format_table:
-        frame = format_frame(spark, ref, columns, schema)
-    else:
-        try:
-            reader = spark.read.schema(from_arrow_schema(schema))
-            if ref.format == "parquet":
-                frame = reader.parquet(spark_path(root, ref.path))
-            else:
-                base = spark_path(root, ref.path)
-                frame = reader.option("basePath", base).parquet(*[spark_path(root, f.path) for f in ref.files])
-            frame = frame.select(
-                [F.col(f"`{c}`").cast(_spark_type(schema.field(c).type)).alias(f"c{i}") for i, c in enumerate(columns)]
-            )
-        except Exception:  # noqa: BLE001 - types Spark cannot read under this schema: use the Arrow reader
-            frame = None
-    if frame is None:
-        table = normalize_table(read_table(fs, ref, list(columns)))
-        table = table.rename_columns([f"c{i}" for i in range(len(columns))])
-        frame = spark.createDataFrame(table)
-    return frame
+def _slim(plan: VerifyPlan) -> VerifyPlan:
+    """The plan without stage 3's sketches (they are not needed to read fingerprints, and would be shipped to
+    every task)."""
+    reads = {}
+    for table, (task, result) in plan.reads.items():
+        fp = result.fingerprints
+        slim_fp = replace(fp, column_sketches={}, row_sketches={}) if fp is not None else None
+        reads[table] = (task, replace(result, sketch=TableSketch(table), fingerprints=slim_fp))
+    return replace(plan, reads=reads)
 
 
-def _has_extension(spark: Any, name: str) -> bool:
-    try:
-        return name in (spark.conf.get("spark.sql.extensions", "") or "")
-    except Exception:  # noqa: BLE001 - Connect sessions may refuse to show a conf
-        return False
+def _as_signed(rows: pa.Table) -> pa.RecordBatch:
+    """Fingerprint rows with ``hi``/``lo`` as int64 (Spark has no unsigned types; only equality matters)."""
+    columns = [c.combine_chunks() for c in rows.columns]
+    for i in (1, 2):
+        columns[i] = columns[i].view(pa.int64())
+    return pa.RecordBatch.from_arrays(columns, names=rows.column_names)
 
 
-def format_frame(spark: Any, ref: TableRef, columns: tuple[str, ...], schema: pa.Schema) -> Any:
-    """A Delta or Iceberg table at its pinned state through Spark's own reader when the session has it
-    configured (``DeltaSparkSessionExtension``, ``IcebergSparkSessionExtensions``); else None, and the caller
-    reads it through lakeshrink's Arrow readers."""
-    from pyspark.sql import functions as F
+def _reader(plan: VerifyPlan) -> Any:
+    tables = plan.tables
 
-    try:
-        if ref.format == "delta" and _has_extension(spark, "DeltaSparkSessionExtension"):
-            frame = spark.read.format("delta").option("versionAsOf", ref.delta_version).load(ref.path)
-        elif ref.format == "iceberg" and _has_extension(spark, "IcebergSparkSessionExtensions") and ref.snapshot_id:
-            frame = spark.read.format("iceberg").option("snapshot-id", ref.snapshot_id).load(ref.path)
-        else:
-            return None
-        return frame.select(
-            [F.col(f"`{c}`").cast(_spark_type(schema.field(c).type)).alias(f"c{i}") for i, c in enumerate(columns)]
-        )
-    except Exception:  # noqa: BLE001 - the reader is not usable here: the Arrow readers are
-        return None
+    def read(batches: Any) -> Any:
+        for batch in batches:
+            for i in batch.column(0).to_pylist():
+                try:
+                    rows, _ = table_rows(plan, tables[i])
+                except Exception:  # noqa: BLE001 - the driver finds out why (see verify_spark)
+                    marker = pa.table({"colset": [_FAILED], "hi": [0], "lo": [0], "table": [i], "count": [0]})
+                    yield _as_signed(marker.cast(ROWS_SCHEMA))
+                    continue
+                if rows.num_rows:
+                    yield _as_signed(rows)
+
+    return read
 
 
-def _counted(frame: Any, n: int) -> Any:
-    return frame.groupBy([f"c{i}" for i in range(n)]).count().withColumnRenamed("count", COUNT)
+def _decider(pair_rows: pa.Table) -> Any:
+    def run(batches: Any) -> Any:
+        parts = [pa.Table.from_batches([b]) for b in batches if b.num_rows]
+        if not parts:
+            return
+        rows = pa.concat_tables(parts)
+        failed = rows.filter(pc.equal(rows.column("colset"), _FAILED))
+        for table in failed.column("table").to_pylist():  # reported as a pseudo-pair -1 - table
+            yield pa.RecordBatch.from_pydict({"pair": [-1 - table], "distinct": [0], "rows": [0], "missing": [0], "over": [0]}, schema=TOTALS_SCHEMA)
+        yield from decide(rows, pair_rows).to_batches()
+
+    return run
 
 
-def _judge_all(pairs: list[Pair], children: list[Any], parent: Any) -> list[Verdict]:
-    """One Spark job for several children of one (parent, columns) group: the children's counted rows, tagged
-    with their index, are left-joined to the parent's with null-safe equality and aggregated per child."""
+def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
+    """Stage 4 on Spark with one shuffle for all pairs (see the module docstring); the number of Spark jobs
+    does not depend on the number of pairs. Uses only DataFrame APIs (works on Spark Connect)."""
     from pyspark.sql import functions as F
 
-    n = len(pairs[0].columns)
-    tagged = [child.withColumn(CHILD, F.lit(i)) for i, child in enumerate(children)]
-    union = reduce(lambda a, b: a.unionByName(b), tagged)
-    p = parent.select([F.col(f"c{i}").alias(f"p{i}") for i in range(n)] + [F.col(COUNT).alias("p_n")])
-    condition = reduce(lambda a, b: a & b, [union[f"c{i}"].eqNullSafe(p[f"p{i}"]) for i in range(n)])
-    rows = (
-        union.join(p, condition, "left")
-        .groupBy(CHILD)
-        .agg(
-            F.count(F.lit(1)).alias("distinct"),
-            F.sum(COUNT).alias("rows"),
-            F.sum(F.when(F.col("p_n").isNull(), 1).otherwise(0)).alias("missing"),
-            F.sum(F.when(F.col(COUNT) > F.col("p_n"), 1).otherwise(0)).alias("over"),
-        )
-        .collect()
+    if not plan.pairs:
+        return VerifyOutcome(())
+    width = max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))
+    n_tables = len(plan.tables)
+    decide_parts = max(1, -(-(plan.fingerprint_rows + plan.joined_rows) // ROWS_PER_PARTITION))
+    slim = _slim(plan)
+    rows = spark.range(0, n_tables, 1, min(n_tables, width)).mapInArrow(_reader(slim), _ROWS)
+    totals = (
+        rows.repartition(decide_parts, "colset", "hi", "lo")
+        .mapInArrow(_decider(plan.pair_rows), _TOTALS)
+        .groupBy("pair")
+        .agg(*[F.sum(c).alias(c) for c in ("distinct", "rows", "missing", "over")])
+        .toArrow()
     )
-    found = {r[CHILD]: r for r in rows}
-    verdicts = []
-    for i, pair in enumerate(pairs):
-        row = found.get(i)  # absent: the child has no rows, and the empty set is contained
-        if row is not None and row["missing"] > 0:
-            verdicts.append(Verdict(pair))
-            continue
-        rows_, distinct, over = (int(row["rows"]), int(row["distinct"]), row["over"]) if row is not None else (0, 0, 0)
-        verdicts.append(Verdict(pair, Edge(pair.child, pair.parent, pair.columns, rows_, distinct, not over)))
-    return verdicts
-
-
-class _SparkJudge(GroupJudge):
-    """Stage 4 on Spark: the parent projection counted and persisted once per group, shuffles sized to the
-    tables, one aggregate job per child."""
-
-    def __init__(self, spark: Any, root: str, refs: dict[str, TableRef]):
-        self.spark = spark
-        self.root = root
-        self.fs, _ = resolve_root(root)
-        self.refs = refs
-        self._restore: str | None = None
-
-    def open_parent(self, parent: str, columns: tuple[str, ...]) -> Any:
-        key = "spark.sql.shuffle.partitions"
-        self._restore = self.spark.conf.get(key)
-        wanted = max(1, min(int(self._restore), -(-self.refs[parent].bytes // PARTITION_BYTES)))
-        self.spark.conf.set(key, str(wanted))
-        try:
-            # persisted lazily: the first judging job fills the cache (no separate job to count the parent)
-            frame = _counted(load_frame(self.spark, self.fs, self.refs[parent], columns, self.root), len(columns)).persist()
-        except Exception:
-            self._reset_partitions()
-            raise
-        self.bytes_read += projection_bytes(self.fs, self.refs[parent], columns)
-        return frame
-
-    batch_size = BATCH
-
-    def judge(self, pair: Pair, parent: Any) -> Verdict:
-        return self.judge_many([pair], parent)[0]
-
-    def judge_many(self, pairs: list[Pair], parent: Any) -> list[Verdict]:
-        columns = pairs[0].columns
-        children = [_counted(load_frame(self.spark, self.fs, self.refs[p.child], columns, self.root), len(columns)) for p in pairs]
-        try:
-            verdicts = _judge_all(pairs, children, parent)
-        except Exception as exc:
-            try:  # whose fault: the parent's, or a child's?
-                parent.limit(1).count()
-            except Exception as parent_exc:  # noqa: BLE001
-                raise ParentUnreadable(failure_reason(parent_exc)) from parent_exc
-            raise exc
-        self.bytes_read += sum(projection_bytes(self.fs, self.refs[p.child], columns) for p in pairs)
-        return verdicts
-
-    def close_parent(self, parent: Any) -> None:
-        parent.unpersist()
-        self._reset_partitions()
-
-    def _reset_partitions(self) -> None:
-        if self._restore is not None:
-            self.spark.conf.set("spark.sql.shuffle.partitions", self._restore)
-            self._restore = None
-
-
-def verify_spark(spark: Any, root: str, refs: dict[str, TableRef], pairs: list[Pair], *, infer: bool = True) -> VerifyOutcome:
-    """Stage 4 on Spark: every pair's verdict (with the same inference as the local engine), bytes read."""
-    return run_verification(Verifier(pairs, infer=infer), refs, _SparkJudge(spark, root, refs))
+    found = {r["pair"]: (r["distinct"], r["rows"], r["missing"], r["over"]) for r in totals.to_pylist()}
+    failed: dict[str, str] = {}
+    for pair in [p for p in found if p < 0]:
+        table = plan.tables[-1 - pair]
+        try:  # find out why on the driver
+            table_rows(plan, table)
+            failed[table] = "its fingerprints could not be read on a Spark executor"
+        except Exception as exc:  # noqa: BLE001
+            failed[table] = failure_reason(exc)
+    read = sum(r.fingerprints.file_bytes for _, r in plan.reads.values() if r.fingerprints is not None)
+    return VerifyOutcome(verdicts_from(plan, {p: v for p, v in found.items() if p >= 0}, failed), read, 0)
 
 
 def _local_path(location: str) -> str:
@@ -250,7 +171,7 @@ def catalog_lake(spark: Any, database: str) -> tuple[Lake, str]:
             fs, base = resolve_root(root)
             inner = path if "://" not in path else path.split("://", 1)[1]
             ref = table_at(fs, base, inner)
-            found.append(dataclasses.replace(ref, id=table_id))
+            found.append(replace(ref, id=table_id))
         except (TableError, OSError, pa.ArrowException) as exc:
             skipped.append(Skipped(table_id, str(exc)))
     if len(roots) > 1:
@@ -267,8 +188,8 @@ class SparkVerifier:
     def __init__(self, engine: Any):
         self.spark = engine.spark
 
-    def verify(self, root: str, refs: dict[str, TableRef], pairs: list[Pair], *, infer: bool = True) -> VerifyOutcome:
-        return verify_spark(self.spark, root, refs, pairs, infer=infer)
+    def verify(self, plan: VerifyPlan, *, spill_dir: str | None = None) -> VerifyOutcome:
+        return verify_spark(self.spark, plan)  # the shuffle spills where Spark's settings say
 
 
 class SparkCatalogReader:

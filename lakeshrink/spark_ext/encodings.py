@@ -121,10 +121,9 @@ def advise_dataframe(
 
 # -- writing ---------------------------------------------------------------------------------------------------
 def _filesystem(path: str) -> tuple[pafs.FileSystem, str]:
-    if "://" in path:
-        fs, base = pafs.FileSystem.from_uri(path)
-        return fs, base.rstrip("/")
-    return pafs.LocalFileSystem(), str(Path(path).resolve())
+    from lakeshrink.tables.discovery import filesystem_of
+
+    return filesystem_of(path)
 
 
 def _staging_location(path: str) -> str:
@@ -180,7 +179,7 @@ def _write_partition(
             fs.create_dir(posixpath.dirname(tmp_path), recursive=True)
             plan.check(part.schema, where=rel)
             with fs.open_output_stream(tmp_path) as out:
-                pq.write_table(part, out, **plan.writer_kwargs())
+                pq.write_table(part, out, **plan.writer_kwargs(part.schema))
             if verify:
                 with fs.open_input_file(tmp_path) as f:
                     verify_equal(part, pq.ParquetFile(f).read(), path=rel)

@@ -68,16 +68,26 @@ class Lake:
         return read_schema(self.filesystem, ref if isinstance(ref, TableRef) else self.table(ref))
 
 
+def filesystem_of(location: str | Path) -> tuple[pafs.FileSystem, str]:
+    """The pyarrow filesystem and path of a local path (made absolute) or a URI; it need not exist yet.
+
+    Raises:
+        InputError: a URI pyarrow cannot open.
+    """
+    text = str(location)
+    if "://" not in text:
+        return pafs.LocalFileSystem(), str(Path(text).resolve())
+    try:
+        fs, path = pafs.FileSystem.from_uri(text)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"cannot open {text}: {exc}", path=text) from exc
+    return fs, path.rstrip("/") or "/"
+
+
 def resolve_root(root: str | Path) -> tuple[pafs.FileSystem, str]:
-    """The filesystem and base path of a lake root given as a local path or a URI."""
+    """The filesystem and base path of a lake root given as a local path or a URI (which must exist)."""
     text = str(root)
-    if "://" in text:
-        try:
-            fs, base = pafs.FileSystem.from_uri(text)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"cannot open lake root: {exc}", path=text) from exc
-    else:
-        fs, base = pafs.LocalFileSystem(), str(Path(text).resolve())
+    fs, base = filesystem_of(text)
     info = fs.get_file_info(base)
     if info.type == pafs.FileType.NotFound:
         raise InputError("lake root does not exist", path=text)

@@ -44,7 +44,7 @@ from lakeshrink.codecs.encodings.candidates import (
 from lakeshrink.codecs.encodings.plan import OBJECTIVES, ColumnChoice, EncodingPlan, SortKey
 from lakeshrink.codecs.encodings.profiles import DEFAULT_PROFILE, ReaderProfile, encoding_name, resolve_profile
 from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
-from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns
+from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns, needs_arrow_schema
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
 from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, exact_distinct, is_sorted
 from lakeshrink.codecs.encodings.trial import TrialResult, footer_overhead, run_trials
@@ -286,10 +286,13 @@ def advise_sample(
             constrained_by=who,
         ))
     total = sum(c.estimated_bytes or 0 for c in choices)
+    store_schema = needs_arrow_schema(sample.table.schema, int96=int96)
     rg_rows = _row_group_rows(total, sample.total_rows, config.row_group_bytes)
     rg_note = (f"row groups of {rg_rows:,} rows (~{human_bytes(config.row_group_bytes)} compressed each)" if rg_rows
                else "one row group: the table fits the row-group target")
     profile_note = f"reader profile {profile.describe()}"
+    schema_note = ("the Arrow schema is stored in the footer (Parquet types alone would not restore it)" if store_schema
+                   else "no copy of the Arrow schema in the footer: Parquet's own types restore it exactly")
     if profile.unverified:
         profile_note += f"; not checked against a real reader (from documentation): {', '.join(profile.unverified)}"
     return EncodingPlan(
@@ -301,10 +304,12 @@ def advise_sample(
         data_page_size=1024 * 1024,
         sorting_columns=sorting,
         int96_timestamps=int96,
-        overhead_bytes=footer_overhead(sample.table, leaves) * max(1, -(-sample.total_rows // rg_rows) if rg_rows else 1),
-        notes=notes + (profile_note, rg_note,
+        overhead_bytes=footer_overhead(sample.table, leaves, store_schema=store_schema)
+        * max(1, -(-sample.total_rows // rg_rows) if rg_rows else 1),
+        notes=notes + (profile_note, schema_note, rg_note,
                        "data pages of 1 MiB (pyarrow's default; smaller pages only help point lookups)"),
         readers=profile.name,
+        store_schema=store_schema,
     )
 
 

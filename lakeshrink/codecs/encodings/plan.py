@@ -16,6 +16,7 @@ File format (JSON, UTF-8), written by :meth:`EncodingPlan.save`::
       "sorting_columns": [{"path": "id", "descending": false, "nulls_first": false}],
       "int96_timestamps": false,
       "readers": "portable",                   # reader profile advised for (version 1 plans: "latest")
+      "store_schema": true,                    # keep pyarrow's ARROW:schema in the footer
       "columns": [{"path": "id", "physical_type": "INT64", "dictionary": false,
                    "encoding": "DELTA_BINARY_PACKED", "compression": "ZSTD", "level": 19,
                    "estimated_bytes": 1047, "default_bytes": 1074221, "zstd_bytes": 2110,
@@ -44,7 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.candidates import Candidate
-from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_columns
+from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_columns, needs_arrow_schema
 from lakeshrink.errors import CorruptArchive, InputError, SchemaMismatch
 from lakeshrink.fileio import atomic_file
 
@@ -131,6 +132,8 @@ class EncodingPlan:
             :attr:`estimated_bytes`.
         readers: the reader profile the plan was advised for (``portable``, ``spark-3.5,duckdb-1.1``...;
             ``latest``: no constraint, also what a version 1 plan is taken for).
+        store_schema: store pyarrow's serialized Arrow schema in the footer (``False`` only when the schema
+            reads back equal without it, see :func:`~lakeshrink.codecs.encodings.schema.needs_arrow_schema`).
     """
 
     columns: tuple[ColumnChoice, ...]
@@ -145,6 +148,7 @@ class EncodingPlan:
     notes: tuple[str, ...] = field(default=())
     overhead_bytes: int = 0
     readers: str = "latest"
+    store_schema: bool = True
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -212,11 +216,17 @@ class EncodingPlan:
         return leaves
 
     def writer_kwargs(self, schema: pa.Schema | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``pq.write_table`` / ``pq.ParquetWriter`` (checked against ``schema`` if given)."""
+        """Keyword arguments for ``pq.write_table`` / ``pq.ParquetWriter`` (checked against ``schema`` if given).
+
+        The footer's copy of the Arrow schema is left out (``store_schema``) only when ``schema`` is given and
+        reads back equal without it.
+        """
         if schema is not None:
             self.check(schema)
         kwargs = settings_kwargs({c.path: c.candidate for c in self.columns})
         kwargs["data_page_version"] = self.data_page_version
+        if not self.store_schema and schema is not None and not needs_arrow_schema(schema, int96=self.int96_timestamps):
+            kwargs["store_schema"] = False  # only with the schema at hand: this file's may need it where the plan's did not
         if self.int96_timestamps:
             kwargs["use_deprecated_int96_timestamps"] = True
         if self.row_group_size is not None:
@@ -243,6 +253,7 @@ class EncodingPlan:
             "sorting_columns": [dict(vars(k)) for k in self.sorting_columns],
             "int96_timestamps": self.int96_timestamps,
             "readers": self.readers,
+            "store_schema": self.store_schema,
             "columns": [{**vars(c), "constrained_by": list(c.constrained_by)} for c in self.columns],
             "notes": list(self.notes),
             "overhead_bytes": self.overhead_bytes,
@@ -284,6 +295,7 @@ class EncodingPlan:
                 notes=tuple(data.get("notes", ())),
                 overhead_bytes=int(data.get("overhead_bytes", 0)),
                 readers=str(data.get("readers", "latest")),
+                store_schema=bool(data.get("store_schema", True)),
             )
         except (KeyError, TypeError) as exc:
             raise CorruptArchive(f"encoding plan is malformed: {exc}", path=path) from exc

@@ -20,7 +20,7 @@ def write_table_file(
     ``where`` names the data in errors (the input file of a rewrite; default ``path``).
     """
     plan.check(table.schema, where=where or path)
-    kwargs = plan.writer_kwargs()
+    kwargs = plan.writer_kwargs(table.schema)
     try:
         pq.write_table(table, path, **kwargs)
     except (pa.ArrowException, ValueError) as exc:  # the plan is checked; this would be a pyarrow refusal

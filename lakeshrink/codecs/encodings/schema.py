@@ -148,3 +148,22 @@ def leaf_arrays(table: pa.Table, leaves: tuple[LeafColumn, ...]) -> dict[str, pa
         for leaf, arr in zip(group, arrays):
             out[leaf.path] = arr
     return out
+
+
+def needs_arrow_schema(schema: pa.Schema, *, int96: bool = False) -> bool:
+    """Whether a file of ``schema`` must store pyarrow's serialized schema (``ARROW:schema``) to read back equal.
+
+    pyarrow stores the Arrow schema in the footer (hundreds of bytes: a third of a tiny file) to restore what
+    Parquet's own types cannot say (time zones, durations, large strings, dictionaries, extension types).
+    When an empty file written without it reads back with exactly this schema, the copy is redundant. Without
+    it pyarrow writes no key-value metadata either, so a schema with metadata always keeps it.
+    """
+    if schema.metadata:
+        return True
+    sink = pa.BufferOutputStream()
+    try:
+        pq.write_table(schema.empty_table(), sink, store_schema=False, use_deprecated_int96_timestamps=int96)
+        back = pq.read_schema(pa.BufferReader(sink.getvalue()))
+    except (pa.ArrowException, ValueError, TypeError):
+        return True
+    return not back.remove_metadata().equals(schema.remove_metadata(), check_metadata=True)  # fields' metadata kept

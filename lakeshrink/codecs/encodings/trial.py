@@ -109,14 +109,14 @@ def measure(
     return out
 
 
-def footer_overhead(table: pa.Table, leaves: tuple[LeafColumn, ...]) -> int:
+def footer_overhead(table: pa.Table, leaves: tuple[LeafColumn, ...], *, store_schema: bool = True) -> int:
     """Bytes of a Parquet file of ``table``'s schema beyond its column chunks (footer, schema, magic).
 
     Measured on a one-row file; statistics and the stored Arrow schema make it grow with the number of columns.
     """
     if table.num_columns == 0:
         return 0
-    buffer = encode_one(table.slice(0, 1), leaves, {})
+    buffer = encode_one(table.slice(0, 1), leaves, {}, store_schema=store_schema)
     meta = pq.ParquetFile(pa.BufferReader(buffer)).metadata
     chunks = sum(meta.row_group(rg).column(i).total_compressed_size
                  for rg in range(meta.num_row_groups) for i in range(meta.num_columns))

@@ -150,6 +150,10 @@ def rewrite(
                          "the table's own folder as the output", path=output)
     if not in_place and target.exists() and not overwrite:
         raise InputError("output already exists (pass overwrite to replace it)", path=target)
+    if source.table_format is not None:
+        from lakeshrink.tables.rewrite import check_rewritable
+
+        check_rewritable(str(source.root), source.table_format, iceberg_catalog=iceberg_catalog)
     input_bytes = source.bytes
     start = time.perf_counter()
     first = source.path(source.files[0])

@@ -1,0 +1,104 @@
+"""Peak memory of this process and all of its descendants (a Spark JVM and its Python workers included), sampled
+from /proc, per named phase; and Spark's shuffle bytes from its monitoring REST API.
+
+Used by the benchmarks only (Linux; elsewhere the figures are None).
+
+Example::
+
+    sampler = TreeMemory(interval=0.2)
+    with sampler.phase("stage 3"):
+        work()
+    sampler.peaks["stage 3"]  # bytes
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _tree_rss(root_pid: int) -> int | None:
+    """Resident bytes of ``root_pid`` and its descendants."""
+    proc = Path("/proc")
+    if not proc.exists():
+        return None
+    parent_of: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            parent_of[int(entry.name)] = int(fields[1])
+            rss[int(entry.name)] = int(fields[21]) * _PAGE
+        except (OSError, ValueError, IndexError):
+            continue
+    total, stack = 0, [root_pid]
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parent_of.items():
+        children.setdefault(ppid, []).append(pid)
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, ()))
+    return total
+
+
+class TreeMemory:
+    """Samples the process tree's resident memory in a background thread; :meth:`phase` records each phase's peak."""
+
+    def __init__(self, interval: float = 0.25):
+        self.interval = interval
+        self.peaks: dict[str, int | None] = {}
+        self.overall: int | None = None
+        self._current: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            value = _tree_rss(os.getpid())
+            if value is not None:
+                self._current = value if self._current is None else max(self._current, value)
+                self.overall = value if self.overall is None else max(self.overall, value)
+            time.sleep(self.interval)
+
+    @contextmanager
+    def phase(self, name: str):
+        self._current = _tree_rss(os.getpid())
+        try:
+            yield
+        finally:
+            now = _tree_rss(os.getpid())
+            peak = self._current
+            if now is not None:
+                peak = now if peak is None else max(peak, now)
+            self.peaks[name] = peak
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+def spark_shuffle_write_bytes(spark: Any) -> int | None:
+    """Shuffle bytes written by every stage of this Spark application so far (None without the UI)."""
+    sc = spark.sparkContext
+    url = sc.uiWebUrl
+    if not url:
+        return None
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/applications/{sc.applicationId}/stages?status=complete", timeout=30) as resp:
+            stages = json.loads(resp.read())
+    except OSError:
+        return None
+    return sum(int(s.get("shuffleWriteBytes", 0)) for s in stages)

@@ -1,0 +1,233 @@
+"""The scan cache: per-table fingerprints and sketches, footer summaries and verified edges, by table state.
+
+A table's *state* (:func:`table_state`) is a digest of everything discovery knows about its storage: its
+format, path, data files with their sizes and modification times, partition keys and pinned version (Delta
+version, Iceberg snapshot). Two scans that see the same state see the same rows, so what one scan computed
+from a table is reused by the next:
+
+* ``fp/<state>.parquet``: the table's deduplicated row fingerprints per column set and its stage-3 sketches
+  (:mod:`.fingerprints`), written by the one read of stage 3;
+* ``footers.json``: stage 1-2 summaries (schema, rows, exact statistics) by state;
+* ``edges-<types>.json``: every verified edge by (child state, parent state). Containment of a pair depends
+  only on the two tables, so an edge between two unchanged tables still holds, and a pair of unchanged tables
+  without an edge still has none: a re-scan after one table changed runs the pipeline only on the pairs that
+  touch a changed table, and reads only the changed tables (plus a partner, if it needs a new column set).
+
+A table whose files carry no modification time and no pinned version has no state and is never cached.
+
+Every cache file is written atomically (:mod:`lakeshrink.fileio`), names its format and version and carries a
+checksum: the JSON documents are sealed (:mod:`.sealed`), a fingerprint file's metadata is a sealed document
+and its data pages carry Parquet page checksums (verified on read). A cache file that is missing, of another
+version or hasher, damaged or does not match is ignored and rebuilt, never trusted.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lakeshrink.containment.footers import ColumnStats, TableFooter
+from lakeshrink.containment.lake import TableRef
+from lakeshrink.containment.sealed import read_sealed, seal, unseal, write_sealed
+from lakeshrink.containment.sketches import HASHER, Sketch
+from lakeshrink.errors import CorruptArchive
+from lakeshrink.fileio import atomic_file
+
+CACHE_VERSION = 1
+FP_KIND = "lakeshrink.containment.fingerprints"
+FOOTERS_KIND = "lakeshrink.containment.footer-cache"
+EDGES_KIND = "lakeshrink.containment.edge-cache"
+_META_KEY = b"lakeshrink.fingerprints"
+
+
+def table_state(ref: TableRef) -> str | None:
+    """The digest of a table's storage state, or None when it cannot be pinned down (no mtimes, no version)."""
+    fields = dataclasses.asdict(ref)
+    fields.pop("id", None)
+    pinned = any(v is not None for k, v in fields.items() if k.endswith(("version", "snapshot", "snapshot_id")))
+    if not pinned and any(f.mtime_ns is None for f in ref.files):
+        return None
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(f"{HASHER}\n{text}".encode()).hexdigest()[:40]
+
+
+def _encode_sketch(s: Sketch) -> list[Any]:
+    return [base64.b64encode(np.asarray(s.hashes, dtype="<u8").tobytes()).decode("ascii"), bool(s.complete)]
+
+
+def _decode_sketch(data: list[Any]) -> Sketch:
+    return Sketch(np.frombuffer(base64.b64decode(data[0]), dtype="<u8").astype(np.uint64), bool(data[1]))
+
+
+@dataclass(frozen=True)
+class CachedFingerprints:
+    """A fingerprint file's metadata: what it holds, without its rows."""
+
+    path: str
+    colsets: tuple[tuple[str, ...], ...]
+    rows: int
+    table_rows: int
+    distinct: tuple[int, ...]
+    column_sketches: dict[str, Sketch]
+    row_sketches: dict[tuple[str, ...], Sketch]
+    file_bytes: int
+
+
+class ScanCache:
+    """A cache directory (local path; on a cluster, a path every executor sees)."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        (self.root / "fp").mkdir(parents=True, exist_ok=True)
+
+    # fingerprints -------------------------------------------------------------------------------------
+    def fp_path(self, state: str) -> str:
+        return str(self.root / "fp" / f"{state}.parquet")
+
+    def save_fingerprints(
+        self, state: str, colsets: tuple[tuple[str, ...], ...], rows: pa.Table, table_rows: int,
+        column_sketches: dict[str, Sketch], row_sketches: dict[tuple[str, ...], Sketch],
+    ) -> CachedFingerprints:
+        """Write a table's fingerprints atomically (rows sorted by colset; page checksums on)."""
+        counts = np.bincount(np.asarray(rows.column("colset")), minlength=len(colsets)) if rows.num_rows else np.zeros(len(colsets), int)
+        distinct = tuple(int(c) for c in counts)
+        doc = seal(FP_KIND, CACHE_VERSION, {
+            "hasher": HASHER, "state": state, "colsets": [list(c) for c in colsets], "rows": rows.num_rows,
+            "table_rows": table_rows, "distinct": list(distinct),
+            "column_sketches": {c: _encode_sketch(s) for c, s in column_sketches.items()},
+            "row_sketches": [[list(c), _encode_sketch(s)] for c, s in row_sketches.items()],
+        })
+        meta = {_META_KEY: json.dumps(doc, separators=(",", ":")).encode("utf-8")}
+        path = self.fp_path(state)
+        with atomic_file(path) as tmp:
+            pq.write_table(rows.replace_schema_metadata(meta), tmp, write_page_checksum=True, compression="zstd", row_group_size=1 << 20)
+        return CachedFingerprints(path, colsets, rows.num_rows, table_rows, distinct, column_sketches, row_sketches, os.path.getsize(path))
+
+    def load_fingerprints(self, state: str) -> CachedFingerprints | None:
+        """The metadata of a table's fingerprint file, or None when absent or not trustworthy."""
+        path = self.fp_path(state)
+        try:
+            md = pq.read_metadata(path)
+            doc = unseal(json.loads(md.metadata[_META_KEY]), FP_KIND, (CACHE_VERSION,), path=path)
+            if doc["hasher"] != HASHER or doc["state"] != state or doc["rows"] != md.num_rows:
+                return None
+            return CachedFingerprints(
+                path, tuple(tuple(c) for c in doc["colsets"]), doc["rows"], doc["table_rows"], tuple(doc["distinct"]),
+                {c: _decode_sketch(s) for c, s in doc["column_sketches"].items()},
+                {tuple(c): _decode_sketch(s) for c, s in doc["row_sketches"]},
+                os.path.getsize(path),
+            )
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, CorruptArchive):
+            return None
+
+    def prune(self, keep: set[str]) -> None:
+        """Remove fingerprint files of states not in ``keep`` (tables that changed or left the lake)."""
+        for path in (self.root / "fp").glob("*.parquet"):
+            if path.stem not in keep:
+                path.unlink(missing_ok=True)
+
+    # footers --------------------------------------------------------------------------------------------
+    def load_footers(self) -> dict[str, TableFooter]:
+        """Footer summaries by state (empty when the cache file is absent or not trustworthy)."""
+        try:
+            doc = read_sealed(self.root / "footers.json", FOOTERS_KIND, (CACHE_VERSION,))
+            if doc.get("hasher") != HASHER:
+                return {}
+            return {state: _footer_from_json(entry) for state, entry in doc["footers"].items()}
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, CorruptArchive):
+            return {}
+
+    def save_footers(self, footers: dict[str, TableFooter]) -> None:
+        entries = {}
+        for state, footer in footers.items():
+            encoded = _footer_to_json(footer)
+            if encoded is not None:
+                entries[state] = encoded
+        write_sealed(self.root / "footers.json", FOOTERS_KIND, CACHE_VERSION, {"hasher": HASHER, "footers": entries})
+
+    # edges ----------------------------------------------------------------------------------------------
+    def load_edges(self, types: str) -> tuple[set[str], list[dict[str, Any]]]:
+        """The states a previous scan decided every pair of, and its edges between them."""
+        try:
+            doc = read_sealed(self.root / f"edges-{types}.json", EDGES_KIND, (CACHE_VERSION,))
+            if doc.get("hasher") != HASHER or doc.get("types") != types:
+                return set(), []
+            return set(doc["states"]), list(doc["edges"])
+        except (OSError, ValueError, KeyError, TypeError, CorruptArchive):
+            return set(), []
+
+    def save_edges(self, types: str, states: set[str], edges: list[dict[str, Any]]) -> None:
+        body = {"hasher": HASHER, "types": types, "states": sorted(states), "edges": edges}
+        write_sealed(self.root / f"edges-{types}.json", EDGES_KIND, CACHE_VERSION, body)
+
+
+# footer summaries as JSON: every value tagged with its Python type, so it comes back as the same type ----------
+def _value(v: Any) -> list[Any] | None:
+    if v is None:
+        return ["n"]
+    if isinstance(v, bool):
+        return ["b", v]
+    if isinstance(v, int):
+        return ["i", str(v)]
+    if isinstance(v, float):
+        return ["f", v.hex()]
+    if isinstance(v, str):
+        return ["s", v]
+    if isinstance(v, bytes):
+        return ["x", v.hex()]
+    if type(v) is dt.datetime:
+        return ["t", v.isoformat()]
+    if type(v) is dt.date:
+        return ["d", v.isoformat()]
+    return None  # any other type: the footer is not cached
+
+
+def _unvalue(data: list[Any]) -> Any:
+    tag = data[0]
+    if tag == "n":
+        return None
+    if tag == "b":
+        return bool(data[1])
+    if tag == "i":
+        return int(data[1])
+    if tag == "f":
+        return float.fromhex(data[1])
+    if tag == "s":
+        return str(data[1])
+    if tag == "x":
+        return bytes.fromhex(data[1])
+    if tag == "t":
+        return dt.datetime.fromisoformat(data[1])
+    if tag == "d":
+        return dt.date.fromisoformat(data[1])
+    raise ValueError(f"unknown value tag {tag!r}")
+
+
+def _footer_to_json(f: TableFooter) -> dict[str, Any] | None:
+    if f.error is not None or f.schema is None:
+        return None
+    stats = {}
+    for name, s in f.stats.items():
+        lo, hi = _value(s.min), _value(s.max)
+        if lo is None or hi is None:
+            return None
+        stats[name] = [lo, hi, s.minmax_known, s.null_count]
+    schema = base64.b64encode(f.schema.serialize().to_pybytes()).decode("ascii")
+    return {"table": f.table, "schema": schema, "rows": f.rows, "stats": stats, "footer_bytes": f.footer_bytes}
+
+
+def _footer_from_json(d: dict[str, Any]) -> TableFooter:
+    schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(d["schema"])))
+    stats = {name: ColumnStats(_unvalue(s[0]), _unvalue(s[1]), bool(s[2]), s[3]) for name, s in d["stats"].items()}
+    return TableFooter(d["table"], schema, int(d["rows"]), stats, int(d["footer_bytes"]))

@@ -1,0 +1,140 @@
+"""Incremental re-scans: what the scan cache reuses, what it reads again, and that a damaged cache is never trusted."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lakeshrink.containment.fpcache import ScanCache, table_state
+from lakeshrink.containment.lake import discover
+from lakeshrink.containment.scan import scan_lake
+
+
+def _lake(root: Path) -> Path:
+    root.mkdir()
+    base = pa.table({"x": list(range(30)), "s": [f"v{i % 7}" for i in range(30)], "f": [i / 4 for i in range(30)]})
+    pq.write_table(base, root / "base.parquet")
+    pq.write_table(base.slice(0, 10), root / "head.parquet")
+    pq.write_table(base.select(["x", "s"]).slice(5, 20), root / "proj.parquet")
+    pq.write_table(base.select(["s"]), root / "only_s.parquet")
+    pq.write_table(pa.table({"x": [1, 99]}), root / "miss.parquet")
+    pq.write_to_dataset(base, root / "hive", partition_cols=["s"])
+    return root
+
+
+def _data_read(result) -> int:
+    return sum(s.data_bytes for s in result.stages)
+
+
+def test_a_rescan_reuses_everything_and_a_change_reads_only_that_table(tmp_path):
+    root = _lake(tmp_path / "lake")
+    cache = tmp_path / "cache"
+    first = scan_lake(root, cache=cache)
+    assert _data_read(first) > 0 and first.edges
+    again = scan_lake(root, cache=cache)
+    assert again.edges == first.edges and again.reduction == first.reduction
+    assert _data_read(again) == 0 and sum(s.footer_bytes for s in again.stages) == 0
+    # head.parquet changes: it gains a row the base lacks
+    pq.write_table(pa.table({"x": [0, 1, 1000], "s": ["v0", "v1", "v0"], "f": [0.0, 0.25, 0.5]}), root / "head.parquet")
+    changed = scan_lake(root, cache=cache)
+    assert changed.edges == scan_lake(root).edges  # the same as a scan without a cache
+    assert ("head.parquet", "base.parquet") not in {(e.child, e.parent) for e in changed.edges}
+    read = {s.name: s for s in changed.stages}
+    head_bytes = os.path.getsize(root / "head.parquet")
+    # the changed table is read, and miss.parquet, whose pairs never reached stage 3 before (pruned by min-max)
+    assert 0 < read["sketch"].data_bytes <= head_bytes + os.path.getsize(root / "miss.parquet")
+    assert read["schema"].footer_bytes <= head_bytes
+
+
+def test_types_modes_keep_their_own_edges(tmp_path):
+    root = tmp_path / "lake"
+    root.mkdir()
+    pq.write_table(pa.table({"x": pa.array([1, 2, 3], pa.int64())}), root / "wide.parquet")
+    pq.write_table(pa.table({"x": pa.array([1, 2], pa.int32())}), root / "narrow.parquet")
+    cache = tmp_path / "cache"
+    assert not scan_lake(root, cache=cache).edges
+    assert [(e.child, e.parent) for e in scan_lake(root, cache=cache, types="compatible").edges] == [("narrow.parquet", "wide.parquet")]
+    assert not scan_lake(root, cache=cache).edges
+
+
+@pytest.mark.parametrize("damage", ["fingerprints", "footers", "edges", "truncate-all"])
+def test_a_damaged_cache_is_ignored_and_rebuilt(tmp_path, damage):
+    root = _lake(tmp_path / "lake")
+    cache = tmp_path / "cache"
+    first = scan_lake(root, cache=cache)
+    if damage == "fingerprints":
+        for path in (cache / "fp").glob("*.parquet"):
+            data = bytearray(path.read_bytes())
+            data[40:60] = b"\x00" * 20  # inside the data pages: the page checksums catch it
+            path.write_bytes(bytes(data))
+    elif damage == "footers":
+        doc = json.loads((cache / "footers.json").read_text())
+        entry = next(iter(doc["footers"].values()))
+        entry["rows"] += 1  # a plausible edit; the seal catches it
+        (cache / "footers.json").write_text(json.dumps(doc))
+    elif damage == "edges":
+        doc = json.loads((cache / "edges-exact.json").read_text())
+        doc["edges"].append(dict(doc["edges"][0], child_state=doc["edges"][0]["parent_state"], parent_state=doc["edges"][0]["child_state"]))
+        (cache / "edges-exact.json").write_text(json.dumps(doc))
+    else:
+        for path in cache.rglob("*"):
+            if path.is_file():
+                path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    if damage == "fingerprints":
+        # fingerprints are only read again when a pair needs them: make every pair new
+        (cache / "edges-exact.json").unlink()
+    again = scan_lake(root, cache=cache)
+    assert again.edges == first.edges
+    assert scan_lake(root, cache=cache).edges == first.edges  # and the rebuilt cache is good
+
+
+def test_damaged_fingerprint_pages_are_rebuilt_from_the_table(tmp_path):
+    root = _lake(tmp_path / "lake")
+    cache = tmp_path / "cache"
+    first = scan_lake(root, cache=cache)
+    for path in (cache / "fp").glob("*.parquet"):
+        data = bytearray(path.read_bytes())
+        data[40:60] = b"\x00" * 20
+        path.write_bytes(bytes(data))
+    (cache / "edges-exact.json").unlink()
+
+    def damaged() -> int:
+        bad = 0
+        for path in (cache / "fp").glob("*.parquet"):
+            try:
+                pq.read_table(path, page_checksum_verification=True)
+            except Exception:  # noqa: BLE001
+                bad += 1
+        return bad
+
+    before = damaged()
+    assert before > 0
+    again = scan_lake(root, cache=cache)
+    assert again.edges == first.edges and not again.skipped
+    assert damaged() < before  # the files stage 4 needed were rebuilt from their tables
+
+
+def test_table_state_follows_the_files(tmp_path):
+    root = _lake(tmp_path / "lake")
+    before = {t.id: table_state(t) for t in discover(root).tables}
+    assert all(before.values()) and len(set(before.values())) == len(before)
+    pq.write_table(pa.table({"x": [5]}), root / "miss.parquet")
+    os.utime(root / "miss.parquet", ns=(1, 1))
+    after = {t.id: table_state(t) for t in discover(root).tables}
+    assert {t for t in before if before[t] != after[t]} == {"miss.parquet"}
+
+
+def test_a_cache_of_another_version_is_not_used(tmp_path):
+    root = _lake(tmp_path / "lake")
+    cache = tmp_path / "cache"
+    scan_lake(root, cache=cache)
+    doc = json.loads((cache / "edges-exact.json").read_text())
+    doc["version"] = 999
+    (cache / "edges-exact.json").write_text(json.dumps(doc))
+    assert ScanCache(cache).load_edges("exact") == (set(), [])
+    assert ScanCache(cache).load_footers()  # the others are still good

@@ -1,0 +1,132 @@
+"""The fused verification's Arrow core: fingerprints, the all-pairs decision, partitioning and spilling."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lakeshrink.containment import verify
+from lakeshrink.containment.fingerprints import (
+    PAIRS_SCHEMA,
+    ROWS_SCHEMA,
+    add_totals,
+    bucket_of,
+    column_hashes,
+    decide,
+    fingerprint_table,
+    row_fingerprints,
+)
+from lakeshrink.containment.rowhash import table_checksum, value_hashes
+from lakeshrink.containment.scan import scan_lake
+
+
+def _fp(table: pa.Table, cols: tuple[str, ...]) -> set[tuple[int, int]]:
+    h = column_hashes(table, cols)
+    hi, lo = row_fingerprints(h, cols, table.num_rows)
+    return set(zip(hi.tolist(), lo.tolist()))
+
+
+def test_fingerprints_compare_by_canonical_value():
+    cols = ("f", "i", "s")
+    a = pa.table({"f": [0.0, float("nan"), None], "i": pa.array([1, 2, 3], pa.int32()), "s": ["a", "b", None]})
+    b = pa.table(
+        {
+            "f": pa.array([-0.0, -float("nan"), None], pa.float64()),
+            "i": pa.array([1, 2, 3], pa.int64()),
+            "s": pa.array(["a", "b", None], pa.large_string()).dictionary_encode(),
+        }
+    )
+    assert _fp(a, cols) == _fp(b, cols)
+    c = pa.table({"f": [0.0, 1.0, None], "i": pa.array([1, 2, 3], pa.int32()), "s": ["a", "b", None]})
+    assert len(_fp(a, cols) & _fp(c, cols)) == 2
+    # the two halves are independent hashes: equal strings agree, different ones differ in both halves
+    words = pa.table({"w": ["ab", "ba", "a", "b", "", None]})
+    fps = _fp(words, ("w",))
+    assert len({hi for hi, _ in fps}) == len({lo for _, lo in fps}) == 6
+    # null is not the empty string, nor a swap of values between columns
+    assert _fp(pa.table({"x": ["a", ""], "y": ["", "a"]}), ("x", "y")) != _fp(pa.table({"x": ["", "a"], "y": ["", "a"]}), ("x", "y"))
+
+
+def test_the_recipes_hash_is_unchanged():
+    # seed 0 is the recipes' checksum hash: it must never change
+    t = pa.table({"a": [1, 2, 2, None], "s": ["x", None, "y", "é"], "f": [0.5, -0.0, float("nan"), None]})
+    assert table_checksum(t) == "v1:4:" + table_checksum(t).split(":")[2]
+    assert value_hashes(pa.array([1, 2]))[0] != value_hashes(pa.array([1, 2]), seed=5)[0]
+    assert value_hashes(pa.array(["ab"]), seed=0)[0] == value_hashes(pa.array(["ab"]))[0]
+
+
+def test_fingerprint_table_counts_and_sketches():
+    t = pa.table({"x": [1, 2, 2, 3, 3, 3], "y": ["a", "b", "b", "c", "c", "d"]})
+    fp = fingerprint_table(t, [("x",), ("x", "y")], k=2, sketch_columns=("x", "y"))
+    frame = pl.from_arrow(fp.rows)
+    assert frame.filter(pl.col("colset") == 0)["count"].sort().to_list() == [1, 2, 3]
+    assert frame.filter(pl.col("colset") == 1)["count"].sort().to_list() == [1, 1, 2, 2]
+    assert fp.row_counts == (6, 6)
+    assert len(fp.column_sketches["y"].hashes) == 2 and not fp.column_sketches["y"].complete
+    assert fp.row_sketches[("x",)].complete is False and fp.column_sketches["x"].hashes.dtype == np.uint64
+    # the row sketch is the bottom of the fingerprints' hi halves
+    his = np.sort(frame.filter(pl.col("colset") == 0)["hi"].to_numpy())
+    assert (fp.row_sketches[("x",)].hashes == his[:2]).all()
+
+
+def _rows(tables: dict[int, pa.Table], cols: tuple[str, ...]) -> pa.Table:
+    parts = []
+    for number, table in tables.items():
+        fp = fingerprint_table(table, [cols], k=4)
+        parts.append(fp.rows.append_column("table", pa.array([number] * fp.rows.num_rows, pa.int32())))
+    return pa.concat_tables(parts).select(ROWS_SCHEMA.names).cast(ROWS_SCHEMA)
+
+
+def test_decide_gives_set_and_multiset_verdicts_and_partitions_add_up(rng):
+    cols = ("a", "b")
+    tables = {}
+    for i in range(8):
+        n = int(rng.integers(0, 60))
+        tables[i] = pa.table({"a": rng.integers(0, 5, n), "b": rng.choice(["x", "y", None], n).tolist()})
+    pairs = [(c, p) for c in tables for p in tables if c != p]
+    pair_rows = pa.table(
+        {"pair": range(len(pairs)), "colset": [0] * len(pairs), "child": [c for c, _ in pairs], "parent": [p for _, p in pairs]},
+        schema=PAIRS_SCHEMA,
+    )
+    rows = _rows(tables, cols)
+    whole = add_totals([decide(rows, pair_rows)])
+    buckets = bucket_of(rows.column("hi").to_numpy(), 3)
+    parts = [decide(rows.filter(pa.array(buckets == b)), pair_rows) for b in range(8)]
+    assert add_totals(parts) == whole
+    for i, (c, p) in enumerate(pairs):
+        child = pl.from_arrow(tables[c]).group_by(list(cols)).len()
+        parent = pl.from_arrow(tables[p]).group_by(list(cols)).len()
+        joined = child.join(parent, on=list(cols), how="left", nulls_equal=True)
+        missing = joined["len_right"].is_null().sum()
+        over = (joined["len"] > joined["len_right"]).fill_null(False).sum()
+        distinct, n, got_missing, got_over = whole.get(i, (0, 0, 0, 0))
+        assert (distinct, n, got_missing, got_over) == (child.height, tables[c].num_rows, missing, over), (c, p)
+    assert any(v[2] == 0 for v in whole.values()) and any(v[2] > 0 for v in whole.values())
+
+
+def test_spilled_verification_equals_in_memory_and_brute_force(tmp_path, monkeypatch):
+    from benchmarks.lakegen import brute_force, generate_lake
+
+    lake = generate_lake(tmp_path / "lake", scale=0.2, seed=5, max_rows=600)
+    in_memory = scan_lake(lake.root)
+    assert in_memory.stages[-1].shuffle_bytes == 0
+    monkeypatch.setattr(verify, "BUCKET_ROWS", 50)
+    spilled = scan_lake(lake.root)
+    assert spilled.stages[-1].shuffle_bytes > 0  # the rows went through the spill files
+    assert spilled.edges == in_memory.edges
+    truth = brute_force(lake.root)
+    assert {(e.child, e.parent) for e in spilled.edges} == truth.edges
+    assert {(e.child, e.parent) for e in spilled.edges if e.multiset_contained} == truth.multiset
+
+
+def test_stages_3_and_4_read_the_lake_once(tmp_path):
+    for name, n in (("a", 50), ("b", 30), ("c", 10)):
+        pq.write_table(pa.table({"x": list(range(n)), "y": [str(i) for i in range(n)]}), tmp_path / f"{name}.parquet")
+    result = scan_lake(tmp_path)
+    stages = {s.name: s for s in result.stages}
+    lake_bytes = sum(t.bytes for t in result.table_details)
+    assert stages["verify"].data_bytes == 0 and stages["verify"].cache_bytes > 0
+    assert stages["sketch"].data_bytes <= lake_bytes
+    assert {(e.child, e.parent) for e in result.edges} == {("b.parquet", "a.parquet"), ("c.parquet", "a.parquet"), ("c.parquet", "b.parquet")}
