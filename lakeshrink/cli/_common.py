@@ -22,6 +22,7 @@ from lakeshrink.units import human_bytes  # noqa: F401  (re-exported for the com
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 
 @dataclass
@@ -38,18 +39,31 @@ pass_state = click.make_pass_decorator(CliState, ensure=True)
 
 
 def stdout_console() -> Console:
-    """Console for results on stdout; when piped, wide enough that tables do not wrap."""
+    """Console for results on stdout; when piped, wide enough that tables do not wrap.
+
+    Markup, emoji codes and highlighting are off: what is printed comes from data (templates such as
+    ``sshd[preauth]``, formats with ``\\[``, table names), and rich would take ``[x]`` for a style tag and
+    ``:x:`` for an emoji. Styles are given with :func:`styled` (``rich.text.Text``), never with markup.
+    """
     import sys
 
     from rich.console import Console
 
-    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160, markup=False, emoji=False,
+                   highlight=False)
 
 
 def stderr_console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, soft_wrap=True)
+    return Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line of text with styled pieces (``("skipped", "yellow")``); data in it is shown exactly."""
+    from rich.text import Text
+
+    return Text.assemble(*parts)
 
 
 def emit(state: CliState, payload: Any, render_text: Callable[[Console], None] | None = None) -> None:

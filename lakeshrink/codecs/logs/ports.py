@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 class LogCompressor(Protocol):
     def compress_files(self, inputs: Sequence[str], archive: str | os.PathLike[str],
-                       config: CodecConfig | None = None) -> CompressReport:
-        """Compress files, directories or ``-`` into one archive at ``archive`` (written atomically)."""
+                       config: CodecConfig | None = None, *, overwrite: bool = False) -> CompressReport:
+        """Compress files, directories or ``-`` into one archive at ``archive`` (written atomically; an existing
+        archive is replaced only with ``overwrite``)."""
         ...
 
 
