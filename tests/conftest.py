@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,8 @@ def spark(request):
     # Python workers must import test modules too (functions defined in tests are pickled by reference).
     tests_dir = str(Path(__file__).resolve().parent)
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH")) if p)
+    # ...with this interpreter (Spark's default is `python3` on PATH, which may lack lakeshrink's dependencies)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     conf = {
         "spark.sql.shuffle.partitions": "2",
         "spark.default.parallelism": "2",

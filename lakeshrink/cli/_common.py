@@ -127,3 +127,22 @@ def open_engine(choice: EngineChoice) -> Engine:
     if choice.name != "spark":
         return get_engine(choice.name)
     return get_engine(choice.name, spark_master=choice.spark_master, spark_remote=choice.spark_remote)
+
+
+class AliasOption(click.Option):
+    """An option whose old spellings still work but are not shown in ``--help`` (renamed flags stay accepted).
+
+    Every command writes to ``-o/--output PATH`` and replaces an existing output only with ``--overwrite``; the
+    former ``--out``, ``--output-dir`` and ``--force`` are such hidden aliases.
+    """
+
+    def __init__(self, *args: Any, hidden_aliases: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hidden_aliases = set(hidden_aliases)
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        shown, self.opts = self.opts, [o for o in self.opts if o not in self.hidden_aliases]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = shown

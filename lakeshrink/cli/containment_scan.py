@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from lakeshrink.cli._common import EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state, styled
+from lakeshrink.cli._common import AliasOption, EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state, styled
 from lakeshrink.containment.ports import CATALOG_READER
 from lakeshrink.containment.compare import TYPES_MODES
 from lakeshrink.containment.lake import read_tables_file
@@ -47,7 +47,7 @@ def _render(result: ScanResult, out_dir: Path) -> callable:
 
 @click.command("scan")
 @click.argument("lake", required=False)
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory (containment.json, edges.parquet).")
+@click.option("-o", "--output", "--out", "out_dir", cls=AliasOption, hidden_aliases=("--out",), required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory (containment.json, edges.parquet).")
 @click.option("--types", type=click.Choice(TYPES_MODES), default="exact", show_default=True, help="exact: same Arrow type; compatible: int32/int64, float32/float64, string/large_string/dictionary alike.")
 @click.option("--tables", "tables_file", type=click.Path(dir_okay=False, path_type=Path), help="File listing the tables to scan, one path per line.")
 @click.option("--catalog", "catalog", metavar="DB", help="With --engine spark: scan the tables of this catalog database (LAKE not needed).")

@@ -154,3 +154,12 @@ def rewrite_cmd(state, input_path: Path, output: Path, plan_file: Path | None, o
         console.print(f"advised in {result.advise_seconds:.2f} s, written and verified in {result.write_seconds:.2f} s")
 
     emit(state, payload, render)
+
+
+def _attach_reports() -> None:
+    from lakeshrink.cli.reports import encode_report
+
+    encode.add_command(encode_report)
+
+
+_attach_reports()

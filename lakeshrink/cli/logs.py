@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from lakeshrink.cli._common import EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.cli._common import AliasOption, EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state
 from lakeshrink.codecs.logs.ports import LOG_COMPRESSOR
 from lakeshrink.codecs.logs.codec import DEFAULT_CHUNK_BYTES, CodecConfig
 
@@ -63,7 +63,8 @@ def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str 
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
               help="A file (archive of one input) or a directory (several inputs).")
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--overwrite", "--force", "force", cls=AliasOption, hidden_aliases=("--force",), is_flag=True,
+              help="Replace OUTPUT if it exists.")
 @pass_state
 def decompress_cmd(state, archive: Path, output: Path, force: bool) -> None:
     """Give back the exact bytes that were compressed into ARCHIVE."""
@@ -158,3 +159,13 @@ def _asdict(obj: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
     return asdict(obj)
+
+
+def _attach_reports() -> None:
+    from lakeshrink.cli.reports import logs_info, logs_report
+
+    logs.add_command(logs_report)
+    logs.add_command(logs_info)
+
+
+_attach_reports()

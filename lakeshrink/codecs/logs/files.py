@@ -188,6 +188,14 @@ def encode_for_archive(codec: LogCodec, data: bytes, name: str) -> ArchiveChunk:
                         result.time_range, hashlib.sha256(data).hexdigest(), result.fallback)
 
 
+def _size(item) -> int | None:
+    """Bytes of an input file (None for stdin or anything that cannot say)."""
+    try:
+        return None if item.source == STDIN else os.path.getsize(item.source)
+    except OSError:
+        return None
+
+
 def write_chunk(writer: ArchiveWriter, chunk: ArchiveChunk) -> None:
     writer.add_encoded(chunk.payload, raw_crc=chunk.raw_crc, raw_bytes=chunk.raw_bytes, bloom=chunk.bloom,
                        lines=chunk.lines, mode=chunk.mode, templates=chunk.templates, time_range=chunk.time_range,
@@ -239,7 +247,8 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
     fallbacks = 0
     with atomic_file(archive) as tmp, open(tmp, "wb") as out:
         writer = ArchiveWriter(out)
-        with progress("compressing logs", total=len(items)) as bar:
+        sizes = [_size(item) for item in items]  # None for stdin: the bar then counts bytes without a total
+        with progress("compressing logs", total=None if None in sizes else sum(sizes), unit="bytes") as bar:
             for item in items:
                 mode, mtime_ns = file_meta(item)
                 writer.start_file(item.name, mode=mode, mtime_ns=mtime_ns)
@@ -259,12 +268,12 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
                         columnar += chunk.mode == "columnar"
                         templates.update(chunk.templates)
                         fallbacks += chunk.fallback is not None
+                        bar.advance(chunk.raw_bytes)
                 except OSError as exc:
                     raise InputError(f"cannot read: {exc.strerror or exc}", path=item.source) from exc
                 finally:
                     if item.source != STDIN:
                         stream.close()
-                bar.advance()
         fmt = first_format or "<Content>"
         writer.finish(fmt)
         out.flush()
