@@ -32,10 +32,11 @@ engine = dbutils.widgets.get("engine")
 
 advice = api.encode_advise(table, objective=objective, save_plan=f"{work_dir}/plan.json", engine=engine)
 display(spark.createDataFrame([
-    {"column": c["path"], "choice": str(c["candidate"]), "estimated_bytes": c["estimated_bytes"],
-     "default_bytes": c["default_bytes"], "why": c["reason"]}
+    {"column": c["path"], "encoding": c["encoding"], "dictionary": c["dictionary"], "compression": c["compression"],
+     "estimated_bytes": c["estimated_bytes"], "default_bytes": c["default_bytes"], "why": c["reason"]}
     for c in advice["plan"]["columns"]
-], schema="column string, choice string, estimated_bytes long, default_bytes long, why string"))
+], schema="column string, encoding string, dictionary boolean, compression string, estimated_bytes long, "
+          "default_bytes long, why string"))
 
 # COMMAND ----------
 

@@ -20,7 +20,7 @@ import pytest
 
 from side_venv import ROOT, side_venv
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # a first venv build takes minutes
 
 EXAMPLES = ROOT / "examples" / "airflow"
 DAG_IDS = ["lakeshrink_containment", "lakeshrink_encodings", "lakeshrink_logs", "lakeshrink_spark"]
@@ -65,7 +65,7 @@ def airflow_env(tmp_path_factory) -> dict:
             "migrate_seconds": time.perf_counter() - start}
 
 
-def _check(venv: Path, env: dict, cmd: list[str], timeout: int = 900) -> str:
+def _check(venv: Path, env: dict, cmd: list[str], timeout: int = 1500) -> str:
     exe = str(venv / "bin" / cmd[0])
     proc = subprocess.run([exe, *cmd[1:]], env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"

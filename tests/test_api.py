@@ -67,3 +67,11 @@ def test_one_output_flag_scheme_with_the_old_spellings_hidden(tmp_path, demo_dat
         assert out.exit_code == 0, out.output
     out = runner.invoke(cli, ["--json", "containment", "scan", str(demo_data / "lake"), "--out", str(tmp_path / "s")])
     assert out.exit_code == 0 and json.loads(out.stdout)["tables"] >= 10
+
+
+def test_decompress_to_stdout(tmp_path, demo_data):
+    logs = sorted((demo_data / "logs").glob("*.log"))
+    api.logs_compress(logs, tmp_path / "a.lslog")
+    out = CliRunner().invoke(cli, ["logs", "decompress", str(tmp_path / "a.lslog"), "-o", "-"])
+    assert out.exit_code == 0
+    assert out.stdout_bytes == b"".join(p.read_bytes() for p in logs)

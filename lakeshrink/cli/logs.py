@@ -62,7 +62,8 @@ def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str 
 @logs.command("decompress")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
-              help="A file (archive of one input) or a directory (several inputs).")
+              help="A file (archive of one input), a directory (several inputs), or - for stdout (every file's "
+                   "bytes, in order).")
 @click.option("--overwrite", "--force", "force", cls=AliasOption, hidden_aliases=("--force",), is_flag=True,
               help="Replace OUTPUT if it exists.")
 @pass_state
@@ -70,6 +71,9 @@ def decompress_cmd(state, archive: Path, output: Path, force: bool) -> None:
     """Give back the exact bytes that were compressed into ARCHIVE."""
     from lakeshrink.codecs.logs.files import decompress_archive
 
+    if str(output) == "-":
+        _decompress_to_stdout(archive)
+        return
     report = decompress_archive(archive, output, overwrite=force)
     emit(state, _asdict(report), lambda c: c.print(
         f"wrote {report.output}: {report.files} file(s), {human_bytes(report.bytes)} in {report.seconds:.2f}s"))
@@ -153,6 +157,21 @@ def grep_cmd(state, archive: Path, pattern: str, fixed: bool, ignore_case: bool,
     if state.verbose:
         click.echo(f"{stats.matches} matches; read {stats.chunks_read} of {stats.chunks} chunks "
                    f"(skipped: {stats.skipped_by})", err=True)
+
+
+def _decompress_to_stdout(archive: Path) -> None:
+    """``-o -``: the bytes of every file of ARCHIVE, in order, on stdout (each chunk checked against its checksum)."""
+    from lakeshrink.codecs.logs.archive import ArchiveReader
+
+    out = sys.stdout.buffer
+    try:
+        with ArchiveReader(archive) as reader:
+            for i in range(len(reader.index.files)):
+                for data in reader.iter_file(i):
+                    out.write(data)
+        out.flush()
+    except BrokenPipeError:  # `| head`: stop quietly
+        sys.stderr.close()
 
 
 def _asdict(obj: Any) -> dict[str, Any]:

@@ -178,8 +178,11 @@ def _write_partition(
             tmp_path = posixpath.join(base, tmp_rel)
             fs.create_dir(posixpath.dirname(tmp_path), recursive=True)
             plan.check(part.schema, where=rel)
+            kwargs = plan.writer_kwargs(part.schema)
+            if not plan.sorted_as_declared(part):  # a task's rows after a shuffle: never declare an order they lack
+                kwargs.pop("sorting_columns", None)
             with fs.open_output_stream(tmp_path) as out:
-                pq.write_table(part, out, **plan.writer_kwargs(part.schema))
+                pq.write_table(part, out, **kwargs)
             if verify:
                 with fs.open_input_file(tmp_path) as f:
                     verify_equal(part, pq.ParquetFile(f).read(), path=rel)
