@@ -65,9 +65,12 @@ def spark(request):
     pytest.importorskip("pyspark", reason="pyspark not installed: pip install 'lakeshrink[spark]'")
     from lakeshrink.spark_ext.session import get_spark_session
 
-    # Python workers must import test modules too (functions defined in tests are pickled by reference).
-    tests_dir = str(Path(__file__).resolve().parent)
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH")) if p)
+    # Python workers must import test modules too (functions defined in tests are pickled by reference), and this
+    # checkout's lakeshrink (a Connect server's workers do not start in the checkout, and an editable install may
+    # point at another one).
+    tests_dir = Path(__file__).resolve().parent
+    paths = (str(tests_dir), str(tests_dir.parent), os.environ.get("PYTHONPATH"))
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     # ...with this interpreter (Spark's default is `python3` on PATH, which may lack lakeshrink's dependencies)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     conf = {
