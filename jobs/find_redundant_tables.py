@@ -22,6 +22,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--types", choices=("exact", "compatible"), default="exact")
     parser.add_argument("--catalog", metavar="DB", help="scan this catalog database instead of a path")
     parser.add_argument("--tables", metavar="FILE", help="file listing the tables to scan, one per line")
+    parser.add_argument("--iceberg-catalog", metavar="NAME", help="pyiceberg catalog naming Iceberg tables' current metadata")
     parser.add_argument("--sketch-k", type=int, default=256)
     args = parser.parse_args(argv)
     if (args.lake is None) == (args.catalog is None):
@@ -44,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                 result = scan_catalog(engine.spark, args.catalog, engine=engine, types=args.types, k=args.sketch_k)
             else:
                 tables = read_tables_file(args.tables) if args.tables else None
-                result = scan_lake(args.lake, engine=engine, types=args.types, tables=tables, k=args.sketch_k)
+                result = scan_lake(args.lake, engine=engine, types=args.types, tables=tables, k=args.sketch_k,
+                                   iceberg_catalog=args.iceberg_catalog)
         result.save(args.out)
     except (LakeshrinkError, OSError) as exc:
         print(f"find_redundant_tables: error: {exc}", file=sys.stderr)

@@ -25,15 +25,19 @@ def test_advise_json_and_saved_plan(demo_data, tmp_path):
 
 
 def test_advise_text_shows_choices_and_reasons(demo_data):
-    res = CliRunner().invoke(cli, ["encode", "advise", str(demo_data / "lake" / "weather_jan.parquet")])
+    res = CliRunner().invoke(cli, ["encode", "advise", str(demo_data / "lake" / "weather_jan.parquet"),
+                                   "--objective", "size"])
     assert res.exit_code == 0, res.output
     assert "time_hour" in res.output and "vs pyarrow's default" in res.output
+    res = CliRunner().invoke(cli, ["encode", "advise", str(demo_data / "lake" / "weather_jan.parquet")])
+    assert res.exit_code == 0 and "chosen by rules" in res.output  # small table, balanced: no trial encodes
 
 
 def test_rewrite_with_saved_plan_and_verification(demo_data, tmp_path):
     src = demo_data / "lake" / "flights_jan"
     plan_file = tmp_path / "plan.json"
-    assert CliRunner().invoke(cli, ["encode", "advise", str(src), "--save-plan", str(plan_file)]).exit_code == 0
+    assert CliRunner().invoke(cli, ["encode", "advise", str(src), "--objective", "size",
+                                    "--save-plan", str(plan_file)]).exit_code == 0
     res = CliRunner().invoke(cli, ["--output", "json", "encode", "rewrite", str(src), "-o", str(tmp_path / "out"),
                                    "--plan", str(plan_file)])
     assert res.exit_code == 0, res.output

@@ -69,7 +69,7 @@ def test_archive_header_and_trailer(tmp_path, demo_data):
     archive = tmp_path / "a.lslog"
     compress_files([str(demo_data / "logs" / "HDFS_1k.log")], archive)
     raw = archive.read_bytes()
-    assert raw[:8] == MAGIC and struct.unpack_from("<H", raw, 8)[0] == 1
+    assert raw[:8] == MAGIC and struct.unpack_from("<H", raw, 8)[0] == 2
     assert raw[-8:] == b"LSKLOGIX"
 
 

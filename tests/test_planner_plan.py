@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from lakeshrink.containment.sealed import UnsafeTablePath
 from lakeshrink.errors import CorruptArchive, InputError
 
 COLD_MARKS = {
-    "airlines.parquet": "copies/airlines_backup.parquet",
+    "copies/airlines_backup.parquet": "airlines.parquet",  # equal tables: the copy is marked (issue 9, case 11)
     "derived/airports_eastern.parquet": "airports.parquet",
     "derived/flights_by_origin": "flights_jan",
     "derived/flights_late_dup.parquet": "flights_jan",
@@ -36,6 +37,8 @@ def _setup(base: Path, demo_data: Path) -> tuple[Path, Path, Path]:
     """A copy of the bundled lake, its scan, and an access file that makes every table cold."""
     lake = base / "lake"
     shutil.copytree(demo_data / "lake", lake)
+    for p in lake.rglob("*"):  # one age for every file: equal tables are then told apart by their paths
+        os.utime(p, ns=(1_700_000_000_000_000_000,) * 2)
     scan_dir = base / "scan"
     scan = scan_lake(lake)
     scan.save(scan_dir)
@@ -267,7 +270,8 @@ def test_default_access_marks_nothing_on_a_tiny_lake_and_says_why(tmp_path, demo
     assert {k.table: k.reason for k in plan.kept}["derived/weather_jan_ewr.parquet"].startswith("every rebuild would exceed its bound")
 
 
-def test_delta_child_gets_the_mark_property_and_loses_it_when_withdrawn(tmp_path):
+def delta_child_plan(tmp_path):
+    """A lake of a Parquet parent and a Delta child holding some of its rows, scanned and planned (cold)."""
     deltalake = pytest.importorskip("deltalake")
     lake = tmp_path / "lake"
     lake.mkdir()
@@ -278,6 +282,11 @@ def test_delta_child_gets_the_mark_property_and_loses_it_when_withdrawn(tmp_path
     access = tmp_path / "access.csv"
     access.write_text("table,reads_per_month,max_rebuild_seconds\nchild_delta,0,\n")
     plan = make_plan(tmp_path / "scan", tmp_path / "plan", access=access, options=PlanOptions(gx=False))
+    return deltalake, lake, parent, plan
+
+
+def test_delta_child_gets_the_mark_property_and_loses_it_when_withdrawn(tmp_path):
+    deltalake, lake, parent, plan = delta_child_plan(tmp_path)
     assert [(m.table, m.parent, m.selector) for m in plan.marked] == [("child_delta", "parent.parquet", "50 <= k <= 109")]
     files_before = sorted(p.name for p in (lake / "child_delta").glob("*.parquet"))
     result = mark(tmp_path / "plan", execute=True)

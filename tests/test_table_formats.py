@@ -223,3 +223,15 @@ def test_iceberg_position_deletes_make_outer_bounds_and_live_counts(format_lake)
     footer = read_footer(FooterTask(str(lake), ref))
     assert footer.rows == 28 == reference["ice/db/posdel"].num_rows
     assert (footer.stats["id"].min, footer.stats["id"].max, footer.stats["id"].tight) == (0, 29, False)
+
+
+@pytest.mark.skipif(SHARED is None, reason="../shared/data/delta-rs-tables not found")
+def test_outer_bounds_survive_the_scan_cache(format_lake, tmp_path):
+    from lakeshrink.containment.fpcache import _footer_from_json, _footer_to_json
+
+    lake, reference = format_lake
+    footer = read_footer(FooterTask(str(lake), table_at(*_fs(lake), str(lake / "shared" / "table-with-dv-small"))))
+    assert _footer_from_json(_footer_to_json(footer)).stats["value"].tight is False
+    first = scan_lake(lake, types="compatible", cache=tmp_path / "cache")
+    again = scan_lake(lake, types="compatible", cache=tmp_path / "cache")
+    assert {(e.child, e.parent) for e in again.edges} == {(e.child, e.parent) for e in first.edges} == _true_edges(reference)

@@ -155,3 +155,25 @@ def test_an_iceberg_table_with_delete_files_is_refused(tmp_path):
     with pytest.raises(TableError, match="delete files"):
         rewrite(folder, folder, iceberg_catalog=catalog)
     assert sorted(p.name for p in folder.rglob("*.parquet")) == files
+
+
+def test_the_cli_finds_an_iceberg_catalog_by_name(tmp_path):
+    """``--iceberg-catalog NAME`` through pyiceberg's configuration (environment variables, read when pyiceberg
+    is imported: hence a fresh process)."""
+    import os
+    import subprocess
+    import sys
+
+    catalog = iceberg_catalog(tmp_path, tmp_path / "wh")
+    iceberg_items(catalog)
+    folder = tmp_path / "wh" / "db" / "items"
+    env = {**os.environ, "PYICEBERG_CATALOG__TEST__URI": f"sqlite:///{tmp_path / 'catalog.db'}",
+           "PYICEBERG_CATALOG__TEST__WAREHOUSE": f"file://{tmp_path / 'wh'}"}
+    cmd = [sys.executable, "-m", "lakeshrink", "--output", "json", "encode", "rewrite", str(folder), "-o", str(folder),
+           "--iceberg-catalog", "test"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["table_format"] == "iceberg"
+    with pytest.raises(TableError, match="cannot load the Iceberg catalog 'nosuch'"):
+        rewrite(folder, folder, iceberg_catalog="nosuch")  # refused before any advice is made

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from lakeshrink import serde
 from lakeshrink.units import human_bytes  # noqa: F401  (re-exported for the command modules)
@@ -36,14 +37,25 @@ pass_state = click.make_pass_decorator(CliState, ensure=True)
 
 
 def stdout_console() -> Console:
-    """Console for results on stdout; when piped, wide enough that tables do not wrap."""
+    """Console for results on stdout; when piped, wide enough that tables do not wrap.
+
+    Markup, emoji codes and highlighting are off: what is printed comes from data (templates such as
+    ``sshd[preauth]``, formats with ``\\[``, table names), and rich would take ``[x]`` for a style tag and
+    ``:x:`` for an emoji. Styles are given with :func:`styled` (``rich.text.Text``), never with markup.
+    """
     import sys
 
-    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160, markup=False, emoji=False,
+                   highlight=False)
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, soft_wrap=True)
+    return Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line of text with styled pieces (``("skipped", "yellow")``); data in it is shown exactly."""
+    return Text.assemble(*parts)
 
 
 def emit(state: CliState, payload: Any, render_text: Callable[[Console], None] | None = None) -> None:

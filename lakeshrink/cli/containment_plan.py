@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, open_engine, pass_state, styled
 
 
 @click.command("plan")
@@ -21,7 +21,9 @@ from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, 
               help="Plan directory to write.")
 @click.option("--costs", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Prices (JSON or key,value CSV).")
 @click.option("--access", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Per-table reads_per_month and max_rebuild_seconds (CSV or JSON).")
+              help="Per-table reads_per_month, max_rebuild_seconds and keep (CSV or JSON); tables must be the scan's.")
+@click.option("--keep", "keep", multiple=True, metavar="PATTERN",
+              help="Never mark tables whose id matches this glob (repeatable), e.g. --keep 'gold/*'.")
 @click.option("--solver", type=click.Choice(["auto", "milp", "greedy"]), default="auto", show_default=True,
               help="auto: the MILP (HiGHS), greedy past a size limit.")
 @click.option("--milp-max-edges", type=click.IntRange(min=0), default=None,
@@ -31,14 +33,15 @@ from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, 
 @click.option("--overwrite", is_flag=True, help="Replace PLAN_DIR if it exists.")
 @engine_options
 @pass_state
-def plan_command(state: CliState, scan_dir: Path, out_dir: Path, costs: Path | None, access: Path | None, solver: str,
-                 milp_max_edges: int | None, gx: bool, overwrite: bool, engine: str, spark_master: str | None) -> None:
+def plan_command(state: CliState, scan_dir: Path, out_dir: Path, costs: Path | None, access: Path | None,
+                 keep: tuple[str, ...], solver: str, milp_max_edges: int | None, gx: bool, overwrite: bool, engine: str,
+                 spark_master: str | None) -> None:
     """Choose which contained tables to mark; write PLAN_DIR/plan.json, recipes, audits and report.html."""
     from lakeshrink.containment.plan import PlanOptions, make_plan
 
-    options = PlanOptions(solver=solver, gx=gx)
+    options = PlanOptions(solver=solver, gx=gx, keep=tuple(keep))
     if milp_max_edges is not None:
-        options = PlanOptions(solver=solver, gx=gx, milp_max_edges=milp_max_edges)
+        options = PlanOptions(solver=solver, gx=gx, keep=tuple(keep), milp_max_edges=milp_max_edges)
     with open_engine(engine, spark_master) as eng:
         plan = make_plan(scan_dir, out_dir, costs=costs, access=access, engine=eng,
                          options=options, overwrite=overwrite)
@@ -55,12 +58,29 @@ def plan_command(state: CliState, scan_dir: Path, out_dir: Path, costs: Path | N
             table.add_row(m.table, m.parent, human_bytes(m.bytes), f"{m.rebuild_seconds_estimate:.1f}", m.selector)
         console.print(table)
         for r in plan.rejected:
-            console.print(f"[yellow]not used[/yellow] {r.child} <- {r.parent}: {r.reason}")
+            console.print(styled(("not used", "yellow"), f" {r.child} <- {r.parent}: {r.reason}"))
         console.print(f"solver {plan.solver}{' (optimal)' if plan.optimal else ''}; net saving "
                       f"{plan.monthly_net_saving:.4g} {plan.currency}/month; report: {out_dir / 'report.html'}")
-        console.print(f"nothing is marked yet: run `lakeshrink containment mark {out_dir}` to see, add --execute to mark")
+        if not plan.marked:
+            console.print(_why_nothing(plan))
+        else:
+            console.print(f"nothing is marked yet: run `lakeshrink containment mark {out_dir}` to see, add --execute to mark")
 
     emit(state, payload, render)
+
+
+def _why_nothing(plan) -> str:
+    """One line saying why a plan marks no table (the reasons of the tables that could have been)."""
+    if not plan.edges:
+        return "nothing to mark: the scan found no table whose rows are all in another table"
+    children = {c for c, _ in plan.edges}
+    reasons: dict[str, int] = {}
+    for k in plan.kept:
+        if k.table in children:
+            kind = k.reason.removeprefix("not marked: ").split(": ")[0].split(", and")[0]
+            reasons[kind] = reasons.get(kind, 0) + 1
+    shown = "; ".join(f"{r} ({n} table{'s' if n > 1 else ''})" for r, n in sorted(reasons.items(), key=lambda x: -x[1]))
+    return f"nothing to mark: {shown or 'no candidate edge was usable'} (reasons per table: plan.json, report.html)"
 
 
 @click.command("mark")
@@ -97,10 +117,10 @@ def verify_command(state: CliState, plan_dir: Path, dry_run: bool) -> None:
 
     def render(console: Console) -> None:
         for t in result.valid:
-            console.print(f"[green]ok[/green] {t}")
+            console.print(styled(("ok", "green"), f" {t}"))
         verb = "would withdraw" if result.dry_run else "withdrew"
         for w in result.withdrawn:
-            console.print(f"[red]{verb}[/red] {w.table}: {w.reason}")
+            console.print(styled((verb, "red"), f" {w.table}: {w.reason}"))
         if result.manifest is None:
             console.print("no marks manifest at the lake (nothing marked yet): checked the plan's marks only")
 

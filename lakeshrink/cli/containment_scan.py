@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from lakeshrink.cli._common import emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.cli._common import emit, engine_options, human_bytes, open_engine, pass_state, styled
 from lakeshrink.containment.compare import TYPES_MODES
 from lakeshrink.containment.lake import read_tables_file
 from lakeshrink.containment.scan import SCAN_FILE, ScanResult, scan_lake
@@ -21,7 +21,7 @@ SHOWN_EDGES = 30  # reduction edges listed in the text summary
 
 def _render(result: ScanResult, out_dir: Path) -> callable:
     def render(console: Console) -> None:
-        console.print(f"[bold]{result.tables}[/bold] tables in {result.lake} (types: {result.types}, engine: {result.engine})")
+        console.print(styled((str(result.tables), "bold"), f" tables in {result.lake} (types: {result.types}, engine: {result.engine})"))
         funnel = Table(title="candidate pairs")
         for column in ("stage", "pairs in", "pairs out", "seconds", "footer bytes", "data bytes"):
             funnel.add_column(column, justify="left" if column == "stage" else "right")
@@ -38,7 +38,7 @@ def _render(result: ScanResult, out_dir: Path) -> callable:
         if len(result.reduction) > SHOWN_EDGES:
             console.print(f"  ... and {len(result.reduction) - SHOWN_EDGES} more (all in {out_dir / SCAN_FILE})")
         for s in result.skipped:
-            console.print(f"[yellow]skipped[/yellow] {s.table}: {s.reason}")
+            console.print(styled(("skipped", "yellow"), f" {s.table}: {s.reason}"))
         console.print(f"written: {out_dir / SCAN_FILE}")
 
     return render

@@ -8,14 +8,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, open_engine, pass_state, styled
 from lakeshrink.demo import CAPABILITIES, DemoSummary, run_demo
 
 
 def _render(summary: DemoSummary, console: Console) -> None:
     total = sum(item.bytes for item in summary.data)
-    console.print(f"[bold]lakeshrink demo[/bold] on {summary.data_dir} ({len(summary.data)} files, {human_bytes(total)}), "
-                  f"engine {summary.engine.get('engine')}")
+    console.print(styled(("lakeshrink demo", "bold"), f" on {summary.data_dir} ({len(summary.data)} files, "
+                         f"{human_bytes(total)}), engine {summary.engine.get('engine')}"))
     table = Table(show_lines=False)
     table.add_column("capability")
     table.add_column("input", justify="right")
@@ -23,7 +23,7 @@ def _render(summary: DemoSummary, console: Console) -> None:
     table.add_column("details")
     for cap in summary.capabilities:
         if cap.report is None:
-            table.add_row(cap.title, "-", "-", f"[dim]{cap.reason}[/dim]")
+            table.add_row(cap.title, "-", "-", styled((cap.reason, "dim")))
             continue
         rep = cap.report
         pct = f" ({rep.saved_bytes / rep.input_bytes:.0%})" if rep.input_bytes else ""
@@ -32,7 +32,7 @@ def _render(summary: DemoSummary, console: Console) -> None:
     console.print(table)
     for cap in summary.capabilities:
         for note in cap.report.notes if cap.report else ():
-            console.print(f"[dim]{cap.key}: {note}[/dim]")
+            console.print(styled((f"{cap.key}: {note}", "dim")))
 
 
 @click.command()

@@ -15,7 +15,7 @@ from lakeshrink.codecs.logs.codec import DEFAULT_CHUNK_BYTES, CodecConfig
 
 @click.group()
 def logs() -> None:
-    """Lossless log template compression (compress, decompress, templates, grep)."""
+    """Lossless log template compression (compress, decompress, templates, grep, salvage)."""
 
 
 @logs.command("compress")
@@ -31,10 +31,12 @@ def logs() -> None:
 @click.option("--max-line-bytes", type=click.IntRange(0), default=4 << 20, show_default=True,
               help="Refuse lines longer than this (0: no limit).")
 @click.option("--allow-binary", is_flag=True, help="Store input that looks like binary data instead of refusing it.")
+@click.option("--force", is_flag=True, help="Replace the archive if it exists (never one of the inputs).")
 @engine_options
 @pass_state
 def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str | None, level: int, no_lzma: bool,
-                 chunk_mb: int, max_line_bytes: int, allow_binary: bool, engine: str, spark_master: str | None) -> None:
+                 chunk_mb: int, max_line_bytes: int, allow_binary: bool, force: bool, engine: str,
+                 spark_master: str | None) -> None:
     """Compress INPUT files, directories or - (stdin) into one archive, byte-exact."""
     config = CodecConfig(format=log_format, level=level, try_lzma=not no_lzma, chunk_bytes=chunk_mb << 20,
                          max_line_bytes=max_line_bytes, allow_binary=allow_binary)
@@ -42,11 +44,12 @@ def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str 
         from lakeshrink.spark_ext.logs import compress_files_spark
 
         with open_engine(engine, spark_master) as eng:
-            report = compress_files_spark(eng.spark, list(inputs), archive, config)  # type: ignore[attr-defined]
+            report = compress_files_spark(eng.spark, list(inputs), archive, config,  # type: ignore[attr-defined]
+                                          overwrite=force)
     else:
         from lakeshrink.codecs.logs.files import compress_files
 
-        report = compress_files(list(inputs), archive, config)
+        report = compress_files(list(inputs), archive, config, overwrite=force)
     payload: dict[str, Any] = {"engine": engine, **_asdict(report), "ratio": round(report.ratio, 3)}
 
     def render(console) -> None:
@@ -76,6 +79,20 @@ def decompress_cmd(state, archive: Path, output: Path, force: bool) -> None:
         f"wrote {report.output}: {report.files} file(s), {human_bytes(report.bytes)} in {report.seconds:.2f}s"))
 
 
+@logs.command("salvage")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="New directory for the chunks.")
+@pass_state
+def salvage_cmd(state, archive: Path, output: Path) -> None:
+    """Recover the intact chunks of a truncated or damaged ARCHIVE (each checked against its checksum)."""
+    from lakeshrink.codecs.logs.salvage import salvage
+
+    report = salvage(archive, output)
+    emit(state, _asdict(report), lambda c: c.print(
+        f"recovered {report.chunks} chunk(s), {human_bytes(report.bytes)} into {report.output}; {report.reason}"
+        + (f" at byte {report.stopped_at}" if report.stopped_at is not None else "")))
+
+
 @logs.command("templates")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--limit", type=click.IntRange(0), default=0, help="Show only the N most frequent (0: all).")
@@ -92,7 +109,7 @@ def templates_cmd(state, archive: Path, limit: int) -> None:
         table = Table(title=f"{len(rows)} templates in {archive}")
         table.add_column("lines", justify="right")
         table.add_column("chunks", justify="right")
-        table.add_column("template")
+        table.add_column("template", overflow="fold")  # wrapped, never cut: a template is copied from here
         for r in rows:
             table.add_row(f"{r.lines:,}", str(r.chunks), r.template)
         console.print(table)

@@ -83,6 +83,7 @@ class TableAccess:
     table: str
     reads_per_month: float = DEFAULT_READS_PER_MONTH
     max_rebuild_seconds: float = DEFAULT_MAX_REBUILD_SECONDS
+    keep: bool = False  # protected: never marked, whatever it would save
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,16 @@ def _access_entry(raw: dict[str, Any], where: str, path: Path, defaults: tuple[f
             return default
         return _number(value, f"{where}: {key}", path)
 
-    return TableAccess(table.strip(), get("reads_per_month", defaults[0]), get("max_rebuild_seconds", defaults[1]))
+    keep = raw.get("keep")
+    if isinstance(keep, str):
+        word = keep.strip().lower()
+        if word not in ("", "true", "false", "yes", "no", "1", "0"):
+            raise InputError(f"{where}: keep must be true or false, found {keep!r}", path=path)
+        keep = word in ("true", "yes", "1")
+    elif keep is not None and not isinstance(keep, bool):
+        raise InputError(f"{where}: keep must be true or false, found {keep!r}", path=path)
+    return TableAccess(table.strip(), get("reads_per_month", defaults[0]), get("max_rebuild_seconds", defaults[1]),
+                       bool(keep))
 
 
 def load_access(path: str | Path | None) -> AccessProfile:
@@ -209,7 +219,7 @@ def load_access(path: str | Path | None) -> AccessProfile:
         reader = csv.DictReader(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
         if reader.fieldnames is None or "table" not in reader.fieldnames:
             raise InputError("access CSV needs a header 'table,reads_per_month,max_rebuild_seconds'", path=path)
-        extra = set(reader.fieldnames) - {"table", "reads_per_month", "max_rebuild_seconds"}
+        extra = set(reader.fieldnames) - {"table", "reads_per_month", "max_rebuild_seconds", "keep"}
         if extra:
             raise InputError(f"unknown access column(s) {', '.join(sorted(extra))}", path=path)
         entries = [_access_entry(row, f"line {i}", path, defaults) for i, row in enumerate(reader, 2)]

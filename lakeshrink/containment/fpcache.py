@@ -226,12 +226,14 @@ def _footer_to_json(f: TableFooter) -> dict[str, Any] | None:
         lo, hi = _value(s.min), _value(s.max)
         if lo is None or hi is None:
             return None
-        stats[name] = [lo, hi, s.minmax_known, s.null_count]
+        stats[name] = [lo, hi, s.minmax_known, s.null_count, s.tight]  # tight: outer bounds prune parents only
     schema = base64.b64encode(f.schema.serialize().to_pybytes()).decode("ascii")
     return {"table": f.table, "schema": schema, "rows": f.rows, "stats": stats, "footer_bytes": f.footer_bytes}
 
 
 def _footer_from_json(d: dict[str, Any]) -> TableFooter:
     schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(d["schema"])))
-    stats = {name: ColumnStats(_unvalue(s[0]), _unvalue(s[1]), bool(s[2]), s[3]) for name, s in d["stats"].items()}
+    # entries without the 5th item predate outer bounds: every statistic cached then was tight
+    stats = {name: ColumnStats(_unvalue(s[0]), _unvalue(s[1]), bool(s[2]), s[3], bool(s[4]) if len(s) > 4 else True)
+             for name, s in d["stats"].items()}
     return TableFooter(d["table"], schema, int(d["rows"]), stats, int(d["footer_bytes"]))

@@ -31,7 +31,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from lakeshrink.containment import recipes
+from lakeshrink.containment import identity, mark_intent, recipes
 from lakeshrink.containment.plan import LoadedPlan, load_plan
 from lakeshrink.containment.sealed import UnsafeTablePath, check_table_id, read_sealed, seal, unseal
 from lakeshrink.errors import CorruptArchive, LakeshrinkError, TableError
@@ -178,6 +178,35 @@ def _recheck(root: str, table: str, pinned: recipes.PinnedState, role: str) -> t
     return (f"the {role} {table!r} {moved}: {change}" if change else None), ref.path if ref.format == "delta" else None
 
 
+def roll_back_interrupted(lake: str) -> list[str]:
+    """Undo the Delta mark properties of a ``mark --execute`` that died before its manifest was written (see
+    :mod:`.mark_intent`); returns the tables whose property was taken back."""
+    intent = mark_intent.read_intent(lake)
+    if intent is None:
+        return []
+    manifest = read_manifest(lake)
+    held = {m.table for m in manifest[0] if m.delta_property} if manifest else set()
+    undone = []
+    for table, path in intent.items():
+        if table not in held:
+            _set_delta(path, {DELTA_PROPERTY: "false"})
+            undone.append(table)
+    mark_intent.clear_intent(lake)
+    return undone
+
+
+def _same_storage(root: str, table: str, parent: str) -> str | None:
+    """Why ``table`` cannot be marked with ``parent`` as its source when they are one storage, else None."""
+    try:
+        same = identity.same_storage(root, table, parent)
+    except (LakeshrinkError, OSError):
+        return None  # a table that cannot be opened is reported by _recheck
+    if same:
+        return (f"{table!r} and its parent {parent!r} are the same storage (a symlink or hard link): "
+                "deleting one would delete the other")
+    return None
+
+
 def mark(plan_dir: str | os.PathLike[str], *, execute: bool = False) -> MarkResult:
     """Mark the plan's tables (a dry run unless ``execute``): manifest at the lake root, property on Delta tables.
 
@@ -195,7 +224,7 @@ def mark(plan_dir: str | os.PathLike[str], *, execute: bool = False) -> MarkResu
         recipe = plan.recipe(entry.table)
         parent_problem, _ = _recheck(plan.lake, entry.parent, recipe.parent_state, "parent")
         child_problem, delta_path = _recheck(plan.lake, entry.table, recipe.child_state, "table")
-        problems += [p for p in (parent_problem, child_problem) if p]
+        problems += [p for p in (parent_problem, child_problem, _same_storage(plan.lake, entry.table, entry.parent)) if p]
         if delta_path:
             delta_paths[entry.table] = delta_path
         marks.append(Mark(entry.table, entry.parent, entry.bytes, str((plan.dir / entry.recipe).resolve()), entry.recipe_sha256,
@@ -208,7 +237,10 @@ def mark(plan_dir: str | os.PathLike[str], *, execute: bool = False) -> MarkResu
     replaced = tuple(sorted(m.table for m in existing[0] if m.table not in new_tables)) if existing else ()
     manifest = _manifest_path(plan.lake)
     if execute:
+        roll_back_interrupted(plan.lake)
         done: list[str] = []
+        if delta_paths:
+            mark_intent.write_intent(plan.lake, plan.sha256, delta_paths)
         try:
             for table, path in delta_paths.items():
                 parent = next(m.parent for m in marks if m.table == table)
@@ -230,6 +262,7 @@ def mark(plan_dir: str | os.PathLike[str], *, execute: bool = False) -> MarkResu
             "lake": plan.lake, "plan": str(plan.dir.resolve()), "plan_sha256": plan.sha256, "updated": now,
             "marks": to_jsonable(marks), "withdrawn": old_withdrawn + replaced_w,
         })
+        mark_intent.clear_intent(plan.lake)
     return MarkResult(not execute, plan.lake, manifest, tuple(marks), replaced, tuple(delta_paths))
 
 
@@ -239,6 +272,8 @@ def verify(plan_dir: str | os.PathLike[str], *, dry_run: bool = False) -> Verify
     Without a manifest (the plan was never marked), the plan's marks are checked and nothing is written.
     """
     plan = load_plan(plan_dir)
+    if not dry_run:
+        roll_back_interrupted(plan.lake)
     existing = read_manifest(plan.lake)
     now = _now()
     if existing is None:
@@ -253,7 +288,7 @@ def verify(plan_dir: str | os.PathLike[str], *, dry_run: bool = False) -> Verify
     for table, parent, parent_state, child_state in pinned:
         parent_problem, _ = _recheck(plan.lake, parent, parent_state, "parent")
         child_problem, delta_path = _recheck(plan.lake, table, child_state, "table")
-        reason = parent_problem or child_problem
+        reason = _same_storage(plan.lake, table, parent) or parent_problem or child_problem
         if reason:
             withdrawn.append(Withdrawal(table, parent, reason, now))
             if delta_path:

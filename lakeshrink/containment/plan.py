@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from lakeshrink.containment import audit as audit_mod
-from lakeshrink.containment import recipes
+from lakeshrink.containment import identity, keep_rules, recipes
 from lakeshrink.containment.costs import (
     AccessProfile, CostModel, ThroughputMeasurement, load_access, load_costs, measure_throughput, with_throughput,
 )
@@ -37,6 +37,7 @@ from lakeshrink.containment.lake import discover
 from lakeshrink.containment.planner import MILP_MAX_EDGES, MILP_TIME_LIMIT, PlanProblem, SolverName, solve, solve_greedy
 from lakeshrink.containment.scan import ScanResult, load_scan
 from lakeshrink.containment.sealed import check_table_id, read_sealed, write_sealed
+from lakeshrink.sealed import build
 from lakeshrink.engine import Engine, LocalEngine
 from lakeshrink.errors import CorruptArchive, InputError, LakeshrinkError, TableError
 from lakeshrink.fileio import atomic_dir
@@ -54,6 +55,7 @@ class PlanOptions:
 
     solver: SolverName = "auto"
     gx: bool = True
+    keep: tuple[str, ...] = ()  # glob patterns of table ids never to mark (``--keep``)
     milp_max_edges: int = MILP_MAX_EDGES
     time_limit: float = MILP_TIME_LIMIT
     max_rounds: int = 3
@@ -158,15 +160,30 @@ def _problem(scan: ScanResult, model: CostModel, access: AccessProfile, edges: l
     return PlanProblem(names, storage, bound, child, parent, seconds, cost)
 
 
-def _candidates(scan: ScanResult) -> tuple[list[_Candidate], list[Rejected]]:
-    """Edges whose columns are all of the child's columns (only those can rebuild the child)."""
+def _candidates(scan: ScanResult, root: str | None = None) -> tuple[list[_Candidate], list[Rejected]]:
+    """Edges whose columns are all of the child's columns (only those can rebuild the child), between tables
+    that are different storage (checked on the lake at ``root`` when given: see :mod:`.identity`)."""
     columns = {t.table: set(t.columns) for t in scan.table_details}
     usable, rejected = [], []
+    keys: dict[str, frozenset[str]] = {}
+
+    def key(table: str) -> frozenset[str]:
+        if table not in keys:
+            try:
+                lake, ref = recipes.open_table(root, table)  # type: ignore[arg-type]
+                keys[table] = identity.storage_key(lake.filesystem, ref)
+            except (LakeshrinkError, OSError):
+                keys[table] = frozenset()
+        return keys[table]
+
     for e in scan.edges:
         check_table_id(e.child)
         check_table_id(e.parent)
         if e.child not in columns or e.parent not in columns:
             rejected.append(Rejected(e.child, e.parent, "the edge names a table the scan does not describe"))
+        elif e.child == e.parent or (root is not None and key(e.child) & key(e.parent)):
+            rejected.append(Rejected(e.child, e.parent, "the parent is the same storage as the child (a symlink or "
+                                     "hard link): deleting one would delete the other"))
         elif set(e.columns) != columns[e.child]:
             rejected.append(Rejected(e.child, e.parent, "the edge covers only some of the child's columns"))
         else:
@@ -278,7 +295,6 @@ def make_plan(
     if options.gx:
         audit_mod.require_gx()  # before any expensive work
     scan = load_scan(scan_dir)
-    usable, rejected_scan = _candidates(scan)
     model = load_costs(costs)
     profile = load_access(access)
     root = scan.lake  # absolute local path or URI, as the scan wrote it
@@ -289,12 +305,17 @@ def make_plan(
             path=Path(scan_dir) / "containment.json",
         )
     discover(root, tables=[])  # fails early, naming the root, if the lake is gone
+    usable, rejected_scan = _candidates(scan, root)
+    keep_rules.check_access_tables(profile, {t.table for t in scan.table_details} | {s.table for s in scan.skipped},
+                                   access)
+    usable, aside = keep_rules.set_aside(usable, profile, options.keep, root)
+    rejected_scan += [Rejected(e.child, e.parent, why) for e, why in aside]
     measurement = None
     if model.throughput_bytes_per_s is None:
         measurement = measure_throughput(discover(root, tables=[t.table for t in scan.table_details]), engine, root=root)
         model = with_throughput(model, measurement)
     sizes = {t.table: t.bytes for t in scan.table_details}
-    notes = [f"access file names unknown table {t!r}" for t in profile.unknown(set(sizes))]
+    notes: list[str] = []
     out_dir = Path(out_dir)
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
         (tmp / "recipes").mkdir()
@@ -430,8 +451,10 @@ def load_plan(plan_dir: str | os.PathLike[str]) -> LoadedPlan:
     except FileNotFoundError as exc:
         raise InputError("no plan here (plan.json is missing)", path=path) from exc
     try:
-        marked = tuple(MarkedTable(**m) for m in doc["marked"])
-        lake = str(doc["lake"])
+        marked = tuple(build(MarkedTable, m, path=path, what="marked table") for m in doc["marked"])
+        lake = doc["lake"]
+        if not isinstance(lake, str):
+            raise TypeError("'lake' must be a string")
     except (KeyError, TypeError) as exc:
         raise CorruptArchive(f"malformed plan: {exc!r}", path=path) from exc
     for m in marked:

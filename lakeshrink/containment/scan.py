@@ -40,9 +40,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshrink.containment import graph, minmax, sketches
+from lakeshrink.containment import graph, identity, minmax, sketches
 from lakeshrink.containment.compare import TypesMode, check_types_mode
-from lakeshrink.containment.footers import FooterTask, TableFooter, read_footer
+from lakeshrink.containment.footer_guard import read_footers
+from lakeshrink.containment.footers import FooterTask, TableFooter
 from lakeshrink.containment.fpcache import ScanCache, table_state
 from lakeshrink.containment.fused import ReadResult, ReadTask, read_once
 from lakeshrink.containment.lake import Lake, TableRef, discover, table_at
@@ -273,12 +274,15 @@ def _stage_schema(run: _Run) -> list[Pair]:
     cached = run.cache.load_footers() if run.persistent else {}
     todo = []
     for ref in run.lake.tables:
+        if ref.id in run.skipped:
+            continue
         state = run.states.get(ref.id)
         if state is not None and state in cached:
             run.footers[ref.id] = replace(cached[state], table=ref.id)
         else:
             todo.append(ref)
-    footers = run.engine.map(read_footer, [FooterTask(run.root, ref) for ref in todo], description="stage 1: footers and schema graph")
+    footers = read_footers(run.engine, [FooterTask(run.root, ref) for ref in todo],
+                           description="stage 1: footers and schema graph")
     for footer in footers:
         if footer.error is not None:
             run.skip(footer.table, footer.error)
@@ -441,6 +445,8 @@ def scan_tables(
         run.states = {t.id: table_state(t) for t in lake.tables}
         for s in lake.skipped:
             run.skip(s.table, s.reason)
+        for alias, kept in identity.alias_groups(lake.filesystem, lake.root, lake.tables).items():
+            run.skip(alias, f"same storage as {kept} (a symlink or hard link): a table cannot be its own parent")
         _reuse_previous(run)
         pairs = _stage_schema(run)
         pairs = _stage_minmax(run, pairs)

@@ -356,6 +356,10 @@ def rewrite_with_spark(
     same = Path(input).resolve() == Path(output).resolve() if "://" not in input + output else input == output
     df = spark.read.parquet(input)
     keys = _partition_keys(input)
+    if "://" not in output and Path(output).is_dir() and (same or overwrite):
+        from lakeshrink.codecs.encodings.writer import refuse_foreign
+
+        refuse_foreign(Path(output))  # the commit replaces the directory whole: never over folders it does not own
     if same:  # Spark reads lazily: materialise nothing, but let the commit replace the input at the end
         overwrite = True
     result = write_dataframe(df, output, plan, objective=objective, config=config, partition_by=keys,

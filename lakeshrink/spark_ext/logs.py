@@ -167,7 +167,7 @@ def decompress_log_chunks(chunks: DataFrame) -> DataFrame:
 # ------------------------------------------------------------------------------------------------ files
 FILE_CHUNK_SCHEMA = (
     "file int, seq int, payload binary, raw_crc long, raw_bytes long, bloom string, lines long, mode string, "
-    "templates map<string,long>, time array<string>"
+    "templates map<string,long>, time array<string>, raw_sha256 string"
 )
 
 
@@ -176,7 +176,8 @@ def _local_path(uri: str) -> str:
     return os.path.realpath(unquote(parsed.path)) if parsed.scheme in ("", "file") else uri
 
 
-def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: str | os.PathLike[str], config: CodecConfig | None = None):
+def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: str | os.PathLike[str],
+                         config: CodecConfig | None = None, *, overwrite: bool = False):
     """Compress files or directories into one archive, encoding chunks in Spark tasks (one task per file).
 
     Files are read exactly with Spark's ``binaryFile`` source; a file must fit in one task's memory (2 GB).
@@ -186,7 +187,9 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
         STDIN,
         ArchiveChunk,
         CompressReport,
+        check_archive_target,
         collect_inputs,
+        file_meta,
         encode_for_archive,
         iter_chunks,
         start_codec,
@@ -198,6 +201,7 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
     items = collect_inputs(inputs)
     if any(item.source == STDIN for item in items):
         raise InputError("stdin ('-') cannot be read by Spark tasks", hint="use --engine local for stdin")
+    check_archive_target(archive, items, overwrite=overwrite)
     start = time.perf_counter()
     codec = LogCodec(config)
     first = next((Path(i.source) for i in items if Path(i.source).stat().st_size), None)
@@ -222,7 +226,7 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
                     rows.append({"file": file_no, "seq": seq, "payload": c.payload, "raw_crc": c.raw_crc,
                                  "raw_bytes": c.raw_bytes, "bloom": c.bloom, "lines": c.lines, "mode": c.mode,
                                  "templates": list(c.templates.items()),
-                                 "time": list(c.time_range) if c.time_range else None})
+                                 "time": list(c.time_range) if c.time_range else None, "raw_sha256": c.raw_sha256})
                 if rows:
                     yield pa.RecordBatch.from_pylist(rows, schema=_FILE_ARROW_SCHEMA)
 
@@ -240,10 +244,10 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
         for row in rows:
             while current < row["file"]:
                 current += 1
-                writer.start_file(items[current].name)
+                writer.start_file(items[current].name, **_meta_kw(file_meta(items[current])))
             chunk = ArchiveChunk(bytes(row["payload"]), row["raw_crc"], row["raw_bytes"], row["bloom"], row["lines"],
                                  row["mode"], dict(row["templates"] or {}),
-                                 tuple(row["time"]) if row["time"] else None)
+                                 tuple(row["time"]) if row["time"] else None, row["raw_sha256"])
             write_chunk(writer, chunk)
             total += chunk.raw_bytes
             lines += chunk.lines
@@ -252,7 +256,7 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
             templates.update(chunk.templates)
         while current < len(items) - 1:  # empty files at the end
             current += 1
-            writer.start_file(items[current].name)
+            writer.start_file(items[current].name, **_meta_kw(file_meta(items[current])))
         fmt = codec.format.spec if codec.format is not None else "<Content>"
         writer.finish(fmt)
         out.flush()
@@ -261,8 +265,13 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
                           len(templates), columnar)
 
 
+def _meta_kw(meta: tuple[int | None, int | None]) -> dict[str, int | None]:
+    return {"mode": meta[0], "mtime_ns": meta[1]}
+
+
 _FILE_ARROW_SCHEMA = pa.schema(
     [("file", pa.int32()), ("seq", pa.int32()), ("payload", pa.binary()), ("raw_crc", pa.int64()),
      ("raw_bytes", pa.int64()), ("bloom", pa.string()), ("lines", pa.int64()), ("mode", pa.string()),
-     ("templates", pa.map_(pa.string(), pa.int64())), ("time", pa.list_(pa.string()))]
+     ("templates", pa.map_(pa.string(), pa.int64())), ("time", pa.list_(pa.string())),
+     ("raw_sha256", pa.string())]
 )

@@ -104,8 +104,23 @@ def is_hive_dir(name: str) -> bool:
     return bool(sep) and bool(key) and not hidden(name)
 
 
-def _list(fs: pafs.FileSystem, path: str) -> list[pafs.FileInfo]:
-    return sorted(fs.get_file_info(pafs.FileSelector(path, recursive=False)), key=lambda i: i.base_name)
+def _named(infos: list[pafs.FileInfo]) -> tuple[list[pafs.FileInfo], int]:
+    """The entries whose names are UTF-8 (pyarrow cannot give the others' paths), and how many were not."""
+    good = []
+    for info in infos:
+        try:
+            info.path  # noqa: B018 - decodes the name
+        except UnicodeDecodeError:
+            continue
+        good.append(info)
+    return good, len(infos) - len(good)
+
+
+def _list(fs: pafs.FileSystem, path: str, undecodable: list[str] | None = None) -> list[pafs.FileInfo]:
+    entries, bad = _named(fs.get_file_info(pafs.FileSelector(path, recursive=False)))
+    if bad and undecodable is not None:
+        undecodable.append(path)
+    return sorted(entries, key=lambda i: i.base_name)
 
 
 def _is_dir(fs: pafs.FileSystem, path: str) -> bool:
@@ -160,7 +175,10 @@ def directory_files(fs: pafs.FileSystem, path: str) -> tuple[tuple[DataFile, ...
     """All data files below a plain table directory, with hive partition values from the path."""
     files: list[DataFile] = []
     keys: list[str] = []
-    for info in sorted(fs.get_file_info(pafs.FileSelector(path, recursive=True)), key=lambda i: i.path):
+    infos, bad = _named(fs.get_file_info(pafs.FileSelector(path, recursive=True)))
+    if bad:
+        raise TableError(f"{bad} file name(s) in the table are not UTF-8; the table cannot be read whole", path=path)
+    for info in sorted(infos, key=lambda i: i.path):
         if info.type != pafs.FileType.File:
             continue
         parts = posixpath.relpath(info.path, path).split("/")
@@ -250,9 +268,10 @@ def discover(root: str | Path, *, tables: list[str] | None = None, iceberg_catal
         add(base)
     else:
         stack = [base]
+        undecodable: list[str] = []
         while stack:
             current = stack.pop()
-            entries = _list(fs, current)
+            entries = _list(fs, current, undecodable)
             kind = table_kind(fs, current, entries)
             if current == base and kind in ("delta", "iceberg", "hudi"):
                 raise InputError(f"the lake root is itself a {kind} table; give the folder that holds it", path=base)
@@ -266,6 +285,8 @@ def discover(root: str | Path, *, tables: list[str] | None = None, iceberg_catal
                     stack.append(e.path)
                 elif e.base_name.endswith(".parquet"):
                     add(e.path)
+        skipped += [Skipped(_table_id(base, d) if d != base else ".", "holds names that are not UTF-8: those entries "
+                            "were not read") for d in undecodable]
     found.sort(key=lambda t: t.id)
     return Lake(base, fs, tuple(found), tuple(skipped))
 
@@ -276,4 +297,6 @@ def read_tables_file(path: str | Path) -> list[str]:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise InputError(f"cannot read the tables file: {exc.strerror}", path=path) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("the tables file is not UTF-8 text (a binary file?)", path=path) from exc
     return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]

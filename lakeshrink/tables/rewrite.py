@@ -72,6 +72,15 @@ class TableRewrite:
         return f"{what} {self.after} (was {self.before})"
 
 
+def check_rewritable(path: str, table_format: str, *, iceberg_catalog: Any = None) -> None:
+    """Refuse early (before any advice is made) what :func:`rewrite_table` would refuse: an Iceberg table without
+    a catalog, not in it, or with delete files."""
+    if table_format == "iceberg":
+        table = _catalog_table(iceberg_catalog, path, path)
+        if table.current_snapshot() is not None:
+            _refuse_deletes(table, path, path)
+
+
 def rewrite_table(path: str, table_format: str, plan: EncodingPlan, *, iceberg_catalog: Any = None) -> TableRewrite:
     """Rewrite the Delta or Iceberg table at ``path`` with ``plan`` through its own log (see the module doc)."""
     if table_format == "delta":
@@ -264,6 +273,16 @@ def _catalog_table(catalog: Any, path: str, table_id: str) -> Any:
     raise TableError(f"the Iceberg catalog {catalog.name!r} has no table at {path}", table=table_id, path=path)
 
 
+def _refuse_deletes(table: Any, table_id: str, path: str) -> list[Any]:
+    """The current snapshot's scan tasks (in file path order), refusing data files that have delete files."""
+    tasks = sorted(table.scan().plan_files(), key=lambda t: t.file.file_path)
+    with_deletes = [t.file.file_path for t in tasks if t.delete_files]
+    if with_deletes:
+        raise TableError(f"{len(with_deletes)} data file(s) have delete files; lakeshrink rewrites Iceberg tables "
+                         "without deletes only (compact them with deletes applied first)", table=table_id, path=path)
+    return tasks
+
+
 def rewrite_iceberg(path: str, plan: EncodingPlan, *, catalog: Any, table_id: str | None = None,
                     filesystem: pafs.FileSystem | None = None) -> TableRewrite:
     """Rewrite every live data file of the Iceberg table in folder ``path`` with ``plan`` as one snapshot.
@@ -282,11 +301,7 @@ def rewrite_iceberg(path: str, plan: EncodingPlan, *, catalog: Any, table_id: st
     table = _catalog_table(catalog, path, table_id)
     snapshot = table.current_snapshot()
     before = snapshot.snapshot_id if snapshot is not None else None
-    tasks = sorted(table.scan().plan_files(), key=lambda t: t.file.file_path) if snapshot is not None else []
-    with_deletes = [t.file.file_path for t in tasks if t.delete_files]
-    if with_deletes:
-        raise TableError(f"{len(with_deletes)} data file(s) have delete files; lakeshrink rewrites Iceberg tables "
-                         "without deletes only (compact them with deletes applied first)", table=table_id, path=path)
+    tasks = _refuse_deletes(table, table_id, path) if snapshot is not None else []
     written: list[str] = []
     new_files = []
     rows = in_bytes = out_bytes = 0

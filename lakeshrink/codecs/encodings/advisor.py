@@ -34,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakeshrink.codecs.encodings import duckdb_writer
 from lakeshrink.codecs.encodings.candidates import (
     Candidate,
     CandidateSpace,
@@ -43,11 +44,12 @@ from lakeshrink.codecs.encodings.candidates import (
 )
 from lakeshrink.codecs.encodings.plan import OBJECTIVES, ColumnChoice, EncodingPlan, SortKey
 from lakeshrink.codecs.encodings.profiles import DEFAULT_PROFILE, ReaderProfile, encoding_name, resolve_profile
+from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, rule_candidate
 from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns, needs_arrow_schema
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
 from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, exact_distinct, is_sorted
-from lakeshrink.codecs.encodings.trial import TrialResult, footer_overhead, run_trials
+from lakeshrink.codecs.encodings.trial import MAX_ROWS_PER_PAGE, TrialResult, footer_overhead, run_trials
 from lakeshrink.errors import InputError
 from lakeshrink.units import human_bytes
 
@@ -77,6 +79,12 @@ class AdvisorConfig:
             (fast, see :mod:`~lakeshrink.codecs.encodings.trial`) instead of writing each level.
         readers: the reader profile the output must open in (``--readers``: ``portable``, the default, every
             engine of :mod:`~lakeshrink.codecs.encodings.profiles`; ``latest``; or reader names joined by commas).
+        small_table_cells: with the ``balanced`` objective, a whole table of at most this many rows x leaf
+            columns is advised by rules from its statistics (:mod:`~lakeshrink.codecs.encodings.rules`), not
+            trial encodes, which would cost more than rewriting it (0: always trial-encode; ``size`` and
+            ``speed`` always measure).
+        other_writers: also try DuckDB's writer on the sample when the profile allows V2 data pages, and name
+            it the plan's writer when it is smaller (:mod:`~lakeshrink.codecs.encodings.duckdb_writer`).
     """
 
     objective: str = "balanced"
@@ -91,6 +99,8 @@ class AdvisorConfig:
     tolerance: float = 0.01
     emulate_levels: bool = True
     readers: str = DEFAULT_PROFILE
+    small_table_cells: int = SMALL_TABLE_CELLS
+    other_writers: bool = True
 
     def __post_init__(self) -> None:
         resolve_profile(self.readers)  # raises on an unknown reader name
@@ -244,6 +254,9 @@ def advise_sample(
     full_distinct = full_distinct or {}
     arrays = leaf_arrays(sample.table, leaves)
     stats = {leaf.path: column_stats(arrays[leaf.path], full_distinct=full_distinct.get(leaf.path)) for leaf in leaves}
+    if (config.objective == "balanced" and sample.rows == sample.total_rows
+            and sample.rows * len(leaves) <= config.small_table_cells):
+        return _plan_by_rules(sample, leaves, stats, profile, config, sorting, notes, int96)
     candidates = {leaf.path: candidates_for(leaf, config.space) for leaf in leaves}
     for leaf in leaves:  # the baselines are always measured, for the "vs default" figures
         extra = tuple(c for c in (default_candidate(leaf), zstd_candidate(leaf)) if c not in candidates[leaf.path])
@@ -295,7 +308,7 @@ def advise_sample(
                    else "no copy of the Arrow schema in the footer: Parquet's own types restore it exactly")
     if profile.unverified:
         profile_note += f"; not checked against a real reader (from documentation): {', '.join(profile.unverified)}"
-    return EncodingPlan(
+    plan = EncodingPlan(
         columns=tuple(choices),
         objective=config.objective,
         rows=sample.total_rows,
@@ -307,9 +320,55 @@ def advise_sample(
         overhead_bytes=footer_overhead(sample.table, leaves, store_schema=store_schema)
         * max(1, -(-sample.total_rows // rg_rows) if rg_rows else 1),
         notes=notes + (profile_note, schema_note, rg_note,
-                       "data pages of 1 MiB (pyarrow's default; smaller pages only help point lookups)"),
+                       "data pages of 1 MiB (pyarrow's default; smaller pages only help point lookups), without "
+                       "pyarrow's cap of 20,000 rows a page (it multiplies page headers on columns that encode "
+                       "to almost nothing)"),
         readers=profile.name,
         store_schema=store_schema,
+        max_rows_per_page=MAX_ROWS_PER_PAGE,
+    )
+    return _choose_writer(plan, sample.table, profile) if config.other_writers else plan
+
+
+def _choose_writer(plan: EncodingPlan, table: pa.Table, profile: ReaderProfile) -> EncodingPlan:
+    """The plan with DuckDB as its writer when DuckDB writes the sample smaller within the profile."""
+    scale = plan.rows / table.num_rows if table.num_rows else 1.0
+    sizes = duckdb_writer.compare_on_sample(table, plan.writer_kwargs(table.schema), profile, scale)
+    if sizes is None:
+        return plan
+    mine, duck = sizes
+    if duck >= mine * (1 - duckdb_writer.MARGIN):
+        return replace(plan, notes=plan.notes + (f"DuckDB's writer was tried on the sample: ~{human_bytes(duck)} "
+                                                 f"against ~{human_bytes(mine)} with these settings; pyarrow writes it",))
+    return replace(plan, writer=duckdb_writer.WRITER, notes=plan.notes + (
+        f"DuckDB's writer (V2 pages, ZSTD-{duckdb_writer.LEVEL}) would take ~{human_bytes(duck)} (from the sample) "
+        f"against ~{human_bytes(mine)} with the per-column settings ({duck / mine - 1:+.0%}): DuckDB writes this table, "
+        "checked against the profile and read back; pyarrow with the settings below if its file would not do",))
+
+
+def _plan_by_rules(
+    sample: Sample,
+    leaves: tuple[LeafColumn, ...],
+    stats: Mapping[str, ColumnStats],
+    profile: ReaderProfile,
+    config: AdvisorConfig,
+    sorting: tuple[SortKey, ...],
+    notes: tuple[str, ...],
+    int96: bool,
+) -> EncodingPlan:
+    """A small whole table's plan from statistics alone (no trial encodes, no size estimates)."""
+    choices = []
+    for leaf in leaves:
+        candidate, why = rule_candidate(leaf, stats[leaf.path], profile)
+        choices.append(ColumnChoice.of(leaf, candidate, reason=f"{stats[leaf.path].describe()}: {why}"))
+    return EncodingPlan(
+        columns=tuple(choices), objective=config.objective, rows=sample.total_rows, sample_rows=sample.rows,
+        data_page_size=1024 * 1024, sorting_columns=sorting, int96_timestamps=int96,
+        notes=notes + (f"reader profile {profile.describe()}",
+                       f"small table ({sample.rows:,} rows x {len(leaves)} columns): chosen by rules from column "
+                       "statistics, without trial encodes (they would cost more than the rewrite)"),
+        readers=profile.name, store_schema=needs_arrow_schema(sample.table.schema, int96=int96),
+        max_rows_per_page=MAX_ROWS_PER_PAGE,
     )
 
 

@@ -10,13 +10,15 @@ File format (JSON, UTF-8), written by :meth:`EncodingPlan.save`::
 
     {
       "format": "lakeshrink.encoding-plan",   # magic
-      "version": 2,                            # PLAN_VERSION; readers refuse newer versions
+      "version": 3,                            # PLAN_VERSION; readers refuse newer versions
       "objective": "balanced", "rows": 336776, "sample_rows": 8192,
       "row_group_size": 1048576, "data_page_size": 1048576, "data_page_version": "1.0",
       "sorting_columns": [{"path": "id", "descending": false, "nulls_first": false}],
       "int96_timestamps": false,
       "readers": "portable",                   # reader profile advised for (version 1 plans: "latest")
       "store_schema": true,                    # keep pyarrow's ARROW:schema in the footer
+      "writer": "pyarrow",                     # or "duckdb-v2" (DuckDB writes it; pyarrow is the fallback)
+      "max_rows_per_page": 1048576,            # page row cap (pages are cut at data_page_size bytes anyway)
       "columns": [{"path": "id", "physical_type": "INT64", "dictionary": false,
                    "encoding": "DELTA_BINARY_PACKED", "compression": "ZSTD", "level": 19,
                    "estimated_bytes": 1047, "default_bytes": 1074221, "zstd_bytes": 2110,
@@ -24,16 +26,19 @@ File format (JSON, UTF-8), written by :meth:`EncodingPlan.save`::
                    "latest_bytes": 1047, "constrained_by": []}, ...],
       "notes": ["..."], "overhead_bytes": 1310,             # footer, schema and magic beyond the columns
       "estimated_bytes": 4692938, "default_bytes": 5653356,  # totals, informative (recomputed on load)
-      "checksum": "sha256:<hex of the canonical JSON of every other key>"
+      "sha256": "<hex of the canonical JSON of every other key>"
     }
 
-The checksum catches a plan damaged in storage or edited by hand without care; :func:`load_plan` raises
-:class:`~lakeshrink.errors.CorruptArchive` on a bad magic, version or checksum.
+A plan is a sealed document (:mod:`lakeshrink.sealed`, the one format of every signed file): the seal catches a
+plan damaged in storage or edited by hand; :func:`load_plan` refuses a bad magic, an unknown or newer version, a
+missing or wrong checksum, and fields of the wrong type or range with
+:class:`~lakeshrink.sealed.SealBroken` (a :class:`~lakeshrink.errors.CorruptArchive`). Version 1 plans (sealed
+under ``"checksum": "sha256:<hex>"``) are still read. What a plan claims about data is checked against the data
+when it is used: :meth:`EncodingPlan.check_data` refuses to declare a sort order the rows do not have.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -46,11 +51,14 @@ import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.candidates import Candidate
 from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_columns, needs_arrow_schema
-from lakeshrink.errors import CorruptArchive, InputError, SchemaMismatch
-from lakeshrink.fileio import atomic_file
+from lakeshrink.errors import InputError, SchemaMismatch
+from lakeshrink.sealed import SealBroken, parse_sealed, seal, unseal, write_sealed
 
 PLAN_MAGIC = "lakeshrink.encoding-plan"
-PLAN_VERSION = 2  # 2: reader profile ("readers"), per-column latest_bytes and constrained_by
+#: 2: reader profile ("readers"), per-column latest_bytes and constrained_by; 3: sealed by lakeshrink.sealed
+PLAN_VERSION = 3
+_LEGACY = {1: ("checksum", "sha256:"), 2: ("checksum", "sha256:")}  # versions 1 and 2 were sealed under this key
+_READABLE = (1, 2, PLAN_VERSION)
 OBJECTIVES: tuple[str, ...] = ("size", "speed", "balanced")
 
 
@@ -134,6 +142,13 @@ class EncodingPlan:
             ``latest``: no constraint, also what a version 1 plan is taken for).
         store_schema: store pyarrow's serialized Arrow schema in the footer (``False`` only when the schema
             reads back equal without it, see :func:`~lakeshrink.codecs.encodings.schema.needs_arrow_schema`).
+        max_rows_per_page: rows per data page at most (``None``: pyarrow's default, 20,000). Pages are cut at
+            ``data_page_size`` bytes anyway; the row cap only multiplies page headers (with their statistics)
+            on columns that encode to almost nothing: a constant column of 1.5 M rows takes 6 KB in 75 pages
+            and 200 B in 2.
+        writer: ``pyarrow`` (the per-column settings) or ``duckdb-v2`` (DuckDB's writer, V2 pages and ZSTD-19,
+            chosen when it wrote the sample smaller; see :mod:`~lakeshrink.codecs.encodings.duckdb_writer`;
+            falls back to pyarrow with the per-column settings whenever its file would not do).
     """
 
     columns: tuple[ColumnChoice, ...]
@@ -149,10 +164,14 @@ class EncodingPlan:
     overhead_bytes: int = 0
     readers: str = "latest"
     store_schema: bool = True
+    writer: str = "pyarrow"
+    max_rows_per_page: int | None = None
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise InputError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.writer not in ("pyarrow", "duckdb-v2"):
+            raise InputError(f"writer must be 'pyarrow' or 'duckdb-v2', got {self.writer!r}")
         if self.data_page_version not in ("1.0", "2.0"):
             raise InputError(f"data_page_version must be '1.0' or '2.0', got {self.data_page_version!r}")
         paths = [c.path for c in self.columns]
@@ -163,6 +182,34 @@ class EncodingPlan:
         for key in self.sorting_columns:
             if key.path not in paths:
                 raise InputError(f"sorting column {key.path!r} is not a column of the plan")
+        for name in ("row_group_size", "data_page_size"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1 << 40):
+                raise InputError(f"{name} must be a positive integer or null, got {value!r}")
+        for c in self.columns:
+            if c.level is not None and (not isinstance(c.level, int) or not -7 <= c.level <= 22):
+                raise InputError(f"column {c.path!r}: compression level must be in -7..22, got {c.level!r}")
+
+    def check_data(self, table: pa.Table, *, where: str | Path | None = None) -> None:
+        """Refuse to write ``table`` with this plan when the plan declares a sort order its rows do not have
+        (the plan may have been made for other data with the same schema).
+
+        Raises:
+            SchemaMismatch: naming the first sort column, and the file.
+        """
+        if not self.sorting_columns or table.num_rows < 2:
+            return
+        import pyarrow.compute as pc
+
+        if any(k.path not in table.column_names for k in self.sorting_columns):
+            return  # nested leaves are not declared by the advisor; nothing to check against
+        keys = [(k.path, "descending" if k.descending else "ascending", "at_start" if k.nulls_first else "at_end")
+                for k in self.sorting_columns]
+        order = pc.sort_indices(table.select([k[0] for k in keys]), sort_keys=keys)
+        if not order.equals(pa.array(range(table.num_rows), type=order.type)):
+            names = ", ".join(f"{k.path}{' desc' if k.descending else ''}" for k in self.sorting_columns)
+            raise SchemaMismatch(f"the encoding plan declares the rows sorted by {names}, but these rows are not; "
+                                 "advise again on this data", column=self.sorting_columns[0].path, path=where)
 
     # -- estimates ---------------------------------------------------------------------------------------
     def _total(self, attr: str) -> int | None:
@@ -233,6 +280,8 @@ class EncodingPlan:
             kwargs["row_group_size"] = self.row_group_size
         if self.data_page_size is not None:
             kwargs["data_page_size"] = self.data_page_size
+        if self.max_rows_per_page is not None:
+            kwargs["max_rows_per_page"] = self.max_rows_per_page
         if self.sorting_columns:
             index = {c.path: i for i, c in enumerate(self.columns)}
             kwargs["sorting_columns"] = [pq.SortingColumn(index[k.path], k.descending, k.nulls_first)
@@ -241,9 +290,8 @@ class EncodingPlan:
 
     # -- JSON ------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The plan as its sealed JSON document (``format``, ``version``, fields, ``sha256``)."""
         body = {
-            "format": PLAN_MAGIC,
-            "version": PLAN_VERSION,
             "objective": self.objective,
             "rows": self.rows,
             "sample_rows": self.sample_rows,
@@ -254,77 +302,122 @@ class EncodingPlan:
             "int96_timestamps": self.int96_timestamps,
             "readers": self.readers,
             "store_schema": self.store_schema,
+            "writer": self.writer,
+            "max_rows_per_page": self.max_rows_per_page,
             "columns": [{**vars(c), "constrained_by": list(c.constrained_by)} for c in self.columns],
             "notes": list(self.notes),
             "overhead_bytes": self.overhead_bytes,
             "estimated_bytes": self.estimated_bytes,
             "default_bytes": self.default_bytes,
         }
-        body["checksum"] = _checksum(body)
-        return body
+        return seal(PLAN_MAGIC, PLAN_VERSION, body)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, path: str | Path | None = None) -> EncodingPlan:
-        if not isinstance(data, Mapping) or data.get("format") != PLAN_MAGIC:
-            raise CorruptArchive(f"not a lakeshrink encoding plan (format is not {PLAN_MAGIC!r})", path=path)
-        version = data.get("version")
-        if not isinstance(version, int) or version > PLAN_VERSION or version < 1:
-            raise CorruptArchive(f"encoding plan version {version!r} is not supported (this lakeshrink reads "
-                                 f"versions 1 to {PLAN_VERSION})", path=path)
-        if "checksum" in data:
-            body = {k: v for k, v in data.items() if k != "checksum"}
-            if _checksum(body) != data["checksum"]:
-                raise CorruptArchive("encoding plan checksum does not match its content (damaged or edited)", path=path)
+        """The plan in a sealed document (see the module docstring); anything else is refused.
+
+        Raises:
+            SealBroken: wrong magic, unknown or newer version, missing or wrong checksum, malformed fields.
+        """
+        data = unseal(dict(data) if isinstance(data, Mapping) else data, PLAN_MAGIC, _READABLE, path=path,
+                      legacy=_LEGACY)
         try:
-            columns = tuple(ColumnChoice(**{**c, "constrained_by": tuple(c.get("constrained_by", ()))})
-                            for c in data["columns"])
-            sorting = tuple(SortKey(**k) for k in data.get("sorting_columns", ()))
+            columns = tuple(ColumnChoice(**{**_typed(c, _COLUMN_TYPES),
+                                            "constrained_by": tuple(map(_typed_str, _list(c.get("constrained_by", []))))})
+                            for c in _list(data["columns"]))
+            sorting = tuple(SortKey(**_typed(k, _SORT_TYPES)) for k in _list(data.get("sorting_columns", [])))
             return cls(
                 columns=columns,
-                objective=data.get("objective", "balanced"),
-                rows=int(data.get("rows", 0)),
-                sample_rows=int(data.get("sample_rows", 0)),
+                objective=_typed_str(data.get("objective", "balanced")),
+                rows=_int(data.get("rows", 0)),
+                sample_rows=_int(data.get("sample_rows", 0)),
                 row_group_size=data.get("row_group_size"),
                 data_page_size=data.get("data_page_size"),
-                data_page_version=data.get("data_page_version", "1.0"),
+                data_page_version=_typed_str(data.get("data_page_version", "1.0")),
                 sorting_columns=sorting,
-                int96_timestamps=bool(data.get("int96_timestamps", False)),
-                notes=tuple(data.get("notes", ())),
-                overhead_bytes=int(data.get("overhead_bytes", 0)),
-                readers=str(data.get("readers", "latest")),
-                store_schema=bool(data.get("store_schema", True)),
+                int96_timestamps=_bool(data.get("int96_timestamps", False)),
+                notes=tuple(_typed_str(n) for n in _list(data.get("notes", []))),
+                overhead_bytes=_int(data.get("overhead_bytes", 0)),
+                readers=_typed_str(data.get("readers", "latest")),
+                store_schema=_bool(data.get("store_schema", True)),
+                writer=_typed_str(data.get("writer", "pyarrow")),
+                max_rows_per_page=_of(data.get("max_rows_per_page"), int) if data.get("max_rows_per_page") is not None else None,
             )
-        except (KeyError, TypeError) as exc:
-            raise CorruptArchive(f"encoding plan is malformed: {exc}", path=path) from exc
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SealBroken(f"encoding plan is malformed: {exc}", path=path) from exc
         except InputError as exc:
-            raise CorruptArchive(f"encoding plan is invalid: {exc}", path=path) from exc
+            raise SealBroken(f"encoding plan is invalid: {exc}", path=path) from exc
 
     @classmethod
-    def from_json(cls, text: str, *, path: str | Path | None = None) -> EncodingPlan:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CorruptArchive(f"encoding plan is not JSON: {exc}", path=path) from exc
+    def from_json(cls, text: str | bytes, *, path: str | Path | None = None) -> EncodingPlan:
+        data = parse_sealed(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"), PLAN_MAGIC,
+                            _READABLE, path=path, legacy=_LEGACY)
         return cls.from_dict(data, path=path)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the plan as JSON, atomically."""
-        with atomic_file(path) as tmp:
-            tmp.write_text(self.to_json() + "\n", encoding="utf-8")
+        """Write the plan as a sealed JSON document, atomically."""
+        doc = self.to_dict()
+        write_sealed(path, PLAN_MAGIC, PLAN_VERSION, {k: v for k, v in doc.items() if k not in ("format", "version", "sha256")})
 
 
-def _checksum(body: Mapping[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+_COLUMN_TYPES: dict[str, tuple[type, ...]] = {
+    "path": (str,), "physical_type": (str,), "dictionary": (bool,), "encoding": (str, type(None)),
+    "compression": (str,), "level": (int, type(None)), "estimated_bytes": (int, type(None)),
+    "default_bytes": (int, type(None)), "zstd_bytes": (int, type(None)), "decode_seconds": (float, int, type(None)),
+    "reason": (str,), "latest_bytes": (int, type(None)), "constrained_by": (list,),
+}
+_SORT_TYPES: dict[str, tuple[type, ...]] = {"path": (str,), "descending": (bool,), "nulls_first": (bool,)}
+
+
+def _typed(value: Any, types: Mapping[str, tuple[type, ...]]) -> dict[str, Any]:
+    """``value`` if it is an object whose fields have the types this module writes (bool is not an int here)."""
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    for key, v in value.items():
+        allowed = types.get(key)
+        if allowed is None:
+            raise TypeError(f"unknown field {key!r}")
+        if not isinstance(v, allowed) or (isinstance(v, bool) and bool not in allowed):
+            raise TypeError(f"field {key!r} has type {type(v).__name__}")
+    return value
+
+
+def _of(value: Any, kind: type) -> Any:
+    """``value`` if it is of ``kind`` (a bool is not an int here), else ``TypeError``."""
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _list(value: Any) -> list:
+    return _of(value, list)
+
+
+def _int(value: Any) -> int:
+    return _of(value, int)
+
+
+def _typed_str(value: Any) -> str:
+    return _of(value, str)
 
 
 def load_plan(path: str | os.PathLike[str]) -> EncodingPlan:
-    """Read a plan written by :meth:`EncodingPlan.save` (magic, version and checksum are checked)."""
+    """Read a plan written by :meth:`EncodingPlan.save` (magic, version, checksum and field types are checked).
+
+    Raises:
+        InputError: the file cannot be read.
+        SealBroken: anything but an intact plan of a known version.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read the encoding plan: {exc.strerror}", path=path) from exc
-    return EncodingPlan.from_json(text, path=path)
+        raise InputError(f"cannot read the encoding plan: {exc.strerror or exc}", path=path) from exc
+    return EncodingPlan.from_json(data, path=path)
+
+
+
+def _bool(value: Any) -> bool:
+    return _of(value, bool)

@@ -167,6 +167,9 @@ class ReaderProfile:
         refusing = self.refusing("INT32", page_version=plan.data_page_version)
         if refusing:
             problems.append(f"data page version {plan.data_page_version} ({', '.join(refusing)} cannot read it)")
+        refusing = self.refusing("INT32", page_version="2.0") if plan.writer == "duckdb-v2" else ()
+        if refusing:
+            problems.append(f"DuckDB's writer with V2 data pages ({', '.join(refusing)} cannot read them)")
         for c in plan.columns:
             who = self.candidate_refused_by(c.candidate, c.physical_type)
             if who:

@@ -44,6 +44,30 @@ def _hidden(part: str) -> bool:
     return part.startswith(("_", "."))
 
 
+#: Bookkeeping files of Parquet writers (Spark/Hadoop) that a rewrite may drop or recreate.
+_WRITER_FILES = ("_SUCCESS", "_committed_", "_started_", "_common_metadata", "_metadata")
+
+
+def foreign_entries(root: Path) -> list[str]:
+    """Entries under a Parquet directory that are not its data files or writers' bookkeeping: hidden folders
+    (``_checkpoints/``, ``.snapshots/``, ``_lakeshrink/``...) and hidden files other than ``.crc`` checksums. A
+    command that replaces the directory as a whole would delete them, so it must refuse instead."""
+    out = []
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        parts = rel.split("/")
+        hidden = [x for x in parts if _hidden(x)]
+        if not hidden:
+            continue
+        if len(hidden) == 1 and parts[-1] == hidden[0] and p.is_file() and (
+                hidden[0].startswith(_WRITER_FILES) or hidden[0].endswith(".crc")):
+            continue
+        if any(o == rel or rel.startswith(o + "/") for o in out):
+            continue
+        out.append(rel)
+    return out
+
+
 def open_input(path: str | Path) -> ParquetInput:
     """Find the data files of a Parquet file or directory.
 
@@ -59,6 +83,11 @@ def open_input(path: str | Path) -> ParquetInput:
     fmt = _format_table(root)
     if fmt is not None:
         return fmt
+    nested = next((d for d in sorted(root.rglob("_delta_log")) if d.is_dir()), None)
+    if nested is not None:  # a table format's table below a plain folder: its log would no longer match its files
+        raise InputError(f"holds a Delta table at {nested.parent.relative_to(root).as_posix()}/; rewriting its files "
+                         "behind Delta's log would corrupt it", path=root,
+                         hint="rewrite that table on its own (give its folder), or point lakeshrink at the plain Parquet folders")
     files, extras = [], []
     for p in sorted(q for q in root.rglob("*") if q.is_file()):
         rel = p.relative_to(root).as_posix()

@@ -34,6 +34,7 @@ from lakeshrink.codecs.encodings.schema import LeafColumn
 from lakeshrink.progress import progress
 
 BASELINE = Candidate(False, "PLAIN", "NONE")
+MAX_ROWS_PER_PAGE = 1 << 20  # the plans' page row cap (pyarrow's default of 20,000 multiplies page headers)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def encode_one(
     """Write ``table`` to memory with per-leaf ``settings`` (leaves not named use :data:`BASELINE`)."""
     full = {leaf.path: settings.get(leaf.path, BASELINE) for leaf in leaves}
     sink = pa.BufferOutputStream()
+    writer.setdefault("max_rows_per_page", MAX_ROWS_PER_PAGE)
     pq.write_table(table, sink, row_group_size=max(1, table.num_rows), **settings_kwargs(full), **writer)
     return sink.getvalue()
 

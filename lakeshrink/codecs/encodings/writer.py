@@ -6,10 +6,16 @@
 copied. Each rewritten file is read back and compared with its input before anything is renamed into place, so a
 rewrite either completes verified or leaves the target as it was (temporary path, then an atomic rename, via
 :mod:`lakeshrink.fileio`).
+
+A directory rewritten in place is never replaced as a whole: each data file is replaced by its verified
+re-encoding, one atomic rename at a time, and nothing else in the directory is touched (folders such as
+``_checkpoints/`` or ``.snapshots/``, other files, the directory's own mode and owner). At every moment each file
+is either its old or its new encoding of the same rows, so a kill at any point leaves a complete table.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -20,14 +26,18 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lakeshrink.codecs.encodings import duckdb_writer
 from lakeshrink.codecs.encodings.advisor import AdvisorConfig, advise, advise_table, advisor_config, to_arrow
 from lakeshrink.codecs.encodings.plan import EncodingPlan
 from lakeshrink.codecs.encodings.profiles import resolve_profile
-from lakeshrink.codecs.encodings.source import open_input, read_file, uses_int96
+from lakeshrink.codecs.encodings.source import foreign_entries, open_input, read_file, uses_int96
 from lakeshrink.codecs.encodings.verify import verify_equal
 from lakeshrink.errors import InputError
-from lakeshrink.fileio import atomic_dir, atomic_file
+from lakeshrink.fileio import atomic_dir, atomic_file, replace_file_in_place
 from lakeshrink.progress import progress
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,12 @@ def write_table_file(
     ``where`` names the data in errors (the input file of a rewrite; default ``path``).
     """
     plan.check(table.schema, where=where or path)
+    plan.check_data(table, where=where or path)
+    if plan.writer == duckdb_writer.WRITER:
+        why_not = duckdb_writer.write_checked(table, path, resolve_profile(plan.readers), row_group_rows=plan.row_group_size)
+        if why_not is None:
+            return
+        logger.info("%s: writing with pyarrow instead: %s", where or path, why_not)
     kwargs = plan.writer_kwargs(table.schema)
     try:
         pq.write_table(table, path, **kwargs)
@@ -167,6 +183,12 @@ def rewrite(
                          "the table's own folder as the output", path=output)
     if not in_place and target.exists() and not overwrite:
         raise InputError("output already exists (pass overwrite to replace it)", path=target)
+    if not in_place and target.is_dir() and not target.is_symlink():
+        refuse_foreign(target)
+    if source.table_format is not None:
+        from lakeshrink.tables.rewrite import check_rewritable
+
+        check_rewritable(str(source.root), source.table_format, iceberg_catalog=iceberg_catalog)
     input_bytes = source.bytes
     start = time.perf_counter()
     first = source.path(source.files[0])
@@ -195,6 +217,16 @@ def rewrite(
         with atomic_file(target) as tmp:
             rows = _rewrite_one(source.root, tmp, plan)
             out_bytes = tmp.stat().st_size
+    elif in_place:
+        out_bytes = 0
+        with progress("rewriting files", total=len(source.files)) as bar:
+            for rel in source.files:
+                with replace_file_in_place(source.path(rel)) as tmp:
+                    rows += _rewrite_one(source.path(rel), tmp, plan)
+                    out_bytes += tmp.stat().st_size
+                stale_crc = source.path(rel).with_name(f".{source.path(rel).name}.crc")
+                stale_crc.unlink(missing_ok=True)  # Hadoop's checksum of the old bytes would fail on the new ones
+                bar.advance()
     else:
         with atomic_dir(target, overwrite=True) as tmp, progress("rewriting files", total=len(source.files)) as bar:
             out_bytes = 0
@@ -213,6 +245,19 @@ def rewrite(
         input_bytes=input_bytes, output_bytes=out_bytes, plan=plan,
         advise_seconds=advise_seconds, write_seconds=time.perf_counter() - start,
     )
+
+
+def refuse_foreign(target: Path) -> None:
+    """Refuse to replace a directory holding entries lakeshrink did not write (see ``foreign_entries``).
+
+    Raises:
+        InputError: naming the first few such entries.
+    """
+    foreign = foreign_entries(target)
+    if foreign:
+        raise InputError(f"replacing this directory would delete {', '.join(foreign[:3])}"
+                         f"{' and more' if len(foreign) > 3 else ''}, which lakeshrink did not write", path=target,
+                         hint="write to a new path, or move them away first")
 
 
 def _rewrite_one(src: Path, dest: Path, plan: EncodingPlan) -> int:

@@ -17,13 +17,14 @@ Writers go through :func:`lakeshrink.fileio.atomic_file`: an error leaves no par
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 import zstandard
@@ -32,13 +33,22 @@ from lakeshrink.errors import CorruptArchive
 
 MAGIC = b"\x89LSKLOG\n"
 END_MAGIC = b"LSKLOGIX"
-VERSION = 1
+#: Version 2 (this writer) adds per-chunk and per-file SHA-256 digests, per-file mode and mtime, and the decode
+#: bounds of ``docs/log-archive-format.md``; version 1 archives are still read (and validated the same way).
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 TAG_CHUNK = b"CHNK"
 TAG_INDEX = b"INDX"
+T = TypeVar("T")
 _HEADER = struct.Struct("<8sHH")
 _FRAME = struct.Struct("<4sII")
 _TRAILER = struct.Struct("<Q8s")
-INDEX_VERSION = 1
+INDEX_VERSION = 2
+#: A chunk may not declare more original bytes than this (the writer's chunks are ``--chunk-mb``, 32 MiB by
+#: default, plus at most one line of ``--max-line-bytes``): declared sizes bound every allocation a reader makes.
+MAX_CHUNK_BYTES = 1 << 32
+#: The index may decompress to at most this many bytes per byte stored (and 64 MiB in any case).
+_INDEX_RATIO = 64
 
 
 # --------------------------------------------------------------------------------------------------- blooms
@@ -72,7 +82,12 @@ def bloom_may_contain(bloom: str, needle: bytes) -> bool:
     """False only when ``needle`` (3 bytes or more) cannot occur in the chunk the filter was made from."""
     if len(needle) < 3 or not bloom:
         return True
-    packed = zstandard.ZstdDecompressor().decompress(base64.b64decode(bloom))
+    try:
+        packed = zstandard.ZstdDecompressor().decompress(base64.b64decode(bloom), max_output_size=BLOOM_BITS // 8)
+    except (ValueError, zstandard.ZstdError):
+        return True  # an unreadable filter rules nothing out: the chunk is read and checked
+    if len(packed) != BLOOM_BITS // 8:
+        return True
     table = np.unpackbits(np.frombuffer(packed, dtype=np.uint8)).astype(bool)
     return bool(table[_trigram_hashes(needle, len(table))].all())
 
@@ -96,6 +111,7 @@ class ChunkEntry:
     templates: tuple[tuple[int, int], ...]  # (template_hash of the text, lines); texts live in the chunk
     bloom: str
     time_range: tuple[str, str] | None = None  # min, max of the lines' time keys (chunk.time_key)
+    sha256: str = ""  # hex SHA-256 of the chunk's original bytes (version 2; "" in version 1)
 
 
 @dataclass(frozen=True)
@@ -103,6 +119,15 @@ class FileEntry:
     path: str
     size: int
     chunks: tuple[int, ...]
+    sha256: str = ""  # hex SHA-256 of the concatenated binary digests of its chunks, in order (version 2)
+    mode: int | None = None  # permission bits of the input (st_mode & 0o7777), None for stdin
+    mtime_ns: int | None = None  # modification time of the input, None for stdin
+
+
+def file_digest(chunk_digests: list[str]) -> str:
+    """A file's digest: SHA-256 of its chunks' binary SHA-256 digests in order (a hash list, so chunks hashed
+    in parallel tasks still give one digest per file)."""
+    return hashlib.sha256(b"".join(bytes.fromhex(d) for d in chunk_digests)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -111,12 +136,17 @@ class ArchiveIndex:
     files: tuple[FileEntry, ...]
     chunks: tuple[ChunkEntry, ...]
     miner_version: int = 1
+    version: int = INDEX_VERSION
 
     def to_json(self) -> bytes:
         doc = {
             "version": INDEX_VERSION,
             "format": self.format,
-            "files": [{"path": f.path, "size": f.size, "chunks": list(f.chunks)} for f in self.files],
+            "files": [
+                {"path": f.path, "size": f.size, "chunks": list(f.chunks), "sha256": f.sha256, "mode": f.mode,
+                 "mtime_ns": f.mtime_ns}
+                for f in self.files
+            ],
             "chunks": [
                 {
                     "offset": c.offset,
@@ -128,6 +158,7 @@ class ArchiveIndex:
                     "templates": [list(t) for t in c.templates],
                     "bloom": c.bloom,
                     "time": list(c.time_range) if c.time_range else None,
+                    "sha256": c.sha256,
                 }
                 for c in self.chunks
             ],
@@ -135,20 +166,11 @@ class ArchiveIndex:
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
     @classmethod
-    def from_json(cls, data: bytes) -> ArchiveIndex:
-        doc = json.loads(data.decode("utf-8"))
-        if doc.get("version") != INDEX_VERSION:
-            raise ValueError(f"index version {doc.get('version')} is not supported (expected {INDEX_VERSION})")
-        files = tuple(FileEntry(f["path"], f["size"], tuple(f["chunks"])) for f in doc["files"])
-        chunks = tuple(
-            ChunkEntry(
-                c["offset"], c["length"], c["file"], c["lines"], c["raw_bytes"], c["mode"],
-                tuple((int(t[0]), int(t[1])) for t in c["templates"]), c["bloom"],
-                tuple(c["time"]) if c.get("time") else None,
-            )
-            for c in doc["chunks"]
-        )
-        return cls(doc["format"], files, chunks)
+    def from_json(cls, data: bytes, *, version: int = INDEX_VERSION) -> ArchiveIndex:
+        """Parse and validate an index; see :func:`lakeshrink.codecs.logs.archive_index.parse_index`."""
+        from lakeshrink.codecs.logs.archive_index import parse_index
+
+        return parse_index(data, version)
 
 
 # --------------------------------------------------------------------------------------------------- writer
@@ -166,18 +188,19 @@ class ArchiveWriter:
         self._out.write(data)
         self._offset += len(data)
 
-    def start_file(self, path: str) -> None:
-        self._files.append({"path": path, "size": 0, "chunks": []})
+    def start_file(self, path: str, *, mode: int | None = None, mtime_ns: int | None = None) -> None:
+        self._files.append({"path": path, "size": 0, "chunks": [], "digests": [], "mode": mode, "mtime_ns": mtime_ns})
 
     def add_chunk(self, raw: bytes, payload: bytes, *, lines: int, mode: str, templates: dict[str, int],
                   time_range: tuple[str, str] | None = None) -> None:
         """Write one chunk of the current file (``payload`` decodes to ``raw``; checked by the caller)."""
         self.add_encoded(payload, raw_crc=zlib.crc32(raw), raw_bytes=len(raw), bloom=make_bloom(raw), lines=lines,
-                         mode=mode, templates=templates, time_range=time_range)
+                         mode=mode, templates=templates, time_range=time_range, raw_sha256=hashlib.sha256(raw).hexdigest())
 
     def add_encoded(self, payload: bytes, *, raw_crc: int, raw_bytes: int, bloom: str, lines: int, mode: str,
-                    templates: dict[str, int], time_range: tuple[str, str] | None = None) -> None:
-        """Write a chunk encoded elsewhere (a Spark task), given its original bytes' CRC-32, size and Bloom filter."""
+                    templates: dict[str, int], time_range: tuple[str, str] | None = None, raw_sha256: str) -> None:
+        """Write a chunk encoded elsewhere (a Spark task), given its original bytes' CRC-32, SHA-256, size and
+        Bloom filter."""
         body = struct.pack("<I", raw_crc) + payload
         offset = self._offset
         self._write(_FRAME.pack(TAG_CHUNK, len(body), zlib.crc32(body)))
@@ -185,18 +208,22 @@ class ArchiveWriter:
         current = self._files[-1]
         current["size"] += raw_bytes
         current["chunks"].append(len(self._chunks))
+        current["digests"].append(raw_sha256)
         self._chunks.append(
             ChunkEntry(
                 offset, self._offset - offset, len(self._files) - 1, lines, raw_bytes, mode,
                 tuple(sorted(((template_hash(t), n) for t, n in templates.items()), key=lambda t: -t[1])), bloom,
-                time_range,
+                time_range, raw_sha256,
             )
         )
 
     def finish(self, fmt: str) -> ArchiveIndex:
         index = ArchiveIndex(
             fmt,
-            tuple(FileEntry(f["path"], f["size"], tuple(f["chunks"])) for f in self._files),
+            tuple(
+                FileEntry(f["path"], f["size"], tuple(f["chunks"]), file_digest(f["digests"]), f["mode"], f["mtime_ns"])
+                for f in self._files
+            ),
             tuple(self._chunks),
         )
         body = zstandard.ZstdCompressor(level=9).compress(index.to_json())
@@ -244,23 +271,49 @@ class ArchiveReader:
         head = fh.read(_HEADER.size)
         if len(head) < _HEADER.size or head[:8] != MAGIC:
             raise self._corrupt("not a lakeshrink log archive (bad magic)", 0)
-        _, version, _flags = _HEADER.unpack(head)
-        if version != VERSION:
-            raise self._corrupt(f"archive version {version} is not supported (this lakeshrink reads {VERSION})", 8)
+        _, version, flags = _HEADER.unpack(head)
+        if version not in READABLE_VERSIONS:
+            raise self._corrupt(
+                f"archive version {version} is not supported (this lakeshrink reads versions "
+                f"{', '.join(map(str, READABLE_VERSIONS))})", 8)
+        if flags:
+            raise self._corrupt(f"archive flags {flags:#x} are not supported (must be 0)", 10)
+        self.version = version
         size = fh.seek(0, 2)
         if size < _HEADER.size + _TRAILER.size:
             raise self._corrupt("archive is truncated: no index trailer", size)
         fh.seek(size - _TRAILER.size)
         index_offset, end = _TRAILER.unpack(fh.read(_TRAILER.size))
-        if end != END_MAGIC or index_offset >= size:
+        if end != END_MAGIC or not _HEADER.size <= index_offset <= size - _TRAILER.size - _FRAME.size:
             raise self._corrupt("archive is truncated or damaged: index trailer missing", size - _TRAILER.size)
         tag, body = self._frame(index_offset)
         if tag != TAG_INDEX:
             raise self._corrupt("index frame expected at the trailer's offset", index_offset)
+        if index_offset + _FRAME.size + len(body) != size - _TRAILER.size:
+            raise self._corrupt("bytes between the index and the trailer", index_offset)
+        from lakeshrink.codecs.logs.packing import _zstd_at_most
+
+        limit = max(64 << 20, _INDEX_RATIO * len(body))
         try:
-            return ArchiveIndex.from_json(zstandard.ZstdDecompressor().decompress(body))
-        except (ValueError, KeyError, zstandard.ZstdError) as exc:
+            text = _zstd_at_most(body, limit + 1)
+        except zstandard.ZstdError as exc:
             raise self._corrupt(f"unreadable index: {exc}", index_offset) from exc
+        if len(text) > limit:
+            raise self._corrupt(f"the index decompresses to more than {limit} bytes", index_offset)
+        try:
+            index = ArchiveIndex.from_json(text, version=version)
+        except ValueError as exc:
+            raise self._corrupt(f"invalid index: {exc}", index_offset) from exc
+        self._check_layout(index, index_offset)
+        return index
+
+    def _check_layout(self, index: ArchiveIndex, index_offset: int) -> None:
+        """Chunk frames lie between the header and the index, in order, without overlapping."""
+        end = _HEADER.size
+        for i, c in enumerate(index.chunks):
+            if c.offset < end or c.offset + c.length > index_offset or c.length < _FRAME.size + 4:
+                raise self._corrupt(f"invalid index: chunk {i} lies outside its place in the archive", index_offset)
+            end = c.offset + c.length
 
     def _frame(self, offset: int) -> tuple[bytes, bytes]:
         self._fh.seek(offset)
@@ -276,27 +329,51 @@ class ArchiveReader:
         return tag, body
 
     def read_chunk(self, i: int) -> bytes:
-        """The original bytes of chunk ``i``, checked against the CRC-32 recorded when it was written."""
+        """The original bytes of chunk ``i``, checked against the CRC-32 (and, since version 2, the SHA-256)
+        recorded when it was written; decoding never allocates more than the index's declared size allows."""
         from lakeshrink.codecs.logs.chunk import decode_chunk
 
         entry = self.index.chunks[i]
-        tag, body = self._frame(entry.offset)
-        if tag != TAG_CHUNK:
-            raise self._corrupt(f"chunk frame expected for chunk {i}", entry.offset)
+        body = self._chunk_body(i)
         (raw_crc,) = struct.unpack_from("<I", body)
         try:
-            raw = decode_chunk(body[4:])
+            raw = decode_chunk(body[4:], raw_bytes=entry.raw_bytes)
         except Exception as exc:  # any decoding failure of checksummed data is corruption or a bug: say where
             raise self._corrupt(f"chunk {i} cannot be decoded: {exc}", entry.offset) from exc
         if zlib.crc32(raw) != raw_crc or len(raw) != entry.raw_bytes:
             raise self._corrupt(f"chunk {i} decoded to bytes that fail their checksum", entry.offset)
+        if entry.sha256 and hashlib.sha256(raw).hexdigest() != entry.sha256:
+            raise self._corrupt(f"chunk {i} decoded to bytes that fail their SHA-256 digest", entry.offset)
         return raw
 
-    def chunk_payload(self, i: int) -> bytes:
+    def _chunk_body(self, i: int) -> bytes:
         entry = self.index.chunks[i]
-        _, body = self._frame(entry.offset)
-        return body[4:]
+        tag, body = self._frame(entry.offset)
+        if tag != TAG_CHUNK or len(body) != entry.length - _FRAME.size or len(body) < 4:
+            raise self._corrupt(f"chunk frame expected for chunk {i}", entry.offset)
+        return body
+
+    def chunk_payload(self, i: int) -> bytes:
+        return self._chunk_body(i)[4:]
+
+    def chunk_meta(self, i: int, read: Callable[..., T]) -> T:
+        """``read(payload, raw_bytes)`` on chunk ``i`` (e.g. ``chunk.chunk_templates``), bounded by the size its
+        index entry declares; any failure is reported as :class:`CorruptArchive`."""
+        entry = self.index.chunks[i]
+        payload = self.chunk_payload(i)
+        try:
+            return read(payload, entry.raw_bytes)
+        except Exception as exc:  # hostile or damaged metadata behind a valid frame checksum
+            raise self._corrupt(f"chunk {i} cannot be decoded: {exc}", entry.offset) from exc
 
     def iter_file(self, file_index: int) -> Iterator[bytes]:
-        for i in self.index.files[file_index].chunks:
-            yield self.read_chunk(i)
+        """The chunks of one file in order; since version 2 the file's digest is checked after its last chunk
+        (before it is reported complete), so a file never silently gets another file's bytes."""
+        entry = self.index.files[file_index]
+        digests = []
+        for i in entry.chunks:
+            data = self.read_chunk(i)
+            digests.append(self.index.chunks[i].sha256)
+            yield data
+        if entry.sha256 and file_digest(digests) != entry.sha256:
+            raise self._corrupt(f"file {entry.path!r} fails its SHA-256 digest", None)

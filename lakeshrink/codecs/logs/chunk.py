@@ -37,11 +37,13 @@ from lakeshrink.codecs.logs.lines import extract_params, fill_template, join_lin
 from lakeshrink.codecs.logs.miner import TemplateMiner
 from lakeshrink.codecs.logs.packing import (
     LZMA,
+    Budget,
     FramingError,
     PackOptions,
     get_varint,
     pack,
     put_varint,
+    section_budget,
     unpack,
     zstd_compressor,
 )
@@ -255,7 +257,7 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
     span = None
     try:
         payload, counts, residue, span = _columnar(data, fmt, miner, options)
-        if decode_chunk(payload) != data:
+        if decode_chunk(payload, raw_bytes=len(data)) != data:  # within the bounds every reader enforces
             payload = None
     except Exception:  # noqa: BLE001 - any surprise in the columnar path: the whole-chunk form below is exact
         payload = None
@@ -269,41 +271,95 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
 
 
 # ---------------------------------------------------------------------------------------------------- decode
-def _meta_only(payload: bytes) -> dict | None:
+def string_budget(raw_bytes: int) -> int:
+    """What the columns of a chunk of ``raw_bytes`` may materialise while it is decoded (see
+    :func:`lakeshrink.codecs.logs.columns.bounded`): a format rule since archive version 2, checked by the
+    writer, which stores a chunk whole rather than break it."""
+    return 4 * raw_bytes + (1 << 20)
+
+
+def _meta_only(payload: bytes, raw_bytes: int | None) -> dict | None:
     """The metadata of a columnar chunk, decompressing only its first section (None for whole chunks)."""
     if not payload or payload[0] != MODE_COLUMNAR:
         return None
     view = memoryview(payload)
     _, pos = get_varint(view, 1)
-    section0, _ = unpack(view, pos)
+    section0, _ = unpack(view, pos, Budget(section_budget(raw_bytes)) if raw_bytes is not None else None)
     meta_len, start = get_varint(section0, 0)
-    return json.loads(section0[start : start + meta_len].decode("utf-8"))
+    meta = json.loads(section0[start : start + meta_len].decode("utf-8"))
+    if raw_bytes is not None:
+        _check_meta(meta, raw_bytes, None)
+    return meta
 
 
-def chunk_templates(payload: bytes) -> dict[int, str]:
-    """The templates of a columnar chunk (cluster id -> text)."""
-    meta = _meta_only(payload)
+def chunk_templates(payload: bytes, raw_bytes: int | None = None) -> dict[int, str]:
+    """The templates of a columnar chunk (cluster id -> text); ``raw_bytes`` (the size its index declares)
+    bounds and validates what is read from untrusted payloads."""
+    meta = _meta_only(payload, raw_bytes)
     return {cid: text for cid, text, _ in meta["tpl"]} if meta else {}
 
 
-def chunk_format(payload: bytes) -> str | None:
+def chunk_format(payload: bytes, raw_bytes: int | None = None) -> str | None:
     """The header format a columnar chunk was split with (None for whole chunks)."""
-    meta = _meta_only(payload)
+    meta = _meta_only(payload, raw_bytes)
     return meta["fmt"] if meta else None
 
 
-def read_meta(payload: bytes) -> tuple[dict, list[bytes]]:
-    """The metadata and the raw streams of a columnar payload."""
+def _check_meta(meta: object, raw_bytes: int, sections: list[bytes] | None) -> None:
+    """Refuse metadata this module never writes, before any of it sizes an allocation."""
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise ChunkDecodeError(f"chunk metadata: {what}")
+
+    need(isinstance(meta, dict) and meta.get("v") == META_VERSION, f"version {str(meta)[:40]} is not supported")
+    assert isinstance(meta, dict)
+    n = meta.get("n")
+    need(isinstance(n, int) and 0 <= n <= raw_bytes + 1, f"{n!r} lines cannot fit in {raw_bytes} bytes")
+    need(isinstance(meta.get("nl"), bool) and isinstance(meta.get("fmt"), str), "bad 'nl' or 'fmt'")
+    need(isinstance(meta.get("h"), list) and isinstance(meta.get("tpl"), list), "bad 'h' or 'tpl'")
+    descs = [d for d in meta["h"] if d is not None]
+    for t in meta["tpl"]:
+        need(isinstance(t, list) and len(t) == 3 and isinstance(t[0], int) and isinstance(t[1], str)
+             and isinstance(t[2], list), "bad template entry")
+        need(0 <= t[0] < 2**62, "bad template id")
+        descs += t[2]
+    descs += [meta.get("cr"), meta.get("kind"), meta.get("rl"), meta.get("rc")]
+    if meta.get("bin") is not None:
+        descs.append(meta["bin"])
+    for desc in descs:
+        col.check_descriptor(desc)
+    if sections is None:
+        return
+    loc = meta.get("loc")
+    need(isinstance(loc, list) and len(loc) == sum(col.stream_count(d) for d in descs), "stream list does not match the columns")
+    for item in loc:
+        need(isinstance(item, list) and len(item) == 3 and all(isinstance(x, int) and x >= 0 for x in item)
+             and item[0] < len(sections) and item[1] + item[2] <= len(sections[item[0]]), "a stream lies outside its section")
+
+
+def read_meta(payload: bytes, raw_bytes: int | None = None) -> tuple[dict, list[bytes]]:
+    """The metadata and the raw streams of a columnar payload.
+
+    With ``raw_bytes`` (what the archive index declares for the chunk) sections may decompress to at most
+    :func:`~lakeshrink.codecs.logs.packing.section_budget` bytes in all, and the metadata is validated.
+    """
     view = memoryview(payload)
+    budget = Budget(section_budget(raw_bytes)) if raw_bytes is not None else None
     n_sections, pos = get_varint(view, 1)
+    if not 1 <= n_sections <= len(payload):
+        raise FramingError(f"a chunk of {len(payload)} bytes cannot hold {n_sections} sections")
     sections = []
     for _ in range(n_sections):
-        raw, pos = unpack(view, pos)
+        raw, pos = unpack(view, pos, budget)
         sections.append(raw)
     if pos != len(payload):
         raise FramingError("trailing bytes after the last section")
     meta_len, start = get_varint(sections[0], 0)
     meta = json.loads(sections[0][start : start + meta_len].decode("utf-8"))
+    if raw_bytes is not None:
+        base = start + meta_len
+        _check_meta(meta, raw_bytes, [sections[0][base:], *sections[1:]])
     if meta.get("v") != META_VERSION:
         raise ChunkDecodeError(f"chunk metadata version {meta.get('v')} is not supported (expected {META_VERSION})")
     base = start + meta_len
@@ -337,9 +393,9 @@ def _rows_by_kind(kinds: np.ndarray) -> Callable[[int], np.ndarray]:
     return rows_of
 
 
-def line_kinds(payload: bytes) -> tuple[np.ndarray, dict[int, str]]:
+def line_kinds(payload: bytes, raw_bytes: int | None = None) -> tuple[np.ndarray, dict[int, str]]:
     """Per line of a columnar chunk its kind (template id + 3, or a residue kind), and the chunk's templates."""
-    meta, streams = read_meta(payload)
+    meta, streams = read_meta(payload, raw_bytes)
     reader = _Reader(streams)
     for desc in meta["h"]:
         if desc is not None:
@@ -351,17 +407,29 @@ def line_kinds(payload: bytes) -> tuple[np.ndarray, dict[int, str]]:
     return reader.ints(meta["kind"], meta["n"]), {cid: text for cid, text, _ in meta["tpl"]}
 
 
-def decode_chunk(payload: bytes) -> bytes:
-    """The exact bytes a payload was made from."""
+def decode_chunk(payload: bytes, raw_bytes: int | None = None) -> bytes:
+    """The exact bytes a payload was made from.
+
+    ``raw_bytes`` is the size the archive's index declares: with it, memory is bounded by that size (sections
+    by :func:`~lakeshrink.codecs.logs.packing.section_budget`, columns by :func:`string_budget`) and
+    anything larger is refused before it is allocated. Payloads read from files must always pass it.
+    """
     if not payload:
         raise ChunkDecodeError("empty chunk payload")
     mode = payload[0]
     if mode in (MODE_ZSTD, MODE_LZMA):
-        raw, _ = unpack(memoryview(payload), 1)
+        raw, _ = unpack(memoryview(payload), 1, Budget(raw_bytes) if raw_bytes is not None else None)
         return raw
     if mode != MODE_COLUMNAR:
         raise ChunkDecodeError(f"unknown chunk mode {mode}")
-    meta, streams = read_meta(payload)
+    meta, streams = read_meta(payload, raw_bytes)
+    if raw_bytes is None:
+        return _decode_columnar(meta, streams)
+    with col.bounded(string_budget(raw_bytes)):
+        return _decode_columnar(meta, streams)
+
+
+def _decode_columnar(meta: dict, streams: list[bytes]) -> bytes:
     from lakeshrink.codecs.logs.header import parse_format
 
     fmt = parse_format(meta["fmt"])
@@ -384,6 +452,7 @@ def decode_chunk(payload: bytes) -> bytes:
 
     for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
         rows = rows_of(cid + TEMPLATE_BASE)
+        col.charge(len(rows) * (len(text) + 1), "a template")
         params = [col.decode_strings(d, ps, len(rows)) for d, ps in zip(descs, param_streams)]
         pieces.append(fill_template(template_regex(text)[1], params, len(rows)))
         positions.append(rows)
@@ -439,6 +508,7 @@ def _decode_lists(
     content = np.full(len(m_kinds), "", dtype=object)
     for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
         rows = rows_of(cid + TEMPLATE_BASE)
+        col.charge(len(rows) * (len(text) + 1), "a template")
         literals, k = template_regex(text)[1], len(rows)
         columns: list[list[str]] = []
         for literal, desc, streams in zip(literals, descs, param_streams):

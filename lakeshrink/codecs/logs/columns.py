@@ -20,18 +20,120 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 import zstandard
 
+from lakeshrink.codecs.logs.packing import Budget, FramingError
+
 _CANONICAL = r"^(0|-?[1-9][0-9]{0,17})$"
 _DIGITS = r"^[0-9]{1,18}$"
 _CANONICAL_OR_EMPTY = r"^(|0|-?[1-9][0-9]{0,17})$"
 _PROBE = zstandard.ZstdCompressor(level=3)  # only used from one thread at a time per process
 _PROBE_ROWS = 65536
+
+
+# ------------------------------------------------------------------------------------------- decode bounds
+_BUDGET: ContextVar[Budget | None] = ContextVar("lakeshrink_column_budget", default=None)
+#: The most digits a zero-padded integer column may ask for (int64 has 19 digits and a sign).
+MAX_DIGITS = 20
+_MAX_DEPTH = 16
+
+
+@contextmanager
+def bounded(limit: int) -> Iterator[None]:
+    """Within this block, decoded columns may materialise at most ``limit`` units, counted *before* each
+    allocation: every value's bytes plus one per row of each column (Python keeps a pointer per row). A
+    hostile descriptor (a constant repeated a billion times, a 10^9-digit zero padding) is refused cheaply."""
+    token = _BUDGET.set(Budget(limit))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def charge(units: int, what: str) -> None:
+    """Count ``units`` against the budget of :func:`bounded` (nothing outside it)."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.take(int(units), what)
+
+
+def _lengths(values: Sequence[str]) -> np.ndarray:
+    return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+
+
+def _charge_gather(lengths: np.ndarray, index: np.ndarray, what: str) -> None:
+    if _BUDGET.get() is not None and len(index):
+        if int(index.min()) < -len(lengths) or int(index.max()) >= len(lengths):
+            raise FramingError(f"{what} refers to a value that does not exist")
+        charge(int(lengths[index].sum()) + len(index), what)
+
+
+def check_descriptor(desc: object, depth: int = 0) -> None:
+    """Refuse a descriptor that is not one this module writes (wrong types, widths no integer can have)."""
+    if depth > _MAX_DEPTH or not isinstance(desc, dict):
+        raise FramingError(f"malformed column descriptor {str(desc)[:80]!r}")
+    kind = desc.get("t")
+    try:
+        if kind in ("const",):
+            _need(isinstance(desc["v"], str))
+        elif kind == "iconst":
+            _need(isinstance(desc["v"], int) and not isinstance(desc["v"], bool) and -(2**63) <= desc["v"] < 2**63)
+        elif kind == "ints":
+            _need(desc["w"] in (1, 2, 4, 8) and isinstance(desc["d"], bool))
+        elif kind == "text":
+            pass
+        elif kind == "int":
+            _need(isinstance(desc["z"], int) and 0 <= desc["z"] <= MAX_DIGITS)
+            _ints(desc["c"], depth)
+        elif kind == "zint":
+            _ints(desc["c"], depth)
+            _ints(desc["w"], depth)
+        elif kind == "hex":
+            _need(isinstance(desc["w"], int) and 0 < desc["w"] <= 64 and desc["w"] % 2 == 0 and isinstance(desc["u"], bool))
+        elif kind == "dict":
+            _need(isinstance(desc["k"], int) and desc["k"] >= 0)
+            _ints(desc["c"], depth)
+        elif kind in ("skel", "pack"):
+            _need(isinstance(desc["s"], list) and all(isinstance(x, str) for x in desc["s"]) and len(desc["s"]) >= 1)
+            if kind == "skel":
+                _need(isinstance(desc["c"], list) and len(desc["c"]) == len(desc["s"]) - 1)
+                for sub in desc["c"]:
+                    check_descriptor(sub, depth + 1)
+            else:
+                w = desc["w"]
+                _need(isinstance(w, list) and len(w) == len(desc["s"]) - 1)
+                _need(all(isinstance(x, int) and 0 < x <= MAX_DIGITS for x in w) and sum(w) <= 19)
+                _ints(desc["c"], depth)
+        elif kind == "eint":
+            _need(isinstance(desc["k"], int) and desc["k"] >= 0)
+            _ints(desc["c"], depth)
+            _ints(desc["m"], depth)
+        elif kind == "cond":
+            _need(isinstance(desc["n"], int) and desc["n"] >= 0)
+            _ints(desc["c"], depth)
+            _ints(desc["k"], depth)
+            check_descriptor(desc["v"], depth + 1)
+        else:
+            raise FramingError(f"unknown column encoding {str(kind)[:40]!r}")
+    except (KeyError, TypeError) as exc:
+        raise FramingError(f"malformed {kind!r} column descriptor: {exc!r}") from exc
+
+
+def _need(ok: bool) -> None:
+    if not ok:
+        raise TypeError("a field has a value this format never writes")
+
+
+def _ints(desc: object, depth: int) -> None:
+    check_descriptor(desc, depth + 1)
+    _need(isinstance(desc, dict) and desc["t"] in ("ints", "iconst"))
 
 
 @dataclass(frozen=True)
@@ -87,6 +189,8 @@ def decode_ints(desc: dict, streams: list[bytes], n: int) -> np.ndarray:
     if desc["t"] == "iconst":
         return np.full(n, desc["v"], dtype=np.int64)
     dtype = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}[desc["w"]]
+    if _BUDGET.get() is not None and len(streams[0]) != n * desc["w"]:
+        raise FramingError(f"an integer stream of {len(streams[0])} bytes cannot hold {n} values of {desc['w']} bytes")
     values = _unzigzag(np.frombuffer(streams[0], dtype=dtype))
     return np.cumsum(values) if desc["d"] else values
 
@@ -257,6 +361,7 @@ def _packed(subs: list[pl.Series], literals: list[str]) -> Encoded | None:
 
 
 def _unpack_digits(desc: dict, streams: list[bytes], n: int) -> pl.Series:
+    charge(n * (sum(desc["w"]) + sum(map(len, desc["s"])) + 1), "a packed column")
     digits = pl.Series("d", decode_ints(desc["c"], streams, n)).cast(pl.String).str.zfill(sum(desc["w"]))
     exprs: list[pl.Expr] = []
     offset = 0
@@ -389,7 +494,10 @@ def decode_conditional(desc: dict, streams: list[bytes], keys: np.ndarray) -> pl
     if desc["t"] != "cond":
         return decode_strings(desc, streams, len(keys))
     index, value_streams = _conditional_index(desc, streams, keys)
-    return decode_strings(desc["v"], value_streams, desc["n"]).gather(index).alias("v")
+    values = decode_strings(desc["v"], value_streams, desc["n"])
+    if _BUDGET.get() is not None:
+        _charge_gather(values.str.len_bytes().fill_null(0).to_numpy(), index, "a conditional column")
+    return values.gather(index).alias("v")
 
 
 def decode_conditional_list(desc: dict, streams: list[bytes], keys: np.ndarray) -> list[str]:
@@ -398,6 +506,8 @@ def decode_conditional_list(desc: dict, streams: list[bytes], keys: np.ndarray) 
         return decode_list(desc, streams, len(keys))
     index, value_streams = _conditional_index(desc, streams, keys)
     values = decode_list(desc["v"], value_streams, desc["n"])
+    if _BUDGET.get() is not None:
+        _charge_gather(_lengths(values), index, "a conditional column")
     return take_strings(values, index)
 
 
@@ -448,26 +558,33 @@ def decode_list(desc: dict, streams: list[bytes], n: int) -> list[str]:
     if n == 0:
         return []
     if kind == "const":
+        charge(n * (len(desc["v"]) + 1), "a constant column")
         return [desc["v"]] * n
     if kind == "text":
+        charge(len(streams[0]) + n, "a text column")
         return streams[0].decode("utf-8").split("\n")
     if kind in ("int", "pack", "skel"):
         return join_rows(decode_columns(desc, streams, n), n)
     if kind == "zint":
         k = _count(desc["c"])
         values = decode_ints(desc["c"], streams[:k], n).tolist()
-        widths = decode_ints(desc["w"], streams[k:], n).tolist()
-        return [str(v).zfill(w) for v, w in zip(values, widths)]
+        widths = decode_ints(desc["w"], streams[k:], n)
+        _charge_widths(widths, n)
+        return [str(v).zfill(w) for v, w in zip(values, widths.tolist())]
     if kind == "hex":
+        charge(n * (desc["w"] + 1), "a hex column")
         text = streams[0].hex()
         text = text.upper() if desc["u"] else text
         w = desc["w"]
         return [text[i * w : (i + 1) * w] for i in range(n)]
     if kind == "dict":
         words = streams[0].decode("utf-8").split("\n")
-        return take_strings(words, decode_ints(desc["c"], streams[1:], n))
+        codes = decode_ints(desc["c"], streams[1:], n)
+        _charge_gather(_lengths(words), codes, "a dictionary column")
+        return take_strings(words, codes)
     if kind == "eint":
         k = _count(desc["c"])
+        charge(n + MAX_DIGITS * desc["k"], "an optional integer column")
         present = np.flatnonzero(decode_ints(desc["m"], streams[k:], n))
         out = np.full(n, "", dtype=object)
         if len(present):
@@ -507,6 +624,13 @@ def int_strings(values: np.ndarray, width: int = 0) -> list[str]:
     return list(map(f"%0{width}d".__mod__, values.tolist()))
 
 
+def _charge_widths(widths: np.ndarray, n: int) -> None:
+    if _BUDGET.get() is not None and len(widths):
+        if int(widths.max()) > MAX_DIGITS or int(widths.min()) < 0:
+            raise FramingError(f"a zero-padded integer column asks for a width outside 0..{MAX_DIGITS}")
+        charge(int(widths.sum()) + n, "a zero-padded integer column")
+
+
 def decode_columns(desc: dict, streams: list[bytes], n: int) -> list[list[str]]:
     """A column as the string columns whose row-wise concatenation it is (``n >= 1`` rows).
 
@@ -516,10 +640,13 @@ def decode_columns(desc: dict, streams: list[bytes], n: int) -> list[list[str]]:
     """
     kind = desc["t"]
     if kind == "const":
+        charge(n * len(desc["v"]), "a constant column")
         return [[desc["v"]] * n] if desc["v"] else []
     if kind == "int":
+        charge(n * (max(desc["z"], 1) + 1), "an integer column")
         return [int_strings(decode_ints(desc["c"], streams, n), desc["z"])]
     if kind == "pack":
+        charge(n * (sum(desc["w"]) + sum(map(len, desc["s"])) + 1), "a packed column")
         # the digit runs, most significant first, cut out of the packed integer arithmetically
         values = decode_ints(desc["c"], streams, n)
         rest = sum(desc["w"])
@@ -533,6 +660,7 @@ def decode_columns(desc: dict, streams: list[bytes], n: int) -> list[list[str]]:
             columns.append([desc["s"][-1]] * n)
         return columns
     if kind == "skel":
+        charge(n * (sum(map(len, desc["s"])) + 1), "a skeleton column")
         columns = [[desc["s"][0]] * n] if desc["s"][0] else []
         pos = 0
         for sub, literal in zip(desc["c"], desc["s"][1:]):
@@ -574,20 +702,26 @@ def decode_strings(desc: dict, streams: list[bytes], n: int, *, _small: bool = T
     if _small and n <= SMALL_COLUMN:
         return pl.Series("v", decode_list(desc, streams, n), dtype=pl.String)
     if kind == "const":
+        charge(n * (len(desc["v"]) + 1), "a constant column")
         return pl.Series("v", [desc["v"]], dtype=pl.String).extend_constant(desc["v"], n - 1) if n else pl.Series(
             "v", [], dtype=pl.String
         )
     if kind == "text":
+        charge(len(streams[0]) + n, "a text column")
         return _split(streams[0], n)
     if kind == "int":
+        charge(n * (max(desc["z"], 1) + 1), "an integer column")
         ints = pl.Series("v", decode_ints(desc["c"], streams, n)).cast(pl.String)
         return ints.str.zfill(desc["z"]) if desc["z"] else ints
     if kind == "zint":
         k = _count(desc["c"])
         ints = pl.Series("v", decode_ints(desc["c"], streams[:k], n)).cast(pl.String)
-        widths = pl.Series("w", decode_ints(desc["w"], streams[k:], n))
+        raw_widths = decode_ints(desc["w"], streams[k:], n)
+        _charge_widths(raw_widths, n)
+        widths = pl.Series("w", raw_widths)
         return pl.DataFrame({"v": ints, "w": widths}).select(pl.col("v").str.zfill(pl.col("w")))["v"]
     if kind == "hex":
+        charge(n * (desc["w"] + 1), "a hex column")
         text = streams[0].hex()
         if desc["u"]:
             text = text.upper()
@@ -598,11 +732,14 @@ def decode_strings(desc: dict, streams: list[bytes], n: int, *, _small: bool = T
     if kind == "dict":
         words = _split(streams[0], desc["k"])
         codes = decode_ints(desc["c"], streams[1:], n)
+        if _BUDGET.get() is not None:
+            _charge_gather(words.str.len_bytes().to_numpy(), codes, "a dictionary column")
         return words.gather(codes).alias("v")
     if kind == "pack":
         return _unpack_digits(desc, streams, n)
     if kind == "eint":
         k = _count(desc["c"])
+        charge(n + MAX_DIGITS * desc["k"], "an optional integer column")
         present = decode_ints(desc["m"], streams[k:], n).astype(bool)
         if not desc["k"]:
             return pl.Series("v", [""] * n, dtype=pl.String)
@@ -611,6 +748,7 @@ def decode_strings(desc: dict, streams: list[bytes], n: int, *, _small: bool = T
         return spread.zip_with(pl.Series(present), pl.Series("v", [""] * n, dtype=pl.String)).alias("v")
     if kind == "skel":
         literals = desc["s"]
+        charge(n * (sum(map(len, literals)) + 1), "a skeleton column")
         cols: list[pl.Expr] = [pl.lit(literals[0])]
         frame = {}
         pos = 0

@@ -7,7 +7,9 @@ and renamed into place only when complete (:func:`lakeshrink.fileio.atomic_file`
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 import sys
 import time
 import zlib
@@ -153,6 +155,7 @@ class ArchiveChunk:
     mode: str
     templates: dict[str, int]
     time_range: tuple[str, str] | None = None
+    raw_sha256: str = ""  # hex SHA-256 of the original bytes
 
 
 def start_codec(codec: LogCodec, first_chunk: bytes, name: str) -> None:
@@ -180,18 +183,51 @@ def encode_for_archive(codec: LogCodec, data: bytes, name: str) -> ArchiveChunk:
     assert codec.miner is not None
     names = {codec.miner.template(cid): n for cid, n in result.template_counts.items()}
     return ArchiveChunk(result.payload, zlib.crc32(data), len(data), make_bloom(data), result.lines, result.mode, names,
-                        result.time_range)
+                        result.time_range, hashlib.sha256(data).hexdigest())
 
 
 def write_chunk(writer: ArchiveWriter, chunk: ArchiveChunk) -> None:
     writer.add_encoded(chunk.payload, raw_crc=chunk.raw_crc, raw_bytes=chunk.raw_bytes, bloom=chunk.bloom,
-                       lines=chunk.lines, mode=chunk.mode, templates=chunk.templates, time_range=chunk.time_range)
+                       lines=chunk.lines, mode=chunk.mode, templates=chunk.templates, time_range=chunk.time_range,
+                       raw_sha256=chunk.raw_sha256)
 
 
-def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], config: CodecConfig | None = None) -> CompressReport:
-    """Compress files, directories or ``-`` into one archive at ``archive`` (atomically)."""
+def file_meta(item: InputFile) -> tuple[int | None, int | None]:
+    """Permission bits and modification time (ns) of an input, recorded in the archive (None for stdin)."""
+    if item.source == STDIN:
+        return None, None
+    try:
+        st = os.stat(item.source)
+    except OSError:
+        return None, None
+    return stat.S_IMODE(st.st_mode), st.st_mtime_ns
+
+
+def check_archive_target(archive: str | os.PathLike[str], items: Sequence[InputFile], *, overwrite: bool) -> None:
+    """Refuse to write an archive over an existing file (unless ``overwrite``) and, always, over an input.
+
+    Raises:
+        InputError: the target exists and ``overwrite`` is false, or it is one of the inputs.
+    """
+    target = Path(archive)
+    if not (target.exists() or target.is_symlink()):
+        return
+    for item in items:
+        if item.source != STDIN and os.path.exists(item.source) and os.path.samefile(item.source, target):
+            raise InputError("the archive would replace one of its own inputs", path=target)
+    if not overwrite:
+        raise InputError("output already exists", path=target, hint="remove it or pass --force")
+
+
+def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], config: CodecConfig | None = None, *,
+                   overwrite: bool = False) -> CompressReport:
+    """Compress files, directories or ``-`` into one archive at ``archive`` (atomically).
+
+    An existing ``archive`` is replaced only with ``overwrite`` (and never when it is one of the inputs).
+    """
     config = config or CodecConfig()
     items = collect_inputs(inputs)
+    check_archive_target(archive, items, overwrite=overwrite)
     codecs: dict[str | None, LogCodec] = {}  # with no --format, one codec (format + templates) per detected format
     codec = LogCodec(config)
     first_format: str | None = None
@@ -201,7 +237,8 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
         writer = ArchiveWriter(out)
         with progress("compressing logs", total=len(items)) as bar:
             for item in items:
-                writer.start_file(item.name)
+                mode, mtime_ns = file_meta(item)
+                writer.start_file(item.name, mode=mode, mtime_ns=mtime_ns)
                 new_file = True
                 stream = _open(item)
                 try:
@@ -232,6 +269,16 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
     )
 
 
+def _restore_meta(path: Path, entry) -> None:
+    """Give a restored file the permission bits (within the umask) and modification time it was archived with."""
+    if entry.mode is not None:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(path, entry.mode & 0o777 & ~umask)
+    if entry.mtime_ns is not None:
+        os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns))
+
+
 def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLike[str], *, overwrite: bool = False) -> DecompressReport:
     """Write back the exact bytes: one file archived gives the file ``output``; several, a directory."""
     start = time.perf_counter()
@@ -240,24 +287,25 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
     with ArchiveReader(archive) as reader:
         files = reader.index.files
         if len(files) == 1:
-            if output.exists() and not overwrite:
+            if (output.exists() or output.is_symlink()) and not overwrite:
                 raise InputError("output already exists", path=output, hint="remove it or pass --force")
-            with atomic_file(output) as tmp, open(tmp, "wb") as out:
-                for data in reader.iter_file(0):
-                    out.write(data)
-                    total += len(data)
+            with atomic_file(output) as tmp:
+                with open(tmp, "wb") as out:
+                    for data in reader.iter_file(0):
+                        out.write(data)
+                        total += len(data)
+                _restore_meta(tmp, files[0])
         else:
             try:
                 with atomic_dir(output, overwrite=overwrite) as tmp_dir:
-                    for i, entry in enumerate(files):
+                    for i, entry in enumerate(files):  # paths were validated with the index (relative, unique)
                         target = tmp_dir / entry.path
-                        if ".." in Path(entry.path).parts or Path(entry.path).is_absolute():
-                            raise InputError(f"archive holds an unsafe path {entry.path!r}", path=archive)
                         target.parent.mkdir(parents=True, exist_ok=True)
-                        with open(target, "wb") as out:
+                        with open(target, "xb") as out:
                             for data in reader.iter_file(i):
                                 out.write(data)
                                 total += len(data)
+                        _restore_meta(target, entry)
             except FileExistsError as exc:
                 raise InputError("output already exists", path=output, hint="remove it or pass --force") from exc
     return DecompressReport(str(archive), str(output), len(files), total, time.perf_counter() - start)

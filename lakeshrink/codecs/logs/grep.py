@@ -7,7 +7,9 @@ Two things let :func:`grep` skip chunks, both read from the index alone:
 * a trigram Bloom filter of each large chunk: a literal pattern (``fixed=True``, or a regex without
   metacharacters) is looked for only in chunks whose filter holds all its trigrams.
 
-Chunks that may match are decoded and searched with polars' vectorised regex on the whole chunk.
+Chunks that may match are decoded and searched with polars' vectorised regex on the whole chunk; lines that
+are not UTF-8 with RE2 on their bytes. Both engines run in time linear in the line (no backtracking), so no
+pattern can hang a search; a pattern either engine refuses is an :class:`~lakeshrink.errors.InputError`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+import re2
 
 from lakeshrink.codecs.logs.archive import ArchiveReader, bloom_may_contain, template_hash
 from lakeshrink.codecs.logs.chunk import MODE_COLUMNAR, TEMPLATE_BASE, chunk_format, chunk_templates, line_kinds, time_key
@@ -63,7 +66,7 @@ def list_templates(archive: str | os.PathLike[str]) -> list[TemplateCount]:
                 lines[key] = lines.get(key, 0) + count
                 chunks[key] = chunks.get(key, 0) + 1
             if any(key not in texts for key, _ in entry.templates):
-                for text in chunk_templates(reader.chunk_payload(i)).values():
+                for text in reader.chunk_meta(i, chunk_templates).values():
                     texts.setdefault(template_hash(text), text)
     rows = [TemplateCount(texts.get(k, f"<template {k:08x}>"), n, chunks[k]) for k, n in lines.items()]
     return sorted(rows, key=lambda r: (-r.lines, r.template))
@@ -77,11 +80,11 @@ def _literal(pattern: str, fixed: bool, ignore_case: bool) -> bytes | None:
     return None
 
 
-def _template_rows(payload: bytes, template: str) -> np.ndarray | None:
+def _template_rows(payload: bytes, raw_bytes: int, template: str) -> np.ndarray | None:
     """Line numbers (0-based) of ``template``'s lines in a columnar chunk; None when the chunk is not columnar."""
     if payload[0] != MODE_COLUMNAR:
         return None
-    kinds, templates = line_kinds(payload)
+    kinds, templates = line_kinds(payload, raw_bytes)
     ids = [cid for cid, text in templates.items() if text == template]
     return np.nonzero(np.isin(kinds, [cid + TEMPLATE_BASE for cid in ids]))[0]
 
@@ -92,8 +95,9 @@ def _time_overlaps(span: tuple[str, str] | None, lo: str | None, hi: str | None)
     return (lo is None or span[1] >= lo) and (hi is None or span[0] <= hi)
 
 
-def _time_mask(payload: bytes, default_format: str, lines: pl.Series, lo: str | None, hi: str | None) -> np.ndarray:
-    fmt = parse_format(chunk_format(payload) or default_format)
+def _time_mask(payload: bytes, raw_bytes: int, default_format: str, lines: pl.Series, lo: str | None,
+               hi: str | None) -> np.ndarray:
+    fmt = parse_format(chunk_format(payload, raw_bytes) or default_format)
     split = split_header(fmt, lines)
     key = time_key(fmt, split.parts)
     if key is None:
@@ -104,6 +108,26 @@ def _time_mask(payload: bytes, default_format: str, lines: pl.Series, lo: str | 
     if hi is not None:
         ok = ok & (key <= hi)
     return ok.fill_null(False).to_numpy()
+
+
+def compile_pattern(regex: str, pattern: str) -> re2._Regexp:
+    """Check ``regex`` with both engines grep uses (polars' Rust regex on text, RE2 on the bytes of lines that
+    are not UTF-8); both are linear-time. Returns the RE2 pattern for bytes.
+
+    Raises:
+        InputError: either engine refuses the pattern.
+    """
+    try:
+        pl.Series(["x"]).str.contains(regex)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"invalid pattern {pattern!r}: {' '.join(str(exc).split())[:300]}") from exc
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1  # byte semantics: '.' matches any byte, as in the text lines
+    options.log_errors = False
+    try:
+        return re2.compile(regex.encode("utf-8"), options)
+    except re2.error as exc:
+        raise InputError(f"invalid pattern {pattern!r}: {exc}") from exc
 
 
 def grep(
@@ -131,10 +155,7 @@ def grep(
     regex = re.escape(pattern) if fixed else pattern
     if ignore_case:
         regex = "(?i)" + regex
-    try:
-        pl.Series(["x"]).str.contains(regex)
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"invalid pattern {pattern!r}: {exc}") from exc
+    binary_regex = compile_pattern(regex, pattern)
     needle = _literal(pattern, fixed, ignore_case)
     with ArchiveReader(archive) as reader:
         for file_entry in reader.index.files:
@@ -157,11 +178,12 @@ def grep(
                 lines = split_lines(data)
                 hits = lines.text.str.contains(regex).fill_null(False).to_numpy()
                 for row in lines.binary:
-                    hits[row] = re.search(regex.encode("utf-8"), lines.binary[row]) is not None
+                    hits[row] = binary_regex.search(lines.binary[row]) is not None
                 if time_from is not None or time_to is not None:
-                    hits &= _time_mask(reader.chunk_payload(i), reader.index.format, lines.text, time_from, time_to)
+                    hits &= reader.chunk_meta(i, lambda p, n: _time_mask(p, n, reader.index.format, lines.text,
+                                                                         time_from, time_to))
                 if template is not None:
-                    rows = _template_rows(reader.chunk_payload(i), template)
+                    rows = reader.chunk_meta(i, lambda p, n: _template_rows(p, n, template))
                     keep = np.zeros(len(hits), dtype=bool)
                     if rows is not None:
                         keep[rows] = True

@@ -32,6 +32,30 @@ class FramingError(ValueError):
     """Bytes that do not follow the section framing (truncated or corrupt)."""
 
 
+class Budget:
+    """How many more decompressed bytes a reader may produce: hostile sections are refused *before* allocating.
+
+    A section whose declared ``raw_len`` does not fit is refused without being decompressed, and a section is
+    never decompressed past its declared length, so memory stays bounded by what the caller allows (a chunk's
+    readers allow :func:`section_budget` of the size its index declares).
+    """
+
+    def __init__(self, limit: int):
+        self.left = limit
+
+    def take(self, n: int, what: str = "section") -> None:
+        if n > self.left:
+            raise FramingError(f"{what} declares {n} bytes, more than the {max(self.left, 0)} bytes its chunk allows")
+        self.left -= n
+
+
+#: The sections of one chunk decompress to at most this many bytes for ``raw`` bytes of input (a format rule
+#: since archive version 2: the writer stores a chunk whole when its columns would need more; on the Loghub
+#: files they need at most 0.54x).
+def section_budget(raw: int) -> int:
+    return 8 * raw + (1 << 20)
+
+
 def put_varint(value: int, out: bytearray) -> None:
     if value < 0:
         raise ValueError("varints are unsigned")
@@ -116,28 +140,55 @@ def pack(raw: bytes, options: PackOptions, out: bytearray, *, zstd: bool = True)
     return codec
 
 
-def unpack(data: bytes | memoryview, pos: int) -> tuple[bytes, int]:
-    """Read the section at ``pos``; returns its decompressed bytes and the position after it."""
+def _zstd_at_most(body: bytes, limit: int) -> bytes:
+    """Decompress a zstd frame, stopping after ``limit`` bytes (a frame header's content size is not trusted)."""
+    reader = zstandard.ZstdDecompressor().stream_reader(body, read_across_frames=True)
+    out = bytearray()
+    while len(out) < limit:
+        piece = reader.read(limit - len(out))
+        if not piece:
+            break
+        out += piece
+    return bytes(out)
+
+
+def unpack(data: bytes | memoryview, pos: int, budget: Budget | None = None) -> tuple[bytes, int]:
+    """Read the section at ``pos``; returns its decompressed bytes and the position after it.
+
+    With a ``budget``, a section declaring more bytes than it has left is refused before anything is
+    decompressed; in every case no more than the declared length is ever decompressed.
+    """
     if pos >= len(data):
         raise FramingError("truncated section")
     codec = data[pos]
+    if codec not in CODEC_NAMES:
+        raise FramingError(f"unknown section codec {codec}")
     raw_len, pos = get_varint(data, pos + 1)
     dict_size = 0
     if codec == LZMA:
         dict_size, pos = get_varint(data, pos)
+        if not _MIN_DICT <= dict_size <= _MAX_DICT:
+            raise FramingError(f"LZMA2 dictionary of {dict_size} bytes is outside {_MIN_DICT}..{_MAX_DICT}")
     comp_len, pos = get_varint(data, pos)
     end = pos + comp_len
     if end > len(data):
         raise FramingError("section runs past the end of its chunk")
+    if budget is not None:
+        budget.take(raw_len)
     body = bytes(data[pos:end])
     if codec == STORED:
         raw = body
     elif codec == ZSTD:
-        raw = zstandard.ZstdDecompressor().decompress(body, max_output_size=raw_len)
-    elif codec == LZMA:
-        raw = lzma.decompress(body, format=lzma.FORMAT_RAW, filters=_lzma_filters(dict_size))
+        try:
+            raw = _zstd_at_most(body, raw_len + 1)
+        except zstandard.ZstdError as exc:
+            raise FramingError(f"zstd section cannot be decoded: {exc}") from exc
     else:
-        raise FramingError(f"unknown section codec {codec}")
+        decoder = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_lzma_filters(dict_size))
+        try:
+            raw = decoder.decompress(body, max_length=raw_len + 1)
+        except lzma.LZMAError as exc:
+            raise FramingError(f"LZMA2 section cannot be decoded: {exc}") from exc
     if len(raw) != raw_len:
         raise FramingError(f"section decompressed to {len(raw)} bytes, expected {raw_len}")
     return raw, end
