@@ -16,7 +16,7 @@ from a table is reused by the next:
 A table whose files carry no modification time and no pinned version has no state and is never cached.
 
 Every cache file is written atomically (:mod:`lakeshrink.fileio`), names its format and version and carries a
-checksum: the JSON documents are sealed (:mod:`.sealed`), a fingerprint file's metadata is a sealed document
+checksum: the JSON documents are sealed (:mod:`lakeshrink.sealed`), a fingerprint file's metadata is a sealed document
 and its data pages carry Parquet page checksums (verified on read). A cache file that is missing, of another
 version or hasher, damaged or does not match is ignored and rebuilt, never trusted.
 """
@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 from lakeshrink.containment.footers import ColumnStats, TableFooter
 from lakeshrink.containment.lake import TableRef
-from lakeshrink.containment.sealed import read_sealed, seal, unseal, write_sealed
+from lakeshrink.sealed import read_sealed, seal, unseal, write_sealed
 from lakeshrink.containment.sketches import HASHER, Sketch
 from lakeshrink.errors import CorruptArchive
 from lakeshrink.fileio import atomic_file
