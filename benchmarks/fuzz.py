@@ -41,6 +41,8 @@ from lakeshrink.errors import LakeshrinkError
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CASE_SECONDS = 10
+#: Wall-clock time after which the targets stop early and report the cases they ran (``--max-seconds``).
+DEADLINE = [float("inf")]
 
 
 class Hang(Exception):
@@ -303,6 +305,8 @@ def fuzz_archives(cases: int, rng: random.Random, work: Path) -> Tally:
     seeds = archive_seeds(work)
     target = work / "case.lslog"
     for n in range(cases):
+        if time.monotonic() > DEADLINE[0]:
+            break
         seed = seeds[n % len(seeds)]
         kind, data = mutate_archive(rng, seed)
         target.write_bytes(data)
@@ -384,6 +388,8 @@ def fuzz_documents(cases: int, rng: random.Random, work: Path) -> Tally:
     seeds = _sealed_seeds(work)
     originals = {s.path: s.path.read_bytes() for s in seeds}
     for n in range(cases):
+        if time.monotonic() > DEADLINE[0]:
+            break
         seed = seeds[n % len(seeds)]
         original = originals[seed.path]
         doc = json.loads(original)
@@ -421,7 +427,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=100_000, help="cases in all, shared among the targets")
     parser.add_argument("--target", choices=sorted(TARGETS), action="append")
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="stop early after this long and report the cases run (the report says so)")
+    parser.add_argument("--out", type=Path, default=None, help="JSON report (default benchmarks/results/fuzz.json)")
     args = parser.parse_args(argv)
+    if args.max_seconds is not None:
+        DEADLINE[0] = time.monotonic() + args.max_seconds
     from lakeshrink import progress
 
     progress.set_enabled(False)
@@ -443,8 +454,9 @@ def main(argv: list[str] | None = None) -> int:
                 print("   ", line)
     report["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(f"peak RSS {report['peak_rss_mib']} MiB (before the first case: {report['rss_before_mib']} MiB)")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "fuzz.json").write_text(json.dumps(report, indent=2))
+    out = args.out or RESULTS / "fuzz.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
     return 1 if bad else 0
 
 

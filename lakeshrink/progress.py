@@ -1,68 +1,132 @@
-"""Progress bars on stderr for long work, silent when stderr is not a terminal.
+"""Progress on stderr for long work: a bar on a terminal, plain periodic lines in logs, nothing when switched off.
 
-Library code wraps long loops in :func:`progress`; the bar is drawn by rich on stderr only when stderr is a
-TTY and progress has not been switched off (``set_enabled(False)``, done by the CLI for ``--output json``
-when asked, and by tests). Nothing is ever written to stdout.
+Library code wraps long loops in :func:`progress` and advances it as work is done, in items or in bytes
+(``unit="bytes"``: the bar shows bytes done of the total, the throughput and the time left). Where progress goes:
+
+* stderr is a terminal: a rich bar (transient);
+* stderr is not a terminal (Airflow and Databricks job logs, ``2> file``): one plain line every
+  :data:`LINE_INTERVAL` seconds, e.g. ``compressing logs: 23.5 MiB of 50.0 MiB (47%), 3.1 MiB/s, 9 s left``; work
+  that ends sooner prints nothing;
+* ``set_enabled(False)`` (``--no-progress``; the tests): nothing. ``set_enabled(True)`` forces the bar.
+
+Nothing is ever written to stdout.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
-_enabled: bool | None = None  # None: decide from whether stderr is a TTY
+from lakeshrink.units import human_bytes
+
+Unit = Literal["items", "bytes"]
+LINE_INTERVAL = 10.0  # seconds between plain progress lines
+_enabled: bool | None = None  # None: a bar on a terminal, plain lines otherwise
 
 
 def set_enabled(enabled: bool | None) -> None:
-    """Force progress bars on or off; ``None`` restores the default (on when stderr is a TTY)."""
+    """Force progress bars on or off; ``None`` restores the default (a bar on a terminal, plain lines otherwise)."""
     global _enabled
     _enabled = enabled
 
 
 def is_enabled() -> bool:
+    """Whether a progress bar is drawn (plain lines are the other way progress shows)."""
     if _enabled is not None:
         return _enabled
     return sys.stderr.isatty()
 
 
+def _amount(value: float, unit: Unit) -> str:
+    return human_bytes(value) if unit == "bytes" else f"{value:,.0f}"
+
+
+def describe(description: str, done: float, total: float | None, seconds: float, unit: Unit) -> str:
+    """One plain progress line: done of total (share), rate and time left when they are known."""
+    parts = [f"{description}: {_amount(done, unit)}"]
+    if total:
+        parts[0] += f" of {_amount(total, unit)} ({min(done / total, 1):.0%})"
+    if seconds > 0 and done > 0:
+        rate = done / seconds
+        parts.append(f"{human_bytes(rate)}/s" if unit == "bytes" else f"{rate:,.1f}/s")
+        if total and total > done:
+            parts.append(f"{(total - done) / rate:,.0f} s left")
+    return ", ".join(parts)
+
+
 class Tracker:
     """Handle given to the body of :func:`progress`; a no-op when progress is off."""
 
-    def __init__(self, bar=None, task=None):
+    def __init__(self, bar=None, task=None, *, lines: bool = False, description: str = "", total: float | None = None,
+                 unit: Unit = "items", interval: float | None = None):
         self._bar = bar
         self._task = task
+        self._lines = lines
+        self._description = description
+        self._total = total
+        self._unit = unit
+        self._interval = LINE_INTERVAL if interval is None else interval
+        self._done = 0.0
+        self._start = self._last = time.monotonic()
+
+    def _maybe_line(self) -> None:
+        now = time.monotonic()
+        if self._lines and now - self._last >= self._interval:
+            self._last = now
+            print(describe(self._description, self._done, self._total, now - self._start, self._unit),
+                  file=sys.stderr, flush=True)
 
     def advance(self, amount: float = 1) -> None:
+        self._done += amount
         if self._bar is not None:
             self._bar.advance(self._task, amount)
+        self._maybe_line()
 
     def update(self, *, total: float | None = None, completed: float | None = None, description: str | None = None) -> None:
+        if total is not None:
+            self._total = total
+        if completed is not None:
+            self._done = completed
+        if description is not None:
+            self._description = description
         if self._bar is not None:
             self._bar.update(self._task, total=total, completed=completed, description=description)
+        self._maybe_line()
 
 
 @contextmanager
-def progress(description: str, total: float | None = None) -> Iterator[Tracker]:
-    """Show a progress bar for a unit of work.
+def progress(description: str, total: float | None = None, *, unit: Unit = "items") -> Iterator[Tracker]:
+    """Show progress for a unit of work.
 
     Args:
         description: what is being done ("stage 2: min-max pruning").
-        total: number of steps, or None when unknown (a spinner is shown).
+        total: number of steps (or bytes, with ``unit="bytes"``), or None when unknown (a spinner is shown).
+        unit: ``"items"`` or ``"bytes"`` (bytes done of the total, throughput and time left).
     """
-    if not is_enabled():
+    if _enabled is False:
         yield Tracker()
         return
+    if not is_enabled():
+        yield Tracker(lines=True, description=description, total=total, unit=unit)
+        return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
+    counts = (DownloadColumn(binary_units=True), TransferSpeedColumn(), TimeRemainingColumn()) if unit == "bytes" else (
+        MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(), *counts,
+                  console=Console(stderr=True), transient=True) as bar:
         yield Tracker(bar, bar.add_task(description, total=total))

@@ -3,8 +3,9 @@
     python reader_check.py spark|duckdb|polars|pyarrow MANIFEST.json OUT.json
 
 Run by tests/test_encodings_readers.py with the Python of a side virtualenv (pyspark 3.5, duckdb 1.1) or of the
-main one, so it imports nothing from lakeshrink or the tests. The manifest lists ``{"id", "path", "reference"}``
-entries; every file is read with the chosen reader, and so is its reference (the same rows written PLAIN,
+main one, so it imports nothing from lakeshrink or the tests. The manifest lists ``{"id", "path", "reference"[, "group"]}``
+entries (files expected to fail go in their own ``group``, so that one failure does not send the rest to the
+slow file-by-file path); every file is read with the chosen reader, and so is its reference (the same rows written PLAIN,
 uncompressed, V1 pages: readable by every reader), and the two must hold equal values (NaN equal to NaN). The
 output maps each id to ``"ok"``, ``"differs: ..."`` or ``"error: <first line of the reader's error>"``, plus the
 reader's version. Spark reads all files of one reference in one job (one JVM for everything, vectorized reader
@@ -115,10 +116,10 @@ READERS = {"spark": SparkReader, "duckdb": DuckReader, "polars": PolarsReader, "
 def run(kind: str, manifest: dict) -> dict:
     reader = READERS[kind]()
     results: dict[str, str] = {}
-    groups: dict[str, list[dict]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for entry in manifest["files"]:
-        groups[entry["reference"]].append(entry)
-    for reference, entries in groups.items():
+        groups[(entry["reference"], entry.get("group", ""))].append(entry)
+    for (reference, _), entries in groups.items():
         try:
             expected = reader.read(reference)
         except Exception as exc:  # noqa: BLE001 - reported per file

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 
 from lakeshrink.cli.main import cli
 from lakeshrink.codecs.encodings import EncodingPlan, advise, load_plan, rewrite, write_parquet
+from lakeshrink.codecs.encodings.plan import PLAN_VERSION
 from lakeshrink.codecs.encodings.profiles import (
     FILE_CODECS,
     load_readers,
@@ -117,10 +119,12 @@ def test_plan_v2_round_trip_and_v1_plans_count_as_latest(bss_table, tmp_path):
     again = load_plan(tmp_path / "p.json")
     assert again == plan and again.readers == "spark-3.5"
     doc = plan.to_dict()
-    assert doc["version"] == 2
-    v1 = {k: v for k, v in doc.items() if k not in ("checksum", "readers")}
+    assert doc["version"] == PLAN_VERSION and doc["readers"] == "spark-3.5"
+    v1 = {k: v for k, v in doc.items() if k in ("format", "objective", "rows", "sample_rows", "columns", "notes")}
     v1.update(version=1, columns=[{k: v for k, v in c.items() if k not in ("latest_bytes", "constrained_by")}
                                   for c in doc["columns"]])
+    canonical = json.dumps(v1, sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # how version 1 sealed
+    v1["checksum"] = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     old = EncodingPlan.from_dict(v1)
     assert old.readers == "latest" and all(c.constrained_by == () for c in old.columns)
 

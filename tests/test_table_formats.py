@@ -235,3 +235,12 @@ def test_outer_bounds_survive_the_scan_cache(format_lake, tmp_path):
     first = scan_lake(lake, types="compatible", cache=tmp_path / "cache")
     again = scan_lake(lake, types="compatible", cache=tmp_path / "cache")
     assert {(e.child, e.parent) for e in again.edges} == {(e.child, e.parent) for e in first.edges} == _true_edges(reference)
+
+
+def test_a_format_table_nested_in_a_plain_directory_is_not_its_files(tmp_path):
+    from deltalake import write_deltalake
+
+    write(rows([1, 2]), tmp_path / "lake" / "plain" / "part-0.parquet")
+    write_deltalake(str(tmp_path / "lake" / "plain" / "sub" / "d"), rows([7, 8]))
+    ref = discover(tmp_path / "lake").table("plain")
+    assert [Path(f.path).name for f in ref.files] == ["part-0.parquet"]

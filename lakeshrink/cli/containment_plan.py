@@ -12,12 +12,16 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, open_engine, pass_state, styled
+from lakeshrink import serde
+from lakeshrink.cli._common import (
+    AliasOption, CliState, EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state, styled,
+)
+from lakeshrink.containment.ports import REBUILDER
 
 
 @click.command("plan")
 @click.argument("scan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-o", "--output-dir", "out_dir", required=True, type=click.Path(path_type=Path), metavar="PLAN_DIR",
+@click.option("-o", "--output", "--output-dir", "out_dir", cls=AliasOption, hidden_aliases=("--output-dir",), required=True, type=click.Path(path_type=Path), metavar="PLAN_DIR",
               help="Plan directory to write.")
 @click.option("--costs", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Prices (JSON or key,value CSV).")
 @click.option("--access", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -30,19 +34,22 @@ from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, 
               help="With --solver auto, usable edges past which greedy is used (default: the measured limit).")
 @click.option("--gx/--no-gx", default=True, show_default=True,
               help="Audit rebuilds with Great Expectations; --no-gx checks row count and row checksum only.")
+@click.option("--gx-data-docs", is_flag=True,
+              help="Also build Great Expectations' HTML data docs (they load outside URLs; report.html needs none).")
 @click.option("--overwrite", is_flag=True, help="Replace PLAN_DIR if it exists.")
 @engine_options
 @pass_state
 def plan_command(state: CliState, scan_dir: Path, out_dir: Path, costs: Path | None, access: Path | None,
-                 keep: tuple[str, ...], solver: str, milp_max_edges: int | None, gx: bool, overwrite: bool, engine: str,
-                 spark_master: str | None) -> None:
+                 keep: tuple[str, ...], solver: str, milp_max_edges: int | None, gx: bool, gx_data_docs: bool,
+                 overwrite: bool, engine: EngineChoice) -> None:
     """Choose which contained tables to mark; write PLAN_DIR/plan.json, recipes, audits and report.html."""
     from lakeshrink.containment.plan import PlanOptions, make_plan
 
-    options = PlanOptions(solver=solver, gx=gx, keep=tuple(keep))
+    options = PlanOptions(solver=solver, gx=gx, gx_data_docs=gx_data_docs, keep=tuple(keep))
     if milp_max_edges is not None:
-        options = PlanOptions(solver=solver, gx=gx, keep=tuple(keep), milp_max_edges=milp_max_edges)
-    with open_engine(engine, spark_master) as eng:
+        options = PlanOptions(solver=solver, gx=gx, gx_data_docs=gx_data_docs, keep=tuple(keep),
+                              milp_max_edges=milp_max_edges)
+    with open_engine(engine) as eng:
         plan = make_plan(scan_dir, out_dir, costs=costs, access=access, engine=eng,
                          options=options, overwrite=overwrite)
     payload = {"plan_dir": str(out_dir), "marked": plan.marked, "kept": plan.kept, "bytes_saved": plan.bytes_saved,
@@ -92,17 +99,23 @@ def mark_command(state: CliState, plan_dir: Path, execute: bool) -> None:
     from lakeshrink.containment.marks import mark
 
     result = mark(plan_dir, execute=execute)
+    # like vacuum(dry_run=True): every file each mark would free, with its bytes (paths relative to the lake root)
+    files = [{"table": m.table, "path": f.path, "bytes": f.size} for m in result.marks for f in m.child_state.files]
+    payload = {**serde.to_jsonable(result), "files": files}
 
     def render(console: Console) -> None:
         verb = "would mark" if result.dry_run else "marked"
         for m in result.marks:
             console.print(f"{verb} {m.table} ({human_bytes(m.bytes)}), rebuilt from {m.parent}")
+            for f in m.child_state.files:
+                console.print(f"    {human_bytes(f.size):>10}  {f.path}")
         for t in result.replaced:
             console.print(f"{'would withdraw' if result.dry_run else 'withdrew'} the older mark of {t}")
-        console.print(f"{len(result.marks)} table(s), {human_bytes(result.bytes)}; manifest {result.manifest}"
+        console.print(f"{len(result.marks)} table(s), {len(files)} file(s), {human_bytes(result.bytes)} that deleting "
+                      f"them would free; manifest {result.manifest}"
                       + ("  (dry run: add --execute to write the marks)" if result.dry_run else ""))
 
-    emit(state, result, render)
+    emit(state, payload, render)
 
 
 @click.command("verify")
@@ -135,8 +148,8 @@ def verify_command(state: CliState, plan_dir: Path, dry_run: bool) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @engine_options
 @pass_state
-def rebuild_command(state: CliState, plan_dir: Path, table: str, output: Path, overwrite: bool, engine: str,
-                    spark_master: str | None) -> None:
+def rebuild_command(state: CliState, plan_dir: Path, table: str, output: Path, overwrite: bool,
+                    engine: EngineChoice) -> None:
     """Rebuild marked TABLE (its id in the plan) as one Parquet file at OUTPUT and verify its row checksum.
 
     With --engine spark the rows are selected and checked on the cluster (for parents too big for one machine).
@@ -148,13 +161,8 @@ def rebuild_command(state: CliState, plan_dir: Path, table: str, output: Path, o
         raise click.UsageError(f"{output} exists; add --overwrite to replace it")
     plan = load_plan(plan_dir)
     recipe = plan.recipe(table)
-    if engine == "spark":
-        from lakeshrink.spark_ext.planner import write_rebuild_spark
-
-        with open_engine(engine, spark_master) as eng:
-            checksum = write_rebuild_spark(eng.spark, recipe, plan.lake, output)  # type: ignore[attr-defined]
-    else:
-        checksum = write_rebuild(recipe, plan.lake, output)
+    with open_engine(engine) as eng:
+        checksum = eng.port(REBUILDER).write_rebuild(recipe, plan.lake, output)
     payload = {"table": table, "parent": recipe.parent, "output": str(output), "rows": recipe.child_rows,
                "bytes": output.stat().st_size, "row_checksum": checksum, "verified": True}
     emit(state, payload, lambda c: c.print(f"rebuilt {table} from {recipe.parent}: {recipe.child_rows:,} rows, "

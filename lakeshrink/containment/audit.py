@@ -13,8 +13,10 @@ its metrics) and run on the rebuild:
   holding its checksum, expected to equal the recipe's (``ExpectColumnDistinctValuesToEqualSet``).
 
 Each table's validation result is written as JSON (``audit/<table>.json``; ``format`` ``"lakeshrink-audit"``,
-``version`` 1, ``table``, ``success``, ``tool``, and GX's ``validation`` results or the ``checks``) and GX's HTML data docs are built under
-``audit/data_docs/`` (``index.html``) beside the plan. A table whose validation fails is not marked.
+``version`` 1, ``table``, ``success``, ``tool``, and GX's ``validation`` results or the ``checks``); the plan's
+report (``report.html``) shows every expectation of every table, offline. GX's own HTML data docs (which load
+outside URLs) are built under ``audit/data_docs/`` only when asked (``--gx-data-docs``). A table whose validation
+fails is not marked.
 
 Great Expectations is an optional extra (``pip install 'lakeshrink[gx]'``), imported only when an audit runs.
 Without it, :class:`ChecksumAuditor` checks the row count and row checksum alone (``--no-gx`` on the command line).
@@ -158,7 +160,7 @@ class GxAuditor:
 
     tool = "great_expectations"
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, *, data_docs: bool = False):
         gx = require_gx()
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -169,14 +171,16 @@ class GxAuditor:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         for site in list(self.context.get_site_names()):
             self.context.delete_data_docs_site(site)
-        self.context.add_data_docs_site(
-            site_name="lakeshrink",
-            site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(self.docs_dir)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
+        self.data_docs = data_docs
+        if data_docs:
+            self.context.add_data_docs_site(
+                site_name="lakeshrink",
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(self.docs_dir)},
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
         self.source = self.context.data_sources.add_pandas("lakeshrink_rebuilds")
         self._validated = 0
         self._built = False
@@ -189,7 +193,7 @@ class GxAuditor:
 
     def close(self) -> None:
         """Build the data docs once, for every validation run (the context itself is in memory)."""
-        if self._validated and not self._built:
+        if self.data_docs and self._validated and not self._built:
             self._built = True
             try:
                 self.context.build_data_docs()
@@ -274,10 +278,14 @@ class GxAuditor:
         )
 
 
-def make_auditor(out_dir: Path, *, gx: bool = True) -> GxAuditor | ChecksumAuditor:
-    """The auditor for a plan: Great Expectations (default) or checksum-only."""
+def make_auditor(out_dir: Path, *, gx: bool = True, data_docs: bool = False) -> GxAuditor | ChecksumAuditor:
+    """The auditor for a plan: Great Expectations (default) or checksum-only.
+
+    GX's own HTML data docs load styles and scripts from outside URLs and render unstyled offline, so they are
+    built only when asked (``data_docs``); the plan's report shows every expectation's result itself.
+    """
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return GxAuditor(out_dir) if gx else ChecksumAuditor(out_dir)
+    return GxAuditor(out_dir, data_docs=data_docs) if gx else ChecksumAuditor(out_dir)
 
 
 def audit_recipe(auditor: GxAuditor | ChecksumAuditor, recipe: recipes.Recipe, root: str, name: str,

@@ -2,10 +2,10 @@
 
 A corrupt footer can make pyarrow's C++ reader abort the whole process (an exception thrown where C++ cannot
 propagate it: ``terminate called after throwing an instance of 'parquet::ParquetException'``, exit 134), which
-no ``try`` can catch. So footers are read in a child process: one per batch of tables, forked from a
-forkserver that has already imported pyarrow (cheap to start). If the child dies, the batch is split in halves
+no ``try`` can catch. So footers are read in a child process (forked from a forkserver that has already imported
+pyarrow, and reused batch after batch). If the child dies, a new one is started and the batch is split in halves
 and read again until the table that kills the reader is alone; it is reported in the scan's ``skipped``, and
-every other table of the batch is read normally. A lake without corrupt files pays one child process per batch.
+every other table of the batch is read normally. A lake without corrupt files pays the pickling of the footers.
 
 Why not a pure-Python Thrift check of the footer bytes first: the crashes come from semantic checks inside the
 reader (a histogram of the wrong size, say), which a structural Thrift parser would not repeat without
@@ -49,6 +49,24 @@ def _read_all(tasks: Sequence[FooterTask]) -> list[TableFooter]:
     return [read_footer(t) for t in tasks]
 
 
+_POOL: ProcessPoolExecutor | None = None
+
+
+def _pool() -> ProcessPoolExecutor:
+    """One child process per lakeshrink process, reused by every batch (a new one after a crash)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_quiet)
+    return _POOL
+
+
+def _drop_pool() -> None:
+    global _POOL
+    if _POOL is not None:
+        _POOL.shutdown(wait=False, cancel_futures=True)
+        _POOL = None
+
+
 def read_footer_batch(tasks: Sequence[FooterTask]) -> list[TableFooter]:
     """:func:`~lakeshrink.containment.footers.read_footer` of every task, in a child process; a table whose
     footer crashes the reader gets an ``error`` instead of taking the caller down."""
@@ -56,14 +74,15 @@ def read_footer_batch(tasks: Sequence[FooterTask]) -> list[TableFooter]:
     if not tasks:
         return []
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_quiet) as pool:
-            return pool.submit(_read_all, tasks).result()
+        return _pool().submit(_read_all, tasks).result()
     except BrokenProcessPool:
+        _drop_pool()
         if len(tasks) == 1:
             return [TableFooter(tasks[0].ref.id, error=CRASH_REASON)]
         mid = len(tasks) // 2
         return read_footer_batch(tasks[:mid]) + read_footer_batch(tasks[mid:])
     except (OSError, EOFError) as exc:  # no child process can be started here (sandbox, no /dev/shm...)
+        _drop_pool()
         _log.warning("footers read in this process, without crash isolation: cannot start a child (%s)", exc)
         return _read_all(tasks)
 

@@ -20,9 +20,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 
-def equal_groups(edges: Iterable[tuple[str, str]]) -> list[tuple[str, ...]]:
-    """Groups (of two or more tables) that contain each other, each sorted, the list sorted."""
-    edge_set = set(edges)
+def union_groups(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, ...]]:
+    """The groups of tables joined by ``pairs`` (union-find), each sorted, the list sorted."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -32,15 +31,25 @@ def equal_groups(edges: Iterable[tuple[str, str]]) -> list[tuple[str, ...]]:
             x = parent[x]
         return x
 
-    for a, b in edge_set:
-        if a < b and (b, a) in edge_set:
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
     groups: dict[str, list[str]] = defaultdict(list)
     for x in list(parent):
         groups[find(x)].append(x)
-    return sorted(tuple(sorted(g)) for g in groups.values() if len(g) > 1)
+    return sorted(tuple(sorted(g)) for g in groups.values())
+
+
+def equal_groups(edges: Iterable[tuple[str, str]]) -> list[tuple[str, ...]]:
+    """Groups (of two or more tables) that contain each other, each sorted, the list sorted."""
+    edge_set = set(edges)
+    return [g for g in union_groups((a, b) for a, b in edge_set if a < b and (b, a) in edge_set) if len(g) > 1]
+
+
+def connected_components(edges: Iterable[tuple[str, str]]) -> list[tuple[str, ...]]:
+    """The connected components of the containment graph (tables in at least one edge, directions ignored)."""
+    return union_groups(edges)
 
 
 def transitive_reduction(edges: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ Plan directory (written to a temporary directory and renamed into place)::
 
     PLAN_DIR/plan.json            sealed document, magic "lakeshrink-plan", version 1 (see :mod:`.sealed`)
     PLAN_DIR/recipes/<name>.json  one sealed recipe per marked table ("lakeshrink-recipe", version 1)
-    PLAN_DIR/audit/<name>.json    validation results; audit/data_docs/index.html: GX data docs
+    PLAN_DIR/audit/<name>.json    validation results; audit/data_docs/index.html: GX data docs (--gx-data-docs)
     PLAN_DIR/report.html          the self-contained report (:mod:`.report`)
 
 ``plan.json`` holds ``marked`` (``table, parent, bytes, reason, rebuild_seconds_estimate``, the recipe's path and
@@ -55,6 +55,7 @@ class PlanOptions:
 
     solver: SolverName = "auto"
     gx: bool = True
+    gx_data_docs: bool = False
     keep: tuple[str, ...] = ()  # glob patterns of table ids never to mark (``--keep``)
     milp_max_edges: int = MILP_MAX_EDGES
     time_limit: float = MILP_TIME_LIMIT
@@ -342,7 +343,7 @@ def make_plan(
                             continue
                         built[pair] = result
                         if auditor is None:
-                            auditor = audit_mod.make_auditor(tmp / "audit", gx=options.gx)
+                            auditor = audit_mod.make_auditor(tmp / "audit", gx=options.gx, data_docs=options.gx_data_docs)
                         name = f"{len(audits):04d}-{audit_mod.slug(pair[0])}"
                         verdict = audit_mod.audit_recipe(auditor, result, root, name, parents)
                         audits[pair] = verdict

@@ -178,8 +178,11 @@ def _write_partition(
             tmp_path = posixpath.join(base, tmp_rel)
             fs.create_dir(posixpath.dirname(tmp_path), recursive=True)
             plan.check(part.schema, where=rel)
+            kwargs = plan.writer_kwargs(part.schema)
+            if not plan.sorted_as_declared(part):  # a task's rows after a shuffle: never declare an order they lack
+                kwargs.pop("sorting_columns", None)
             with fs.open_output_stream(tmp_path) as out:
-                pq.write_table(part, out, **plan.writer_kwargs(part.schema))
+                pq.write_table(part, out, **kwargs)
             if verify:
                 with fs.open_input_file(tmp_path) as f:
                     verify_equal(part, pq.ParquetFile(f).read(), path=rel)
@@ -370,3 +373,28 @@ def rewrite_with_spark(
     return RewriteResult(input=input, output=output, files=result.files, rows=result.rows,
                          input_bytes=in_bytes or 0, output_bytes=result.bytes, plan=result.plan,
                          advise_seconds=result.advise_seconds, write_seconds=result.write_seconds)
+
+
+class SparkAdvisor:
+    """The Spark engine's :class:`~lakeshrink.codecs.encodings.ports.EncodingAdvisor`: :func:`advise_path`."""
+
+    def __init__(self, engine: Any):
+        self.spark = engine.spark
+
+    def advise_path(self, path: str, *, objective: str | None = None, readers: str | None = None) -> Advice:
+        return advise_path(self.spark, str(path), objective=objective, readers=readers)
+
+
+class SparkRewriter:
+    """The Spark engine's :class:`~lakeshrink.codecs.encodings.ports.EncodingRewriter`: :func:`rewrite_with_spark`."""
+
+    def __init__(self, engine: Any):
+        self.spark = engine.spark
+
+    def rewrite(self, input: str, output: str, *, plan: EncodingPlan | None = None, objective: str | None = None,
+                overwrite: bool = False, readers: str | None = None, iceberg_catalog: Any = None) -> RewriteResult:
+        if iceberg_catalog is not None:  # Spark rewrites plain Parquet only (format tables are refused)
+            raise InputError("an Iceberg catalog is used by the local engine's transactional rewrite only",
+                             path=input, hint="drop --engine spark")
+        return rewrite_with_spark(self.spark, str(input), str(output), plan=plan, objective=objective,
+                                  overwrite=overwrite, readers=readers)

@@ -175,11 +175,17 @@ def directory_files(fs: pafs.FileSystem, path: str) -> tuple[tuple[DataFile, ...
     """All data files below a plain table directory, with hive partition values from the path."""
     files: list[DataFile] = []
     keys: list[str] = []
-    infos, bad = _named(fs.get_file_info(pafs.FileSelector(path, recursive=True)))
+    named, bad = _named(fs.get_file_info(pafs.FileSelector(path, recursive=True)))
     if bad:
         raise TableError(f"{bad} file name(s) in the table are not UTF-8; the table cannot be read whole", path=path)
-    for info in sorted(infos, key=lambda i: i.path):
-        if info.type != pafs.FileType.File:
+    infos = sorted(named, key=lambda i: i.path)
+    # a table format's table nested inside: none of its files belong to this directory
+    nested = tuple(posixpath.dirname(i.path) + "/" for i in infos if i.type == pafs.FileType.Directory
+                   and i.base_name in ("_delta_log", ".hoodie"))
+    nested += tuple(posixpath.dirname(posixpath.dirname(i.path)) + "/" for i in infos
+                    if i.base_name.endswith(".metadata.json") and posixpath.basename(posixpath.dirname(i.path)) == "metadata")
+    for info in infos:
+        if info.type != pafs.FileType.File or info.path.startswith(nested):
             continue
         parts = posixpath.relpath(info.path, path).split("/")
         if any(hidden(p) for p in parts) or parts[-1].endswith((".crc", ".tmp")):

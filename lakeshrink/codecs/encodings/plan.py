@@ -190,6 +190,19 @@ class EncodingPlan:
             if c.level is not None and (not isinstance(c.level, int) or not -7 <= c.level <= 22):
                 raise InputError(f"column {c.path!r}: compression level must be in -7..22, got {c.level!r}")
 
+    def sorted_as_declared(self, table: pa.Table) -> bool:
+        """Whether ``table``'s rows are in the order the plan declares (true when it declares none)."""
+        if not self.sorting_columns or table.num_rows < 2:
+            return True
+        if any(k.path not in table.column_names for k in self.sorting_columns):
+            return True  # nested leaves are not declared by the advisor; nothing to check against
+        import pyarrow.compute as pc
+
+        keys = [(k.path, "descending" if k.descending else "ascending", "at_start" if k.nulls_first else "at_end")
+                for k in self.sorting_columns]
+        order = pc.sort_indices(table.select([k[0] for k in keys]), sort_keys=keys)
+        return order.equals(pa.array(range(table.num_rows), type=order.type))
+
     def check_data(self, table: pa.Table, *, where: str | Path | None = None) -> None:
         """Refuse to write ``table`` with this plan when the plan declares a sort order its rows do not have
         (the plan may have been made for other data with the same schema).
@@ -197,16 +210,7 @@ class EncodingPlan:
         Raises:
             SchemaMismatch: naming the first sort column, and the file.
         """
-        if not self.sorting_columns or table.num_rows < 2:
-            return
-        import pyarrow.compute as pc
-
-        if any(k.path not in table.column_names for k in self.sorting_columns):
-            return  # nested leaves are not declared by the advisor; nothing to check against
-        keys = [(k.path, "descending" if k.descending else "ascending", "at_start" if k.nulls_first else "at_end")
-                for k in self.sorting_columns]
-        order = pc.sort_indices(table.select([k[0] for k in keys]), sort_keys=keys)
-        if not order.equals(pa.array(range(table.num_rows), type=order.type)):
+        if not self.sorted_as_declared(table):
             names = ", ".join(f"{k.path}{' desc' if k.descending else ''}" for k in self.sorting_columns)
             raise SchemaMismatch(f"the encoding plan declares the rows sorted by {names}, but these rows are not; "
                                  "advise again on this data", column=self.sorting_columns[0].path, path=where)
