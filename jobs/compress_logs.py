@@ -25,13 +25,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from lakeshrink.codecs.logs.codec import CodecConfig
     from lakeshrink.errors import LakeshrinkError
-    from lakeshrink.spark_ext.logs import compress_files_spark
-    from lakeshrink.spark_ext.session import get_spark_session
+    from lakeshrink.codecs.logs.ports import LOG_COMPRESSOR
+    from lakeshrink.engine import get_engine
 
-    spark = get_spark_session(args.master, app_name="lakeshrink-compress-logs")
     try:
         config = CodecConfig(format=args.format, level=args.level, chunk_bytes=args.chunk_mb << 20)
-        report = compress_files_spark(spark, args.inputs, args.output, config)
+        with get_engine("spark", spark_master=args.master) as engine:
+            report = engine.port(LOG_COMPRESSOR).compress_files(args.inputs, args.output, config)
     except LakeshrinkError as exc:
         print(f"compress_logs: error: {exc}", file=sys.stderr)
         return 1

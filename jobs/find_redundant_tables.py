@@ -33,16 +33,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from lakeshrink.containment.lake import read_tables_file
-    from lakeshrink.containment.scan import scan_lake
+    from lakeshrink.containment.scan import scan_catalog, scan_lake
     from lakeshrink.engine import get_engine
     from lakeshrink.errors import LakeshrinkError
 
     try:
         with get_engine("spark") as engine:
             if args.catalog:
-                from lakeshrink.spark_ext.containment import scan_catalog
-
-                result = scan_catalog(engine.spark, args.catalog, engine=engine, types=args.types, k=args.sketch_k)
+                result = scan_catalog(args.catalog, engine=engine, types=args.types, k=args.sketch_k)
             else:
                 tables = read_tables_file(args.tables) if args.tables else None
                 result = scan_lake(args.lake, engine=engine, types=args.types, tables=tables, k=args.sketch_k,

@@ -33,20 +33,20 @@ def main(argv: list[str] | None = None) -> int:
     from lakeshrink.codecs.encodings.plan import load_plan
     from lakeshrink.errors import LakeshrinkError
     from lakeshrink.serde import dumps
-    from lakeshrink.spark_ext.encodings import advise_path, rewrite_with_spark
-    from lakeshrink.spark_ext.session import get_spark_session
+    from lakeshrink.codecs.encodings.ports import ENCODING_ADVISOR, ENCODING_REWRITER
+    from lakeshrink.engine import get_engine
 
-    spark = get_spark_session(args.master, app_name="lakeshrink-rewrite-parquet")
     try:
+        engine = get_engine("spark", spark_master=args.master)
         if args.advise_only:
-            advice = advise_path(spark, args.input, objective=args.objective)
+            advice = engine.port(ENCODING_ADVISOR).advise_path(args.input, objective=args.objective)
             if args.save_plan:
                 advice.plan.save(args.save_plan)
             print(dumps({"input": args.input, "seconds": advice.seconds, "plan": advice.plan.to_dict()}))
             return 0
         plan = load_plan(args.plan) if args.plan else None
-        result = rewrite_with_spark(spark, args.input, args.output, plan=plan, objective=args.objective,
-                                    overwrite=args.overwrite)
+        result = engine.port(ENCODING_REWRITER).rewrite(args.input, args.output, plan=plan, objective=args.objective,
+                                                        overwrite=args.overwrite)
         if args.save_plan:
             result.plan.save(args.save_plan)
     except LakeshrinkError as exc:

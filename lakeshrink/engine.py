@@ -1,10 +1,18 @@
-"""Execution engines: where lakeshrink's Arrow core runs.
+"""Execution engines: where lakeshrink's Arrow core runs, and the one place that chooses per-runtime code.
 
 The algorithms of lakeshrink take and return Arrow data. An :class:`Engine` decides where they run:
 
 * ``local`` (default): in this process, on pyarrow and polars. No JVM, no cluster.
-* ``spark``: the same functions run per partition on a Spark cluster (or a local Spark), so one machine's
-  results equal a cluster's. Implemented in :mod:`lakeshrink.spark_ext.engine`, imported only when asked for.
+* ``spark``: the same functions run as tasks of a Spark session (classic, or Spark Connect as on Databricks
+  serverless), so one machine's results equal a cluster's. Implemented in :mod:`lakeshrink.spark_ext.engine`,
+  imported only when asked for.
+
+**Ports.** Besides :meth:`Engine.map`, a capability may have a few operations whose implementation differs per
+runtime (a scan's exact verification, a rebuild, a sampler, a writer...). It declares each as a small protocol
+next to its core with a :class:`Port` (e.g. :data:`lakeshrink.codecs.logs.ports.LOG_COMPRESSOR`), and asks the
+engine for it: ``engine.port(LOG_COMPRESSOR).compress_files(...)``. Each engine class maps port names to the
+dotted path of a factory ``factory(engine) -> implementation`` (:attr:`Engine.ports`), imported only when the port
+is first used; the Spark engine's factories live in :mod:`lakeshrink.spark_ext`. Callers never name an engine.
 
 Example:
     >>> from lakeshrink.engine import get_engine
@@ -15,33 +23,86 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Literal, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from lakeshrink.errors import EngineUnavailable
-from lakeshrink.progress import progress
 
 T = TypeVar("T")
 R = TypeVar("R")
+P = TypeVar("P")
 
 EngineName = Literal["local", "spark"]
 ENGINE_NAMES: tuple[str, ...] = ("local", "spark")
 SPARK_MASTER_ENV = "LAKESHRINK_SPARK_MASTER"
+SPARK_REMOTE_ENV = "SPARK_REMOTE"  # pyspark's own variable for a Spark Connect server
+
+#: Engine classes by name, as dotted paths (imported only when chosen: ``spark`` imports pyspark).
+ENGINES: Mapping[str, str] = {
+    "local": "lakeshrink.engine:LocalEngine",
+    "spark": "lakeshrink.spark_ext.engine:SparkEngine",
+}
+
+
+@dataclass(frozen=True)
+class Port(Generic[P]):
+    """An operation of a capability that each runtime implements its own way.
+
+    Attributes:
+        name: the key engines map to an implementation (``"<capability>.<operation>"``).
+        protocol: the :class:`typing.Protocol` implementations satisfy (for readers and type checkers).
+        does: what it does, for errors ("rebuild a marked table").
+    """
+
+    name: str
+    protocol: type[P]
+    does: str
+
+
+def load_object(path: str) -> Any:
+    """The object at a dotted path ``"package.module:attribute"``, importing the module now."""
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 class Engine(ABC):
-    """Where lakeshrink's Arrow core runs. Capabilities may add engine-specific paths in their own modules."""
+    """Where lakeshrink's Arrow core runs: :meth:`map` for independent tasks, :meth:`port` for the rest."""
 
     name: ClassVar[str]
+    #: port name -> dotted path of ``factory(engine) -> implementation``
+    ports: ClassVar[Mapping[str, str]] = {}
 
     @abstractmethod
     def map(self, fn: Callable[[T], R], items: Sequence[T], *, description: str | None = None) -> list[R]:
         """Apply ``fn`` to every item and return the results in input order.
 
-        On Spark each item is a task; ``fn`` and the items must be picklable (module-level functions).
+        On Spark each item is a row of a task; ``fn``, the items and the results must be picklable
+        (module-level functions and dataclasses).
         """
+
+    def has_port(self, port: Port[Any]) -> bool:
+        return port.name in self.ports
+
+    def port(self, port: Port[P]) -> P:
+        """This engine's implementation of ``port`` (imported on first use, then kept).
+
+        Raises:
+            EngineUnavailable: this engine has no implementation of the port.
+        """
+        cache: dict[str, Any] = self.__dict__.setdefault("_port_cache", {})
+        impl = cache.get(port.name)
+        if impl is None:
+            path = self.ports.get(port.name)
+            if path is None:
+                others = [n for n in ENGINE_NAMES if n != self.name]
+                raise EngineUnavailable(self.name, f"the {self.name} engine cannot {port.does}",
+                                        hint=f"use --engine {' or '.join(others)}" if others else None)
+            impl = cache[port.name] = load_object(path)(self)
+        return impl
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able description of the engine (shown by ``lakeshrink --output json`` commands)."""
@@ -61,8 +122,17 @@ class LocalEngine(Engine):
     """Runs everything in this process, one item after another, on pyarrow and polars."""
 
     name: ClassVar[str] = "local"
+    ports: ClassVar[Mapping[str, str]] = {
+        "containment.verify": "lakeshrink.containment.verify:LocalVerifier",
+        "containment.rebuild": "lakeshrink.containment.recipes:LocalRebuilder",
+        "encodings.advise": "lakeshrink.codecs.encodings.advisor:LocalAdvisor",
+        "encodings.rewrite": "lakeshrink.codecs.encodings.writer:LocalRewriter",
+        "logs.compress": "lakeshrink.codecs.logs.files:LocalCompressor",
+    }
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], *, description: str | None = None) -> list[R]:
+        from lakeshrink.progress import progress
+
         results: list[R] = []
         with progress(description or "working", total=len(items)) as bar:
             for item in items:
@@ -71,23 +141,43 @@ class LocalEngine(Engine):
         return results
 
 
-def get_engine(name: str = "local", *, spark_master: str | None = None, spark: Any = None) -> Engine:
+def spark_settings(spark_master: str | None = None, spark_remote: str | None = None) -> tuple[str | None, str | None]:
+    """The master and the Spark Connect URL to use: the arguments, else ``$LAKESHRINK_SPARK_MASTER`` and
+    ``$SPARK_REMOTE``.
+
+    Raises:
+        EngineUnavailable: both a master and a remote are set (Spark cannot use both).
+    """
+    master = spark_master or os.environ.get(SPARK_MASTER_ENV) or None
+    remote = spark_remote or os.environ.get(SPARK_REMOTE_ENV) or None
+    if master and remote:
+        raise EngineUnavailable(
+            "spark", f"both a Spark master ({master}) and a Spark Connect server ({remote}) are set; give one",
+            hint=f"--spark-master/${SPARK_MASTER_ENV} for a classic session, --spark-remote/${SPARK_REMOTE_ENV} "
+                 "for Spark Connect",
+        )
+    return master, remote
+
+
+def get_engine(name: str = "local", *, spark_master: str | None = None, spark_remote: str | None = None,
+               spark: Any = None) -> Engine:
     """Return the engine called ``name``.
 
     Args:
         name: ``"local"`` or ``"spark"``.
-        spark_master: for ``spark``, the master URL used when no SparkSession is active
+        spark_master: for ``spark``, the master URL of a new classic session when none is active
             (default: ``$LAKESHRINK_SPARK_MASTER``, else ``local[*]``).
-        spark: for ``spark``, an existing SparkSession to use.
+        spark_remote: for ``spark``, a Spark Connect URL (``sc://host:port``, or ``local[N]`` for an in-process
+            server) used when no session is active (default: ``$SPARK_REMOTE``).
+        spark: for ``spark``, an existing SparkSession (classic or Connect) to use.
 
     Raises:
-        EngineUnavailable: the name is unknown, pyspark is not installed, or Java is missing or older than 17.
+        EngineUnavailable: the name is unknown, pyspark is not installed, Java is missing or older than 17, or
+            both a master and a remote were given.
     """
+    if name not in ENGINES:
+        raise EngineUnavailable(name, f"unknown engine {name!r}; expected one of {', '.join(ENGINE_NAMES)}")
     if name == "local":
         return LocalEngine()
-    if name == "spark":
-        from lakeshrink.spark_ext.engine import SparkEngine  # imports pyspark lazily
-
-        master = spark_master or os.environ.get(SPARK_MASTER_ENV) or None
-        return SparkEngine(spark=spark, master=master)
-    raise EngineUnavailable(name, f"unknown engine {name!r}; expected one of {', '.join(ENGINE_NAMES)}")
+    master, remote = spark_settings(spark_master, spark_remote) if spark is None else (None, None)
+    return load_object(ENGINES[name])(spark=spark, master=master, remote=remote)

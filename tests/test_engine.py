@@ -87,8 +87,8 @@ def test_importing_lakeshrink_never_imports_pyspark():
         import importlib, pkgutil, sys
         import lakeshrink
         for mod in pkgutil.walk_packages(lakeshrink.__path__, "lakeshrink."):
-            if ".spark_ext" in mod.name or mod.name.endswith("__main__"):
-                continue
+            if ".spark_ext" in mod.name or mod.name.endswith("__main__") or mod.name.startswith("lakeshrink.airflow"):
+                continue  # lakeshrink.airflow needs Airflow (an extra, tested in its own virtualenv)
             importlib.import_module(mod.name)
         leaked = sorted(m for m in sys.modules if m.split(".")[0] == "pyspark")
         assert not leaked, leaked
@@ -97,3 +97,85 @@ def test_importing_lakeshrink_never_imports_pyspark():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=dict(os.environ))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_master_and_remote_together_are_refused(monkeypatch):
+    monkeypatch.setenv("SPARK_REMOTE", "sc://localhost:1")
+    with pytest.raises(EngineUnavailable, match="both a Spark master .* and a Spark Connect server"):
+        get_engine("spark", spark_master="local[1]")
+
+
+def test_cli_master_and_remote_together_is_a_usage_error(tmp_path):
+    from click.testing import CliRunner
+
+    from lakeshrink.cli.main import cli
+
+    env = {"SPARK_REMOTE": "sc://localhost:1", "LAKESHRINK_SPARK_MASTER": "local[1]"}
+    res = CliRunner().invoke(cli, ["logs", "compress", __file__, "-o", str(tmp_path / "a.lslog"), "--engine", "spark"], env=env)
+    assert res.exit_code == 2 and "not both" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "a.lslog").exists()
+    res = CliRunner().invoke(cli, ["logs", "compress", __file__, "-o", str(tmp_path / "a.lslog")], env=env)
+    assert res.exit_code == 0, res.output  # the local engine ignores Spark settings
+
+
+class _Port:
+    def verify(self) -> None: ...
+
+
+def test_ports_are_found_by_dotted_path_and_kept():
+    from lakeshrink.containment.ports import CATALOG_READER, CONTAINMENT_VERIFIER
+    from lakeshrink.containment.verify import LocalVerifier
+    from lakeshrink.engine import Port
+
+    engine = get_engine("local")
+    verifier = engine.port(CONTAINMENT_VERIFIER)
+    assert isinstance(verifier, LocalVerifier) and engine.port(CONTAINMENT_VERIFIER) is verifier
+    assert not engine.has_port(CATALOG_READER)
+    with pytest.raises(EngineUnavailable, match="the local engine cannot read a catalog database.*--engine spark"):
+        engine.port(CATALOG_READER)
+    with pytest.raises(EngineUnavailable, match="cannot frobnicate"):
+        engine.port(Port("nothing.here", _Port, "frobnicate"))
+
+
+def test_every_port_of_every_engine_resolves():
+    """Each dotted path names a factory that exists (Spark ones only when pyspark is installed)."""
+    from lakeshrink.engine import ENGINES, LocalEngine, load_object
+
+    for path in LocalEngine.ports.values():
+        assert callable(load_object(path)), path
+    pytest.importorskip("pyspark")
+    from lakeshrink.spark_ext.engine import SPARK_PORTS
+
+    assert set(LocalEngine.ports) <= set(SPARK_PORTS)
+    for path in list(SPARK_PORTS.values()) + list(ENGINES.values()):
+        assert callable(load_object(path)), path
+
+
+class _Conf:
+    def __init__(self, values):
+        self.values = values
+
+    def get(self, key, default=None):
+        if self.values.get(key) == "refuse":
+            raise RuntimeError("CONFIG_NOT_AVAILABLE")
+        return self.values.get(key, default)
+
+
+class _Session:
+    def __init__(self, **values):
+        self.conf = _Conf({k.replace("_", "."): v for k, v in values.items()})
+
+
+@pytest.mark.parametrize("values,expected", [
+    ({"spark_default_parallelism": "6", "spark_master": "local[2]"}, 6),
+    ({"spark_master": "local[3]"}, 3),
+    ({"spark_master": "local"}, 1),
+    ({"spark_master": "local[*]"}, os.cpu_count()),
+    ({"spark_master": "refuse", "spark_sql_shuffle_partitions": "12"}, 12),
+    ({"spark_master": "spark://h:7077"}, 8),
+])
+def test_parallelism_without_spark_context(values, expected):
+    pytest.importorskip("pyspark")
+    from lakeshrink.spark_ext.session import parallelism
+
+    assert parallelism(_Session(**values)) == expected

@@ -291,3 +291,34 @@ def test_int_strings_match_formatting(rng, width):
     values = np.concatenate([rng.integers(0, 100, size=50), rng.integers(0, 9999, size=50), [0, 9999, 10000]])
     for chunk in (values[:50], values, np.array([-7, 3, 123456789])):
         assert col.int_strings(chunk, width) == [str(int(v)).zfill(width) for v in chunk]
+
+
+@pytest.mark.parametrize("payload", [b"", b"\x09", b"\x00\x05ab"])
+def test_corrupt_chunks_raise_corrupt_archive(payload):
+    """Decoder errors are LakeshrinkErrors (the CLI prints one line), of the exact type CorruptArchive."""
+    from lakeshrink.codecs.logs.chunk import ChunkDecodeError, decode_chunk
+    from lakeshrink.codecs.logs.packing import FramingError
+    from lakeshrink.errors import CorruptArchive, LakeshrinkError
+
+    with pytest.raises(CorruptArchive) as info:
+        decode_chunk(payload)
+    assert isinstance(info.value, LakeshrinkError) and type(info.value) in (ChunkDecodeError, FramingError)
+
+
+def test_a_failing_columnar_path_is_logged_and_counted(tmp_path, monkeypatch, caplog):
+    """No silent fallback: the chunk is stored whole, the reason logged and counted in the report."""
+    from lakeshrink.codecs.logs import chunk as chunk_module
+    from lakeshrink.codecs.logs.files import compress_files, decompress_archive
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("columns on fire")
+
+    monkeypatch.setattr(chunk_module, "_columnar", broken)
+    src = tmp_path / "a.log"
+    src.write_bytes(b"".join(b"2015-10-18 18:01:%02d INFO job %d done\n" % (i % 60, i) for i in range(300)))
+    with caplog.at_level("WARNING", logger="lakeshrink.codecs.logs.chunk"):
+        report = compress_files([str(src)], tmp_path / "a.lslog")
+    assert report.fallback_chunks == report.chunks == 1 and report.columnar_chunks == 0
+    assert "columns on fire" in caplog.text
+    decompress_archive(tmp_path / "a.lslog", tmp_path / "back.log")
+    assert (tmp_path / "back.log").read_bytes() == src.read_bytes()

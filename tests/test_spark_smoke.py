@@ -1,4 +1,4 @@
-"""Spark smoke test through the session-scoped local[2] SparkSession."""
+"""Spark smoke test through the session-scoped SparkSession (classic local[2], or Spark Connect)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ def _square(x: int) -> int:
 
 def test_spark_engine_maps_in_order(spark):
     engine = get_engine("spark", spark=spark)
-    assert engine.describe()["engine"] == "spark"
-    assert engine.describe()["master"] == "local[2]"
+    description = engine.describe()
+    assert description["engine"] == "spark" and description["master"] == "local[2]"
+    assert description["connect"] == (type(spark).__module__.startswith("pyspark.sql.connect"))
     assert engine.map(_square, list(range(10))) == [x * x for x in range(10)]
     assert engine.map(_square, []) == []
 

@@ -12,15 +12,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from lakeshrink import serde
+from lakeshrink.engine import ENGINE_NAMES, SPARK_MASTER_ENV, SPARK_REMOTE_ENV, Engine, get_engine
 from lakeshrink.units import human_bytes  # noqa: F401  (re-exported for the command modules)
-from lakeshrink.engine import ENGINE_NAMES, SPARK_MASTER_ENV, Engine, get_engine
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
 
 
 @dataclass
@@ -45,16 +47,22 @@ def stdout_console() -> Console:
     """
     import sys
 
+    from rich.console import Console
+
     return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160, markup=False, emoji=False,
                    highlight=False)
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
 
 
 def styled(*parts: str | tuple[str, str]) -> Text:
     """A line of text with styled pieces (``("skipped", "yellow")``); data in it is shown exactly."""
+    from rich.text import Text
+
     return Text.assemble(*parts)
 
 
@@ -69,7 +77,8 @@ def emit(state: CliState, payload: Any, render_text: Callable[[Console], None] |
 
 
 def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``--engine local|spark`` and ``--spark-master`` to a command."""
+    """Add ``--engine local|spark``, ``--spark-master`` and ``--spark-remote`` to a command; the command gets
+    one ``engine`` argument: an :class:`EngineChoice` to open with :func:`open_engine`."""
 
     @click.option(
         "--engine",
@@ -83,18 +92,41 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         envvar=SPARK_MASTER_ENV,
         default=None,
         metavar="URL",
-        help=f"Master for a new SparkSession with --engine spark (default ${SPARK_MASTER_ENV}, else local[*]).",
+        help=f"Master for a new classic SparkSession with --engine spark (default ${SPARK_MASTER_ENV}, else local[*]).",
+    )
+    @click.option(
+        "--spark-remote",
+        envvar=SPARK_REMOTE_ENV,
+        default=None,
+        metavar="URL",
+        help=f"Spark Connect server for --engine spark, e.g. sc://host:15002 (default ${SPARK_REMOTE_ENV}); "
+             "not with --spark-master.",
     )
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return fn(*args, **kwargs)
+    def wrapper(*args: Any, engine: str, spark_master: str | None, spark_remote: str | None, **kwargs: Any) -> Any:
+        if engine == "spark" and spark_master and spark_remote:
+            raise click.UsageError(
+                f"both a Spark master ({spark_master}) and a Spark Connect server ({spark_remote}) are set: give "
+                f"--spark-master/${SPARK_MASTER_ENV} or --spark-remote/${SPARK_REMOTE_ENV}, not both")
+        return fn(*args, engine=EngineChoice(engine, spark_master, spark_remote), **kwargs)
 
     return wrapper
 
 
-def open_engine(engine: str, spark_master: str | None) -> Engine:
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine options of a command line (not opened yet: a Spark session starts only when needed)."""
+
+    name: str
+    spark_master: str | None = None
+    spark_remote: str | None = None
+
+
+def open_engine(choice: EngineChoice) -> Engine:
     """The engine chosen on the command line; use it as a context manager."""
-    return get_engine(engine, spark_master=spark_master)
+    if choice.name != "spark":
+        return get_engine(choice.name)
+    return get_engine(choice.name, spark_master=choice.spark_master, spark_remote=choice.spark_remote)
 
 
 class AliasOption(click.Option):

@@ -69,7 +69,7 @@ def default_map(group: click.Group, table: dict[str, Any], base: Path, where: st
     """
     out: dict[str, Any] = {}
     for name, value in table.items():
-        sub = group.commands.get(name) if isinstance(group, click.Group) else None
+        sub = group.get_command(click.Context(group), name) if isinstance(group, click.Group) else None  # lazy ones too
         here = f"{where}.{name}" if where else name
         if sub is None:
             raise InputError(f"config: [{where or 'top level'}] has {name!r}, which is no lakeshrink command")

@@ -14,8 +14,9 @@ from rich.table import Table
 
 from lakeshrink import serde
 from lakeshrink.cli._common import (
-    AliasOption, CliState, emit, engine_options, human_bytes, open_engine, pass_state, styled,
+    AliasOption, CliState, EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state, styled,
 )
+from lakeshrink.containment.ports import REBUILDER
 
 
 @click.command("plan")
@@ -40,8 +41,7 @@ from lakeshrink.cli._common import (
 @pass_state
 def plan_command(state: CliState, scan_dir: Path, out_dir: Path, costs: Path | None, access: Path | None,
                  keep: tuple[str, ...], solver: str, milp_max_edges: int | None, gx: bool, gx_data_docs: bool,
-                 overwrite: bool, engine: str,
-                 spark_master: str | None) -> None:
+                 overwrite: bool, engine: EngineChoice) -> None:
     """Choose which contained tables to mark; write PLAN_DIR/plan.json, recipes, audits and report.html."""
     from lakeshrink.containment.plan import PlanOptions, make_plan
 
@@ -49,7 +49,7 @@ def plan_command(state: CliState, scan_dir: Path, out_dir: Path, costs: Path | N
     if milp_max_edges is not None:
         options = PlanOptions(solver=solver, gx=gx, gx_data_docs=gx_data_docs, keep=tuple(keep),
                               milp_max_edges=milp_max_edges)
-    with open_engine(engine, spark_master) as eng:
+    with open_engine(engine) as eng:
         plan = make_plan(scan_dir, out_dir, costs=costs, access=access, engine=eng,
                          options=options, overwrite=overwrite)
     payload = {"plan_dir": str(out_dir), "marked": plan.marked, "kept": plan.kept, "bytes_saved": plan.bytes_saved,
@@ -148,8 +148,8 @@ def verify_command(state: CliState, plan_dir: Path, dry_run: bool) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @engine_options
 @pass_state
-def rebuild_command(state: CliState, plan_dir: Path, table: str, output: Path, overwrite: bool, engine: str,
-                    spark_master: str | None) -> None:
+def rebuild_command(state: CliState, plan_dir: Path, table: str, output: Path, overwrite: bool,
+                    engine: EngineChoice) -> None:
     """Rebuild marked TABLE (its id in the plan) as one Parquet file at OUTPUT and verify its row checksum.
 
     With --engine spark the rows are selected and checked on the cluster (for parents too big for one machine).
@@ -161,13 +161,8 @@ def rebuild_command(state: CliState, plan_dir: Path, table: str, output: Path, o
         raise click.UsageError(f"{output} exists; add --overwrite to replace it")
     plan = load_plan(plan_dir)
     recipe = plan.recipe(table)
-    if engine == "spark":
-        from lakeshrink.spark_ext.planner import write_rebuild_spark
-
-        with open_engine(engine, spark_master) as eng:
-            checksum = write_rebuild_spark(eng.spark, recipe, plan.lake, output)  # type: ignore[attr-defined]
-    else:
-        checksum = write_rebuild(recipe, plan.lake, output)
+    with open_engine(engine) as eng:
+        checksum = eng.port(REBUILDER).write_rebuild(recipe, plan.lake, output)
     payload = {"table": table, "parent": recipe.parent, "output": str(output), "rows": recipe.child_rows,
                "bytes": output.stat().st_size, "row_checksum": checksum, "verified": True}
     emit(state, payload, lambda c: c.print(f"rebuilt {table} from {recipe.parent}: {recipe.child_rows:,} rows, "

@@ -9,10 +9,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from lakeshrink.cli._common import AliasOption, emit, engine_options, human_bytes, open_engine, pass_state, styled
+from lakeshrink.cli._common import AliasOption, EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state, styled
+from lakeshrink.containment.ports import CATALOG_READER
 from lakeshrink.containment.compare import TYPES_MODES
 from lakeshrink.containment.lake import read_tables_file
-from lakeshrink.containment.scan import SCAN_FILE, ScanResult, scan_lake
+from lakeshrink.containment.scan import SCAN_FILE, ScanResult, scan_catalog, scan_lake
 from lakeshrink.containment.sketches import DEFAULT_K
 from lakeshrink.errors import InputError
 
@@ -56,23 +57,21 @@ def _render(result: ScanResult, out_dir: Path) -> callable:
 @engine_options
 @pass_state
 def scan(state, lake: str | None, out_dir: Path, types: str, tables_file: Path | None, catalog: str | None,
-         iceberg_catalog: str | None, sketch_k: int, cache_dir: Path | None, engine: str, spark_master: str | None) -> None:
+         iceberg_catalog: str | None, sketch_k: int, cache_dir: Path | None, engine: EngineChoice) -> None:
     """Find tables of LAKE contained in other tables (schema graph, min-max, sketches, exact verification).
 
     LAKE is a local path or a URI (s3://, gs://, hdfs://, file://). A table is contained in another when all of
     its columns are columns of the other and all of its rows are rows of the other's projection. Delta and
     Iceberg tables are read at their current version or snapshot, deletes applied; Hudi tables are skipped.
     """
-    if catalog is not None and engine != "spark":
-        raise click.UsageError("--catalog needs --engine spark")
     if (lake is None) == (catalog is None):
         raise click.UsageError("give a LAKE path, or --catalog DB with --engine spark (not both)")
     tables = read_tables_file(tables_file) if tables_file is not None else None
-    with open_engine(engine, spark_master) as eng:
+    with open_engine(engine) as eng:
         if catalog is not None:
-            from lakeshrink.spark_ext.containment import scan_catalog
-
-            result = scan_catalog(eng.spark, catalog, types=types, k=sketch_k, engine=eng, cache=cache_dir)  # type: ignore[attr-defined]
+            if not eng.has_port(CATALOG_READER):
+                raise click.UsageError(f"--catalog needs an engine with a catalog (--engine spark), not {eng.name}")
+            result = scan_catalog(catalog, engine=eng, types=types, k=sketch_k, cache=cache_dir)
         else:
             if tables is not None and not tables:
                 raise InputError("the tables file lists no tables", path=tables_file)

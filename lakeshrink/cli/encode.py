@@ -1,5 +1,5 @@
 """``lakeshrink encode``: per-column Parquet encoding choices (a thin layer over
-:mod:`lakeshrink.codecs.encodings` and, with ``--engine spark``, :mod:`lakeshrink.spark_ext.encodings`)."""
+:mod:`lakeshrink.codecs.encodings`, through the engine's encoding ports)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lakeshrink.cli._common import emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.cli._common import EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.codecs.encodings.ports import ENCODING_ADVISOR, ENCODING_REWRITER
 from lakeshrink.codecs.encodings.plan import OBJECTIVES, EncodingPlan, load_plan
 from lakeshrink.codecs.encodings.profiles import resolve_profile
 
@@ -77,19 +78,12 @@ def _render_totals(console: Console, plan: EncodingPlan) -> None:
 @readers_option
 @engine_options
 @pass_state
-def advise_cmd(state, path: Path, objective: str, save_plan: Path | None, why: bool, readers: str, engine: str,
-               spark_master: str | None) -> None:
+def advise_cmd(state, path: Path, objective: str, save_plan: Path | None, why: bool, readers: str,
+               engine: EngineChoice) -> None:
     """Advise per-column encodings for the Parquet file or directory PATH (estimates vs the default writer)."""
-    payload: dict[str, Any] = {"path": str(path), "engine": engine}
-    if engine == "spark":
-        from lakeshrink.spark_ext.encodings import advise_path
-
-        with open_engine(engine, spark_master) as eng:
-            advice = advise_path(eng.spark, str(path), objective=objective, readers=readers)  # type: ignore[attr-defined]
-    else:
-        from lakeshrink.codecs.encodings.advisor import advise
-
-        advice = advise(path, objective=objective, readers=readers)
+    payload: dict[str, Any] = {"path": str(path), "engine": engine.name}
+    with open_engine(engine) as eng:
+        advice = eng.port(ENCODING_ADVISOR).advise_path(str(path), objective=objective, readers=readers)
     plan = advice.plan
     if save_plan is not None:
         plan.save(save_plan)
@@ -121,7 +115,7 @@ def advise_cmd(state, path: Path, objective: str, save_plan: Path | None, why: b
 @engine_options
 @pass_state
 def rewrite_cmd(state, input_path: Path, output: Path, plan_file: Path | None, objective: str, overwrite: bool,
-                iceberg_catalog: str | None, readers: str, engine: str, spark_master: str | None) -> None:
+                iceberg_catalog: str | None, readers: str, engine: EngineChoice) -> None:
     """Rewrite the Parquet file or directory INPUT with per-column encodings into OUTPUT, verified.
 
     Every rewritten file is read back and compared with its input before OUTPUT is put in place; on any
@@ -131,19 +125,12 @@ def rewrite_cmd(state, input_path: Path, output: Path, plan_file: Path | None, o
     """
     plan = load_plan(plan_file) if plan_file is not None else None
     resolve_profile(readers)  # an unknown name fails before any work
-    if engine == "spark":
-        from lakeshrink.spark_ext.encodings import rewrite_with_spark
-
-        with open_engine(engine, spark_master) as eng:
-            result = rewrite_with_spark(eng.spark, str(input_path), str(output), plan=plan,  # type: ignore[attr-defined]
-                                        objective=objective, overwrite=overwrite, readers=readers)
-    else:
-        from lakeshrink.codecs.encodings.writer import rewrite
-
-        result = rewrite(input_path, output, plan=plan, objective=objective, overwrite=overwrite, readers=readers,
-                         iceberg_catalog=iceberg_catalog)
+    with open_engine(engine) as eng:
+        result = eng.port(ENCODING_REWRITER).rewrite(str(input_path), str(output), plan=plan, objective=objective,
+                                                     overwrite=overwrite, readers=readers,
+                                                     iceberg_catalog=iceberg_catalog)
     payload = {
-        "input": result.input, "output": result.output, "engine": engine, "files": result.files, "rows": result.rows,
+        "input": result.input, "output": result.output, "engine": engine.name, "files": result.files, "rows": result.rows,
         "input_bytes": result.input_bytes, "output_bytes": result.output_bytes, "saved_bytes": result.saved_bytes,
         "ratio": result.ratio, "verified": result.verified, "advise_seconds": result.advise_seconds,
         "write_seconds": result.write_seconds, "estimated_bytes": result.plan.estimated_bytes,
@@ -167,3 +154,12 @@ def rewrite_cmd(state, input_path: Path, output: Path, plan_file: Path | None, o
         console.print(f"advised in {result.advise_seconds:.2f} s, written and verified in {result.write_seconds:.2f} s")
 
     emit(state, payload, render)
+
+
+def _attach_reports() -> None:
+    from lakeshrink.cli.reports import encode_report
+
+    encode.add_command(encode_report)
+
+
+_attach_reports()

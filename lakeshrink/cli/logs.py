@@ -9,7 +9,8 @@ from typing import Any
 import click
 from rich.table import Table
 
-from lakeshrink.cli._common import AliasOption, emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.cli._common import AliasOption, EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.codecs.logs.ports import LOG_COMPRESSOR
 from lakeshrink.codecs.logs.codec import DEFAULT_CHUNK_BYTES, CodecConfig
 
 
@@ -35,22 +36,13 @@ def logs() -> None:
 @engine_options
 @pass_state
 def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str | None, level: int, no_lzma: bool,
-                 chunk_mb: int, max_line_bytes: int, allow_binary: bool, force: bool, engine: str,
-                 spark_master: str | None) -> None:
+                 chunk_mb: int, max_line_bytes: int, allow_binary: bool, force: bool, engine: EngineChoice) -> None:
     """Compress INPUT files, directories or - (stdin) into one archive, byte-exact."""
     config = CodecConfig(format=log_format, level=level, try_lzma=not no_lzma, chunk_bytes=chunk_mb << 20,
                          max_line_bytes=max_line_bytes, allow_binary=allow_binary)
-    if engine == "spark":
-        from lakeshrink.spark_ext.logs import compress_files_spark
-
-        with open_engine(engine, spark_master) as eng:
-            report = compress_files_spark(eng.spark, list(inputs), archive, config,  # type: ignore[attr-defined]
-                                          overwrite=force)
-    else:
-        from lakeshrink.codecs.logs.files import compress_files
-
-        report = compress_files(list(inputs), archive, config, overwrite=force)
-    payload: dict[str, Any] = {"engine": engine, **_asdict(report), "ratio": round(report.ratio, 3)}
+    with open_engine(engine) as eng:
+        report = eng.port(LOG_COMPRESSOR).compress_files(list(inputs), archive, config, overwrite=force)
+    payload: dict[str, Any] = {"engine": engine.name, **_asdict(report), "ratio": round(report.ratio, 3)}
 
     def render(console) -> None:
         console.print(
@@ -58,6 +50,9 @@ def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str 
             f"{human_bytes(report.archive_bytes)} ({report.ratio:.2f}x) in {report.seconds:.1f}s; "
             f"{report.templates} templates, {report.columnar_chunks}/{report.chunks} chunks columnar"
         )
+        if report.fallback_chunks:
+            console.print(f"{report.fallback_chunks} chunk(s) stored whole because their columnar form failed "
+                          "(reasons logged; -v shows them)")
         console.print(f"format: {report.format}")
         console.print(f"wrote {report.archive}")
 
@@ -183,3 +178,13 @@ def _asdict(obj: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
     return asdict(obj)
+
+
+def _attach_reports() -> None:
+    from lakeshrink.cli.reports import logs_info, logs_report
+
+    logs.add_command(logs_report)
+    logs.add_command(logs_info)
+
+
+_attach_reports()

@@ -11,15 +11,19 @@ from pathlib import Path
 
 import click
 
-from lakeshrink import __version__, progress
+from lakeshrink import __version__
 from lakeshrink.cli._common import AliasOption, CliState
 from lakeshrink.cli.config import CONFIG_ENV, default_map, find_config
-from lakeshrink.cli.containment import containment
-from lakeshrink.cli.demo import demo
-from lakeshrink.cli.encode import encode
-from lakeshrink.cli.logs import logs
-from lakeshrink.cli.reports import encode_report, logs_info, logs_report
+from lakeshrink.cli.lazy import LazyGroup
 from lakeshrink.errors import LakeshrinkError
+
+COMMANDS = {  # imported when run (lakeshrink --help imports none of them)
+    "logs": ("lakeshrink.cli.logs:logs", "Lossless log template compression (compress, decompress, templates, grep)."),
+    "encode": ("lakeshrink.cli.encode:encode", "Per-column Parquet encodings chosen from samples (advise, rewrite)."),
+    "containment": ("lakeshrink.cli.containment:containment",
+                    "Redundant tables: scan a lake for contained tables; plan, mark, verify and rebuild."),
+    "demo": ("lakeshrink.cli.demo:demo", "Run every capability on bundled real sample data and print what each would save."),
+}
 
 _RAISE_ERRORS = contextvars.ContextVar("lakeshrink_cli_raise_errors", default=False)
 
@@ -34,7 +38,7 @@ def raising_errors() -> Iterator[None]:
         _RAISE_ERRORS.reset(token)
 
 
-class LakeshrinkGroup(click.Group):
+class LakeshrinkGroup(LazyGroup):
     """Maps library errors to exit code 1 with a one-line message (a traceback too with ``-v``)."""
 
     def invoke(self, ctx: click.Context):
@@ -50,7 +54,7 @@ class LakeshrinkGroup(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=LakeshrinkGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LakeshrinkGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--output-format",
     "--output",
@@ -78,6 +82,8 @@ def cli(ctx: click.Context, output: str, json_flag: bool, verbose: int, show_pro
     containment  redundant tables: find, plan, mark, rebuild
     demo         run every capability on bundled sample data
     """
+    from lakeshrink import progress
+
     ctx.obj = CliState(output="json" if json_flag else output, verbose=verbose)
     found = find_config(config_file)
     if found is not None:
@@ -90,13 +96,6 @@ def cli(ctx: click.Context, output: str, json_flag: bool, verbose: int, show_pro
         logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO, stream=sys.stderr)
 
 
-logs.add_command(logs_report)
-logs.add_command(logs_info)
-encode.add_command(encode_report)
-cli.add_command(logs)
-cli.add_command(encode)
-cli.add_command(containment)
-cli.add_command(demo)
 
 
 def main() -> None:

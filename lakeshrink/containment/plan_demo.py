@@ -13,7 +13,7 @@ import time
 from lakeshrink.containment.lake import discover
 from lakeshrink.containment.marks import mark
 from lakeshrink.containment.plan import PlanOptions, load_plan, make_plan
-from lakeshrink.containment.recipes import write_rebuild
+from lakeshrink.containment.ports import REBUILDER
 from lakeshrink.containment.scan import scan_lake
 from lakeshrink.demo import DemoContext, DemoFigure, DemoReport
 
@@ -42,7 +42,7 @@ def run(ctx: DemoContext) -> DemoReport:
         biggest = max(plan.marked, key=lambda m: m.bytes)
         recipe = load_plan(plan_dir).recipe(biggest.table)
         start = time.perf_counter()
-        write_rebuild(recipe, plan.lake, ctx.work_dir / "rebuilt.parquet")
+        ctx.engine.port(REBUILDER).write_rebuild(recipe, plan.lake, ctx.work_dir / "rebuilt.parquet")
         seconds = time.perf_counter() - start
         figures += [
             DemoFigure(f"rebuilt {biggest.table}", "checksum verified"),

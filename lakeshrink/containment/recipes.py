@@ -526,6 +526,16 @@ def write_rebuild(recipe: Recipe, root: str, output: str | Path) -> str:
     return back
 
 
+class LocalRebuilder:
+    """The local engine's :class:`~lakeshrink.containment.ports.Rebuilder`: :func:`write_rebuild`."""
+
+    def __init__(self, engine: Any = None):
+        self.engine = engine
+
+    def write_rebuild(self, recipe: Recipe, root: str, output: str | Path) -> str:
+        return write_rebuild(recipe, root, output)
+
+
 # ---------------------------------------------------------------- files
 
 

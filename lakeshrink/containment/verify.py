@@ -228,3 +228,13 @@ class _Spill:
 
 
 VerifyFn = Callable[[VerifyPlan], VerifyOutcome]
+
+
+class LocalVerifier:
+    """The local engine's :class:`~lakeshrink.containment.ports.ContainmentVerifier`: :func:`verify_local`."""
+
+    def __init__(self, engine: object = None):
+        self.engine = engine
+
+    def verify(self, plan: VerifyPlan, *, spill_dir: str | None = None) -> VerifyOutcome:
+        return verify_local(plan, spill_dir=spill_dir)

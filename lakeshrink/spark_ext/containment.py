@@ -38,7 +38,6 @@ from lakeshrink.containment.footers import failure_reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, resolve_root, table_at
 from lakeshrink.containment.sketches import TableSketch
 from lakeshrink.containment.verify import VerifyOutcome, VerifyPlan, table_rows, verdicts_from
-from lakeshrink.engine import Engine
 from lakeshrink.errors import TableError
 
 ROWS_PER_PARTITION = 4_000_000  # fingerprint rows plus joined child rows one decide task holds
@@ -183,9 +182,21 @@ def catalog_lake(spark: Any, database: str) -> tuple[Lake, str]:
     return Lake(posixpath.normpath(base), fs, tuple(found), tuple(skipped)), root
 
 
-def scan_catalog(spark: Any, database: str, *, engine: Engine, types: TypesMode = "exact", k: int = 256, cache: Any = None):
-    """The containment scan of a Spark catalog database (``lakeshrink containment scan --catalog DB``)."""
-    from lakeshrink.containment.scan import scan_tables
+class SparkVerifier:
+    """The Spark engine's :class:`~lakeshrink.containment.ports.ContainmentVerifier`: :func:`verify_spark`."""
 
-    lake, root = catalog_lake(spark, database)
-    return scan_tables(lake, task_root=root, label=f"catalog:{database}", engine=engine, types=types, k=k, cache=cache)
+    def __init__(self, engine: Any):
+        self.spark = engine.spark
+
+    def verify(self, plan: VerifyPlan, *, spill_dir: str | None = None) -> VerifyOutcome:
+        return verify_spark(self.spark, plan)  # the shuffle spills where Spark's settings say
+
+
+class SparkCatalogReader:
+    """The Spark engine's :class:`~lakeshrink.containment.ports.CatalogReader`: :func:`catalog_lake`."""
+
+    def __init__(self, engine: Any):
+        self.spark = engine.spark
+
+    def catalog_lake(self, database: str) -> tuple[Lake, str]:
+        return catalog_lake(self.spark, database)

@@ -373,3 +373,28 @@ def rewrite_with_spark(
     return RewriteResult(input=input, output=output, files=result.files, rows=result.rows,
                          input_bytes=in_bytes or 0, output_bytes=result.bytes, plan=result.plan,
                          advise_seconds=result.advise_seconds, write_seconds=result.write_seconds)
+
+
+class SparkAdvisor:
+    """The Spark engine's :class:`~lakeshrink.codecs.encodings.ports.EncodingAdvisor`: :func:`advise_path`."""
+
+    def __init__(self, engine: Any):
+        self.spark = engine.spark
+
+    def advise_path(self, path: str, *, objective: str | None = None, readers: str | None = None) -> Advice:
+        return advise_path(self.spark, str(path), objective=objective, readers=readers)
+
+
+class SparkRewriter:
+    """The Spark engine's :class:`~lakeshrink.codecs.encodings.ports.EncodingRewriter`: :func:`rewrite_with_spark`."""
+
+    def __init__(self, engine: Any):
+        self.spark = engine.spark
+
+    def rewrite(self, input: str, output: str, *, plan: EncodingPlan | None = None, objective: str | None = None,
+                overwrite: bool = False, readers: str | None = None, iceberg_catalog: Any = None) -> RewriteResult:
+        if iceberg_catalog is not None:  # Spark rewrites plain Parquet only (format tables are refused)
+            raise InputError("an Iceberg catalog is used by the local engine's transactional rewrite only",
+                             path=input, hint="drop --engine spark")
+        return rewrite_with_spark(self.spark, str(input), str(output), plan=plan, objective=objective,
+                                  overwrite=overwrite, readers=readers)

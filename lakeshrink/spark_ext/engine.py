@@ -1,58 +1,96 @@
-"""The Spark engine: the same Arrow core as the local engine, run per partition on Spark."""
+"""The Spark engine: the same Arrow core as the local engine, run as tasks of a Spark session.
+
+Everything here uses only what Spark Connect offers too (DataFrames, ``mapInArrow``, ``spark.conf``): no
+``sparkContext``, no RDDs, no broadcast variables, no JVM access. So one engine serves a classic session
+(spark-submit, ``local[*]``) and a Connect session (Databricks serverless and shared clusters, ``sc://`` URLs).
+
+:meth:`SparkEngine.map` turns the items into a DataFrame of (index, pickled item) rows spread over tasks; each
+task unpickles its items, applies the function and returns pickled results through ``mapInArrow``; the driver
+puts them back in input order. The engine's ports (:data:`SPARK_PORTS`) point at the Spark implementations in
+this package, imported on first use.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import pickle
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
+import pyarrow as pa
+
 from lakeshrink.engine import Engine
-from lakeshrink.spark_ext.session import get_spark_session, import_pyspark
+from lakeshrink.spark_ext.session import active_session, get_spark_session, import_pyspark, is_connect, parallelism, setting
 
 T = TypeVar("T")
 R = TypeVar("R")
 
+SPARK_PORTS: Mapping[str, str] = {
+    "containment.verify": "lakeshrink.spark_ext.containment:SparkVerifier",
+    "containment.catalog": "lakeshrink.spark_ext.containment:SparkCatalogReader",
+    "containment.rebuild": "lakeshrink.spark_ext.planner:SparkRebuilder",
+    "encodings.advise": "lakeshrink.spark_ext.encodings:SparkAdvisor",
+    "encodings.rewrite": "lakeshrink.spark_ext.encodings:SparkRewriter",
+    "logs.compress": "lakeshrink.spark_ext.logs:SparkCompressor",
+}
+TASKS_PER_CORE = 2  # map() cuts its items into this many tasks per core (bounded by the number of items)
+_ITEMS = pa.schema([("i", pa.int64()), ("item", pa.binary())])
+_RESULTS = pa.schema([("i", pa.int64()), ("result", pa.binary())])
 
-def _apply_indexed(fn: Callable[[Any], Any]) -> Callable[[tuple[int, Any]], tuple[int, Any]]:
-    def run(pair: tuple[int, Any]) -> tuple[int, Any]:
-        return pair[0], fn(pair[1])
+
+def _apply(fn: Callable[[Any], Any]) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            index = batch.column(0)
+            results = [pickle.dumps(fn(pickle.loads(item)), protocol=pickle.HIGHEST_PROTOCOL)
+                       for item in batch.column(1).to_pylist()]
+            yield pa.RecordBatch.from_arrays([index, pa.array(results, pa.binary())], schema=_RESULTS)
 
     return run
 
 
 class SparkEngine(Engine):
-    """Runs lakeshrink's core on Spark.
+    """Runs lakeshrink's core on Spark (classic or Spark Connect).
 
     Args:
-        spark: a SparkSession to use; by default the active one, else a new one on ``master``.
-        master: master URL for a new session (``local[2]``, ``spark://host:7077``, ``yarn``...).
+        spark: a SparkSession to use; by default the active one, else a new one.
+        master: master URL of a new classic session (``local[2]``, ``spark://host:7077``, ``yarn``...).
+        remote: Spark Connect URL of a new Connect session (``sc://host:15002``); not with ``master``.
     """
 
     name: ClassVar[str] = "spark"
+    ports: ClassVar[Mapping[str, str]] = SPARK_PORTS
 
-    def __init__(self, spark: Any = None, master: str | None = None):
+    def __init__(self, spark: Any = None, master: str | None = None, remote: str | None = None):
         import_pyspark()
         self._owned = False
         if spark is None:
-            from pyspark.sql import SparkSession
-
-            had_active = SparkSession.getActiveSession() is not None
-            spark = get_spark_session(master)
+            had_active = active_session() is not None
+            spark = get_spark_session(master, remote=remote)
             self._owned = not had_active
         self.spark = spark
+
+    @property
+    def connect(self) -> bool:
+        """Whether the session is a Spark Connect session."""
+        return is_connect(self.spark)
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], *, description: str | None = None) -> list[R]:
         items = list(items)
         if not items:
             return []
-        sc = self.spark.sparkContext
-        slices = min(len(items), max(1, sc.defaultParallelism * 4))
-        pairs = sc.parallelize(list(enumerate(items)), slices).map(_apply_indexed(fn)).collect()
-        pairs.sort(key=lambda p: p[0])
-        return [value for _, value in pairs]
+        payloads = [pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL) for item in items]
+        frame = self.spark.createDataFrame(pa.table([pa.array(range(len(items)), pa.int64()), pa.array(payloads, pa.binary())],
+                                                    schema=_ITEMS))
+        tasks = min(len(items), parallelism(self.spark) * TASKS_PER_CORE)
+        out = frame.repartition(tasks).mapInArrow(_apply(fn), "i long, result binary").toArrow()
+        order = out.column("i").to_pylist()
+        results = out.column("result").to_pylist()
+        by_index = dict(zip(order, results))
+        return [pickle.loads(by_index[i]) for i in range(len(items))]
 
     def describe(self) -> dict[str, Any]:
-        sc = self.spark.sparkContext
-        return {"engine": self.name, "master": sc.master, "spark_version": self.spark.version}
+        return {"engine": self.name, "connect": self.connect, "master": setting(self.spark, "spark.master"),
+                "spark_version": self.spark.version}
 
     def close(self) -> None:
         """Stop the session only if this engine started it (never a notebook's or spark-submit's session)."""

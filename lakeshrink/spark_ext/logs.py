@@ -14,6 +14,7 @@ The Spark path runs the same Arrow core as the local one (:mod:`lakeshrink.codec
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -24,7 +25,7 @@ import pyarrow as pa
 
 from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
 from lakeshrink.errors import InputError
-from lakeshrink.spark_ext.session import import_pyspark
+from lakeshrink.spark_ext.session import import_pyspark, parallelism
 
 import_pyspark()
 
@@ -32,6 +33,7 @@ from pyspark.sql import Column, DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 from pyspark.sql import types as T  # noqa: E402
 
+_log = logging.getLogger(__name__)
 _CODECS: dict[bytes, LogCodec] = {}  # per executor process: the broadcast store, deserialised once
 
 
@@ -167,7 +169,7 @@ def decompress_log_chunks(chunks: DataFrame) -> DataFrame:
 # ------------------------------------------------------------------------------------------------ files
 FILE_CHUNK_SCHEMA = (
     "file int, seq int, payload binary, raw_crc long, raw_bytes long, bloom string, lines long, mode string, "
-    "templates map<string,long>, time array<string>, raw_sha256 string"
+    "templates map<string,long>, time array<string>, raw_sha256 string, fallback string"
 )
 
 
@@ -187,12 +189,12 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
         STDIN,
         ArchiveChunk,
         CompressReport,
+        _codec_for,
         check_archive_target,
         collect_inputs,
         file_meta,
         encode_for_archive,
         iter_chunks,
-        start_codec,
         write_chunk,
     )
     from lakeshrink.fileio import atomic_file
@@ -203,40 +205,52 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
         raise InputError("stdin ('-') cannot be read by Spark tasks", hint="use --engine local for stdin")
     check_archive_target(archive, items, overwrite=overwrite)
     start = time.perf_counter()
-    codec = LogCodec(config)
-    first = next((Path(i.source) for i in items if Path(i.source).stat().st_size), None)
-    if first is not None:
-        with open(first, "rb") as fh:
-            start_codec(codec, fh.read(1 << 16), str(first))
-    store = codec.to_bytes()
+    codecs: dict[str | None, LogCodec] = {}  # as the local engine: one codec per detected format (or --format)
+    file_codec: dict[int, str | None] = {}
+    first_format: str | None = None
+    for n, item in enumerate(items):
+        with open(item.source, "rb") as fh:
+            head = next(iter_chunks(fh, config.chunk_bytes, name=item.source, max_line_bytes=config.max_line_bytes), None)
+        if head is None:
+            continue
+        codec = _codec_for(codecs, config, head, item.source)
+        key = None if config.format is not None else (codec.format.spec if codec.format else None)
+        file_codec[n] = key
+        first_format = first_format or (codec.format.spec if codec.format else None)
+    stores = {key: codec.to_bytes() for key, codec in codecs.items()}
     index_of = {os.path.realpath(item.source): n for n, item in enumerate(items)}
     chunk_bytes, max_line = config.chunk_bytes, config.max_line_bytes
 
     def encode_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import io
 
-        local = LogCodec.from_bytes(store)
+        local: dict[str | None, LogCodec] = {}
         for batch in batches:
             for uri, content in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist()):
                 path = _local_path(uri)
                 file_no = index_of[path]
+                key = file_codec.get(file_no)
+                if key not in local and key in stores:
+                    local[key] = LogCodec.from_bytes(stores[key])
                 rows = []
                 for seq, data in enumerate(iter_chunks(io.BytesIO(content), chunk_bytes, name=path, max_line_bytes=max_line)):
-                    c: ArchiveChunk = encode_for_archive(local, data, path)
+                    c: ArchiveChunk = encode_for_archive(local[key], data, path)
                     rows.append({"file": file_no, "seq": seq, "payload": c.payload, "raw_crc": c.raw_crc,
                                  "raw_bytes": c.raw_bytes, "bloom": c.bloom, "lines": c.lines, "mode": c.mode,
                                  "templates": list(c.templates.items()),
-                                 "time": list(c.time_range) if c.time_range else None, "raw_sha256": c.raw_sha256})
+                                 "time": list(c.time_range) if c.time_range else None, "raw_sha256": c.raw_sha256,
+                                 "fallback": c.fallback})
                 if rows:
                     yield pa.RecordBatch.from_pylist(rows, schema=_FILE_ARROW_SCHEMA)
 
     paths = [item.source for item in items]
     files_df = spark.read.format("binaryFile").load(paths).select("path", "content")
-    encoded = files_df.repartition(max(1, min(len(paths), spark.sparkContext.defaultParallelism * 2))).mapInArrow(
+    encoded = files_df.repartition(max(1, min(len(paths), parallelism(spark) * 2))).mapInArrow(
         encode_files, FILE_CHUNK_SCHEMA
     )
     total = lines = chunks = columnar = 0
     templates: set[str] = set()
+    fallbacks = 0
     with atomic_file(archive) as tmp, open(tmp, "wb") as out:
         writer = ArchiveWriter(out)
         rows = encoded.orderBy("file", "seq").toLocalIterator()
@@ -247,22 +261,26 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
                 writer.start_file(items[current].name, **_meta_kw(file_meta(items[current])))
             chunk = ArchiveChunk(bytes(row["payload"]), row["raw_crc"], row["raw_bytes"], row["bloom"], row["lines"],
                                  row["mode"], dict(row["templates"] or {}),
-                                 tuple(row["time"]) if row["time"] else None, row["raw_sha256"])
+                                 tuple(row["time"]) if row["time"] else None, row["raw_sha256"], row["fallback"])
             write_chunk(writer, chunk)
             total += chunk.raw_bytes
             lines += chunk.lines
             chunks += 1
             columnar += chunk.mode == "columnar"
             templates.update(chunk.templates)
+            if chunk.fallback is not None:  # logged here too: the task's log is on an executor
+                fallbacks += 1
+                _log.warning("%s: chunk %d stored whole, its columnar form failed: %s", items[row["file"]].source,
+                             row["seq"], chunk.fallback)
         while current < len(items) - 1:  # empty files at the end
             current += 1
             writer.start_file(items[current].name, **_meta_kw(file_meta(items[current])))
-        fmt = codec.format.spec if codec.format is not None else "<Content>"
+        fmt = first_format or "<Content>"
         writer.finish(fmt)
         out.flush()
         size = out.tell()
     return CompressReport(str(archive), len(items), chunks, lines, total, size, time.perf_counter() - start, fmt,
-                          len(templates), columnar)
+                          len(templates), columnar, fallbacks)
 
 
 def _meta_kw(meta: tuple[int | None, int | None]) -> dict[str, int | None]:
@@ -273,5 +291,16 @@ _FILE_ARROW_SCHEMA = pa.schema(
     [("file", pa.int32()), ("seq", pa.int32()), ("payload", pa.binary()), ("raw_crc", pa.int64()),
      ("raw_bytes", pa.int64()), ("bloom", pa.string()), ("lines", pa.int64()), ("mode", pa.string()),
      ("templates", pa.map_(pa.string(), pa.int64())), ("time", pa.list_(pa.string())),
-     ("raw_sha256", pa.string())]
+     ("raw_sha256", pa.string()), ("fallback", pa.string())]
 )
+
+
+class SparkCompressor:
+    """The Spark engine's :class:`~lakeshrink.codecs.logs.ports.LogCompressor`: :func:`compress_files_spark`."""
+
+    def __init__(self, engine):  # type: ignore[no-untyped-def]
+        self.engine = engine
+
+    def compress_files(self, inputs: Sequence[str], archive: str | os.PathLike[str], config: CodecConfig | None = None,
+                       *, overwrite: bool = False):  # type: ignore[no-untyped-def]
+        return compress_files_spark(self.engine.spark, inputs, archive, config, overwrite=overwrite)

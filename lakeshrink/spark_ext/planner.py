@@ -150,3 +150,13 @@ def write_rebuild_spark(spark: Any, recipe: recipes.Recipe, root: str, output: s
         if back != recipe.row_checksum:
             raise VerificationFailed(f"{output}: the written file has row checksum {back}, the recipe says {recipe.row_checksum}")
     return got
+
+
+class SparkRebuilder:
+    """The Spark engine's :class:`~lakeshrink.containment.ports.Rebuilder`: :func:`write_rebuild_spark`."""
+
+    def __init__(self, engine: Any):
+        self.spark = engine.spark
+
+    def write_rebuild(self, recipe: recipes.Recipe, root: str, output: str | os.PathLike[str]) -> str:
+        return write_rebuild_spark(self.spark, recipe, root, output)

@@ -1,7 +1,8 @@
 """Finding or starting a SparkSession, with clear errors when Spark cannot run here.
 
-Order of checks: pyspark importable, then an active session is reused as it is (Databricks, spark-submit,
-notebooks), then a Java runtime of version 17 or newer is required before a new session is built.
+Order of checks: pyspark importable, then an active session (classic or Spark Connect) is reused as it is
+(Databricks, spark-submit, notebooks), then a Spark Connect server is reached when a remote URL is given, else a
+Java runtime of version 17 or newer is required before a new classic session is built.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +22,7 @@ MIN_JAVA = 17
 PYSPARK_HINT = "pip install 'lakeshrink[spark]'"
 JAVA_HINT = "install a Java 17 runtime (e.g. apt-get install openjdk-17-jre-headless) and set JAVA_HOME"
 
+_LOCAL_MASTER = re.compile(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?")
 _VERSION_RE = re.compile(r'version "(\d+)(?:\.(\d+))?[^"]*"')
 
 
@@ -82,30 +86,98 @@ def import_pyspark() -> Any:
     return pyspark
 
 
-def get_spark_session(master: str | None = None, *, app_name: str = "lakeshrink", conf: dict[str, str] | None = None):
-    """Return the active SparkSession, or build one on ``master`` (default ``local[*]``).
+def setting(spark: Any, key: str) -> str | None:
+    """A setting of the session, or None when it is unset or the server will not say (Databricks serverless)."""
+    try:
+        value = spark.conf.get(key, None)
+    except Exception:  # noqa: BLE001 - Connect servers may refuse to read some settings
+        return None
+    return str(value) if value is not None else None
 
-    A session that is already active is returned as it is, whatever ``master`` says, so the same code runs in a
-    Databricks notebook, under spark-submit and on a laptop.
-    """
+
+def parallelism(spark: Any) -> int:
+    """How many tasks can run at once, without ``sparkContext``: ``spark.default.parallelism`` when set, the
+    cores of a ``local[N]`` master, else ``spark.sql.shuffle.partitions`` (a cluster's usual width)."""
+    value = setting(spark, "spark.default.parallelism")
+    if value and value.isdigit():
+        return max(1, int(value))
+    match = _LOCAL_MASTER.fullmatch(setting(spark, "spark.master") or "")
+    if match:
+        cores = match.group(1)
+        return (os.cpu_count() or 1) if cores == "*" else int(cores or 1)
+    value = setting(spark, "spark.sql.shuffle.partitions")
+    return max(1, int(value)) if value and value.isdigit() else 8
+
+
+def is_connect(spark: Any) -> bool:
+    """Whether ``spark`` is a Spark Connect session (no ``sparkContext``, no RDDs, no JVM access)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def active_session() -> Any:
+    """The active SparkSession of this thread, classic or Connect, or None."""
     import_pyspark()
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
+    if active is None and "pyspark.sql.connect.session" in sys.modules:  # a Connect session made by its own class
+        active = sys.modules["pyspark.sql.connect.session"].SparkSession.getActiveSession()
+    return active
+
+
+def _base_conf(conf: dict[str, str] | None) -> dict[str, str]:
+    return {
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.session.timeZone": "UTC",
+        **(conf or {}),
+    }
+
+
+def get_spark_session(master: str | None = None, *, remote: str | None = None, app_name: str = "lakeshrink",
+                      conf: dict[str, str] | None = None):
+    """Return the active SparkSession (classic or Connect), or start one.
+
+    A session that is already active is returned as it is, whatever ``master`` or ``remote`` say, so the same
+    code runs in a Databricks notebook, under spark-submit and on a laptop. Otherwise ``remote`` (a Spark Connect
+    URL ``sc://host:port``, or ``local[N]`` for a Connect server inside this process) gives a Connect session,
+    else a classic session is built on ``master`` (default ``local[*]``).
+
+    Raises:
+        EngineUnavailable: both ``master`` and ``remote`` given, pyspark or Java missing, or no session could be
+            started or reached.
+    """
+    if master and remote:
+        raise EngineUnavailable("spark", f"both a Spark master ({master}) and a Spark Connect server ({remote}) were given; give one")
+    import_pyspark()
+    from pyspark.sql import SparkSession
+
+    active = active_session()
     if active is not None:
         return active
-    find_java()
-    builder = (
-        SparkSession.builder.appName(app_name)
-        .master(master or "local[*]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.session.timeZone", "UTC")
-    )
-    for key, value in (conf or {}).items():
+    local = remote is None or remote.startswith("local")
+    if local:
+        find_java()
+        # Python workers of a local Spark run this interpreter (with lakeshrink and pyarrow), not `python3`
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    settings = _base_conf(conf)
+    if remote is not None:
+        builder = SparkSession.builder.remote(remote)
+        if not local:  # a running server: only runtime settings can be set, and those the caller asked for
+            settings = dict(conf or {})
+        else:
+            settings.setdefault("spark.ui.enabled", "false")
+        what = f"the Spark Connect server {remote}"
+    else:
+        builder = SparkSession.builder.appName(app_name).master(master or "local[*]").config("spark.ui.enabled", "false")
+        what = f"a SparkSession on {master or 'local[*]'}"
+    for key, value in settings.items():
         builder = builder.config(key, value)
     try:
-        return builder.getOrCreate()
-    except Exception as exc:  # the JVM failed to start: say so plainly
-        raise EngineUnavailable("spark", f"could not start a SparkSession on {master or 'local[*]'}: {exc}", hint=JAVA_HINT) from exc
+        with warnings.catch_warnings():  # Connect warns for each setting the server fixes itself
+            warnings.simplefilter("ignore", UserWarning)
+            return builder.getOrCreate()
+    except Exception as exc:  # the JVM failed to start, or the server cannot be reached: say so plainly
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise EngineUnavailable("spark", f"could not start or reach {what}: {first}",
+                                hint=JAVA_HINT if local else "check the URL and that the server runs") from exc

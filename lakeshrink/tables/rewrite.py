@@ -108,7 +108,7 @@ def plan_for(plan: EncodingPlan, schema: pa.Schema) -> EncodingPlan | None:
 def _rewrite_file(fs: pafs.FileSystem, src: str, dest: str, plan: EncodingPlan) -> tuple[pa.Table, int] | None:
     """Write ``src``'s rows (as stored) to ``dest`` with the plan, check they read back equal; (rows, size), or
     None when the plan has no choice for some column of this file (it is left as it is)."""
-    from lakeshrink.codecs.encodings.writer import write_table_file
+    from lakeshrink.codecs.encodings.plan_write import write_table_file
 
     with fs.open_input_file(src) as fh:
         table = pq.ParquetFile(fh).read()

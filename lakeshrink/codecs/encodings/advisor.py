@@ -501,3 +501,13 @@ def advise(
     plan = advise_table(to_arrow(data), config=config)
     return Advice(plan, time.perf_counter() - start)
 
+
+
+class LocalAdvisor:
+    """The local engine's :class:`~lakeshrink.codecs.encodings.ports.EncodingAdvisor`: :func:`advise` on a path."""
+
+    def __init__(self, engine: Any = None):
+        self.engine = engine
+
+    def advise_path(self, path: str, *, objective: str | None = None, readers: str | None = None) -> Advice:
+        return advise(Path(path), objective=objective, readers=readers)

@@ -12,7 +12,7 @@ import time
 import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.source import open_input, read_file
-from lakeshrink.codecs.encodings.writer import rewrite
+from lakeshrink.codecs.encodings.ports import ENCODING_REWRITER
 from lakeshrink.containment.lake import discover
 from lakeshrink.demo import DemoContext, DemoFigure, DemoReport
 
@@ -29,11 +29,7 @@ def _baseline_bytes(source, scratch, **kwargs) -> int:
 
 def _rewrite(ctx: DemoContext, src: str, dest):
     """Rewrite with the demo's engine: in-process, or Spark tasks (each verifying its own files)."""
-    if ctx.engine.name == "spark":
-        from lakeshrink.spark_ext.encodings import rewrite_with_spark
-
-        return rewrite_with_spark(ctx.engine.spark, src, str(dest))  # type: ignore[attr-defined]
-    return rewrite(src, dest)
+    return ctx.engine.port(ENCODING_REWRITER).rewrite(str(src), str(dest))
 
 
 def run(ctx: DemoContext) -> DemoReport:

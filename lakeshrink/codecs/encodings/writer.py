@@ -15,7 +15,6 @@ is either its old or its new encoding of the same rows, so a kill at any point l
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import time
@@ -23,21 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from lakeshrink.codecs.encodings import duckdb_writer
 from lakeshrink.codecs.encodings.advisor import AdvisorConfig, advise, advise_table, advisor_config, to_arrow
 from lakeshrink.codecs.encodings.plan import EncodingPlan
+from lakeshrink.codecs.encodings.plan_write import write_table_file  # noqa: F401  (re-exported)
 from lakeshrink.codecs.encodings.profiles import resolve_profile
 from lakeshrink.codecs.encodings.source import foreign_entries, open_input, read_file, uses_int96
 from lakeshrink.codecs.encodings.verify import verify_equal
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file, replace_file_in_place
 from lakeshrink.progress import progress
-
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,27 +41,6 @@ class WriteResult:
     bytes: int
     rows: int
     plan: EncodingPlan
-
-
-def write_table_file(
-    table: pa.Table, path: str | os.PathLike[str], plan: EncodingPlan, *, where: str | os.PathLike[str] | None = None
-) -> None:
-    """Write ``table`` to ``path`` (not atomically) with the plan's settings, checked against the schema first.
-
-    ``where`` names the data in errors (the input file of a rewrite; default ``path``).
-    """
-    plan.check(table.schema, where=where or path)
-    plan.check_data(table, where=where or path)
-    if plan.writer == duckdb_writer.WRITER:
-        why_not = duckdb_writer.write_checked(table, path, resolve_profile(plan.readers), row_group_rows=plan.row_group_size)
-        if why_not is None:
-            return
-        logger.info("%s: writing with pyarrow instead: %s", where or path, why_not)
-    kwargs = plan.writer_kwargs(table.schema)
-    try:
-        pq.write_table(table, path, **kwargs)
-    except (pa.ArrowException, ValueError) as exc:  # the plan is checked; this would be a pyarrow refusal
-        raise InputError(f"pyarrow refused to write with the plan: {exc}", path=path) from exc
 
 
 def write_parquet(
@@ -266,3 +238,15 @@ def _rewrite_one(src: Path, dest: Path, plan: EncodingPlan) -> int:
     write_table_file(table, dest, plan, where=src)
     verify_equal(table, read_file(dest), path=src)
     return table.num_rows
+
+
+class LocalRewriter:
+    """The local engine's :class:`~lakeshrink.codecs.encodings.ports.EncodingRewriter`: :func:`rewrite`."""
+
+    def __init__(self, engine: object = None):
+        self.engine = engine
+
+    def rewrite(self, input: str, output: str, *, plan: EncodingPlan | None = None, objective: str | None = None,
+                overwrite: bool = False, readers: str | None = None, iceberg_catalog: Any = None) -> RewriteResult:
+        return rewrite(input, output, plan=plan, objective=objective, overwrite=overwrite, readers=readers,
+                       iceberg_catalog=iceberg_catalog)

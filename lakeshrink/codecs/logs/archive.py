@@ -18,17 +18,23 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 import numpy as np
 import zstandard
 
+from lakeshrink.codecs.logs.archive_index import (  # noqa: F401  (the index model, re-exported)
+    INDEX_VERSION,
+    MAX_CHUNK_BYTES,
+    ArchiveIndex,
+    ChunkEntry,
+    FileEntry,
+    parse_index,
+)
 from lakeshrink.errors import CorruptArchive
 
 MAGIC = b"\x89LSKLOG\n"
@@ -43,10 +49,6 @@ T = TypeVar("T")
 _HEADER = struct.Struct("<8sHH")
 _FRAME = struct.Struct("<4sII")
 _TRAILER = struct.Struct("<Q8s")
-INDEX_VERSION = 2
-#: A chunk may not declare more original bytes than this (the writer's chunks are ``--chunk-mb``, 32 MiB by
-#: default, plus at most one line of ``--max-line-bytes``): declared sizes bound every allocation a reader makes.
-MAX_CHUNK_BYTES = 1 << 32
 #: The index may decompress to at most this many bytes per byte stored (and 64 MiB in any case).
 _INDEX_RATIO = 64
 
@@ -98,79 +100,10 @@ def template_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
-@dataclass(frozen=True)
-class ChunkEntry:
-    """Where a chunk is and what it holds."""
-
-    offset: int
-    length: int
-    file: int
-    lines: int
-    raw_bytes: int
-    mode: str
-    templates: tuple[tuple[int, int], ...]  # (template_hash of the text, lines); texts live in the chunk
-    bloom: str
-    time_range: tuple[str, str] | None = None  # min, max of the lines' time keys (chunk.time_key)
-    sha256: str = ""  # hex SHA-256 of the chunk's original bytes (version 2; "" in version 1)
-
-
-@dataclass(frozen=True)
-class FileEntry:
-    path: str
-    size: int
-    chunks: tuple[int, ...]
-    sha256: str = ""  # hex SHA-256 of the concatenated binary digests of its chunks, in order (version 2)
-    mode: int | None = None  # permission bits of the input (st_mode & 0o7777), None for stdin
-    mtime_ns: int | None = None  # modification time of the input, None for stdin
-
-
 def file_digest(chunk_digests: list[str]) -> str:
     """A file's digest: SHA-256 of its chunks' binary SHA-256 digests in order (a hash list, so chunks hashed
     in parallel tasks still give one digest per file)."""
     return hashlib.sha256(b"".join(bytes.fromhex(d) for d in chunk_digests)).hexdigest()
-
-
-@dataclass(frozen=True)
-class ArchiveIndex:
-    format: str
-    files: tuple[FileEntry, ...]
-    chunks: tuple[ChunkEntry, ...]
-    miner_version: int = 1
-    version: int = INDEX_VERSION
-
-    def to_json(self) -> bytes:
-        doc = {
-            "version": INDEX_VERSION,
-            "format": self.format,
-            "files": [
-                {"path": f.path, "size": f.size, "chunks": list(f.chunks), "sha256": f.sha256, "mode": f.mode,
-                 "mtime_ns": f.mtime_ns}
-                for f in self.files
-            ],
-            "chunks": [
-                {
-                    "offset": c.offset,
-                    "length": c.length,
-                    "file": c.file,
-                    "lines": c.lines,
-                    "raw_bytes": c.raw_bytes,
-                    "mode": c.mode,
-                    "templates": [list(t) for t in c.templates],
-                    "bloom": c.bloom,
-                    "time": list(c.time_range) if c.time_range else None,
-                    "sha256": c.sha256,
-                }
-                for c in self.chunks
-            ],
-        }
-        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-    @classmethod
-    def from_json(cls, data: bytes, *, version: int = INDEX_VERSION) -> ArchiveIndex:
-        """Parse and validate an index; see :func:`lakeshrink.codecs.logs.archive_index.parse_index`."""
-        from lakeshrink.codecs.logs.archive_index import parse_index
-
-        return parse_index(data, version)
 
 
 # --------------------------------------------------------------------------------------------------- writer
@@ -301,7 +234,7 @@ class ArchiveReader:
         if len(text) > limit:
             raise self._corrupt(f"the index decompresses to more than {limit} bytes", index_offset)
         try:
-            index = ArchiveIndex.from_json(text, version=version)
+            index = parse_index(text, version)
         except ValueError as exc:
             raise self._corrupt(f"invalid index: {exc}", index_offset) from exc
         self._check_layout(index, index_offset)

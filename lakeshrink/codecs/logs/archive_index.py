@@ -1,4 +1,5 @@
-"""Parsing and validating a log archive's index: hostile contents behind a valid checksum are refused here.
+"""A log archive's index: its model (:class:`ArchiveIndex`, :class:`ChunkEntry`, :class:`FileEntry`) and its
+parsing and validation: hostile contents behind a valid checksum are refused here.
 
 Every field is type- and range-checked before anything trusts it, and the index must describe one consistent
 archive: each chunk belongs to exactly one file and is listed once, by that file, in order; a file's size is the
@@ -11,8 +12,74 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from dataclasses import dataclass
 
-from lakeshrink.codecs.logs.archive import MAX_CHUNK_BYTES, ArchiveIndex, ChunkEntry, FileEntry
+INDEX_VERSION = 2
+#: A chunk may not declare more original bytes than this (the writer's chunks are ``--chunk-mb``, 32 MiB by
+#: default, plus at most one line of ``--max-line-bytes``): declared sizes bound every allocation a reader makes.
+MAX_CHUNK_BYTES = 1 << 32
+
+
+@dataclass(frozen=True)
+class ChunkEntry:
+    """Where a chunk is and what it holds."""
+
+    offset: int
+    length: int
+    file: int
+    lines: int
+    raw_bytes: int
+    mode: str
+    templates: tuple[tuple[int, int], ...]  # (template_hash of the text, lines); texts live in the chunk
+    bloom: str
+    time_range: tuple[str, str] | None = None  # min, max of the lines' time keys (chunk.time_key)
+    sha256: str = ""  # hex SHA-256 of the chunk's original bytes (version 2; "" in version 1)
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    size: int
+    chunks: tuple[int, ...]
+    sha256: str = ""  # hex SHA-256 of the concatenated binary digests of its chunks, in order (version 2)
+    mode: int | None = None  # permission bits of the input (st_mode & 0o7777), None for stdin
+    mtime_ns: int | None = None  # modification time of the input, None for stdin
+
+
+@dataclass(frozen=True)
+class ArchiveIndex:
+    format: str
+    files: tuple[FileEntry, ...]
+    chunks: tuple[ChunkEntry, ...]
+    miner_version: int = 1
+    version: int = INDEX_VERSION
+
+    def to_json(self) -> bytes:
+        doc = {
+            "version": INDEX_VERSION,
+            "format": self.format,
+            "files": [
+                {"path": f.path, "size": f.size, "chunks": list(f.chunks), "sha256": f.sha256, "mode": f.mode,
+                 "mtime_ns": f.mtime_ns}
+                for f in self.files
+            ],
+            "chunks": [
+                {
+                    "offset": c.offset,
+                    "length": c.length,
+                    "file": c.file,
+                    "lines": c.lines,
+                    "raw_bytes": c.raw_bytes,
+                    "mode": c.mode,
+                    "templates": [list(t) for t in c.templates],
+                    "bloom": c.bloom,
+                    "time": list(c.time_range) if c.time_range else None,
+                    "sha256": c.sha256,
+                }
+                for c in self.chunks
+            ],
+        }
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _MODES = ("columnar", "zstd", "lzma")

@@ -24,6 +24,7 @@ Payload layout (see ``docs/log-archive-format.md``)::
 from __future__ import annotations
 
 import json
+import logging
 import lzma
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,9 @@ from lakeshrink.codecs.logs.packing import (
     unpack,
     zstd_compressor,
 )
+from lakeshrink.errors import CorruptArchive
+
+_log = logging.getLogger(__name__)
 
 MODE_COLUMNAR, MODE_ZSTD, MODE_LZMA = 0, 1, 2
 MODE_NAMES = {MODE_COLUMNAR: "columnar", MODE_ZSTD: "zstd", MODE_LZMA: "lzma"}
@@ -61,8 +65,8 @@ _ESTIMATE_SAMPLE = 4 << 20
 MIN_TEMPLATE_LINES = 10
 
 
-class ChunkDecodeError(ValueError):
-    """A chunk payload that cannot be decoded."""
+class ChunkDecodeError(CorruptArchive):
+    """A chunk payload that cannot be decoded; a :class:`CorruptArchive` (so a ``LakeshrinkError``)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class ChunkResult:
     template_counts: dict[int, int] = field(default_factory=dict)  # cluster id -> lines
     residue_lines: int = 0
     time_range: tuple[str, str] | None = None  # min and max time key of the chunk's lines (see time_key)
+    fallback: str | None = None  # why the columnar form failed (an error, or not decoding to the input), if it did
 
 
 class _Streams:
@@ -255,19 +260,22 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
     counts: dict[int, int] = {}
     residue = n_lines
     span = None
+    fallback = None
     try:
         payload, counts, residue, span = _columnar(data, fmt, miner, options)
         if decode_chunk(payload, raw_bytes=len(data)) != data:  # within the bounds every reader enforces
-            payload = None
-    except Exception:  # noqa: BLE001 - any surprise in the columnar path: the whole-chunk form below is exact
-        payload = None
+            payload, fallback = None, "the columnar form did not decode to the input"
+    except Exception as exc:  # noqa: BLE001 - any surprise in the columnar path: the whole-chunk form below is exact
+        payload, fallback = None, f"{type(exc).__name__}: {exc}"[:300]
+    if fallback is not None:
+        _log.warning("columnar encoding of a chunk failed, stored whole instead: %s", fallback)
     if payload is not None:
         if len(payload) < CLEAR_WIN * _lzma_estimate(data):
             return ChunkResult(payload, "columnar", n_lines, len(data), counts, residue, span)
     whole = _whole(data, options)
     if payload is not None and len(payload) < len(whole):
         return ChunkResult(payload, "columnar", n_lines, len(data), counts, residue, span)
-    return ChunkResult(whole, MODE_NAMES[whole[0]], n_lines, len(data), {}, n_lines, span)
+    return ChunkResult(whole, MODE_NAMES[whole[0]], n_lines, len(data), {}, n_lines, span, fallback)
 
 
 # ---------------------------------------------------------------------------------------------------- decode

@@ -11,8 +11,9 @@ import time
 
 import zstandard
 
-from lakeshrink.codecs.logs.files import compress_files, decompress_archive
+from lakeshrink.codecs.logs.files import decompress_archive
 from lakeshrink.codecs.logs.grep import list_templates
+from lakeshrink.codecs.logs.ports import LOG_COMPRESSOR
 from lakeshrink.demo import DemoContext, DemoFigure, DemoReport
 
 
@@ -21,7 +22,7 @@ def run(ctx: DemoContext) -> DemoReport:
     inputs = sorted(ctx.logs_dir.glob("*.log"))
     data = b"".join(p.read_bytes() for p in inputs)
     archive = ctx.work_dir / "logs.lslog"
-    report = compress_files([str(p) for p in inputs], archive)
+    report = ctx.engine.port(LOG_COMPRESSOR).compress_files([str(p) for p in inputs], archive)
     restored = ctx.work_dir / "restored"
     start = time.perf_counter()
     decompress_archive(archive, restored)

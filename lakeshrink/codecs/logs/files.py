@@ -45,8 +45,9 @@ class CompressReport:
     archive_bytes: int
     seconds: float
     format: str
-    templates: int
+    templates: int  # distinct templates used by the archive's lines
     columnar_chunks: int
+    fallback_chunks: int = 0  # chunks whose columnar form failed and were stored whole (reasons logged)
 
     @property
     def ratio(self) -> float:
@@ -156,6 +157,7 @@ class ArchiveChunk:
     templates: dict[str, int]
     time_range: tuple[str, str] | None = None
     raw_sha256: str = ""  # hex SHA-256 of the original bytes
+    fallback: str | None = None  # why the columnar form failed, if it did
 
 
 def start_codec(codec: LogCodec, first_chunk: bytes, name: str) -> None:
@@ -183,7 +185,7 @@ def encode_for_archive(codec: LogCodec, data: bytes, name: str) -> ArchiveChunk:
     assert codec.miner is not None
     names = {codec.miner.template(cid): n for cid, n in result.template_counts.items()}
     return ArchiveChunk(result.payload, zlib.crc32(data), len(data), make_bloom(data), result.lines, result.mode, names,
-                        result.time_range, hashlib.sha256(data).hexdigest())
+                        result.time_range, hashlib.sha256(data).hexdigest(), result.fallback)
 
 
 def _size(item) -> int | None:
@@ -241,6 +243,8 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
     first_format: str | None = None
     start = time.perf_counter()
     total_in = lines = chunks = columnar = 0
+    templates: set[str] = set()
+    fallbacks = 0
     with atomic_file(archive) as tmp, open(tmp, "wb") as out:
         writer = ArchiveWriter(out)
         sizes = [_size(item) for item in items]  # None for stdin: the bar then counts bytes without a total
@@ -262,6 +266,8 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
                         lines += chunk.lines
                         chunks += 1
                         columnar += chunk.mode == "columnar"
+                        templates.update(chunk.templates)
+                        fallbacks += chunk.fallback is not None
                         bar.advance(chunk.raw_bytes)
                 except OSError as exc:
                     raise InputError(f"cannot read: {exc.strerror or exc}", path=item.source) from exc
@@ -274,7 +280,7 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
         size = out.tell()
     return CompressReport(
         str(archive), len(items), chunks, lines, total_in, size, time.perf_counter() - start, fmt,
-        sum(len(c.templates()) for c in codecs.values()), columnar,
+        len(templates), columnar, fallbacks,
     )
 
 
@@ -318,3 +324,14 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
             except FileExistsError as exc:
                 raise InputError("output already exists", path=output, hint="remove it or pass --force") from exc
     return DecompressReport(str(archive), str(output), len(files), total, time.perf_counter() - start)
+
+
+class LocalCompressor:
+    """The local engine's :class:`~lakeshrink.codecs.logs.ports.LogCompressor`: :func:`compress_files`."""
+
+    def __init__(self, engine: object = None):
+        self.engine = engine
+
+    def compress_files(self, inputs: Sequence[str], archive: str | os.PathLike[str],
+                       config: CodecConfig | None = None, *, overwrite: bool = False) -> CompressReport:
+        return compress_files(inputs, archive, config, overwrite=overwrite)

@@ -22,14 +22,16 @@ from dataclasses import dataclass
 
 import zstandard
 
+from lakeshrink.errors import CorruptArchive
+
 STORED, ZSTD, LZMA = 0, 1, 2
 CODEC_NAMES = {STORED: "stored", ZSTD: "zstd", LZMA: "lzma"}
 _MIN_DICT = 4096
 _MAX_DICT = 64 << 20
 
 
-class FramingError(ValueError):
-    """Bytes that do not follow the section framing (truncated or corrupt)."""
+class FramingError(CorruptArchive):
+    """Bytes that do not follow the section framing (truncated or corrupt); a :class:`CorruptArchive`."""
 
 
 class Budget:
