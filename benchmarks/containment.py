@@ -2,8 +2,6 @@
 
 For each scale: generate a lake (:mod:`lakegen`), then in the same process
 
-* compute the ground truth by brute force (every schema-compatible ordered pair decided by an exact polars
-  anti-join, all tables held in memory), unless ``--no-brute-force``;
 * run the scan on each engine of ``--engines`` (``local``, ``spark`` = ``local[2]``), each with a fresh scan cache,
   recording per stage: wall time, lake bytes read (footers + data), fingerprint (cache) bytes read, bytes moved
   between partitions (local: spilled; Spark: shuffle write bytes from its REST API) and the peak resident memory
@@ -11,7 +9,12 @@ For each scale: generate a lake (:mod:`lakegen`), then in the same process
 * with ``spark``, the bundled sample lake is scanned once first, untimed, to start the session's Python workers
   (``--no-warmup`` to time a cold session);
 * with ``--rescan``: after the local scan, change one table (a copy loses one row) and scan again with the same
-  cache; report the re-scan's time against the full scan's and check its edges against a scan without cache.
+  cache; report the re-scan's time against the full scan's and check its edges against a scan without cache;
+* last (it takes longest), unless ``--no-brute-force``: the ground truth by brute force (every schema-compatible
+  ordered pair decided by an exact polars anti-join, all tables held in memory).
+
+The results file is rewritten after each scale (and before its brute force), so a run stopped early keeps what
+finished.
 
 Precision and recall are computed for every engine against brute force; ``multiset_flags_correct`` checks the
 multiset verdicts. The pipeline reports a pair only after stage 4 decided it, so recall 1.0 means no stage
@@ -148,7 +151,7 @@ def _rescan(lake, *, types: str, work: Path, full_seconds: float) -> dict:
 
 
 def run_scale(scale: float, *, max_rows: int, seed: int, types: str, work: Path, brute: bool, engines: list[str],
-              rescan: bool, memory: TreeMemory, spark) -> dict:
+              rescan: bool, memory: TreeMemory, spark, checkpoint=None) -> dict:
     lake_dir = work / f"lake-s{scale:g}-r{max_rows}-seed{seed}"
     start = time.perf_counter()
     lake = generate_lake(lake_dir, scale=scale, seed=seed, max_rows=max_rows)
@@ -156,18 +159,10 @@ def run_scale(scale: float, *, max_rows: int, seed: int, types: str, work: Path,
         "scale": scale, "max_rows": max_rows, "seed": seed, "types": types, "tables": len(lake.tables),
         "lake_bytes": lake.bytes, "generate_seconds": round(time.perf_counter() - start, 2), "engines": [],
     }
-    truth = None
-    if brute:
-        with memory.phase("brute force"):
-            truth = brute_force(lake.root, types=types)
-        row.update(brute_force_seconds=round(truth.seconds, 3), brute_force_pairs=truth.pairs_checked,
-                   true_edges=len(truth.edges), brute_force_peak_memory_bytes=memory.peaks["brute force"])
     results = {}
     for name in engines:
         entry, result = _engine_run(lake, name, types=types, work=work, memory=memory, spark=spark)
         results[name] = result
-        if truth is not None:
-            entry.update(_quality(result, truth), speedup_vs_brute_force=round(truth.seconds / entry["seconds"], 2))
         row["engines"].append(entry)
         print(f"scale {scale:g} {name}: {entry['seconds']} s", file=sys.stderr)
     if len(results) == 2:
@@ -177,6 +172,15 @@ def run_scale(scale: float, *, max_rows: int, seed: int, types: str, work: Path,
     if rescan and "local" in results:
         full = next(e["seconds"] for e in row["engines"] if e["engine"] == "local")
         row["rescan"] = _rescan(lake, types=types, work=work, full_seconds=full)
+    if checkpoint is not None:
+        checkpoint(row)  # the engines' figures are kept even if brute force does not finish
+    if brute:  # last: at the largest scales it takes longest
+        with memory.phase("brute force"):
+            truth = brute_force(lake.root, types=types)
+        row.update(brute_force_seconds=round(truth.seconds, 3), brute_force_pairs=truth.pairs_checked,
+                   true_edges=len(truth.edges), brute_force_peak_memory_bytes=memory.peaks["brute force"])
+        for entry in row["engines"]:
+            entry.update(_quality(results[entry["engine"]], truth), speedup_vs_brute_force=round(truth.seconds / entry["seconds"], 2))
     return row
 
 
@@ -234,19 +238,26 @@ def main(argv: list[str] | None = None) -> int:
         from lakeshrink.sample_data import bundled_dir
 
         scan_lake(bundled_dir() / "lake", engine=get_engine("spark", spark=spark))  # starts the Python workers once
-    rows = []
+    rows: list[dict] = []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save(partial: dict | None = None) -> None:
+        runs = rows + ([partial] if partial is not None else [])
+        doc = {"benchmark": "containment", "command": " ".join(sys.argv), "peak_memory_bytes": memory.overall, "runs": runs}
+        args.out.write_text(json.dumps(doc, indent=2) + "\n")
+
     try:
         for scale in (float(s) for s in args.scales.split(",")):
             rows.append(run_scale(scale, max_rows=args.max_rows, seed=args.seed, types=args.types, work=args.work,
-                                  brute=args.brute, engines=engines, rescan=args.rescan, memory=memory, spark=spark))
+                                  brute=args.brute, engines=engines, rescan=args.rescan, memory=memory, spark=spark,
+                                  checkpoint=save))
+            save()
     finally:
         if spark is not None:
             spark.stop()
         memory.close()
     print_table(rows)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"benchmark": "containment", "command": " ".join(sys.argv), "peak_memory_bytes": memory.overall, "runs": rows}
-    args.out.write_text(json.dumps(doc, indent=2) + "\n")
+    save()
     print(f"\npeak memory of the process tree: {_mb(memory.overall)} MB\nwritten: {args.out}")
     return 0
 

@@ -98,7 +98,8 @@ def unseal(
     if not isinstance(version, int) or isinstance(version, bool) or version not in versions:
         newest = max(versions)
         if isinstance(version, int) and not isinstance(version, bool) and version > newest:
-            message = f"{kind} version {version} was written by a newer lakeshrink (this one reads up to {newest}); upgrade lakeshrink"
+            message = (f"{kind} version {version} is not supported: it was written by a newer lakeshrink (this one reads "
+                       f"up to {newest}); upgrade lakeshrink")
         else:
             message = f"{kind} version {str(version)[:20]!r} is not supported (this lakeshrink reads {', '.join(map(str, versions))})"
         raise SealBroken(message, path=where)

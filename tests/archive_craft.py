@@ -34,7 +34,7 @@ def whole_payload(raw: bytes) -> bytes:
 
 
 def write(path: Path, chunks: list[tuple[bytes, bytes]], files: list[dict], *, version: int = 2,
-          chunk_fields: list[dict] | None = None, fmt: str = "<Content>") -> Path:
+          chunk_fields: list[dict] | None = None, fmt: str = "<Content>", list_chunks: bool = True) -> Path:
     """An archive holding ``chunks`` (payload, the raw bytes it claims) and the index ``files``
     (``{"path", "chunks"}``; size and digests computed unless given); ``chunk_fields`` override chunk entries."""
     out = bytearray(struct.pack("<8sHH", MAGIC, version, 0))
@@ -57,7 +57,7 @@ def write(path: Path, chunks: list[tuple[bytes, bytes]], files: list[dict], *, v
                "sha256": f.get("sha256", file_digest([entries[c]["sha256"] for c in ids])), "mode": None,
                "mtime_ns": None}
         docs.append(doc)
-    index = {"version": version, "format": fmt, "files": docs, "chunks": entries}
+    index = {"version": version, "format": fmt, "files": docs, "chunks": entries if list_chunks else []}
     body = zstandard.ZstdCompressor().compress(json.dumps(index).encode())
     index_offset = len(out)
     out += struct.pack("<4sII", TAG_INDEX, len(body), zlib.crc32(body)) + body

@@ -57,6 +57,12 @@ def test_unsafe_paths_are_refused(tmp_path, path):
         ArchiveReader(archive).close()
 
 
+def test_frames_the_index_does_not_list_are_refused(tmp_path):  # found by benchmarks/fuzz.py (case 51,247)
+    archive = _two(tmp_path, [], list_chunks=False)  # an index emptied of its files: nothing would be restored
+    with pytest.raises(CorruptArchive, match="not listed"):
+        decompress_archive(archive, tmp_path / "out")
+
+
 def test_file_inside_file_is_refused(tmp_path):
     archive = _two(tmp_path, [{"path": "a", "chunks": [0]}, {"path": "a/b", "chunks": [1]}])
     with pytest.raises(CorruptArchive, match="inside"):

@@ -85,7 +85,7 @@ class TableFingerprints:
     """What one read of a table gives stages 3 and 4.
 
     ``rows`` (:data:`FP_SCHEMA`): the distinct fingerprints of each column set (``colset`` indexes ``colsets``)
-    with their counts, sorted by ``(colset, hi, lo)``; ``row_counts[i]`` is the table's row count (the same
+    with their counts, in column-set order; ``row_counts[i]`` is the table's row count (the same
     for every column set); ``column_sketches``/``row_sketches`` are stage 3's bottom-k sketches.
     """
 
@@ -95,13 +95,14 @@ class TableFingerprints:
     column_sketches: dict[str, Sketch]
     row_sketches: dict[tuple[str, ...], Sketch]
 
-    def distinct(self, i: int) -> int:
-        """Distinct rows of column set ``i``."""
-        return int(np.count_nonzero(np.asarray(self.rows.column("colset")) == i))
 
-
-def _sketch(hashes: np.ndarray, k: int) -> Sketch:
-    return Sketch.of(hashes, k)
+def _sketch(hashes: np.ndarray | pl.Series, k: int) -> Sketch:
+    """The bottom-k sketch of a hash array (hash-based distinct, then a partial sort of the bottom)."""
+    distinct = (hashes if isinstance(hashes, pl.Series) else pl.Series(hashes)).unique().to_numpy()
+    if len(distinct) > k:
+        distinct = np.partition(distinct, k - 1)[:k]
+        return Sketch(np.sort(distinct).astype(np.uint64), False)
+    return Sketch(np.sort(distinct).astype(np.uint64), True)
 
 
 def fingerprint_table(
@@ -125,10 +126,10 @@ def fingerprint_table(
     wanted_rows = set(colsets if sketch_rows is None else sketch_rows)
     for i, colset in enumerate(colsets):
         hi, lo = row_fingerprints(hashes, colset, n)
-        counted = pl.DataFrame({"hi": hi, "lo": lo}).group_by(["hi", "lo"]).len(name="count").sort(["hi", "lo"])
+        counted = pl.DataFrame({"hi": hi, "lo": lo}).group_by(["hi", "lo"]).len(name="count")
         parts.append(counted.select(pl.lit(i, pl.Int32).alias("colset"), "hi", "lo", pl.col("count").cast(pl.Int64)))
         if colset in wanted_rows:
-            row_sketches[colset] = _sketch(counted["hi"].to_numpy(), k)
+            row_sketches[colset] = _sketch(counted["hi"], k)
     frame = pl.concat(parts) if parts else pl.DataFrame(schema={"colset": pl.Int32, "hi": pl.UInt64, "lo": pl.UInt64, "count": pl.Int64})
     rows = frame.to_arrow().cast(FP_SCHEMA)
     return TableFingerprints(
@@ -159,14 +160,21 @@ def decide(rows: pa.Table | pl.DataFrame, pairs: pa.Table | pl.DataFrame) -> pa.
     p = pairs if isinstance(pairs, pl.DataFrame) else pl.from_arrow(pairs)
     if f.height == 0 or p.height == 0:
         return TOTALS_SCHEMA.empty_table()
-    child = f.join(p, left_on=["colset", "table"], right_on=["colset", "child"], how="inner")
+    # the child's distinct rows and rows, once per (table, colset), not once per candidate parent
+    stats = f.group_by(["colset", "table"]).agg(pl.len().cast(pl.Int64).alias("distinct"), pl.col("count").sum().cast(pl.Int64).alias("rows"))
+    base = p.join(stats, left_on=["colset", "child"], right_on=["colset", "table"], how="inner").select("pair", "distinct", "rows")
+    # the child's fingerprints found in the parent (an inner join: only matches are materialised)
+    child = f.join(p.select("colset", "child", "parent", "pair"), left_on=["colset", "table"], right_on=["colset", "child"], how="inner")
     parent = f.select("colset", "hi", "lo", pl.col("table").alias("parent"), pl.col("count").alias("pcount"))
-    joined = child.join(parent, on=["colset", "hi", "lo", "parent"], how="left")
-    out = joined.group_by("pair").agg(
-        pl.len().cast(pl.Int64).alias("distinct"),
-        pl.col("count").sum().cast(pl.Int64).alias("rows"),
-        pl.col("pcount").is_null().sum().cast(pl.Int64).alias("missing"),
-        (pl.col("count") > pl.col("pcount")).fill_null(False).sum().cast(pl.Int64).alias("over"),
+    matched = (
+        child.join(parent, on=["colset", "hi", "lo", "parent"], how="inner")
+        .group_by("pair")
+        .agg(pl.len().cast(pl.Int64).alias("matched"), (pl.col("count") > pl.col("pcount")).sum().cast(pl.Int64).alias("over"))
+    )
+    out = base.join(matched, on="pair", how="left").select(
+        "pair", "distinct", "rows",
+        (pl.col("distinct") - pl.col("matched").fill_null(0)).alias("missing"),
+        pl.col("over").fill_null(0),
     )
     return out.to_arrow().cast(TOTALS_SCHEMA)
 

@@ -16,7 +16,7 @@ from a table is reused by the next:
 A table whose files carry no modification time and no pinned version has no state and is never cached.
 
 Every cache file is written atomically (:mod:`lakeshrink.fileio`), names its format and version and carries a
-checksum: the JSON documents are sealed (:mod:`.sealed`), a fingerprint file's metadata is a sealed document
+checksum: the JSON documents are sealed (:mod:`lakeshrink.sealed`), a fingerprint file's metadata is a sealed document
 and its data pages carry Parquet page checksums (verified on read). A cache file that is missing, of another
 version or hasher, damaged or does not match is ignored and rebuilt, never trusted.
 """
@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 from lakeshrink.containment.footers import ColumnStats, TableFooter
 from lakeshrink.containment.lake import TableRef
-from lakeshrink.containment.sealed import read_sealed, seal, unseal, write_sealed
+from lakeshrink.sealed import read_sealed, seal, unseal, write_sealed
 from lakeshrink.containment.sketches import HASHER, Sketch
 from lakeshrink.errors import CorruptArchive
 from lakeshrink.fileio import atomic_file
@@ -99,7 +99,8 @@ class ScanCache:
         self, state: str, colsets: tuple[tuple[str, ...], ...], rows: pa.Table, table_rows: int,
         column_sketches: dict[str, Sketch], row_sketches: dict[tuple[str, ...], Sketch],
     ) -> CachedFingerprints:
-        """Write a table's fingerprints atomically (rows sorted by colset; page checksums on)."""
+        """Write a table's fingerprints atomically (rows in colset order; page checksums on; the hashes are
+        random bits, so only ``colset`` and ``count`` are compressed)."""
         counts = np.bincount(np.asarray(rows.column("colset")), minlength=len(colsets)) if rows.num_rows else np.zeros(len(colsets), int)
         distinct = tuple(int(c) for c in counts)
         doc = seal(FP_KIND, CACHE_VERSION, {
@@ -111,7 +112,10 @@ class ScanCache:
         meta = {_META_KEY: json.dumps(doc, separators=(",", ":")).encode("utf-8")}
         path = self.fp_path(state)
         with atomic_file(path) as tmp:
-            pq.write_table(rows.replace_schema_metadata(meta), tmp, write_page_checksum=True, compression="zstd", row_group_size=1 << 20)
+            pq.write_table(
+                rows.replace_schema_metadata(meta), tmp, write_page_checksum=True, row_group_size=1 << 20, use_dictionary=["colset"],
+                compression={"colset": "zstd", "hi": "none", "lo": "none", "count": "zstd"},
+            )
         return CachedFingerprints(path, colsets, rows.num_rows, table_rows, distinct, column_sketches, row_sketches, os.path.getsize(path))
 
     def load_fingerprints(self, state: str) -> CachedFingerprints | None:

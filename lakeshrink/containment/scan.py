@@ -254,10 +254,15 @@ class _Run:
         self.stages.append(StageStats(name, pairs_in, pairs_out, seconds, footer + data, footer, data, cache, shuffle))
 
 
+REUSE_EDGES = False  # off: the scale-3 benchmark found a re-scan whose edges differ from a fresh scan (open)
+
+
 def _reuse_previous(run: _Run) -> None:
     """Incremental re-scan: edges between tables unchanged since the previous scan (same state) are taken from
-    the cache; the pipeline then runs only on pairs touching a changed or new table."""
-    if not run.persistent:
+    the cache; the pipeline then runs only on pairs touching a changed or new table. Switched off
+    (:data:`REUSE_EDGES`) until a re-scan that disagreed with a fresh scan is explained; the per-table
+    fingerprints and footers are still reused, so a re-scan reads only the changed tables."""
+    if not run.persistent or not REUSE_EDGES:
         return
     previous, edges = run.cache.load_edges(run.types)
     if not previous:

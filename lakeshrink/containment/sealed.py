@@ -23,6 +23,8 @@ def check_table_id(table_id: str) -> str:
     """``table_id`` if it is a plain relative path inside a lake (no ``..``, not absolute, no URI)."""
     if not isinstance(table_id, str) or not table_id.strip():
         raise UnsafeTablePath("empty table id", table=str(table_id))
+    if "\x00" in table_id:
+        raise UnsafeTablePath(f"table path {table_id!r} holds a NUL byte", table=table_id)
     if "://" in table_id or table_id.startswith(("/", "\\")) or (len(table_id) > 1 and table_id[1] == ":"):
         raise UnsafeTablePath(f"table path {table_id!r} is absolute; it must be relative to the lake root", table=table_id)
     parts = table_id.replace("\\", "/").split("/")

@@ -241,12 +241,16 @@ class ArchiveReader:
         return index
 
     def _check_layout(self, index: ArchiveIndex, index_offset: int) -> None:
-        """Chunk frames lie between the header and the index, in order, without overlapping."""
+        """Chunk frames fill the space between the header and the index, in order, with no gap and no overlap:
+        a frame the index does not list (a file dropped from the index) is refused, not silently left out."""
         end = _HEADER.size
         for i, c in enumerate(index.chunks):
-            if c.offset < end or c.offset + c.length > index_offset or c.length < _FRAME.size + 4:
+            if c.offset != end or c.offset + c.length > index_offset or c.length < _FRAME.size + 4:
                 raise self._corrupt(f"invalid index: chunk {i} lies outside its place in the archive", index_offset)
             end = c.offset + c.length
+        if end != index_offset:
+            raise self._corrupt(f"invalid index: {index_offset - end} bytes of frames before the index are not "
+                                "listed by it", index_offset)
 
     def _frame(self, offset: int) -> tuple[bytes, bytes]:
         self._fh.seek(offset)
