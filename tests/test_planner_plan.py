@@ -421,3 +421,11 @@ def test_missing_great_expectations_names_the_extra_before_any_work(tmp_path, de
     assert not (tmp_path / "plan").exists()
     with pytest.raises(AuditUnavailable):
         make_plan(scan_dir, tmp_path / "plan", access=access)
+
+
+def test_latency_ticks_stay_distinct_on_a_narrow_range():
+    from lakeshrink.containment.report import _distinct_second_labels
+
+    labels = _distinct_second_labels([1.0, 1.0055, 1.011])  # three ticks within 1.1%: "1 s, 1.01 s, 1.01 s" before
+    assert labels == ["1 s", "1.006 s", "1.011 s"]
+    assert _distinct_second_labels([10.0, 100.0]) == ["10 s", "1.67 min"]

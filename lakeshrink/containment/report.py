@@ -117,14 +117,23 @@ def graphs_html(plan: Plan) -> str:
     return "".join(out)
 
 
-def _fmt_seconds(v: float) -> str:
+def _fmt_seconds(v: float, digits: int = 3) -> str:
     if v < 60:
-        return f"{v:.3g} s"
+        return f"{v:.{digits}g} s"
     if v < 3600:
-        return f"{v / 60:.3g} min"
+        return f"{v / 60:.{digits}g} min"
     if v < 86400:
-        return f"{v / 3600:.3g} h"
-    return f"{v / 86400:.3g} d"
+        return f"{v / 3600:.{digits}g} h"
+    return f"{v / 86400:.{digits}g} d"
+
+
+def _distinct_second_labels(values: list[float]) -> list[str]:
+    """Labels for ``values`` with the fewest significant digits (3 to 9) that tell them all apart."""
+    for digits in range(3, 10):
+        labels = [_fmt_seconds(v, digits) for v in values]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
 
 
 def curve_svg(plan: Plan) -> str:
@@ -147,9 +156,10 @@ def curve_svg(plan: Plan) -> str:
 
     decades = [k for k in range(math.ceil(x_lo), math.floor(x_hi) + 1)]
     tick_logs = [float(k) for k in decades] if len(decades) >= 2 else [x_lo, (x_lo + x_hi) / 2, x_hi]
+    tick_labels = _distinct_second_labels([10 ** t for t in tick_logs])
     ticks = "".join(f'<line x1="{sx(t):.1f}" y1="{h - m + 10}" x2="{sx(t):.1f}" y2="{h - m + 15}" stroke="#333"/>'
-                    f'<text x="{sx(t):.1f}" y="{h - m + 28}" text-anchor="middle">{p.e(_fmt_seconds(10 ** t))}</text>'
-                    for t in tick_logs)
+                    f'<text x="{sx(t):.1f}" y="{h - m + 28}" text-anchor="middle">{p.e(label)}</text>'
+                    for t, label in zip(tick_logs, tick_labels))
     yticks = "".join(f'<text x="{m - 6}" y="{sy(v) + 4:.1f}" text-anchor="end">{p.e(human_bytes(v))}</text>'
                      f'<line x1="{m}" y1="{sy(v):.1f}" x2="{w - m}" y2="{sy(v):.1f}" stroke="#eee"/>'
                      for v in p.nice_ticks(0, y_hi, 4))
