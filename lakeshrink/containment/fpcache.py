@@ -44,7 +44,7 @@ from lakeshrink.containment.sketches import HASHER, Sketch
 from lakeshrink.errors import CorruptArchive
 from lakeshrink.fileio import atomic_file
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: footer entries and the edge list stored as compact JSON text (fast to seal and write)
 FP_KIND = "lakeshrink.containment.fingerprints"
 FOOTERS_KIND = "lakeshrink.containment.footer-cache"
 EDGES_KIND = "lakeshrink.containment.edge-cache"
@@ -90,6 +90,8 @@ class ScanCache:
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
         (self.root / "fp").mkdir(parents=True, exist_ok=True)
+        self._footer_text: dict[str, str] = {}  # the encoded entries loaded: unchanged ones are written back as they were
+        self._edges_loaded: dict[str, tuple[set[str], str]] = {}
 
     # fingerprints -------------------------------------------------------------------------------------
     def fp_path(self, state: str) -> str:
@@ -148,17 +150,27 @@ class ScanCache:
             doc = read_sealed(self.root / "footers.json", FOOTERS_KIND, (CACHE_VERSION,))
             if doc.get("hasher") != HASHER:
                 return {}
-            return {state: _footer_from_json(entry) for state, entry in doc["footers"].items()}
+            footers = {state: _footer_from_json(json.loads(text)) for state, text in doc["footers"].items()}
+            self._footer_text = dict(doc["footers"])
+            return footers
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, CorruptArchive):
             return {}
 
     def save_footers(self, footers: dict[str, TableFooter]) -> None:
+        """Write the footer summaries of these states (the file is left alone when it holds exactly them)."""
         entries = {}
         for state, footer in footers.items():
-            encoded = _footer_to_json(footer)
-            if encoded is not None:
-                entries[state] = encoded
+            text = self._footer_text.get(state)
+            if text is None:
+                encoded = _footer_to_json(footer)
+                if encoded is None:
+                    continue
+                text = json.dumps(encoded, separators=(",", ":"), ensure_ascii=False)
+            entries[state] = text
+        if entries == self._footer_text:
+            return
         write_sealed(self.root / "footers.json", FOOTERS_KIND, CACHE_VERSION, {"hasher": HASHER, "footers": entries})
+        self._footer_text = entries
 
     # edges ----------------------------------------------------------------------------------------------
     def load_edges(self, types: str) -> tuple[set[str], list[dict[str, Any]]]:
@@ -167,13 +179,24 @@ class ScanCache:
             doc = read_sealed(self.root / f"edges-{types}.json", EDGES_KIND, (CACHE_VERSION,))
             if doc.get("hasher") != HASHER or doc.get("types") != types:
                 return set(), []
-            return set(doc["states"]), list(doc["edges"])
+            states, edges = set(doc["states"]), [dict(zip(_EDGE_FIELDS, e)) for e in json.loads(doc["edges"])]
+            self._edges_loaded[types] = (states, doc["edges"])
+            return states, edges
         except (OSError, ValueError, KeyError, TypeError, CorruptArchive):
             return set(), []
 
     def save_edges(self, types: str, states: set[str], edges: list[dict[str, Any]]) -> None:
-        body = {"hasher": HASHER, "types": types, "states": sorted(states), "edges": edges}
+        """Record the states whose every pair was decided and the edges between them (left alone when unchanged)."""
+        rows = sorted([e[f] for f in _EDGE_FIELDS] for e in edges)
+        text = json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+        if self._edges_loaded.get(types) == (states, text):
+            return
+        body = {"hasher": HASHER, "types": types, "states": sorted(states), "edges": text}
         write_sealed(self.root / f"edges-{types}.json", EDGES_KIND, CACHE_VERSION, body)
+        self._edges_loaded[types] = (set(states), text)
+
+
+_EDGE_FIELDS = ("child_state", "parent_state", "columns", "child_rows", "child_distinct_rows", "multiset_contained")
 
 
 # footer summaries as JSON: every value tagged with its Python type, so it comes back as the same type ----------
