@@ -30,7 +30,7 @@ def _values(rng: np.random.Generator, name: str, n: int) -> pa.Array:
         return pa.array([f"s{v}" for v in rng.integers(0, 6, n)], pa.string())
     if name == "c":
         return pa.array(rng.integers(0, 5, n) / 2.0, pa.float64())
-    return pa.array(rng.integers(0, 8, n), COLUMNS[name])
+    return pa.array(rng.integers(0, 8, n), COLUMNS.get(name, pa.int64()))
 
 
 def _random_table(rng: np.random.Generator) -> pa.Table:

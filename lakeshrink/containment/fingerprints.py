@@ -67,17 +67,65 @@ def column_hashes(table: pa.Table, columns: list[str] | tuple[str, ...]) -> dict
     return out
 
 
+def _keyed(hashes: dict[str, tuple[np.ndarray, np.ndarray]], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A column's value hashes keyed by its name (the terms :func:`row_fingerprints` folds in)."""
+    seed_hi, seed_lo = _name_seeds(name)
+    col_hi, col_lo = hashes[name]
+    with np.errstate(over="ignore"):
+        return mix64(col_hi + seed_hi), mix64(col_lo ^ seed_lo)
+
+
+def _fold(state: tuple[np.ndarray, np.ndarray], term: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(over="ignore"):
+        return mix64((state[0] * _MULT_HI) ^ term[0]), mix64((state[1] * _MULT_LO) ^ term[1])
+
+
 def row_fingerprints(hashes: dict[str, tuple[np.ndarray, np.ndarray]], colset: tuple[str, ...], rows: int) -> tuple[np.ndarray, np.ndarray]:
     """The 128-bit fingerprint ``(hi, lo)`` of each row over ``colset`` (the order matters: pass it sorted)."""
-    hi = np.zeros(rows, dtype=np.uint64)
-    lo = np.zeros(rows, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for name in colset:
-            seed_hi, seed_lo = _name_seeds(name)
-            col_hi, col_lo = hashes[name]
-            hi = mix64((hi * _MULT_HI) ^ mix64(col_hi + seed_hi))
-            lo = mix64((lo * _MULT_LO) ^ mix64(col_lo ^ seed_lo))
-    return hi, lo
+    state = (np.zeros(rows, dtype=np.uint64), np.zeros(rows, dtype=np.uint64))
+    for name in colset:
+        state = _fold(state, _keyed(hashes, name))
+    return state
+
+
+def _all_row_fingerprints(
+    hashes: dict[str, tuple[np.ndarray, np.ndarray]], colsets: list[tuple[str, ...]], rows: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`row_fingerprints` of every column set, sharing work: each column is keyed once, and column sets
+    sorted in order share the fingerprints of their common prefix (a stack of prefixes, so memory stays at the
+    longest column set's depth)."""
+    keyed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    zero = (np.zeros(rows, dtype=np.uint64), np.zeros(rows, dtype=np.uint64))
+    stack: list[tuple[str, tuple[np.ndarray, np.ndarray]]] = []
+    out = {}
+    for colset in sorted(set(colsets)):
+        depth = 0
+        while depth < len(stack) and depth < len(colset) and stack[depth][0] == colset[depth]:
+            depth += 1
+        del stack[depth:]
+        for name in colset[depth:]:
+            if name not in keyed:
+                keyed[name] = _keyed(hashes, name)
+            stack.append((name, _fold(stack[-1][1] if stack else zero, keyed[name])))
+        out[colset] = stack[-1][1] if stack else zero
+    return [out[c] for c in colsets]
+
+
+SMALL_ROWS = 200_000  # below this, deduplication and sketches run in numpy (polars' per-call overhead dominates)
+
+
+def _distinct_counts(hi: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct ``(hi, lo)`` pairs sorted by ``hi`` then ``lo``, with their counts."""
+    if len(hi) > SMALL_ROWS:
+        counted = pl.DataFrame({"hi": hi, "lo": lo}).group_by(["hi", "lo"]).len(name="count").sort(["hi", "lo"])
+        return counted["hi"].to_numpy(), counted["lo"].to_numpy(), counted["count"].to_numpy().astype(np.int64)
+    if not len(hi):
+        return hi, lo, np.empty(0, np.int64)
+    order = np.lexsort((lo, hi))
+    hi, lo = hi[order], lo[order]
+    starts = np.flatnonzero(np.r_[True, (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])])
+    counts = np.diff(np.r_[starts, len(hi)]).astype(np.int64)
+    return hi[starts], lo[starts], counts
 
 
 @dataclass(frozen=True)
@@ -85,7 +133,7 @@ class TableFingerprints:
     """What one read of a table gives stages 3 and 4.
 
     ``rows`` (:data:`FP_SCHEMA`): the distinct fingerprints of each column set (``colset`` indexes ``colsets``)
-    with their counts, in column-set order; ``row_counts[i]`` is the table's row count (the same
+    with their counts, sorted by ``(colset, hi, lo)``; ``row_counts[i]`` is the table's row count (the same
     for every column set); ``column_sketches``/``row_sketches`` are stage 3's bottom-k sketches.
     """
 
@@ -96,13 +144,20 @@ class TableFingerprints:
     row_sketches: dict[tuple[str, ...], Sketch]
 
 
-def _sketch(hashes: np.ndarray | pl.Series, k: int) -> Sketch:
-    """The bottom-k sketch of a hash array (hash-based distinct, then a partial sort of the bottom)."""
-    distinct = (hashes if isinstance(hashes, pl.Series) else pl.Series(hashes)).unique().to_numpy()
+def _sketch(hashes: np.ndarray, k: int, *, is_sorted: bool = False) -> Sketch:
+    """The bottom-k sketch of a hash array (``is_sorted``: already in ascending order)."""
+    if is_sorted:
+        distinct = hashes[np.r_[True, hashes[1:] != hashes[:-1]]] if len(hashes) else hashes
+    elif len(hashes) > SMALL_ROWS:
+        distinct = pl.Series(hashes).unique().to_numpy()
+        if len(distinct) > k:
+            distinct = np.partition(distinct, k - 1)[:k]
+        distinct = np.sort(distinct)
+    else:
+        distinct = np.unique(hashes)
     if len(distinct) > k:
-        distinct = np.partition(distinct, k - 1)[:k]
-        return Sketch(np.sort(distinct).astype(np.uint64), False)
-    return Sketch(np.sort(distinct).astype(np.uint64), True)
+        return Sketch(distinct[:k].astype(np.uint64), False)
+    return Sketch(distinct.astype(np.uint64), True)
 
 
 def fingerprint_table(
@@ -121,17 +176,22 @@ def fingerprint_table(
     needed = sorted(set(sketch_columns).union(*colsets)) if colsets else sorted(set(sketch_columns))
     hashes = column_hashes(table, needed)
     n = table.num_rows
-    parts = []
+    ids, his, los, counts = [], [], [], []
     row_sketches = {}
     wanted_rows = set(colsets if sketch_rows is None else sketch_rows)
-    for i, colset in enumerate(colsets):
-        hi, lo = row_fingerprints(hashes, colset, n)
-        counted = pl.DataFrame({"hi": hi, "lo": lo}).group_by(["hi", "lo"]).len(name="count")
-        parts.append(counted.select(pl.lit(i, pl.Int32).alias("colset"), "hi", "lo", pl.col("count").cast(pl.Int64)))
+    for i, (colset, (hi, lo)) in enumerate(zip(colsets, _all_row_fingerprints(hashes, colsets, n))):
+        hi, lo, count = _distinct_counts(hi, lo)
+        ids.append(np.full(len(hi), i, np.int32))
+        his.append(hi)
+        los.append(lo)
+        counts.append(count)
         if colset in wanted_rows:
-            row_sketches[colset] = _sketch(counted["hi"], k)
-    frame = pl.concat(parts) if parts else pl.DataFrame(schema={"colset": pl.Int32, "hi": pl.UInt64, "lo": pl.UInt64, "count": pl.Int64})
-    rows = frame.to_arrow().cast(FP_SCHEMA)
+            row_sketches[colset] = _sketch(hi, k, is_sorted=True)
+    if colsets:
+        arrays = [np.concatenate(ids), np.concatenate(his), np.concatenate(los), np.concatenate(counts)]
+        rows = pa.Table.from_arrays([pa.array(a) for a in arrays], schema=FP_SCHEMA)
+    else:
+        rows = FP_SCHEMA.empty_table()
     return TableFingerprints(
         tuple(colsets),
         rows,

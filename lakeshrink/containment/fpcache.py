@@ -24,11 +24,14 @@ version or hasher, damaged or does not match is ignored and rebuilt, never trust
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import json
 import os
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,13 +45,13 @@ from lakeshrink.containment.lake import TableRef
 from lakeshrink.sealed import read_sealed, seal, unseal, write_sealed
 from lakeshrink.containment.sketches import HASHER, Sketch
 from lakeshrink.errors import CorruptArchive
-from lakeshrink.fileio import atomic_file
 
 CACHE_VERSION = 2  # 2: footer entries and the edge list stored as compact JSON text (fast to seal and write)
 FP_KIND = "lakeshrink.containment.fingerprints"
 FOOTERS_KIND = "lakeshrink.containment.footer-cache"
 EDGES_KIND = "lakeshrink.containment.edge-cache"
 _META_KEY = b"lakeshrink.fingerprints"
+_TMP_SUFFIX = ".tmp"
 
 
 def table_state(ref: TableRef) -> str | None:
@@ -101,8 +104,9 @@ class ScanCache:
         self, state: str, colsets: tuple[tuple[str, ...], ...], rows: pa.Table, table_rows: int,
         column_sketches: dict[str, Sketch], row_sketches: dict[tuple[str, ...], Sketch],
     ) -> CachedFingerprints:
-        """Write a table's fingerprints atomically (rows in colset order; page checksums on; the hashes are
-        random bits, so only ``colset`` and ``count`` are compressed)."""
+        """Write a table's fingerprints atomically (rows sorted by colset, hi, lo; page checksums on). The hashes
+        are random bits: ``hi``, sorted, is delta-encoded (about ``log2(rows)`` bits a row fewer), ``lo`` stored
+        plain; ``colset`` and ``count`` (mostly 1) compress to almost nothing."""
         counts = np.bincount(np.asarray(rows.column("colset")), minlength=len(colsets)) if rows.num_rows else np.zeros(len(colsets), int)
         distinct = tuple(int(c) for c in counts)
         doc = seal(FP_KIND, CACHE_VERSION, {
@@ -113,11 +117,20 @@ class ScanCache:
         })
         meta = {_META_KEY: json.dumps(doc, separators=(",", ":")).encode("utf-8")}
         path = self.fp_path(state)
-        with atomic_file(path) as tmp:
+        # a cache file: written to a temporary name and renamed (never seen half-written), but not fsynced and
+        # without fileio's stale-temporary sweep of the directory (one listing per file is quadratic in the
+        # tables): a file lost or torn by a crash fails its metadata seal or page checksums and is rebuilt
+        tmp = Path(f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}")
+        try:
             pq.write_table(
-                rows.replace_schema_metadata(meta), tmp, write_page_checksum=True, row_group_size=1 << 20, use_dictionary=["colset"],
+                rows.replace_schema_metadata(meta), tmp, write_page_checksum=True, row_group_size=1 << 20,
+                use_dictionary=["colset", "count"], column_encoding={"hi": "DELTA_BINARY_PACKED"},  # rows sorted by hi
                 compression={"colset": "zstd", "hi": "none", "lo": "none", "count": "zstd"},
             )
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return CachedFingerprints(path, colsets, rows.num_rows, table_rows, distinct, column_sketches, row_sketches, os.path.getsize(path))
 
     def load_fingerprints(self, state: str) -> CachedFingerprints | None:
@@ -138,10 +151,16 @@ class ScanCache:
             return None
 
     def prune(self, keep: set[str]) -> None:
-        """Remove fingerprint files of states not in ``keep`` (tables that changed or left the lake)."""
+        """Remove fingerprint files of states not in ``keep`` (tables that changed or left the lake), and
+        temporaries older than a day (left by a process that died while writing)."""
         for path in (self.root / "fp").glob("*.parquet"):
             if path.stem not in keep:
                 path.unlink(missing_ok=True)
+        old = time.time() - 86_400
+        for path in (self.root / "fp").glob(f"*{_TMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < old:
+                    path.unlink()
 
     # footers --------------------------------------------------------------------------------------------
     def load_footers(self) -> dict[str, TableFooter]:

@@ -40,7 +40,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshrink.containment import graph, identity, minmax, sketches
+from lakeshrink.containment import footer_guard, graph, identity, minmax, sketches
 from lakeshrink.containment.compare import TypesMode, check_types_mode
 from lakeshrink.containment.footer_guard import read_footers
 from lakeshrink.containment.footers import FooterTask, TableFooter
@@ -410,10 +410,16 @@ def scan_lake(
         The :class:`ScanResult` (not yet saved; call :meth:`ScanResult.save`).
     """
     check_types_mode(types)
+    if _is_local(engine):
+        footer_guard.prestart()  # footers of new or changed tables are read in a child process: start it during discovery
     lake = discover(root, tables=tables, iceberg_catalog=iceberg_catalog)
     text = str(root)
     task_root = text if "://" in text else lake.root
     return scan_tables(lake, task_root=task_root, label=task_root, engine=engine, types=types, k=k, cache=cache)
+
+
+def _is_local(engine: Engine | str) -> bool:
+    return (engine if isinstance(engine, str) else engine.name) == "local"
 
 
 def scan_catalog(database: str, *, engine: Engine, types: TypesMode = "exact", k: int = sketches.DEFAULT_K,
