@@ -111,6 +111,19 @@ def _all_row_fingerprints(
     return [out[c] for c in colsets]
 
 
+ROW_BYTES = 15  # stored bytes of one fingerprint row in the rows layout (hi delta-encoded, lo plain, count ~0)
+
+
+def _columns_layout_bytes(hashes: dict[str, tuple[np.ndarray, np.ndarray]], columns: tuple[str, ...], rows: int) -> float:
+    """About the bytes of the ``columns`` layout: per column and hash, a dictionary of its distinct values and
+    bit-packed indices (Parquet falls back to plain values when there are too many distinct ones)."""
+    total = 0.0
+    for name in columns:
+        d = len(np.unique(hashes[name][0])) if rows <= SMALL_ROWS else pl.Series(hashes[name][0]).n_unique()
+        per_hash = 8 * rows if d > rows // 2 else 8 * d + rows * max(1, int(np.ceil(np.log2(max(d, 2))))) / 8
+        total += 2 * per_hash
+    return total
+
 SMALL_ROWS = 200_000  # below this, deduplication and sketches run in numpy (polars' per-call overhead dominates)
 
 
@@ -130,11 +143,17 @@ def _distinct_counts(hi: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.nda
 
 @dataclass(frozen=True)
 class TableFingerprints:
-    """What one read of a table gives stages 3 and 4.
+    """What one read of a table gives stages 3 and 4, in one of two layouts.
 
-    ``rows`` (:data:`FP_SCHEMA`): the distinct fingerprints of each column set (``colset`` indexes ``colsets``)
-    with their counts, sorted by ``(colset, hi, lo)``; ``row_counts[i]`` is the table's row count (the same
-    for every column set); ``column_sketches``/``row_sketches`` are stage 3's bottom-k sketches.
+    * ``rows`` layout (``hash_columns`` None): ``rows`` (:data:`FP_SCHEMA`) holds the distinct fingerprints of
+      each column set (``colset`` indexes ``colsets``) with their counts, sorted by ``(colset, hi, lo)``;
+    * ``columns`` layout, for a table that many column sets need (a parent of differently-shaped children):
+      ``hash_columns`` holds the two value hashes of each column, row by row (:func:`hash_column_table`), far
+      smaller than one fingerprint set per column set; stage 4 folds them into the fingerprints it needs
+      (:func:`fingerprints_from_hash_columns`, the same values as the ``rows`` layout). ``rows`` is empty.
+
+    ``distinct[i]`` is the number of distinct rows over ``colsets[i]``; ``row_counts[i]`` the table's row count;
+    ``column_sketches``/``row_sketches`` are stage 3's bottom-k sketches.
     """
 
     colsets: tuple[tuple[str, ...], ...]
@@ -142,6 +161,52 @@ class TableFingerprints:
     row_counts: tuple[int, ...]
     column_sketches: dict[str, Sketch]
     row_sketches: dict[tuple[str, ...], Sketch]
+    distinct: tuple[int, ...] = ()
+    hash_columns: pa.Table | None = None
+
+    @property
+    def layout(self) -> str:
+        return "rows" if self.hash_columns is None else "columns"
+
+    def fingerprint_rows(self) -> pa.Table:
+        """The :data:`FP_SCHEMA` rows of every column set, whatever the layout."""
+        if self.hash_columns is None:
+            return self.rows
+        used = tuple(sorted(set().union(*self.colsets)))
+        return fingerprints_from_hash_columns(self.hash_columns, used, {c: i for i, c in enumerate(self.colsets)})
+
+
+def hash_column_table(hashes: dict[str, tuple[np.ndarray, np.ndarray]], columns: tuple[str, ...]) -> pa.Table:
+    """The value hashes of ``columns`` as a table with columns ``h0, l0, h1, l1, ...`` (in ``columns`` order)."""
+    arrays, names = [], []
+    for i, name in enumerate(columns):
+        arrays += [pa.array(hashes[name][0]), pa.array(hashes[name][1])]
+        names += [f"h{i}", f"l{i}"]
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def fingerprints_from_hash_columns(table: pa.Table, columns: tuple[str, ...], colsets: dict[tuple[str, ...], int]) -> pa.Table:
+    """The :data:`FP_SCHEMA` rows of each of ``colsets`` (mapped to the given ids) from a :func:`hash_column_table`
+    (only the columns the column sets use need to be present)."""
+    position = {c: i for i, c in enumerate(columns)}
+    hashes = {}
+    for colset in colsets:
+        for name in colset:
+            if name not in hashes:
+                i = position[name]
+                hashes[name] = (table.column(f"h{i}").to_numpy(), table.column(f"l{i}").to_numpy())
+    order = sorted(colsets)
+    ids, his, los, counts = [], [], [], []
+    for colset, (hi, lo) in zip(order, _all_row_fingerprints(hashes, order, table.num_rows)):
+        hi, lo, count = _distinct_counts(hi, lo)
+        ids.append(np.full(len(hi), colsets[colset], np.int32))
+        his.append(hi)
+        los.append(lo)
+        counts.append(count)
+    if not order:
+        return FP_SCHEMA.empty_table()
+    arrays = [np.concatenate(ids), np.concatenate(his), np.concatenate(los), np.concatenate(counts)]
+    return pa.Table.from_arrays([pa.array(a) for a in arrays], schema=FP_SCHEMA)
 
 
 def _sketch(hashes: np.ndarray, k: int, *, is_sorted: bool = False) -> Sketch:
@@ -187,7 +252,13 @@ def fingerprint_table(
         counts.append(count)
         if colset in wanted_rows:
             row_sketches[colset] = _sketch(hi, k, is_sorted=True)
-    if colsets:
+    distinct = tuple(len(h) for h in his)
+    used = tuple(sorted(set().union(*colsets))) if colsets else ()
+    hash_columns = None
+    if colsets and _columns_layout_bytes(hashes, used, n) < ROW_BYTES * sum(distinct):
+        hash_columns = hash_column_table(hashes, used)
+        rows = FP_SCHEMA.empty_table()
+    elif colsets:
         arrays = [np.concatenate(ids), np.concatenate(his), np.concatenate(los), np.concatenate(counts)]
         rows = pa.Table.from_arrays([pa.array(a) for a in arrays], schema=FP_SCHEMA)
     else:
@@ -198,6 +269,8 @@ def fingerprint_table(
         tuple(n for _ in colsets),
         {c: _sketch(hashes[c][0], k) for c in sketch_columns},
         row_sketches,
+        distinct,
+        hash_columns,
     )
 
 

@@ -40,6 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lakeshrink.containment.fingerprints import TableFingerprints
 from lakeshrink.containment.footers import ColumnStats, TableFooter
 from lakeshrink.containment.lake import TableRef
 from lakeshrink.sealed import read_sealed, seal, unseal, write_sealed
@@ -85,6 +86,8 @@ class CachedFingerprints:
     column_sketches: dict[str, Sketch]
     row_sketches: dict[tuple[str, ...], Sketch]
     file_bytes: int
+    layout: str = "rows"  # or "columns" (see :class:`~lakeshrink.containment.fingerprints.TableFingerprints`)
+    columns: tuple[str, ...] = ()  # the columns layout's column order
 
 
 class ScanCache:
@@ -100,38 +103,42 @@ class ScanCache:
     def fp_path(self, state: str) -> str:
         return str(self.root / "fp" / f"{state}.parquet")
 
-    def save_fingerprints(
-        self, state: str, colsets: tuple[tuple[str, ...], ...], rows: pa.Table, table_rows: int,
-        column_sketches: dict[str, Sketch], row_sketches: dict[tuple[str, ...], Sketch],
-    ) -> CachedFingerprints:
-        """Write a table's fingerprints atomically (rows sorted by colset, hi, lo; page checksums on). The hashes
-        are random bits: ``hi``, sorted, is delta-encoded (about ``log2(rows)`` bits a row fewer), ``lo`` stored
-        plain; ``colset`` and ``count`` (mostly 1) compress to almost nothing."""
-        counts = np.bincount(np.asarray(rows.column("colset")), minlength=len(colsets)) if rows.num_rows else np.zeros(len(colsets), int)
-        distinct = tuple(int(c) for c in counts)
+    def save_fingerprints(self, state: str, fp: TableFingerprints, table_rows: int) -> CachedFingerprints:
+        """Write a table's fingerprints atomically, page checksums on, without the Arrow schema (plain types).
+
+        ``rows`` layout: rows sorted by colset, hi, lo; ``hi`` (sorted) delta-encoded, about ``log2(rows)``
+        bits a row fewer; ``lo`` plain (random bits); ``colset`` and ``count`` (mostly 1) compress to almost
+        nothing. ``columns`` layout: each column's two value hashes, dictionary-encoded and zstd-compressed
+        (a column with few distinct values costs a few bits a row)."""
+        columns = tuple(sorted(set().union(*fp.colsets))) if fp.hash_columns is not None and fp.colsets else ()
+        data = fp.hash_columns if fp.hash_columns is not None else fp.rows
         doc = seal(FP_KIND, CACHE_VERSION, {
-            "hasher": HASHER, "state": state, "colsets": [list(c) for c in colsets], "rows": rows.num_rows,
-            "table_rows": table_rows, "distinct": list(distinct),
-            "column_sketches": {c: _encode_sketch(s) for c, s in column_sketches.items()},
-            "row_sketches": [[list(c), _encode_sketch(s)] for c, s in row_sketches.items()],
+            "hasher": HASHER, "state": state, "colsets": [list(c) for c in fp.colsets], "rows": data.num_rows,
+            "table_rows": table_rows, "distinct": list(fp.distinct), "layout": fp.layout, "columns": list(columns),
+            "column_sketches": {c: _encode_sketch(s) for c, s in fp.column_sketches.items()},
+            "row_sketches": [[list(c), _encode_sketch(s)] for c, s in fp.row_sketches.items()],
         })
         meta = {_META_KEY: json.dumps(doc, separators=(",", ":")).encode("utf-8")}
         path = self.fp_path(state)
+        if fp.hash_columns is not None:
+            options: dict[str, Any] = {"use_dictionary": True, "compression": "zstd"}
+        else:
+            options = {"use_dictionary": ["colset", "count"], "column_encoding": {"hi": "DELTA_BINARY_PACKED"},
+                       "compression": {"colset": "zstd", "hi": "none", "lo": "none", "count": "zstd"}}
         # a cache file: written to a temporary name and renamed (never seen half-written), but not fsynced and
         # without fileio's stale-temporary sweep of the directory (one listing per file is quadratic in the
         # tables): a file lost or torn by a crash fails its metadata seal or page checksums and is rebuilt
         tmp = Path(f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}")
         try:
-            pq.write_table(
-                rows.replace_schema_metadata(meta), tmp, write_page_checksum=True, row_group_size=1 << 20,
-                use_dictionary=["colset", "count"], column_encoding={"hi": "DELTA_BINARY_PACKED"},  # rows sorted by hi
-                compression={"colset": "zstd", "hi": "none", "lo": "none", "count": "zstd"},
-            )
+            with pq.ParquetWriter(tmp, data.schema, write_page_checksum=True, store_schema=False, **options) as writer:
+                writer.write_table(data, row_group_size=1 << 20)
+                writer.add_key_value_metadata(meta)  # not the Arrow schema's metadata: that would be stored twice
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return CachedFingerprints(path, colsets, rows.num_rows, table_rows, distinct, column_sketches, row_sketches, os.path.getsize(path))
+        return CachedFingerprints(path, fp.colsets, data.num_rows, table_rows, fp.distinct, fp.column_sketches, fp.row_sketches,
+                                  os.path.getsize(path), fp.layout, columns)
 
     def load_fingerprints(self, state: str) -> CachedFingerprints | None:
         """The metadata of a table's fingerprint file, or None when absent or not trustworthy."""
@@ -139,13 +146,13 @@ class ScanCache:
         try:
             md = pq.read_metadata(path)
             doc = unseal(json.loads(md.metadata[_META_KEY]), FP_KIND, (CACHE_VERSION,), path=path)
-            if doc["hasher"] != HASHER or doc["state"] != state or doc["rows"] != md.num_rows:
+            if doc["hasher"] != HASHER or doc["state"] != state or doc["rows"] != md.num_rows or doc["layout"] not in ("rows", "columns"):
                 return None
             return CachedFingerprints(
                 path, tuple(tuple(c) for c in doc["colsets"]), doc["rows"], doc["table_rows"], tuple(doc["distinct"]),
                 {c: _decode_sketch(s) for c, s in doc["column_sketches"].items()},
                 {tuple(c): _decode_sketch(s) for c, s in doc["row_sketches"]},
-                os.path.getsize(path),
+                os.path.getsize(path), doc["layout"], tuple(doc["columns"]),
             )
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, CorruptArchive):
             return None
