@@ -211,3 +211,14 @@ def test_salvage_skips_a_damaged_chunk_and_goes_on(tmp_path, rotated):
     originals = [expected[name] for name in sorted(expected)]
     assert "chunk-000001.log" not in got and len(got) == len(originals) - 1
     assert all(got[f"chunk-{i:06d}.log"] == originals[i] for i in range(len(originals)) if i != 1)
+
+
+def test_python_api_and_help_use_the_same_names(tmp_path, demo_data):
+    from lakeshrink import api
+
+    out = api.logs_compress([demo_data / "logs"], tmp_path / "a.lslog", exclude=["LICENSE*"])
+    assert out["files"] == 2
+    again = api.logs_compress([demo_data / "logs"], tmp_path / "a.lslog", exclude=["LICENSE*", "OpenSSH*"], overwrite=True)
+    assert again["files"] == 1
+    help_text = run("logs", "compress", "--help").output
+    assert "--overwrite" in help_text and "--exclude" in help_text and "--force" not in help_text
