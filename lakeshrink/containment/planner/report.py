@@ -24,7 +24,7 @@ from lakeshrink.reports import page as p
 from lakeshrink.units import human_bytes
 
 if TYPE_CHECKING:
-    from lakeshrink.containment.plan import Plan
+    from lakeshrink.containment.planner.plan import Plan
 
 MAX_COMPONENT_TABLES = 60
 MAX_COMPONENTS = 40
