@@ -7,8 +7,10 @@ and renamed into place only when complete (:func:`lakeshrink.fileio.atomic_file`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import pickle
 import stat
 import sys
 import time
@@ -21,12 +23,15 @@ from typing import BinaryIO
 
 from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter, make_bloom
 from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
+from lakeshrink.codecs.logs.parallel import Ordered, default_workers, encode_job
 from lakeshrink.codecs.logs.rotated import LogInput, archived_name, open_log, sniff_file
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file, current_umask
 from lakeshrink.progress import progress
 
 STDIN = "-"
+#: Inputs smaller than this are encoded in this process unless ``CodecConfig.workers`` asks for more.
+MIN_PARALLEL_BYTES = 8 << 20
 #: A chunk's Bloom filter is stored only when it is at most this share of the chunk's payload.
 BLOOM_SHARE = 0.01
 
@@ -295,37 +300,55 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
     total_in = lines = chunks = columnar = 0
     templates: set[str] = set()
     fallbacks = 0
-    with atomic_file(archive) as tmp, open(tmp, "wb") as out:
+    first = True
+    sizes = [_size(item) for item in items]  # None for stdin: the bar then counts bytes without a total
+    # several chunks: encoded on every core; a single chunk gains nothing from a worker process, and below
+    # MIN_PARALLEL_BYTES starting one (about a second of CPU to import polars) costs more than it saves
+    workers = config.workers or default_workers()
+    known = sum(s for s in sizes if s is not None)
+    if None not in sizes and (known <= config.chunk_bytes or (not config.workers and known < MIN_PARALLEL_BYTES)):
+        workers = 1
+    with atomic_file(archive) as tmp, open(tmp, "wb") as out, Ordered(workers) as pool:
         writer = ArchiveWriter(out)
-        sizes = [_size(item) for item in items]  # None for stdin: the bar then counts bytes without a total
+        blobs: dict[int, bytes] = {}  # codec (by id) -> its pickled state before any chunk, for the workers
+
+        def record(chunk: ArchiveChunk) -> None:
+            nonlocal total_in, lines, chunks, columnar, fallbacks
+            write_chunk(writer, chunk)
+            total_in += chunk.raw_bytes
+            lines += chunk.lines
+            chunks += 1
+            columnar += chunk.mode == "columnar"
+            templates.update(chunk.templates)
+            fallbacks += chunk.fallback is not None
+
         with progress("compressing logs", total=None if None in sizes else sum(sizes), unit="bytes") as bar:
             for item in items:
                 mode, mtime_ns = file_meta(item)
-                writer.start_file(item.name, mode=mode, mtime_ns=mtime_ns)
+                pool.then(functools.partial(writer.start_file, item.name, mode=mode, mtime_ns=mtime_ns))
                 new_file = True
                 stream = open_input(item)
                 read = 0  # bytes of the input itself read so far (compressed bytes for a compressed input)
                 try:
                     for data in iter_chunks(stream, config.chunk_bytes, name=item.source, max_line_bytes=config.max_line_bytes):
-                        if chunks == 0 or (config.format is None and new_file):
+                        if first or (config.format is None and new_file):
                             codec = _codec_for(codecs, config, data, item.source)
                             first_format = first_format or (codec.format.spec if codec.format else None)
-                        new_file = False
-                        chunk = encode_for_archive(codec, data, item.source)
-                        write_chunk(writer, chunk)
-                        total_in += chunk.raw_bytes
-                        lines += chunk.lines
-                        chunks += 1
-                        columnar += chunk.mode == "columnar"
-                        templates.update(chunk.templates)
-                        fallbacks += chunk.fallback is not None
-                        bar.advance(stream.consumed - read)
+                            if workers > 1 and id(codec) not in blobs:
+                                blobs[id(codec)] = pickle.dumps(codec)
+                        first = new_file = False
+                        if workers == 1:
+                            record(encode_for_archive(codec, data, item.source))
+                        else:
+                            pool.submit(encode_job, id(codec), blobs[id(codec)], data, item.source, then=record)
+                        bar.advance(stream.consumed - read)  # input read (the chunks encode behind it)
                         read = stream.consumed
                 except OSError as exc:
                     raise InputError(f"cannot read: {exc.strerror or exc}", path=item.source) from exc
                 finally:
                     if item.source != STDIN:
                         stream.close()
+            pool.flush()
         fmt = first_format or "<Content>"
         writer.finish(fmt)
         out.flush()
@@ -354,6 +377,7 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
     start = time.perf_counter()
     total = 0
     output = Path(output)
+    workers = default_workers()
     with ArchiveReader(archive) as reader:
         files = reader.index.files
         if len(files) == 1:
@@ -361,7 +385,7 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
                 raise InputError("output already exists", path=output, hint="remove it or pass --overwrite")
             with atomic_file(output, mode=_restored_mode(files[0])) as tmp:
                 with open(tmp, "wb") as out:
-                    for data in reader.iter_file(0):
+                    for data in reader.iter_file(0, workers):
                         out.write(data)
                         total += len(data)
                 _restore_meta(tmp, files[0])
@@ -372,7 +396,7 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
                         target = tmp_dir / entry.path
                         target.parent.mkdir(parents=True, exist_ok=True)
                         with open(target, "xb") as out:
-                            for data in reader.iter_file(i):
+                            for data in reader.iter_file(i, workers):
                                 out.write(data)
                                 total += len(data)
                         _restore_meta(target, entry)
