@@ -29,6 +29,7 @@ class ColumnStats:
             ``None`` for types without an order.
         width: average bytes per non-null value in Arrow (strings: payload bytes).
         full_distinct: distinct values of the whole column, when known.
+        singletons: distinct values seen once in the sample; ``doubletons``: seen twice (for Chao1).
     """
 
     values: int
@@ -38,6 +39,17 @@ class ColumnStats:
     sorted_fraction: float | None
     width: float
     full_distinct: int | None = None
+    singletons: int = 0
+    doubletons: int = 0
+
+    def chao1(self, total_rows: int) -> int:
+        """Distinct values of a column of ``total_rows`` rows this sample was taken from (Chao1, see
+        :func:`estimate_distinct`), from the sample's own counts: no second pass over the data."""
+        if self.values == 0 or total_rows <= self.values:
+            return self.distinct
+        f1, f2 = self.singletons, self.doubletons
+        estimate = self.distinct + (f1 * f1 / (2 * f2) if f2 else f1 * (f1 - 1) / 2)
+        return int(min(total_rows * (1 - self.null_ratio), round(estimate)))
 
     @property
     def null_ratio(self) -> float:
@@ -98,7 +110,7 @@ def _sorted_fraction(array: pa.Array) -> float | None:
         ordered = pc.less_equal(values.slice(0, len(values) - 1), values.slice(1))
     except pa.ArrowNotImplementedError:
         return None
-    return float(pc.sum(ordered.cast(pa.int64())).as_py() or 0) / (len(values) - 1)
+    return float(pc.sum(ordered).as_py() or 0) / (len(values) - 1)
 
 
 def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) -> ColumnStats:
@@ -116,8 +128,13 @@ def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) ->
         return ColumnStats(0, 0, 0, 1.0, None, 0.0, full_distinct)
     nulls = array.null_count
     present = n - nulls
+    f1 = f2 = 0
     try:
-        distinct = int(pc.count_distinct(array, mode="only_valid").as_py()) if present else 0
+        if present:
+            counts = pc.value_counts(array.drop_null() if nulls else array).field("counts").to_numpy()
+            distinct, f1, f2 = len(counts), int((counts == 1).sum()), int((counts == 2).sum())
+        else:
+            distinct = 0
         mean_run = _runs(array)
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
         distinct, mean_run = present, 1.0
@@ -125,7 +142,7 @@ def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) ->
         ordered, width = _sorted_fraction(array), _width(array, present)
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
         ordered, width = None, float(array.nbytes) / max(1, present)
-    return ColumnStats(n, nulls, distinct, mean_run, ordered, width, full_distinct)
+    return ColumnStats(n, nulls, distinct, mean_run, ordered, width, full_distinct, f1, f2)
 
 
 def exact_distinct(array: pa.Array | None) -> int | None:
