@@ -63,9 +63,10 @@ FOOTER_READ_BYTES = 64 * 1024  # Arrow's Parquet reader fetches a file's last 64
 
 def _statistics(sample: Sample) -> tuple[bool, tuple[str, ...]]:
     """Whether to write statistics, and a note when not: they cannot save a read of a file that small."""
-    if sample.table.nbytes * sample.scale > FOOTER_READ_BYTES:
+    held = sample.table.get_total_buffer_size() * sample.scale  # the sample is contiguous: its buffers are its size
+    if held > FOOTER_READ_BYTES:
         return True, ()
-    return False, (f"no statistics: the table holds {human_bytes(int(sample.table.nbytes * sample.scale))} in memory, "
+    return False, (f"no statistics: the table holds {human_bytes(int(held))} in memory, "
                    f"less than the {human_bytes(FOOTER_READ_BYTES)} a reader fetches to find the footer, so they could "
                    "not save a read (page headers and footer would carry each column's bounds twice)",)
 
