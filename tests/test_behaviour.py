@@ -19,8 +19,8 @@ from lakeshrink.codecs.encodings.ports import ENCODING_ADVISOR, ENCODING_REWRITE
 from lakeshrink.codecs.logs.codec import CodecConfig
 from lakeshrink.codecs.logs.files import compress_files, decompress_archive
 from lakeshrink.codecs.logs.ports import LOG_COMPRESSOR
-from lakeshrink.containment.plan import PlanOptions, load_plan, make_plan
-from lakeshrink.containment.ports import REBUILDER
+from lakeshrink.containment.planner.plan import PlanOptions, load_plan, make_plan
+from lakeshrink.containment.planner.ports import REBUILDER
 from lakeshrink.containment.rowhash import table_checksum
 from lakeshrink.containment.scan import scan_lake
 

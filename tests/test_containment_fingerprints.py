@@ -7,8 +7,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshrink.containment import verify
-from lakeshrink.containment.fingerprints import (
+from lakeshrink.containment.scan import verify
+from lakeshrink.containment.scan.fingerprints import (
     PAIRS_SCHEMA,
     ROWS_SCHEMA,
     add_totals,

@@ -75,7 +75,7 @@ def test_rewrite_refuses_to_clobber(demo_data, tmp_path):
 
 
 def test_demo_module_measures_the_bundled_lake():
-    from lakeshrink.demo import run_demo
+    from lakeshrink.demos import run_demo
     from lakeshrink.engine import get_engine
 
     summary = run_demo(get_engine("local"), only=("encode",))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,29 +196,32 @@ def rewrite(
             notes=done.notes,
         )
     rows = 0
+    # progress in bytes of the input files rewritten (and verified); the step under way names its file
     if not source.is_dir:
-        with atomic_file(target) as tmp:
-            rows = _rewrite_one(source.root, tmp, plan, table)
+        with progress("rewriting", total=input_bytes, unit="bytes") as bar, atomic_file(target) as tmp:
+            rows = _rewrite_one(source.root, tmp, plan, step=bar.step, table=table)
             out_bytes = tmp.stat().st_size
+            bar.advance(input_bytes)
     elif in_place:
         out_bytes = 0
-        with progress("rewriting files", total=len(source.files)) as bar:
+        with progress("rewriting", total=input_bytes, unit="bytes") as bar:
             for rel in source.files:
+                size = source.path(rel).stat().st_size
                 with replace_file_in_place(source.path(rel)) as tmp:
-                    rows += _rewrite_one(source.path(rel), tmp, plan)
+                    rows += _rewrite_one(source.path(rel), tmp, plan, step=bar.step)
                     out_bytes += tmp.stat().st_size
                 stale_crc = source.path(rel).with_name(f".{source.path(rel).name}.crc")
                 stale_crc.unlink(missing_ok=True)  # Hadoop's checksum of the old bytes would fail on the new ones
-                bar.advance()
+                bar.advance(size)
     else:
-        with atomic_dir(target, overwrite=True) as tmp, progress("rewriting files", total=len(source.files)) as bar:
+        with atomic_dir(target, overwrite=True) as tmp, progress("rewriting", total=input_bytes, unit="bytes") as bar:
             out_bytes = 0
             for rel in source.files:
                 dest = tmp / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                rows += _rewrite_one(source.path(rel), dest, plan)
+                rows += _rewrite_one(source.path(rel), dest, plan, step=bar.step)
                 out_bytes += dest.stat().st_size
-                bar.advance()
+                bar.advance(source.path(rel).stat().st_size)
             for rel in source.extras:
                 dest = tmp / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
@@ -242,11 +246,22 @@ def refuse_foreign(target: Path) -> None:
                          hint="write to a new path, or move them away first")
 
 
-def _rewrite_one(src: Path, dest: Path, plan: EncodingPlan, table: pa.Table | None = None) -> int:
-    """Rewrite one data file (its rows ``table`` when already read) with the plan, check it reads back equal;
-    return its row count."""
-    table = read_file(src) if table is None else table
+def _rewrite_one(
+    src: Path, dest: Path, plan: EncodingPlan, *, step: Callable[[str], None] | None = None,
+    table: pa.Table | None = None,
+) -> int:
+    """Rewrite one data file with the plan and check it reads back equal; return its row count.
+
+    ``step`` is told each step as it starts ("reading x.parquet", "writing ...", "verifying ...": progress).
+    ``table`` is the file's rows when they were already read (to be advised on).
+    """
+    step = step or (lambda _: None)
+    if table is None:
+        step(f"reading {src.name}")
+        table = read_file(src)
+    step(f"writing {src.name}")
     write_table_file(table, dest, plan, where=src)
+    step(f"verifying {src.name}")
     verify_equal(table, read_file(dest), path=src)
     return table.num_rows
 

@@ -37,10 +37,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshrink.containment.footers import ColumnStats, TableFooter
+from lakeshrink.containment.scan.footers import ColumnStats, TableFooter
 from lakeshrink.containment.lake import TableRef
 from lakeshrink.sealed import read_sealed, seal, unseal, write_sealed
-from lakeshrink.containment.sketches import HASHER, Sketch
+from lakeshrink.containment.scan.sketches import HASHER, Sketch
 from lakeshrink.errors import CorruptArchive
 from lakeshrink.fileio import atomic_file
 
