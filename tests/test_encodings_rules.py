@@ -108,3 +108,12 @@ def test_rewrite_of_one_file_advises_on_the_rows_it_reads(tmp_path, monkeypatch)
 def _zstd_size(table: pa.Table, tmp_path) -> int:
     pq.write_table(table, tmp_path / "z.parquet", compression="zstd")
     return (tmp_path / "z.parquet").stat().st_size
+
+
+def test_trial_plans_measure_the_page_version():
+    table = _small(20_000)
+    trials = AdvisorConfig(small_table_cells=0)
+    latest = advise(table, config=trials, readers="latest").plan
+    assert any(n.startswith(f"data pages V{latest.data_page_version[0]}: the sample wrote") for n in latest.notes)
+    portable = advise(table, config=trials).plan  # V2 pages are outside the default profile (Snowflake, BigQuery)
+    assert portable.data_page_version == "1.0" and not any(n.startswith("data pages V") for n in portable.notes)

@@ -256,9 +256,8 @@ def _rewrite_one(
     ``table`` is the file's rows when they were already read (to be advised on).
     """
     step = step or (lambda _: None)
-    if table is None:
-        step(f"reading {src.name}")
-        table = read_file(src)
+    step(f"reading {src.name}")  # (already done when ``table`` is given: the step passes at once)
+    table = read_file(src) if table is None else table
     step(f"writing {src.name}")
     write_table_file(table, dest, plan, where=src)
     step(f"verifying {src.name}")
