@@ -239,7 +239,7 @@ def _pack(meta: dict, streams: list[bytes], options: PackOptions) -> bytes:
     section0 += small
     payload = bytearray([MODE_COLUMNAR])
     put_varint(1 + len(big), payload)
-    pack_all([bytes(section0), *big], options, payload)
+    pack_all([bytes(section0), *big], options, payload, widths=[1, *(getattr(s, "width", 1) for s in big)])
     return bytes(payload)
 
 

@@ -180,6 +180,13 @@ def _unzigzag(values: np.ndarray) -> np.ndarray:
     return ((v >> np.uint64(1)).astype(np.int64)) ^ -((v & np.uint64(1)).astype(np.int64))
 
 
+class IntStream(bytes):
+    """The bytes of an integer stream, knowing its value width: the packer lines LZMA2's literal and position
+    bits up with it (:func:`lakeshrink.codecs.logs.packing.pack_all`)."""
+
+    width: int = 1
+
+
 def encode_ints(values: np.ndarray) -> Encoded:
     """Plain or delta (whichever compresses smaller), zig-zagged, narrowest width."""
     values = np.asarray(values, dtype=np.int64)
@@ -190,7 +197,8 @@ def encode_ints(values: np.ndarray) -> Encoded:
     for delta in (False, True):
         v = np.diff(values, prepend=np.int64(0)) if delta else values
         packed, width = _narrow(_zigzag(v))
-        data = packed.tobytes()
+        data = IntStream(packed.tobytes())
+        data.width = width
         size = _probe(data[: _PROBE_ROWS * width])
         if best is None or size < best_size:
             best, best_size = Encoded({"t": "ints", "d": delta, "w": width}, (data,)), size
