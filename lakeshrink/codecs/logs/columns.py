@@ -88,6 +88,10 @@ def check_descriptor(desc: object, depth: int = 0) -> None:
             _need(isinstance(desc["v"], int) and not isinstance(desc["v"], bool) and -(2**63) <= desc["v"] < 2**63)
         elif kind == "ints":
             _need(desc["w"] in (1, 2, 4, 8) and isinstance(desc["d"], bool))
+        elif kind == "kints":
+            _need(desc["k"]["t"] in ("ints", "iconst") and desc["c"]["t"] in ("ints", "iconst"))
+            _ints(desc["k"], depth)
+            _ints(desc["c"], depth)
         elif kind == "text":
             pass
         elif kind == "int":
@@ -143,7 +147,7 @@ def _need(ok: bool) -> None:
 
 def _ints(desc: object, depth: int) -> None:
     check_descriptor(desc, depth + 1)
-    _need(isinstance(desc, dict) and desc["t"] in ("ints", "iconst"))
+    _need(isinstance(desc, dict) and desc["t"] in ("ints", "iconst", "kints"))
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,13 @@ def _unzigzag(values: np.ndarray) -> np.ndarray:
     return ((v >> np.uint64(1)).astype(np.int64)) ^ -((v & np.uint64(1)).astype(np.int64))
 
 
+class IntStream(bytes):
+    """The bytes of an integer stream, knowing its value width: the packer lines LZMA2's literal and position
+    bits up with it (:func:`lakeshrink.codecs.logs.packing.pack_all`)."""
+
+    width: int = 1
+
+
 def encode_ints(values: np.ndarray) -> Encoded:
     """Plain or delta (whichever compresses smaller), zig-zagged, narrowest width."""
     values = np.asarray(values, dtype=np.int64)
@@ -190,7 +201,8 @@ def encode_ints(values: np.ndarray) -> Encoded:
     for delta in (False, True):
         v = np.diff(values, prepend=np.int64(0)) if delta else values
         packed, width = _narrow(_zigzag(v))
-        data = packed.tobytes()
+        data = IntStream(packed.tobytes())
+        data.width = width
         size = _probe(data[: _PROBE_ROWS * width])
         if best is None or size < best_size:
             best, best_size = Encoded({"t": "ints", "d": delta, "w": width}, (data,)), size
@@ -198,9 +210,40 @@ def encode_ints(values: np.ndarray) -> Encoded:
     return best
 
 
+def keyed_residuals(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Each value minus the previous value of the same key (the first of a key: itself), e.g. a session's
+    line number given the session: mostly 1 where the values of all sessions interleave."""
+    order = np.argsort(keys, kind="stable")
+    v = values[order]
+    residuals = np.diff(v, prepend=np.int64(0))
+    k = keys[order]
+    residuals[1:][k[1:] != k[:-1]] = v[1:][k[1:] != k[:-1]]
+    out = np.empty_like(residuals)
+    out[order] = residuals
+    return out
+
+
+def undo_keyed(residuals: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`keyed_residuals`: running sums per key, in row order."""
+    if not len(keys):
+        return residuals.astype(np.int64)
+    order = np.argsort(keys, kind="stable")
+    sums = np.cumsum(residuals[order].astype(np.int64))
+    k = keys[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    before = np.r_[np.int64(0), sums[starts[1:] - 1]]  # the running sum just before each key's first row
+    group = np.cumsum(np.r_[True, k[1:] != k[:-1]]) - 1
+    out = np.empty(len(keys), dtype=np.int64)
+    out[order] = sums - before[group]
+    return out
+
+
 def decode_ints(desc: dict, streams: list[bytes], n: int) -> np.ndarray:
     if desc["t"] == "iconst":
         return np.full(n, desc["v"], dtype=np.int64)
+    if desc["t"] == "kints":  # metadata version 3: values coded per key (see keyed_residuals)
+        k = _count(desc["k"])
+        return undo_keyed(decode_ints(desc["c"], streams[k:], n), decode_ints(desc["k"], streams[:k], n))
     dtype = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}[desc["w"]]
     if _BUDGET.get() is not None and len(streams[0]) != n * desc["w"]:
         raise FramingError(f"an integer stream of {len(streams[0])} bytes cannot hold {n} values of {desc['w']} bytes")
@@ -621,6 +664,8 @@ def _count(desc: dict) -> int:
         return 0
     if kind in ("ints", "text"):
         return 1
+    if kind == "kints":
+        return _count(desc["k"]) + _count(desc["c"])
     if kind == "int":
         return _count(desc["c"])
     if kind == "zint":
