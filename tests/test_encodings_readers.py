@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from _sidevenv import side_python
+from side_venv import side_python
 from lakeshrink.codecs.encodings.profiles import DICTIONARY, Cell, load_readers, resolve_profile
 
 SCRIPT = Path(__file__).resolve().parent / "reader_check.py"

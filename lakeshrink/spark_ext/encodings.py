@@ -26,8 +26,11 @@ Only this module (and the CLI when ``--engine spark`` is chosen) imports pyspark
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import posixpath
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -41,6 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from lakeshrink.codecs.encodings import duckdb_writer
 from lakeshrink.codecs.encodings.advisor import Advice, AdvisorConfig, advise_sample, advise_table, advisor_config
 from lakeshrink.codecs.encodings.plan import EncodingPlan, SortKey
 from lakeshrink.codecs.encodings.profiles import resolve_profile
@@ -50,6 +54,8 @@ from lakeshrink.codecs.encodings.source import declared_sorting, open_input, use
 from lakeshrink.codecs.encodings.verify import verify_equal
 from lakeshrink.codecs.encodings.writer import RewriteResult
 from lakeshrink.errors import InputError, LakeshrinkError
+
+logger = logging.getLogger(__name__)
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 _REPORT_SCHEMA = "partition INT, attempt INT, file STRING, tmp STRING, rows BIGINT, bytes BIGINT"
@@ -217,6 +223,24 @@ def _groups(table: pa.Table, partition_by: Sequence[str]) -> list[tuple[str, pa.
     return out
 
 
+def _write_task_file(part: pa.Table, fs: pafs.FileSystem, path: str, plan: EncodingPlan, kwargs: dict) -> None:
+    """Write one task's file: with DuckDB when the plan names its writer (to a local temporary file, checked
+    against the profile and read back there, then copied to ``fs``), else, or when that file would not do, with
+    pyarrow and the plan's per-column settings."""
+    if plan.writer == duckdb_writer.WRITER:
+        with tempfile.TemporaryDirectory(prefix="lakeshrink-duckdb-task-") as tmp:
+            local = Path(tmp) / "part.parquet"
+            why_not = duckdb_writer.write_checked(part, local, resolve_profile(plan.readers),
+                                                  row_group_rows=plan.row_group_size)
+            if why_not is None:
+                with open(local, "rb") as src, fs.open_output_stream(path) as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                return
+            logger.info("%s: writing with pyarrow instead: %s", path, why_not)
+    with fs.open_output_stream(path) as out:
+        pq.write_table(part, out, **kwargs)
+
+
 def _write_partition(
     batches: Iterator[pa.RecordBatch], *, staging: str, plan_json: str, partition_by: tuple[str, ...], verify: bool,
     schema_ipc: bytes | None = None,
@@ -244,8 +268,7 @@ def _write_partition(
             kwargs = plan.writer_kwargs(part.schema)
             if not plan.sorted_as_declared(part):  # a task's rows after a shuffle: never declare an order they lack
                 kwargs.pop("sorting_columns", None)
-            with fs.open_output_stream(tmp_path) as out:
-                pq.write_table(part, out, **kwargs)
+            _write_task_file(part, fs, tmp_path, plan, kwargs)
             if verify:
                 with fs.open_input_file(tmp_path) as f:
                     verify_equal(part, pq.ParquetFile(f).read(), path=rel)
