@@ -242,12 +242,19 @@ def _row_group_rows(total_bytes: int, rows: int, target: int) -> int | None:
 
 
 def by_model(config: AdvisorConfig, sample_rows: int, total_rows: int, leaves: int) -> bool:
-    """Whether a table is advised by the cost model rather than trial encodes (see :class:`AdvisorConfig`)."""
+    """Whether a table is advised by the cost model rather than trial encodes (see :class:`AdvisorConfig`).
+
+    The size test is against the sample the trials would take (``config.sample``), whatever sample the model
+    itself is given (it needs fewer rows: :data:`MODEL_MIN_ROWS`).
+    """
     if config.objective != "balanced" or config.small_table_cells <= 0:
         return False
     if sample_rows == total_rows and sample_rows * leaves <= config.small_table_cells:
         return True
-    return total_rows < config.trial_factor * max(1, sample_rows)
+    return total_rows < config.trial_factor * max(1, config.sample.target_rows(total_rows, leaves))
+
+
+MODEL_MIN_ROWS = 4_096  # the cost model's statistics need fewer rows than trial encodes (same sizes on the tables)
 
 
 def sample_stats(
@@ -490,7 +497,11 @@ def advise_table(
     config = config or AdvisorConfig()
     leaves = leaf_columns(table.schema, int96=int96)
     whole = total_rows is None or total_rows <= table.num_rows
-    sample = take_sample(table, config.sample, num_leaves=len(leaves))
+    rows = table.num_rows if whole else total_rows
+    sampling = config.sample
+    if by_model(config, -1, rows, len(leaves)) and sampling.min_rows > MODEL_MIN_ROWS:
+        sampling = replace(sampling, min_rows=MODEL_MIN_ROWS, max_rows=max(MODEL_MIN_ROWS, sampling.max_rows))
+    sample = take_sample(table, sampling, num_leaves=len(leaves))
     if not whole:
         sample = Sample(sample.table, total_rows)  # type: ignore[arg-type]
     full: dict[str, int | None] = {}
