@@ -242,12 +242,28 @@ def _row_group_rows(total_bytes: int, rows: int, target: int) -> int | None:
 
 
 def by_model(config: AdvisorConfig, sample_rows: int, total_rows: int, leaves: int) -> bool:
-    """Whether a table is advised by the cost model rather than trial encodes (see :class:`AdvisorConfig`)."""
+    """Whether a table is advised by the cost model rather than trial encodes (see :class:`AdvisorConfig`).
+
+    The size test is against the sample the trials would take (``config.sample``), whatever sample the model
+    itself is given (it needs fewer rows: :data:`MODEL_MIN_ROWS`).
+    """
     if config.objective != "balanced" or config.small_table_cells <= 0:
         return False
     if sample_rows == total_rows and sample_rows * leaves <= config.small_table_cells:
         return True
-    return total_rows < config.trial_factor * max(1, sample_rows)
+    return total_rows < config.trial_factor * max(1, config.sample.target_rows(total_rows, leaves))
+
+
+MODEL_MIN_ROWS = 4_096  # the cost model's statistics need fewer rows than trial encodes (same sizes on the tables)
+
+
+def sample_stats(
+    sample: Sample, leaves: tuple[LeafColumn, ...], full_distinct: Mapping[str, int | None] | None = None
+) -> dict[str, ColumnStats]:
+    """Statistics of every leaf of the sample (:func:`~lakeshrink.codecs.encodings.stats.column_stats`)."""
+    arrays = leaf_arrays(sample.table, leaves)
+    return {leaf.path: column_stats(arrays[leaf.path], full_distinct=(full_distinct or {}).get(leaf.path))
+            for leaf in leaves}
 
 
 def advise_sample(
@@ -259,6 +275,7 @@ def advise_sample(
     sorting: tuple[SortKey, ...] = (),
     notes: tuple[str, ...] = (),
     int96: bool = False,
+    stats: Mapping[str, ColumnStats] | None = None,
 ) -> EncodingPlan:
     """Choose settings from a sample whose whole table has ``sample.total_rows`` rows.
 
@@ -272,13 +289,14 @@ def advise_sample(
         sorting: a sort order to declare (already verified or declared by the input).
         notes: remarks to carry into the plan.
         int96: timestamps are kept as legacy INT96 (the input stores them so).
+        stats: the sample's statistics when already computed (:func:`sample_stats` with ``full_distinct``).
     """
     config = config or AdvisorConfig()
     profile = resolve_profile(config.readers)
     leaves = leaves if leaves is not None else leaf_columns(sample.table.schema, int96=int96)
     full_distinct = full_distinct or {}
-    arrays = leaf_arrays(sample.table, leaves)
-    stats = {leaf.path: column_stats(arrays[leaf.path], full_distinct=full_distinct.get(leaf.path)) for leaf in leaves}
+    if stats is None:
+        stats = sample_stats(sample, leaves, full_distinct)
     if by_model(config, sample.rows, sample.total_rows, len(leaves)):
         if sample.rows < sample.total_rows:  # distinct counts of the whole table, estimated from the sample's own
             stats = {p: st if st.full_distinct is not None else replace(st, full_distinct=st.chao1(sample.total_rows))
@@ -437,10 +455,12 @@ def _not_constant(column: pa.ChunkedArray) -> bool:
     return bounds["min"].as_py() != bounds["max"].as_py()
 
 
-def _find_sorted(table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ...]) -> tuple[SortKey, ...]:
+def _find_sorted(
+    table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ...], stats: Mapping[str, ColumnStats]
+) -> tuple[SortKey, ...]:
     """The first flat column that is sorted ascending over the whole table and not constant.
 
-    Only columns sorted in the sample (cheap) are checked over the whole table.
+    Only columns sorted in the sample (its statistics say so) are checked over the whole table.
     """
     flat = {leaf.top for leaf in leaves if leaf.path == leaf.top and not leaf.dictionary}
     for name in table.column_names:
@@ -451,7 +471,8 @@ def _find_sorted(table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ..
                                                    or pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
                                                    or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type)):
             continue
-        if sample is not table and not is_sorted(sample.column(name)):
+        ordered = stats[name].sorted_fraction if name in stats else None
+        if ordered is not None and ordered < 1.0:
             continue
         if is_sorted(column) and _not_constant(column):
             first = column.null_count > 0 and column.combine_chunks().is_null()[0].as_py()
@@ -476,7 +497,11 @@ def advise_table(
     config = config or AdvisorConfig()
     leaves = leaf_columns(table.schema, int96=int96)
     whole = total_rows is None or total_rows <= table.num_rows
-    sample = take_sample(table, config.sample, num_leaves=len(leaves))
+    rows = table.num_rows if whole else total_rows
+    sampling = config.sample
+    if by_model(config, -1, rows, len(leaves)) and sampling.min_rows > MODEL_MIN_ROWS:
+        sampling = replace(sampling, min_rows=MODEL_MIN_ROWS, max_rows=max(MODEL_MIN_ROWS, sampling.max_rows))
+    sample = take_sample(table, sampling, num_leaves=len(leaves))
     if not whole:
         sample = Sample(sample.table, total_rows)  # type: ignore[arg-type]
     full: dict[str, int | None] = {}
@@ -484,13 +509,15 @@ def advise_table(
             and not by_model(config, sample.rows, sample.total_rows, len(leaves))):  # the model estimates from the sample
         for path, arr in leaf_arrays(table, leaves).items():
             full[path] = estimate_distinct(arr, total_rows=sample.total_rows)
+    stats = sample_stats(sample, leaves, full)
     if not sorting and config.declare_sorted and whole:
-        sorting = _find_sorted(table, sample.table, leaves)
+        sorting = _find_sorted(table, sample.table, leaves, stats)
         if sorting:
             notes = notes + (f"column {sorting[0].path!r} is sorted over the whole table: declared in sorting_columns",)
     elif sorting:
         notes = notes + ("sort order declared by the input kept: " + ", ".join(k.path for k in sorting),)
-    return advise_sample(sample, leaves, config=config, full_distinct=full, sorting=sorting, notes=notes, int96=int96)
+    return advise_sample(sample, leaves, config=config, full_distinct=full, sorting=sorting, notes=notes, int96=int96,
+                         stats=stats)
 
 
 def advisor_config(config: AdvisorConfig | None, objective: str | None, readers: str | None = None) -> AdvisorConfig:
