@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.lakegen import brute_force, generate_lake  # noqa: E402
 from benchmarks.procmem import TreeMemory, spark_shuffle_write_bytes  # noqa: E402
-from lakeshrink.containment import scan as scan_mod  # noqa: E402
+from lakeshrink.containment.scan import run as scan_mod  # noqa: E402
 from lakeshrink.containment.scan import scan_lake  # noqa: E402
 
 STAGE_FUNCTIONS = {"schema": "_stage_schema", "minmax": "_stage_minmax", "sketch": "_stage_sketch", "verify": "_stage_verify"}

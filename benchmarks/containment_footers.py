@@ -34,11 +34,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.procmem import TreeMemory  # noqa: E402
-from lakeshrink.containment.footer_guard import read_footers  # noqa: E402
-from lakeshrink.containment.footers import FooterTask  # noqa: E402
+from lakeshrink.containment.scan.footer_guard import read_footers  # noqa: E402
+from lakeshrink.containment.scan.footers import FooterTask  # noqa: E402
 from lakeshrink.containment.lake import discover  # noqa: E402
-from lakeshrink.containment.minmax import minmax_prune  # noqa: E402
-from lakeshrink.containment.schema_graph import schema_candidates  # noqa: E402
+from lakeshrink.containment.scan.minmax import minmax_prune  # noqa: E402
+from lakeshrink.containment.scan.schema_graph import schema_candidates  # noqa: E402
 from lakeshrink.engine import get_engine  # noqa: E402
 
 TYPES = (pa.int64(), pa.int32(), pa.float64(), pa.string())

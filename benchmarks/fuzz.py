@@ -330,8 +330,8 @@ def _sealed_seeds(work: Path) -> list[DocSeed]:
 
     from lakeshrink.codecs.encodings.advisor import advise
     from lakeshrink.codecs.encodings.plan import load_plan as load_encoding_plan
-    from lakeshrink.containment import marks
-    from lakeshrink.containment.plan import PlanOptions, load_plan, make_plan
+    from lakeshrink.containment.planner import marks
+    from lakeshrink.containment.planner.plan import PlanOptions, load_plan, make_plan
     from lakeshrink.containment.scan import scan_lake
     from lakeshrink.sample_data import bundled_dir
 

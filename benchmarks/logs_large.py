@@ -14,16 +14,20 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from lakeshrink.sample_data import loghub_dir
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from procmem import _tree_rss  # noqa: E402  (benchmarks/ is not a package)
+
 MB = 1e6
 CACHE = Path(__file__).resolve().parent / ".cache" / "logs"
 GENERATED = ("postgresql.log", "postgresql.csv", "postgresql.json", "spark-events.json", "spark-log4j2.log")
-TOOLS = ("lakeshrink", "xz -9e", "zstd -19", "gzip -9")
+TOOLS = ("lakeshrink", "xz -9e", "zstd -19", "gzip -9", "gzip -6")
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,10 @@ class Run:
     size: int
     compress_mbps: float
     decompress_mbps: float
-    rss_mib: float  # the larger of the compress and decompress peaks
+    rss_mib: float  # the larger of the compress and decompress peaks (the whole process tree: workers too)
     exact: bool
+    compress_cpu_mbps: float = 0.0  # by CPU seconds (user + system, the child and its workers)
+    decompress_cpu_mbps: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -42,19 +48,32 @@ class LargeResult:
     bytes: int
     runs: tuple[Run, ...]
     delog: float | None
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)  # load average (1, 5, 15 min) when the file's runs began
 
     def ratio(self, tool: str) -> float:
         return self.bytes / next(r.size for r in self.runs if r.tool == tool)
 
 
-def _run(cmd: list[str], stdin: Path | None, stdout: Path | None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one child process."""
+def _run(cmd: list[str], stdin: Path | None, stdout: Path | None) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MiB) of the child and its descendants together (sampled from /proc every 0.1 s;
+    at least the child's own peak from ``wait4``) and CPU seconds (the child and the workers it waited for)."""
     fin = open(stdin, "rb") if stdin else subprocess.DEVNULL  # noqa: SIM115
     fout = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115
     try:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=subprocess.PIPE)
+        peak = [0]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(0.1):
+                peak[0] = max(peak[0], _tree_rss(proc.pid) or 0)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
+        stop.set()
+        sampler.join()
         seconds = time.perf_counter() - start
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -64,7 +83,7 @@ def _run(cmd: list[str], stdin: Path | None, stdout: Path | None) -> tuple[float
         for f in (fin, fout):
             if hasattr(f, "close"):
                 f.close()
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, max(usage.ru_maxrss / 1024, peak[0] / (1 << 20)), usage.ru_utime + usage.ru_stime
 
 
 def _commands(tool: str, src: Path, packed: Path, back: Path) -> tuple[tuple, tuple]:
@@ -72,7 +91,8 @@ def _commands(tool: str, src: Path, packed: Path, back: Path) -> tuple[tuple, tu
     if tool == "lakeshrink":
         return (py + ["logs", "compress", str(src), "-o", str(packed)], None, None), (
             py + ["logs", "decompress", str(packed), "-o", str(back)], None, None)
-    flags = {"xz -9e": ["xz", "-9e", "-T1"], "zstd -19": ["zstd", "-19", "--single-thread", "-q"], "gzip -9": ["gzip", "-9"]}[tool]
+    flags = {"xz -9e": ["xz", "-9e", "-T1"], "zstd -19": ["zstd", "-19", "--single-thread", "-q"], "gzip -9": ["gzip", "-9"],
+             "gzip -6": ["gzip", "-6"]}[tool]
     return (flags + ["-c"], src, packed), (flags[:1] + ["-dc"], packed, back)
 
 
@@ -81,11 +101,12 @@ def measure(src: Path, tool: str, work: Path) -> Run:
     for p in (packed, back):
         p.unlink(missing_ok=True)
     comp, dec = _commands(tool, src, packed, back)
-    t_c, rss_c = _run(*comp)
-    t_d, rss_d = _run(*dec)
+    t_c, rss_c, cpu_c = _run(*comp)
+    t_d, rss_d, cpu_d = _run(*dec)
     mb = src.stat().st_size / MB
     exact = _same(src, back)
-    return Run(tool, packed.stat().st_size, mb / t_c, mb / t_d, max(rss_c, rss_d), exact)
+    return Run(tool, packed.stat().st_size, mb / t_c, mb / t_d, max(rss_c, rss_d), exact, mb / max(cpu_c, 1e-3),
+               mb / max(cpu_d, 1e-3))
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -145,8 +166,9 @@ def run_large(max_mb: int, tools: tuple[str, ...] = TOOLS, only: list[str] | Non
             if only and path.name not in only:
                 continue
             src = cut(path, max_mb << 20, work)
+            load = os.getloadavg()
             runs = tuple(measure(src, tool, work) for tool in tools)
-            r = LargeResult(path.name, src.stat().st_size, runs, delog.get(path.name))
+            r = LargeResult(path.name, src.stat().st_size, runs, delog.get(path.name), load)
             results.append(r)
             print(f"  {r.name:18s} {r.bytes / MB:7.1f} MB exact={[x.exact for x in runs]} "
                   + " ".join(f"{x.tool}: {r.ratio(x.tool):.2f} {x.compress_mbps:.2f}/{x.decompress_mbps:.1f} MB/s"
@@ -157,22 +179,25 @@ def run_large(max_mb: int, tools: tuple[str, ...] = TOOLS, only: list[str] | Non
 
 
 def print_large(results: list[LargeResult]) -> dict:
-    print("\nlarge real logs (each compressor in a child process; MB/s by wall time; RSS = peak of the child)")
+    print("\nlarge real logs (each compressor in a child process; MB/s by wall time, and by CPU time in brackets;"
+          " RSS = peak of the child's process tree)")
     print(f"{'file':18s} {'MB':>6s} " + " ".join(f"{t:>10s}" for t in TOOLS) + f" {'DeLog':>6s} {'vs xz':>6s} {'vs DeLog':>8s}"
-          f" {'c MB/s':>7s} {'d MB/s':>7s} {'RSS':>6s} {'gz-6x':>6s} {'xz-d':>5s}")
+          f" {'c MB/s':>14s} {'d MB/s':>14s} {'RSS':>6s} {'gz-6x':>6s} {'xz-d':>5s} {'load':>5s}")
     rows = []
     for r in results:
-        ls, xz, gz = (next(x for x in r.runs if x.tool == t) for t in ("lakeshrink", "xz -9e", "gzip -9"))
+        ls, xz, gz = (next(x for x in r.runs if x.tool == t) for t in ("lakeshrink", "xz -9e", "gzip -6"))
         vs_delog = r.ratio("lakeshrink") / r.delog if r.delog else None
         print(f"{r.name:18s} {r.bytes / MB:6.1f} " + " ".join(f"{r.ratio(t):10.2f}" for t in TOOLS)
               + f" {r.delog or 0:6.1f} {r.ratio('lakeshrink') / r.ratio('xz -9e'):6.3f} "
               + (f"{vs_delog:8.3f}" if vs_delog else f"{'':8s}")
-              + f" {ls.compress_mbps:7.2f} {ls.decompress_mbps:7.1f} {ls.rss_mib:6.0f}"
-              f" {ls.compress_mbps / gz.compress_mbps:6.2f} {ls.decompress_mbps / xz.decompress_mbps:5.2f}")
+              + f" {ls.compress_mbps:6.2f} ({ls.compress_cpu_mbps:5.2f}) {ls.decompress_mbps:6.1f} ({ls.decompress_cpu_mbps:5.1f})"
+              f" {ls.rss_mib:6.0f} {ls.compress_mbps / gz.compress_mbps:6.2f} {ls.decompress_mbps / xz.decompress_mbps:5.2f}"
+              f" {r.load[0]:5.1f}")
         rows.append({"file": r.name, "bytes": r.bytes, "delog": r.delog, "exact": ls.exact,
                      "runs": [vars(x) for x in r.runs], "vs_xz": r.ratio("lakeshrink") / r.ratio("xz -9e"),
-                     "vs_delog": vs_delog})
-    print("  (gz-6x: lakeshrink compress speed / gzip -9's; xz-d: lakeshrink decompress speed / xz -d's)")
+                     "vs_delog": vs_delog, "load": r.load})
+    print("  (gz-6x: lakeshrink compress speed / gzip -6's; xz-d: lakeshrink decompress speed / xz -d's, both by wall"
+          " time in the same run; load: 1-minute load average when the file's runs began, on 2 cores)")
     print("  speeds of the anchors:")
     for t in TOOLS[1:]:
         print(f"    {t:9s} " + "  ".join(f"{r.name.split('.')[0][:10]}:{next(x for x in r.runs if x.tool == t).compress_mbps:.1f}/"

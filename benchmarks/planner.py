@@ -5,7 +5,7 @@ side on the same problem), then rebuild every marked table from its recipe, timi
 checking every rebuild's row checksum. The access profile is seeded: most tables cold (0 reads a month), some
 warm (1-50 reads a month), a few with a tight latency bound, so both the cost and the bound constraints bite.
 
-Part 2, on synthetic containment graphs (:func:`lakeshrink.containment.planner.synthetic_problem`): time of the
+Part 2, on synthetic containment graphs (:func:`lakeshrink.containment.planner.solver.synthetic_problem`): time of the
 ``auto`` solver (what ``plan`` uses), of greedy and of the MILP on the same graph, at 10,000 and 100,000 tables,
 for sparse (families of up to 12 tables) and dense (families of up to 200) graphs; plus the MILP's time against
 its size, from which the ``auto`` size limit (``MILP_MAX_EDGES``) was chosen.
@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lakeshrink.containment.planner import MILP_MAX_EDGES, solve, solve_greedy, solve_milp, synthetic_problem  # noqa: E402
+from lakeshrink.containment.planner.solver import MILP_MAX_EDGES, solve, solve_greedy, solve_milp, synthetic_problem  # noqa: E402
 
 
 def _table(title: str, header: list[str], rows: list[list[object]]) -> None:
@@ -51,8 +51,8 @@ def bench_lake(scale: float, seed: int, gx: bool, work: Path, max_rows: int = 20
         from benchmarks.lakegen import generate_lake
     except ImportError as exc:  # pragma: no cover - the generator is part of the repository
         raise SystemExit(f"benchmarks/lakegen.py is needed for the lake part ({exc}); use --skip-lake") from exc
-    from lakeshrink.containment.plan import PlanOptions, load_plan, make_plan
-    from lakeshrink.containment.recipes import write_rebuild
+    from lakeshrink.containment.planner.plan import PlanOptions, load_plan, make_plan
+    from lakeshrink.containment.planner.recipes import write_rebuild
     from lakeshrink.containment.scan import scan_lake
     from lakeshrink.errors import LakeshrinkError
 

@@ -31,8 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from lakeshrink.containment.marks import mark
-    from lakeshrink.containment.plan import PlanOptions, make_plan
+    from lakeshrink.containment.planner.marks import mark
+    from lakeshrink.containment.planner.plan import PlanOptions, make_plan
     from lakeshrink.engine import get_engine
     from lakeshrink.errors import LakeshrinkError
 

@@ -123,8 +123,8 @@ class LocalEngine(Engine):
 
     name: ClassVar[str] = "local"
     ports: ClassVar[Mapping[str, str]] = {
-        "containment.verify": "lakeshrink.containment.verify:LocalVerifier",
-        "containment.rebuild": "lakeshrink.containment.recipes:LocalRebuilder",
+        "containment.verify": "lakeshrink.containment.scan.verify:LocalVerifier",
+        "containment.rebuild": "lakeshrink.containment.planner.recipes:LocalRebuilder",
         "encodings.advise": "lakeshrink.codecs.encodings.advisor:LocalAdvisor",
         "encodings.rewrite": "lakeshrink.codecs.encodings.writer:LocalRewriter",
         "logs.compress": "lakeshrink.codecs.logs.files:LocalCompressor",

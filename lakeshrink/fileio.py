@@ -245,10 +245,11 @@ def recover(target: str | os.PathLike[str]) -> str | None:
 
 # ----------------------------------------------------------------------------------------------- writers
 @contextmanager
-def atomic_file(target: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_file(target: str | os.PathLike[str], *, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path to write; on success it atomically replaces ``target``.
 
-    The new file follows the umask, or keeps the mode and owner of the file it replaces; it is fsynced before
+    The new file gets the permission bits ``mode`` when given (a restored file's), else follows the umask, or
+    keeps the mode and owner of the file it replaces; it is fsynced before
     the rename and its directory after. A symlink target is followed (the link stays); a FIFO, device or
     directory at the target is refused.
 
@@ -261,7 +262,10 @@ def atomic_file(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = _temp_sibling(target, directory=False)
     try:
         yield tmp
-        _copy_owner_and_mode(_stat_or_none(target), tmp, directory=False)
+        if mode is None:
+            _copy_owner_and_mode(_stat_or_none(target), tmp, directory=False)
+        else:
+            os.chmod(tmp, mode)
         fsync_file(tmp)
         os.replace(tmp, resolve_target(target))
         fsync_dir(target.parent)

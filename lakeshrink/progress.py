@@ -5,8 +5,10 @@ Library code wraps long loops in :func:`progress` and advances it as work is don
 
 * stderr is a terminal: a rich bar (transient);
 * stderr is not a terminal (Airflow and Databricks job logs, ``2> file``): one plain line every
-  :data:`LINE_INTERVAL` seconds, e.g. ``compressing logs: 23.5 MiB of 50.0 MiB (47%), 3.1 MiB/s, 9 s left``; work
-  that ends sooner prints nothing;
+  :data:`LINE_INTERVAL` seconds, e.g. ``compressing logs: 23.5 MiB of 50.0 MiB (47%), 3.1 MiB/s, 9 s left``, also
+  while one long step runs without advancing (a heartbeat thread: ``rewriting: writing big.parquet: 0 B of
+  32.0 MiB (0%), 20 s elapsed``); work that ends sooner prints nothing;
+* ``$LAKESHRINK_PROGRESS_INTERVAL`` sets the seconds between plain lines (e.g. 60 for a quieter job log);
 * ``set_enabled(False)`` (``--no-progress``; the tests): nothing. ``set_enabled(True)`` forces the bar.
 
 Nothing is ever written to stdout.
@@ -14,7 +16,9 @@ Nothing is ever written to stdout.
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +28,7 @@ from lakeshrink.units import human_bytes
 
 Unit = Literal["items", "bytes"]
 LINE_INTERVAL = 10.0  # seconds between plain progress lines
+INTERVAL_ENV = "LAKESHRINK_PROGRESS_INTERVAL"
 _enabled: bool | None = None  # None: a bar on a terminal, plain lines otherwise
 
 
@@ -40,6 +45,16 @@ def is_enabled() -> bool:
     return sys.stderr.isatty()
 
 
+def line_interval() -> float:
+    """Seconds between plain lines: ``$LAKESHRINK_PROGRESS_INTERVAL`` if set to a number >= 0, else
+    :data:`LINE_INTERVAL` (0 prints a line at every step, for tests and very chatty logs)."""
+    try:
+        value = float(os.environ.get(INTERVAL_ENV, ""))
+    except ValueError:
+        return LINE_INTERVAL
+    return value if value >= 0 else LINE_INTERVAL
+
+
 def _amount(value: float, unit: Unit) -> str:
     return human_bytes(value) if unit == "bytes" else f"{value:,.0f}"
 
@@ -54,6 +69,8 @@ def describe(description: str, done: float, total: float | None, seconds: float,
         parts.append(f"{human_bytes(rate)}/s" if unit == "bytes" else f"{rate:,.1f}/s")
         if total and total > done:
             parts.append(f"{(total - done) / rate:,.0f} s left")
+    elif seconds >= 1:
+        parts.append(f"{seconds:,.0f} s elapsed")
     return ", ".join(parts)
 
 
@@ -65,24 +82,52 @@ class Tracker:
         self._bar = bar
         self._task = task
         self._lines = lines
-        self._description = description
+        self._description = self._base = description
         self._total = total
         self._unit = unit
         self._interval = LINE_INTERVAL if interval is None else interval
         self._done = 0.0
         self._start = self._last = time.monotonic()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+        if lines and self._interval > 0:  # lines also while a long step runs without advancing
+            self._beat = threading.Thread(target=self._heartbeat, name="lakeshrink-progress", daemon=True)
+            self._beat.start()
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self._interval / 4):
+            self._maybe_line()
+
+    def close(self) -> None:
+        """Stop the heartbeat (called when the :func:`progress` block ends)."""
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join()
 
     def _maybe_line(self) -> None:
-        now = time.monotonic()
-        if self._lines and now - self._last >= self._interval:
+        with self._lock:
+            now = time.monotonic()
+            if not self._lines or now - self._last < self._interval:
+                return
             self._last = now
-            print(describe(self._description, self._done, self._total, now - self._start, self._unit),
-                  file=sys.stderr, flush=True)
+            line = describe(self._description, self._done, self._total, now - self._start, self._unit)
+        print(line, file=sys.stderr, flush=True)
 
     def advance(self, amount: float = 1) -> None:
         self._done += amount
         if self._bar is not None:
             self._bar.advance(self._task, amount)
+        self._maybe_line()
+
+    def step(self, what: str) -> None:
+        """Name the step under way (shown after the description: ``rewriting: writing part-3.parquet``)."""
+        text = f"{self._base}: {what}"
+        self._description = text
+        if self._bar is not None:
+            from rich.markup import escape  # a file name is data: "[x]" is not a style
+
+            self._bar.update(self._task, description=escape(text))
         self._maybe_line()
 
     def update(self, *, total: float | None = None, completed: float | None = None, description: str | None = None) -> None:
@@ -91,7 +136,7 @@ class Tracker:
         if completed is not None:
             self._done = completed
         if description is not None:
-            self._description = description
+            self._description = self._base = description
         if self._bar is not None:
             self._bar.update(self._task, total=total, completed=completed, description=description)
         self._maybe_line()
@@ -110,7 +155,11 @@ def progress(description: str, total: float | None = None, *, unit: Unit = "item
         yield Tracker()
         return
     if not is_enabled():
-        yield Tracker(lines=True, description=description, total=total, unit=unit)
+        tracker = Tracker(lines=True, description=description, total=total, unit=unit, interval=line_interval())
+        try:
+            yield tracker
+        finally:
+            tracker.close()
         return
     from rich.console import Console
     from rich.progress import (
@@ -125,8 +174,8 @@ def progress(description: str, total: float | None = None, *, unit: Unit = "item
         TransferSpeedColumn,
     )
 
-    counts = (DownloadColumn(binary_units=True), TransferSpeedColumn(), TimeRemainingColumn()) if unit == "bytes" else (
+    counts = (DownloadColumn(binary_units=True), TransferSpeedColumn(), TimeElapsedColumn(), TimeRemainingColumn()) if unit == "bytes" else (
         MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(), *counts,
                   console=Console(stderr=True), transient=True) as bar:
-        yield Tracker(bar, bar.add_task(description, total=total))
+        yield Tracker(bar, bar.add_task(description, total=total), description=description)

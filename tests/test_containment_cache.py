@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakeshrink.containment.fpcache import ScanCache, table_state
+from lakeshrink.containment.scan.fpcache import ScanCache, table_state
 from lakeshrink.containment.lake import discover
 from lakeshrink.containment.scan import scan_lake
 

@@ -1,4 +1,4 @@
-"""Type matching and row normalisation of the containment scan (lakeshrink.containment.compare)."""
+"""Type matching and row normalisation of the containment scan (lakeshrink.containment.scan.compare)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from lakeshrink.containment.compare import (
+from lakeshrink.containment.scan.compare import (
     canonical_type,
     check_types_mode,
     normalize_frame,

@@ -7,8 +7,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshrink.containment import verify
-from lakeshrink.containment.fingerprints import (
+from lakeshrink.containment.scan import verify
+from lakeshrink.containment.scan.fingerprints import (
     PAIRS_SCHEMA,
     ROWS_SCHEMA,
     add_totals,
@@ -133,8 +133,8 @@ def test_stages_3_and_4_read_the_lake_once(tmp_path):
 
 
 def test_the_columns_layout_gives_the_rows_layouts_fingerprints(tmp_path, monkeypatch):
-    from lakeshrink.containment import fingerprints as fpmod
-    from lakeshrink.containment.fpcache import ScanCache
+    from lakeshrink.containment.scan import fingerprints as fpmod
+    from lakeshrink.containment.scan.fpcache import ScanCache
 
     rng = np.random.default_rng(3)
     n = 500

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakeshrink.containment import scan as scan_mod
+from lakeshrink.containment.scan import run as scan_mod
 from lakeshrink.containment.scan import scan_lake
 
 COLUMNS = {"a": pa.int64(), "b": pa.string(), "c": pa.float64(), "d": pa.int32()}

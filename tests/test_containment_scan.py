@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from lakeshrink.cli.main import cli
-from lakeshrink.containment import scan as scan_mod
+from lakeshrink.containment.scan import run as scan_mod
 from lakeshrink.containment.graph import equal_groups, transitive_reduction
 from lakeshrink.containment.scan import EDGES_FILE, SCAN_FILE, load_scan, scan_lake
 from lakeshrink.errors import CorruptArchive, InputError
@@ -214,8 +214,8 @@ def test_cli_scan_errors(tmp_path, demo_data):
 
 
 def test_demo_reports_measured_savings(demo_data, tmp_path):
-    from lakeshrink.containment.demo import run
-    from lakeshrink.demo import DemoContext
+    from lakeshrink.demos.containment import run
+    from lakeshrink.demos import DemoContext
     from lakeshrink.engine import get_engine
 
     report = run(DemoContext(data_dir=demo_data, engine=get_engine("local"), work_dir=tmp_path))
@@ -237,7 +237,7 @@ def test_corrupt_data_pages_are_reported_per_table(tmp_path):
 
 
 def test_a_read_failure_in_stage_3_skips_that_table_only(tmp_path, monkeypatch):
-    from lakeshrink.containment import fused
+    from lakeshrink.containment.scan import fused
 
     _write(tmp_path / "a.parquet", pa.table({"x": [1, 2, 3]}))
     _write(tmp_path / "b.parquet", pa.table({"x": [1, 2]}))

@@ -113,7 +113,7 @@ def test_spark_submit_job(spark, tmp_path, capsys):
 
 
 def test_spark_read_failures_name_the_failing_table(tmp_path, spark_engine, monkeypatch):
-    from lakeshrink.containment import scan as scan_mod
+    from lakeshrink.containment.scan import run as scan_mod
 
     for name, values in (("a", [1, 2, 3]), ("b", [1, 2]), ("big", [1, 2, 3, 4])):
         pq.write_table(pa.table({"x": values}), tmp_path / f"{name}.parquet")
@@ -134,7 +134,7 @@ def test_spark_read_failures_name_the_failing_table(tmp_path, spark_engine, monk
 
 
 def _jobs_of_stage_4(spark, spark_engine, root, monkeypatch):
-    from lakeshrink.containment import scan as scan_mod
+    from lakeshrink.containment.scan import run as scan_mod
     from lakeshrink.spark_ext.session import is_connect
 
     if is_connect(spark):

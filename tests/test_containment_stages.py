@@ -14,14 +14,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakeshrink.containment import footers as footers_mod
-from lakeshrink.containment.footers import ColumnStats, FooterTask, TableFooter, read_footer
+from lakeshrink.containment.scan import footers as footers_mod
+from lakeshrink.containment.scan.footers import ColumnStats, FooterTask, TableFooter, read_footer
 from lakeshrink.containment.lake import discover
-from lakeshrink.containment.minmax import minmax_prune, prune_reason
-from lakeshrink.containment.schema_graph import Pair, group_by_parent, schema_candidates
-from lakeshrink.containment.fused import ReadTask, read_once
-from lakeshrink.containment.sketches import Sketch, TableNeeds
-from lakeshrink.containment.sketches import prune_reason as sketch_reason
+from lakeshrink.containment.scan.minmax import minmax_prune, prune_reason
+from lakeshrink.containment.scan.schema_graph import Pair, group_by_parent, schema_candidates
+from lakeshrink.containment.scan.fused import ReadTask, read_once
+from lakeshrink.containment.scan.sketches import Sketch, TableNeeds
+from lakeshrink.containment.scan.sketches import prune_reason as sketch_reason
 
 
 def test_schema_graph_equals_the_all_pairs_loop(rng):
@@ -206,7 +206,7 @@ def test_stages_2_and_3_never_drop_a_contained_pair(tmp_path, rng):
 
 
 def test_sketches_from_different_hashers_are_never_compared():
-    from lakeshrink.containment.sketches import TableSketch
+    from lakeshrink.containment.scan.sketches import TableSketch
 
     cols = ("x",)
     child_sketch = Sketch(np.array([1, 2], dtype=np.uint64), True)
@@ -219,9 +219,9 @@ def test_sketches_from_different_hashers_are_never_compared():
 
 
 def test_row_sets_per_table_are_capped_and_missing_ones_never_prune(monkeypatch):
-    from lakeshrink.containment import sketches
+    from lakeshrink.containment.scan import sketches
     from lakeshrink.containment.lake import TableRef
-    from lakeshrink.containment.sketches import TableSketch, table_needs
+    from lakeshrink.containment.scan.sketches import TableSketch, table_needs
 
     monkeypatch.setattr(sketches, "MAX_ROW_SETS", 2)
     pairs = [Pair("a", "p", ("x",)), Pair("b", "p", ("x", "y")), Pair("c", "p", ("y",)), Pair("c", "b", ("y",))]

@@ -123,8 +123,8 @@ class _Port:
 
 
 def test_ports_are_found_by_dotted_path_and_kept():
-    from lakeshrink.containment.ports import CATALOG_READER, CONTAINMENT_VERIFIER
-    from lakeshrink.containment.verify import LocalVerifier
+    from lakeshrink.containment.scan.ports import CATALOG_READER, CONTAINMENT_VERIFIER
+    from lakeshrink.containment.scan.verify import LocalVerifier
     from lakeshrink.engine import Port
 
     engine = get_engine("local")

@@ -3,7 +3,10 @@
 * only ``lakeshrink/spark_ext/`` imports pyspark or ``lakeshrink.spark_ext`` (the engine finds Spark code by
   dotted paths, imported when a Spark engine is asked for);
 * no lakeshrink module imports another in a cycle (imports under ``if TYPE_CHECKING:`` do not count: they never
-  run).
+  run);
+* containment's layers: the scan never imports the planner, the planner reads the scan only through the package
+  ``lakeshrink.containment.scan`` (its exported result type), the modules shared by both import neither;
+* the demos sit above the capabilities: only ``lakeshrink.demos`` itself and the CLI import it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "lakeshrink"
 SPARK_EXT = "lakeshrink.spark_ext"
+SCAN = "lakeshrink.containment.scan"
+PLANNER = "lakeshrink.containment.planner"
+DEMOS = "lakeshrink.demos"
+
+
+def _under(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
 
 
 def _module_name(path: Path) -> str:
@@ -89,6 +99,31 @@ def test_only_spark_ext_imports_pyspark_or_spark_ext(graph):
     }
     offenders = {k: v for k, v in offenders.items() if v}
     assert not offenders, f"only {SPARK_EXT} may import pyspark or {SPARK_EXT}: {offenders}"
+
+
+def test_the_scan_never_imports_the_planner(graph):
+    offenders = {n: sorted(t for t in ts if _under(t, PLANNER)) for n, ts in graph.items() if _under(n, SCAN)}
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_the_planner_reads_the_scan_only_through_its_result_type(graph):
+    offenders = {n: sorted(t for t in ts if _under(t, SCAN) and t != SCAN) for n, ts in graph.items()
+                 if _under(n, PLANNER)}
+    assert not {k: v for k, v in offenders.items() if v}, f"import the scan's result from {SCAN} only"
+
+
+def test_containment_shared_modules_import_neither_side(graph):
+    shared = [n for n in graph if _under(n, "lakeshrink.containment") and not (_under(n, SCAN) or _under(n, PLANNER))]
+    assert "lakeshrink.containment.rowhash" in shared
+    offenders = {n: sorted(t for t in graph[n] if _under(t, SCAN) or _under(t, PLANNER)) for n in shared}
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_capabilities_do_not_import_the_demos(graph):
+    assert any(_under(t, DEMOS) for t in graph["lakeshrink.cli.demo"]), "the reader must see the CLI's demo import"
+    offenders = {n: sorted(t for t in ts if _under(t, DEMOS)) for n, ts in graph.items()
+                 if not (_under(n, DEMOS) or _under(n, "lakeshrink.cli"))}
+    assert not {k: v for k, v in offenders.items() if v}, "only the demos and the CLI import lakeshrink.demos"
 
 
 def test_jobs_do_not_import_spark_ext():

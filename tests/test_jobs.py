@@ -1,9 +1,8 @@
-"""The wheel's job entry points (Databricks python_wheel_task, spark-submit) and the Asset Bundle that names them."""
+"""The wheel's job entry points (Databricks python_wheel_task, spark-submit); the bundle naming them: test_databricks_bundle."""
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,25 +12,6 @@ import pytest
 from lakeshrink import jobs
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def test_every_job_has_a_console_script_and_a_bundle_task():
-    pyproject = (ROOT / "pyproject.toml").read_text()
-    bundle = (ROOT / "databricks.yml").read_text()
-    for job in jobs.JOBS:
-        name = "lakeshrink-" + job.replace("_", "-")
-        assert re.search(rf'^{name} = "lakeshrink.jobs:{job}"$', pyproject, re.M), name
-        assert f"entry_point: {name}" in bundle, name
-    yaml = pytest.importorskip("yaml", reason="PyYAML is needed to parse databricks.yml")
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    doc = yaml.load(bundle, Loader=Loader)  # noqa: S506 - SafeLoader subclass
-    tasks = [t for j in doc["resources"]["jobs"].values() for t in j["tasks"]]
-    assert sorted(t["python_wheel_task"]["entry_point"] for t in tasks) == sorted(
-        "lakeshrink-" + j.replace("_", "-") for j in jobs.JOBS)
-    assert all(t["python_wheel_task"]["package_name"] == "lakeshrink" for t in tasks)
 
 
 def test_job_defaults_to_spark_and_keeps_an_explicit_engine():

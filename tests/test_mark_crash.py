@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from test_planner_plan import delta_child_plan
 
-from lakeshrink.containment import marks
-from lakeshrink.containment.mark_intent import INTENT
+from lakeshrink.containment.planner import marks
+from lakeshrink.containment.planner.mark_intent import INTENT
 
 
 def test_mark_killed_before_its_manifest_is_rolled_back_by_verify(tmp_path, monkeypatch):

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from lakeshrink.cli.main import cli
-from lakeshrink.containment import recipes
-from lakeshrink.containment.keep_rules import looks_like_copy
-from lakeshrink.containment.plan import PlanOptions, make_plan
+from lakeshrink.containment.planner import recipes
+from lakeshrink.containment.planner.keep_rules import looks_like_copy
+from lakeshrink.containment.planner.plan import PlanOptions, make_plan
 from lakeshrink.containment.scan import scan_lake
 from lakeshrink.errors import InputError
 
@@ -90,7 +90,7 @@ def test_a_plan_that_marks_nothing_says_why(scanned):
 
 def test_gx_audit_of_an_empty_table_passes(scanned, tmp_path):
     pytest.importorskip("great_expectations", reason="pip install 'lakeshrink[gx]'")
-    from lakeshrink.containment.audit import GxAuditor, audit_recipe
+    from lakeshrink.containment.planner.audit import GxAuditor, audit_recipe
 
     base, _ = scanned
     root = str(base / "lake")

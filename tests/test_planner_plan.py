@@ -13,14 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 from lakeshrink.cli.main import cli
-from lakeshrink.containment import recipes
+from lakeshrink.containment.planner import recipes
 from dataclasses import replace
 
-from lakeshrink.containment.marks import MANIFEST, PlanStale, mark, read_manifest, verify
-from lakeshrink.containment.plan import PlanOptions, load_plan, make_plan
+from lakeshrink.containment.planner.marks import MANIFEST, PlanStale, mark, read_manifest, verify
+from lakeshrink.containment.planner.plan import PlanOptions, load_plan, make_plan
 from lakeshrink.containment.rowhash import table_checksum
 from lakeshrink.containment.scan import scan_lake
-from lakeshrink.containment.sealed import UnsafeTablePath
+from lakeshrink.containment.planner.sealed import UnsafeTablePath
 from lakeshrink.errors import CorruptArchive, InputError
 
 COLD_MARKS = {
@@ -322,8 +322,8 @@ def test_spark_engine_plans_the_same_marks(spark, tmp_path, demo_data):
 
 @pytest.mark.slow
 def test_demo_reports_measured_savings(tmp_path):
-    from lakeshrink.containment import plan_demo
-    from lakeshrink.demo import DemoContext
+    from lakeshrink.demos import planner as plan_demo
+    from lakeshrink.demos import DemoContext
     from lakeshrink.engine import LocalEngine
     from lakeshrink.sample_data import bundled_dir
 
@@ -412,7 +412,7 @@ def test_spark_rebuild_matches_the_local_checksum(spark, fresh, tmp_path):
 def test_missing_great_expectations_names_the_extra_before_any_work(tmp_path, demo_data, monkeypatch):
     import sys
 
-    from lakeshrink.containment.audit import AuditUnavailable
+    from lakeshrink.containment.planner.audit import AuditUnavailable
 
     _, scan_dir, access = _setup(tmp_path, demo_data)
     monkeypatch.setitem(sys.modules, "great_expectations", None)  # import now raises ImportError
@@ -424,7 +424,7 @@ def test_missing_great_expectations_names_the_extra_before_any_work(tmp_path, de
 
 
 def test_latency_ticks_stay_distinct_on_a_narrow_range():
-    from lakeshrink.containment.report import _distinct_second_labels
+    from lakeshrink.containment.planner.report import _distinct_second_labels
 
     labels = _distinct_second_labels([1.0, 1.0055, 1.011])  # three ticks within 1.1%: "1 s, 1.01 s, 1.01 s" before
     assert labels == ["1 s", "1.006 s", "1.011 s"]

@@ -10,10 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakeshrink.containment import recipes, rowhash
-from lakeshrink.containment.recipes import ParentChanged, build_recipe, read_recipe, rebuild, write_rebuild, write_recipe
+from lakeshrink.containment import rowhash
+from lakeshrink.containment.planner import recipes
+from lakeshrink.containment.planner.recipes import ParentChanged, build_recipe, read_recipe, rebuild, write_rebuild, write_recipe
 from lakeshrink.containment.rowhash import row_hashes, table_checksum
-from lakeshrink.containment.sealed import UnsafeTablePath, check_table_id, table_path
+from lakeshrink.containment.planner.sealed import UnsafeTablePath, check_table_id, table_path
 from lakeshrink.errors import CorruptArchive, TableError, VerificationFailed
 
 
@@ -232,7 +233,7 @@ def test_delta_parent_is_pinned_by_version(tmp_path):
     deltalake.write_deltalake(str(root / "dparent"), parent.slice(0, 1), mode="append")
     # the parent moved on: the recipe reads its pinned version (time travel), and a check says it moved on
     assert _rows(rebuild(recipe, str(root))) == _rows(parent.slice(10, 5))
-    from lakeshrink.containment.recipes import open_table, state_change
+    from lakeshrink.containment.planner.recipes import open_table, state_change
 
     lake, ref = open_table(str(root), "dparent")
     assert "Delta version is 2, pinned 0" in state_change(lake, ref, recipe.parent_state)
@@ -246,7 +247,7 @@ def test_compatible_types_are_cast_back_to_the_child_schema(lake):
 
 
 def test_sealed_documents_survive_pretty_printing_but_not_edits(tmp_path):
-    from lakeshrink.containment.sealed import read_sealed, seal, unseal, write_sealed
+    from lakeshrink.containment.planner.sealed import read_sealed, seal, unseal, write_sealed
 
     doc = write_sealed(tmp_path / "d.json", "lakeshrink-test", 1, {"b": [1, 2.5, "é"], "a": None})
     assert doc["format"] == "lakeshrink-test" and doc["version"] == 1 and len(doc["sha256"]) == 64

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from lakeshrink.containment.costs import AccessProfile, CostModel, TableAccess, load_access, load_costs, measure_throughput
+from lakeshrink.containment.planner.costs import AccessProfile, CostModel, TableAccess, load_access, load_costs, measure_throughput
 from lakeshrink.containment.lake import discover
-from lakeshrink.containment.planner import PlanProblem, solve, solve_greedy, solve_milp, synthetic_problem
+from lakeshrink.containment.planner.solver import PlanProblem, solve, solve_greedy, solve_milp, synthetic_problem
 from lakeshrink.errors import InputError
 
 

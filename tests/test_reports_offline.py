@@ -82,6 +82,7 @@ def test_report_renders_offline(browser, reports, tmp_path, name, tables, svgs):
     assert page.locator("table.data").count() >= tables
     assert page.locator("svg").count() >= svgs
     assert (tmp_path / f"{name}.png").stat().st_size > 10_000  # something was drawn
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # wide tables scroll, not the page
     page.close()
 
 

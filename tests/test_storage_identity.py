@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from lakeshrink.containment.marks import PlanStale, mark, verify
-from lakeshrink.containment.plan import PlanOptions, make_plan
+from lakeshrink.containment.planner.marks import PlanStale, mark, verify
+from lakeshrink.containment.planner.plan import PlanOptions, make_plan
 from lakeshrink.containment.scan import scan_lake
 
 
@@ -36,7 +36,7 @@ def test_symlinked_aliases_are_skipped_and_never_parents(tmp_path, demo_data):
     assert "same storage as flights_jan" in skipped["copies/flights_alias"]
     pairs = {(m.table, m.parent) for m in plan.marked}
     assert not any({c, p} & {"copies/planes_link.parquet", "copies/flights_alias"} for c, p in pairs)
-    from lakeshrink.containment.identity import same_storage
+    from lakeshrink.containment.planner.marks import same_storage
 
     assert pairs and not any(same_storage(str(lake), c, p) for c, p in pairs)
 

@@ -13,8 +13,8 @@ import pytest
 
 from format_tables import (copy_shared_delta, delta_events, delta_overwritten, delta_reference, iceberg_catalog,
                            iceberg_items, iceberg_position_deletes, iceberg_reference, rows, write)
-from lakeshrink.containment.compare import normalize_frame, type_key
-from lakeshrink.containment.footers import FooterTask, read_footer
+from lakeshrink.containment.scan.compare import normalize_frame, type_key
+from lakeshrink.containment.scan.footers import FooterTask, read_footer
 from lakeshrink.containment.scan import scan_lake
 from lakeshrink.errors import InputError, TableError
 from lakeshrink.sample_data import delta_rs_tables_dir
@@ -128,8 +128,8 @@ def test_deletion_vector_stats_prune_only_from_the_parent_side(format_lake):
     stats = footer.stats["value"]
     assert footer.rows == 8  # live rows, not the 10 physical ones
     assert (stats.min, stats.max, stats.tight) == (0, 9, False)  # outer bounds: 0 and 9 are deleted
-    from lakeshrink.containment.minmax import prune_reason
-    from lakeshrink.containment.schema_graph import Pair
+    from lakeshrink.containment.scan.minmax import prune_reason
+    from lakeshrink.containment.scan.schema_graph import Pair
 
     ghost = read_footer(FooterTask(str(lake), table_at(*_fs(lake), str(lake / "loose" / "dv_ghost.parquet"))))
     # as a child, the DV table's bounds prove nothing: not pruned against a parent holding 1..8 only
@@ -227,7 +227,7 @@ def test_iceberg_position_deletes_make_outer_bounds_and_live_counts(format_lake)
 
 @pytest.mark.skipif(SHARED is None, reason="../shared/data/delta-rs-tables not found")
 def test_outer_bounds_survive_the_scan_cache(format_lake, tmp_path):
-    from lakeshrink.containment.fpcache import _footer_from_json, _footer_to_json
+    from lakeshrink.containment.scan.fpcache import _footer_from_json, _footer_to_json
 
     lake, reference = format_lake
     footer = read_footer(FooterTask(str(lake), table_at(*_fs(lake), str(lake / "shared" / "table-with-dv-small"))))

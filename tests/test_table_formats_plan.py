@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from format_tables import delta_events, iceberg_catalog, iceberg_items, rows, write
-from lakeshrink.containment import recipes
-from lakeshrink.containment.marks import mark, verify
-from lakeshrink.containment.plan import PlanOptions, load_plan, make_plan
+from lakeshrink.containment.planner import recipes
+from lakeshrink.containment.planner.marks import mark, verify
+from lakeshrink.containment.planner.plan import PlanOptions, load_plan, make_plan
 from lakeshrink.containment.rowhash import table_checksum
 from lakeshrink.containment.scan import scan_lake
 

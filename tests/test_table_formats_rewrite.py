@@ -14,7 +14,7 @@ from format_tables import (copy_shared_delta, delta_events, delta_reference, ice
                            iceberg_position_deletes, rows)
 from lakeshrink.cli.main import cli
 from lakeshrink.codecs.encodings.writer import rewrite
-from lakeshrink.containment.compare import normalize_frame
+from lakeshrink.containment.scan.compare import normalize_frame
 from lakeshrink.errors import InputError, TableError
 from lakeshrink.sample_data import delta_rs_tables_dir
 from lakeshrink.tables import rewrite as table_rewrite

@@ -1,6 +1,6 @@
 """``lakeshrink containment plan|mark|verify|rebuild``: the deletion planner.
 
-A thin layer over :mod:`lakeshrink.containment.plan` and :mod:`lakeshrink.containment.marks`. lakeshrink marks
+A thin layer over :mod:`lakeshrink.containment.planner.plan` and :mod:`lakeshrink.containment.planner.marks`. lakeshrink marks
 tables; it never deletes a file. ``mark`` is a dry run unless ``--execute``.
 """
 
@@ -16,7 +16,7 @@ from lakeshrink import serde
 from lakeshrink.cli._common import (
     AliasOption, CliState, EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state, styled,
 )
-from lakeshrink.containment.ports import REBUILDER
+from lakeshrink.containment.planner.ports import REBUILDER
 
 
 @click.command("plan")
@@ -43,7 +43,7 @@ def plan_command(state: CliState, scan_dir: Path, out_dir: Path, costs: Path | N
                  keep: tuple[str, ...], solver: str, milp_max_edges: int | None, gx: bool, gx_data_docs: bool,
                  overwrite: bool, engine: EngineChoice) -> None:
     """Choose which contained tables to mark; write PLAN_DIR/plan.json, recipes, audits and report.html."""
-    from lakeshrink.containment.plan import PlanOptions, make_plan
+    from lakeshrink.containment.planner.plan import PlanOptions, make_plan
 
     options = PlanOptions(solver=solver, gx=gx, gx_data_docs=gx_data_docs, keep=tuple(keep))
     if milp_max_edges is not None:
@@ -96,7 +96,7 @@ def _why_nothing(plan) -> str:
 @pass_state
 def mark_command(state: CliState, plan_dir: Path, execute: bool) -> None:
     """Mark the plan's tables: a manifest at the lake root (and a Delta property). Never deletes a file."""
-    from lakeshrink.containment.marks import mark
+    from lakeshrink.containment.planner.marks import mark
 
     result = mark(plan_dir, execute=execute)
     # like vacuum(dry_run=True): every file each mark would free, with its bytes (paths relative to the lake root)
@@ -124,7 +124,7 @@ def mark_command(state: CliState, plan_dir: Path, execute: bool) -> None:
 @pass_state
 def verify_command(state: CliState, plan_dir: Path, dry_run: bool) -> None:
     """Re-check every mark against the lake now; withdraw (with the reason) marks whose parent changed."""
-    from lakeshrink.containment.marks import verify
+    from lakeshrink.containment.planner.marks import verify
 
     result = verify(plan_dir, dry_run=dry_run)
 
@@ -154,8 +154,8 @@ def rebuild_command(state: CliState, plan_dir: Path, table: str, output: Path, o
 
     With --engine spark the rows are selected and checked on the cluster (for parents too big for one machine).
     """
-    from lakeshrink.containment.plan import load_plan
-    from lakeshrink.containment.recipes import write_rebuild
+    from lakeshrink.containment.planner.plan import load_plan
+    from lakeshrink.containment.planner.recipes import write_rebuild
 
     if output.exists() and not overwrite:
         raise click.UsageError(f"{output} exists; add --overwrite to replace it")

@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from lakeshrink.cli._common import AliasOption, EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state, styled
-from lakeshrink.containment.ports import CATALOG_READER
-from lakeshrink.containment.compare import TYPES_MODES
+from lakeshrink.containment.scan.ports import CATALOG_READER
+from lakeshrink.containment.scan.compare import TYPES_MODES
 from lakeshrink.containment.lake import read_tables_file
 from lakeshrink.containment.scan import SCAN_FILE, ScanResult, scan_catalog, scan_lake
-from lakeshrink.containment.sketches import DEFAULT_K
+from lakeshrink.containment.scan.sketches import DEFAULT_K
 from lakeshrink.errors import InputError
 
 SHOWN_EDGES = 30  # reduction edges listed in the text summary

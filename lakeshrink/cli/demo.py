@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lakeshrink.cli._common import CliState, EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state, styled
-from lakeshrink.demo import CAPABILITIES, DemoSummary, run_demo
+from lakeshrink.demos import CAPABILITIES, DemoSummary, run_demo
 
 
 def _render(summary: DemoSummary, console: Console) -> None:

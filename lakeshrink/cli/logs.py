@@ -32,16 +32,27 @@ def logs() -> None:
 @click.option("--max-line-bytes", type=click.IntRange(0), default=4 << 20, show_default=True,
               help="Refuse lines longer than this (0: no limit).")
 @click.option("--allow-binary", is_flag=True, help="Store input that looks like binary data instead of refusing it.")
-@click.option("--force", is_flag=True, help="Replace the archive if it exists (never one of the inputs).")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Leave out files matching GLOB, like tar: '*.tmp' at any depth, 'old' a directory, "
+                   "'app/*.1' a path (repeatable; config key: exclude = [...]).")
+@click.option("--overwrite", "--force", "force", cls=AliasOption, hidden_aliases=("--force",), is_flag=True,
+              help="Replace the archive if it exists (never one of the inputs).")
 @engine_options
 @pass_state
 def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str | None, level: int, no_lzma: bool,
-                 chunk_mb: int, max_line_bytes: int, allow_binary: bool, force: bool, engine: EngineChoice) -> None:
-    """Compress INPUT files, directories or - (stdin) into one archive, byte-exact."""
+                 chunk_mb: int, max_line_bytes: int, allow_binary: bool, exclude: tuple[str, ...], force: bool,
+                 engine: EngineChoice) -> None:
+    """Compress INPUT files, directories or - (stdin) into one archive, byte-exact.
+
+    Compressed inputs (.gz, .zst, .xz, .bz2: rotated logs, recognised by their first bytes) are read
+    decompressed: the archive keeps their log lines under the name without the suffix, and decompress restores
+    those lines (not the compressed file).
+    """
     config = CodecConfig(format=log_format, level=level, try_lzma=not no_lzma, chunk_bytes=chunk_mb << 20,
                          max_line_bytes=max_line_bytes, allow_binary=allow_binary)
     with open_engine(engine) as eng:
-        report = eng.port(LOG_COMPRESSOR).compress_files(list(inputs), archive, config, overwrite=force)
+        report = eng.port(LOG_COMPRESSOR).compress_files(list(inputs), archive, config, overwrite=force,
+                                                         exclude=list(exclude))
     payload: dict[str, Any] = {"engine": engine.name, **_asdict(report), "ratio": round(report.ratio, 3)}
 
     def render(console) -> None:
@@ -71,10 +82,16 @@ def decompress_cmd(state, archive: Path, output: Path, force: bool) -> None:
     """Give back the exact bytes that were compressed into ARCHIVE."""
     from lakeshrink.codecs.logs.files import decompress_archive
 
-    if str(output) == "-":
-        _decompress_to_stdout(archive)
-        return
-    report = decompress_archive(archive, output, overwrite=force)
+    from lakeshrink.errors import CorruptArchive
+
+    try:
+        if str(output) == "-":
+            _decompress_to_stdout(archive)
+            return
+        report = decompress_archive(archive, output, overwrite=force)
+    except CorruptArchive as exc:
+        exc.hint = exc.hint or f"`lakeshrink logs salvage {archive} -o DIR` recovers its intact chunks"
+        raise
     emit(state, _asdict(report), lambda c: c.print(
         f"wrote {report.output}: {report.files} file(s), {human_bytes(report.bytes)} in {report.seconds:.2f}s"))
 
@@ -90,7 +107,8 @@ def salvage_cmd(state, archive: Path, output: Path) -> None:
     report = salvage(archive, output)
     emit(state, _asdict(report), lambda c: c.print(
         f"recovered {report.chunks} chunk(s), {human_bytes(report.bytes)} into {report.output}; {report.reason}"
-        + (f" at byte {report.stopped_at}" if report.stopped_at is not None else "")))
+        + (f" at byte {report.stopped_at}" if report.stopped_at is not None else "")
+        + (f"; damaged chunk(s) skipped at byte {', '.join(map(str, report.skipped))}" if report.skipped else "")))
 
 
 @logs.command("templates")

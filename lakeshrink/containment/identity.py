@@ -86,13 +86,3 @@ def alias_groups(fs: pafs.FileSystem, root: str, refs: Iterable[TableRef]) -> di
         out.update({r.id: kept.id for r in members if r.id != kept.id})
     return out
 
-
-def same_storage(root: str, a: str, b: str) -> bool:
-    """Whether tables ``a`` and ``b`` of the lake at ``root`` share any data file (now, on the filesystem)."""
-    from lakeshrink.containment.recipes import open_table
-
-    if a == b:
-        return True
-    lake_a, ref_a = open_table(root, a)
-    lake_b, ref_b = open_table(root, b)
-    return bool(storage_key(lake_a.filesystem, ref_a) & storage_key(lake_b.filesystem, ref_b))

@@ -1,6 +1,6 @@
 """Stable 64-bit row hashes and an order-independent checksum of a table's rows.
 
-A rebuild recipe (:mod:`lakeshrink.containment.recipes`) records the checksum of the child table's rows so that
+A rebuild recipe (:mod:`lakeshrink.containment.planner.recipes`) records the checksum of the child table's rows so that
 a rebuilt table can be proved equal to the original as a multiset of rows, whatever the row order. The hashes
 are also how child rows are matched to parent rows when a recipe is built.
 
@@ -115,7 +115,7 @@ def value_hashes(arr: pa.Array | pa.ChunkedArray, seed: int = 0) -> np.ndarray:
     """A uint64 hash of every value of ``arr`` (nulls hash to a constant).
 
     ``seed`` 0 is the recipes' hash (never change it); another seed gives an independent hash of the same
-    canonical values (:mod:`lakeshrink.containment.fingerprints` pairs two into 128-bit row fingerprints).
+    canonical values (:mod:`lakeshrink.containment.scan.fingerprints` pairs two into 128-bit row fingerprints).
     """
     return value_hash_set(arr, (seed,))[0]
 

@@ -20,7 +20,8 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;c
 h1{font-size:22px}h2{font-size:18px;margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:4px}
 table{border-collapse:collapse;margin:.6em 0 1.2em}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}
 th{background:#f3f3f3;cursor:pointer;user-select:none;white-space:nowrap}th.sorted-asc::after{content:" \\25B2"}
-th.sorted-desc::after{content:" \\25BC"}.num{text-align:right;font-variant-numeric:tabular-nums}
+th.sorted-desc::after{content:" \\25BC"}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.data{display:block;max-width:100%;overflow-x:auto}
 .bar{background:#1565c0;height:10px;display:inline-block}.bar.red{background:#d9534f}.bar.grey{background:#bbb}
 .ok{color:#2e7d32}.bad{color:#c62828}code{font-size:12px}.csv{font-size:12px;margin-left:1em;cursor:pointer}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:160px}

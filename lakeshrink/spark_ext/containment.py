@@ -2,18 +2,18 @@
 
 Stages 1-3 run on Spark through the engine's ``map`` (one footer task, then one read task per table: the same
 functions as the local engine; stage 3's read stores each table's row fingerprints in the scan cache). Stage 4
-(:func:`verify_spark`) runs the plan of :mod:`lakeshrink.containment.verify` with SINDY's single shuffle
+(:func:`verify_spark`) runs the plan of :mod:`lakeshrink.containment.scan.verify` with SINDY's single shuffle
 (Kruse et al., BTW'15):
 
 1. ``spark.range(tables).mapInArrow(read)``: one task per slice of tables reads their fingerprint rows
-   ``(colset, hi, lo, table, count)`` (:func:`lakeshrink.containment.verify.table_rows`) and cuts them into
-   ``2**bits`` buckets by the top bits of the fingerprint (:func:`~lakeshrink.containment.fingerprints.bucket_of`,
+   ``(colset, hi, lo, table, count)`` (:func:`lakeshrink.containment.scan.verify.table_rows`) and cuts them into
+   ``2**bits`` buckets by the top bits of the fingerprint (:func:`~lakeshrink.containment.scan.fingerprints.bucket_of`,
    as the local engine's spill), each (table, bucket) packed as one Arrow IPC value;
 2. ``repartition(2**bits, bucket)``: the one shuffle; every fingerprint group lands whole in one partition,
    the number of buckets sized to the plan's rows (:data:`ROWS_PER_PARTITION`) and at least the shuffle
    partitions setting. Packing makes the shuffle move a few large rows, not one per fingerprint (Spark's
    per-row costs were most of stage 4's time);
-3. ``mapInArrow(decide)``: :func:`lakeshrink.containment.fingerprints.decide` on each partition, the same Arrow
+3. ``mapInArrow(decide)``: :func:`lakeshrink.containment.scan.fingerprints.decide` on each partition, the same Arrow
    core as the local engine;
 4. ``groupBy(pair).sum()``: the small aggregation giving every pair's counts, collected with ``toArrow``.
 
@@ -36,12 +36,12 @@ from urllib.parse import urlsplit
 import numpy as np
 import pyarrow as pa
 
-from lakeshrink.containment.compare import TypesMode
-from lakeshrink.containment.fingerprints import ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of, decide
-from lakeshrink.containment.footers import failure_reason
+from lakeshrink.containment.scan.compare import TypesMode
+from lakeshrink.containment.scan.fingerprints import ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of, decide
+from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, resolve_root, table_at
-from lakeshrink.containment.sketches import TableSketch
-from lakeshrink.containment.verify import VerifyOutcome, VerifyPlan, table_rows, verdicts_from
+from lakeshrink.containment.scan.sketches import TableSketch
+from lakeshrink.containment.scan.verify import VerifyOutcome, VerifyPlan, table_rows, verdicts_from
 from lakeshrink.errors import TableError
 
 ROWS_PER_PARTITION = 4_000_000  # fingerprint rows plus joined child rows one decide task holds
@@ -211,7 +211,7 @@ def catalog_lake(spark: Any, database: str) -> tuple[Lake, str]:
 
 
 class SparkVerifier:
-    """The Spark engine's :class:`~lakeshrink.containment.ports.ContainmentVerifier`: :func:`verify_spark`."""
+    """The Spark engine's :class:`~lakeshrink.containment.scan.ports.ContainmentVerifier`: :func:`verify_spark`."""
 
     def __init__(self, engine: Any):
         self.spark = engine.spark
@@ -221,7 +221,7 @@ class SparkVerifier:
 
 
 class SparkCatalogReader:
-    """The Spark engine's :class:`~lakeshrink.containment.ports.CatalogReader`: :func:`catalog_lake`."""
+    """The Spark engine's :class:`~lakeshrink.containment.scan.ports.CatalogReader`: :func:`catalog_lake`."""
 
     def __init__(self, engine: Any):
         self.spark = engine.spark

@@ -179,7 +179,7 @@ def _local_path(uri: str) -> str:
 
 
 def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: str | os.PathLike[str],
-                         config: CodecConfig | None = None, *, overwrite: bool = False):
+                         config: CodecConfig | None = None, *, overwrite: bool = False, exclude: Sequence[str] = ()):
     """Compress files or directories into one archive, encoding chunks in Spark tasks (one task per file).
 
     Files are read exactly with Spark's ``binaryFile`` source; a file must fit in one task's memory (2 GB).
@@ -195,12 +195,14 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
         file_meta,
         encode_for_archive,
         iter_chunks,
+        open_input,
         write_chunk,
     )
+    from lakeshrink.codecs.logs.rotated import open_log
     from lakeshrink.fileio import atomic_file
 
     config = config or CodecConfig()
-    items = collect_inputs(inputs)
+    items = collect_inputs(inputs, exclude=exclude)
     if any(item.source == STDIN for item in items):
         raise InputError("stdin ('-') cannot be read by Spark tasks", hint="use --engine local for stdin")
     check_archive_target(archive, items, overwrite=overwrite)
@@ -209,7 +211,7 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
     file_codec: dict[int, str | None] = {}
     first_format: str | None = None
     for n, item in enumerate(items):
-        with open(item.source, "rb") as fh:
+        with open_input(item) as fh:
             head = next(iter_chunks(fh, config.chunk_bytes, name=item.source, max_line_bytes=config.max_line_bytes), None)
         if head is None:
             continue
@@ -233,7 +235,7 @@ def compress_files_spark(spark: SparkSession, inputs: Sequence[str], archive: st
                 if key not in local and key in stores:
                     local[key] = LogCodec.from_bytes(stores[key])
                 rows = []
-                for seq, data in enumerate(iter_chunks(io.BytesIO(content), chunk_bytes, name=path, max_line_bytes=max_line)):
+                for seq, data in enumerate(iter_chunks(open_log(io.BytesIO(content), path), chunk_bytes, name=path, max_line_bytes=max_line)):
                     c: ArchiveChunk = encode_for_archive(local[key], data, path)
                     rows.append({"file": file_no, "seq": seq, "payload": c.payload, "raw_crc": c.raw_crc,
                                  "raw_bytes": c.raw_bytes, "bloom": c.bloom, "lines": c.lines, "mode": c.mode,
@@ -302,5 +304,5 @@ class SparkCompressor:
         self.engine = engine
 
     def compress_files(self, inputs: Sequence[str], archive: str | os.PathLike[str], config: CodecConfig | None = None,
-                       *, overwrite: bool = False):  # type: ignore[no-untyped-def]
-        return compress_files_spark(self.engine.spark, inputs, archive, config, overwrite=overwrite)
+                       *, overwrite: bool = False, exclude: Sequence[str] = ()):  # type: ignore[no-untyped-def]
+        return compress_files_spark(self.engine.spark, inputs, archive, config, overwrite=overwrite, exclude=exclude)

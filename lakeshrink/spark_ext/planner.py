@@ -1,6 +1,6 @@
 """Rebuilding a marked table on Spark, for parents too big for one machine, and checking it there.
 
-:func:`rebuild_dataframe` turns a recipe (:mod:`lakeshrink.containment.recipes`) into a Spark DataFrame read from
+:func:`rebuild_dataframe` turns a recipe (:mod:`lakeshrink.containment.planner.recipes`) into a Spark DataFrame read from
 the parent's pinned files: a predicate becomes a ``where``; a bitmap becomes a broadcast join on each row's
 position in the parent (the file's offset in the pinned file order plus Spark's ``_metadata.row_index``), which is
 the numbering the local engine uses; multiplicities repeat rows. :func:`dataframe_checksum` computes the same
@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshrink.containment import recipes
+from lakeshrink.containment.planner import recipes
 from lakeshrink.containment.rowhash import checksum_from_sums, partial_sums, row_hashes, table_checksum
 from lakeshrink.errors import TableError, VerificationFailed
 from lakeshrink.fileio import atomic_file
@@ -153,7 +153,7 @@ def write_rebuild_spark(spark: Any, recipe: recipes.Recipe, root: str, output: s
 
 
 class SparkRebuilder:
-    """The Spark engine's :class:`~lakeshrink.containment.ports.Rebuilder`: :func:`write_rebuild_spark`."""
+    """The Spark engine's :class:`~lakeshrink.containment.planner.ports.Rebuilder`: :func:`write_rebuild_spark`."""
 
     def __init__(self, engine: Any):
         self.spark = engine.spark

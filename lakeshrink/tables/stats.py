@@ -1,7 +1,7 @@
 """Per-file statistics a table format records in its log or manifests, with how far they may be trusted.
 
 Readers of :mod:`.delta` and :mod:`.iceberg` return one :class:`FileStats` per live data file; the containment
-footer stage (:mod:`lakeshrink.containment.footers`) folds them into per-table statistics. What a format's
+footer stage (:mod:`lakeshrink.containment.scan.footers`) folds them into per-table statistics. What a format's
 statistics mean, and so how they may be used, is recorded here rather than guessed later:
 
 * ``tight`` bounds are the exact extremes of the file's values; otherwise ``lo``/``hi`` are only outer bounds

@@ -17,9 +17,11 @@ Writers go through :func:`lakeshrink.fileio.atomic_file`: an error leaves no par
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import struct
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -177,6 +179,7 @@ class ArchiveReader:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._pool = None  # worker processes of iter_file(workers > 1), kept from file to file
         try:
             self._fh = open(self.path, "rb")  # noqa: SIM115 - closed by close()/__exit__
         except OSError as exc:
@@ -194,6 +197,9 @@ class ArchiveReader:
         self.close()
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         self._fh.close()
 
     def _corrupt(self, message: str, offset: int | None = None) -> CorruptArchive:
@@ -303,14 +309,54 @@ class ArchiveReader:
         except Exception as exc:  # hostile or damaged metadata behind a valid frame checksum
             raise self._corrupt(f"chunk {i} cannot be decoded: {exc}", entry.offset) from exc
 
-    def iter_file(self, file_index: int) -> Iterator[bytes]:
+    def iter_file(self, file_index: int, workers: int = 1) -> Iterator[bytes]:
         """The chunks of one file in order; since version 2 the file's digest is checked after its last chunk
-        (before it is reported complete), so a file never silently gets another file's bytes."""
+        (before it is reported complete), so a file never silently gets another file's bytes.
+
+        With ``workers`` > 1 and several chunks, chunks are decoded on that many threads (:mod:`.parallel`;
+        decoding is LZMA2 and polars kernels, which release the GIL, so threads need no process start-up
+        or copies), at most ``workers + 1`` decoded or decoding at once.
+        """
         entry = self.index.files[file_index]
-        digests = []
-        for i in entry.chunks:
-            data = self.read_chunk(i)
-            digests.append(self.index.chunks[i].sha256)
-            yield data
+        digests = [self.index.chunks[i].sha256 for i in entry.chunks]
+        if workers > 1 and len(entry.chunks) > 1:
+            yield from self._iter_parallel(list(entry.chunks), workers)
+        else:
+            for i in entry.chunks:
+                yield self.read_chunk(i)
         if entry.sha256 and file_digest(digests) != entry.sha256:
             raise self._corrupt(f"file {entry.path!r} fails its SHA-256 digest", None)
+
+    def _iter_parallel(self, chunks: list[int], workers: int) -> Iterator[bytes]:
+        from lakeshrink.codecs.logs.parallel import Ordered, decode_job
+
+        if self._pool is None or self._pool.workers != workers:
+            if self._pool is not None:
+                self._pool.close()
+            self._pool = Ordered(workers, threads=True)  # kept for the next file; stopped by close()
+        pool = self._pool
+        done: deque[tuple[int, tuple[bytes, bool, str] | BaseException]] = deque()
+        try:
+            for i in chunks:
+                body = self._chunk_body(i)
+                pool.submit(decode_job, body[4:], self.index.chunks[i].raw_bytes, body[:4],
+                            then=functools.partial(lambda k, result: done.append((k, result)), i))
+                while done:
+                    yield self._checked(*done.popleft())
+            pool.flush()
+            while done:
+                yield self._checked(*done.popleft())
+        except BaseException:
+            pool.close()  # a failed or abandoned file: no job of it may outlive this generator
+            raise
+
+    def _checked(self, i: int, result: tuple[bytes, int, str] | BaseException) -> bytes:
+        entry = self.index.chunks[i]
+        if isinstance(result, BaseException):
+            raise self._corrupt(f"chunk {i} cannot be decoded: {result}", entry.offset) from result
+        raw, crc_ok, sha = result
+        if not crc_ok or len(raw) != entry.raw_bytes:
+            raise self._corrupt(f"chunk {i} decoded to bytes that fail their checksum", entry.offset)
+        if entry.sha256 and sha != entry.sha256:
+            raise self._corrupt(f"chunk {i} decoded to bytes that fail their SHA-256 digest", entry.offset)
+        return raw

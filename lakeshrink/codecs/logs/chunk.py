@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from lakeshrink.codecs.logs import columns as col
-from lakeshrink.codecs.logs import structured
+from lakeshrink.codecs.logs import keyed, structured
 from lakeshrink.codecs.logs.header import CONTENT, LogFormat, split_header
 from lakeshrink.codecs.logs.lines import extract_params, fill_template, join_lines, split_lines, template_regex
 from lakeshrink.codecs.logs.miner import TemplateMiner
@@ -57,14 +57,18 @@ _log = logging.getLogger(__name__)
 MODE_COLUMNAR, MODE_ZSTD, MODE_LZMA = 0, 1, 2
 MODE_NAMES = {MODE_COLUMNAR: "columnar", MODE_ZSTD: "zstd", MODE_LZMA: "lzma"}
 KIND_RAW_LINE, KIND_BINARY, KIND_RAW_CONTENT, TEMPLATE_BASE = 0, 1, 2, 3
-#: 2: column descriptors may be ``tmpl`` (free text as nested templates); version 1 chunks still decode.
-META_VERSION = 2
-READABLE_META_VERSIONS = (1, 2)
+#: 2: column descriptors may be ``tmpl`` (free text as nested templates); 3: integers may be ``kints`` (coded
+#: per key, :mod:`.keyed`). Version 1 and 2 chunks still decode.
+META_VERSION = 3
+READABLE_META_VERSIONS = (1, 2, 3)
 BIG_STREAM = 64 << 10
 #: Columnar payloads smaller than this fraction of a fast LZMA (preset 3) estimate of the chunk skip the slow
-#: whole-chunk LZMA2 9e trial: on the 16 Loghub files 9e is 11.6% to 21.5% smaller than preset 3.
-CLEAR_WIN = 0.75
-_ESTIMATE_SAMPLE = 4 << 20
+#: whole-chunk LZMA2 9e trial: on the 16 Loghub files 9e is 11.6% to 21.5% smaller than preset 3, and the
+#: estimate from a 1 MiB sample is a few per cent larger than from 4 MiB (less context), hence 0.7.
+CLEAR_WIN = 0.7
+#: The estimate compresses this much from the middle of the chunk (the start of a log is often its least
+#: typical part: start-up messages), a quarter of the CPU of the 4 MiB it used before.
+_ESTIMATE_SAMPLE = 1 << 20
 #: Templates with fewer lines in a chunk than this are kept whole in the residue: their columns would cost more.
 MIN_TEMPLATE_LINES = 10
 
@@ -162,7 +166,8 @@ def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, l
             rows = group_rows[ok.to_numpy()]
             m_kinds[rows] = cid + TEMPLATE_BASE
             counts[cid] = len(rows)
-            refs = [out.add(col.encode_strings(params[c].filter(ok))) for c in params.columns]
+            columns = [params[c].filter(ok) for c in params.columns]
+            refs = [out.add(e) for e in keyed.rekey(columns, [col.encode_strings(c) for c in columns])]
             templates.append([cid, text, refs])
         raw_content = contents.filter(pl.Series(m_kinds == KIND_RAW_CONTENT))
         kinds[matched_rows] = m_kinds
@@ -236,7 +241,7 @@ def _pack(meta: dict, streams: list[bytes], options: PackOptions) -> bytes:
     section0 += small
     payload = bytearray([MODE_COLUMNAR])
     put_varint(1 + len(big), payload)
-    pack_all([bytes(section0), *big], options, payload)
+    pack_all([bytes(section0), *big], options, payload, widths=[1, *(getattr(s, "width", 1) for s in big)])
     return bytes(payload)
 
 
@@ -249,8 +254,9 @@ def _whole(data: bytes, options: PackOptions) -> bytes:
 
 
 def _lzma_estimate(data: bytes) -> float:
-    """Size of LZMA preset 3 of ``data``, extrapolated from its first 4 MiB."""
-    sample = data[:_ESTIMATE_SAMPLE]
+    """Size of LZMA preset 3 of ``data``, extrapolated from 1 MiB of its middle."""
+    start = max(0, len(data) // 2 - _ESTIMATE_SAMPLE // 2)
+    sample = data[start : start + _ESTIMATE_SAMPLE]
     return len(lzma.compress(sample, format=lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA2, "preset": 3}])) * (
         len(data) / max(1, len(sample))
     )

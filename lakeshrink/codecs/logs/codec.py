@@ -51,6 +51,8 @@ class CodecConfig:
         max_line_bytes: longer lines are refused (:class:`~lakeshrink.errors.InputError`); 0 for no limit.
         allow_binary: store inputs that look like binary data instead of refusing them.
         masks, similarity, depth: Drain settings; None takes them from the known format, else defaults.
+        workers: processes encoding chunks in parallel (0: one per core, at most 4, or ``$LAKESHRINK_WORKERS``);
+            each worker's template miner learns from the chunks it encodes.
     """
 
     format: str | None = None
@@ -63,6 +65,7 @@ class CodecConfig:
     masks: tuple[str, ...] | None = None
     similarity: float | None = None
     depth: int | None = None
+    workers: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.level <= 22:

@@ -88,6 +88,10 @@ def check_descriptor(desc: object, depth: int = 0) -> None:
             _need(isinstance(desc["v"], int) and not isinstance(desc["v"], bool) and -(2**63) <= desc["v"] < 2**63)
         elif kind == "ints":
             _need(desc["w"] in (1, 2, 4, 8) and isinstance(desc["d"], bool))
+        elif kind == "kints":
+            _need(desc["k"]["t"] in ("ints", "iconst") and desc["c"]["t"] in ("ints", "iconst"))
+            _ints(desc["k"], depth)
+            _ints(desc["c"], depth)
         elif kind == "text":
             pass
         elif kind == "int":
@@ -143,7 +147,7 @@ def _need(ok: bool) -> None:
 
 def _ints(desc: object, depth: int) -> None:
     check_descriptor(desc, depth + 1)
-    _need(isinstance(desc, dict) and desc["t"] in ("ints", "iconst"))
+    _need(isinstance(desc, dict) and desc["t"] in ("ints", "iconst", "kints"))
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,13 @@ def _unzigzag(values: np.ndarray) -> np.ndarray:
     return ((v >> np.uint64(1)).astype(np.int64)) ^ -((v & np.uint64(1)).astype(np.int64))
 
 
+class IntStream(bytes):
+    """The bytes of an integer stream, knowing its value width: the packer lines LZMA2's literal and position
+    bits up with it (:func:`lakeshrink.codecs.logs.packing.pack_all`)."""
+
+    width: int = 1
+
+
 def encode_ints(values: np.ndarray) -> Encoded:
     """Plain or delta (whichever compresses smaller), zig-zagged, narrowest width."""
     values = np.asarray(values, dtype=np.int64)
@@ -190,7 +201,8 @@ def encode_ints(values: np.ndarray) -> Encoded:
     for delta in (False, True):
         v = np.diff(values, prepend=np.int64(0)) if delta else values
         packed, width = _narrow(_zigzag(v))
-        data = packed.tobytes()
+        data = IntStream(packed.tobytes())
+        data.width = width
         size = _probe(data[: _PROBE_ROWS * width])
         if best is None or size < best_size:
             best, best_size = Encoded({"t": "ints", "d": delta, "w": width}, (data,)), size
@@ -198,9 +210,40 @@ def encode_ints(values: np.ndarray) -> Encoded:
     return best
 
 
+def keyed_residuals(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Each value minus the previous value of the same key (the first of a key: itself), e.g. a session's
+    line number given the session: mostly 1 where the values of all sessions interleave."""
+    order = np.argsort(keys, kind="stable")
+    v = values[order]
+    residuals = np.diff(v, prepend=np.int64(0))
+    k = keys[order]
+    residuals[1:][k[1:] != k[:-1]] = v[1:][k[1:] != k[:-1]]
+    out = np.empty_like(residuals)
+    out[order] = residuals
+    return out
+
+
+def undo_keyed(residuals: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`keyed_residuals`: running sums per key, in row order."""
+    if not len(keys):
+        return residuals.astype(np.int64)
+    order = np.argsort(keys, kind="stable")
+    sums = np.cumsum(residuals[order].astype(np.int64))
+    k = keys[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    before = np.r_[np.int64(0), sums[starts[1:] - 1]]  # the running sum just before each key's first row
+    group = np.cumsum(np.r_[True, k[1:] != k[:-1]]) - 1
+    out = np.empty(len(keys), dtype=np.int64)
+    out[order] = sums - before[group]
+    return out
+
+
 def decode_ints(desc: dict, streams: list[bytes], n: int) -> np.ndarray:
     if desc["t"] == "iconst":
         return np.full(n, desc["v"], dtype=np.int64)
+    if desc["t"] == "kints":  # metadata version 3: values coded per key (see keyed_residuals)
+        k = _count(desc["k"])
+        return undo_keyed(decode_ints(desc["c"], streams[k:], n), decode_ints(desc["k"], streams[:k], n))
     dtype = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}[desc["w"]]
     if _BUDGET.get() is not None and len(streams[0]) != n * desc["w"]:
         raise FramingError(f"an integer stream of {len(streams[0])} bytes cannot hold {n} values of {desc['w']} bytes")
@@ -217,27 +260,6 @@ _PROFILE_SAMPLE = 4096
 #: Columns up to this many values are profiled (and coded relative to a key) in plain Python: measured on the
 #: Loghub header columns of 2,000 lines, Python is 1.1x to 6x faster than the polars expressions there.
 SMALL_PROFILE = 4096
-
-
-def _profile_exprs(keys: set[str] | None) -> list[pl.Expr]:
-    v = pl.col("v")
-    lengths = v.str.len_bytes()
-    exprs = {
-        "const": (v == v.first()).all(),
-        "canonical": v.str.contains(_CANONICAL).all(),
-        "digits": v.str.contains(_DIGITS).all(),
-        "int_or_empty": v.str.contains(_CANONICAL_OR_EMPTY).all(),
-        "len_min": lengths.min(),
-        "len_max": lengths.max(),
-        "distinct": v.n_unique(),
-    }
-    for case, pattern in _HEX.items():
-        exprs[f"hex_{case}"] = v.str.contains(pattern).all()
-    for i, run in enumerate(_SKELETONS):
-        skeleton = v.str.replace_all(run, "\x00")
-        exprs[f"skel{i}_n"] = skeleton.n_unique()
-        exprs[f"skel{i}"] = skeleton.first()
-    return [e.alias(k) for k, e in exprs.items() if keys is None or k in keys]
 
 
 _PY = {name: re.compile(pattern) for name, pattern in
@@ -277,24 +299,54 @@ def _profile_small(values: list[str], skeletons: bool = True) -> dict:
 
 
 def _profile(values: pl.Series, skeletons: bool = True) -> dict:
-    """Everything the typing decision needs, computed in one vectorised pass.
+    """Everything the typing decision needs.
 
-    On long columns a sample of the first rows is profiled first, and only the properties the sample still
-    allows (all digits, one skeleton, ...) are then checked on the whole column.
+    Long columns are profiled in two steps: a sample of the first rows in plain Python
+    (:func:`_profile_small`), then only what the sample still allows is checked on the whole column, cheapest
+    first: lengths, the integer patterns (a column of integers needs nothing else), and only then hex, the
+    sample's skeleton (one anchored regex, no rewritten copy of the column) and the distinct count.
     """
     if len(values) <= SMALL_PROFILE:
         return _profile_small(values.to_list(), skeletons)
+    sample = _profile_small(values.head(_PROFILE_SAMPLE).to_list(), skeletons)
     frame = values.to_frame("v")
-    if len(values) <= _PROFILE_SAMPLE:
-        return frame.select(_profile_exprs(None)).row(0, named=True)
-    sample = frame.head(_PROFILE_SAMPLE).select(_profile_exprs(None)).row(0, named=True)
-    need = {"const", "len_min", "len_max", "distinct"} if sample["const"] else {"len_min", "len_max", "distinct"}
-    need |= {k for k in ("canonical", "digits", "int_or_empty", "hex_l", "hex_u") if sample[k]}
+    v = pl.col("v")
+    lengths = v.str.len_bytes()
+    exprs = {"len_min": lengths.min(), "len_max": lengths.max()}
+    if sample["const"]:
+        exprs["const"] = (v == v.first()).all()
+    for key in ("canonical", "digits", "int_or_empty"):
+        if sample[key]:
+            exprs[key] = v.str.contains(_PY[key].pattern).all()
+    prof = {"const": False, "canonical": False, "digits": False, "int_or_empty": False, "hex_l": False,
+            "hex_u": False, "distinct": 2, **{f"skel{i}_n": 2 for i in range(len(_SKELETONS))},
+            **{f"skel{i}": "" for i in range(len(_SKELETONS))}}
+    prof.update(frame.select([e.alias(k) for k, e in exprs.items()]).row(0, named=True))
+    if prof["const"] or prof["canonical"] or prof["int_or_empty"] or (prof["digits"] and prof["len_max"] <= 18):
+        return prof  # decided: nothing else is looked at
+    rest = {"distinct": v.n_unique()}
+    for case, pattern in _HEX.items():
+        if sample[f"hex_{case}"]:
+            rest[f"hex_{case}"] = v.str.contains(pattern).all()
+    for i, run in enumerate(_SKELETONS):
+        skeleton = sample[f"skel{i}"]
+        if skeletons and sample[f"skel{i}_n"] == 1 and "\x00" in skeleton:
+            rest[f"skel{i}_n"] = v.str.contains(skeleton_regex(skeleton.split("\x00"), i)).all()
+    found = frame.select([e.alias(k) for k, e in rest.items()]).row(0, named=True)
     for i in range(len(_SKELETONS)):
-        if sample[f"skel{i}_n"] == 1:
-            need |= {f"skel{i}_n", f"skel{i}"}
-    full = frame.select(_profile_exprs(need)).row(0, named=True)
-    return {**{k: (False if isinstance(v, bool) else 2) for k, v in sample.items()}, **full}
+        if f"skel{i}_n" in found:
+            found[f"skel{i}_n"] = 1 if found[f"skel{i}_n"] else 2
+            found[f"skel{i}"] = sample[f"skel{i}"]
+    prof.update(found)
+    return prof
+
+
+def skeleton_regex(literals: list[str], index: int, capture: bool = False) -> str:
+    """An anchored regex matching exactly the values of skeleton ``literals`` (runs of ``_SKELETONS[index]``
+    between them). The literals hold no character of a run and the inner ones are not empty, so each run
+    the regex matches is a maximal one: a match has exactly this skeleton."""
+    run = f"({_SKELETONS[index]})" if capture else _SKELETONS[index]
+    return "^" + run.join(re.escape(lit) for lit in literals) + "$"
 
 
 def _joined(values: pl.Series) -> bytes:
@@ -330,8 +382,9 @@ def _dict(values: pl.Series) -> Encoded:
     return Encoded({"t": "dict", "k": len(uniq), "c": inner.desc}, (words, *inner.streams))
 
 
-def _runs(values: pl.Series, index: int, count: int) -> list[pl.Series]:
-    """The ``count`` runs of skeleton ``index`` of every value, one column per run position."""
+def _runs(values: pl.Series, index: int, count: int, literals: list[str] | None = None) -> list[pl.Series]:
+    """The ``count`` runs of skeleton ``index`` of every value, one column per run position (``literals``:
+    the skeleton, which lets a long column be split by one anchored regex)."""
     if len(values) <= SMALL_PROFILE:
         # every value has the same skeleton, so the same number of runs, and no run spans a "\n": the runs
         # of the joined values, dealt out by position
@@ -339,6 +392,11 @@ def _runs(values: pl.Series, index: int, count: int) -> list[pl.Series]:
         if len(flat) != len(values) * count:
             raise ValueError("values do not share one skeleton")
         return [pl.Series("v", flat[k::count], dtype=pl.String) for k in range(count)]
+    if literals is not None:
+        groups = values.str.extract_groups(skeleton_regex(literals, index, capture=True)).struct.unnest()
+        if groups.null_count().sum_horizontal()[0]:
+            raise ValueError("values do not share one skeleton")
+        return [groups.to_series(k).alias("v") for k in range(count)]
     runs = values.str.extract_all(_SKELETONS[index])
     return [runs.list.get(k).alias("v") for k in range(count)]
 
@@ -424,7 +482,7 @@ def encode_strings(values: pl.Series, *, _depth: int = 0, mine: bool = True) -> 
             skeleton = prof[f"skel{i}"]
             if prof[f"skel{i}_n"] == 1 and "\x00" in skeleton:
                 literals = skeleton.split("\x00")
-                columns = _runs(values, i, len(literals) - 1)
+                columns = _runs(values, i, len(literals) - 1, literals)
                 subs = [encode_strings(c, _depth=1) for c in columns]
                 streams = tuple(st for sub in subs for st in sub.streams)
                 candidates.append(Encoded({"t": "skel", "s": literals, "c": [sub.desc for sub in subs]}, streams))
@@ -606,6 +664,8 @@ def _count(desc: dict) -> int:
         return 0
     if kind in ("ints", "text"):
         return 1
+    if kind == "kints":
+        return _count(desc["k"]) + _count(desc["c"])
     if kind == "int":
         return _count(desc["c"])
     if kind == "zint":

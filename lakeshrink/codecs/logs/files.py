@@ -7,24 +7,31 @@ and renamed into place only when complete (:func:`lakeshrink.fileio.atomic_file`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import pickle
 import stat
 import sys
 import time
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import BinaryIO
 
 from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter, make_bloom
 from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
+from lakeshrink.codecs.logs.parallel import Ordered, default_workers, encode_job
+from lakeshrink.codecs.logs.rotated import LogInput, archived_name, open_log, sniff_file
 from lakeshrink.errors import InputError
-from lakeshrink.fileio import atomic_dir, atomic_file
+from lakeshrink.fileio import atomic_dir, atomic_file, current_umask
 from lakeshrink.progress import progress
 
 STDIN = "-"
+#: Inputs smaller than this are encoded in this process unless ``CodecConfig.workers`` asks for more.
+MIN_PARALLEL_BYTES = 8 << 20
 #: A chunk's Bloom filter is stored only when it is at most this share of the chunk's payload.
 BLOOM_SHARE = 0.01
 
@@ -34,7 +41,8 @@ class InputFile:
     """One input: where to read it and the relative path recorded in the archive."""
 
     source: str  # a filesystem path, or "-" for stdin
-    name: str
+    name: str  # a compressed input's name lacks its compression suffix
+    compression: str | None = None  # "gzip", "zstd", "xz", "bzip2" (read decompressed), or None
 
 
 @dataclass(frozen=True)
@@ -65,13 +73,28 @@ class DecompressReport:
     seconds: float
 
 
-def collect_inputs(inputs: Sequence[str]) -> list[InputFile]:
+def excluded(name: str, patterns: Sequence[str]) -> bool:
+    """Whether an input named ``name`` (its path relative to the directory given, or as given) is excluded.
+
+    Like ``tar --exclude``: a glob without ``/`` is matched against every component of the name (``*.tmp`` skips
+    such files at any depth, ``old`` skips a directory ``old/``); a glob with ``/`` against the whole name.
+    """
+    parts = name.split("/")
+    return any(fnmatchcase(name, g) if "/" in g else any(fnmatchcase(part, g) for part in parts) for g in patterns)
+
+
+def collect_inputs(inputs: Sequence[str], *, exclude: Sequence[str] = ()) -> list[InputFile]:
     """Expand files, directories (recursively, sorted) and ``-`` into :class:`InputFile` s.
 
+    Files matching an ``exclude`` glob (:func:`excluded`) are left out. A compressed input (gzip, zstd, xz,
+    bzip2: :mod:`lakeshrink.codecs.logs.rotated`) is named without its compression suffix.
+
     Raises:
-        InputError: a path that does not exist or is not readable, or an empty directory.
+        InputError: a path that does not exist or is not readable, an empty directory, every input excluded,
+            or two inputs that would be archived under one name.
     """
     out: list[InputFile] = []
+    skipped = 0
     for item in inputs:
         if item == STDIN:
             out.append(InputFile(STDIN, "stdin"))
@@ -81,17 +104,40 @@ def collect_inputs(inputs: Sequence[str]) -> list[InputFile]:
             files = sorted(p for p in path.rglob("*") if p.is_file())
             if not files:
                 raise InputError("directory holds no files", path=path)
-            out += [InputFile(str(p), p.relative_to(path).as_posix()) for p in files]
+            for p in files:
+                rel = p.relative_to(path).as_posix()
+                if excluded(rel, exclude) or excluded(p.as_posix(), [g for g in exclude if "/" in g]):
+                    skipped += 1
+                else:
+                    out.append(InputFile(str(p), rel))
         elif path.is_file():
             if not os.access(path, os.R_OK):
                 raise InputError("file is not readable (permission denied)", path=path)
-            out.append(InputFile(str(path), path.name))
+            if excluded(path.name, exclude) or excluded(path.as_posix(), [g for g in exclude if "/" in g]):
+                skipped += 1
+            else:
+                out.append(InputFile(str(path), path.name))
         else:
             raise InputError("no such file or directory", path=path)
+    if not out and skipped:
+        raise InputError(f"every input ({skipped} file(s)) is excluded by --exclude {' '.join(exclude)}")
+    out = [f if f.source == STDIN else _with_compression(f) for f in out]
     names = [f.name for f in out]
     if len(set(names)) != len(names):  # same base name from two places: keep the paths as given
-        out = [InputFile(f.source, f.source.lstrip("/")) for f in out]
+        out = [InputFile(f.source, archived_name(f.source.lstrip("/"), f.compression), f.compression) for f in out]
+    seen: dict[str, tuple[str, str | None]] = {}
+    for f in out:
+        if f.name in seen:
+            why = " (a compressed input is archived without its suffix)" if f.compression or seen[f.name][1] else ""
+            raise InputError(f"{seen[f.name][0]} and {f.source} would both be archived as {f.name!r}{why}",
+                             path=f.source, hint="give each input once, or leave one out with --exclude")
+        seen[f.name] = (f.source, f.compression)
     return out
+
+
+def _with_compression(item: InputFile) -> InputFile:
+    kind = sniff_file(item.source)
+    return InputFile(item.source, archived_name(item.name, kind), kind)
 
 
 def iter_chunks(stream: BinaryIO, chunk_bytes: int, *, name: str, max_line_bytes: int) -> Iterator[bytes]:
@@ -137,13 +183,15 @@ def _check_text(data: bytes, name: str, config: CodecConfig) -> None:
             )
 
 
-def _open(item: InputFile) -> BinaryIO:
+def open_input(item: InputFile) -> LogInput:
+    """The log bytes of an input: a file or stdin, decompressed when compressed (closed by the caller, not stdin)."""
     if item.source == STDIN:
-        return sys.stdin.buffer
+        return open_log(sys.stdin.buffer, "stdin")
     try:
-        return open(item.source, "rb")  # noqa: SIM115 - closed by the caller
+        raw = open(item.source, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=item.source) from exc
+    return open_log(raw, item.source)
 
 
 @dataclass(frozen=True)
@@ -231,17 +279,19 @@ def check_archive_target(archive: str | os.PathLike[str], items: Sequence[InputF
         if item.source != STDIN and os.path.exists(item.source) and os.path.samefile(item.source, target):
             raise InputError("the archive would replace one of its own inputs", path=target)
     if not overwrite:
-        raise InputError("output already exists", path=target, hint="remove it or pass --force")
+        raise InputError("output already exists", path=target, hint="remove it or pass --overwrite")
 
 
 def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], config: CodecConfig | None = None, *,
-                   overwrite: bool = False) -> CompressReport:
+                   overwrite: bool = False, exclude: Sequence[str] = ()) -> CompressReport:
     """Compress files, directories or ``-`` into one archive at ``archive`` (atomically).
 
-    An existing ``archive`` is replaced only with ``overwrite`` (and never when it is one of the inputs).
+    An existing ``archive`` is replaced only with ``overwrite`` (and never when it is one of the inputs). Files
+    matching an ``exclude`` glob are left out (:func:`collect_inputs`); compressed inputs are read decompressed
+    (:mod:`lakeshrink.codecs.logs.rotated`).
     """
     config = config or CodecConfig()
-    items = collect_inputs(inputs)
+    items = collect_inputs(inputs, exclude=exclude)
     check_archive_target(archive, items, overwrite=overwrite)
     codecs: dict[str | None, LogCodec] = {}  # with no --format, one codec (format + templates) per detected format
     codec = LogCodec(config)
@@ -250,35 +300,55 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
     total_in = lines = chunks = columnar = 0
     templates: set[str] = set()
     fallbacks = 0
-    with atomic_file(archive) as tmp, open(tmp, "wb") as out:
+    first = True
+    sizes = [_size(item) for item in items]  # None for stdin: the bar then counts bytes without a total
+    # several chunks: encoded on every core; a single chunk gains nothing from a worker process, and below
+    # MIN_PARALLEL_BYTES starting one (about a second of CPU to import polars) costs more than it saves
+    workers = config.workers or default_workers()
+    known = sum(s for s in sizes if s is not None)
+    if None not in sizes and (known <= config.chunk_bytes or (not config.workers and known < MIN_PARALLEL_BYTES)):
+        workers = 1
+    with atomic_file(archive) as tmp, open(tmp, "wb") as out, Ordered(workers) as pool:
         writer = ArchiveWriter(out)
-        sizes = [_size(item) for item in items]  # None for stdin: the bar then counts bytes without a total
+        blobs: dict[int, bytes] = {}  # codec (by id) -> its pickled state before any chunk, for the workers
+
+        def record(chunk: ArchiveChunk) -> None:
+            nonlocal total_in, lines, chunks, columnar, fallbacks
+            write_chunk(writer, chunk)
+            total_in += chunk.raw_bytes
+            lines += chunk.lines
+            chunks += 1
+            columnar += chunk.mode == "columnar"
+            templates.update(chunk.templates)
+            fallbacks += chunk.fallback is not None
+
         with progress("compressing logs", total=None if None in sizes else sum(sizes), unit="bytes") as bar:
             for item in items:
                 mode, mtime_ns = file_meta(item)
-                writer.start_file(item.name, mode=mode, mtime_ns=mtime_ns)
+                pool.then(functools.partial(writer.start_file, item.name, mode=mode, mtime_ns=mtime_ns))
                 new_file = True
-                stream = _open(item)
+                stream = open_input(item)
+                read = 0  # bytes of the input itself read so far (compressed bytes for a compressed input)
                 try:
                     for data in iter_chunks(stream, config.chunk_bytes, name=item.source, max_line_bytes=config.max_line_bytes):
-                        if chunks == 0 or (config.format is None and new_file):
+                        if first or (config.format is None and new_file):
                             codec = _codec_for(codecs, config, data, item.source)
                             first_format = first_format or (codec.format.spec if codec.format else None)
-                        new_file = False
-                        chunk = encode_for_archive(codec, data, item.source)
-                        write_chunk(writer, chunk)
-                        total_in += chunk.raw_bytes
-                        lines += chunk.lines
-                        chunks += 1
-                        columnar += chunk.mode == "columnar"
-                        templates.update(chunk.templates)
-                        fallbacks += chunk.fallback is not None
-                        bar.advance(chunk.raw_bytes)
+                            if workers > 1 and id(codec) not in blobs:
+                                blobs[id(codec)] = pickle.dumps(codec)
+                        first = new_file = False
+                        if workers == 1:
+                            record(encode_for_archive(codec, data, item.source))
+                        else:
+                            pool.submit(encode_job, id(codec), blobs[id(codec)], data, item.source, then=record)
+                        bar.advance(stream.consumed - read)  # input read (the chunks encode behind it)
+                        read = stream.consumed
                 except OSError as exc:
                     raise InputError(f"cannot read: {exc.strerror or exc}", path=item.source) from exc
                 finally:
                     if item.source != STDIN:
                         stream.close()
+            pool.flush()
         fmt = first_format or "<Content>"
         writer.finish(fmt)
         out.flush()
@@ -289,12 +359,15 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
     )
 
 
+def _restored_mode(entry) -> int | None:
+    """The permission bits a restored file gets: the archived ones within the umask (None: not archived)."""
+    return None if entry.mode is None else entry.mode & 0o777 & ~current_umask()
+
+
 def _restore_meta(path: Path, entry) -> None:
     """Give a restored file the permission bits (within the umask) and modification time it was archived with."""
     if entry.mode is not None:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(path, entry.mode & 0o777 & ~umask)
+        os.chmod(path, _restored_mode(entry))
     if entry.mtime_ns is not None:
         os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns))
 
@@ -304,14 +377,15 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
     start = time.perf_counter()
     total = 0
     output = Path(output)
+    workers = default_workers()
     with ArchiveReader(archive) as reader:
         files = reader.index.files
         if len(files) == 1:
             if (output.exists() or output.is_symlink()) and not overwrite:
-                raise InputError("output already exists", path=output, hint="remove it or pass --force")
-            with atomic_file(output) as tmp:
+                raise InputError("output already exists", path=output, hint="remove it or pass --overwrite")
+            with atomic_file(output, mode=_restored_mode(files[0])) as tmp:
                 with open(tmp, "wb") as out:
-                    for data in reader.iter_file(0):
+                    for data in reader.iter_file(0, workers):
                         out.write(data)
                         total += len(data)
                 _restore_meta(tmp, files[0])
@@ -322,12 +396,12 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
                         target = tmp_dir / entry.path
                         target.parent.mkdir(parents=True, exist_ok=True)
                         with open(target, "xb") as out:
-                            for data in reader.iter_file(i):
+                            for data in reader.iter_file(i, workers):
                                 out.write(data)
                                 total += len(data)
                         _restore_meta(target, entry)
             except FileExistsError as exc:
-                raise InputError("output already exists", path=output, hint="remove it or pass --force") from exc
+                raise InputError("output already exists", path=output, hint="remove it or pass --overwrite") from exc
     return DecompressReport(str(archive), str(output), len(files), total, time.perf_counter() - start)
 
 
@@ -338,5 +412,6 @@ class LocalCompressor:
         self.engine = engine
 
     def compress_files(self, inputs: Sequence[str], archive: str | os.PathLike[str],
-                       config: CodecConfig | None = None, *, overwrite: bool = False) -> CompressReport:
-        return compress_files(inputs, archive, config, overwrite=overwrite)
+                       config: CodecConfig | None = None, *, overwrite: bool = False,
+                       exclude: Sequence[str] = ()) -> CompressReport:
+        return compress_files(inputs, archive, config, overwrite=overwrite, exclude=exclude)

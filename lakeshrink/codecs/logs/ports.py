@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 
 class LogCompressor(Protocol):
     def compress_files(self, inputs: Sequence[str], archive: str | os.PathLike[str],
-                       config: CodecConfig | None = None, *, overwrite: bool = False) -> CompressReport:
+                       config: CodecConfig | None = None, *, overwrite: bool = False,
+                       exclude: Sequence[str] = ()) -> CompressReport:
         """Compress files, directories or ``-`` into one archive at ``archive`` (written atomically; an existing
-        archive is replaced only with ``overwrite``)."""
+        archive is replaced only with ``overwrite``; files matching an ``exclude`` glob are left out; compressed
+        inputs are read decompressed)."""
         ...
 
 

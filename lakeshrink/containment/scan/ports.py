@@ -1,22 +1,21 @@
-"""Containment's per-runtime operations (ports, see :mod:`lakeshrink.engine`).
+"""The scan's per-runtime operations (ports, see :mod:`lakeshrink.engine`).
 
 * :data:`CONTAINMENT_VERIFIER`: stage 4 of the scan, the exact verification of candidate pairs (polars anti-joins
   in process; joins on Spark);
-* :data:`CATALOG_READER`: the tables of a catalog database as a lake (Spark only: a catalog is Spark's);
-* :data:`REBUILDER`: rebuilding a marked table from its recipe, checked against its row checksum.
+* :data:`CATALOG_READER`: the tables of a catalog database as a lake (Spark only: a catalog is Spark's).
+
+The planner's port (rebuilding a marked table) is :data:`lakeshrink.containment.planner.ports.REBUILDER`.
 """
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Protocol
 
 from lakeshrink.engine import Port
 
 if TYPE_CHECKING:
     from lakeshrink.containment.lake import Lake
-    from lakeshrink.containment.recipes import Recipe
-    from lakeshrink.containment.verify import VerifyOutcome, VerifyPlan
+    from lakeshrink.containment.scan.verify import VerifyOutcome, VerifyPlan
 
 
 class ContainmentVerifier(Protocol):
@@ -32,13 +31,6 @@ class CatalogReader(Protocol):
         ...
 
 
-class Rebuilder(Protocol):
-    def write_rebuild(self, recipe: Recipe, root: str, output: str | os.PathLike[str]) -> str:
-        """Rebuild the recipe's table as one Parquet file at ``output``, verified; returns its row checksum."""
-        ...
-
-
 CONTAINMENT_VERIFIER: Port[ContainmentVerifier] = Port("containment.verify", ContainmentVerifier,
                                                        "verify containment candidates")
 CATALOG_READER: Port[CatalogReader] = Port("containment.catalog", CatalogReader, "read a catalog database")
-REBUILDER: Port[Rebuilder] = Port("containment.rebuild", Rebuilder, "rebuild a marked table")

@@ -7,7 +7,7 @@ pairs of a lake with cheap steps before anything expensive runs. lakeshrink runs
 2. min-max, null-count and row-count pruning from the same footers or Delta log statistics (:mod:`.minmax`);
 3. content pruning with bottom-k hash sketches, one task per table (:mod:`.sketches`);
 4. exact verification by hashed anti-join, one parent projection per (parent, column set) (:mod:`.verify`),
-   through the engine's :data:`~lakeshrink.containment.ports.CONTAINMENT_VERIFIER` port.
+   through the engine's :data:`~lakeshrink.containment.scan.ports.CONTAINMENT_VERIFIER` port.
 
 Stages 1-3 only drop pairs that are certainly not contained; stage 4 is the exact judge. A table that cannot be
 read, has no columns, or changes during the scan is reported in ``skipped`` and takes no part in any edge.
@@ -40,16 +40,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshrink.containment import footer_guard, graph, identity, minmax, sketches
-from lakeshrink.containment.compare import TypesMode, check_types_mode
-from lakeshrink.containment.footer_guard import read_footers
-from lakeshrink.containment.footers import FooterTask, TableFooter
-from lakeshrink.containment.fpcache import ScanCache, table_state
-from lakeshrink.containment.fused import ReadResult, ReadTask, read_once
+from lakeshrink.containment import graph, identity
+from lakeshrink.containment.scan import footer_guard, minmax, sketches
+from lakeshrink.containment.scan.compare import TypesMode, check_types_mode
+from lakeshrink.containment.scan.footer_guard import read_footers
+from lakeshrink.containment.scan.footers import FooterTask, TableFooter
+from lakeshrink.containment.scan.fpcache import ScanCache, table_state
+from lakeshrink.containment.scan.fused import ReadResult, ReadTask, read_once
 from lakeshrink.containment.lake import Lake, TableRef, discover, table_at
-from lakeshrink.containment.schema_graph import Pair, schema_candidates
-from lakeshrink.containment.ports import CATALOG_READER, CONTAINMENT_VERIFIER
-from lakeshrink.containment.verify import Edge, Verdict, VerifyOutcome, VerifyPlan, plan_verification
+from lakeshrink.containment.scan.schema_graph import Pair, schema_candidates
+from lakeshrink.containment.scan.ports import CATALOG_READER, CONTAINMENT_VERIFIER
+from lakeshrink.containment.scan.verify import Edge, Verdict, VerifyOutcome, VerifyPlan, plan_verification
 from lakeshrink.engine import Engine, get_engine
 from lakeshrink.errors import CorruptArchive, InputError
 from lakeshrink.fileio import atomic_file
@@ -425,7 +426,7 @@ def _is_local(engine: Engine | str) -> bool:
 def scan_catalog(database: str, *, engine: Engine, types: TypesMode = "exact", k: int = sketches.DEFAULT_K,
                  cache: str | Path | None = None) -> ScanResult:
     """The containment scan of a catalog database's stored tables (``lakeshrink containment scan --catalog DB``),
-    listed through the engine's :data:`~lakeshrink.containment.ports.CATALOG_READER` port.
+    listed through the engine's :data:`~lakeshrink.containment.scan.ports.CATALOG_READER` port.
 
     Raises:
         EngineUnavailable: the engine has no catalog (the local engine).

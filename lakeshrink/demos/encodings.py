@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from lakeshrink.codecs.encodings.source import open_input, read_file
 from lakeshrink.codecs.encodings.ports import ENCODING_REWRITER
 from lakeshrink.containment.lake import discover
-from lakeshrink.demo import DemoContext, DemoFigure, DemoReport
+from lakeshrink.demos import DemoContext, DemoFigure, DemoReport
 
 
 def _baseline_bytes(source, scratch, **kwargs) -> int:

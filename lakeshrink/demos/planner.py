@@ -11,11 +11,11 @@ import importlib.util
 import time
 
 from lakeshrink.containment.lake import discover
-from lakeshrink.containment.marks import mark
-from lakeshrink.containment.plan import PlanOptions, load_plan, make_plan
-from lakeshrink.containment.ports import REBUILDER
+from lakeshrink.containment.planner.marks import mark
+from lakeshrink.containment.planner.plan import PlanOptions, load_plan, make_plan
+from lakeshrink.containment.planner.ports import REBUILDER
 from lakeshrink.containment.scan import scan_lake
-from lakeshrink.demo import DemoContext, DemoFigure, DemoReport
+from lakeshrink.demos import DemoContext, DemoFigure, DemoReport
 
 
 def run(ctx: DemoContext) -> DemoReport:

@@ -1,7 +1,7 @@
 """Stage 1: the schema containment graph (R2D2, Shah et al., SIGMOD'24, section 4.1).
 
 Table A can only be contained in table B when every column of A is a column of B with a matching type
-(:func:`lakeshrink.containment.compare.type_key`). Instead of testing all ``n * (n - 1)`` pairs, an inverted
+(:func:`lakeshrink.containment.scan.compare.type_key`). Instead of testing all ``n * (n - 1)`` pairs, an inverted
 index maps each ``(column name, type key)`` to the tables that have it; A's candidate parents are the
 intersection of the posting lists of A's columns, smallest list first, so the work is proportional to the
 sizes of the lists A touches, not to the number of tables.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from lakeshrink.containment.compare import TypesMode, type_key
+from lakeshrink.containment.scan.compare import TypesMode, type_key
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from lakeshrink.containment.compare import stats_comparable, type_family
+from lakeshrink.containment.scan.compare import stats_comparable, type_family
 from lakeshrink.containment.lake import TableRef, read_schema, resolve_root
 from lakeshrink.errors import TableError
 from lakeshrink.tables.stats import FileStats

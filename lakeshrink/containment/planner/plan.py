@@ -1,7 +1,7 @@
 """Making a deletion plan from a containment scan: solve, write recipes, audit, and say why for every table.
 
 :func:`make_plan` reads a scan (``SCAN_DIR/containment.json``, :mod:`lakeshrink.containment.scan`), prices every
-table and edge (:mod:`.costs`), chooses the marks (:mod:`.planner`), builds an exact recipe for each chosen table
+table and edge (:mod:`.costs`), chooses the marks (:mod:`.solver`), builds an exact recipe for each chosen table
 (:mod:`.recipes`, one engine task per parent), rebuilds and audits it (:mod:`.audit`). A table whose recipe
 or audit fails is not marked; its edge is dropped and the choice is solved again (at most ``max_rounds`` times),
 so the plan never relies on an unproven rebuild.
@@ -28,15 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from lakeshrink.containment import audit as audit_mod
-from lakeshrink.containment import identity, keep_rules, recipes
-from lakeshrink.containment.costs import (
+from lakeshrink.containment import identity
+from lakeshrink.containment.planner import audit as audit_mod
+from lakeshrink.containment.planner import keep_rules, recipes
+from lakeshrink.containment.planner.costs import (
     AccessProfile, CostModel, ThroughputMeasurement, load_access, load_costs, measure_throughput, with_throughput,
 )
 from lakeshrink.containment.lake import discover
-from lakeshrink.containment.planner import MILP_MAX_EDGES, MILP_TIME_LIMIT, PlanProblem, SolverName, solve, solve_greedy
+from lakeshrink.containment.planner.solver import MILP_MAX_EDGES, MILP_TIME_LIMIT, PlanProblem, SolverName, solve, solve_greedy
 from lakeshrink.containment.scan import ScanResult, load_scan
-from lakeshrink.containment.sealed import check_table_id, read_sealed, write_sealed
+from lakeshrink.containment.planner.sealed import check_table_id, read_sealed, write_sealed
 from lakeshrink.sealed import build
 from lakeshrink.engine import Engine, LocalEngine
 from lakeshrink.errors import CorruptArchive, InputError, LakeshrinkError, TableError
@@ -163,7 +164,7 @@ def _problem(scan: ScanResult, model: CostModel, access: AccessProfile, edges: l
 
 def _candidates(scan: ScanResult, root: str | None = None) -> tuple[list[_Candidate], list[Rejected]]:
     """Edges whose columns are all of the child's columns (only those can rebuild the child), between tables
-    that are different storage (checked on the lake at ``root`` when given: see :mod:`.identity`)."""
+    that are different storage (checked on the lake at ``root`` when given: see :mod:`lakeshrink.containment.identity`)."""
     columns = {t.table: set(t.columns) for t in scan.table_details}
     usable, rejected = [], []
     keys: dict[str, frozenset[str]] = {}
@@ -397,7 +398,7 @@ def make_plan(
         )
         write_sealed(tmp / PLAN_FILE, PLAN_FORMAT, PLAN_VERSION, _plan_body(plan))
         if options.report:
-            from lakeshrink.containment.report import write_report
+            from lakeshrink.containment.planner.report import write_report
 
             write_report(plan, tmp / "report.html")
     return plan

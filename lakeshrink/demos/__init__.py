@@ -1,8 +1,10 @@
 """``lakeshrink demo``: every capability that exists, run on the bundled sample data.
 
-Each capability provides a module with ``run(ctx: DemoContext) -> DemoReport``; the registry below names the
-module. A capability whose module is not in this installation is listed as not available; figures are only
-ever measured, never made up.
+Each capability's demo is a module of this package with ``run(ctx: DemoContext) -> DemoReport`` (:mod:`.logs`,
+:mod:`.encodings`, :mod:`.containment`, :mod:`.planner`); the registry below names the module. The demos sit
+above the capabilities they run: a capability never imports a demo (``tests/test_import_rules.py``). A capability
+whose module is not in this installation is listed as not available; figures are only ever measured, never made
+up.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ class Capability:
 
 
 CAPABILITIES: tuple[Capability, ...] = (
-    Capability("logs", "Log template compression", "lakeshrink.codecs.logs.demo"),
-    Capability("encode", "Columnar encoding choices", "lakeshrink.codecs.encodings.demo"),
-    Capability("containment", "Redundant-table containment", "lakeshrink.containment.demo"),
-    Capability("planner", "Deletion plan for contained tables", "lakeshrink.containment.plan_demo"),
+    Capability("logs", "Log template compression", "lakeshrink.demos.logs"),
+    Capability("encode", "Columnar encoding choices", "lakeshrink.demos.encodings"),
+    Capability("containment", "Redundant-table containment", "lakeshrink.demos.containment"),
+    Capability("planner", "Deletion plan for contained tables", "lakeshrink.demos.planner"),
 )
 
 

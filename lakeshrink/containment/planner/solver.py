@@ -3,7 +3,7 @@
 This is the optimisation step of R2D2 (Brucato, Abouzied, Meliou et al., "R2D2: Reducing Redundancy and
 Duplication in Data Lakes", SIGMOD 2023). Given the verified containment edges ``child <= parent`` of a scan,
 each table's monthly storage cost ``s_t`` and, per edge, the monthly cost ``c_e`` and estimated seconds of
-rebuilding the child from that parent (:mod:`lakeshrink.containment.costs`), choose
+rebuilding the child from that parent (:mod:`lakeshrink.containment.planner.costs`), choose
 
 * ``x_t in {0, 1}``: table t is marked;
 * ``y_e in {0, 1}`` for each edge e = (t, p): t is to be rebuilt from p;

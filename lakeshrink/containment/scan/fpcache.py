@@ -40,11 +40,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshrink.containment.fingerprints import TableFingerprints
-from lakeshrink.containment.footers import ColumnStats, TableFooter
+from lakeshrink.containment.scan.fingerprints import TableFingerprints
+from lakeshrink.containment.scan.footers import ColumnStats, TableFooter
 from lakeshrink.containment.lake import TableRef
 from lakeshrink.sealed import read_sealed, seal, unseal, write_sealed
-from lakeshrink.containment.sketches import HASHER, Sketch
+from lakeshrink.containment.scan.sketches import HASHER, Sketch
 from lakeshrink.errors import CorruptArchive
 
 CACHE_VERSION = 2  # 2: footer entries and the edge list stored as compact JSON text (fast to seal and write)
@@ -86,7 +86,7 @@ class CachedFingerprints:
     column_sketches: dict[str, Sketch]
     row_sketches: dict[tuple[str, ...], Sketch]
     file_bytes: int
-    layout: str = "rows"  # or "columns" (see :class:`~lakeshrink.containment.fingerprints.TableFingerprints`)
+    layout: str = "rows"  # or "columns" (see :class:`~lakeshrink.containment.scan.fingerprints.TableFingerprints`)
     columns: tuple[str, ...] = ()  # the columns layout's column order
 
 

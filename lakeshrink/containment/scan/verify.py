@@ -4,7 +4,7 @@ Stage 3 read each table once and stored its deduplicated 128-bit row fingerprint
 set a candidate pair needs (:mod:`.fused`, :mod:`.fingerprints`). Stage 4 gathers the fingerprint rows
 ``(colset, hi, lo, table, count)`` of the tables in surviving pairs, partitions them by fingerprint (so each
 ``(colset, fingerprint)`` group is whole in one partition: SINDY's one shuffle), and decides every pair with
-:func:`lakeshrink.containment.fingerprints.decide`; the partial counts add up to each pair's verdict:
+:func:`lakeshrink.containment.scan.fingerprints.decide`; the partial counts add up to each pair's verdict:
 contained when no child fingerprint is missing from the parent, a multiset subset when also no fingerprint has
 more copies in the child.
 
@@ -30,10 +30,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshrink.containment.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, add_totals, bucket_of, decide
-from lakeshrink.containment.footers import failure_reason
-from lakeshrink.containment.fused import ReadResult, ReadTask, read_fingerprint_rows
-from lakeshrink.containment.schema_graph import Pair
+from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, add_totals, bucket_of, decide
+from lakeshrink.containment.scan.footers import failure_reason
+from lakeshrink.containment.scan.fused import ReadResult, ReadTask, read_fingerprint_rows
+from lakeshrink.containment.scan.schema_graph import Pair
 from lakeshrink.progress import progress
 
 BUCKET_ROWS = 6_000_000  # fingerprint rows plus joined child rows one partition may hold in memory
@@ -126,7 +126,7 @@ def plan_verification(pairs: list[Pair], reads: dict[str, tuple[ReadTask, ReadRe
 
 
 def verdicts_from(plan: VerifyPlan, totals: dict[int, tuple[int, int, int, int]], failed: dict[str, str]) -> tuple[Verdict, ...]:
-    """Each pair's verdict from the summed counts (:func:`~lakeshrink.containment.fingerprints.add_totals`);
+    """Each pair's verdict from the summed counts (:func:`~lakeshrink.containment.scan.fingerprints.add_totals`);
     pairs touching a table in ``failed`` get an error naming it."""
     out = []
     for i, pair in enumerate(plan.pairs):
@@ -231,7 +231,7 @@ VerifyFn = Callable[[VerifyPlan], VerifyOutcome]
 
 
 class LocalVerifier:
-    """The local engine's :class:`~lakeshrink.containment.ports.ContainmentVerifier`: :func:`verify_local`."""
+    """The local engine's :class:`~lakeshrink.containment.scan.ports.ContainmentVerifier`: :func:`verify_local`."""
 
     def __init__(self, engine: object = None):
         self.engine = engine

@@ -37,7 +37,7 @@ import polars as pl
 import pyarrow as pa
 
 from lakeshrink.containment.rowhash import mix64, value_hash_set
-from lakeshrink.containment.sketches import HASHER, Sketch  # noqa: F401 - HASHER names these hashes
+from lakeshrink.containment.scan.sketches import HASHER, Sketch  # noqa: F401 - HASHER names these hashes
 
 LO_SEED = 0xA5A5_5A5A_C3C3_3C3C
 _MULT_HI = np.uint64(0x100000001B3)

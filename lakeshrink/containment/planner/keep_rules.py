@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from lakeshrink.containment.costs import AccessProfile
+from lakeshrink.containment.planner.costs import AccessProfile
 from lakeshrink.errors import InputError, LakeshrinkError
 
 _COPY_WORD = re.compile(r"(?i)(?:^|[/_.\-])(copy|copies|backups?|bak|dup|dups|duplicates?|old|tmp|temp|snapshots?)(?=$|[/_.\-0-9])")
@@ -48,7 +48,7 @@ def _age(root: str | None, table: str) -> int | None:
     """The earliest modification time (ns) of the table's data files, when the filesystem tells."""
     if root is None:
         return None
-    from lakeshrink.containment.recipes import open_table
+    from lakeshrink.containment.planner.recipes import open_table
 
     try:
         _, ref = open_table(root, table)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import pyarrow.parquet as pq
 
-from lakeshrink.containment.fingerprints import fingerprint_table, fingerprints_from_hash_columns
-from lakeshrink.containment.footers import failure_reason
-from lakeshrink.containment.fpcache import CachedFingerprints, ScanCache
+from lakeshrink.containment.scan.fingerprints import fingerprint_table, fingerprints_from_hash_columns
+from lakeshrink.containment.scan.footers import failure_reason
+from lakeshrink.containment.scan.fpcache import CachedFingerprints, ScanCache
 from lakeshrink.containment.lake import TableRef, projection_bytes, read_table, resolve_root
-from lakeshrink.containment.sketches import DEFAULT_K, TableNeeds, TableSketch
+from lakeshrink.containment.scan.sketches import DEFAULT_K, TableNeeds, TableSketch
 
 
 @dataclass(frozen=True)

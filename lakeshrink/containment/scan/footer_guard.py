@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from lakeshrink.containment.footers import FooterTask, TableFooter, read_footer
+from lakeshrink.containment.scan.footers import FooterTask, TableFooter, read_footer
 from lakeshrink.engine import Engine
 
 _log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ CRASH_REASON = "the Parquet reader crashed on this table's footer (a corrupt or 
 def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["lakeshrink.containment.footers"])
+        ctx.set_forkserver_preload(["lakeshrink.containment.scan.footers"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -84,7 +84,7 @@ def _drop_pool() -> None:
 
 
 def read_footer_batch(tasks: Sequence[FooterTask]) -> list[TableFooter]:
-    """:func:`~lakeshrink.containment.footers.read_footer` of every task, in a child process; a table whose
+    """:func:`~lakeshrink.containment.scan.footers.read_footer` of every task, in a child process; a table whose
     footer crashes the reader gets an ``error`` instead of taking the caller down."""
     tasks = list(tasks)
     if not tasks:

@@ -19,7 +19,7 @@ collisions cannot break this: they only make different values look equal, never 
 The rule is applied to each column's value set and to the rows of the child's projection (the child's columns,
 in sorted order). The hashes are the ``hi`` halves of stage 4's fingerprints (:mod:`.fingerprints`), computed in
 the same single read of each table (:mod:`.fused`): value hashes per column, row fingerprints per row set. They
-are computed from canonical values (:mod:`.rowhash`), so int32 1 and int64 1, or NaN payloads, hash alike, and
+are computed from canonical values (:mod:`lakeshrink.containment.rowhash`), so int32 1 and int64 1, or NaN payloads, hash alike, and
 they are stable across machines and library versions; each sketch still records the hasher that made it, and
 sketches of two different hashers are never compared (the pair goes on to stage 4).
 """
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lakeshrink.containment.lake import TableRef
-from lakeshrink.containment.schema_graph import Pair
+from lakeshrink.containment.scan.schema_graph import Pair
 
 DEFAULT_K = 256
 MAX_ROW_SETS = 64  # row-set sketches per table (a parent of many differently-shaped children)

@@ -31,9 +31,10 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from lakeshrink.containment import identity, mark_intent, recipes
-from lakeshrink.containment.plan import LoadedPlan, load_plan
-from lakeshrink.containment.sealed import UnsafeTablePath, check_table_id, read_sealed, seal, unseal
+from lakeshrink.containment import identity
+from lakeshrink.containment.planner import mark_intent, recipes
+from lakeshrink.containment.planner.plan import LoadedPlan, load_plan
+from lakeshrink.containment.planner.sealed import UnsafeTablePath, check_table_id, read_sealed, seal, unseal
 from lakeshrink.errors import CorruptArchive, LakeshrinkError, TableError
 from lakeshrink.fileio import atomic_file
 from lakeshrink.serde import to_jsonable
@@ -195,10 +196,19 @@ def roll_back_interrupted(lake: str) -> list[str]:
     return undone
 
 
+def same_storage(root: str, a: str, b: str) -> bool:
+    """Whether tables ``a`` and ``b`` of the lake at ``root`` share any data file (now, on the filesystem)."""
+    if a == b:
+        return True
+    lake_a, ref_a = recipes.open_table(root, a)
+    lake_b, ref_b = recipes.open_table(root, b)
+    return bool(identity.storage_key(lake_a.filesystem, ref_a) & identity.storage_key(lake_b.filesystem, ref_b))
+
+
 def _same_storage(root: str, table: str, parent: str) -> str | None:
     """Why ``table`` cannot be marked with ``parent`` as its source when they are one storage, else None."""
     try:
-        same = identity.same_storage(root, table, parent)
+        same = same_storage(root, table, parent)
     except (LakeshrinkError, OSError):
         return None  # a table that cannot be opened is reported by _recheck
     if same:

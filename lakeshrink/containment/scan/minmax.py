@@ -26,8 +26,8 @@ are unknown), strings in code point order, which is UTF-8 byte order, the order 
 
 from __future__ import annotations
 
-from lakeshrink.containment.footers import ColumnStats, TableFooter
-from lakeshrink.containment.schema_graph import Pair
+from lakeshrink.containment.scan.footers import ColumnStats, TableFooter
+from lakeshrink.containment.scan.schema_graph import Pair
 
 
 def _column_rule(child: ColumnStats, parent: ColumnStats) -> str | None:

@@ -34,7 +34,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from lakeshrink.containment import recipes
+from lakeshrink.containment.planner import recipes
 from lakeshrink.containment.rowhash import table_checksum
 from lakeshrink.errors import LakeshrinkError
 from lakeshrink.serde import write_json

@@ -14,7 +14,7 @@ import zstandard
 from lakeshrink.codecs.logs.files import decompress_archive
 from lakeshrink.codecs.logs.grep import list_templates
 from lakeshrink.codecs.logs.ports import LOG_COMPRESSOR
-from lakeshrink.demo import DemoContext, DemoFigure, DemoReport
+from lakeshrink.demos import DemoContext, DemoFigure, DemoReport
 
 
 def run(ctx: DemoContext) -> DemoReport:

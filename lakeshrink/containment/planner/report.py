@@ -24,7 +24,7 @@ from lakeshrink.reports import page as p
 from lakeshrink.units import human_bytes
 
 if TYPE_CHECKING:
-    from lakeshrink.containment.plan import Plan
+    from lakeshrink.containment.planner.plan import Plan
 
 MAX_COMPONENT_TABLES = 60
 MAX_COMPONENTS = 40
@@ -233,7 +233,7 @@ def render(plan: Plan, plan_dir: Path | None = None) -> str:
     tp = cm.throughput_bytes_per_s or 0
     body = [
         f"<p>Lake <code>{p.e(plan.lake)}</code>, planned {p.e(plan.created)} with the <b>{p.e(plan.solver)}</b> solver"
-        f"{' (optimal)' if plan.optimal else ''} {p.e(plan.solver_note)}. lakeshrink marks tables; it never deletes a file.</p>",
+        f"{' (optimal)' if plan.optimal else ''}{' ' + p.e(plan.solver_note) if plan.solver_note else ''}. lakeshrink marks tables; it never deletes a file.</p>",
         p.cards([("tables marked", f"{len(plan.marked)} of {len(plan.marked) + len(plan.kept)}"),
                  ("bytes saved", human_bytes(plan.bytes_saved)), ("share of the lake", pct),
                  ("storage saved / month", f"{plan.monthly_storage_saved:.4g} {cur}"),

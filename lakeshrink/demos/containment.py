@@ -1,14 +1,14 @@
 """``lakeshrink demo`` for containment: scan the bundled lake and report what the contained tables hold.
 
 ``saved_bytes`` is :attr:`~lakeshrink.containment.scan.ScanResult.removable_bytes`: the bytes of tables contained
-in another table, keeping one table of each group of equal tables (its representative, see :mod:`.graph`). The figures are
+in another table, keeping one table of each group of equal tables (its representative, see :mod:`lakeshrink.containment.graph`). The figures are
 measured by the scan; nothing is assumed.
 """
 
 from __future__ import annotations
 
 from lakeshrink.containment.scan import scan_lake
-from lakeshrink.demo import DemoContext, DemoFigure, DemoReport
+from lakeshrink.demos import DemoContext, DemoFigure, DemoReport
 
 
 def run(ctx: DemoContext) -> DemoReport:
