@@ -20,7 +20,7 @@ from lakeshrink.containment.planner.marks import MANIFEST, PlanStale, mark, read
 from lakeshrink.containment.planner.plan import PlanOptions, load_plan, make_plan
 from lakeshrink.containment.rowhash import table_checksum
 from lakeshrink.containment.scan import scan_lake
-from lakeshrink.containment.planner.sealed import UnsafeTablePath
+from lakeshrink.containment.planner.table_paths import UnsafeTablePath
 from lakeshrink.errors import CorruptArchive, InputError
 
 COLD_MARKS = {
