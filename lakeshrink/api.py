@@ -75,10 +75,15 @@ def _engine(engine: str, spark_master: str | None) -> list[str]:
 
 
 def logs_compress(inputs: Sequence[PathLike], output: PathLike, *, format: str | None = None, level: int | None = None,
-                  engine: str = "local", spark_master: str | None = None) -> dict[str, Any]:
-    """``lakeshrink logs compress INPUTS -o OUTPUT``: compress log files or directories into one archive."""
+                  exclude: Sequence[str] = (), overwrite: bool = False, engine: str = "local",
+                  spark_master: str | None = None) -> dict[str, Any]:
+    """``lakeshrink logs compress INPUTS -o OUTPUT``: compress log files or directories into one archive.
+
+    Compressed inputs (.gz, .zst, .xz, .bz2) are read decompressed; ``exclude`` globs leave files out.
+    """
     return run("logs", "compress", *map(os.fspath, inputs), "-o", os.fspath(output), *_opt("--format", format),
-               *_opt("--level", level), *_engine(engine, spark_master))
+               *_opt("--level", level), *[a for g in exclude for a in ("--exclude", g)], *_opt("--overwrite", overwrite),
+               *_engine(engine, spark_master))
 
 
 def logs_decompress(archive: PathLike, output: PathLike, *, overwrite: bool = False) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def test_advise_text_shows_choices_and_reasons(demo_data):
     assert res.exit_code == 0, res.output
     assert "time_hour" in res.output and "vs pyarrow's default" in res.output
     res = CliRunner().invoke(cli, ["encode", "advise", str(demo_data / "lake" / "weather_jan.parquet")])
-    assert res.exit_code == 0 and "chosen by rules" in res.output  # small table, balanced: no trial encodes
+    assert res.exit_code == 0 and "cost model" in res.output  # small table, balanced: no trial encodes
 
 
 def test_rewrite_with_saved_plan_and_verification(demo_data, tmp_path):

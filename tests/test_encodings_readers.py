@@ -4,7 +4,8 @@ The cells of every profile whose ``checked_by`` is set in ``readers.toml`` are w
 single-column files of a few pages, checked to carry the intended encoding), then one Python process per reader
 reads them all with ``tests/reader_check.py``: Spark 3.5 (vectorized reader on) and DuckDB 1.1 from side
 virtualenvs built here and cached, and the installed pyspark, duckdb, polars and pyarrow. A test also checks that
-the data file and these tests agree on which readers are checked.
+the data file and these tests agree on which readers are checked. One PLAIN/ZSTD cell per type is also written
+without statistics (``-nostats``), as plans of tables under 64 KiB write their files.
 """
 
 from __future__ import annotations
@@ -74,8 +75,12 @@ def cell_table(physical_type: str) -> tuple[pa.Table, dict]:
     return pa.table({"v": arr}), kwargs
 
 
-def write_cell(cell: Cell, path: Path) -> None:
+NO_STATISTICS = "-nostats"  # a cell's id with this suffix: written without statistics (as plans of tiny tables are)
+
+
+def write_cell(cell: Cell, path: Path, *, statistics: bool = True) -> None:
     table, kwargs = cell_table(cell.physical_type)
+    kwargs["write_statistics"] = statistics
     if cell.encoding == DICTIONARY:
         kwargs.update(use_dictionary=True)
     else:
@@ -85,6 +90,7 @@ def write_cell(cell: Cell, path: Path) -> None:
     meta = pq.ParquetFile(path).metadata.row_group(0).column(0)
     assert cell.encoding in meta.encodings, f"{cell}: pyarrow wrote {meta.encodings}"
     assert meta.physical_type == cell.physical_type
+    assert statistics or meta.statistics is None
 
 
 def cell_id(cell: Cell) -> str:
@@ -107,6 +113,11 @@ def cells_dir(tmp_path_factory) -> tuple[Path, dict[str, list[str]]]:
             if cid not in written:
                 write_cell(cell, root / f"{cid}.parquet")
                 written.add(cid)
+            if cell.encoding == "PLAIN" and cell.page_version == "1.0" and cell.codec == "ZSTD":
+                ids.append(cid + NO_STATISTICS)
+                if cid + NO_STATISTICS not in written:
+                    write_cell(cell, root / f"{cid}{NO_STATISTICS}.parquet", statistics=False)
+                    written.add(cid + NO_STATISTICS)
         for cell in KNOWN_REFUSALS.get(name, []):
             cid = cell_id(cell)
             ids.append(cid)

@@ -139,3 +139,22 @@ def test_spark_api_keeps_to_the_reader_profile(spark, weather_df, tmp_path):
     with pytest.raises(InputError, match="outside the reader profile portable"):
         write_dataframe(noise, str(tmp_path / "out"), latest)
     assert not (tmp_path / "out").exists()
+
+
+def test_spark_tasks_write_with_duckdb_when_the_plan_says_so(spark, tmp_path):
+    import dataclasses
+
+    import numpy as np
+    import pyarrow as pa
+
+    from lakeshrink.spark_ext.encodings import write_dataframe
+
+    n = 50_000
+    table = pa.table({"aid": pa.array(np.arange(1, n + 1)), "bid": pa.array(np.repeat(np.arange(5), n // 5))})
+    df = spark.createDataFrame(table)
+    plan = dataclasses.replace(advise(table, readers="latest").plan, writer="duckdb-v2")
+    result = write_dataframe(df, str(tmp_path / "out"), plan, verify=True, readers="latest")
+    parts = sorted((tmp_path / "out").glob("part-*.parquet"))
+    assert result.rows == n and parts
+    assert all("DuckDB" in (pq.ParquetFile(p).metadata.created_by or "") for p in parts)
+    assert ds.dataset(tmp_path / "out").to_table().sort_by("aid").equals(table)

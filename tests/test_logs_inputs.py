@@ -170,6 +170,7 @@ def test_salvage_from_the_cli_gives_the_intact_chunks_of_a_truncated_multi_file_
     cut.write_bytes(data[: len(data) * 3 // 4])
     failed = run("logs", "decompress", cut, "-o", tmp_path / "nope")
     assert failed.exit_code == 1 and "truncated" in failed.output and not (tmp_path / "nope").exists()
+    assert "logs salvage" in failed.output  # the error points at the way out
     result = run("logs", "salvage", cut, "-o", tmp_path / "salvaged")
     assert result.exit_code == 0, result.output
     assert "recovered" in result.output and "truncated" in result.output
@@ -189,3 +190,35 @@ def test_spark_engine_reads_compressed_inputs_and_excludes_too(spark, tmp_path, 
     compress_files_spark(spark, [str(src)], tmp_path / "a.lslog", exclude=["old"])
     decompress_archive(tmp_path / "a.lslog", tmp_path / "out")
     assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == expected
+
+
+def test_salvage_skips_a_damaged_chunk_and_goes_on(tmp_path, rotated):
+    """A flipped bit inside one chunk (the archive is whole): the chunks after it are recovered too."""
+    from lakeshrink.codecs.logs.archive import ArchiveReader
+
+    src, expected = rotated
+    archive = tmp_path / "a.lslog"
+    assert run("logs", "compress", src, "-o", archive, "--exclude", "old").exit_code == 0
+    with ArchiveReader(archive) as reader:
+        second = reader.index.chunks[1]
+    data = bytearray(archive.read_bytes())
+    data[second.offset + 40] ^= 0x10
+    (tmp_path / "hit.lslog").write_bytes(bytes(data))
+    result = run("logs", "salvage", tmp_path / "hit.lslog", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "1 damaged chunk(s) skipped" in result.output and str(second.offset) in result.output
+    got = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    originals = [expected[name] for name in sorted(expected)]
+    assert "chunk-000001.log" not in got and len(got) == len(originals) - 1
+    assert all(got[f"chunk-{i:06d}.log"] == originals[i] for i in range(len(originals)) if i != 1)
+
+
+def test_python_api_and_help_use_the_same_names(tmp_path, demo_data):
+    from lakeshrink import api
+
+    out = api.logs_compress([demo_data / "logs"], tmp_path / "a.lslog", exclude=["LICENSE*"])
+    assert out["files"] == 2
+    again = api.logs_compress([demo_data / "logs"], tmp_path / "a.lslog", exclude=["LICENSE*", "OpenSSH*"], overwrite=True)
+    assert again["files"] == 1
+    help_text = run("logs", "compress", "--help").output
+    assert "--overwrite" in help_text and "--exclude" in help_text and "--force" not in help_text

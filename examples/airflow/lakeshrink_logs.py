@@ -18,8 +18,10 @@ with DAG(
 ) as dag:
     compress = LakeshrinkLogsCompressOperator(
         task_id="compress",
-        inputs=[str(SAMPLE / "logs" / "HDFS_1k.log"), str(SAMPLE / "logs" / "OpenSSH_1k.log")],
+        inputs=[str(SAMPLE / "logs")],  # a log directory; rotated .gz/.zst/.xz/.bz2 files would be read decompressed
+        exclude=["LICENSE-NOTE*"],
         output=str(WORK / "logs" / "{{ ds }}.lslog"),
+        overwrite=True,  # a re-run of the same day replaces its archive
     )
 
     @task

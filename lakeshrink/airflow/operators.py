@@ -64,20 +64,22 @@ class LakeshrinkOperator(BaseOperator):
 
 
 class LakeshrinkLogsCompressOperator(LakeshrinkOperator):
-    """``lakeshrink logs compress INPUTS -o OUTPUT [--format F] [--engine E]``."""
+    """``lakeshrink logs compress INPUTS -o OUTPUT [--format F] [--exclude GLOB]... [--overwrite] [--engine E]``."""
 
     command = "logs compress"
-    template_fields: Sequence[str] = ("inputs", "output_path", "format")
+    template_fields: Sequence[str] = ("inputs", "output_path", "format", "exclude")
 
     def __init__(self, *, inputs: Sequence[str], output: str, format: str | None = None, level: int | None = None,
-                 engine: str = "local", spark_master: str | None = None, spark_remote: str | None = None,
-                 **kwargs: Any) -> None:
+                 exclude: Sequence[str] = (), overwrite: bool = False, engine: str = "local",
+                 spark_master: str | None = None, spark_remote: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.inputs, self.output_path, self.format, self.level = list(inputs), output, format, level
+        self.exclude, self.overwrite = list(exclude), overwrite
         self.engine, self.spark_master, self.spark_remote = engine, spark_master, spark_remote
 
     def run_command(self) -> dict[str, Any]:
-        return api.logs_compress(self.inputs, self.output_path, format=self.format, level=self.level, engine=self.engine,
+        return api.logs_compress(self.inputs, self.output_path, format=self.format, level=self.level,
+                                 exclude=self.exclude, overwrite=self.overwrite, engine=self.engine,
                                  spark_master=self.spark_master)
 
 

@@ -82,10 +82,16 @@ def decompress_cmd(state, archive: Path, output: Path, force: bool) -> None:
     """Give back the exact bytes that were compressed into ARCHIVE."""
     from lakeshrink.codecs.logs.files import decompress_archive
 
-    if str(output) == "-":
-        _decompress_to_stdout(archive)
-        return
-    report = decompress_archive(archive, output, overwrite=force)
+    from lakeshrink.errors import CorruptArchive
+
+    try:
+        if str(output) == "-":
+            _decompress_to_stdout(archive)
+            return
+        report = decompress_archive(archive, output, overwrite=force)
+    except CorruptArchive as exc:
+        exc.hint = exc.hint or f"`lakeshrink logs salvage {archive} -o DIR` recovers its intact chunks"
+        raise
     emit(state, _asdict(report), lambda c: c.print(
         f"wrote {report.output}: {report.files} file(s), {human_bytes(report.bytes)} in {report.seconds:.2f}s"))
 
@@ -101,7 +107,8 @@ def salvage_cmd(state, archive: Path, output: Path) -> None:
     report = salvage(archive, output)
     emit(state, _asdict(report), lambda c: c.print(
         f"recovered {report.chunks} chunk(s), {human_bytes(report.bytes)} into {report.output}; {report.reason}"
-        + (f" at byte {report.stopped_at}" if report.stopped_at is not None else "")))
+        + (f" at byte {report.stopped_at}" if report.stopped_at is not None else "")
+        + (f"; damaged chunk(s) skipped at byte {', '.join(map(str, report.skipped))}" if report.skipped else "")))
 
 
 @logs.command("templates")

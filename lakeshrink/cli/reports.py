@@ -70,7 +70,8 @@ def logs_info(state, archive: Path) -> None:
 
         console.print(f"archive {archive}: version {VERSION}, {human_bytes(payload['archive_bytes'])} "
                       f"holding {human_bytes(payload['input_bytes'])} ({payload['lines']:,} lines)")
-        console.print(f"header format: {index.format}")
+        console.print(f"header format{' of the first file (each chunk carries its own)' if len(index.files) > 1 else ''}: "
+                      f"{index.format}")
         console.print("chunks: " + ", ".join(f"{n} {m}" for m, n in sorted(modes.items())) + f" ({len(chunks)} in all)")
         if times:
             console.print(f"time keys: {payload['first_time']} .. {payload['last_time']}")

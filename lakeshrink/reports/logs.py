@@ -121,7 +121,8 @@ def render(data: dict) -> str:
     lines = sum(f["lines"] for f in files)
     columnar = sum(1 for c in chunks if c["mode"] == "columnar")
     ratio = input_bytes / data["archive_bytes"] if data["archive_bytes"] else 0
-    body = [f"<p>Archive <code>{p.e(data['archive'])}</code>, header format <code>{p.e(data['format'])}</code>.</p>",
+    which = " of the first file (each chunk carries its own)" if len(data["files"]) > 1 else ""
+    body = [f"<p>Archive <code>{p.e(data['archive'])}</code>, header format{which} <code>{p.e(data['format'])}</code>.</p>",
             p.cards([("input", human_bytes(input_bytes)), ("archive", human_bytes(data["archive_bytes"])),
                      ("ratio", f"{ratio:.2f}x"), ("lines", f"{lines:,}"), ("templates", f"{len(templates):,}"),
                      ("columnar chunks", f"{columnar} of {len(chunks)}")])]

@@ -83,6 +83,7 @@ def check_rewritable(path: str, table_format: str, *, iceberg_catalog: Any = Non
 
 def rewrite_table(path: str, table_format: str, plan: EncodingPlan, *, iceberg_catalog: Any = None) -> TableRewrite:
     """Rewrite the Delta or Iceberg table at ``path`` with ``plan`` through its own log (see the module doc)."""
+    plan = dataclasses.replace(plan, statistics=True)  # the log's per-file statistics come from the footers
     if table_format == "delta":
         return rewrite_delta(path, plan)
     if table_format == "iceberg":

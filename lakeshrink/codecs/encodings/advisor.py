@@ -33,6 +33,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings import duckdb_writer
 from lakeshrink.codecs.encodings.candidates import (
@@ -44,7 +45,7 @@ from lakeshrink.codecs.encodings.candidates import (
 )
 from lakeshrink.codecs.encodings.plan import OBJECTIVES, ColumnChoice, EncodingPlan, SortKey
 from lakeshrink.codecs.encodings.profiles import DEFAULT_PROFILE, ReaderProfile, encoding_name, resolve_profile
-from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, rule_candidate
+from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, TRIAL_FACTOR, rule_candidate
 from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns, needs_arrow_schema
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
@@ -56,6 +57,19 @@ from lakeshrink.units import human_bytes
 READ_FACTOR = 16  # a path is advised from row groups holding at least 16x the sample's rows (or all of it)
 DICTIONARY_PAGE_LIMIT = 1024 * 1024  # pyarrow's dictionary_pagesize_limit default
 MAX_ROW_GROUP_ROWS = 64 * 1024 * 1024  # pyarrow caps row groups at 64 Mi rows
+DUCKDB_TRY_FACTOR = 16  # the cost model tries DuckDB's writer on tables of at least 16x the sample's rows
+FOOTER_READ_BYTES = 64 * 1024  # Arrow's Parquet reader fetches a file's last 64 KiB to find the footer
+# (parquet/file_reader.cc, kDefaultFooterReadSize): a smaller file is read whole by that first read
+
+
+def _statistics(sample: Sample) -> tuple[bool, tuple[str, ...]]:
+    """Whether to write statistics, and a note when not: they cannot save a read of a file that small."""
+    held = sample.table.get_total_buffer_size() * sample.scale  # the sample is contiguous: its buffers are its size
+    if held > FOOTER_READ_BYTES:
+        return True, ()
+    return False, (f"no statistics: the table holds {human_bytes(int(held))} in memory, "
+                   f"less than the {human_bytes(FOOTER_READ_BYTES)} a reader fetches to find the footer, so they could "
+                   "not save a read (page headers and footer would carry each column's bounds twice)",)
 
 
 @dataclass(frozen=True)
@@ -80,9 +94,10 @@ class AdvisorConfig:
         readers: the reader profile the output must open in (``--readers``: ``portable``, the default, every
             engine of :mod:`~lakeshrink.codecs.encodings.profiles`; ``latest``; or reader names joined by commas).
         small_table_cells: with the ``balanced`` objective, a whole table of at most this many rows x leaf
-            columns is advised by rules from its statistics (:mod:`~lakeshrink.codecs.encodings.rules`), not
-            trial encodes, which would cost more than rewriting it (0: always trial-encode; ``size`` and
-            ``speed`` always measure).
+            columns is always advised by the cost model (:mod:`~lakeshrink.codecs.encodings.rules`) from its
+            statistics, not trial encodes (0: always trial-encode; ``size`` and ``speed`` always measure).
+        trial_factor: with ``balanced``, trial encodes are run only on tables of at least this many times the
+            sample's rows, where they cost a few % of a rewrite; smaller tables get the cost model too.
         other_writers: also try DuckDB's writer on the sample when the profile allows V2 data pages, and name
             it the plan's writer when it is smaller (:mod:`~lakeshrink.codecs.encodings.duckdb_writer`).
     """
@@ -100,6 +115,7 @@ class AdvisorConfig:
     emulate_levels: bool = True
     readers: str = DEFAULT_PROFILE
     small_table_cells: int = SMALL_TABLE_CELLS
+    trial_factor: int = TRIAL_FACTOR
     other_writers: bool = True
 
     def __post_init__(self) -> None:
@@ -225,6 +241,31 @@ def _row_group_rows(total_bytes: int, rows: int, target: int) -> int | None:
     return None if advised >= rows else advised
 
 
+def by_model(config: AdvisorConfig, sample_rows: int, total_rows: int, leaves: int) -> bool:
+    """Whether a table is advised by the cost model rather than trial encodes (see :class:`AdvisorConfig`).
+
+    The size test is against the sample the trials would take (``config.sample``), whatever sample the model
+    itself is given (it needs fewer rows: :data:`MODEL_MIN_ROWS`).
+    """
+    if config.objective != "balanced" or config.small_table_cells <= 0:
+        return False
+    if sample_rows == total_rows and sample_rows * leaves <= config.small_table_cells:
+        return True
+    return total_rows < config.trial_factor * max(1, config.sample.target_rows(total_rows, leaves))
+
+
+MODEL_MIN_ROWS = 4_096  # the cost model's statistics need fewer rows than trial encodes (same sizes on the tables)
+
+
+def sample_stats(
+    sample: Sample, leaves: tuple[LeafColumn, ...], full_distinct: Mapping[str, int | None] | None = None
+) -> dict[str, ColumnStats]:
+    """Statistics of every leaf of the sample (:func:`~lakeshrink.codecs.encodings.stats.column_stats`)."""
+    arrays = leaf_arrays(sample.table, leaves)
+    return {leaf.path: column_stats(arrays[leaf.path], full_distinct=(full_distinct or {}).get(leaf.path))
+            for leaf in leaves}
+
+
 def advise_sample(
     sample: Sample,
     leaves: tuple[LeafColumn, ...] | None = None,
@@ -234,6 +275,7 @@ def advise_sample(
     sorting: tuple[SortKey, ...] = (),
     notes: tuple[str, ...] = (),
     int96: bool = False,
+    stats: Mapping[str, ColumnStats] | None = None,
 ) -> EncodingPlan:
     """Choose settings from a sample whose whole table has ``sample.total_rows`` rows.
 
@@ -247,16 +289,22 @@ def advise_sample(
         sorting: a sort order to declare (already verified or declared by the input).
         notes: remarks to carry into the plan.
         int96: timestamps are kept as legacy INT96 (the input stores them so).
+        stats: the sample's statistics when already computed (:func:`sample_stats` with ``full_distinct``).
     """
     config = config or AdvisorConfig()
     profile = resolve_profile(config.readers)
     leaves = leaves if leaves is not None else leaf_columns(sample.table.schema, int96=int96)
     full_distinct = full_distinct or {}
-    arrays = leaf_arrays(sample.table, leaves)
-    stats = {leaf.path: column_stats(arrays[leaf.path], full_distinct=full_distinct.get(leaf.path)) for leaf in leaves}
-    if (config.objective == "balanced" and sample.rows == sample.total_rows
-            and sample.rows * len(leaves) <= config.small_table_cells):
-        return _plan_by_rules(sample, leaves, stats, profile, config, sorting, notes, int96)
+    if stats is None:
+        stats = sample_stats(sample, leaves, full_distinct)
+    if by_model(config, sample.rows, sample.total_rows, len(leaves)):
+        if sample.rows < sample.total_rows:  # distinct counts of the whole table, estimated from the sample's own
+            stats = {p: st if st.full_distinct is not None else replace(st, full_distinct=st.chao1(sample.total_rows))
+                     for p, st in stats.items()}
+        plan = _plan_by_rules(sample, leaves, stats, profile, config, sorting, notes, int96)
+        # DuckDB's writer is tried on the sample only where that costs a few % of the rewrite (16x the rows)
+        worth = config.other_writers and sample.total_rows >= DUCKDB_TRY_FACTOR * sample.rows
+        return _choose_writer(plan, sample.table, profile) if worth else plan
     candidates = {leaf.path: candidates_for(leaf, config.space) for leaf in leaves}
     for leaf in leaves:  # the baselines are always measured, for the "vs default" figures
         extra = tuple(c for c in (default_candidate(leaf), zstd_candidate(leaf)) if c not in candidates[leaf.path])
@@ -308,6 +356,7 @@ def advise_sample(
                    else "no copy of the Arrow schema in the footer: Parquet's own types restore it exactly")
     if profile.unverified:
         profile_note += f"; not checked against a real reader (from documentation): {', '.join(profile.unverified)}"
+    statistics, stats_note = _statistics(sample)
     plan = EncodingPlan(
         columns=tuple(choices),
         objective=config.objective,
@@ -322,12 +371,35 @@ def advise_sample(
         notes=notes + (profile_note, schema_note, rg_note,
                        "data pages of 1 MiB (pyarrow's default; smaller pages only help point lookups), without "
                        "pyarrow's cap of 20,000 rows a page (it multiplies page headers on columns that encode "
-                       "to almost nothing)"),
+                       "to almost nothing)") + stats_note,
         readers=profile.name,
+        statistics=statistics,
         store_schema=store_schema,
         max_rows_per_page=MAX_ROWS_PER_PAGE,
     )
+    plan = _choose_page_version(plan, sample.table, profile)
     return _choose_writer(plan, sample.table, profile) if config.other_writers else plan
+
+
+PAGE_V2_MARGIN = 0.005  # V2 data pages must write the sample 0.5% smaller to be chosen (V1 is read everywhere)
+
+
+def _choose_page_version(plan: EncodingPlan, table: pa.Table, profile: ReaderProfile) -> EncodingPlan:
+    """The plan with V2 data pages when the profile allows them and they write the sample smaller (measured:
+    one write of the sample per version, the trial path only, where that costs well under 1% of a rewrite)."""
+    if not profile.allows_page_version("2.0") or table.num_rows == 0:
+        return plan
+    sizes = {}
+    for version in ("1.0", "2.0"):
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, **replace(plan, data_page_version=version).writer_kwargs(table.schema))
+        sizes[version] = sink.getvalue().size
+    v1, v2 = sizes["1.0"], sizes["2.0"]
+    if v2 < v1 * (1 - PAGE_V2_MARGIN):
+        return replace(plan, data_page_version="2.0", notes=plan.notes + (
+            f"data pages V2: the sample wrote {v2:,} B against {v1:,} B with V1 pages",))
+    return replace(plan, notes=plan.notes + (f"data pages V1: the sample wrote {v1:,} B against {v2:,} B with V2 "
+                                             "pages (V1 is read by every engine)",))
 
 
 def _choose_writer(plan: EncodingPlan, table: pa.Table, profile: ReaderProfile) -> EncodingPlan:
@@ -356,19 +428,22 @@ def _plan_by_rules(
     notes: tuple[str, ...],
     int96: bool,
 ) -> EncodingPlan:
-    """A small whole table's plan from statistics alone (no trial encodes, no size estimates)."""
+    """A plan from the cost model: statistics alone (no trial encodes, no size estimates)."""
     choices = []
+    statistics, stats_note = _statistics(sample)
     for leaf in leaves:
-        candidate, why = rule_candidate(leaf, stats[leaf.path], profile)
+        candidate, why = rule_candidate(leaf, stats[leaf.path], profile, sample.total_rows)
         choices.append(ColumnChoice.of(leaf, candidate, reason=f"{stats[leaf.path].describe()}: {why}"))
     return EncodingPlan(
         columns=tuple(choices), objective=config.objective, rows=sample.total_rows, sample_rows=sample.rows,
         data_page_size=1024 * 1024, sorting_columns=sorting, int96_timestamps=int96,
         notes=notes + (f"reader profile {profile.describe()}",
-                       f"small table ({sample.rows:,} rows x {len(leaves)} columns): chosen by rules from column "
-                       "statistics, without trial encodes (they would cost more than the rewrite)"),
+                       f"{sample.total_rows:,} rows x {len(leaves)} columns: chosen by the cost model from column "
+                       f"statistics (of {sample.rows:,} rows), without trial encodes (on a table under "
+                       f"{config.trial_factor}x its sample they would cost more than a few % of the rewrite)")
+        + stats_note,
         readers=profile.name, store_schema=needs_arrow_schema(sample.table.schema, int96=int96),
-        max_rows_per_page=MAX_ROWS_PER_PAGE,
+        max_rows_per_page=MAX_ROWS_PER_PAGE, statistics=statistics,
     )
 
 
@@ -380,10 +455,12 @@ def _not_constant(column: pa.ChunkedArray) -> bool:
     return bounds["min"].as_py() != bounds["max"].as_py()
 
 
-def _find_sorted(table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ...]) -> tuple[SortKey, ...]:
+def _find_sorted(
+    table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ...], stats: Mapping[str, ColumnStats]
+) -> tuple[SortKey, ...]:
     """The first flat column that is sorted ascending over the whole table and not constant.
 
-    Only columns sorted in the sample (cheap) are checked over the whole table.
+    Only columns sorted in the sample (its statistics say so) are checked over the whole table.
     """
     flat = {leaf.top for leaf in leaves if leaf.path == leaf.top and not leaf.dictionary}
     for name in table.column_names:
@@ -394,7 +471,8 @@ def _find_sorted(table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ..
                                                    or pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
                                                    or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type)):
             continue
-        if not is_sorted(sample.column(name)):
+        ordered = stats[name].sorted_fraction if name in stats else None
+        if ordered is not None and ordered < 1.0:
             continue
         if is_sorted(column) and _not_constant(column):
             first = column.null_count > 0 and column.combine_chunks().is_null()[0].as_py()
@@ -419,20 +497,27 @@ def advise_table(
     config = config or AdvisorConfig()
     leaves = leaf_columns(table.schema, int96=int96)
     whole = total_rows is None or total_rows <= table.num_rows
-    sample = take_sample(table, config.sample, num_leaves=len(leaves))
+    rows = table.num_rows if whole else total_rows
+    sampling = config.sample
+    if by_model(config, -1, rows, len(leaves)) and sampling.min_rows > MODEL_MIN_ROWS:
+        sampling = replace(sampling, min_rows=MODEL_MIN_ROWS, max_rows=max(MODEL_MIN_ROWS, sampling.max_rows))
+    sample = take_sample(table, sampling, num_leaves=len(leaves))
     if not whole:
         sample = Sample(sample.table, total_rows)  # type: ignore[arg-type]
     full: dict[str, int | None] = {}
-    if config.exact_ndv and sample.rows < sample.total_rows:
+    if (config.exact_ndv and sample.rows < sample.total_rows
+            and not by_model(config, sample.rows, sample.total_rows, len(leaves))):  # the model estimates from the sample
         for path, arr in leaf_arrays(table, leaves).items():
             full[path] = estimate_distinct(arr, total_rows=sample.total_rows)
+    stats = sample_stats(sample, leaves, full)
     if not sorting and config.declare_sorted and whole:
-        sorting = _find_sorted(table, sample.table, leaves)
+        sorting = _find_sorted(table, sample.table, leaves, stats)
         if sorting:
             notes = notes + (f"column {sorting[0].path!r} is sorted over the whole table: declared in sorting_columns",)
     elif sorting:
         notes = notes + ("sort order declared by the input kept: " + ", ".join(k.path for k in sorting),)
-    return advise_sample(sample, leaves, config=config, full_distinct=full, sorting=sorting, notes=notes, int96=int96)
+    return advise_sample(sample, leaves, config=config, full_distinct=full, sorting=sorting, notes=notes, int96=int96,
+                         stats=stats)
 
 
 def advisor_config(config: AdvisorConfig | None, objective: str | None, readers: str | None = None) -> AdvisorConfig:

@@ -149,6 +149,9 @@ class EncodingPlan:
         writer: ``pyarrow`` (the per-column settings) or ``duckdb-v2`` (DuckDB's writer, V2 pages and ZSTD-19,
             chosen when it wrote the sample smaller; see :mod:`~lakeshrink.codecs.encodings.duckdb_writer`;
             falls back to pyarrow with the per-column settings whenever its file would not do).
+        statistics: write min/max/null-count statistics (``False`` only for tables so small that a reader's
+            first read of the footer fetches the whole file, where statistics cannot save a read; table
+            formats always keep them).
     """
 
     columns: tuple[ColumnChoice, ...]
@@ -166,6 +169,7 @@ class EncodingPlan:
     store_schema: bool = True
     writer: str = "pyarrow"
     max_rows_per_page: int | None = None
+    statistics: bool = True
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -286,6 +290,8 @@ class EncodingPlan:
             kwargs["data_page_size"] = self.data_page_size
         if self.max_rows_per_page is not None:
             kwargs["max_rows_per_page"] = self.max_rows_per_page
+        if not self.statistics:
+            kwargs["write_statistics"] = False
         if self.sorting_columns:
             index = {c.path: i for i, c in enumerate(self.columns)}
             kwargs["sorting_columns"] = [pq.SortingColumn(index[k.path], k.descending, k.nulls_first)
@@ -308,6 +314,7 @@ class EncodingPlan:
             "store_schema": self.store_schema,
             "writer": self.writer,
             "max_rows_per_page": self.max_rows_per_page,
+            "statistics": self.statistics,
             "columns": [{**vars(c), "constrained_by": list(c.constrained_by)} for c in self.columns],
             "notes": list(self.notes),
             "overhead_bytes": self.overhead_bytes,
@@ -349,6 +356,7 @@ class EncodingPlan:
                 store_schema=_bool(data.get("store_schema", True)),
                 writer=_typed_str(data.get("writer", "pyarrow")),
                 max_rows_per_page=_of(data.get("max_rows_per_page"), int) if data.get("max_rows_per_page") is not None else None,
+                statistics=_bool(data.get("statistics", True)),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SealBroken(f"encoding plan is malformed: {exc}", path=path) from exc

@@ -247,6 +247,12 @@ def resolve_profile(spec: str | Sequence[str] | ReaderProfile | None = None) -> 
         return spec
     if spec is None:
         spec = DEFAULT_PROFILE
+    return _resolve(spec if isinstance(spec, str) else tuple(spec))
+
+
+@functools.lru_cache(maxsize=64)
+def _resolve(spec: str | tuple[str, ...]) -> ReaderProfile:
+    """:func:`resolve_profile` of a name list (cached: profiles are immutable and looked up per column)."""
     names = [n.strip() for n in (spec.split(",") if isinstance(spec, str) else spec) if n.strip()]
     if not names:
         names = [DEFAULT_PROFILE]

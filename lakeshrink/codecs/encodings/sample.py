@@ -99,4 +99,6 @@ def take_sample(table: pa.Table, config: SampleConfig | None = None, *, num_leav
     if n <= max(target, 2 * config.min_rows) and n * leaves <= config.max_cells:
         return Sample(table, n)
     indices = run_indices(n, target, runs=config.runs, seed=config.seed)
-    return Sample(table.take(pa.array(indices)), n)
+    breaks = np.flatnonzero(np.diff(indices) != 1) + 1  # the runs, as zero-copy slices (take() copies the table)
+    runs = [(int(run[0]), len(run)) for run in np.split(indices, breaks) if len(run)]
+    return Sample(pa.concat_tables([table.slice(start, length) for start, length in runs]).combine_chunks(), n)

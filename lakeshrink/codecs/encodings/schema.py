@@ -11,6 +11,7 @@ writer's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -48,7 +49,45 @@ def _contains_dictionary(dtype: pa.DataType) -> bool:
     return any(_contains_dictionary(dtype.field(i).type) for i in range(dtype.num_fields))
 
 
+def _schema_key(schema: pa.Schema, int96: bool) -> tuple[bytes, bool]:
+    """A cache key that tells schemas apart by everything, metadata included (``==`` ignores metadata)."""
+    return schema.serialize().to_pybytes(), int96
+
+
+_CACHE: dict[tuple[str, bytes, bool], Any] = {}
+_CACHE_SIZE = 256
+
+
+def _cached(kind: str, schema: pa.Schema, int96: bool) -> Any:
+    """``_leaf_columns`` or ``_needs_arrow_schema`` of ``schema``, remembered (results are immutable)."""
+    try:
+        key = (kind, *_schema_key(schema, int96))
+    except (pa.ArrowException, TypeError):  # a schema IPC cannot serialize: not cached
+        key = None
+    if key is not None and key in _CACHE:
+        return _CACHE[key]
+    value = _leaf_columns(schema, int96=int96) if kind == "leaves" else _needs_arrow_schema(schema, int96=int96)
+    if key is not None:
+        if len(_CACHE) >= _CACHE_SIZE:
+            try:
+                _CACHE.pop(next(iter(_CACHE)), None)
+            except (StopIteration, RuntimeError):  # emptied or resized by another thread meanwhile
+                pass
+        _CACHE[key] = value
+    return value
+
+
 def leaf_columns(schema: pa.Schema, *, int96: bool = False) -> tuple[LeafColumn, ...]:
+    """The Parquet leaves pyarrow writes for ``schema``, in file order (cached per schema: finding them costs
+    an empty file's write, which the advisor, the plan check and the writer would each pay).
+
+    Raises:
+        SchemaMismatch: pyarrow cannot write this schema to Parquet (the message names the reason).
+    """
+    return _cached("leaves", schema, int96)
+
+
+def _leaf_columns(schema: pa.Schema, *, int96: bool = False) -> tuple[LeafColumn, ...]:
     """The Parquet leaves pyarrow writes for ``schema``, in file order.
 
     Args:
@@ -151,6 +190,12 @@ def leaf_arrays(table: pa.Table, leaves: tuple[LeafColumn, ...]) -> dict[str, pa
 
 
 def needs_arrow_schema(schema: pa.Schema, *, int96: bool = False) -> bool:
+    """Whether a file of ``schema`` must store pyarrow's serialized schema to read back equal (cached per
+    schema; see :func:`_needs_arrow_schema`)."""
+    return bool(_cached("schema", schema, int96))
+
+
+def _needs_arrow_schema(schema: pa.Schema, *, int96: bool = False) -> bool:
     """Whether a file of ``schema`` must store pyarrow's serialized schema (``ARROW:schema``) to read back equal.
 
     pyarrow stores the Arrow schema in the footer (hundreds of bytes: a third of a tiny file) to restore what

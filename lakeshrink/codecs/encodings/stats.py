@@ -29,6 +29,7 @@ class ColumnStats:
             ``None`` for types without an order.
         width: average bytes per non-null value in Arrow (strings: payload bytes).
         full_distinct: distinct values of the whole column, when known.
+        singletons: distinct values seen once in the sample; ``doubletons``: seen twice (for Chao1).
     """
 
     values: int
@@ -38,6 +39,17 @@ class ColumnStats:
     sorted_fraction: float | None
     width: float
     full_distinct: int | None = None
+    singletons: int = 0
+    doubletons: int = 0
+
+    def chao1(self, total_rows: int) -> int:
+        """Distinct values of a column of ``total_rows`` rows this sample was taken from (Chao1, see
+        :func:`estimate_distinct`), from the sample's own counts: no second pass over the data."""
+        if self.values == 0 or total_rows <= self.values:
+            return self.distinct
+        f1, f2 = self.singletons, self.doubletons
+        estimate = self.distinct + (f1 * f1 / (2 * f2) if f2 else f1 * (f1 - 1) / 2)
+        return int(min(total_rows * (1 - self.null_ratio), round(estimate)))
 
     @property
     def null_ratio(self) -> float:
@@ -98,7 +110,87 @@ def _sorted_fraction(array: pa.Array) -> float | None:
         ordered = pc.less_equal(values.slice(0, len(values) - 1), values.slice(1))
     except pa.ArrowNotImplementedError:
         return None
-    return float(pc.sum(ordered.cast(pa.int64())).as_py() or 0) / (len(values) - 1)
+    return float(pc.sum(ordered).as_py() or 0) / (len(values) - 1)
+
+
+def _numeric_view(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """(values, validity or ``None``) of an integer, float or date/time array as numpy views of its buffers, or
+    ``None`` for other types (and floats holding NaN: one value to Arrow and Parquet, not to numpy)."""
+    dtype = array.type
+    if pa.types.is_integer(dtype) or pa.types.is_date(dtype) or pa.types.is_timestamp(dtype) \
+            or pa.types.is_time(dtype) or pa.types.is_duration(dtype):
+        kind = "u" if pa.types.is_unsigned_integer(dtype) else "i"
+    elif pa.types.is_float32(dtype) or pa.types.is_float64(dtype):
+        kind = "f"
+    else:
+        return None
+    validity, data = array.buffers()[:2]
+    if data is None:
+        return None
+    n, offset = len(array), array.offset
+    values = np.frombuffer(data, dtype=np.dtype(f"<{kind}{dtype.bit_width // 8}"))[offset:offset + n]
+    valid = None
+    if array.null_count:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        valid = bits[offset:offset + n].astype(bool)
+    if kind == "f" and np.isnan(values if valid is None else values[valid]).any():
+        return None
+    return values, valid
+
+
+def _numeric_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | None:
+    """The statistics of an integer, float, date/time or string column with numpy (``None`` for other types):
+    a sort and a few vector comparisons, without a compute-kernel call per statistic (each of which waits for
+    Arrow's thread pool: the main cost of advising a table of thousands of rows). Strings are ranked through
+    their dictionary (one ``dictionary_encode`` and one sort of the distinct values)."""
+    width = None
+    view = _numeric_view(array)
+    if view is None:
+        view, width = _string_view(array)
+        if view is None:
+            return None
+    data, valid = view
+    n = len(data)
+    values = data if valid is None else data[valid]
+    present = len(values)
+    if present == 0:
+        return None
+    differ = data[1:] != data[:-1]
+    if valid is not None:  # nulls form runs of their own
+        differ = (differ & valid[1:] & valid[:-1]) | (valid[1:] != valid[:-1])
+    changes = int(np.count_nonzero(differ))
+    ordered = float(np.count_nonzero(values[1:] >= values[:-1])) / (present - 1) if present >= 2 else None
+    ranked = np.sort(values)
+    starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+    counts = np.diff(np.append(starts, present))
+    if width is None:
+        width = array.type.bit_width / 8.0
+    return ColumnStats(n, n - present, len(counts), n / (changes + 1), ordered, width, full_distinct,
+                       int(np.count_nonzero(counts == 1)), int(np.count_nonzero(counts == 2)))
+
+
+def _string_view(array: pa.Array) -> tuple[tuple[np.ndarray, np.ndarray | None] | None, float | None]:
+    """((rank of each value among the distinct values, validity), bytes per non-null value) of a string or
+    binary array; ``(None, None)`` for other types."""
+    dtype = array.type
+    if not (pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_binary(dtype)
+            or pa.types.is_large_binary(dtype)):
+        return None, None
+    encoded = pc.dictionary_encode(array)
+    view = _numeric_view(encoded.indices)
+    if view is None:
+        return None, None
+    indices, valid = view
+    order = np.asarray(pc.sort_indices(encoded.dictionary))
+    ranks = np.empty(len(order), dtype=np.int64)
+    ranks[order] = np.arange(len(order))
+    data = ranks[np.where(valid, indices, 0) if valid is not None else indices] if len(order) else \
+        np.zeros(len(indices), dtype=np.int64)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if dtype in (pa.large_string(), pa.large_binary())
+                            else np.int32)
+    present = len(array) - array.null_count
+    total = int(offsets[array.offset + len(array)] - offsets[array.offset])  # null slots hold no bytes
+    return (data, valid), total / present if present else 0.0
 
 
 def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) -> ColumnStats:
@@ -116,8 +208,17 @@ def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) ->
         return ColumnStats(0, 0, 0, 1.0, None, 0.0, full_distinct)
     nulls = array.null_count
     present = n - nulls
+    if n >= 2:
+        fast = _numeric_stats(array, full_distinct)
+        if fast is not None:
+            return fast
+    f1 = f2 = 0
     try:
-        distinct = int(pc.count_distinct(array, mode="only_valid").as_py()) if present else 0
+        if present:
+            counts = pc.value_counts(array.drop_null() if nulls else array).field("counts").to_numpy()
+            distinct, f1, f2 = len(counts), int((counts == 1).sum()), int((counts == 2).sum())
+        else:
+            distinct = 0
         mean_run = _runs(array)
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
         distinct, mean_run = present, 1.0
@@ -125,7 +226,7 @@ def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) ->
         ordered, width = _sorted_fraction(array), _width(array, present)
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
         ordered, width = None, float(array.nbytes) / max(1, present)
-    return ColumnStats(n, nulls, distinct, mean_run, ordered, width, full_distinct)
+    return ColumnStats(n, nulls, distinct, mean_run, ordered, width, full_distinct, f1, f2)
 
 
 def exact_distinct(array: pa.Array | None) -> int | None:
@@ -182,6 +283,16 @@ def is_sorted(array: pa.Array | pa.ChunkedArray) -> bool:
     """Whether a flat column is sorted ascending with nulls first or last only (used for ``sorting_columns``)."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
+    view = _numeric_view(array)
+    if view is not None:
+        data, valid = view
+        if valid is not None:
+            nulls = ~valid
+            k = int(nulls.sum())
+            if not (nulls[:k].all() or nulls[len(nulls) - k:].all()):
+                return False
+            data = data[valid]
+        return bool(np.all(data[1:] >= data[:-1]))
     values = array.drop_null()
     if len(values) < 2:
         return True

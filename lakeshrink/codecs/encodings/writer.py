@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from lakeshrink.codecs.encodings.advisor import AdvisorConfig, advise, advise_table, advisor_config, to_arrow
 from lakeshrink.codecs.encodings.plan import EncodingPlan
 from lakeshrink.codecs.encodings.plan_write import write_table_file  # noqa: F401  (re-exported)
 from lakeshrink.codecs.encodings.profiles import resolve_profile
-from lakeshrink.codecs.encodings.source import foreign_entries, open_input, read_file, uses_int96
+from lakeshrink.codecs.encodings.source import declared_sorting, foreign_entries, open_input, read_file, uses_int96
 from lakeshrink.codecs.encodings.verify import verify_equal
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file, replace_file_in_place
@@ -163,10 +165,18 @@ def rewrite(
 
         check_rewritable(str(source.root), source.table_format, iceberg_catalog=iceberg_catalog)
     input_bytes = source.bytes
-    start = time.perf_counter()
     first = source.path(source.files[0])
     config = advisor_config(config, objective, readers)
-    if plan is None:  # advised like `advise(path)`: a large input from spread row groups, not read whole
+    read_seconds, table = 0.0, None
+    if plan is None and not source.is_dir and source.table_format is None:
+        # one file: the rewrite reads it whole anyway, so the advice is made on those rows (no second read)
+        start = time.perf_counter()
+        table = read_file(source.root)
+        read_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    if table is not None:
+        plan = advise_table(table, config=config, sorting=declared_sorting(first), int96=uses_int96(first))
+    elif plan is None:  # advised like `advise(path)`: a large input from spread row groups, not read whole
         plan = advise(source.root, config=config).plan
     else:
         resolve_profile(config.readers).check_plan(plan, where=input)
@@ -174,7 +184,7 @@ def rewrite(
         raise InputError(f"the plan {'keeps' if plan.int96_timestamps else 'does not keep'} INT96 timestamps but the "
                          "input does the opposite; advise again on this input", path=first)
     advise_seconds = time.perf_counter() - start
-    start = time.perf_counter()
+    start = time.perf_counter() - read_seconds  # reading the rows is part of the rewrite, not of the advice
     if source.table_format is not None:
         from lakeshrink.tables.rewrite import rewrite_table
 
@@ -189,7 +199,7 @@ def rewrite(
     # progress in bytes of the input files rewritten (and verified); the step under way names its file
     if not source.is_dir:
         with progress("rewriting", total=input_bytes, unit="bytes") as bar, atomic_file(target) as tmp:
-            rows = _rewrite_one(source.root, tmp, plan, step=bar.step)
+            rows = _rewrite_one(source.root, tmp, plan, step=bar.step, table=table)
             out_bytes = tmp.stat().st_size
             bar.advance(input_bytes)
     elif in_place:
@@ -236,14 +246,18 @@ def refuse_foreign(target: Path) -> None:
                          hint="write to a new path, or move them away first")
 
 
-def _rewrite_one(src: Path, dest: Path, plan: EncodingPlan, *, step: Callable[[str], None] | None = None) -> int:
+def _rewrite_one(
+    src: Path, dest: Path, plan: EncodingPlan, *, step: Callable[[str], None] | None = None,
+    table: pa.Table | None = None,
+) -> int:
     """Rewrite one data file with the plan and check it reads back equal; return its row count.
 
     ``step`` is told each step as it starts ("reading x.parquet", "writing ...", "verifying ...": progress).
+    ``table`` is the file's rows when they were already read (to be advised on).
     """
     step = step or (lambda _: None)
-    step(f"reading {src.name}")
-    table = read_file(src)
+    step(f"reading {src.name}")  # (already done when ``table`` is given: the step passes at once)
+    table = read_file(src) if table is None else table
     step(f"writing {src.name}")
     write_table_file(table, dest, plan, where=src)
     step(f"verifying {src.name}")
