@@ -2,8 +2,8 @@
 Spark Connect server compared with the local engine.
 
 ``help``: ``lakeshrink --help`` wall time, ``--runs`` times, in this checkout and (``--anchor DIR``) in another
-checkout side by side in the same run (alternating, the minimum of each reported, and their ratio), with the
-interpreter's own start-up (``python -c pass``) as the floor.
+checkout side by side in the same run (alternating, the minimum and median of each reported, and the ratio of the
+minima), with the interpreter's own start-up (``python -c pass``) as the floor and the load average beside them.
 
 ``connect``: starts a standalone Spark Connect server from the pyspark package
 (``$SPARK_HOME/sbin/start-connect-server.sh``, pyspark's own ``SPARK_HOME`` when unset) on a free port, runs
@@ -33,6 +33,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,10 +64,13 @@ def run_help(runs: int, anchor: Path | None) -> dict:
         if anchor is not None:
             times["anchor"].append(_help_seconds(anchor))
     result = {"runs": runs, "python_startup_min_s": round(min(times["python"]), 3),
-              "this_min_s": round(min(times["this"]), 3), "this_all_s": [round(t, 3) for t in times["this"]]}
+              "python_startup_median_s": round(statistics.median(times["python"]), 3),
+              "this_min_s": round(min(times["this"]), 3), "this_median_s": round(statistics.median(times["this"]), 3),
+              "this_all_s": [round(t, 3) for t in times["this"]], "load_average_1min": round(os.getloadavg()[0], 2)}
     if anchor is not None:
         result.update(anchor=str(anchor), anchor_min_s=round(min(times["anchor"]), 3),
                       anchor_all_s=[round(t, 3) for t in times["anchor"]],
+                      anchor_median_s=round(statistics.median(times["anchor"]), 3),
                       ratio_this_over_anchor=round(min(times["this"]) / min(times["anchor"]), 3))
     return result
 
