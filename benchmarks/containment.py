@@ -91,6 +91,11 @@ def _instrumented_scan(root: str, *, engine, types: str, cache: Path, memory: Tr
     return result, seconds, shuffles
 
 
+def _load() -> list[float]:
+    """The machine's load average (1, 5, 15 minutes), recorded beside every figure (the machine is shared)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def _quality(result, truth) -> dict:
     found = {(e.child, e.parent) for e in result.edges}
     tp = len(found & truth.edges)
@@ -127,6 +132,8 @@ def _engine_run(lake, engine_name: str, *, types: str, work: Path, memory: TreeM
     row = {
         "engine": engine_name, "seconds": round(seconds, 3), "edges": len(result.edges), "skipped": len(result.skipped),
         "stages_3_4_read_vs_lake": round(data_34 / lake.bytes, 4) if lake.bytes else None, "stages": stages,
+        "fingerprint_bytes": sum(p.stat().st_size for p in (cache / "fp").glob("*.parquet")) if (cache / "fp").is_dir() else None,
+        "load_average_1_5_15": _load(),
     }
     return row, result
 
@@ -147,6 +154,7 @@ def _rescan(lake, *, types: str, work: Path, full_seconds: float) -> dict:
     return {
         "changed_table": target.id, "seconds": round(seconds, 3), "vs_full_scan": round(seconds / full_seconds, 4),
         "data_bytes_read": sum(s.data_bytes for s in again.stages), "edges_equal_fresh_scan": again.edges == fresh.edges,
+        "load_average_1_5_15": _load(),
     }
 
 
@@ -178,7 +186,8 @@ def run_scale(scale: float, *, max_rows: int, seed: int, types: str, work: Path,
         with memory.phase("brute force"):
             truth = brute_force(lake.root, types=types)
         row.update(brute_force_seconds=round(truth.seconds, 3), brute_force_pairs=truth.pairs_checked,
-                   true_edges=len(truth.edges), brute_force_peak_memory_bytes=memory.peaks["brute force"])
+                   true_edges=len(truth.edges), brute_force_peak_memory_bytes=memory.peaks["brute force"],
+                   brute_force_load_average_1_5_15=_load())
         for entry in row["engines"]:
             entry.update(_quality(results[entry["engine"]], truth), speedup_vs_brute_force=round(truth.seconds / entry["seconds"], 2))
     return row
@@ -189,20 +198,25 @@ def _mb(value) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    print(f"{'scale':>6} {'tables':>7} {'lake MB':>8} {'engine':>6} {'edges':>7} {'prec':>5} {'recall':>6} {'brute s':>8} {'scan s':>8} {'3-4 read/lake':>13}")
+    print(f"{'scale':>6} {'tables':>7} {'lake MB':>8} {'engine':>6} {'edges':>7} {'prec':>5} {'recall':>6} {'brute s':>8} {'scan s':>8} "
+          f"{'3-4 read/lake':>13} {'fp MB':>6} {'load 1/5/15':>16}")
     for r in rows:
         for e in r["engines"]:
             print(
                 f"{r['scale']:>6g} {r['tables']:>7} {r['lake_bytes'] / 1e6:>8.1f} {e['engine']:>6} {e['edges']:>7} "
                 f"{e.get('precision', '-')!s:>5} {e.get('recall', '-')!s:>6} {r.get('brute_force_seconds', '-')!s:>8} "
-                f"{e['seconds']:>8} {e['stages_3_4_read_vs_lake']!s:>13}"
+                f"{e['seconds']:>8} {e['stages_3_4_read_vs_lake']!s:>13} {_mb(e.get('fingerprint_bytes')):>6} "
+                f"{'/'.join(str(x) for x in e.get('load_average_1_5_15', [])):>16}"
             )
         if "spark_vs_local" in r:
             print(f"{'':>6} spark / local wall time: {r['spark_vs_local']}x; same edges: {r['engines_agree']}")
         if "rescan" in r:
             rs = r["rescan"]
             print(f"{'':>6} re-scan after changing {rs['changed_table']}: {rs['seconds']} s = {rs['vs_full_scan']:.1%} of the full scan; "
-                  f"data read {_mb(rs['data_bytes_read'])} MB; edges equal a fresh scan: {rs['edges_equal_fresh_scan']}")
+                  f"data read {_mb(rs['data_bytes_read'])} MB; edges equal a fresh scan: {rs['edges_equal_fresh_scan']}; "
+                  f"load {rs.get('load_average_1_5_15')}")
+        if "brute_force_load_average_1_5_15" in r:
+            print(f"{'':>6} brute force: {r['brute_force_seconds']} s at load {r['brute_force_load_average_1_5_15']}")
     print()
     print(f"{'scale':>6} {'engine':>6} {'stage':>7} {'pairs in':>10} {'pairs out':>10} {'seconds':>8} {'lake MB':>8} "
           f"{'fp MB':>7} {'shuffle MB':>10} {'peak MB':>8}")

@@ -5,8 +5,9 @@ files in families of ``--family`` tables. A family draws a schema of 4-12 column
 types, and value ranges; each member keeps all the columns or a random subset, and a random slice of the range,
 so the schema graph has real candidates within families (and a few across) and min-max prunes some of them.
 
-The stages run through the scan's own functions (discovery, ``read_footer`` per table on the local engine,
-``schema_candidates``, ``minmax_prune``) and each is timed, with its peak memory (process tree).
+The stages run through the scan's own functions (discovery, ``read_footers`` on the local engine: footers read
+in the crash-isolated child process, as the scan does; ``schema_candidates``, ``minmax_prune``) and each is
+timed, with its peak memory (process tree) and the load average of the machine beside it.
 
 Usage::
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -32,7 +34,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.procmem import TreeMemory  # noqa: E402
-from lakeshrink.containment.scan.footers import FooterTask, read_footer  # noqa: E402
+from lakeshrink.containment.scan.footer_guard import read_footers  # noqa: E402
+from lakeshrink.containment.scan.footers import FooterTask  # noqa: E402
 from lakeshrink.containment.lake import discover  # noqa: E402
 from lakeshrink.containment.scan.minmax import minmax_prune  # noqa: E402
 from lakeshrink.containment.scan.schema_graph import schema_candidates  # noqa: E402
@@ -101,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
 
     lake = timed("discover", lambda: discover(root))
     engine = get_engine("local")
-    footers = timed("footers", lambda: engine.map(read_footer, [FooterTask(lake.root, t) for t in lake.tables]))
+    tasks = [FooterTask(lake.root, t) for t in lake.tables]
+    footers = timed("footers", lambda: read_footers(engine, tasks, description="footers"))
     by_id = {f.table: f for f in footers if f.error is None}
     pairs = timed("schema graph", lambda: schema_candidates({t: f.schema for t, f in by_id.items()}, args.types))
     kept = timed("minmax", lambda: minmax_prune(pairs, by_id)[0])
@@ -114,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "footer_bytes": sum(f.footer_bytes for f in by_id.values()), "schema_pairs_in": n * (n - 1),
         "schema_pairs_out": len(pairs), "minmax_pairs_out": len(kept),
         "peak_memory_bytes": {k: v for k, v in memory.peaks.items()}, "overall_peak_memory_bytes": memory.overall,
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(doc, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ import os
 from pathlib import PurePath
 from typing import Any
 
-from lakeshrink.fileio import atomic_file
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -48,5 +47,7 @@ def dumps(obj: Any, *, indent: int | None = 2) -> str:
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> None:
     """Write ``obj`` as JSON to ``path`` atomically (temp file, then rename)."""
+    from lakeshrink.fileio import atomic_file  # not at import: the CLI's start-up imports this module
+
     with atomic_file(path) as tmp:
         tmp.write_text(dumps(obj) + "\n", encoding="utf-8")

@@ -23,6 +23,7 @@ from lakeshrink.containment.planner.plan import PlanOptions, load_plan, make_pla
 from lakeshrink.containment.planner.ports import REBUILDER
 from lakeshrink.containment.rowhash import table_checksum
 from lakeshrink.containment.scan import scan_lake
+from lakeshrink.engine import LocalEngine
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +88,27 @@ def test_rewrite_keeps_the_content(engine, demo_data, tmp_path, table):
     assert table_checksum(after.cast(before.schema)) == table_checksum(before)
 
 
-def test_advice_covers_the_same_columns(engine, demo_data):
-    src = demo_data / "lake" / "weather_jan.parquet"
+@pytest.mark.parametrize("table", ["weather_jan.parquet", "derived/flights_by_origin"])
+def test_advice_is_the_local_advice(engine, demo_data, table):
+    """A sorted column, a timestamp[ms] column Spark reads as [us], a hive-partitioned directory of three files:
+    the whole plan is the local engine's."""
+    src = demo_data / "lake" / table
     local = advise(src, objective="size").plan
     plan = engine.port(ENCODING_ADVISOR).advise_path(str(src), objective="size").plan
-    assert [(c.path, c.physical_type) for c in plan.columns] == [(c.path, c.physical_type) for c in local.columns]
-    assert plan.rows == local.rows
+    assert plan.to_json() == local.to_json()
+    if table == "weather_jan.parquet":
+        assert [k.path for k in plan.sorting_columns] == ["origin"]
+
+
+@pytest.mark.parametrize("table", ["weather_jan.parquet", "flights_jan"])
+def test_rewrite_writes_the_local_files(engine, demo_data, tmp_path, table):
+    """Advised and rewritten on the engine: the same types, rows and bytes as the local rewrite."""
+    src = demo_data / "lake" / table
+    local = LocalEngine().port(ENCODING_REWRITER).rewrite(str(src), str(tmp_path / "local"))
+    result = engine.port(ENCODING_REWRITER).rewrite(str(src), str(tmp_path / "out"))
+    assert (result.rows, result.files, result.output_bytes) == (local.rows, local.files, local.output_bytes)
+    assert result.plan.to_json() == local.plan.to_json()
+    assert ds.dataset(tmp_path / "out").schema == ds.dataset(tmp_path / "local").schema
 
 
 @pytest.fixture(scope="module")

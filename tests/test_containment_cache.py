@@ -74,12 +74,16 @@ def test_a_damaged_cache_is_ignored_and_rebuilt(tmp_path, damage):
             path.write_bytes(bytes(data))
     elif damage == "footers":
         doc = json.loads((cache / "footers.json").read_text())
-        entry = next(iter(doc["footers"].values()))
+        state, text = next(iter(doc["footers"].items()))
+        entry = json.loads(text)
         entry["rows"] += 1  # a plausible edit; the seal catches it
+        doc["footers"][state] = json.dumps(entry)
         (cache / "footers.json").write_text(json.dumps(doc))
     elif damage == "edges":
         doc = json.loads((cache / "edges-exact.json").read_text())
-        doc["edges"].append(dict(doc["edges"][0], child_state=doc["edges"][0]["parent_state"], parent_state=doc["edges"][0]["child_state"]))
+        edges = json.loads(doc["edges"])
+        edges.append([edges[0][1], edges[0][0], *edges[0][2:]])  # the reverse of an edge; the seal catches it
+        doc["edges"] = json.dumps(edges)
         (cache / "edges-exact.json").write_text(json.dumps(doc))
     else:
         for path in cache.rglob("*"):

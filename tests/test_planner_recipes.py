@@ -14,7 +14,7 @@ from lakeshrink.containment import rowhash
 from lakeshrink.containment.planner import recipes
 from lakeshrink.containment.planner.recipes import ParentChanged, build_recipe, read_recipe, rebuild, write_rebuild, write_recipe
 from lakeshrink.containment.rowhash import row_hashes, table_checksum
-from lakeshrink.containment.planner.sealed import UnsafeTablePath, check_table_id, table_path
+from lakeshrink.containment.planner.table_paths import UnsafeTablePath, check_table_id, table_path
 from lakeshrink.errors import CorruptArchive, TableError, VerificationFailed
 
 
@@ -247,7 +247,7 @@ def test_compatible_types_are_cast_back_to_the_child_schema(lake):
 
 
 def test_sealed_documents_survive_pretty_printing_but_not_edits(tmp_path):
-    from lakeshrink.containment.planner.sealed import read_sealed, seal, unseal, write_sealed
+    from lakeshrink.sealed import read_sealed, seal, unseal, write_sealed
 
     doc = write_sealed(tmp_path / "d.json", "lakeshrink-test", 1, {"b": [1, 2.5, "é"], "a": None})
     assert doc["format"] == "lakeshrink-test" and doc["version"] == 1 and len(doc["sha256"]) == 64

@@ -22,7 +22,6 @@ otherwise nothing. It is read when a command runs, never on import.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,8 @@ def find_config(explicit: Path | None, cwd: Path | None = None) -> tuple[Path, d
 
 def _read(path: Path, *, pyproject: bool) -> dict[str, Any]:
     try:
+        import tomllib  # only when a config file is there: not on the start-up path
+
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"cannot read the config file: {exc.strerror or exc}", path=path) from exc

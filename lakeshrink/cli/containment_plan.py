@@ -12,10 +12,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from lakeshrink import serde
 from lakeshrink.cli._common import (
     AliasOption, CliState, EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state, styled,
 )
+from lakeshrink.cli.results import FreedFile, MarkCommandResult, PlanCommandResult, RebuildCommandResult
 from lakeshrink.containment.planner.ports import REBUILDER
 
 
@@ -52,10 +52,11 @@ def plan_command(state: CliState, scan_dir: Path, out_dir: Path, costs: Path | N
     with open_engine(engine) as eng:
         plan = make_plan(scan_dir, out_dir, costs=costs, access=access, engine=eng,
                          options=options, overwrite=overwrite)
-    payload = {"plan_dir": str(out_dir), "marked": plan.marked, "kept": plan.kept, "bytes_saved": plan.bytes_saved,
-               "bytes_total": plan.bytes_total, "solver": plan.solver, "optimal": plan.optimal,
-               "monthly_net_saving": plan.monthly_net_saving, "currency": plan.currency, "rejected": plan.rejected,
-               "report": str(out_dir / "report.html")}
+    payload = PlanCommandResult(
+        plan_dir=str(out_dir), marked=tuple(plan.marked), kept=tuple(plan.kept), bytes_saved=plan.bytes_saved,
+        bytes_total=plan.bytes_total, solver=plan.solver, optimal=plan.optimal,
+        monthly_net_saving=plan.monthly_net_saving, currency=plan.currency, rejected=tuple(plan.rejected),
+        report=str(out_dir / "report.html"))
 
     def render(console: Console) -> None:
         table = Table(title=f"plan: {len(plan.marked)} table(s) to mark, {human_bytes(plan.bytes_saved)} of {human_bytes(plan.bytes_total)}")
@@ -100,8 +101,9 @@ def mark_command(state: CliState, plan_dir: Path, execute: bool) -> None:
 
     result = mark(plan_dir, execute=execute)
     # like vacuum(dry_run=True): every file each mark would free, with its bytes (paths relative to the lake root)
-    files = [{"table": m.table, "path": f.path, "bytes": f.size} for m in result.marks for f in m.child_state.files]
-    payload = {**serde.to_jsonable(result), "files": files}
+    files = tuple(FreedFile(m.table, f.path, f.size) for m in result.marks for f in m.child_state.files)
+    payload = MarkCommandResult(result.dry_run, result.lake, result.manifest, result.marks, result.replaced,
+                                result.delta_tables, files)
 
     def render(console: Console) -> None:
         verb = "would mark" if result.dry_run else "marked"
@@ -163,10 +165,10 @@ def rebuild_command(state: CliState, plan_dir: Path, table: str, output: Path, o
     recipe = plan.recipe(table)
     with open_engine(engine) as eng:
         checksum = eng.port(REBUILDER).write_rebuild(recipe, plan.lake, output)
-    payload = {"table": table, "parent": recipe.parent, "output": str(output), "rows": recipe.child_rows,
-               "bytes": output.stat().st_size, "row_checksum": checksum, "verified": True}
+    payload = RebuildCommandResult(table, recipe.parent, str(output), recipe.child_rows, output.stat().st_size,
+                                   checksum, True)
     emit(state, payload, lambda c: c.print(f"rebuilt {table} from {recipe.parent}: {recipe.child_rows:,} rows, "
-                                           f"{human_bytes(payload['bytes'])} at {output}; row checksum {checksum} verified"))
+                                           f"{human_bytes(payload.bytes)} at {output}; row checksum {checksum} verified"))
 
 
 COMMANDS: list[click.Command] = [plan_command, mark_command, verify_command, rebuild_command]

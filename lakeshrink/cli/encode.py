@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
@@ -12,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lakeshrink.cli._common import EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.cli.results import AdviseCommandResult, RewriteCommandResult
 from lakeshrink.codecs.encodings.ports import ENCODING_ADVISOR, ENCODING_REWRITER
 from lakeshrink.codecs.encodings.plan import OBJECTIVES, EncodingPlan, load_plan
 from lakeshrink.codecs.encodings.profiles import resolve_profile
@@ -81,18 +81,17 @@ def _render_totals(console: Console, plan: EncodingPlan) -> None:
 def advise_cmd(state, path: Path, objective: str, save_plan: Path | None, why: bool, readers: str,
                engine: EngineChoice) -> None:
     """Advise per-column encodings for the Parquet file or directory PATH (estimates vs the default writer)."""
-    payload: dict[str, Any] = {"path": str(path), "engine": engine.name}
     with open_engine(engine) as eng:
         advice = eng.port(ENCODING_ADVISOR).advise_path(str(path), objective=objective, readers=readers)
     plan = advice.plan
     if save_plan is not None:
         plan.save(save_plan)
-        payload["plan_file"] = str(save_plan)
-    payload.update(seconds=advice.seconds, input_bytes=advice.input_bytes, estimated_bytes=plan.estimated_bytes,
-                   default_bytes=plan.default_bytes, zstd_bytes=plan.zstd_bytes, readers=plan.readers,
-                   latest_bytes=plan.latest_bytes,
-                   constrained={c.path: list(c.constrained_by) for c in plan.columns if c.constrained_by},
-                   plan=plan.to_dict())
+    payload = AdviseCommandResult(
+        path=str(path), engine=engine.name, plan_file=str(save_plan) if save_plan is not None else None,
+        seconds=advice.seconds, input_bytes=advice.input_bytes, estimated_bytes=plan.estimated_bytes,
+        default_bytes=plan.default_bytes, zstd_bytes=plan.zstd_bytes, readers=plan.readers,
+        latest_bytes=plan.latest_bytes,
+        constrained={c.path: list(c.constrained_by) for c in plan.columns if c.constrained_by}, plan=plan.to_dict())
 
     def render(console: Console) -> None:
         console.print(_plan_table(plan, why=why))
@@ -129,15 +128,13 @@ def rewrite_cmd(state, input_path: Path, output: Path, plan_file: Path | None, o
         result = eng.port(ENCODING_REWRITER).rewrite(str(input_path), str(output), plan=plan, objective=objective,
                                                      overwrite=overwrite, readers=readers,
                                                      iceberg_catalog=iceberg_catalog)
-    payload = {
-        "input": result.input, "output": result.output, "engine": engine.name, "files": result.files, "rows": result.rows,
-        "input_bytes": result.input_bytes, "output_bytes": result.output_bytes, "saved_bytes": result.saved_bytes,
-        "ratio": result.ratio, "verified": result.verified, "advise_seconds": result.advise_seconds,
-        "write_seconds": result.write_seconds, "estimated_bytes": result.plan.estimated_bytes,
-        "readers": readers,
-        "plan": result.plan.to_dict(), "table_format": result.table_format, "committed": result.committed,
-        "notes": list(result.notes),
-    }
+    payload = RewriteCommandResult(
+        input=result.input, output=result.output, engine=engine.name, files=result.files, rows=result.rows,
+        input_bytes=result.input_bytes, output_bytes=result.output_bytes, saved_bytes=result.saved_bytes,
+        ratio=result.ratio, verified=result.verified, advise_seconds=result.advise_seconds,
+        write_seconds=result.write_seconds, estimated_bytes=result.plan.estimated_bytes, readers=readers,
+        plan=result.plan.to_dict(), table_format=result.table_format, committed=result.committed,
+        notes=tuple(result.notes))
 
     def render(console: Console) -> None:
         console.print(f"rewrote {result.files} file(s), {result.rows:,} rows: {human_bytes(result.input_bytes)} -> "

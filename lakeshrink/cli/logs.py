@@ -10,6 +10,14 @@ import click
 from rich.table import Table
 
 from lakeshrink.cli._common import AliasOption, EngineChoice, emit, engine_options, human_bytes, open_engine, pass_state
+from lakeshrink.cli.results import (
+    CompressCommandResult,
+    GrepCommandResult,
+    GrepMatch,
+    StatsCommandResult,
+    StatsRow,
+    TemplatesCommandResult,
+)
 from lakeshrink.codecs.logs.ports import LOG_COMPRESSOR
 from lakeshrink.codecs.logs.codec import DEFAULT_CHUNK_BYTES, CodecConfig
 
@@ -53,7 +61,7 @@ def compress_cmd(state, inputs: tuple[str, ...], archive: Path, log_format: str 
     with open_engine(engine) as eng:
         report = eng.port(LOG_COMPRESSOR).compress_files(list(inputs), archive, config, overwrite=force,
                                                          exclude=list(exclude))
-    payload: dict[str, Any] = {"engine": engine.name, **_asdict(report), "ratio": round(report.ratio, 3)}
+    payload = CompressCommandResult(engine=engine.name, **_asdict(report), ratio=round(report.ratio, 3))
 
     def render(console) -> None:
         console.print(
@@ -132,7 +140,7 @@ def templates_cmd(state, archive: Path, limit: int) -> None:
             table.add_row(f"{r.lines:,}", str(r.chunks), r.template)
         console.print(table)
 
-    emit(state, {"archive": str(archive), "templates": [_asdict(r) for r in rows]}, render)
+    emit(state, TemplatesCommandResult(str(archive), tuple(rows)), render)
 
 
 @logs.command("grep")
@@ -165,8 +173,8 @@ def grep_cmd(state, archive: Path, pattern: str, fixed: bool, ignore_case: bool,
     matches = grep(archive, pattern, fixed=fixed, ignore_case=ignore_case, template=template, time_from=time_from,
                    time_to=time_to, stats=stats, where=[parse_where(w) for w in where], year=year)
     if state.json:
-        found = [{"file": m.file, "line_number": m.line_number, "line": m.line.decode("utf-8", "replace")} for m in matches]
-        emit(state, {"archive": str(archive), "pattern": pattern, "matches": found, "stats": _asdict(stats)})
+        found = tuple(GrepMatch(m.file, m.line_number, m.line.decode("utf-8", "replace")) for m in matches)
+        emit(state, GrepCommandResult(str(archive), pattern, found, stats))
         return
     out = sys.stdout.buffer
     try:
@@ -219,8 +227,8 @@ def stats_cmd(state, archive: Path, by: str, every: str, year: int | None) -> No
         return "(no time)" if bucket is None else dt.datetime.fromtimestamp(bucket, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
     if state.json:
-        emit(state, {"archive": str(archive), "by": by, "every": every,
-                     "rows": [{"bucket": when(r.bucket), "template": r.template, "lines": r.lines} for r in rows]})
+        emit(state, StatsCommandResult(str(archive), by, every,
+                                       tuple(StatsRow(when(r.bucket), r.template, r.lines) for r in rows)))
         return
     for r in rows:
         click.echo(f"{when(r.bucket)}\t{r.lines}\t{r.template}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import sys
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +48,8 @@ class LakeshrinkGroup(LazyGroup):
                 raise
             state = ctx.find_object(CliState)
             if state is not None and state.verbose:
+                import traceback
+
                 traceback.print_exc()
             click.echo(f"lakeshrink: error: {exc}", err=True)
             ctx.exit(1)

@@ -6,9 +6,13 @@ functions as the local engine; stage 3's read stores each table's row fingerprin
 (Kruse et al., BTW'15):
 
 1. ``spark.range(tables).mapInArrow(read)``: one task per slice of tables reads their fingerprint rows
-   ``(colset, hi, lo, table, count)`` (:func:`lakeshrink.containment.scan.verify.table_rows`);
-2. ``repartition(n, colset, hi, lo)``: the one shuffle; every fingerprint group lands whole in one partition,
-   ``n`` sized to the plan's rows (:data:`ROWS_PER_PARTITION`);
+   ``(colset, hi, lo, table, count)`` (:func:`lakeshrink.containment.scan.verify.table_rows`) and cuts them into
+   ``2**bits`` buckets by the top bits of the fingerprint (:func:`~lakeshrink.containment.scan.fingerprints.bucket_of`,
+   as the local engine's spill), each (table, bucket) packed as one Arrow IPC value;
+2. ``repartition(2**bits, bucket)``: the one shuffle; every fingerprint group lands whole in one partition,
+   the number of buckets sized to the plan's rows (:data:`ROWS_PER_PARTITION`) and at least the shuffle
+   partitions setting. Packing makes the shuffle move a few large rows, not one per fingerprint (Spark's
+   per-row costs were most of stage 4's time);
 3. ``mapInArrow(decide)``: :func:`lakeshrink.containment.scan.fingerprints.decide` on each partition, the same Arrow
    core as the local engine;
 4. ``groupBy(pair).sum()``: the small aggregation giving every pair's counts, collected with ``toArrow``.
@@ -29,11 +33,11 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from lakeshrink.containment.scan.compare import TypesMode
-from lakeshrink.containment.scan.fingerprints import ROWS_SCHEMA, TOTALS_SCHEMA, decide
+from lakeshrink.containment.scan.fingerprints import ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of, decide
 from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, resolve_root, table_at
 from lakeshrink.containment.scan.sketches import TableSketch
@@ -41,9 +45,10 @@ from lakeshrink.containment.scan.verify import VerifyOutcome, VerifyPlan, table_
 from lakeshrink.errors import TableError
 
 ROWS_PER_PARTITION = 4_000_000  # fingerprint rows plus joined child rows one decide task holds
-_ROWS = "colset int, hi long, lo long, table int, count long"
+PACK_ROWS = 1 << 20  # fingerprint rows per packed Spark row at most
+_PACKED = "bucket int, table int, ok boolean, blob binary"
+_PACKED_SCHEMA = pa.schema([("bucket", pa.int32()), ("table", pa.int32()), ("ok", pa.bool_()), ("blob", pa.binary())])
 _TOTALS = "pair int, distinct long, rows long, missing long, over long"
-_FAILED = -1  # colset of the marker row a read task emits for a table whose fingerprints it cannot read
 
 
 def spark_path(root: str, path: str) -> str:
@@ -69,15 +74,23 @@ def _slim(plan: VerifyPlan) -> VerifyPlan:
     return replace(plan, reads=reads)
 
 
-def _as_signed(rows: pa.Table) -> pa.RecordBatch:
-    """Fingerprint rows with ``hi``/``lo`` as int64 (Spark has no unsigned types; only equality matters)."""
-    columns = [c.combine_chunks() for c in rows.columns]
-    for i in (1, 2):
-        columns[i] = columns[i].view(pa.int64())
-    return pa.RecordBatch.from_arrays(columns, names=rows.column_names)
+def _pack(rows: pa.Table) -> bytes:
+    """Fingerprint rows as one Arrow IPC stream (a Spark binary value)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, ROWS_SCHEMA) as writer:
+        writer.write_table(rows)
+    return sink.getvalue().to_pybytes()
 
 
-def _reader(plan: VerifyPlan) -> Any:
+def _unpack(blob: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(blob)).read_all()
+
+
+def _reader(plan: VerifyPlan, bits: int) -> Any:
+    """Each table's fingerprint rows, cut into the ``2**bits`` buckets of :func:`bucket_of` (whole fingerprint
+    groups), one packed Spark row per (table, bucket, slice of at most :data:`PACK_ROWS` rows): the shuffle moves a
+    few large rows instead of one row per fingerprint, so Spark's per-row costs (row conversion, Arrow transfer
+    between the JVM and Python) do not grow with the fingerprints."""
     tables = plan.tables
 
     def read(batches: Any) -> Any:
@@ -86,25 +99,39 @@ def _reader(plan: VerifyPlan) -> Any:
                 try:
                     rows, _ = table_rows(plan, tables[i])
                 except Exception:  # noqa: BLE001 - the driver finds out why (see verify_spark)
-                    marker = pa.table({"colset": [_FAILED], "hi": [0], "lo": [0], "table": [i], "count": [0]})
-                    yield _as_signed(marker.cast(ROWS_SCHEMA))
+                    yield pa.RecordBatch.from_pydict({"bucket": [0], "table": [i], "ok": [False], "blob": [b""]}, schema=_PACKED_SCHEMA)
                     continue
-                if rows.num_rows:
-                    yield _as_signed(rows)
+                if not rows.num_rows:
+                    continue
+                buckets = bucket_of(rows.column("hi").to_numpy(), bits)
+                order = np.argsort(buckets, kind="stable")
+                rows, buckets = rows.take(pa.array(order)), buckets[order]
+                edges = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1], True])
+                out = {"bucket": [], "table": [], "ok": [], "blob": []}
+                for start, stop in zip(edges[:-1], edges[1:]):
+                    for at in range(int(start), int(stop), PACK_ROWS):
+                        out["bucket"].append(int(buckets[start]))
+                        out["table"].append(i)
+                        out["ok"].append(True)
+                        out["blob"].append(_pack(rows.slice(at, min(PACK_ROWS, int(stop) - at))))
+                yield pa.RecordBatch.from_pydict(out, schema=_PACKED_SCHEMA)
 
     return read
 
 
 def _decider(pair_rows: pa.Table) -> Any:
     def run(batches: Any) -> Any:
-        parts = [pa.Table.from_batches([b]) for b in batches if b.num_rows]
-        if not parts:
-            return
-        rows = pa.concat_tables(parts)
-        failed = rows.filter(pc.equal(rows.column("colset"), _FAILED))
-        for table in failed.column("table").to_pylist():  # reported as a pseudo-pair -1 - table
+        parts, failed = [], []
+        for b in batches:
+            for ok, table, blob in zip(b.column("ok").to_pylist(), b.column("table").to_pylist(), b.column("blob").to_pylist()):
+                if ok:
+                    parts.append(_unpack(blob))
+                else:
+                    failed.append(table)
+        for table in failed:  # reported as a pseudo-pair -1 - table
             yield pa.RecordBatch.from_pydict({"pair": [-1 - table], "distinct": [0], "rows": [0], "missing": [0], "over": [0]}, schema=TOTALS_SCHEMA)
-        yield from decide(rows, pair_rows).to_batches()
+        if parts:
+            yield from decide(pa.concat_tables(parts), pair_rows).to_batches()
 
     return run
 
@@ -118,11 +145,12 @@ def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
         return VerifyOutcome(())
     width = max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))
     n_tables = len(plan.tables)
-    decide_parts = max(1, -(-(plan.fingerprint_rows + plan.joined_rows) // ROWS_PER_PARTITION))
+    decide_parts = max(width, -(-(plan.fingerprint_rows + plan.joined_rows) // ROWS_PER_PARTITION))
+    bits = max(0, (decide_parts - 1).bit_length())
     slim = _slim(plan)
-    rows = spark.range(0, n_tables, 1, min(n_tables, width)).mapInArrow(_reader(slim), _ROWS)
+    packed = spark.range(0, n_tables, 1, min(n_tables, width)).mapInArrow(_reader(slim, bits), _PACKED)
     totals = (
-        rows.repartition(decide_parts, "colset", "hi", "lo")
+        packed.repartition(1 << bits, "bucket")
         .mapInArrow(_decider(plan.pair_rows), _TOTALS)
         .groupBy("pair")
         .agg(*[F.sum(c).alias(c) for c in ("distinct", "rows", "missing", "over")])

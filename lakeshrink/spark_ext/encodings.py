@@ -14,6 +14,12 @@
 * :func:`rewrite_with_spark`: read a Parquet file or directory with Spark and write it back with a plan, hive
   partition directories kept.
 
+A Parquet path gives the local engine's results: Spark's reader widens types (a ``timestamp[ms]`` column comes
+back as ``timestamp[us, tz=Etc/UTC]``), so the rows are cast back to the file's own Arrow types before advice and
+before writing; a table small enough to be advised whole is collected in the local reader's order (file path, row
+index within the file) and advised like the local engine (:func:`~lakeshrink.codecs.encodings.advisor.advise_table`:
+sorted columns found, the file's declared sort order and INT96 timestamps kept).
+
 Only this module (and the CLI when ``--engine spark`` is chosen) imports pyspark.
 """
 
@@ -39,12 +45,12 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings import duckdb_writer
-from lakeshrink.codecs.encodings.advisor import Advice, AdvisorConfig, advise_sample, advisor_config
-from lakeshrink.codecs.encodings.plan import EncodingPlan
+from lakeshrink.codecs.encodings.advisor import Advice, AdvisorConfig, advise_sample, advise_table, advisor_config
+from lakeshrink.codecs.encodings.plan import EncodingPlan, SortKey
 from lakeshrink.codecs.encodings.profiles import resolve_profile
 from lakeshrink.codecs.encodings.sample import Sample, run_indices
 from lakeshrink.codecs.encodings.schema import leaf_columns
-from lakeshrink.codecs.encodings.source import open_input
+from lakeshrink.codecs.encodings.source import declared_sorting, open_input, uses_int96
 from lakeshrink.codecs.encodings.verify import verify_equal
 from lakeshrink.codecs.encodings.writer import RewriteResult
 from lakeshrink.errors import InputError, LakeshrinkError
@@ -77,6 +83,52 @@ def _sample_partition(batches: Iterator[pa.RecordBatch], *, fraction: float, run
     yield from table.take(pa.array(indices)).to_batches()
 
 
+@dataclass(frozen=True)
+class SourceTypes:
+    """What the local engine reads from a Parquet input besides its rows: its Arrow types (partition columns left
+    out), the sort order its single file declares, and whether it stores INT96 timestamps."""
+
+    schema: pa.Schema | None = None
+    sorting: tuple[SortKey, ...] = ()
+    int96: bool = False
+
+
+def source_types(path: str) -> SourceTypes:
+    """The :class:`SourceTypes` of a local Parquet file or directory (empty for a URI or a table format)."""
+    if "://" in path or not Path(path).exists():
+        return SourceTypes()
+    source = open_input(path)
+    if source.table_format is not None:
+        return SourceTypes()
+    first = source.path(source.files[0])
+    return SourceTypes(pq.read_schema(first), declared_sorting(first) if len(source.files) == 1 else (),
+                       uses_int96(first))
+
+
+def as_source_types(table: pa.Table, schema: pa.Schema | None) -> pa.Table:
+    """``table`` (Spark's Arrow) with the columns ``schema`` names cast back to its types; unchanged when a cast
+    would lose anything (then Spark's types are what the data has)."""
+    if schema is None:
+        return table
+    fields = [schema.field(n) if n in schema.names else table.schema.field(n) for n in table.column_names]
+    target = pa.schema(fields, metadata=schema.metadata)
+    if table.schema.equals(target, check_metadata=True):
+        return table
+    try:
+        return table.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return table
+
+
+def _in_file_order(df: Any) -> Any:
+    """A file source's rows ordered as the local reader reads them: by file path, then row index in the file."""
+    from pyspark.sql import functions as F
+
+    file, row = "__lakeshrink_file", "__lakeshrink_row"
+    return (df.select("*", F.col("_metadata.file_path").alias(file), F.col("_metadata.row_index").alias(row))
+            .orderBy(file, row).drop(file, row))
+
+
 def _flat_columns(df: Any) -> list[str]:
     from pyspark.sql.types import ArrayType, MapType, StructType
 
@@ -96,32 +148,40 @@ def _approx_distinct(df: Any, columns: Sequence[str]) -> dict[str, int | None]:
 
 
 def advise_dataframe(
-    df: Any, *, objective: str | None = None, config: AdvisorConfig | None = None, readers: str | None = None
+    df: Any, *, objective: str | None = None, config: AdvisorConfig | None = None, readers: str | None = None,
+    source: SourceTypes | None = None,
 ) -> Advice:
     """Advise per-column Parquet settings for a Spark DataFrame from a sample taken in every partition.
+
+    A DataFrame small enough to be the whole sample is collected and advised as the local engine advises a table
+    (sorted columns found and declared).
 
     Args:
         df: the DataFrame (its Arrow form is what :func:`write_dataframe` writes).
         objective: ``size``, ``speed`` or ``balanced`` (overrides ``config``'s).
         config: advisor settings.
         readers: reader profile the output must open in (default ``portable``; e.g. ``"spark-3.5,duckdb-1.1"``).
+        source: for a DataFrame read from Parquet files, their own types and declared order (rows are then
+            collected in file order; see the module docstring).
     """
     config = advisor_config(config, objective, readers)
+    source = source or SourceTypes()
     start = time.perf_counter()
     total = df.count()
     width = max(1, len(df.schema.fields))
     target = config.sample.target_rows(total, width)
     if total == 0 or target >= total:
-        table = df.toArrow()
-    else:
-        fraction = target / total
-        fn = functools.partial(_sample_partition, fraction=fraction, runs=config.sample.runs / total,
-                               seed=config.sample.seed)
-        table = df.mapInArrow(fn, df.schema).toArrow()
-    leaves = leaf_columns(table.schema)
+        table = as_source_types((_in_file_order(df) if source.schema is not None else df).toArrow(), source.schema)
+        plan = advise_table(table, config=config, sorting=source.sorting, int96=source.int96)
+        return Advice(plan, time.perf_counter() - start)
+    fraction = target / total
+    fn = functools.partial(_sample_partition, fraction=fraction, runs=config.sample.runs / total,
+                           seed=config.sample.seed)
+    table = as_source_types(df.mapInArrow(fn, df.schema).toArrow(), source.schema)
+    leaves = leaf_columns(table.schema, int96=source.int96)
     hints = _approx_distinct(df, _flat_columns(df)) if config.exact_ndv and table.num_rows < total else {}
-    plan = advise_sample(Sample(table, total), leaves, config=config, full_distinct=hints,
-                         notes=(f"advised on a Spark sample of {table.num_rows:,} rows",))
+    plan = advise_sample(Sample(table, total), leaves, config=config, full_distinct=hints, sorting=source.sorting,
+                         notes=(f"advised on a Spark sample of {table.num_rows:,} rows",), int96=source.int96)
     return Advice(plan, time.perf_counter() - start)
 
 
@@ -182,7 +242,8 @@ def _write_task_file(part: pa.Table, fs: pafs.FileSystem, path: str, plan: Encod
 
 
 def _write_partition(
-    batches: Iterator[pa.RecordBatch], *, staging: str, plan_json: str, partition_by: tuple[str, ...], verify: bool
+    batches: Iterator[pa.RecordBatch], *, staging: str, plan_json: str, partition_by: tuple[str, ...], verify: bool,
+    schema_ipc: bytes | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Task body: write this partition's rows with the plan under the attempt's own staging subdirectory."""
     from pyspark import TaskContext
@@ -195,6 +256,8 @@ def _write_partition(
         plan = EncodingPlan.from_json(plan_json)
         fs, base = _filesystem(staging)
         table = pa.Table.from_batches(batches)
+        if schema_ipc is not None:
+            table = as_source_types(table, pa.ipc.read_schema(pa.py_buffer(schema_ipc)))
         for j, (directory, part) in enumerate(_groups(table, partition_by)):
             name = f"part-{pid:05d}-{j:03d}.lakeshrink.parquet"
             rel = posixpath.join(directory, name) if directory else name
@@ -265,6 +328,7 @@ def write_dataframe(
     overwrite: bool = False,
     verify: bool = True,
     readers: str | None = None,
+    source: SourceTypes | None = None,
 ) -> SparkWriteResult:
     """Write a DataFrame as a Parquet directory with per-column settings, committed all or nothing.
 
@@ -277,6 +341,7 @@ def write_dataframe(
         overwrite: replace an existing target.
         verify: every task reads its file back and compares it with its rows before reporting success.
         readers: reader profile the output must open in (default ``portable``); a given plan outside it is refused.
+        source: for rows read from Parquet files, the files' own Arrow types (written instead of Spark's).
 
     Raises:
         InputError: the target exists and ``overwrite`` is false, or the plan is outside the reader profile.
@@ -290,18 +355,20 @@ def write_dataframe(
     data_df = df.drop(*partition_by) if partition_by else df
     start = time.perf_counter()
     if plan is None:
-        plan = advise_dataframe(data_df, objective=objective, config=config, readers=readers).plan
+        plan = advise_dataframe(data_df, objective=objective, config=config, readers=readers, source=source).plan
     else:
         resolve_profile(advisor_config(config, None, readers).readers).check_plan(plan, where=path)
     advise_seconds = time.perf_counter() - start
-    arrow_schema = data_df.limit(0).toArrow().schema
+    schema = (source or SourceTypes()).schema
+    arrow_schema = as_source_types(data_df.limit(0).toArrow(), schema).schema
     plan.check(arrow_schema, where=path)
     start = time.perf_counter()
     staging_uri = _staging_location(path)
     _, staging = _filesystem(staging_uri)
     fs.create_dir(staging, recursive=True)
     fn = functools.partial(_write_partition, staging=staging_uri, plan_json=plan.to_json(),
-                           partition_by=partition_by, verify=verify)
+                           partition_by=partition_by, verify=verify,
+                           schema_ipc=schema.serialize().to_pybytes() if schema is not None else None)
     try:
         try:
             reports = [r.asDict() for r in df.mapInArrow(fn, _REPORT_SCHEMA).collect()]
@@ -341,7 +408,8 @@ def advise_path(spark: Any, path: str, *, objective: str | None = None, config: 
     """Advise on a Parquet file or directory read by Spark (hive partition columns left out: they are paths)."""
     df = spark.read.parquet(path)
     keys = _partition_keys(path)
-    advice = advise_dataframe(df.drop(*keys) if keys else df, objective=objective, config=config, readers=readers)
+    advice = advise_dataframe(df.drop(*keys) if keys else df, objective=objective, config=config, readers=readers,
+                              source=source_types(path))
     return Advice(advice.plan, advice.seconds, _input_bytes(path))
 
 
@@ -389,7 +457,7 @@ def rewrite_with_spark(
     if same:  # Spark reads lazily: materialise nothing, but let the commit replace the input at the end
         overwrite = True
     result = write_dataframe(df, output, plan, objective=objective, config=config, partition_by=keys,
-                             overwrite=overwrite, readers=readers)
+                             overwrite=overwrite, readers=readers, source=source_types(input))
     expected = df.count() if not same else result.rows
     if result.rows != expected:
         raise SparkWriteFailed(f"wrote {result.rows} rows but the input has {expected}", path=output)

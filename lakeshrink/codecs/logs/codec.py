@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import polars as pl
-import pyarrow as pa
 
 from lakeshrink.codecs.logs.chunk import ChunkResult, decode_chunk, encode_chunk
 from lakeshrink.codecs.logs.header import (
@@ -33,6 +33,9 @@ from lakeshrink.codecs.logs.header import (
 from lakeshrink.codecs.logs.lines import extract_params, fill_template, template_regex
 from lakeshrink.codecs.logs.miner import DEFAULT_MASKS, UUID_MASK, MinerConfig, TemplateMiner
 from lakeshrink.codecs.logs.packing import PackOptions
+
+if TYPE_CHECKING:  # pyarrow is imported by the Arrow API only: the CLI starts faster without it
+    import pyarrow as pa
 
 STORE_VERSION = 1
 DEFAULT_CHUNK_BYTES = 32 << 20
@@ -213,6 +216,8 @@ class LogCodec:
         joined = pl.DataFrame({f"c{i}": p for i, p in enumerate(parts)}).select(pl.concat_str(pl.all()).alias("l"))["l"]
         joined = pl.select(pl.when(pl.lit(frame["line"]).is_not_null()).then(pl.lit(frame["line"])).otherwise(pl.lit(joined)))[:, 0]
         lines = pl.select(pl.when(pl.lit(frame["cr"])).then(pl.lit(joined) + "\r").otherwise(pl.lit(joined)))[:, 0]
+        import pyarrow as pa
+
         return lines.to_arrow().cast(pa.string())
 
     def templates(self) -> list[str]:
@@ -243,6 +248,8 @@ def _known() -> tuple[KnownFormat, ...]:
 
 
 def _to_series(lines: pa.Array | pa.ChunkedArray) -> pl.Series:
+    import pyarrow as pa
+
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
     if pa.types.is_binary(lines.type) or pa.types.is_large_binary(lines.type):

@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter, make_bloom
 from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
-from lakeshrink.codecs.logs.parallel import Ordered, default_workers, encode_job
+from lakeshrink.codecs.logs.parallel import Ordered, decode_workers, default_workers, encode_job
 from lakeshrink.codecs.logs.rotated import LogInput, archived_name, open_log, sniff_file
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file, current_umask
@@ -377,7 +377,7 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
     start = time.perf_counter()
     total = 0
     output = Path(output)
-    workers = default_workers()
+    workers = decode_workers()
     with ArchiveReader(archive) as reader:
         files = reader.index.files
         if len(files) == 1:

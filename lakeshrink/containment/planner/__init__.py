@@ -7,7 +7,8 @@
 * :mod:`.plan` runs the above on a scan (:func:`~lakeshrink.containment.planner.plan.make_plan`) and reads a plan
   back; :mod:`.report` renders its HTML report;
 * :mod:`.marks` marks and verifies (``_lakeshrink/marked.json``, with :mod:`.mark_intent` for crash safety);
-  :mod:`.sealed` keeps table paths inside the lake; :mod:`.ports` declares the rebuild port.
+  :mod:`.table_paths` keeps table paths inside the lake; :mod:`.ports` declares the rebuild port. Every signed
+  file (plan, recipes, marks manifest) is a sealed document of :mod:`lakeshrink.sealed`.
 
 The planner reads the scan only through :mod:`lakeshrink.containment.scan`'s exported result type.
 """

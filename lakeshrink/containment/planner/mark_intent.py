@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from lakeshrink.sealed import parse_sealed, seal, write_sealed
+from lakeshrink.tables.discovery import filesystem_of
 
 INTENT = "_lakeshrink/marking.intent.json"
 INTENT_FORMAT = "lakeshrink-marks-intent"
@@ -23,7 +24,7 @@ INTENT_VERSION = 1
 
 
 def _fs(lake: str) -> tuple[pafs.FileSystem, str]:
-    return pafs.FileSystem.from_uri(lake) if "://" in lake else (pafs.LocalFileSystem(), lake)
+    return filesystem_of(lake)
 
 
 def write_intent(lake: str, plan_sha256: str, delta_paths: dict[str, str]) -> None:

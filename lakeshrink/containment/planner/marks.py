@@ -4,7 +4,7 @@ A mark says "this table can be deleted: it is rebuilt exactly from that parent b
 records marks in a manifest at the lake root and, for Delta tables, in a table property; it never deletes or
 rewrites a data file. Deleting marked tables is the operator's decision, made after reading the plan's report.
 
-``LAKE/_lakeshrink/marked.json`` is a sealed document (:mod:`.sealed`), magic ``"lakeshrink-marks"``, version 1::
+``LAKE/_lakeshrink/marked.json`` is a sealed document (:mod:`lakeshrink.sealed`), magic ``"lakeshrink-marks"``, version 1::
 
     {"format": "lakeshrink-marks", "version": 1, "lake": root, "plan": plan dir, "plan_sha256": ...,
      "updated": ISO time, "marks": [{"table", "parent", "bytes", "recipe", "recipe_sha256", "parent_state",
@@ -34,9 +34,10 @@ import pyarrow.fs as pafs
 from lakeshrink.containment import identity
 from lakeshrink.containment.planner import mark_intent, recipes
 from lakeshrink.containment.planner.plan import LoadedPlan, load_plan
-from lakeshrink.containment.planner.sealed import UnsafeTablePath, check_table_id, read_sealed, seal, unseal
+from lakeshrink.containment.planner.table_paths import UnsafeTablePath, check_table_id
 from lakeshrink.errors import CorruptArchive, LakeshrinkError, TableError
 from lakeshrink.fileio import atomic_file
+from lakeshrink.sealed import read_sealed, seal, unseal
 from lakeshrink.serde import to_jsonable
 from lakeshrink.tables.discovery import filesystem_of
 

@@ -8,7 +8,7 @@ so the plan never relies on an unproven rebuild.
 
 Plan directory (written to a temporary directory and renamed into place)::
 
-    PLAN_DIR/plan.json            sealed document, magic "lakeshrink-plan", version 1 (see :mod:`.sealed`)
+    PLAN_DIR/plan.json            sealed document, magic "lakeshrink-plan", version 1 (see :mod:`lakeshrink.sealed`)
     PLAN_DIR/recipes/<name>.json  one sealed recipe per marked table ("lakeshrink-recipe", version 1)
     PLAN_DIR/audit/<name>.json    validation results; audit/data_docs/index.html: GX data docs (--gx-data-docs)
     PLAN_DIR/report.html          the self-contained report (:mod:`.report`)
@@ -37,8 +37,8 @@ from lakeshrink.containment.planner.costs import (
 from lakeshrink.containment.lake import discover
 from lakeshrink.containment.planner.solver import MILP_MAX_EDGES, MILP_TIME_LIMIT, PlanProblem, SolverName, solve, solve_greedy
 from lakeshrink.containment.scan import ScanResult, load_scan
-from lakeshrink.containment.planner.sealed import check_table_id, read_sealed, write_sealed
-from lakeshrink.sealed import build
+from lakeshrink.containment.planner.table_paths import check_table_id
+from lakeshrink.sealed import build, read_sealed, write_sealed
 from lakeshrink.engine import Engine, LocalEngine
 from lakeshrink.errors import CorruptArchive, InputError, LakeshrinkError, TableError
 from lakeshrink.fileio import atomic_dir

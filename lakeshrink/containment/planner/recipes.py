@@ -21,7 +21,7 @@ Delta or Iceberg parent is read at its pinned state (time travel), so a rebuild 
 for as long as that state can still be read (until the Delta log or files are vacuumed, or the Iceberg snapshot
 expires).
 
-File format: a sealed JSON document (:mod:`lakeshrink.containment.planner.sealed`), magic ``"lakeshrink-recipe"``,
+File format: a sealed JSON document (:mod:`lakeshrink.sealed`), magic ``"lakeshrink-recipe"``,
 version 1, written by :func:`write_recipe` and read by :func:`read_recipe`.
 """
 
@@ -45,7 +45,8 @@ import zstandard
 from lakeshrink.containment.lake import Lake, TableRef, discover
 from lakeshrink.tables.read import at_state
 from lakeshrink.containment.rowhash import checksum_of_hashes, row_hashes, table_checksum
-from lakeshrink.containment.planner.sealed import read_sealed, table_path, write_sealed
+from lakeshrink.containment.planner.table_paths import table_path
+from lakeshrink.sealed import read_sealed, write_sealed
 from lakeshrink.errors import CorruptArchive, InputError, TableError, VerificationFailed
 from lakeshrink.fileio import atomic_file
 

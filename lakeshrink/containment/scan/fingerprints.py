@@ -67,26 +67,93 @@ def column_hashes(table: pa.Table, columns: list[str] | tuple[str, ...]) -> dict
     return out
 
 
+def _keyed(hashes: dict[str, tuple[np.ndarray, np.ndarray]], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A column's value hashes keyed by its name (the terms :func:`row_fingerprints` folds in)."""
+    seed_hi, seed_lo = _name_seeds(name)
+    col_hi, col_lo = hashes[name]
+    with np.errstate(over="ignore"):
+        return mix64(col_hi + seed_hi), mix64(col_lo ^ seed_lo)
+
+
+def _fold(state: tuple[np.ndarray, np.ndarray], term: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(over="ignore"):
+        return mix64((state[0] * _MULT_HI) ^ term[0]), mix64((state[1] * _MULT_LO) ^ term[1])
+
+
 def row_fingerprints(hashes: dict[str, tuple[np.ndarray, np.ndarray]], colset: tuple[str, ...], rows: int) -> tuple[np.ndarray, np.ndarray]:
     """The 128-bit fingerprint ``(hi, lo)`` of each row over ``colset`` (the order matters: pass it sorted)."""
-    hi = np.zeros(rows, dtype=np.uint64)
-    lo = np.zeros(rows, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for name in colset:
-            seed_hi, seed_lo = _name_seeds(name)
-            col_hi, col_lo = hashes[name]
-            hi = mix64((hi * _MULT_HI) ^ mix64(col_hi + seed_hi))
-            lo = mix64((lo * _MULT_LO) ^ mix64(col_lo ^ seed_lo))
-    return hi, lo
+    state = (np.zeros(rows, dtype=np.uint64), np.zeros(rows, dtype=np.uint64))
+    for name in colset:
+        state = _fold(state, _keyed(hashes, name))
+    return state
+
+
+def _all_row_fingerprints(
+    hashes: dict[str, tuple[np.ndarray, np.ndarray]], colsets: list[tuple[str, ...]], rows: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`row_fingerprints` of every column set, sharing work: each column is keyed once, and column sets
+    sorted in order share the fingerprints of their common prefix (a stack of prefixes, so memory stays at the
+    longest column set's depth)."""
+    keyed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    zero = (np.zeros(rows, dtype=np.uint64), np.zeros(rows, dtype=np.uint64))
+    stack: list[tuple[str, tuple[np.ndarray, np.ndarray]]] = []
+    out = {}
+    for colset in sorted(set(colsets)):
+        depth = 0
+        while depth < len(stack) and depth < len(colset) and stack[depth][0] == colset[depth]:
+            depth += 1
+        del stack[depth:]
+        for name in colset[depth:]:
+            if name not in keyed:
+                keyed[name] = _keyed(hashes, name)
+            stack.append((name, _fold(stack[-1][1] if stack else zero, keyed[name])))
+        out[colset] = stack[-1][1] if stack else zero
+    return [out[c] for c in colsets]
+
+
+ROW_BYTES = 15  # stored bytes of one fingerprint row in the rows layout (hi delta-encoded, lo plain, count ~0)
+
+
+def _columns_layout_bytes(hashes: dict[str, tuple[np.ndarray, np.ndarray]], columns: tuple[str, ...], rows: int) -> float:
+    """About the bytes of the ``columns`` layout: per column and hash, a dictionary of its distinct values and
+    bit-packed indices (Parquet falls back to plain values when there are too many distinct ones)."""
+    total = 0.0
+    for name in columns:
+        d = len(np.unique(hashes[name][0])) if rows <= SMALL_ROWS else pl.Series(hashes[name][0]).n_unique()
+        per_hash = 8 * rows if d > rows // 2 else 8 * d + rows * max(1, int(np.ceil(np.log2(max(d, 2))))) / 8
+        total += 2 * per_hash
+    return total
+
+SMALL_ROWS = 200_000  # below this, deduplication and sketches run in numpy (polars' per-call overhead dominates)
+
+
+def _distinct_counts(hi: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct ``(hi, lo)`` pairs sorted by ``hi`` then ``lo``, with their counts."""
+    if len(hi) > SMALL_ROWS:
+        counted = pl.DataFrame({"hi": hi, "lo": lo}).group_by(["hi", "lo"]).len(name="count").sort(["hi", "lo"])
+        return counted["hi"].to_numpy(), counted["lo"].to_numpy(), counted["count"].to_numpy().astype(np.int64)
+    if not len(hi):
+        return hi, lo, np.empty(0, np.int64)
+    order = np.lexsort((lo, hi))
+    hi, lo = hi[order], lo[order]
+    starts = np.flatnonzero(np.r_[True, (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])])
+    counts = np.diff(np.r_[starts, len(hi)]).astype(np.int64)
+    return hi[starts], lo[starts], counts
 
 
 @dataclass(frozen=True)
 class TableFingerprints:
-    """What one read of a table gives stages 3 and 4.
+    """What one read of a table gives stages 3 and 4, in one of two layouts.
 
-    ``rows`` (:data:`FP_SCHEMA`): the distinct fingerprints of each column set (``colset`` indexes ``colsets``)
-    with their counts, in column-set order; ``row_counts[i]`` is the table's row count (the same
-    for every column set); ``column_sketches``/``row_sketches`` are stage 3's bottom-k sketches.
+    * ``rows`` layout (``hash_columns`` None): ``rows`` (:data:`FP_SCHEMA`) holds the distinct fingerprints of
+      each column set (``colset`` indexes ``colsets``) with their counts, sorted by ``(colset, hi, lo)``;
+    * ``columns`` layout, for a table that many column sets need (a parent of differently-shaped children):
+      ``hash_columns`` holds the two value hashes of each column, row by row (:func:`hash_column_table`), far
+      smaller than one fingerprint set per column set; stage 4 folds them into the fingerprints it needs
+      (:func:`fingerprints_from_hash_columns`, the same values as the ``rows`` layout). ``rows`` is empty.
+
+    ``distinct[i]`` is the number of distinct rows over ``colsets[i]``; ``row_counts[i]`` the table's row count;
+    ``column_sketches``/``row_sketches`` are stage 3's bottom-k sketches.
     """
 
     colsets: tuple[tuple[str, ...], ...]
@@ -94,15 +161,68 @@ class TableFingerprints:
     row_counts: tuple[int, ...]
     column_sketches: dict[str, Sketch]
     row_sketches: dict[tuple[str, ...], Sketch]
+    distinct: tuple[int, ...] = ()
+    hash_columns: pa.Table | None = None
+
+    @property
+    def layout(self) -> str:
+        return "rows" if self.hash_columns is None else "columns"
+
+    def fingerprint_rows(self) -> pa.Table:
+        """The :data:`FP_SCHEMA` rows of every column set, whatever the layout."""
+        if self.hash_columns is None:
+            return self.rows
+        used = tuple(sorted(set().union(*self.colsets)))
+        return fingerprints_from_hash_columns(self.hash_columns, used, {c: i for i, c in enumerate(self.colsets)})
 
 
-def _sketch(hashes: np.ndarray | pl.Series, k: int) -> Sketch:
-    """The bottom-k sketch of a hash array (hash-based distinct, then a partial sort of the bottom)."""
-    distinct = (hashes if isinstance(hashes, pl.Series) else pl.Series(hashes)).unique().to_numpy()
+def hash_column_table(hashes: dict[str, tuple[np.ndarray, np.ndarray]], columns: tuple[str, ...]) -> pa.Table:
+    """The value hashes of ``columns`` as a table with columns ``h0, l0, h1, l1, ...`` (in ``columns`` order)."""
+    arrays, names = [], []
+    for i, name in enumerate(columns):
+        arrays += [pa.array(hashes[name][0]), pa.array(hashes[name][1])]
+        names += [f"h{i}", f"l{i}"]
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def fingerprints_from_hash_columns(table: pa.Table, columns: tuple[str, ...], colsets: dict[tuple[str, ...], int]) -> pa.Table:
+    """The :data:`FP_SCHEMA` rows of each of ``colsets`` (mapped to the given ids) from a :func:`hash_column_table`
+    (only the columns the column sets use need to be present)."""
+    position = {c: i for i, c in enumerate(columns)}
+    hashes = {}
+    for colset in colsets:
+        for name in colset:
+            if name not in hashes:
+                i = position[name]
+                hashes[name] = (table.column(f"h{i}").to_numpy(), table.column(f"l{i}").to_numpy())
+    order = sorted(colsets)
+    ids, his, los, counts = [], [], [], []
+    for colset, (hi, lo) in zip(order, _all_row_fingerprints(hashes, order, table.num_rows)):
+        hi, lo, count = _distinct_counts(hi, lo)
+        ids.append(np.full(len(hi), colsets[colset], np.int32))
+        his.append(hi)
+        los.append(lo)
+        counts.append(count)
+    if not order:
+        return FP_SCHEMA.empty_table()
+    arrays = [np.concatenate(ids), np.concatenate(his), np.concatenate(los), np.concatenate(counts)]
+    return pa.Table.from_arrays([pa.array(a) for a in arrays], schema=FP_SCHEMA)
+
+
+def _sketch(hashes: np.ndarray, k: int, *, is_sorted: bool = False) -> Sketch:
+    """The bottom-k sketch of a hash array (``is_sorted``: already in ascending order)."""
+    if is_sorted:
+        distinct = hashes[np.r_[True, hashes[1:] != hashes[:-1]]] if len(hashes) else hashes
+    elif len(hashes) > SMALL_ROWS:
+        distinct = pl.Series(hashes).unique().to_numpy()
+        if len(distinct) > k:
+            distinct = np.partition(distinct, k - 1)[:k]
+        distinct = np.sort(distinct)
+    else:
+        distinct = np.unique(hashes)
     if len(distinct) > k:
-        distinct = np.partition(distinct, k - 1)[:k]
-        return Sketch(np.sort(distinct).astype(np.uint64), False)
-    return Sketch(np.sort(distinct).astype(np.uint64), True)
+        return Sketch(distinct[:k].astype(np.uint64), False)
+    return Sketch(distinct.astype(np.uint64), True)
 
 
 def fingerprint_table(
@@ -121,23 +241,36 @@ def fingerprint_table(
     needed = sorted(set(sketch_columns).union(*colsets)) if colsets else sorted(set(sketch_columns))
     hashes = column_hashes(table, needed)
     n = table.num_rows
-    parts = []
+    ids, his, los, counts = [], [], [], []
     row_sketches = {}
     wanted_rows = set(colsets if sketch_rows is None else sketch_rows)
-    for i, colset in enumerate(colsets):
-        hi, lo = row_fingerprints(hashes, colset, n)
-        counted = pl.DataFrame({"hi": hi, "lo": lo}).group_by(["hi", "lo"]).len(name="count")
-        parts.append(counted.select(pl.lit(i, pl.Int32).alias("colset"), "hi", "lo", pl.col("count").cast(pl.Int64)))
+    for i, (colset, (hi, lo)) in enumerate(zip(colsets, _all_row_fingerprints(hashes, colsets, n))):
+        hi, lo, count = _distinct_counts(hi, lo)
+        ids.append(np.full(len(hi), i, np.int32))
+        his.append(hi)
+        los.append(lo)
+        counts.append(count)
         if colset in wanted_rows:
-            row_sketches[colset] = _sketch(counted["hi"], k)
-    frame = pl.concat(parts) if parts else pl.DataFrame(schema={"colset": pl.Int32, "hi": pl.UInt64, "lo": pl.UInt64, "count": pl.Int64})
-    rows = frame.to_arrow().cast(FP_SCHEMA)
+            row_sketches[colset] = _sketch(hi, k, is_sorted=True)
+    distinct = tuple(len(h) for h in his)
+    used = tuple(sorted(set().union(*colsets))) if colsets else ()
+    hash_columns = None
+    if colsets and _columns_layout_bytes(hashes, used, n) < ROW_BYTES * sum(distinct):
+        hash_columns = hash_column_table(hashes, used)
+        rows = FP_SCHEMA.empty_table()
+    elif colsets:
+        arrays = [np.concatenate(ids), np.concatenate(his), np.concatenate(los), np.concatenate(counts)]
+        rows = pa.Table.from_arrays([pa.array(a) for a in arrays], schema=FP_SCHEMA)
+    else:
+        rows = FP_SCHEMA.empty_table()
     return TableFingerprints(
         tuple(colsets),
         rows,
         tuple(n for _ in colsets),
         {c: _sketch(hashes[c][0], k) for c in sketch_columns},
         row_sketches,
+        distinct,
+        hash_columns,
     )
 
 

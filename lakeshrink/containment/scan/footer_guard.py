@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -50,14 +51,29 @@ def _read_all(tasks: Sequence[FooterTask]) -> list[TableFooter]:
 
 
 _POOL: ProcessPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
 
 
 def _pool() -> ProcessPoolExecutor:
     """One child process per lakeshrink process, reused by every batch (a new one after a crash)."""
     global _POOL
-    if _POOL is None:
-        _POOL = ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_quiet)
-    return _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_quiet)
+        return _POOL
+
+
+def _start() -> None:
+    try:
+        _pool().submit(int).result()
+    except Exception:  # noqa: BLE001 - read_footer_batch meets the same problem again and handles it
+        pass
+
+
+def prestart() -> None:
+    """Start the child process in the background (a new interpreter importing pyarrow takes seconds on a
+    loaded machine), so that it is ready when the first footers are read; discovery runs meanwhile."""
+    threading.Thread(target=_start, name="lakeshrink-footer-guard-start", daemon=True).start()
 
 
 def _drop_pool() -> None:

@@ -24,11 +24,14 @@ version or hasher, damaged or does not match is ignored and rebuilt, never trust
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import json
 import os
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,18 +40,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lakeshrink.containment.scan.fingerprints import TableFingerprints
 from lakeshrink.containment.scan.footers import ColumnStats, TableFooter
 from lakeshrink.containment.lake import TableRef
 from lakeshrink.sealed import read_sealed, seal, unseal, write_sealed
 from lakeshrink.containment.scan.sketches import HASHER, Sketch
 from lakeshrink.errors import CorruptArchive
-from lakeshrink.fileio import atomic_file
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: footer entries and the edge list stored as compact JSON text (fast to seal and write)
 FP_KIND = "lakeshrink.containment.fingerprints"
 FOOTERS_KIND = "lakeshrink.containment.footer-cache"
 EDGES_KIND = "lakeshrink.containment.edge-cache"
 _META_KEY = b"lakeshrink.fingerprints"
+_TMP_SUFFIX = ".tmp"
 
 
 def table_state(ref: TableRef) -> str | None:
@@ -82,6 +86,8 @@ class CachedFingerprints:
     column_sketches: dict[str, Sketch]
     row_sketches: dict[tuple[str, ...], Sketch]
     file_bytes: int
+    layout: str = "rows"  # or "columns" (see :class:`~lakeshrink.containment.scan.fingerprints.TableFingerprints`)
+    columns: tuple[str, ...] = ()  # the columns layout's column order
 
 
 class ScanCache:
@@ -90,33 +96,49 @@ class ScanCache:
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
         (self.root / "fp").mkdir(parents=True, exist_ok=True)
+        self._footer_text: dict[str, str] = {}  # the encoded entries loaded: unchanged ones are written back as they were
+        self._edges_loaded: dict[str, tuple[set[str], str]] = {}
 
     # fingerprints -------------------------------------------------------------------------------------
     def fp_path(self, state: str) -> str:
         return str(self.root / "fp" / f"{state}.parquet")
 
-    def save_fingerprints(
-        self, state: str, colsets: tuple[tuple[str, ...], ...], rows: pa.Table, table_rows: int,
-        column_sketches: dict[str, Sketch], row_sketches: dict[tuple[str, ...], Sketch],
-    ) -> CachedFingerprints:
-        """Write a table's fingerprints atomically (rows in colset order; page checksums on; the hashes are
-        random bits, so only ``colset`` and ``count`` are compressed)."""
-        counts = np.bincount(np.asarray(rows.column("colset")), minlength=len(colsets)) if rows.num_rows else np.zeros(len(colsets), int)
-        distinct = tuple(int(c) for c in counts)
+    def save_fingerprints(self, state: str, fp: TableFingerprints, table_rows: int) -> CachedFingerprints:
+        """Write a table's fingerprints atomically, page checksums on, without the Arrow schema (plain types).
+
+        ``rows`` layout: rows sorted by colset, hi, lo; ``hi`` (sorted) delta-encoded, about ``log2(rows)``
+        bits a row fewer; ``lo`` plain (random bits); ``colset`` and ``count`` (mostly 1) compress to almost
+        nothing. ``columns`` layout: each column's two value hashes, dictionary-encoded and zstd-compressed
+        (a column with few distinct values costs a few bits a row)."""
+        columns = tuple(sorted(set().union(*fp.colsets))) if fp.hash_columns is not None and fp.colsets else ()
+        data = fp.hash_columns if fp.hash_columns is not None else fp.rows
         doc = seal(FP_KIND, CACHE_VERSION, {
-            "hasher": HASHER, "state": state, "colsets": [list(c) for c in colsets], "rows": rows.num_rows,
-            "table_rows": table_rows, "distinct": list(distinct),
-            "column_sketches": {c: _encode_sketch(s) for c, s in column_sketches.items()},
-            "row_sketches": [[list(c), _encode_sketch(s)] for c, s in row_sketches.items()],
+            "hasher": HASHER, "state": state, "colsets": [list(c) for c in fp.colsets], "rows": data.num_rows,
+            "table_rows": table_rows, "distinct": list(fp.distinct), "layout": fp.layout, "columns": list(columns),
+            "column_sketches": {c: _encode_sketch(s) for c, s in fp.column_sketches.items()},
+            "row_sketches": [[list(c), _encode_sketch(s)] for c, s in fp.row_sketches.items()],
         })
         meta = {_META_KEY: json.dumps(doc, separators=(",", ":")).encode("utf-8")}
         path = self.fp_path(state)
-        with atomic_file(path) as tmp:
-            pq.write_table(
-                rows.replace_schema_metadata(meta), tmp, write_page_checksum=True, row_group_size=1 << 20, use_dictionary=["colset"],
-                compression={"colset": "zstd", "hi": "none", "lo": "none", "count": "zstd"},
-            )
-        return CachedFingerprints(path, colsets, rows.num_rows, table_rows, distinct, column_sketches, row_sketches, os.path.getsize(path))
+        if fp.hash_columns is not None:
+            options: dict[str, Any] = {"use_dictionary": True, "compression": "zstd"}
+        else:
+            options = {"use_dictionary": ["colset", "count"], "column_encoding": {"hi": "DELTA_BINARY_PACKED"},
+                       "compression": {"colset": "zstd", "hi": "none", "lo": "none", "count": "zstd"}}
+        # a cache file: written to a temporary name and renamed (never seen half-written), but not fsynced and
+        # without fileio's stale-temporary sweep of the directory (one listing per file is quadratic in the
+        # tables): a file lost or torn by a crash fails its metadata seal or page checksums and is rebuilt
+        tmp = Path(f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}")
+        try:
+            with pq.ParquetWriter(tmp, data.schema, write_page_checksum=True, store_schema=False, **options) as writer:
+                writer.write_table(data, row_group_size=1 << 20)
+                writer.add_key_value_metadata(meta)  # not the Arrow schema's metadata: that would be stored twice
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return CachedFingerprints(path, fp.colsets, data.num_rows, table_rows, fp.distinct, fp.column_sketches, fp.row_sketches,
+                                  os.path.getsize(path), fp.layout, columns)
 
     def load_fingerprints(self, state: str) -> CachedFingerprints | None:
         """The metadata of a table's fingerprint file, or None when absent or not trustworthy."""
@@ -124,22 +146,28 @@ class ScanCache:
         try:
             md = pq.read_metadata(path)
             doc = unseal(json.loads(md.metadata[_META_KEY]), FP_KIND, (CACHE_VERSION,), path=path)
-            if doc["hasher"] != HASHER or doc["state"] != state or doc["rows"] != md.num_rows:
+            if doc["hasher"] != HASHER or doc["state"] != state or doc["rows"] != md.num_rows or doc["layout"] not in ("rows", "columns"):
                 return None
             return CachedFingerprints(
                 path, tuple(tuple(c) for c in doc["colsets"]), doc["rows"], doc["table_rows"], tuple(doc["distinct"]),
                 {c: _decode_sketch(s) for c, s in doc["column_sketches"].items()},
                 {tuple(c): _decode_sketch(s) for c, s in doc["row_sketches"]},
-                os.path.getsize(path),
+                os.path.getsize(path), doc["layout"], tuple(doc["columns"]),
             )
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, CorruptArchive):
             return None
 
     def prune(self, keep: set[str]) -> None:
-        """Remove fingerprint files of states not in ``keep`` (tables that changed or left the lake)."""
+        """Remove fingerprint files of states not in ``keep`` (tables that changed or left the lake), and
+        temporaries older than a day (left by a process that died while writing)."""
         for path in (self.root / "fp").glob("*.parquet"):
             if path.stem not in keep:
                 path.unlink(missing_ok=True)
+        old = time.time() - 86_400
+        for path in (self.root / "fp").glob(f"*{_TMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < old:
+                    path.unlink()
 
     # footers --------------------------------------------------------------------------------------------
     def load_footers(self) -> dict[str, TableFooter]:
@@ -148,17 +176,27 @@ class ScanCache:
             doc = read_sealed(self.root / "footers.json", FOOTERS_KIND, (CACHE_VERSION,))
             if doc.get("hasher") != HASHER:
                 return {}
-            return {state: _footer_from_json(entry) for state, entry in doc["footers"].items()}
+            footers = {state: _footer_from_json(json.loads(text)) for state, text in doc["footers"].items()}
+            self._footer_text = dict(doc["footers"])
+            return footers
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, CorruptArchive):
             return {}
 
     def save_footers(self, footers: dict[str, TableFooter]) -> None:
+        """Write the footer summaries of these states (the file is left alone when it holds exactly them)."""
         entries = {}
         for state, footer in footers.items():
-            encoded = _footer_to_json(footer)
-            if encoded is not None:
-                entries[state] = encoded
+            text = self._footer_text.get(state)
+            if text is None:
+                encoded = _footer_to_json(footer)
+                if encoded is None:
+                    continue
+                text = json.dumps(encoded, separators=(",", ":"), ensure_ascii=False)
+            entries[state] = text
+        if entries == self._footer_text:
+            return
         write_sealed(self.root / "footers.json", FOOTERS_KIND, CACHE_VERSION, {"hasher": HASHER, "footers": entries})
+        self._footer_text = entries
 
     # edges ----------------------------------------------------------------------------------------------
     def load_edges(self, types: str) -> tuple[set[str], list[dict[str, Any]]]:
@@ -167,13 +205,24 @@ class ScanCache:
             doc = read_sealed(self.root / f"edges-{types}.json", EDGES_KIND, (CACHE_VERSION,))
             if doc.get("hasher") != HASHER or doc.get("types") != types:
                 return set(), []
-            return set(doc["states"]), list(doc["edges"])
+            states, edges = set(doc["states"]), [dict(zip(_EDGE_FIELDS, e)) for e in json.loads(doc["edges"])]
+            self._edges_loaded[types] = (states, doc["edges"])
+            return states, edges
         except (OSError, ValueError, KeyError, TypeError, CorruptArchive):
             return set(), []
 
     def save_edges(self, types: str, states: set[str], edges: list[dict[str, Any]]) -> None:
-        body = {"hasher": HASHER, "types": types, "states": sorted(states), "edges": edges}
+        """Record the states whose every pair was decided and the edges between them (left alone when unchanged)."""
+        rows = sorted([e[f] for f in _EDGE_FIELDS] for e in edges)
+        text = json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+        if self._edges_loaded.get(types) == (states, text):
+            return
+        body = {"hasher": HASHER, "types": types, "states": sorted(states), "edges": text}
         write_sealed(self.root / f"edges-{types}.json", EDGES_KIND, CACHE_VERSION, body)
+        self._edges_loaded[types] = (set(states), text)
+
+
+_EDGE_FIELDS = ("child_state", "parent_state", "columns", "child_rows", "child_distinct_rows", "multiset_contained")
 
 
 # footer summaries as JSON: every value tagged with its Python type, so it comes back as the same type ----------

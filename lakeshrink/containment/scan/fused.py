@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyarrow.parquet as pq
 
-from lakeshrink.containment.scan.fingerprints import fingerprint_table
+from lakeshrink.containment.scan.fingerprints import fingerprint_table, fingerprints_from_hash_columns
 from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.scan.fpcache import CachedFingerprints, ScanCache
 from lakeshrink.containment.lake import TableRef, projection_bytes, read_table, resolve_root
@@ -74,7 +74,7 @@ def read_once(task: ReadTask, *, force: bool = False) -> ReadResult:
         wanted = sorted(columns.union(*colsets))
         table = read_table(fs, ref, wanted)
         fp = fingerprint_table(table, colsets, k=task.k, sketch_columns=tuple(sorted(columns)), sketch_rows=tuple(sorted(row_sets)))
-        stored = cache.save_fingerprints(task.key, fp.colsets, fp.rows, table.num_rows, fp.column_sketches, fp.row_sketches)
+        stored = cache.save_fingerprints(task.key, fp, table.num_rows)
         sketch = TableSketch(ref.id, fp.column_sketches, fp.row_sketches, projection_bytes(fs, ref, wanted))
         return ReadResult(ref.id, sketch, stored, sketch.bytes_read)
     except Exception as exc:  # noqa: BLE001 - reported per table
@@ -95,6 +95,12 @@ def read_fingerprint_rows(task: ReadTask, result: ReadResult, colsets: dict[tupl
             raise RuntimeError(result.error or "no fingerprints")
         local = {i: colsets[c] for i, c in enumerate(fp.colsets) if c in colsets}
         try:
+            if fp.layout == "columns":
+                wanted = {c: colsets[c] for c in fp.colsets if c in colsets}
+                used = sorted({fp.columns.index(name) for c in wanted for name in c})
+                names = [f"{x}{i}" for i in used for x in ("h", "l")]
+                hashes = pq.read_table(fp.path, columns=names, page_checksum_verification=True)
+                return fingerprints_from_hash_columns(hashes, fp.columns, wanted), result
             table = pq.read_table(fp.path, filters=[("colset", "in", list(local))] if local else None, page_checksum_verification=True)
         except Exception:  # noqa: BLE001 - a damaged cache file is rebuilt, never trusted
             if attempt:

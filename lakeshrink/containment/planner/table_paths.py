@@ -1,9 +1,9 @@
-"""Table paths that stay inside a lake; the sealed documents of the planner come from :mod:`lakeshrink.sealed`.
+"""Table paths that stay inside a lake.
 
-``plan.json``, ``recipes/*.json`` and ``_lakeshrink/marked.json`` are sealed documents (magic, version, SHA-256 of
-their canonical JSON): :mod:`lakeshrink.sealed` is the one module that writes and checks them (re-exported here
-for the containment modules). Nothing is marked on a doubt: every reader of a plan or manifest goes through
-:func:`read_sealed`.
+The planner's files (``plan.json``, ``recipes/*.json``, ``_lakeshrink/marked.json``) are sealed documents (magic,
+version, SHA-256 of their canonical JSON) written and checked by :mod:`lakeshrink.sealed`, the one module of every
+signed file (encoding plans and fingerprint caches too). The table ids inside them are checked here before any
+path is built from one.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 import posixpath
 
 from lakeshrink.errors import TableError
-from lakeshrink.sealed import read_sealed, seal, sha256_bytes, unseal, write_sealed
 
 
 class UnsafeTablePath(TableError):
@@ -45,5 +44,4 @@ def table_path(root: str, table_id: str, *, local: bool) -> str:
     return path
 
 
-__all__ = ["UnsafeTablePath", "check_table_id", "read_sealed", "seal", "sha256_bytes", "table_path", "unseal",
-           "write_sealed"]
+__all__ = ["UnsafeTablePath", "check_table_id", "table_path"]
