@@ -53,24 +53,28 @@ class SampleConfig:
         return min(num_rows, target, by_cells)
 
 
-def run_indices(num_rows: int, sample_rows: int, *, runs: int, seed: int = 0) -> np.ndarray:
-    """Row indices of ``runs`` contiguous runs, one at a random offset in each of ``runs`` equal strata.
-
-    Returns all rows (``arange(num_rows)``) when ``sample_rows >= num_rows``. Indices are increasing.
-    """
+def run_starts(num_rows: int, sample_rows: int, *, runs: int, seed: int = 0) -> list[tuple[int, int]]:
+    """(start, length) of ``runs`` contiguous runs, one at a random offset in each of ``runs`` equal strata
+    (one run of every row when ``sample_rows >= num_rows``); starts are increasing."""
     if sample_rows >= num_rows:
-        return np.arange(num_rows, dtype=np.int64)
+        return [(0, num_rows)] if num_rows else []
     runs = max(1, min(runs, sample_rows))
     run_length = sample_rows // runs
     bounds = np.linspace(0, num_rows, runs + 1).astype(np.int64)
     rng = np.random.default_rng(seed)
-    pieces = []
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        span = int(hi - lo)
+    out = []
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        span = hi - lo
         length = min(run_length, span)
-        start = int(lo) + int(rng.integers(0, span - length + 1))
-        pieces.append(np.arange(start, start + length, dtype=np.int64))
-    return np.concatenate(pieces)
+        out.append((lo + int(rng.integers(0, span - length + 1)), length))
+    return out
+
+
+def run_indices(num_rows: int, sample_rows: int, *, runs: int, seed: int = 0) -> np.ndarray:
+    """Row indices of the runs of :func:`run_starts` (all rows when ``sample_rows >= num_rows``), increasing."""
+    pieces = [np.arange(start, start + length, dtype=np.int64)
+              for start, length in run_starts(num_rows, sample_rows, runs=runs, seed=seed)]
+    return np.concatenate(pieces) if pieces else np.arange(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,5 @@ def take_sample(table: pa.Table, config: SampleConfig | None = None, *, num_leav
     target = config.target_rows(n, leaves)
     if n <= max(target, 2 * config.min_rows) and n * leaves <= config.max_cells:
         return Sample(table, n)
-    indices = run_indices(n, target, runs=config.runs, seed=config.seed)
-    breaks = np.flatnonzero(np.diff(indices) != 1) + 1  # the runs, as zero-copy slices (take() copies the table)
-    runs = [(int(run[0]), len(run)) for run in np.split(indices, breaks) if len(run)]
-    return Sample(pa.concat_tables([table.slice(start, length) for start, length in runs]).combine_chunks(), n)
+    runs = run_starts(n, target, runs=config.runs, seed=config.seed)  # zero-copy slices (take() copies the table)
+    return Sample(pa.concat_tables([table.slice(start, length) for start, length in runs if length]).combine_chunks(), n)

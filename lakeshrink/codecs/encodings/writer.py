@@ -167,20 +167,20 @@ def rewrite(
     input_bytes = source.bytes
     first = source.path(source.files[0])
     config = advisor_config(config, objective, readers)
-    read_seconds, table = 0.0, None
+    read_seconds, table, int96 = 0.0, None, False
     if plan is None and not source.is_dir and source.table_format is None:
         # one file: the rewrite reads it whole anyway, so the advice is made on those rows (no second read)
         start = time.perf_counter()
-        table = read_file(source.root)
+        table, sorting, int96 = read_file(source.root), declared_sorting(first), uses_int96(first)
         read_seconds = time.perf_counter() - start
     start = time.perf_counter()
     if table is not None:
-        plan = advise_table(table, config=config, sorting=declared_sorting(first), int96=uses_int96(first))
+        plan = advise_table(table, config=config, sorting=sorting, int96=int96)
     elif plan is None:  # advised like `advise(path)`: a large input from spread row groups, not read whole
         plan = advise(source.root, config=config).plan
     else:
         resolve_profile(config.readers).check_plan(plan, where=input)
-    if plan.int96_timestamps != uses_int96(first):
+    if plan.int96_timestamps != (int96 if table is not None else uses_int96(first)):
         raise InputError(f"the plan {'keeps' if plan.int96_timestamps else 'does not keep'} INT96 timestamps but the "
                          "input does the opposite; advise again on this input", path=first)
     advise_seconds = time.perf_counter() - start

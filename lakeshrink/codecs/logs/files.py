@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter, make_bloom
 from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
-from lakeshrink.codecs.logs.parallel import Ordered, decode_workers, default_workers, encode_job
+from lakeshrink.codecs.logs.parallel import Ordered, decode_workers, default_workers
 from lakeshrink.codecs.logs.rotated import LogInput, archived_name, open_log, sniff_file
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file, current_umask
@@ -228,6 +228,24 @@ def _codec_for(codecs: dict[str | None, LogCodec], config: CodecConfig, data: by
     return codecs.setdefault(probe.format.spec, probe)
 
 
+# ------------------------------------------------------------------------- jobs of the encoding workers
+_WORKER_CODECS: dict[int, LogCodec] = {}
+
+
+def _warm_worker() -> None:
+    """A worker process's initializer: unpickling this reference imports this module, so the codec (polars,
+    numpy) is loaded when the worker starts, not while its first chunk waits."""
+
+
+def encode_job(token: int, codec_blob: bytes, data: bytes, name: str) -> ArchiveChunk:
+    """In a worker: encode one chunk with this worker's codec for ``token`` (made from ``codec_blob``, the
+    parent's codec before it encoded anything, the first time; it then learns templates chunk by chunk)."""
+    codec = _WORKER_CODECS.get(token)
+    if codec is None:
+        codec = _WORKER_CODECS[token] = pickle.loads(codec_blob)
+    return encode_for_archive(codec, data, name)
+
+
 def encode_for_archive(codec: LogCodec, data: bytes, name: str) -> ArchiveChunk:
     """Check and encode one chunk of the input ``name`` (raises :class:`InputError` for binary or huge lines)."""
     _check_text(data, name, codec.config)
@@ -308,7 +326,7 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
     known = sum(s for s in sizes if s is not None)
     if None not in sizes and (known <= config.chunk_bytes or (not config.workers and known < MIN_PARALLEL_BYTES)):
         workers = 1
-    with atomic_file(archive) as tmp, open(tmp, "wb") as out, Ordered(workers) as pool:
+    with atomic_file(archive) as tmp, open(tmp, "wb") as out, Ordered(workers, initializer=_warm_worker) as pool:
         writer = ArchiveWriter(out)
         blobs: dict[int, bytes] = {}  # codec (by id) -> its pickled state before any chunk, for the workers
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-import pickle
 import zlib
 from collections import deque
 from collections.abc import Callable
@@ -55,11 +54,6 @@ def decode_workers() -> int:
     return max(1, int(env)) if env.isdigit() else 1
 
 
-def _warm() -> None:
-    """Import the codec once when a worker starts (not while its first chunk waits)."""
-    import lakeshrink.codecs.logs.files  # noqa: F401
-
-
 class Ordered:
     """Runs jobs on worker processes (or inline with one worker) and hands each result to its callback in
     the order the jobs were given; plain callbacks (:meth:`then`) keep their place in that order too.
@@ -67,9 +61,12 @@ class Ordered:
     The workers start with the second job: a lone job (a one-chunk input read from a pipe) runs inline.
     """
 
-    def __init__(self, workers: int, threads: bool = False):
+    def __init__(self, workers: int, threads: bool = False, initializer: Callable[[], None] | None = None):
         self.workers = max(1, workers)
         self.threads = threads
+        # run once when a worker process starts: a module-level function of the caller's module, so unpickling
+        # it imports that module (the codec) before the first job waits for it
+        self.initializer = initializer
         self._executors: list[Executor] = []
         # entries [future, fn, args, callback]: a job not yet submitted has no future; a plain callback no fn
         self._pending: deque[list] = deque()
@@ -81,7 +78,7 @@ class Ordered:
                 self._executors = [ThreadPoolExecutor(1) for _ in range(self.workers)]
             else:
                 ctx = multiprocessing.get_context("spawn")
-                self._executors = [ProcessPoolExecutor(1, mp_context=ctx, initializer=_warm) for _ in range(self.workers)]
+                self._executors = [ProcessPoolExecutor(1, mp_context=ctx, initializer=self.initializer) for _ in range(self.workers)]
         entry[0] = self._executors[self._jobs % self.workers].submit(entry[1], *entry[2])
         self._jobs += 1
 
@@ -139,20 +136,6 @@ class Ordered:
 
 
 # ---------------------------------------------------------------------------------------------- worker jobs
-_CODECS: dict[int, Any] = {}
-
-
-def encode_job(token: int, codec_blob: bytes, data: bytes, name: str) -> Any:
-    """In a worker: encode one chunk with this worker's codec for ``token`` (made from ``codec_blob``, the
-    parent's codec before it encoded anything, the first time; it then learns templates chunk by chunk)."""
-    from lakeshrink.codecs.logs.files import encode_for_archive
-
-    codec = _CODECS.get(token)
-    if codec is None:
-        codec = _CODECS[token] = pickle.loads(codec_blob)
-    return encode_for_archive(codec, data, name)
-
-
 def decode_job(payload: bytes, raw_bytes: int, raw_crc: bytes) -> tuple[bytes, bool, str] | Exception:
     """In a worker: a chunk's bytes (bounded by its declared size), whether they match the little-endian
     CRC-32 ``raw_crc``, and their SHA-256 (hex); a decoding failure is returned, not raised (the reader
