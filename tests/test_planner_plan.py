@@ -429,3 +429,13 @@ def test_latency_ticks_stay_distinct_on_a_narrow_range():
     labels = _distinct_second_labels([1.0, 1.0055, 1.011])  # three ticks within 1.1%: "1 s, 1.01 s, 1.01 s" before
     assert labels == ["1 s", "1.006 s", "1.011 s"]
     assert _distinct_second_labels([10.0, 100.0]) == ["10 s", "1.67 min"]
+
+
+@pytest.mark.parametrize(("amount", "text"), [
+    (0, "0.00 USD"), (1234.5, "1,234.50 USD"), (0.01, "0.01 USD"), (2.929e-06, "0.0000029 USD"),
+    (-2.929e-06, "-0.0000029 USD"), (0.0051, "0.0051 USD"), (9.99e-3, "0.010 USD"),
+])
+def test_money_is_plain_decimals_never_an_exponent(amount, text):
+    from lakeshrink.units import money
+
+    assert money(amount, "USD") == text

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from lakeshrink.containment.graph import connected_components
 from lakeshrink.reports import page as p
-from lakeshrink.units import human_bytes
+from lakeshrink.units import human_bytes, money
 
 if TYPE_CHECKING:
     from lakeshrink.containment.planner.plan import Plan
@@ -219,7 +219,7 @@ def render(plan: Plan, plan_dir: Path | None = None) -> str:
     cm = plan.cost_model
     biggest = max((m.bytes for m in plan.marked), default=0)
     def cash(v: float) -> p.Cell:
-        return p.number(v, f"{v:,.2f} {cur}" if abs(v) >= 0.01 or v == 0 else f"{v:.3g} {cur}")
+        return p.number(v, money(v, cur))
 
     marked_rows = []
     for m in plan.marked:
@@ -236,9 +236,9 @@ def render(plan: Plan, plan_dir: Path | None = None) -> str:
         f"{' (optimal)' if plan.optimal else ''}{' ' + p.e(plan.solver_note) if plan.solver_note else ''}. lakeshrink marks tables; it never deletes a file.</p>",
         p.cards([("tables marked", f"{len(plan.marked)} of {len(plan.marked) + len(plan.kept)}"),
                  ("bytes saved", human_bytes(plan.bytes_saved)), ("share of the lake", pct),
-                 ("storage saved / month", f"{plan.monthly_storage_saved:.4g} {cur}"),
-                 ("expected rebuilds / month", f"{plan.monthly_rebuild_cost:.4g} {cur}"),
-                 ("net saving / month", f"{plan.monthly_net_saving:.4g} {cur}")]),
+                 ("storage saved / month", money(plan.monthly_storage_saved, cur)),
+                 ("expected rebuilds / month", money(plan.monthly_rebuild_cost, cur)),
+                 ("net saving / month", money(plan.monthly_net_saving, cur))]),
         f"<p class=muted>Prices: {cm.price_per_gb_month:g} {p.e(cur)} per GB-month of storage, {cm.compute_per_hour:g} "
         f"{p.e(cur)} per compute hour, {cm.overhead_seconds:g} s per rebuild plus the parent's bytes at "
         f"{tp / 1e6:.1f} MB/s ({p.e(cm.throughput_source)}). Audit: {p.e(plan.audit_tool)}"
@@ -255,7 +255,7 @@ def render(plan: Plan, plan_dir: Path | None = None) -> str:
                 ([p.code(k.table), p.nbytes(k.bytes), p.text(k.reason)] for k in plan.kept), empty="No table is kept."),
         "<h2>Solvers</h2>",
         p.table("solvers", ["solver", f"net saving / month ({cur})", "tables", "bytes", "seconds", "optimal"],
-                ([p.text(s.solver), p.number(s.net_saving, f"{s.net_saving:.4g}"), p.number(s.tables_marked),
+                ([p.text(s.solver), p.number(s.net_saving, money(s.net_saving, cur)), p.number(s.tables_marked),
                   p.nbytes(s.bytes_saved), p.number(round(s.seconds, 3), f"{s.seconds:.3f}"), p.text("yes" if s.optimal else "no")]
                  for s in plan.comparison)),
     ]
