@@ -72,12 +72,12 @@ def _keyed(hashes: dict[str, tuple[np.ndarray, np.ndarray]], name: str) -> tuple
     seed_hi, seed_lo = _name_seeds(name)
     col_hi, col_lo = hashes[name]
     with np.errstate(over="ignore"):
-        return mix64(col_hi + seed_hi), mix64(col_lo ^ seed_lo)
+        return mix64(col_hi + seed_hi, inplace=True), mix64(col_lo ^ seed_lo, inplace=True)
 
 
 def _fold(state: tuple[np.ndarray, np.ndarray], term: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(over="ignore"):
-        return mix64((state[0] * _MULT_HI) ^ term[0]), mix64((state[1] * _MULT_LO) ^ term[1])
+        return mix64((state[0] * _MULT_HI) ^ term[0], inplace=True), mix64((state[1] * _MULT_LO) ^ term[1], inplace=True)
 
 
 def row_fingerprints(hashes: dict[str, tuple[np.ndarray, np.ndarray]], colset: tuple[str, ...], rows: int) -> tuple[np.ndarray, np.ndarray]:
