@@ -26,16 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import zstandard
 
 from lakeshrink.codecs.logs.lines import extract_params, interleave_rows, template_regex
 from lakeshrink.codecs.logs.miner import WILDCARD, MinerConfig, TemplateMiner
-from lakeshrink.codecs.logs.packing import Budget, FramingError
+from lakeshrink.codecs.logs.packing import Budget, FramingError, zstd_compressor
 
 _CANONICAL = r"^(0|-?[1-9][0-9]{0,17})$"
 _DIGITS = r"^[0-9]{1,18}$"
 _CANONICAL_OR_EMPTY = r"^(|0|-?[1-9][0-9]{0,17})$"
-_PROBE = zstandard.ZstdCompressor(level=3)  # only used from one thread at a time per process
+_PROBE_LEVEL = 3
 _PROBE_ROWS = 65536
 
 
@@ -159,10 +158,12 @@ class Encoded:
 
 
 def _probe(data: bytes) -> int:
-    """Estimated compressed size: a fast zstd of the first MiB, scaled to the whole length."""
+    """Estimated compressed size: a fast zstd of the first MiB, scaled to the whole length (a zstd context per
+    thread: columns are encoded on several threads)."""
+    probe = zstd_compressor(_PROBE_LEVEL)
     if len(data) <= 1 << 20:
-        return len(_PROBE.compress(data))
-    return len(_PROBE.compress(data[: 1 << 20])) * len(data) >> 20
+        return len(probe.compress(data))
+    return len(probe.compress(data[: 1 << 20])) * len(data) >> 20
 
 
 # ------------------------------------------------------------------------------------------------- integers
