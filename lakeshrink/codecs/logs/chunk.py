@@ -288,6 +288,7 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
     residue = n_lines
     span = None
     fallback = None
+    estimate = _submit(_lzma_estimate, data)  # LZMA2 releases the GIL: it runs beside the column split
     try:
         payload, counts, residue, span = _columnar(data, fmt, miner, options)
         if decode_chunk(payload, raw_bytes=len(data)) != data:  # within the bounds every reader enforces
@@ -297,7 +298,7 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
     if fallback is not None:
         _log.warning("columnar encoding of a chunk failed, stored whole instead: %s", fallback)
     if payload is not None:
-        if len(payload) < CLEAR_WIN * _lzma_estimate(data):
+        if len(payload) < CLEAR_WIN * estimate.result():
             return ChunkResult(payload, "columnar", n_lines, len(data), counts, residue, span)
     whole = _whole(data, options)
     if payload is not None and len(payload) < len(whole):
