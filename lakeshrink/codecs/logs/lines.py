@@ -144,14 +144,18 @@ def regex_groups(values: pl.Series, regex: str) -> pl.DataFrame:
     return pl.concat(parts, parallel=True).collect().unnest("s")
 
 
-def extract_groups(values: pl.Series, fast: str | None, slow: str) -> pl.DataFrame:
+def extract_groups(values: pl.Series, fast: str | None, slow: str, leading: Sequence[str] = ()) -> pl.DataFrame:
     """``values.str.extract_groups(slow)`` unnested, computed with ``fast`` (a regex with the same groups
     that, where it matches, gives the same groups; its first group is null where it does not match) and
-    with ``slow`` only on the values ``fast`` did not match."""
+    with ``slow`` only on the values ``fast`` did not match, or where a group named in ``leading`` does not
+    start with a non-space character (the condition of :func:`~lakeshrink.codecs.logs.header.fast_header_regex`)."""
     groups = regex_groups(values, fast if fast is not None else slow)
     if fast is None or not len(values):
         return groups
     missed = groups[groups.columns[0]].is_null()
+    if leading:
+        trusted = groups.select(pl.all_horizontal(pl.col(g).str.contains(r"^\S").fill_null(False) for g in leading))
+        missed = missed | ~trusted.to_series()
     if not missed.any():
         return groups
     rows = missed.arg_true()
