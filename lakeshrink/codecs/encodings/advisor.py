@@ -476,10 +476,11 @@ def _find_sorted(
                                                    or pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
                                                    or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type)):
             continue
-        ordered = stats[name].sorted_fraction if name in stats else None
-        if ordered is not None and ordered < 1.0:
-            continue
-        if is_sorted(column) and _not_constant(column):
+        seen = stats.get(name)
+        if seen is not None and ((seen.sorted_fraction is not None and seen.sorted_fraction < 1.0)
+                                 or (seen.distinct <= 1 and seen.values == len(column))):
+            continue  # out of order in the sample, or constant over the whole table
+        if is_sorted(column) and (seen is not None and seen.distinct > 1 or _not_constant(column)):
             first = column.null_count > 0 and column.combine_chunks().is_null()[0].as_py()
             return (SortKey(name, False, bool(first)),)
     return ()
