@@ -199,3 +199,21 @@ def test_bottom_k_selects_before_sorting_and_falls_back_when_repeats_crowd_it(mo
         assert np.array_equal(got[:16], want[:16]) and (len(got) > 16 or np.array_equal(got, want))
         sketch = _sketch(values, 16)
         assert np.array_equal(sketch.hashes, want[:16]) and sketch.complete == (len(want) <= 16)
+
+
+def test_deferred_fingerprints_and_large_table_paths_keep_every_edge(tmp_path, monkeypatch):
+    """Whole scans, against brute force: every table deferring its fingerprints to stage 4, none deferring, and
+    the paths for tables over ``SMALL_ROWS`` rows (polars deduplication, bottom-k fallbacks) at test size, which
+    before round 3 lost true edges."""
+    from benchmarks.lakegen import brute_force, generate_lake
+    from lakeshrink.containment.scan import fingerprints as fpmod
+
+    lake = generate_lake(tmp_path / "lake", scale=0.2, seed=11, max_rows=800)
+    truth = brute_force(lake.root)
+    for defer, small in ((0, fpmod.SMALL_ROWS), (10**6, fpmod.SMALL_ROWS), (0, 20), (10**6, 20)):
+        monkeypatch.setattr(fpmod, "DEFER_COLSETS", defer)
+        monkeypatch.setattr(fpmod, "SMALL_ROWS", small)
+        monkeypatch.setattr(fpmod.fingerprint_table, "__kwdefaults__", {**fpmod.fingerprint_table.__kwdefaults__, "defer_over": defer})
+        found = scan_lake(lake.root)
+        assert {(e.child, e.parent) for e in found.edges} == truth.edges, (defer, small)
+        assert {(e.child, e.parent) for e in found.edges if e.multiset_contained} == truth.multiset
