@@ -24,6 +24,7 @@ from typing import BinaryIO
 import numpy as np
 
 from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter, make_bloom
+from lakeshrink.codecs.logs.chunk import run_beside
 from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
 from lakeshrink.codecs.logs.parallel import Ordered, decode_workers, default_workers
 from lakeshrink.codecs.logs.rotated import LogInput, archived_name, open_log, sniff_file
@@ -257,10 +258,11 @@ def encode_job(token: int, codec_blob: bytes, data: bytes, name: str) -> Archive
 def encode_for_archive(codec: LogCodec, data: bytes, name: str) -> ArchiveChunk:
     """Check and encode one chunk of the input ``name`` (raises :class:`InputError` for binary or huge lines)."""
     _check_text(data, name, codec.config)
+    bloom_job = run_beside(make_bloom, data)  # numpy, beside the encoding
     result = codec.encode_chunk(data)
     assert codec.miner is not None
     names = {codec.miner.template(cid): n for cid, n in result.template_counts.items()}
-    bloom = make_bloom(data)
+    bloom = bloom_job.result()
     if len(bloom) > BLOOM_SHARE * len(result.payload):
         bloom = ""  # it would cost more of the archive than it can save a search: kept out (never worse than xz)
     return ArchiveChunk(result.payload, zlib.crc32(data), len(data), bloom, result.lines, result.mode, names,
