@@ -27,6 +27,7 @@ import json
 import logging
 import lzma
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -167,19 +168,20 @@ def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, l
             m_kinds[rows] = cid + TEMPLATE_BASE
             counts[cid] = len(rows)
             columns = [params[c].filter(ok) for c in params.columns]
-            refs = [out.add(e) for e in keyed.rekey(columns, [col.encode_strings(c) for c in columns])]
-            templates.append([cid, text, refs])
+            templates.append([cid, text, _submit(_template_columns, columns)])
         raw_content = contents.filter(pl.Series(m_kinds == KIND_RAW_CONTENT))
         kinds[matched_rows] = m_kinds
     elif len(matched_rows):
         kinds[matched_rows] = KIND_RAW_CONTENT
-    head = _Streams()
     m_keys = kinds[matched_rows]
-    header_refs = [
-        head.add(col.encode_conditional(split.parts[p.group].filter(mask), m_keys)) if p.group != content_group else None
+    header_jobs = [
+        _submit(col.encode_conditional, split.parts[p.group].filter(mask), m_keys) if p.group != content_group else None
         for p in fmt.parts
     ]
-    out.streams[:0] = head.streams
+    # the results in the order the streams are written: header parts, then each template's parameters
+    header_refs = [out.add(job.result()) if job is not None else None for job in header_jobs]
+    for template in templates:
+        template[2] = [out.add(e) for e in template[2].result()]
     meta = {
         "v": META_VERSION,
         "n": n,
@@ -197,6 +199,22 @@ def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, l
     }
     residue = int(np.count_nonzero(kinds < TEMPLATE_BASE))
     return meta, out.streams, counts, residue, _time_range(fmt, split.parts.filter(mask))
+
+
+#: Columns are encoded on this many threads: most of the work is in polars, LZMA2 and zstd, which release
+#: the GIL. The streams do not depend on the threads' order: each column's encoding is a function of its
+#: values alone, and the results are taken in column order.
+COLUMN_THREADS = 2
+_COLUMN_POOL = ThreadPoolExecutor(max_workers=COLUMN_THREADS, thread_name_prefix="lakeshrink-columns")
+
+
+def _submit(fn: Callable[..., object], *args: object) -> Future:
+    return _COLUMN_POOL.submit(fn, *args)
+
+
+def _template_columns(columns: list[pl.Series]) -> list[col.Encoded]:
+    """The encodings of one template's parameter columns (some coded per key of another, :mod:`.keyed`)."""
+    return keyed.rekey(columns, [col.encode_strings(c) for c in columns])
 
 
 #: Header fields that make up a line's time key, in the order they appear in the format.
@@ -270,6 +288,7 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
     residue = n_lines
     span = None
     fallback = None
+    estimate = _submit(_lzma_estimate, data)  # LZMA2 releases the GIL: it runs beside the column split
     try:
         payload, counts, residue, span = _columnar(data, fmt, miner, options)
         if decode_chunk(payload, raw_bytes=len(data)) != data:  # within the bounds every reader enforces
@@ -279,7 +298,7 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
     if fallback is not None:
         _log.warning("columnar encoding of a chunk failed, stored whole instead: %s", fallback)
     if payload is not None:
-        if len(payload) < CLEAR_WIN * _lzma_estimate(data):
+        if len(payload) < CLEAR_WIN * estimate.result():
             return ChunkResult(payload, "columnar", n_lines, len(data), counts, residue, span)
     whole = _whole(data, options)
     if payload is not None and len(payload) < len(whole):

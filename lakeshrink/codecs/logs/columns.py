@@ -26,16 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import zstandard
 
 from lakeshrink.codecs.logs.lines import extract_params, interleave_rows, template_regex
 from lakeshrink.codecs.logs.miner import WILDCARD, MinerConfig, TemplateMiner
-from lakeshrink.codecs.logs.packing import Budget, FramingError
+from lakeshrink.codecs.logs.packing import Budget, FramingError, zstd_compressor
 
 _CANONICAL = r"^(0|-?[1-9][0-9]{0,17})$"
 _DIGITS = r"^[0-9]{1,18}$"
 _CANONICAL_OR_EMPTY = r"^(|0|-?[1-9][0-9]{0,17})$"
-_PROBE = zstandard.ZstdCompressor(level=3)  # only used from one thread at a time per process
+_PROBE_LEVEL = 3
 _PROBE_ROWS = 65536
 
 
@@ -159,10 +158,12 @@ class Encoded:
 
 
 def _probe(data: bytes) -> int:
-    """Estimated compressed size: a fast zstd of the first MiB, scaled to the whole length."""
+    """Estimated compressed size: a fast zstd of the first MiB, scaled to the whole length (a zstd context per
+    thread: columns are encoded on several threads)."""
+    probe = zstd_compressor(_PROBE_LEVEL)
     if len(data) <= 1 << 20:
-        return len(_PROBE.compress(data))
-    return len(_PROBE.compress(data[: 1 << 20])) * len(data) >> 20
+        return len(probe.compress(data))
+    return len(probe.compress(data[: 1 << 20])) * len(data) >> 20
 
 
 # ------------------------------------------------------------------------------------------------- integers
@@ -266,6 +267,11 @@ _PY = {name: re.compile(pattern) for name, pattern in
        (("canonical", _CANONICAL), ("digits", _DIGITS), ("int_or_empty", _CANONICAL_OR_EMPTY), *(
            (f"hex_{case}", pattern) for case, pattern in _HEX.items()))}
 _PY_RUNS = [re.compile(run) for run in _SKELETONS]
+#: The same patterns over values joined by "\n" (one C call per column instead of one per value): a pattern
+#: ``^P$`` holds for every value exactly when ``P(\nP)*`` matches the whole joined text, as long as no value
+#: holds a "\n" (P never matches one: it is a digit or hex class).
+_PY_ALL = {name: re.compile(f"(?:{rx.pattern[1:-1]})(?:\n(?:{rx.pattern[1:-1]}))*") for name, rx in _PY.items()}
+_LEADING_ZERO = re.compile(r"(?:^|\n)0[^\n]")
 
 
 def _profile_small(values: list[str], skeletons: bool = True) -> dict:
@@ -276,21 +282,24 @@ def _profile_small(values: list[str], skeletons: bool = True) -> dict:
     the values joined by ``\\n`` in one ``re.sub`` (a digit or alphanumeric run never spans a ``\\n``).
     """
     joined = "".join(values)
+    text = "\n".join(values)
     ascii_only = joined.isascii()
     lengths = list(map(len, values)) if ascii_only else [len(v.encode("utf-8")) for v in values]
     distinct = len(set(values))
     prof: dict = {"const": distinct == 1, "len_min": min(lengths), "len_max": max(lengths), "distinct": distinct}
     if ascii_only and prof["len_min"] > 0 and joined.isdigit():
         short = prof["len_max"] <= 18
-        canonical = short and all(v[0] != "0" or len(v) == 1 for v in values)
+        canonical = short and _LEADING_ZERO.search(text) is None
         prof.update(canonical=canonical, digits=short, int_or_empty=canonical, hex_l=True, hex_u=True)
+    elif text.count("\n") == len(values) - 1:  # no value holds a "\n": the joined text is checked at once
+        for name, pattern in _PY_ALL.items():
+            prof[name] = pattern.fullmatch(text) is not None
     else:
         for name, pattern in _PY.items():
             prof[name] = all(pattern.fullmatch(v) for v in values)
     if not skeletons or prof["canonical"] or prof["int_or_empty"] or (prof["digits"] and prof["len_max"] <= 18):
         # not wanted, or typed as integers before skeletons are looked at: skip computing them
         return {**prof, **{f"skel{i}_n": 2 for i in range(len(_PY_RUNS))}, **{f"skel{i}": "" for i in range(len(_PY_RUNS))}}
-    text = "\n".join(values)
     for i, run in enumerate(_PY_RUNS):
         skeletons = run.sub("\x00", text).split("\n")
         prof[f"skel{i}_n"] = len(set(skeletons))

@@ -81,6 +81,13 @@ def _literal(pattern: str, fixed: bool, ignore_case: bool) -> bytes | None:
     return None
 
 
+def _contains(lines: pl.Series, regex: str, literal: str | None) -> pl.Series:
+    """Which lines hold ``literal`` (a substring search, no regex engine) or else match ``regex``."""
+    if literal is not None:
+        return lines.str.contains(literal, literal=True)
+    return lines.str.contains(regex)
+
+
 def _template_rows(payload: bytes, raw_bytes: int, template: str) -> np.ndarray | None:
     """Line numbers (0-based) of ``template``'s lines in a columnar chunk; None when the chunk is not columnar."""
     if payload[0] != MODE_COLUMNAR:
@@ -192,6 +199,7 @@ def grep(
         regex = "(?i)" + regex
     binary_regex = compile_pattern(regex, pattern)
     needle = _literal(pattern, fixed, ignore_case)
+    literal = needle.decode("utf-8") if needle is not None else None
     with ArchiveReader(archive) as reader:
         for file_entry in reader.index.files:
             first_line = 0
@@ -211,7 +219,7 @@ def grep(
                 stats.chunks_read += 1
                 data = reader.read_chunk(i)
                 lines = split_lines(data)
-                hits = lines.text.str.contains(regex).fill_null(False).to_numpy()
+                hits = _contains(lines.text, regex, literal).fill_null(False).to_numpy()
                 for row in lines.binary:
                     hits[row] = binary_regex.search(lines.binary[row]) is not None
                 if t_lo is not None or t_hi is not None:
@@ -231,8 +239,9 @@ def grep(
                     if rows is not None:
                         keep[rows] = True
                     hits &= keep
-                texts = lines.text.to_list()
-                for row in np.nonzero(hits)[0]:
-                    raw = lines.binary.get(int(row))
+                rows = np.flatnonzero(hits)
+                texts = lines.text.gather(rows).to_list()  # only the matching lines become Python strings
+                for row, text in zip(rows.tolist(), texts):
+                    raw = lines.binary.get(row)
                     stats.matches += 1
-                    yield GrepMatch(file_entry.path, start + int(row) + 1, raw if raw is not None else texts[row].encode("utf-8"))
+                    yield GrepMatch(file_entry.path, start + row + 1, raw if raw is not None else text.encode("utf-8"))

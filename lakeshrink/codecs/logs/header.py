@@ -23,6 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from lakeshrink.codecs.logs import structured
+from lakeshrink.codecs.logs.lines import extract_groups, stop_before
 from lakeshrink.errors import InputError
 
 CONTENT = "Content"
@@ -187,9 +188,56 @@ class HeaderSplit:
     parts: pl.DataFrame
 
 
+_PIECE = re.compile(r"\(\?P<(g\d+)>((?:\\.|[^\\()])*)\)")
+
+
+@functools.lru_cache(maxsize=256)
+def fast_header_regex(regex: str) -> tuple[str, tuple[str, ...]] | None:
+    """A format's regex with each lazy field made deterministic (the way
+    :func:`~lakeshrink.codecs.logs.lines.fast_template_regex` does for templates), and the fields whose value
+    must start with a non-space character for its split to be trusted. A field before a gap that starts
+    with spaces takes ``\\S*``, before another literal character ``c`` ``[^c]*``, the last field ``.*``.
+    None for formats with optional groups or two fields side by side.
+
+    A split of the fast regex is the lazy regex's split when every gap ending in spaces is followed by a
+    non-space character (the listed fields start with one): each lazy field is then the shortest run
+    followed by its gap, which begins at the first space (or ``c``), where the fast field stops too, and each
+    gap's spaces are the whole run of spaces there, which the greedy gap of the lazy regex takes as well.
+    Without that condition a fast match may leave spaces for a later gap (``a   b`` as ``a``, `` ``, ``""``,
+    `` ``, ...), so such lines are split by the lazy regex (:func:`~lakeshrink.codecs.logs.lines.extract_groups`).
+    """
+    if not (regex.startswith("^") and regex.endswith("$")) or "(?:" in regex:
+        return None
+    body = regex[1:-1]
+    pieces = _PIECE.findall(body)
+    if "".join(f"(?P<{g}>{inner})" for g, inner in pieces) != body:
+        return None
+    out = []
+    leading = []
+    for k, (group, inner) in enumerate(pieces):
+        if inner != ".*?":
+            out.append(f"(?P<{group}>{inner})")
+            if inner.endswith("\\s+") and k + 2 < len(pieces):
+                leading.append(pieces[k + 1][0])
+            continue
+        following = pieces[k + 1][1] if k + 1 < len(pieces) else None
+        if following is None:
+            fast = ".*"
+        elif following == ".*?" or not following:
+            return None
+        elif following.startswith("\\s"):
+            fast = "\\S*"
+        else:
+            char = following[1] if following[0] == "\\" else following[0]
+            fast = stop_before(char)
+        out.append(f"(?P<{group}>{fast})")
+    return "^" + "".join(out) + "$", tuple(leading)
+
+
 def split_header(fmt: LogFormat, lines: pl.Series) -> HeaderSplit:
     """Split ``lines`` (no line terminators) into the format's parts; exact by construction and checked."""
-    groups = lines.str.extract_groups(fmt.regex).struct.unnest()
+    fast = fast_header_regex(fmt.regex)
+    groups = extract_groups(lines, fast[0], fmt.regex, fast[1]) if fast else extract_groups(lines, None, fmt.regex)
     names = [p.group for p in fmt.parts]
     frame = groups.select(names)
     matched = groups[names[0]].is_not_null()

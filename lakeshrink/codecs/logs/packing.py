@@ -185,17 +185,30 @@ def _framed(raw: bytes, options: PackOptions, zstd: bool, width: int) -> bytearr
 _WIDTH_TRIAL = 16 << 10
 
 
+#: Larger integer sections choose between plain and width-aligned LZMA2 on this much of their middle, and are
+#: compressed once, with the winner, instead of twice.
+_WIDTH_SAMPLE = 64 << 10
+
+
+def _width_choice(raw: bytes, width: int, plain: list[dict], aligned: list[dict]) -> list[dict]:
+    start = (len(raw) // 2 - _WIDTH_SAMPLE // 2) // width * width
+    sample = raw[start : start + _WIDTH_SAMPLE]
+    sizes = [len(lzma.compress(sample, format=lzma.FORMAT_RAW, filters=f)) for f in (plain, aligned)]
+    return aligned if sizes[1] < sizes[0] else plain
+
+
 def _section(raw: bytes, options: PackOptions, out: bytearray, zstd: bool, width: int = 1) -> int:
     choices: list[tuple[int, bytes, int]] = [(STORED, raw, 0)]
     if len(raw) > 16:
         if options.try_lzma:
             dict_size = lzma_dict_size(len(raw))
-            data = lzma.compress(raw, format=lzma.FORMAT_RAW, filters=_lzma_filters(dict_size, options.preset))
+            plain = _lzma_filters(dict_size, options.preset)
+            filters = [plain]
             if width in (2, 4, 8) and len(raw) >= _WIDTH_TRIAL:
                 bits = width.bit_length() - 1
-                aligned = lzma.compress(raw, format=lzma.FORMAT_RAW, filters=[
-                    {**_lzma_filters(dict_size, options.preset)[0], "lc": 1, "lp": min(bits, 3), "pb": min(bits, 3)}])
-                data = min(data, aligned, key=len)
+                aligned = [{**plain[0], "lc": 1, "lp": min(bits, 3), "pb": min(bits, 3)}]
+                filters = [plain, aligned] if len(raw) <= 2 * _WIDTH_SAMPLE else [_width_choice(raw, width, plain, aligned)]
+            data = min((lzma.compress(raw, format=lzma.FORMAT_RAW, filters=f) for f in filters), key=len)
             choices.append((LZMA, data, dict_size))
             # zstd at the asked level only when a fast zstd already comes close to LZMA2 (rare on logs)
             zstd = zstd and len(zstd_compressor(min(3, options.zstd_level)).compress(raw)) < len(data) * 1.1
