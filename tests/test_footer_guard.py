@@ -109,3 +109,25 @@ def test_spark_reads_footers_in_its_tasks_and_falls_back_after_a_crash(demo_data
     assert {s.table: s.reason for s in result.skipped} == {"planes.parquet": footer_guard.CRASH_REASON}
     assert any("again" in r.getMessage() for r in caplog.records)  # the direct read failed, the guarded one ran
     assert result.edges == scan_lake(lake).edges
+
+
+def test_a_rescan_starts_the_child_only_for_a_changed_parquet_table(tmp_path):
+    from lakeshrink.containment.scan import scan_lake
+
+    root = _small_lake(tmp_path)
+    cache = tmp_path / "cache"
+    first = scan_lake(root, cache=cache)
+    footer_guard._drop_child()
+    assert scan_lake(root, cache=cache).edges == first.edges  # nothing changed: no footer to read
+    assert footer_guard._CHILD is None
+    from deltalake import write_deltalake
+
+    write_deltalake(str(root / "delta_t"), pa.table({"k": [99], "g": [0], "s": ["new"]}), mode="append")
+    again = scan_lake(root, cache=cache)  # a Delta table changed: its log is read in this process
+    assert footer_guard._CHILD is None
+    assert again.edges == scan_lake(root).edges
+    footer_guard._drop_child()
+    pq.write_table(pq.read_table(root / "two.parquet").slice(0, 5), root / "two.parquet")
+    again = scan_lake(root, cache=cache)  # a Parquet file changed: its footer is read in the child
+    assert footer_guard._CHILD is not None
+    assert again.edges == scan_lake(root).edges
