@@ -109,3 +109,60 @@ def test_spark_reads_footers_in_its_tasks_and_falls_back_after_a_crash(demo_data
     assert {s.table: s.reason for s in result.skipped} == {"planes.parquet": footer_guard.CRASH_REASON}
     assert any("again" in r.getMessage() for r in caplog.records)  # the direct read failed, the guarded one ran
     assert result.edges == scan_lake(lake).edges
+
+
+def test_a_rescan_starts_the_child_only_for_a_changed_parquet_table(tmp_path):
+    from lakeshrink.containment.scan import scan_lake
+
+    root = _small_lake(tmp_path)
+    cache = tmp_path / "cache"
+    first = scan_lake(root, cache=cache)
+    footer_guard._drop_child()
+    assert scan_lake(root, cache=cache).edges == first.edges  # nothing changed: no footer to read
+    assert footer_guard._CHILD is None
+    from deltalake import write_deltalake
+
+    write_deltalake(str(root / "delta_t"), pa.table({"k": [99], "g": [0], "s": ["new"]}), mode="append")
+    again = scan_lake(root, cache=cache)  # a Delta table changed: its log is read in this process
+    assert footer_guard._CHILD is None
+    assert again.edges == scan_lake(root).edges
+    footer_guard._drop_child()
+    pq.write_table(pq.read_table(root / "two.parquet").slice(0, 5), root / "two.parquet")
+    again = scan_lake(root, cache=cache)  # a Parquet file changed: its footer is read in the child
+    assert footer_guard._CHILD is not None
+    assert again.edges == scan_lake(root).edges
+
+
+def test_a_script_folder_shadowing_the_standard_library_does_not_reach_the_child(demo_data, tmp_path):
+    """The caller's script folder is on its sys.path, not on the child's (a benchmarks/encodings.py once made every
+    child die at start, and every table was reported as crashing the reader)."""
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "encodings.py").write_text("raise SystemExit('shadowed')\n")
+    (scripts / "run.py").write_text(
+        "import sys\nfrom lakeshrink.containment.lake import discover\n"
+        "from lakeshrink.containment.scan import footer_guard\nfrom lakeshrink.containment.scan.footers import FooterTask\n"
+        "from lakeshrink.engine import get_engine\n"
+        "lake = discover(sys.argv[1])\n"
+        "out = footer_guard.read_footers(get_engine('local'), [FooterTask(lake.root, r) for r in lake.tables], description='x')\n"
+        "print(sum(1 for f in out if f.error), len(out))\n")
+    proc = subprocess.run([sys.executable, str(scripts / "run.py"), str(demo_data / "lake")], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    errors, tables = proc.stdout.split()
+    assert (int(errors), int(tables) > 5) == (0, True), proc.stderr[-2000:]
+
+
+def test_a_child_that_cannot_start_is_no_crash_of_the_reader(tmp_path, monkeypatch, caplog):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "encodings.py").write_text("raise SystemExit('shadowed')\n")
+    monkeypatch.setattr(footer_guard, "_child_env", lambda: {**os.environ, "PYTHONPATH": f"{broken}{os.pathsep}{ROOT}"})
+    footer_guard._drop_child()
+    lake = discover(_small_lake(tmp_path))
+    tasks = [FooterTask(lake.root, ref) for ref in lake.tables if not ref.is_format_table]
+    with caplog.at_level("WARNING", logger=footer_guard.__name__):
+        footers = footer_guard.read_footer_batch(tasks)
+    assert [f.error for f in footers] == [None] * len(tasks)  # read in this process, not reported as crashes
+    assert "did not start" in caplog.text
+    monkeypatch.undo()
+    footer_guard._drop_child()

@@ -43,6 +43,7 @@ _log = logging.getLogger(__name__)
 BATCH = 64
 CRASH_REASON = "the Parquet reader crashed on this table's footer (a corrupt or hostile file); not read"
 _LENGTH = struct.Struct("<Q")
+_READY = "lakeshrink footer reader ready"
 
 
 class _ChildDied(Exception):
@@ -71,17 +72,37 @@ def _read_all(tasks: Sequence[FooterTask]) -> list[TableFooter]:
     return [read_footer(t) for t in tasks]
 
 
+def _child_env() -> dict[str, str]:
+    """The child's environment: the caller's, with the folder this lakeshrink was imported from first on
+    ``PYTHONPATH`` (so the child imports the same code), and nothing else of the caller's ``sys.path``: a
+    script's folder there may hold modules shadowing the standard library (``benchmarks/encodings.py``), which
+    is also why the child runs with ``-P`` (no current directory on its path)."""
+    import lakeshrink
+
+    home = os.path.dirname(os.path.dirname(os.path.abspath(lakeshrink.__file__)))
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != home]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([home, *rest])}
+
+
 class _Child:
     """The child process reading footers; started once, reused until it dies."""
 
     def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # imports what the parent does
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=env,  # the reader's dying words go nowhere: the table is reported instead
+            [sys.executable, "-P", "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=_child_env(),  # the reader's dying words go nowhere: the table is reported
         )
 
+        self.ready = False
+
     def read(self, tasks: list[FooterTask]) -> list[TableFooter]:
+        if not self.ready:  # the child says READY once its imports are done: dying before that is no crash
+            try:
+                if _receive(self.proc.stdout) != _READY:
+                    raise EOFError("unexpected greeting")
+            except (EOFError, OSError, pickle.UnpicklingError) as exc:
+                raise OSError(f"the footer reader's child process did not start ({exc})") from exc
+            self.ready = True
         try:
             _send(self.proc.stdin, tasks)
             return _receive(self.proc.stdout)
@@ -141,7 +162,8 @@ def read_footer_batch(tasks: Sequence[FooterTask]) -> list[TableFooter]:
             return _child().read(tasks)
         except _ChildDied:
             _drop_child()
-        except OSError as exc:  # no child process can be started here (a sandbox without fork/exec...)
+        except OSError as exc:  # no child process can be started here (a sandbox without fork/exec, a broken path...)
+            _drop_child()
             _log.warning("footers read in this process, without crash isolation: cannot start a child (%s)", exc)
             return _read_all(tasks)
     if len(tasks) == 1:
@@ -191,6 +213,7 @@ def _serve() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the reply stream
     threading.Thread(target=_warm, name="lakeshrink-footer-warm", daemon=True).start()
+    _send(stdout, _READY)
     while True:
         try:
             tasks = _receive(stdin)
