@@ -64,7 +64,7 @@ def test_a_change_of_schema_settings_or_size_class_is_advised_again(stats_calls,
     else:
         kwargs = {"config": AdvisorConfig(reuse_decisions=False)}
     plan = advise(table, **kwargs).plan
-    assert len(stats_calls) == 2 and plan.sample_rows == table.num_rows
+    assert len(stats_calls) == 2 and plan.sample_rows > 0  # advised from its own statistics
     if change == "profile":  # the profile's choice was not carried over: latest takes BYTE_STREAM_SPLIT
         assert {c.path: c for c in plan.columns}["noise"].encoding == "BYTE_STREAM_SPLIT"
 
