@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter, make_bloom
-from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
+from lakeshrink.codecs.logs.codec import DETECTION_SCAN, CodecConfig, LogCodec
 from lakeshrink.codecs.logs.parallel import Ordered, decode_workers, default_workers
 from lakeshrink.codecs.logs.rotated import LogInput, archived_name, open_log, sniff_file
 from lakeshrink.errors import InputError
@@ -212,7 +212,7 @@ class ArchiveChunk:
 
 def start_codec(codec: LogCodec, first_chunk: bytes, name: str) -> None:
     """Detect the format on the first chunk of the first file, or check that a given format matches it."""
-    sample = first_chunk[: 1 << 16].decode("utf-8", "replace").split("\n")[:200]
+    sample = first_chunk[: 1 << 16].decode("utf-8", "replace").split("\n")[:DETECTION_SCAN]
     codec.ensure_format(sample, path=name)
 
 
