@@ -177,3 +177,25 @@ def test_an_event_longer_than_several_chunks(tmp_path):
         got = [(m.line_number, m.line.decode()) for m in grep(archive, needle, fixed=True)]
         assert got == _expected_events(text, needle, _starts) and len(got) == 301
     assert [m.line.decode() for m in grep(archive, "frame7(", fixed=True, template="overflow")] == []
+
+
+def test_continuation_lines_form_no_templates(tmp_path):
+    from lakeshrink.codecs.logs.grep import list_templates
+
+    _, archive, _ = _archive(tmp_path, "java", _java(400))
+    got = {t.template: t.lines for t in list_templates(archive)}
+    assert got == {"[main] org.example.Worker - job <*> done in <*> ms": 343,
+                   "[main] org.example.Worker - job <*> failed": 57}  # one per event: "Caused by: ..." is no header
+
+
+def test_cli_prints_whole_events_unless_lines(tmp_path):
+    from click.testing import CliRunner
+
+    from lakeshrink.cli.main import cli as main
+
+    _, archive, _ = _archive(tmp_path, "python", _python(40))
+    whole = CliRunner().invoke(main, ["logs", "grep", str(archive), "bad task 13", "-n"])
+    assert whole.exit_code == 0, whole.output
+    assert whole.output.splitlines()[0].endswith("ERROR app.worker: task 13 crashed") and len(whole.output.splitlines()) == 5
+    lines = CliRunner().invoke(main, ["logs", "grep", str(archive), "bad task 13", "-n", "--lines"])
+    assert lines.output.splitlines() == [whole.output.splitlines()[-1]]

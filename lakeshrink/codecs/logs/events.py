@@ -26,13 +26,15 @@ import polars as pl
 
 from lakeshrink.codecs.logs.header import CONTENT, FIELD_SHAPES, LogFormat, split_header
 
+#: The header fields whose shape tells a header line from a continuation line: an event starts with its time.
+TIME_FIELDS = frozenset({"Date", "Day", "Month", "Time", "Timestamp"})
 #: At most this many lines are kept for format detection (see :func:`detection_sample`).
 DETECTION_LINES = 200
 
 
 def header_lines(fmt: LogFormat, lines: pl.Series) -> np.ndarray:
     """Which ``lines`` start an event: they fit ``fmt`` and each field of a known name looks as it should
-    (a date holds a digit, a level is a word: :data:`~lakeshrink.codecs.logs.header.FIELD_SHAPES`), so that
+    (a date or time holds a digit: :data:`~lakeshrink.codecs.logs.header.FIELD_SHAPES` of the time fields), so that
     ``Caused by: java.io.IOException: disk full`` does not pass for ``<Date> <Time> <Level> <Content>``.
 
     Without header fields (``<Content>``) every line is an event.
@@ -40,12 +42,21 @@ def header_lines(fmt: LogFormat, lines: pl.Series) -> np.ndarray:
     if all(p.name == CONTENT for p in fmt.parts if p.kind == "field"):
         return np.ones(len(lines), dtype=bool)
     split = split_header(fmt, lines.str.strip_suffix("\r"))
-    ok = split.matched
+    return (split.matched & times_look_right(fmt, split.parts)).fill_null(False).to_numpy()
+
+
+def times_look_right(fmt: LogFormat, parts: pl.DataFrame) -> pl.Series | bool:
+    """Per line of a header split: its time fields have the shape of a time (True without time fields).
+
+    The chunk encoder keeps lines that fail this whole, like lines that do not fit the header, so that the
+    continuation lines of an event never form templates of their own.
+    """
+    ok: pl.Series | bool = True
     for part in fmt.parts:
         shape = FIELD_SHAPES.get(part.name)
-        if part.kind == "field" and shape is not None:
-            ok = ok & split.parts[part.group].str.contains(shape)
-    return ok.fill_null(False).to_numpy()
+        if part.kind == "field" and shape is not None and part.name in TIME_FIELDS:
+            ok = parts[part.group].str.contains(shape) & ok
+    return ok
 
 
 def event_starts(header: np.ndarray) -> np.ndarray:
