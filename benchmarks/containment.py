@@ -41,7 +41,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.lakegen import brute_force, generate_lake  # noqa: E402
+from benchmarks.lakegen import brute_force, generate_lake, load_lake  # noqa: E402
 from benchmarks.procmem import TreeMemory, spark_shuffle_write_bytes  # noqa: E402
 from lakeshrink.containment.scan import run as scan_mod  # noqa: E402
 from lakeshrink.containment.scan import scan_lake  # noqa: E402
@@ -159,13 +159,15 @@ def _rescan(lake, *, types: str, work: Path, full_seconds: float) -> dict:
 
 
 def run_scale(scale: float, *, max_rows: int, seed: int, types: str, work: Path, brute: bool, engines: list[str],
-              rescan: bool, memory: TreeMemory, spark, checkpoint=None) -> dict:
+              rescan: bool, memory: TreeMemory, spark, checkpoint=None, reuse_lake: bool = False) -> dict:
     lake_dir = work / f"lake-s{scale:g}-r{max_rows}-seed{seed}"
     start = time.perf_counter()
-    lake = generate_lake(lake_dir, scale=scale, seed=seed, max_rows=max_rows)
+    lake = load_lake(lake_dir, scale=scale, seed=seed, max_rows=max_rows) if reuse_lake else None
+    generated = None if lake is not None else generate_lake(lake_dir, scale=scale, seed=seed, max_rows=max_rows)
+    lake = lake or generated
     row: dict = {
         "scale": scale, "max_rows": max_rows, "seed": seed, "types": types, "tables": len(lake.tables),
-        "lake_bytes": lake.bytes, "generate_seconds": round(time.perf_counter() - start, 2), "engines": [],
+        "lake_bytes": lake.bytes, "generate_seconds": round(time.perf_counter() - start, 2), "lake_reused": reuse_lake and generated is None, "engines": [],
     }
     results = {}
     for name in engines:
@@ -239,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default="local", help="comma-separated: local, spark (local[2])")
     parser.add_argument("--rescan", action="store_true", help="also time a re-scan after one table changed")
     parser.add_argument("--work", type=Path, default=HERE / ".cache" / "containment")
+    parser.add_argument("--reuse-lake", action="store_true",
+                        help="scan a lake generated earlier with the same scale, seed and max rows (kept in --work) instead of generating it again")
     parser.add_argument("--no-brute-force", dest="brute", action="store_false")
     parser.add_argument("--no-warmup", dest="warmup", action="store_false",
                         help="with spark: do not scan the bundled lake first (the first scan of a session starts its Python workers)")
@@ -264,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         for scale in (float(s) for s in args.scales.split(",")):
             rows.append(run_scale(scale, max_rows=args.max_rows, seed=args.seed, types=args.types, work=args.work,
                                   brute=args.brute, engines=engines, rescan=args.rescan, memory=memory, spark=spark,
-                                  checkpoint=save))
+                                  checkpoint=save, reuse_lake=args.reuse_lake))
             save()
     finally:
         if spark is not None:

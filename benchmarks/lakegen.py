@@ -33,6 +33,8 @@ Usage from other benchmarks::
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import shutil
 import time
@@ -48,6 +50,7 @@ import pyarrow.parquet as pq
 
 FAMILIES_PER_SCALE = 7
 SOURCES = (("flights", 0.35), ("weather", 0.2), ("planes", 0.1), ("airports", 0.1), ("airlines", 0.05), ("logs", 0.2))
+MANIFEST = "_lakegen.json"  # what generate_lake wrote (see load_lake); not a table
 PARTITION_HINTS = ("origin", "carrier", "Level", "manufacturer", "dst", "type", "month", "engines")
 
 
@@ -371,7 +374,23 @@ def generate_lake(out_dir: str | Path, *, scale: float = 1.0, seed: int = 0, max
         rows = np.sort(rng.choice(source.num_rows, size=n, replace=False))
         tables.extend(_family(out, family, source.take(pa.array(rows)), rng))
     tables.extend(_deletion_vector_tables(out, rng))
-    return GeneratedLake(str(out.resolve()), scale, seed, tuple(tables))
+    lake = GeneratedLake(str(out.resolve()), scale, seed, tuple(tables))
+    (out / MANIFEST).write_text(json.dumps({"scale": scale, "seed": seed, "max_rows": max_rows,
+                                            "tables": [dataclasses.asdict(t) for t in tables]}))
+    return lake
+
+
+def load_lake(out_dir: str | Path, *, scale: float, seed: int, max_rows: int) -> GeneratedLake | None:
+    """The lake :func:`generate_lake` wrote into ``out_dir`` with these arguments, or None (not there, or made
+    with other arguments). Lets a benchmark re-run on a big lake without generating it again."""
+    out = Path(out_dir)
+    try:
+        doc = json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if (doc.get("scale"), doc.get("seed"), doc.get("max_rows")) != (scale, seed, max_rows):
+        return None
+    return GeneratedLake(str(out.resolve()), scale, seed, tuple(GeneratedTable(**t) for t in doc["tables"]))
 
 
 def _plain(table: pa.Table) -> pa.Table:

@@ -21,6 +21,15 @@ def _no_progress_bars():
     progress.set_enabled(None)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_encoding_decisions():
+    """Each test advises from scratch: cost-model decisions are remembered per process (encodings.decisions)."""
+    from lakeshrink.codecs.encodings.decisions import forget
+
+    forget()
+    yield
+
+
 CONNECT_ENV = "LAKESHRINK_TEST_SPARK_CONNECT"
 RUNTIMES = ("local", "spark", "spark-connect")
 

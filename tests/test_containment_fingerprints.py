@@ -141,10 +141,10 @@ def test_the_columns_layout_gives_the_rows_layouts_fingerprints(tmp_path, monkey
     table = pa.table({"a": rng.integers(0, 5, n), "b": [f"s{v}" for v in rng.integers(0, 7, n)], "c": rng.integers(0, 3, n) / 2})
     colsets = [("a",), ("a", "b"), ("a", "b", "c"), ("a", "c"), ("b",), ("b", "c"), ("c",)]
     monkeypatch.setattr(fpmod, "ROW_BYTES", 0)
-    as_rows = fingerprint_table(table, colsets, k=8)
+    as_rows = fingerprint_table(table, colsets, k=8, defer_over=None)
     assert as_rows.layout == "rows"
     monkeypatch.setattr(fpmod, "ROW_BYTES", 10**9)
-    as_columns = fingerprint_table(table, colsets, k=8)
+    as_columns = fingerprint_table(table, colsets, k=8, defer_over=None)
     assert as_columns.layout == "columns" and as_columns.rows.num_rows == 0
     assert as_columns.fingerprint_rows().equals(as_rows.rows)
     assert as_columns.distinct == as_rows.distinct and as_columns.row_sketches.keys() == as_rows.row_sketches.keys()
@@ -162,3 +162,40 @@ def test_the_columns_layout_gives_the_rows_layouts_fingerprints(tmp_path, monkey
     expected = expected.set_column(0, "colset", pa.array([ids[i] for i in expected.column("colset").to_pylist()], pa.int32()))
     key = ["colset", "hi", "lo"]
     assert folded.sort_by([(k, "ascending") for k in key]).equals(expected.sort_by([(k, "ascending") for k in key]))
+
+
+def test_a_table_of_many_column_sets_defers_its_fingerprints_to_stage_4():
+    """Past ``defer_over`` column sets, stage 3 keeps the value hashes only (no fingerprint computed), with the
+    same sketches; folding them gives exactly the fingerprints computed at once."""
+    rng = np.random.default_rng(5)
+    n = 3_000  # more than 8k rows would take the select-before-sort path; this one dedups the whole array
+    table = pa.table({"a": rng.integers(0, 50, n), "b": [f"s{v}" for v in rng.integers(0, 70, n)], "c": rng.integers(0, 900, n) / 2})
+    colsets = [("a",), ("a", "b"), ("a", "b", "c"), ("a", "c"), ("b",), ("b", "c"), ("c",)]
+    for k in (4, 64, 5_000):  # a sketch smaller than, and larger than, the distinct rows
+        eager = fingerprint_table(table, colsets, k=k, sketch_columns=("a", "b", "c"), defer_over=None)
+        deferred = fingerprint_table(table, colsets, k=k, sketch_columns=("a", "b", "c"), defer_over=2)
+        assert deferred.layout == "columns" and deferred.rows.num_rows == 0 and deferred.distinct == (n,) * len(colsets)
+        assert deferred.fingerprint_rows().equals(eager.fingerprint_rows())
+        for mine, theirs in ((deferred.row_sketches, eager.row_sketches), (deferred.column_sketches, eager.column_sketches)):
+            assert mine.keys() == theirs.keys()
+            for key in mine:
+                assert mine[key].complete == theirs[key].complete and np.array_equal(mine[key].hashes, theirs[key].hashes)
+    assert fingerprint_table(table, colsets[:2], k=4).distinct[0] == 50  # few column sets: computed at once
+
+
+def test_bottom_k_selects_before_sorting_and_falls_back_when_repeats_crowd_it(monkeypatch):
+    """Also the regression of round 3: above ``SMALL_ROWS`` a sketch was cut to k hashes and then called complete,
+    so a parent of over 200,000 rows pruned true children (39 of 487 edges lost at scale 1, max_rows 300,000)."""
+    from lakeshrink.containment.scan import fingerprints as fpmod
+    from lakeshrink.containment.scan.fingerprints import _bottom_distinct, _sketch
+
+    monkeypatch.setattr(fpmod, "SMALL_ROWS", 1_000)  # the polars path, at test size
+
+    rng = np.random.default_rng(9)
+    spread = rng.integers(0, 2**63, 50_000, dtype=np.int64).astype(np.uint64)
+    crowded = np.concatenate([np.zeros(40_000, np.uint64), spread[:10_000]])  # the 4k smallest are all one value
+    for values in (spread, crowded, spread[:100]):
+        got, want = _bottom_distinct(values, 16), np.unique(values)
+        assert np.array_equal(got[:16], want[:16]) and (len(got) > 16 or np.array_equal(got, want))
+        sketch = _sketch(values, 16)
+        assert np.array_equal(sketch.hashes, want[:16]) and sketch.complete == (len(want) <= 16)

@@ -62,7 +62,12 @@ def _render_totals(console: Console, plan: EncodingPlan) -> None:
         console.print(f"reader profile {escape(plan.readers)}: {sum(1 for c in plan.columns if c.constrained_by)} "
                       f"column(s) constrained by {', '.join(who)}; latest would take {human_bytes(latest)} "
                       f"({latest / est - 1:+.1%})")
-    elif est and plan.readers != "latest":
+    elif est is None and any(c.constrained_by for c in plan.columns):  # the cost model: choices, no sizes
+        who = sorted({r for c in plan.columns for r in c.constrained_by})
+        console.print(f"reader profile {escape(plan.readers)}: {sum(1 for c in plan.columns if c.constrained_by)} "
+                      f"column(s) constrained by {', '.join(who)} (what latest would write is in their reason; "
+                      "no size estimate: chosen by the cost model)")
+    elif plan.readers != "latest":
         console.print(f"reader profile {escape(plan.readers)} costs nothing here (latest would choose the same)")
     if plan.sorting_columns:
         console.print("declared sort order: " + escape(", ".join(k.path for k in plan.sorting_columns)))

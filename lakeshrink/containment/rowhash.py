@@ -35,9 +35,11 @@ _SEED2 = np.uint64(0x9E3779B97F4A7C15)
 _CHUNK_BYTES = 1 << 23
 
 
-def mix64(z: np.ndarray) -> np.ndarray:
-    """The SplitMix64 finaliser applied element-wise to a uint64 array (wrapping arithmetic)."""
-    z = z.astype(np.uint64, copy=True)
+def mix64(z: np.ndarray, *, inplace: bool = False) -> np.ndarray:
+    """The SplitMix64 finaliser applied element-wise to a uint64 array (wrapping arithmetic). ``inplace``: mix
+    ``z`` itself (a uint64 temporary of the caller's), without a copy."""
+    if not (inplace and z.dtype == np.uint64):
+        z = z.astype(np.uint64, copy=True)
     with np.errstate(over="ignore"):
         z ^= z >> np.uint64(30)
         z *= np.uint64(0xBF58476D1CE4E5B9)

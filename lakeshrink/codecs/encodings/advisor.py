@@ -49,7 +49,9 @@ from lakeshrink.codecs.encodings.candidates import (
 )
 from lakeshrink.codecs.encodings.plan import OBJECTIVES, ColumnChoice, EncodingPlan, SortKey
 from lakeshrink.codecs.encodings.profiles import DEFAULT_PROFILE, ReaderProfile, encoding_name, resolve_profile
-from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, TRIAL_FACTOR, rule_candidate
+from lakeshrink.codecs.encodings.decisions import Decision, decision_key, recall, remember
+from lakeshrink.codecs.encodings.model_plan import plan_by_rules, plan_from_decision, statistics_setting
+from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, TRIAL_FACTOR
 from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns, needs_arrow_schema
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
@@ -62,18 +64,6 @@ READ_FACTOR = 16  # a path is advised from row groups holding at least 16x the s
 DICTIONARY_PAGE_LIMIT = 1024 * 1024  # pyarrow's dictionary_pagesize_limit default
 MAX_ROW_GROUP_ROWS = 64 * 1024 * 1024  # pyarrow caps row groups at 64 Mi rows
 DUCKDB_TRY_FACTOR = 16  # the cost model tries DuckDB's writer on tables of at least 16x the sample's rows
-FOOTER_READ_BYTES = 64 * 1024  # Arrow's Parquet reader fetches a file's last 64 KiB to find the footer
-# (parquet/file_reader.cc, kDefaultFooterReadSize): a smaller file is read whole by that first read
-
-
-def _statistics(sample: Sample) -> tuple[bool, tuple[str, ...]]:
-    """Whether to write statistics, and a note when not: they cannot save a read of a file that small."""
-    held = sample.table.get_total_buffer_size() * sample.scale  # the sample is contiguous: its buffers are its size
-    if held > FOOTER_READ_BYTES:
-        return True, ()
-    return False, (f"no statistics: the table holds {human_bytes(int(held))} in memory, "
-                   f"less than the {human_bytes(FOOTER_READ_BYTES)} a reader fetches to find the footer, so they could "
-                   "not save a read (page headers and footer would carry each column's bounds twice)",)
 
 
 @dataclass(frozen=True)
@@ -104,6 +94,9 @@ class AdvisorConfig:
             sample's rows, where they cost a few % of a rewrite; smaller tables get the cost model too.
         other_writers: also try DuckDB's writer on the sample when the profile allows V2 data pages, and name
             it the plan's writer when it is smaller (:mod:`~lakeshrink.codecs.encodings.duckdb_writer`).
+        reuse_decisions: a table the cost model advises reuses the choices made earlier in this process for a
+            table of the same schema, settings and size class, without computing statistics
+            (:mod:`~lakeshrink.codecs.encodings.decisions`).
     """
 
     objective: str = "balanced"
@@ -121,6 +114,7 @@ class AdvisorConfig:
     small_table_cells: int = SMALL_TABLE_CELLS
     trial_factor: int = TRIAL_FACTOR
     other_writers: bool = True
+    reuse_decisions: bool = True
 
     def __post_init__(self) -> None:
         resolve_profile(self.readers)  # raises on an unknown reader name
@@ -306,7 +300,7 @@ def advise_sample(
         if sample.rows < sample.total_rows:  # distinct counts of the whole table, estimated from the sample's own
             stats = {p: st if st.full_distinct is not None else replace(st, full_distinct=st.chao1(sample.total_rows))
                      for p, st in stats.items()}
-        plan = _plan_by_rules(sample, leaves, stats, profile, config, sorting, notes, int96)
+        plan = plan_by_rules(sample, leaves, stats, profile, config, sorting, notes, int96)
         # DuckDB's writer is tried on the sample only where that costs a few % of the rewrite (16x the rows)
         worth = config.other_writers and sample.total_rows >= DUCKDB_TRY_FACTOR * sample.rows
         return _choose_writer(plan, sample.table, profile) if worth else plan
@@ -361,7 +355,7 @@ def advise_sample(
                    else "no copy of the Arrow schema in the footer: Parquet's own types restore it exactly")
     if profile.unverified:
         profile_note += f"; not checked against a real reader (from documentation): {', '.join(profile.unverified)}"
-    statistics, stats_note = _statistics(sample)
+    statistics, stats_note = statistics_setting(sample)
     plan = EncodingPlan(
         columns=tuple(choices),
         objective=config.objective,
@@ -423,35 +417,6 @@ def _choose_writer(plan: EncodingPlan, table: pa.Table, profile: ReaderProfile) 
         "checked against the profile and read back; pyarrow with the settings below if its file would not do",))
 
 
-def _plan_by_rules(
-    sample: Sample,
-    leaves: tuple[LeafColumn, ...],
-    stats: Mapping[str, ColumnStats],
-    profile: ReaderProfile,
-    config: AdvisorConfig,
-    sorting: tuple[SortKey, ...],
-    notes: tuple[str, ...],
-    int96: bool,
-) -> EncodingPlan:
-    """A plan from the cost model: statistics alone (no trial encodes, no size estimates)."""
-    choices = []
-    statistics, stats_note = _statistics(sample)
-    for leaf in leaves:
-        candidate, why = rule_candidate(leaf, stats[leaf.path], profile, sample.total_rows)
-        choices.append(ColumnChoice.of(leaf, candidate, reason=f"{stats[leaf.path].describe()}: {why}"))
-    return EncodingPlan(
-        columns=tuple(choices), objective=config.objective, rows=sample.total_rows, sample_rows=sample.rows,
-        data_page_size=1024 * 1024, sorting_columns=sorting, int96_timestamps=int96,
-        notes=notes + (f"reader profile {profile.describe()}",
-                       f"{sample.total_rows:,} rows x {len(leaves)} columns: chosen by the cost model from column "
-                       f"statistics (of {sample.rows:,} rows), without trial encodes (on a table under "
-                       f"{config.trial_factor}x its sample they would cost more than a few % of the rewrite)")
-        + stats_note,
-        readers=profile.name, store_schema=needs_arrow_schema(sample.table.schema, int96=int96),
-        max_rows_per_page=MAX_ROWS_PER_PAGE, statistics=statistics,
-    )
-
-
 def _not_constant(column: pa.ChunkedArray) -> bool:
     try:
         bounds = pc.min_max(column)
@@ -476,13 +441,26 @@ def _find_sorted(
                                                    or pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
                                                    or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type)):
             continue
-        ordered = stats[name].sorted_fraction if name in stats else None
-        if ordered is not None and ordered < 1.0:
-            continue
-        if is_sorted(column) and _not_constant(column):
-            first = column.null_count > 0 and column.combine_chunks().is_null()[0].as_py()
-            return (SortKey(name, False, bool(first)),)
+        seen = stats.get(name)
+        if seen is not None and ((seen.sorted_fraction is not None and seen.sorted_fraction < 1.0)
+                                 or (seen.distinct <= 1 and seen.values == len(column))):
+            continue  # out of order in the sample, or constant over the whole table
+        if is_sorted(column) and (seen is not None and seen.distinct > 1 or _not_constant(column)):
+            return (_sort_key(column, name),)
     return ()
+
+
+def _sort_key(column: pa.ChunkedArray, name: str) -> SortKey:
+    first = column.null_count > 0 and column.combine_chunks().is_null()[0].as_py()
+    return SortKey(name, False, bool(first))
+
+
+def _still_sorted(table: pa.Table, path: str | None) -> tuple[SortKey, ...]:
+    """``path`` as the sort key when it is a column of ``table`` sorted over the whole table and not constant."""
+    if path is None or path not in table.column_names:
+        return ()
+    column = table.column(path)
+    return (_sort_key(column, path),) if is_sorted(column) and _not_constant(column) else ()
 
 
 def advise_table(
@@ -504,7 +482,12 @@ def advise_table(
     whole = total_rows is None or total_rows <= table.num_rows
     rows = table.num_rows if whole else total_rows
     sampling = config.sample
-    if by_model(config, -1, rows, len(leaves)):
+    model = by_model(config, -1, rows, len(leaves))
+    key = decision_key(leaves, config, rows, whole) if model and config.reuse_decisions else None
+    known = recall(key) if key is not None else None
+    if known is not None:
+        return _reuse(known, table, rows, leaves, config, sorting, notes, int96, whole)
+    if model:
         sampling = replace(sampling, min_rows=min(sampling.min_rows, MODEL_MIN_ROWS),
                            max_rows=min(sampling.max_rows, max(MODEL_MAX_ROWS, sampling.min_rows, MODEL_MIN_ROWS)))
     sample = take_sample(table, sampling, num_leaves=len(leaves))
@@ -516,14 +499,42 @@ def advise_table(
         for path, arr in leaf_arrays(table, leaves).items():
             full[path] = estimate_distinct(arr, total_rows=sample.total_rows)
     stats = sample_stats(sample, leaves, full)
+    found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted and whole:
-        sorting = _find_sorted(table, sample.table, leaves, stats)
-        if sorting:
-            notes = notes + (f"column {sorting[0].path!r} is sorted over the whole table: declared in sorting_columns",)
-    elif sorting:
-        notes = notes + ("sort order declared by the input kept: " + ", ".join(k.path for k in sorting),)
-    return advise_sample(sample, leaves, config=config, full_distinct=full, sorting=sorting, notes=notes, int96=int96,
+        sorting = found = _find_sorted(table, sample.table, leaves, stats)
+    notes = notes + _sorting_note(sorting, found)
+    plan = advise_sample(sample, leaves, config=config, full_distinct=full, sorting=sorting, notes=notes, int96=int96,
                          stats=stats)
+    if key is not None and plan.sample_rows:  # a cost-model plan: remembered for the next table of this key
+        remember(key, Decision(plan.columns, plan.writer, rows, found[0].path if found else None))
+    return plan
+
+
+def _sorting_note(sorting: tuple[SortKey, ...], found: tuple[SortKey, ...]) -> tuple[str, ...]:
+    if found:
+        return (f"column {found[0].path!r} is sorted over the whole table: declared in sorting_columns",)
+    return ("sort order declared by the input kept: " + ", ".join(k.path for k in sorting),) if sorting else ()
+
+
+def _reuse(
+    known: Decision,
+    table: pa.Table,
+    rows: int,
+    leaves: tuple[LeafColumn, ...],
+    config: AdvisorConfig,
+    sorting: tuple[SortKey, ...],
+    notes: tuple[str, ...],
+    int96: bool,
+    whole: bool,
+) -> EncodingPlan:
+    """The plan of a table whose key has a remembered decision (:mod:`~lakeshrink.codecs.encodings.decisions`):
+    its choices, with the sort order checked on this table's rows (only the column found sorted before)."""
+    found: tuple[SortKey, ...] = ()
+    if not sorting and config.declare_sorted and whole:
+        sorting = found = _still_sorted(table, known.sorted_path)
+    notes = notes + _sorting_note(sorting, found)
+    return plan_from_decision(known, Sample(table, rows), resolve_profile(config.readers), config, sorting, notes,
+                              int96)
 
 
 def advisor_config(config: AdvisorConfig | None, objective: str | None, readers: str | None = None) -> AdvisorConfig:

@@ -26,6 +26,7 @@ import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from lakeshrink.codecs.encodings.candidates import CODECS, ENCODINGS_BY_TYPE, Candidate
@@ -47,11 +48,14 @@ def encoding_name(candidate: Candidate) -> str:
     return DICTIONARY if candidate.dictionary else str(candidate.encoding)
 
 
-def format_cells() -> dict[str, frozenset[str]]:
+def format_cells() -> Mapping[str, frozenset[str]]:
     """Every encoding the format allows per physical type (what ``latest`` allows)."""
-    out = {ptype: frozenset(encs) | ({DICTIONARY} if ptype != "BOOLEAN" else frozenset())
-           for ptype, encs in ENCODINGS_BY_TYPE.items()}
-    return out
+    return _FORMAT_CELLS
+
+
+_FORMAT_CELLS: Mapping[str, frozenset[str]] = MappingProxyType({
+    ptype: frozenset(encs) | ({DICTIONARY} if ptype != "BOOLEAN" else frozenset())
+    for ptype, encs in ENCODINGS_BY_TYPE.items()})
 
 
 @dataclass(frozen=True)

@@ -61,13 +61,10 @@ def run_starts(num_rows: int, sample_rows: int, *, runs: int, seed: int = 0) -> 
     runs = max(1, min(runs, sample_rows))
     run_length = sample_rows // runs
     bounds = np.linspace(0, num_rows, runs + 1).astype(np.int64)
-    rng = np.random.default_rng(seed)
-    out = []
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-        span = hi - lo
-        length = min(run_length, span)
-        out.append((lo + int(rng.integers(0, span - length + 1)), length))
-    return out
+    lows, spans = bounds[:-1], np.diff(bounds)
+    lengths = np.minimum(run_length, spans)
+    starts = lows + np.random.default_rng(seed).integers(0, spans - lengths + 1)  # one draw per stratum, in order
+    return list(zip(starts.tolist(), lengths.tolist()))
 
 
 def run_indices(num_rows: int, sample_rows: int, *, runs: int, seed: int = 0) -> np.ndarray:

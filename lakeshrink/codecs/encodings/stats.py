@@ -141,14 +141,14 @@ def _numeric_view(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None] | Non
 def _numeric_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | None:
     """The statistics of an integer, float, date/time or string column with numpy (``None`` for other types):
     a sort and a few vector comparisons, without a compute-kernel call per statistic (each of which waits for
-    Arrow's thread pool: the main cost of advising a table of thousands of rows). Strings are ranked through
-    their dictionary (one ``dictionary_encode`` and one sort of the distinct values)."""
-    width = None
-    view = _numeric_view(array)
+    Arrow's thread pool: the main cost of advising a table of thousands of rows). Strings are counted through
+    their dictionary (one ``dictionary_encode``, one comparison of neighbours; no sort of the strings)."""
+    view, width, counts, ordered = _numeric_view(array), None, None, None
     if view is None:
-        view, width = _string_view(array)
-        if view is None:
+        strings = _string_view(array)
+        if strings is None:
             return None
+        view, width, counts, ordered = strings
     data, valid = view
     n = len(data)
     values = data if valid is None else data[valid]
@@ -159,38 +159,40 @@ def _numeric_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | 
     if valid is not None:  # nulls form runs of their own
         differ = (differ & valid[1:] & valid[:-1]) | (valid[1:] != valid[:-1])
     changes = int(np.count_nonzero(differ))
-    ordered = float(np.count_nonzero(values[1:] >= values[:-1])) / (present - 1) if present >= 2 else None
-    ranked = np.sort(values)
-    starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
-    counts = np.diff(np.append(starts, present))
-    if width is None:
+    if counts is None:
+        ordered = float(np.count_nonzero(values[1:] >= values[:-1])) / (present - 1) if present >= 2 else None
+        ranked = np.sort(values)
+        starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        counts = np.diff(np.append(starts, present))
         width = array.type.bit_width / 8.0
-    return ColumnStats(n, n - present, len(counts), n / (changes + 1), ordered, width, full_distinct,
+    return ColumnStats(n, n - present, len(counts), n / (changes + 1), ordered, float(width), full_distinct,
                        int(np.count_nonzero(counts == 1)), int(np.count_nonzero(counts == 2)))
 
 
-def _string_view(array: pa.Array) -> tuple[tuple[np.ndarray, np.ndarray | None] | None, float | None]:
-    """((rank of each value among the distinct values, validity), bytes per non-null value) of a string or
-    binary array; ``(None, None)`` for other types."""
+def _string_view(
+    array: pa.Array,
+) -> tuple[tuple[np.ndarray, np.ndarray | None], float, np.ndarray, float | None] | None:
+    """((dictionary index of each value, validity), bytes per non-null value, occurrences of each distinct value,
+    share of neighbouring non-null values in order) of a string or binary array; ``None`` for other types."""
     dtype = array.type
     if not (pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_binary(dtype)
             or pa.types.is_large_binary(dtype)):
-        return None, None
+        return None
     encoded = pc.dictionary_encode(array)
     view = _numeric_view(encoded.indices)
     if view is None:
-        return None, None
+        return None
     indices, valid = view
-    order = np.asarray(pc.sort_indices(encoded.dictionary))
-    ranks = np.empty(len(order), dtype=np.int64)
-    ranks[order] = np.arange(len(order))
-    data = ranks[np.where(valid, indices, 0) if valid is not None else indices] if len(order) else \
-        np.zeros(len(indices), dtype=np.int64)
+    counts = np.bincount(indices if valid is None else indices[valid], minlength=len(encoded.dictionary))
+    present = len(array) - array.null_count
+    values = array.drop_null() if array.null_count else array
+    ordered = None
+    if present >= 2:  # neighbours compared in place: cheaper than sorting the distinct strings
+        ordered = pc.less_equal(values.slice(0, present - 1), values.slice(1)).true_count / (present - 1)
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if dtype in (pa.large_string(), pa.large_binary())
                             else np.int32)
-    present = len(array) - array.null_count
     total = int(offsets[array.offset + len(array)] - offsets[array.offset])  # null slots hold no bytes
-    return (data, valid), total / present if present else 0.0
+    return (indices, valid), total / present if present else 0.0, counts, ordered
 
 
 def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) -> ColumnStats:

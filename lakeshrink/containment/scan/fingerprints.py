@@ -72,12 +72,12 @@ def _keyed(hashes: dict[str, tuple[np.ndarray, np.ndarray]], name: str) -> tuple
     seed_hi, seed_lo = _name_seeds(name)
     col_hi, col_lo = hashes[name]
     with np.errstate(over="ignore"):
-        return mix64(col_hi + seed_hi), mix64(col_lo ^ seed_lo)
+        return mix64(col_hi + seed_hi, inplace=True), mix64(col_lo ^ seed_lo, inplace=True)
 
 
 def _fold(state: tuple[np.ndarray, np.ndarray], term: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(over="ignore"):
-        return mix64((state[0] * _MULT_HI) ^ term[0]), mix64((state[1] * _MULT_LO) ^ term[1])
+        return mix64((state[0] * _MULT_HI) ^ term[0], inplace=True), mix64((state[1] * _MULT_LO) ^ term[1], inplace=True)
 
 
 def row_fingerprints(hashes: dict[str, tuple[np.ndarray, np.ndarray]], colset: tuple[str, ...], rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -209,26 +209,46 @@ def fingerprints_from_hash_columns(table: pa.Table, columns: tuple[str, ...], co
     return pa.Table.from_arrays([pa.array(a) for a in arrays], schema=FP_SCHEMA)
 
 
+def _bottom_distinct(hashes: np.ndarray, k: int) -> np.ndarray:
+    """The distinct values of ``hashes``, sorted: all of them, or at least the ``k`` smallest (then more than k).
+
+    Selects before sorting: the ``4k`` smallest values (with repeats) hold the k smallest distinct ones unless
+    repeats crowd them out, in which case the whole array is deduplicated."""
+    take = 4 * k
+    if len(hashes) > 2 * take:
+        head = np.unique(np.partition(hashes, take - 1)[:take])
+        if len(head) > k:  # the 4k smallest values hold more than k distinct ones: the k smallest are among them
+            return head
+    if len(hashes) > SMALL_ROWS:
+        return np.sort(pl.Series(hashes).unique().to_numpy())
+    return np.unique(hashes)
+
+
 def _sketch(hashes: np.ndarray, k: int, *, is_sorted: bool = False) -> Sketch:
     """The bottom-k sketch of a hash array (``is_sorted``: already in ascending order)."""
     if is_sorted:
         distinct = hashes[np.r_[True, hashes[1:] != hashes[:-1]]] if len(hashes) else hashes
-    elif len(hashes) > SMALL_ROWS:
-        distinct = pl.Series(hashes).unique().to_numpy()
-        if len(distinct) > k:
-            distinct = np.partition(distinct, k - 1)[:k]
-        distinct = np.sort(distinct)
     else:
-        distinct = np.unique(hashes)
+        distinct = _bottom_distinct(hashes, k)
     if len(distinct) > k:
         return Sketch(distinct[:k].astype(np.uint64), False)
     return Sketch(distinct.astype(np.uint64), True)
 
 
+DEFER_COLSETS = 2  # a table needed on more column sets than this stores its value hashes, not fingerprints
+
+
 def fingerprint_table(
-    table: pa.Table, colsets: list[tuple[str, ...]], *, k: int, sketch_columns: tuple[str, ...] = (), sketch_rows: tuple[tuple[str, ...], ...] | None = None
+    table: pa.Table, colsets: list[tuple[str, ...]], *, k: int, sketch_columns: tuple[str, ...] = (),
+    sketch_rows: tuple[tuple[str, ...], ...] | None = None, defer_over: int | None = DEFER_COLSETS,
 ) -> TableFingerprints:
     """Fingerprints of ``table`` on each column set, and stage 3's sketches from the same hashes.
+
+    A table needed on more than ``defer_over`` column sets (a parent of many differently-shaped children)
+    gets the ``columns`` layout without computing any fingerprint here: folding and deduplicating every column
+    set of every candidate pair would cost stage 3 one pass per column set, most of them for pairs the sketches
+    then drop; stage 4 folds only the column sets of the pairs that survive. Its ``distinct`` are then the row
+    count (an upper bound, used only to size stage 4's partitions).
 
     Args:
         table: the table's rows (at least the columns of ``colsets`` and ``sketch_columns``), any Arrow types.
@@ -236,14 +256,22 @@ def fingerprint_table(
         k: bottom-k sketch size.
         sketch_columns: columns to sketch one by one.
         sketch_rows: column sets whose row sketches to build (default: all of ``colsets``).
+        defer_over: see above; None never defers.
     """
     colsets = [tuple(c) for c in colsets]
     needed = sorted(set(sketch_columns).union(*colsets)) if colsets else sorted(set(sketch_columns))
     hashes = column_hashes(table, needed)
     n = table.num_rows
+    wanted_rows = set(colsets if sketch_rows is None else sketch_rows)
+    column_sketches = {c: _sketch(hashes[c][0], k) for c in sketch_columns}
+    used = tuple(sorted(set().union(*colsets))) if colsets else ()
+    if defer_over is not None and len(colsets) > defer_over:
+        shaped = sorted(wanted_rows)
+        row_sketches = {c: _sketch(hi, k) for c, (hi, _) in zip(shaped, _all_row_fingerprints(hashes, shaped, n))}
+        return TableFingerprints(tuple(colsets), FP_SCHEMA.empty_table(), tuple(n for _ in colsets), column_sketches,
+                                 row_sketches, tuple(n for _ in colsets), hash_column_table(hashes, used))
     ids, his, los, counts = [], [], [], []
     row_sketches = {}
-    wanted_rows = set(colsets if sketch_rows is None else sketch_rows)
     for i, (colset, (hi, lo)) in enumerate(zip(colsets, _all_row_fingerprints(hashes, colsets, n))):
         hi, lo, count = _distinct_counts(hi, lo)
         ids.append(np.full(len(hi), i, np.int32))
@@ -253,7 +281,6 @@ def fingerprint_table(
         if colset in wanted_rows:
             row_sketches[colset] = _sketch(hi, k, is_sorted=True)
     distinct = tuple(len(h) for h in his)
-    used = tuple(sorted(set().union(*colsets))) if colsets else ()
     hash_columns = None
     if colsets and _columns_layout_bytes(hashes, used, n) < ROW_BYTES * sum(distinct):
         hash_columns = hash_column_table(hashes, used)
@@ -263,15 +290,7 @@ def fingerprint_table(
         rows = pa.Table.from_arrays([pa.array(a) for a in arrays], schema=FP_SCHEMA)
     else:
         rows = FP_SCHEMA.empty_table()
-    return TableFingerprints(
-        tuple(colsets),
-        rows,
-        tuple(n for _ in colsets),
-        {c: _sketch(hashes[c][0], k) for c in sketch_columns},
-        row_sketches,
-        distinct,
-        hash_columns,
-    )
+    return TableFingerprints(tuple(colsets), rows, tuple(n for _ in colsets), column_sketches, row_sketches, distinct, hash_columns)
 
 
 def decide(rows: pa.Table | pl.DataFrame, pairs: pa.Table | pl.DataFrame) -> pa.Table:

@@ -1,0 +1,80 @@
+"""Cost-model decisions remembered per schema and size class, within one process.
+
+On a table of a few thousand rows the advisor's statistics (:mod:`~lakeshrink.codecs.encodings.stats`) are most
+of what advising costs, and a rewrite of such a table takes only tens of milliseconds. A process that advises
+many small tables of one schema (the files of a partitioned table, one table per day, a Python or Spark job
+writing many small outputs) computes them once: the next table with the same key reuses the per-column choices.
+
+The key is everything the cost model's choices depend on besides the data: the Parquet leaves (path, physical,
+logical and Arrow type of each), the advisor settings (reader profile, objective, sample and thresholds: the
+whole :class:`~lakeshrink.codecs.encodings.advisor.AdvisorConfig`), whether the table is whole or a part of a
+larger one, and the size class (the row count's power of two: the model's repeat thresholds scale with rows).
+Any change of these is a miss. What depends on the table itself is worked out again on every hit: its row count,
+whether statistics are written, and the declared sort order (verified on the table's rows, never reused).
+
+Only cost-model plans are remembered: trial encodes run on tables of hundreds of thousands of rows and more,
+where they cost a few % of the rewrite. The memory is bounded (:data:`MAX_ENTRIES`, oldest dropped first) and
+never written to disk; :func:`forget` empties it, ``AdvisorConfig(reuse_decisions=False)`` bypasses it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from lakeshrink.codecs.encodings.plan import ColumnChoice
+from lakeshrink.codecs.encodings.schema import LeafColumn
+
+MAX_ENTRIES = 256
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the cost model chose for one table, to be reused on the next of the same key.
+
+    Attributes:
+        columns: the per-column choices (their reasons describe the table first advised).
+        writer: the plan's writer (``pyarrow`` or ``duckdb-v2``).
+        rows: rows of the table first advised.
+        sorted_path: the column found sorted over that table (checked again on every table it is reused for).
+    """
+
+    columns: tuple[ColumnChoice, ...]
+    writer: str
+    rows: int
+    sorted_path: str | None = None
+
+
+_DECISIONS: OrderedDict[Hashable, Decision] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def decision_key(leaves: tuple[LeafColumn, ...], config: Hashable, rows: int, whole: bool) -> Hashable:
+    """The key of a table's decision (see the module docstring): size class is ``rows.bit_length()``."""
+    return leaves, config, rows.bit_length(), whole
+
+
+def recall(key: Hashable) -> Decision | None:
+    """The decision remembered under ``key``, or ``None``."""
+    with _LOCK:
+        found = _DECISIONS.get(key)
+        if found is not None:
+            _DECISIONS.move_to_end(key)
+        return found
+
+
+def remember(key: Hashable, decision: Decision) -> None:
+    """Keep ``decision`` under ``key`` (dropping the least recently used beyond :data:`MAX_ENTRIES`)."""
+    with _LOCK:
+        _DECISIONS[key] = decision
+        _DECISIONS.move_to_end(key)
+        while len(_DECISIONS) > MAX_ENTRIES:
+            _DECISIONS.popitem(last=False)
+
+
+def forget() -> None:
+    """Drop every remembered decision."""
+    with _LOCK:
+        _DECISIONS.clear()

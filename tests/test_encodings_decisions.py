@@ -1,0 +1,98 @@
+"""Cost-model decisions are remembered per schema, settings and size class; model plans say what latest would do."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from lakeshrink.codecs.encodings import AdvisorConfig, advise, write_parquet
+from lakeshrink.codecs.encodings import advisor as advisor_module
+from lakeshrink.codecs.encodings import decisions
+
+
+def _table(n: int = 3_000, *, seed: int = 3, ids: np.ndarray | None = None) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    return pa.table({
+        "id": pa.array(np.arange(n) if ids is None else ids),
+        "noise": pa.array(rng.random(n)),
+        "template": pa.array([f"a long log template number {i % 4} <*> happened" for i in range(n)]),
+        "ts": pa.array([f"2026-11-30 {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}" for i in range(n)]),
+    })
+
+
+@pytest.fixture
+def stats_calls(monkeypatch):
+    """How many times the advisor computed statistics of a sample."""
+    calls = []
+    real = advisor_module.sample_stats
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(advisor_module, "sample_stats", counting)
+    return calls
+
+
+def test_a_second_table_of_the_same_key_reuses_the_choices(stats_calls, tmp_path):
+    first = advise(_table()).plan
+    assert len(stats_calls) == 1 and first.sample_rows == 3_000
+    other = _table(3_500, seed=9)  # other values, same schema and size class (2,048-4,095 rows)
+    again = advise(other).plan
+    assert len(stats_calls) == 1  # no statistics: the remembered decision
+    assert again.sample_rows == 0 and again.rows == 3_500
+    assert [c.candidate for c in again.columns] == [c.candidate for c in first.columns]
+    assert any("reused without computing statistics" in n for n in again.notes)
+    write_parquet(other, tmp_path / "o.parquet", again, verify=True)
+
+
+@pytest.mark.parametrize("change", ["type", "column", "profile", "size", "objective", "disabled"])
+def test_a_change_of_schema_settings_or_size_class_is_advised_again(stats_calls, change):
+    advise(_table())
+    table, kwargs = _table(), {}
+    if change == "type":
+        table = table.set_column(0, "id", table.column("id").cast(pa.int32()))
+    elif change == "column":
+        table = table.append_column("extra", pa.array(np.zeros(table.num_rows)))
+    elif change == "profile":
+        kwargs = {"readers": "latest"}
+    elif change == "size":
+        table = _table(5_000)  # 4,096-8,191 rows: another size class
+    elif change == "objective":
+        kwargs = {"config": AdvisorConfig(budget=3.0)}
+    else:
+        kwargs = {"config": AdvisorConfig(reuse_decisions=False)}
+    plan = advise(table, **kwargs).plan
+    assert len(stats_calls) == 2 and plan.sample_rows == table.num_rows
+    if change == "profile":  # the profile's choice was not carried over: latest takes BYTE_STREAM_SPLIT
+        assert {c.path: c for c in plan.columns}["noise"].encoding == "BYTE_STREAM_SPLIT"
+
+
+def test_the_sort_order_is_checked_on_every_table(stats_calls, tmp_path):
+    assert [k.path for k in advise(_table()).plan.sorting_columns] == ["id"]
+    shuffled = _table(ids=np.random.default_rng(1).permutation(3_000))
+    plan = advise(shuffled).plan
+    assert len(stats_calls) == 1  # the choices were reused, the sort order was not
+    assert plan.sorting_columns == ()
+    write_parquet(shuffled, tmp_path / "s.parquet", plan, verify=True)
+    assert [k.path for k in advise(_table(seed=4)).plan.sorting_columns] == ["id"]
+
+
+def test_the_memory_is_bounded(monkeypatch):
+    monkeypatch.setattr(decisions, "MAX_ENTRIES", 2)
+    for name in ("a", "b", "c"):
+        advise(pa.table({name: list(range(100))}))
+    assert len(decisions._DECISIONS) == 2
+
+
+def test_model_plans_say_what_latest_would_write():
+    plan = advise(_table()).plan  # portable: no BYTE_STREAM_SPLIT (Spark's vectorized reader), no DLBA (Spark 3.3)
+    by = {c.path: c for c in plan.columns}
+    assert all(c.estimated_bytes is None for c in plan.columns)
+    assert "spark-3.5" in by["noise"].constrained_by and "latest would write BYTE_STREAM_SPLIT" in by["noise"].reason
+    assert by["ts"].constrained_by == ("spark-3.3",) and "DELTA_LENGTH_BYTE_ARRAY" in by["ts"].reason
+    assert by["id"].constrained_by == () and by["template"].constrained_by == ()
+    latest = advise(_table(), readers="latest").plan
+    assert all(c.constrained_by == () for c in latest.columns)
+    assert {c.path: c for c in latest.columns}["noise"].encoding == "BYTE_STREAM_SPLIT"
