@@ -121,3 +121,4 @@ def test_full_proxifier_log():
     result = LogCodec(CodecConfig(format="Proxifier")).encode_chunk(data)
     assert chunk_mod.decode_chunk(result.payload, raw_bytes=len(data)) == data
     assert len(data) / len(result.payload) > 1.1 * 29.9  # 1.1x DeLog's published ratio (LICENSE-NOTE)
+
