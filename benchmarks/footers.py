@@ -4,7 +4,7 @@
 
 Writes ``--tables`` small Parquet tables (a few columns, two row groups) under ``benchmarks/.cache/footers``, then
 reads every footer the way stage 1 of the scan does: in this process (the anchor, which a corrupt footer can
-abort) and through :func:`lakeshrink.containment.scan.footer_guard.read_footers` (children of a forkserver, batches of
+abort) and through :func:`lakeshrink.containment.scan.footer_guard.read_footers` (a reused child process, batches of
 64). Each is run ``--repeat`` times; the best time is kept. Prints both and their ratio; writes
 ``benchmarks/results/footers.json``.
 """

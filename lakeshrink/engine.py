@@ -75,6 +75,9 @@ class Engine(ABC):
     name: ClassVar[str]
     #: port name -> dotted path of ``factory(engine) -> implementation``
     ports: ClassVar[Mapping[str, str]] = {}
+    #: whether each task of :meth:`map` runs in a process of its own, so that a task whose process dies (a native
+    #: crash of a reader) fails the call with an exception instead of ending the caller
+    isolates_tasks: ClassVar[bool] = False
 
     @abstractmethod
     def map(self, fn: Callable[[T], R], items: Sequence[T], *, description: str | None = None) -> list[R]:

@@ -11,6 +11,7 @@ from lakeshrink.codecs.encodings import AdvisorConfig, advise, rewrite, write_pa
 from lakeshrink.codecs.encodings import advisor as advisor_module
 from lakeshrink.codecs.encodings import writer as writer_module
 from lakeshrink.codecs.encodings.profiles import resolve_profile
+from lakeshrink.codecs.encodings import stats as stats_module
 from lakeshrink.codecs.encodings.stats import column_stats
 
 
@@ -80,6 +81,24 @@ def test_chao1_from_the_sample_counts():
     assert stats.chao1(7) == 5  # the whole column: nothing to extrapolate
     assert stats.chao1(800) == 5 + round(9 / 4)
     assert column_stats(pa.array(list(range(100)))).chao1(1_000) == 1_000  # all distinct: capped at the rows
+
+
+@pytest.mark.parametrize("dtype", [pa.string(), pa.large_string(), pa.binary()])
+def test_short_strings_get_the_same_statistics_in_python(monkeypatch, dtype):
+    rng = np.random.default_rng(11)
+    pool = ["", "a", "b", "ab", "é", "zz", "中"]
+    for _ in range(60):
+        values = [None if rng.random() < 0.2 else pool[int(rng.integers(0, len(pool)))]
+                  for _ in range(int(rng.integers(2, stats_module.FEW_STRINGS)))]
+        if rng.random() < 0.3:
+            values = [None] * 2 + sorted(v for v in values if v is not None)
+        if dtype == pa.binary():
+            values = [v.encode() if v is not None else None for v in values]
+        array = pa.array(values, type=dtype).slice(1)
+        monkeypatch.setattr(stats_module, "FEW_STRINGS", 0)
+        arrow = column_stats(array), stats_module.is_sorted(array)
+        monkeypatch.setattr(stats_module, "FEW_STRINGS", 128)
+        assert (column_stats(array), stats_module.is_sorted(array)) == arrow
 
 
 def test_tiny_tables_drop_statistics_that_cannot_save_a_read(tmp_path):

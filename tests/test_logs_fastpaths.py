@@ -154,3 +154,10 @@ def test_grep_on_odd_input_finds_what_a_line_scan_finds(tmp_path):
         needle = re.compile(re.escape(pattern) if fixed else pattern)
         expected = [(i + 1, line) for i, line in enumerate(raw_lines) if needle.search(line.decode("utf-8", "replace"))]
         assert found == expected, pattern
+
+
+@pytest.mark.parametrize("data", [b"", b"a", b"\n", b"ab\ncde", b"ab\ncde\n", b"\n\nxyz\n\n", b"x" * 10 + b"\n" + b"y" * 3])
+def test_longest_line_from_newline_positions(data):
+    from lakeshrink.codecs.logs.files import _longest_line
+
+    assert _longest_line(data) == max(len(line) for line in data.split(b"\n"))

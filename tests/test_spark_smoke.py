@@ -32,3 +32,29 @@ def test_spark_engine_reuses_active_session_and_leaves_it_running(spark):
 def test_local_and_spark_agree(spark):
     items = list(range(-5, 20))
     assert get_engine("local").map(_square, items) == get_engine("spark", spark=spark).map(_square, items)
+
+
+def test_map_is_one_job_of_one_stage_without_a_shuffle(spark):
+    """Small item lists travel inside the task function: ``spark.range(tasks).mapInArrow``, no repartition."""
+    from lakeshrink.spark_ext.session import is_connect
+
+    if is_connect(spark):
+        pytest.skip("counts stages with sparkContext's status tracker, which Spark Connect does not have")
+    sc = spark.sparkContext
+    sc.setJobGroup("lakeshrink-map-stages", "map")
+    try:
+        assert get_engine("spark", spark=spark).map(_square, list(range(50))) == [x * x for x in range(50)]
+    finally:
+        jobs = sc.statusTracker().getJobIdsForGroup("lakeshrink-map-stages")
+        sc.setJobGroup("", "")
+    assert len(jobs) == 1
+    assert len(sc.statusTracker().getJobInfo(jobs[0]).stageIds) == 1
+
+
+def test_map_of_large_items_goes_through_a_dataframe(spark, monkeypatch):
+    from lakeshrink.spark_ext import engine as spark_engine
+
+    monkeypatch.setattr(spark_engine, "CLOSURE_BYTES", 0)  # every item list is "large"
+    items = [bytes([i]) * 100 for i in range(30)]
+    assert get_engine("spark", spark=spark).map(len, items) == [100] * 30
+    assert get_engine("spark", spark=spark).map(_square, list(range(7))) == [x * x for x in range(7)]

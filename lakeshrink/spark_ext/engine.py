@@ -4,10 +4,12 @@ Everything here uses only what Spark Connect offers too (DataFrames, ``mapInArro
 ``sparkContext``, no RDDs, no broadcast variables, no JVM access. So one engine serves a classic session
 (spark-submit, ``local[*]``) and a Connect session (Databricks serverless and shared clusters, ``sc://`` URLs).
 
-:meth:`SparkEngine.map` turns the items into a DataFrame of (index, pickled item) rows spread over tasks; each
-task unpickles its items, applies the function and returns pickled results through ``mapInArrow``; the driver
-puts them back in input order. The engine's ports (:data:`SPARK_PORTS`) point at the Spark implementations in
-this package, imported on first use.
+:meth:`SparkEngine.map` cuts the items into a few tasks per core (round robin) and runs them as one stage of one
+job: ``spark.range(tasks).mapInArrow``, each task unpickling its items, applying the function and returning
+pickled results; the driver puts them back in input order. The pickled items travel inside the task's function
+(Spark broadcasts a large one) up to :data:`CLOSURE_BYTES` in all; more than that become a DataFrame of
+(index, pickled item) rows repartitioned over the tasks (a shuffle). Either way, one Spark job per call. The
+engine's ports (:data:`SPARK_PORTS`) point at the Spark implementations in this package, imported on first use.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ SPARK_PORTS: Mapping[str, str] = {
     "logs.compress": "lakeshrink.spark_ext.logs:SparkCompressor",
 }
 TASKS_PER_CORE = 2  # map() cuts its items into this many tasks per core (bounded by the number of items)
+CLOSURE_BYTES = 8 << 20  # map() ships pickled items inside the tasks' function up to this many bytes in all
 _ITEMS = pa.schema([("i", pa.int64()), ("item", pa.binary())])
 _RESULTS = pa.schema([("i", pa.int64()), ("result", pa.binary())])
 
@@ -48,6 +51,19 @@ def _apply(fn: Callable[[Any], Any]) -> Callable[[Iterator[pa.RecordBatch]], Ite
     return run
 
 
+def _apply_chunks(fn: Callable[[Any], Any], chunks: list[list[tuple[int, bytes]]]) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The task function of :meth:`SparkEngine.map` with its items inside: the input rows are chunk numbers."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for chunk in batch.column(0).to_pylist():
+                index = [i for i, _ in chunks[chunk]]
+                results = [pickle.dumps(fn(pickle.loads(item)), protocol=pickle.HIGHEST_PROTOCOL) for _, item in chunks[chunk]]
+                yield pa.RecordBatch.from_arrays([pa.array(index, pa.int64()), pa.array(results, pa.binary())], schema=_RESULTS)
+
+    return run
+
+
 class SparkEngine(Engine):
     """Runs lakeshrink's core on Spark (classic or Spark Connect).
 
@@ -59,6 +75,7 @@ class SparkEngine(Engine):
 
     name: ClassVar[str] = "spark"
     ports: ClassVar[Mapping[str, str]] = SPARK_PORTS
+    isolates_tasks: ClassVar[bool] = True  # Python workers are processes of their own; a crash fails the job
 
     def __init__(self, spark: Any = None, master: str | None = None, remote: str | None = None):
         import_pyspark()
@@ -79,10 +96,16 @@ class SparkEngine(Engine):
         if not items:
             return []
         payloads = [pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL) for item in items]
-        frame = self.spark.createDataFrame(pa.table([pa.array(range(len(items)), pa.int64()), pa.array(payloads, pa.binary())],
-                                                    schema=_ITEMS))
         tasks = min(len(items), parallelism(self.spark) * TASKS_PER_CORE)
-        out = frame.repartition(tasks).mapInArrow(_apply(fn), "i long, result binary").toArrow()
+        if sum(len(p) for p in payloads) <= CLOSURE_BYTES:
+            numbered = list(enumerate(payloads))
+            chunks = [numbered[t::tasks] for t in range(tasks)]
+            frame = self.spark.range(0, tasks, 1, tasks)
+            out = frame.mapInArrow(_apply_chunks(fn, chunks), "i long, result binary").toArrow()
+        else:
+            frame = self.spark.createDataFrame(pa.table([pa.array(range(len(items)), pa.int64()), pa.array(payloads, pa.binary())],
+                                                        schema=_ITEMS))
+            out = frame.repartition(tasks).mapInArrow(_apply(fn), "i long, result binary").toArrow()
         order = out.column("i").to_pylist()
         results = out.column("result").to_pylist()
         by_index = dict(zip(order, results))

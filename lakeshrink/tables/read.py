@@ -8,17 +8,24 @@ is the one ``TableRef`` pins (``delta_version``, ``snapshot_id``); :func:`at_sta
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from lakeshrink.errors import TableError
 from lakeshrink.tables.refs import TableRef
 
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
+
 
 def _dataset(fs: pafs.FileSystem, ref: TableRef) -> ds.Dataset:
+    """A directory table as a pyarrow dataset. ``pyarrow.dataset`` is imported here, only for directory tables:
+    importing it imports pandas too (0.6 s), which single files and table formats never need."""
+    import pyarrow.dataset as ds
+
     if ref.format == "parquet":
         return ds.dataset(ref.path, filesystem=fs, format="parquet")
     partitioning = ds.HivePartitioning.discover(infer_dictionary=False) if ref.partition_keys else None

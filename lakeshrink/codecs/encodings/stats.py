@@ -9,6 +9,7 @@ table, ``approx_count_distinct`` on Spark) to scale dictionary sizes correctly.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,6 +145,8 @@ def _numeric_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | 
     Arrow's thread pool: the main cost of advising a table of thousands of rows). Strings are counted through
     their dictionary (one ``dictionary_encode``, one comparison of neighbours; no sort of the strings)."""
     view, width, counts, ordered = _numeric_view(array), None, None, None
+    if view is None and len(array) <= FEW_STRINGS and _is_string(array.type):
+        return _few_strings_stats(array, full_distinct)
     if view is None:
         strings = _string_view(array)
         if strings is None:
@@ -175,8 +178,7 @@ def _string_view(
     """((dictionary index of each value, validity), bytes per non-null value, occurrences of each distinct value,
     share of neighbouring non-null values in order) of a string or binary array; ``None`` for other types."""
     dtype = array.type
-    if not (pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_binary(dtype)
-            or pa.types.is_large_binary(dtype)):
+    if not _is_string(dtype):
         return None
     encoded = pc.dictionary_encode(array)
     view = _numeric_view(encoded.indices)
@@ -189,10 +191,39 @@ def _string_view(
     ordered = None
     if present >= 2:  # neighbours compared in place: cheaper than sorting the distinct strings
         ordered = pc.less_equal(values.slice(0, present - 1), values.slice(1)).true_count / (present - 1)
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if dtype in (pa.large_string(), pa.large_binary())
-                            else np.int32)
-    total = int(offsets[array.offset + len(array)] - offsets[array.offset])  # null slots hold no bytes
-    return (indices, valid), total / present if present else 0.0, counts, ordered
+    return (indices, valid), _string_bytes(array) / present if present else 0.0, counts, ordered
+
+
+FEW_STRINGS = 128
+"""String arrays of at most this many values get their statistics in Python: three compute-kernel calls (each
+waiting for Arrow's thread pool) cost more than a loop over a hundred values."""
+
+
+def _is_string(dtype: pa.DataType) -> bool:
+    return (pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_binary(dtype)
+            or pa.types.is_large_binary(dtype))
+
+
+def _string_bytes(array: pa.Array) -> int:
+    """Payload bytes of a string or binary array (null slots hold none), from its offsets."""
+    large = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if large else np.int32)
+    return int(offsets[array.offset + len(array)] - offsets[array.offset])
+
+
+def _few_strings_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | None:
+    """:func:`_numeric_stats` of a short string or binary array, in Python (UTF-8 orders as its code points)."""
+    values = array.to_pylist()
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    n = len(values)
+    counts = Counter(present).values()
+    changes = sum(1 for a, b in zip(values, values[1:]) if a != b)  # nulls form runs of their own
+    ordered = sum(1 for a, b in zip(present, present[1:]) if a <= b) / (len(present) - 1) if len(present) >= 2 else None
+    return ColumnStats(n, n - len(present), len(counts), n / (changes + 1), ordered,
+                       _string_bytes(array) / len(present), full_distinct,
+                       sum(1 for c in counts if c == 1), sum(1 for c in counts if c == 2))
 
 
 def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) -> ColumnStats:
@@ -295,6 +326,15 @@ def is_sorted(array: pa.Array | pa.ChunkedArray) -> bool:
                 return False
             data = data[valid]
         return bool(np.all(data[1:] >= data[:-1]))
+    if len(array) <= FEW_STRINGS and _is_string(array.type):
+        values = array.to_pylist()
+        present = [v for v in values if v is not None]
+        k = len(values) - len(present)
+        if len(present) < 2:
+            return True
+        if k and not (all(v is None for v in values[:k]) or all(v is None for v in values[len(values) - k:])):
+            return False
+        return all(a <= b for a, b in zip(present, present[1:]))
     values = array.drop_null()
     if len(values) < 2:
         return True

@@ -211,8 +211,13 @@ COLUMN_THREADS = 2
 _COLUMN_POOL = ThreadPoolExecutor(max_workers=COLUMN_THREADS, thread_name_prefix="lakeshrink-columns")
 
 
-def _submit(fn: Callable[..., object], *args: object) -> Future:
+def run_beside(fn: Callable[..., object], *args: object) -> Future:
+    """``fn(*args)`` on the column threads (for work that releases the GIL: numpy, LZMA2, hashing), so it
+    runs beside the encoding of a chunk; the result is the future's."""
     return _COLUMN_POOL.submit(fn, *args)
+
+
+_submit = run_beside
 
 
 def _template_columns(columns: list[pl.Series]) -> list[col.Encoded]:

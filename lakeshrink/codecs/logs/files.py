@@ -21,7 +21,10 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter, make_bloom
+from lakeshrink.codecs.logs.chunk import run_beside
 from lakeshrink.codecs.logs.codec import DETECTION_SCAN, CodecConfig, LogCodec
 from lakeshrink.codecs.logs.parallel import Ordered, decode_workers, default_workers
 from lakeshrink.codecs.logs.rotated import LogInput, archived_name, open_log, sniff_file
@@ -188,14 +191,20 @@ def _check_text(data: bytes, name: str, config: CodecConfig) -> None:
     control = sum(sample.count(bytes([b])) for b in range(32) if b not in (9, 10, 13, 12, 27))
     if b"\x00" in sample or control > len(sample) // 10:
         raise InputError("looks like binary data, not a text log", path=name, hint="use --allow-binary to store it anyway")
-    if config.max_line_bytes:
-        longest = max((len(line) for line in data.split(b"\n")), default=0)
+    if config.max_line_bytes and len(data) > config.max_line_bytes:
+        longest = _longest_line(data)
         if longest > config.max_line_bytes:
             raise InputError(
                 f"a line of {longest} bytes is longer than the limit of {config.max_line_bytes}",
                 path=name,
                 hint="raise --max-line-bytes to compress it anyway",
             )
+
+
+def _longest_line(data: bytes) -> int:
+    """The length of the longest piece of ``data.split(b"\\n")``, from the positions of its newlines (numpy)."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    return int(np.diff(ends, prepend=-1, append=len(data)).max()) - 1
 
 
 def open_input(item: InputFile) -> LogInput:
@@ -264,10 +273,11 @@ def encode_job(token: int, codec_blob: bytes, data: bytes, name: str) -> Archive
 def encode_for_archive(codec: LogCodec, data: bytes, name: str) -> ArchiveChunk:
     """Check and encode one chunk of the input ``name`` (raises :class:`InputError` for binary or huge lines)."""
     _check_text(data, name, codec.config)
+    bloom_job = run_beside(make_bloom, data)  # numpy, beside the encoding
     result = codec.encode_chunk(data)
     assert codec.miner is not None
     names = {codec.miner.template(cid): n for cid, n in result.template_counts.items()}
-    bloom = make_bloom(data)
+    bloom = bloom_job.result()
     if len(bloom) > BLOOM_SHARE * len(result.payload):
         bloom = ""  # it would cost more of the archive than it can save a search: kept out (never worse than xz)
     return ArchiveChunk(result.payload, zlib.crc32(data), len(data), bloom, result.lines, result.mode, names,

@@ -11,14 +11,30 @@
 This package's names below are the scan's result as other packages (the planner, the CLI, jobs) use it.
 """
 
-from lakeshrink.containment.scan.run import (
-    EDGES_FILE,
-    SCAN_FILE,
-    ScanResult,
-    load_scan,
-    scan_catalog,
-    scan_lake,
-    scan_tables,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lakeshrink.containment.scan.run import (
+        EDGES_FILE,
+        SCAN_FILE,
+        ScanResult,
+        load_scan,
+        scan_catalog,
+        scan_lake,
+        scan_tables,
+    )
 
 __all__ = ["EDGES_FILE", "SCAN_FILE", "ScanResult", "load_scan", "scan_catalog", "scan_lake", "scan_tables"]
+
+
+def __getattr__(name: str) -> Any:
+    """The names above, imported from :mod:`.run` on first use (PEP 562): a process that needs one stage's module
+    (the footer reader's child, a Spark worker) does not import the whole scan, polars and pandas with it."""
+    if name in __all__:
+        value = getattr(importlib.import_module("lakeshrink.containment.scan.run"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

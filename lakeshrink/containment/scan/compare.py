@@ -17,10 +17,12 @@ Semantics (issue 4, after R2D2, Shah et al., SIGMOD'24, extended with exact veri
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import polars as pl
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import polars as pl
 
 TypesMode = Literal["exact", "compatible"]
 TYPES_MODES: tuple[str, ...] = ("exact", "compatible")
@@ -92,6 +94,8 @@ def normalize_table(table: pa.Table) -> pa.Table:
 
 def normalize_frame(table: pa.Table, columns: list[str] | tuple[str, ...]) -> pl.DataFrame:
     """``table``'s ``columns`` (in that order) as a polars frame of canonical types, ready to hash or join."""
+    import polars as pl  # here, not at the top: the footer reader's child process never needs polars
+
     return pl.from_arrow(normalize_table(table.select(list(columns))), rechunk=False)  # type: ignore[return-value]
 
 

@@ -50,6 +50,7 @@ from lakeshrink.errors import CorruptArchive
 CACHE_VERSION = 2  # 2: footer entries and the edge list stored as compact JSON text (fast to seal and write)
 FP_KIND = "lakeshrink.containment.fingerprints"
 FOOTERS_KIND = "lakeshrink.containment.footer-cache"
+FOOTERS_FILE = "footers.json"
 EDGES_KIND = "lakeshrink.containment.edge-cache"
 _META_KEY = b"lakeshrink.fingerprints"
 _TMP_SUFFIX = ".tmp"
@@ -174,7 +175,7 @@ class ScanCache:
     def load_footers(self) -> dict[str, TableFooter]:
         """Footer summaries by state (empty when the cache file is absent or not trustworthy)."""
         try:
-            doc = read_sealed(self.root / "footers.json", FOOTERS_KIND, (CACHE_VERSION,))
+            doc = read_sealed(self.root / FOOTERS_FILE, FOOTERS_KIND, (CACHE_VERSION,))
             if doc.get("hasher") != HASHER:
                 return {}
             footers = {state: _footer_from_json(json.loads(text)) for state, text in doc["footers"].items()}
@@ -196,7 +197,7 @@ class ScanCache:
             entries[state] = text
         if entries == self._footer_text:
             return
-        write_sealed(self.root / "footers.json", FOOTERS_KIND, CACHE_VERSION, {"hasher": HASHER, "footers": entries})
+        write_sealed(self.root / FOOTERS_FILE, FOOTERS_KIND, CACHE_VERSION, {"hasher": HASHER, "footers": entries})
         self._footer_text = entries
 
     # edges ----------------------------------------------------------------------------------------------

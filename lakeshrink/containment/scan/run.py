@@ -45,7 +45,7 @@ from lakeshrink.containment.scan import footer_guard, minmax, sketches
 from lakeshrink.containment.scan.compare import TypesMode, check_types_mode
 from lakeshrink.containment.scan.footer_guard import read_footers
 from lakeshrink.containment.scan.footers import FooterTask, TableFooter
-from lakeshrink.containment.scan.fpcache import ScanCache, table_state
+from lakeshrink.containment.scan.fpcache import FOOTERS_FILE, ScanCache, table_state
 from lakeshrink.containment.scan.fused import ReadResult, ReadTask, read_once
 from lakeshrink.containment.lake import Lake, TableRef, discover, table_at
 from lakeshrink.containment.scan.schema_graph import Pair, schema_candidates
@@ -411,8 +411,8 @@ def scan_lake(
         The :class:`ScanResult` (not yet saved; call :meth:`ScanResult.save`).
     """
     check_types_mode(types)
-    if _is_local(engine):
-        footer_guard.prestart()  # footers of new or changed tables are read in a child process: start it during discovery
+    if _is_local(engine) and not _is_rescan(cache):
+        footer_guard.prestart()  # footers are read in a child process: start it during discovery
     lake = discover(root, tables=tables, iceberg_catalog=iceberg_catalog)
     text = str(root)
     task_root = text if "://" in text else lake.root
@@ -421,6 +421,12 @@ def scan_lake(
 
 def _is_local(engine: Engine | str) -> bool:
     return (engine if isinstance(engine, str) else engine.name) == "local"
+
+
+def _is_rescan(cache: str | Path | None) -> bool:
+    """Whether a previous scan left footers in ``cache``: then only new or changed tables' footers are read, and
+    the footer reader's child process is started only if one of them is a Parquet table (often none is)."""
+    return cache is not None and (Path(cache) / FOOTERS_FILE).is_file()
 
 
 def scan_catalog(database: str, *, engine: Engine, types: TypesMode = "exact", k: int = sketches.DEFAULT_K,
