@@ -18,7 +18,9 @@ Databricks), a Parquet table of their live rows and one of the rows their deleti
 
 The scale knob: ``scale=1`` makes 7 families (about 100 tables); ``scale=100`` about 10,000 tables. The size
 follows ``max_rows`` (the largest base sample): measured at ``scale=1``, ``max_rows=5_000`` gives 2-5 MB and
-``max_rows=150_000`` gives 24-41 MB (depending on the seed), so ``scale=100, max_rows=300_000`` is about 5 GB.
+``max_rows=150_000`` gives 24-41 MB (depending on the seed). Measured at ``scale=100``, seed 7:
+``max_rows=150_000`` gives 10,471 tables and 5.37 GB (the issue's ~5 GB lake, 12.6 min to write);
+``max_rows=300_000`` gives 10,240 tables and 9.26 GB (flights samples grow with it; the other sources are capped).
 Layout: ``<out>/f<family>/<kind>[.parquet]``.
 
 Ground truth (:func:`brute_force`) does not use the pipeline: every ordered pair whose schemas allow it is

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from logs_large import CACHE, cut, shared_data_dir  # noqa: E402  (benchmarks/ is not a package)
+from logs_large import CACHE, child_env, cut, shared_data_dir, warm_bytecode  # noqa: E402  (benchmarks/ is not a package)
 
 #: (name, lakeshrink grep arguments, the shell grep doing the same on the raw text) per kind of log.
 QUERIES = {
@@ -42,7 +42,7 @@ def _time(cmd: list[str] | str, repeat: int) -> tuple[float, int]:
     best, lines = float("inf"), 0
     for _ in range(repeat):
         start = time.perf_counter()
-        out = subprocess.run(cmd, shell=isinstance(cmd, str), capture_output=True, check=False)
+        out = subprocess.run(cmd, shell=isinstance(cmd, str), capture_output=True, check=False, env=child_env())
         best = min(best, time.perf_counter() - start)
         if out.returncode not in (0, 1):
             raise RuntimeError(f"{cmd} failed: {out.stderr.decode(errors='replace')[-300:]}")
@@ -80,6 +80,7 @@ def main() -> None:
     root = shared_data_dir()
     files = args.files or [p for p in ((root / "loghub-full" / "Linux.log") if root else None, CACHE / "postgresql.log")
                            if p is not None and p.exists()]
+    warm_bytecode()
     with tempfile.TemporaryDirectory(prefix="lakeshrink-search-") as tmp:
         for path in files:
             run(path, args.max_mb, args.repeat, Path(tmp))

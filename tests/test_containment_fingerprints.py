@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from lakeshrink.containment.scan import verify
 from lakeshrink.containment.scan.fingerprints import (
@@ -199,3 +200,29 @@ def test_bottom_k_selects_before_sorting_and_falls_back_when_repeats_crowd_it(mo
         assert np.array_equal(got[:16], want[:16]) and (len(got) > 16 or np.array_equal(got, want))
         sketch = _sketch(values, 16)
         assert np.array_equal(sketch.hashes, want[:16]) and sketch.complete == (len(want) <= 16)
+
+
+@pytest.mark.slow
+def test_deferred_fingerprints_and_large_table_paths_keep_every_edge(tmp_path, monkeypatch):
+    """Whole scans, against brute force: every table deferring its fingerprints to stage 4, none deferring, and
+    the paths for tables over ``SMALL_ROWS`` rows (polars deduplication, bottom-k fallbacks) at test size, which
+    before round 3 lost true edges."""
+    from benchmarks.lakegen import brute_force, generate_lake
+    from lakeshrink.containment.scan import fingerprints as fpmod
+
+    lake = generate_lake(tmp_path / "lake", scale=0.2, seed=11, max_rows=800)
+    truth = brute_force(lake.root)
+    groups, real_groups = [], verify.colset_groups
+    monkeypatch.setattr(verify, "colset_groups", lambda *a: groups.append(len(out := real_groups(*a))) or out)
+    for defer, small, spill in ((0, fpmod.SMALL_ROWS, True), (10**6, 20, False), (0, 20, True)):  # the default: the scan tests
+        # spill: stage 4 partitioned on disk, each deferred table folded one column set at a time
+        monkeypatch.setattr(verify, "BUCKET_ROWS", 50 if spill else 6_000_000)
+        monkeypatch.setattr(verify, "GROUP_ROWS", 1 if spill else 4 << 20)
+        monkeypatch.setattr(fpmod, "DEFER_COLSETS", defer)
+        monkeypatch.setattr(fpmod, "SMALL_ROWS", small)
+        monkeypatch.setattr(fpmod.fingerprint_table, "__kwdefaults__", {**fpmod.fingerprint_table.__kwdefaults__, "defer_over": defer})
+        found = scan_lake(lake.root)
+        assert (found.stages[-1].shuffle_bytes > 0) == spill
+        assert {(e.child, e.parent) for e in found.edges} == truth.edges, (defer, small, spill)
+        assert {(e.child, e.parent) for e in found.edges if e.multiset_contained} == truth.multiset
+    assert max(groups) > 1  # some table was folded in several groups

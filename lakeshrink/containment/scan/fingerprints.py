@@ -67,17 +67,19 @@ def column_hashes(table: pa.Table, columns: list[str] | tuple[str, ...]) -> dict
     return out
 
 
-def _keyed(hashes: dict[str, tuple[np.ndarray, np.ndarray]], name: str) -> tuple[np.ndarray, np.ndarray]:
-    """A column's value hashes keyed by its name (the terms :func:`row_fingerprints` folds in)."""
+def _keyed(hashes: dict[str, tuple[np.ndarray, np.ndarray]], name: str, hi_only: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """A column's value hashes keyed by its name (the terms :func:`row_fingerprints` folds in); ``hi_only``:
+    the ``hi`` half only (``lo`` None), all a sketch needs."""
     seed_hi, seed_lo = _name_seeds(name)
     col_hi, col_lo = hashes[name]
     with np.errstate(over="ignore"):
-        return mix64(col_hi + seed_hi, inplace=True), mix64(col_lo ^ seed_lo, inplace=True)
+        return mix64(col_hi + seed_hi, inplace=True), None if hi_only else mix64(col_lo ^ seed_lo, inplace=True)
 
 
 def _fold(state: tuple[np.ndarray, np.ndarray], term: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(over="ignore"):
-        return mix64((state[0] * _MULT_HI) ^ term[0], inplace=True), mix64((state[1] * _MULT_LO) ^ term[1], inplace=True)
+        hi = mix64((state[0] * _MULT_HI) ^ term[0], inplace=True)
+        return hi, None if term[1] is None else mix64((state[1] * _MULT_LO) ^ term[1], inplace=True)
 
 
 def row_fingerprints(hashes: dict[str, tuple[np.ndarray, np.ndarray]], colset: tuple[str, ...], rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,13 +91,13 @@ def row_fingerprints(hashes: dict[str, tuple[np.ndarray, np.ndarray]], colset: t
 
 
 def _all_row_fingerprints(
-    hashes: dict[str, tuple[np.ndarray, np.ndarray]], colsets: list[tuple[str, ...]], rows: int
+    hashes: dict[str, tuple[np.ndarray, np.ndarray]], colsets: list[tuple[str, ...]], rows: int, *, hi_only: bool = False
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`row_fingerprints` of every column set, sharing work: each column is keyed once, and column sets
     sorted in order share the fingerprints of their common prefix (a stack of prefixes, so memory stays at the
-    longest column set's depth)."""
+    longest column set's depth). ``hi_only``: only the ``hi`` halves (``lo`` None), half the work, for sketches."""
     keyed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    zero = (np.zeros(rows, dtype=np.uint64), np.zeros(rows, dtype=np.uint64))
+    zero = (np.zeros(rows, dtype=np.uint64), None if hi_only else np.zeros(rows, dtype=np.uint64))
     stack: list[tuple[str, tuple[np.ndarray, np.ndarray]]] = []
     out = {}
     for colset in sorted(set(colsets)):
@@ -105,7 +107,7 @@ def _all_row_fingerprints(
         del stack[depth:]
         for name in colset[depth:]:
             if name not in keyed:
-                keyed[name] = _keyed(hashes, name)
+                keyed[name] = _keyed(hashes, name, hi_only)
             stack.append((name, _fold(stack[-1][1] if stack else zero, keyed[name])))
         out[colset] = stack[-1][1] if stack else zero
     return [out[c] for c in colsets]
@@ -267,7 +269,7 @@ def fingerprint_table(
     used = tuple(sorted(set().union(*colsets))) if colsets else ()
     if defer_over is not None and len(colsets) > defer_over:
         shaped = sorted(wanted_rows)
-        row_sketches = {c: _sketch(hi, k) for c, (hi, _) in zip(shaped, _all_row_fingerprints(hashes, shaped, n))}
+        row_sketches = {c: _sketch(hi, k) for c, (hi, _) in zip(shaped, _all_row_fingerprints(hashes, shaped, n, hi_only=True))}
         return TableFingerprints(tuple(colsets), FP_SCHEMA.empty_table(), tuple(n for _ in colsets), column_sketches,
                                  row_sketches, tuple(n for _ in colsets), hash_column_table(hashes, used))
     ids, his, los, counts = [], [], [], []

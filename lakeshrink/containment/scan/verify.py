@@ -38,6 +38,7 @@ from lakeshrink.progress import progress
 
 BUCKET_ROWS = 6_000_000  # fingerprint rows plus joined child rows one partition may hold in memory
 FLUSH_ROWS = 1 << 20  # rows buffered per spill partition before they are written
+GROUP_ROWS = 4 << 20  # about the most fingerprint rows of one table folded at once when spilling
 
 
 @dataclass(frozen=True)
@@ -142,22 +143,48 @@ def verdicts_from(plan: VerifyPlan, totals: dict[int, tuple[int, int, int, int]]
     return tuple(out)
 
 
-def table_rows(plan: VerifyPlan, table: str) -> tuple[pa.Table, int]:
-    """One table's fingerprint rows for the plan (:data:`ROWS_SCHEMA`, ``table`` = its number), and the bytes of
-    its fingerprint file. Raises when they cannot be read (even after one rebuild)."""
+def table_rows(plan: VerifyPlan, table: str, colsets: dict[tuple[str, ...], int] | None = None) -> tuple[pa.Table, int]:
+    """One table's fingerprint rows for the plan (:data:`ROWS_SCHEMA`, ``table`` = its number), on ``colsets``
+    (default: all the plan needs of it), and the bytes of its fingerprint file. Raises when they cannot be read
+    (even after one rebuild)."""
     task, result = plan.reads[table]
-    rows, result = read_fingerprint_rows(task, result, plan.colsets_of[table])
+    rows, result = read_fingerprint_rows(task, result, plan.colsets_of[table] if colsets is None else colsets)
     rows = rows.append_column("table", pa.array(np.full(rows.num_rows, plan.numbers[table], np.int32)))
     size = result.fingerprints.file_bytes if result.fingerprints is not None else 0
     return rows.select(ROWS_SCHEMA.names).cast(ROWS_SCHEMA), size
 
 
-def _each_table(plan: VerifyPlan, failed: dict[str, str]) -> Iterator[tuple[pa.Table, int]]:
+def colset_groups(plan: VerifyPlan, table: str, limit: int | None) -> list[dict[tuple[str, ...], int]]:
+    """The column sets the plan needs of ``table``, in groups of at most about ``limit`` fingerprint rows (one
+    group when ``limit`` is None or the table stores fingerprints, not value hashes): a parent of many
+    differently-shaped children is folded a group at a time, so its fingerprints never sit in memory at once."""
+    used = plan.colsets_of[table]
+    fp = plan.reads[table][1].fingerprints
+    if limit is None or fp is None or fp.layout != "columns":
+        return [used]
+    groups: list[dict[tuple[str, ...], int]] = []
+    current: dict[tuple[str, ...], int] = {}
+    rows = 0
+    for colset, number in sorted(used.items()):  # sorted: a group's column sets share prefixes
+        size = fp.distinct[fp.colsets.index(colset)] if colset in fp.colsets else 0
+        if current and rows + size > limit:
+            groups.append(current)
+            current, rows = {}, 0
+        current[colset] = number
+        rows += size
+    return groups + [current] if current else groups
+
+
+def _each_table(plan: VerifyPlan, failed: dict[str, str], limit: int | None = None) -> Iterator[tuple[pa.Table, int]]:
+    """Each table's fingerprint rows (a group of column sets at a time, see :func:`colset_groups`) with the
+    bytes of its fingerprint file (counted once per table)."""
     with progress("stage 4: fingerprints", total=len(plan.tables)) as bar:
         for table in plan.tables:
             try:
-                yield table_rows(plan, table)
-            except Exception as exc:  # noqa: BLE001 - reported for the table
+                for i, group in enumerate(colset_groups(plan, table, limit)):
+                    rows, size = table_rows(plan, table, group)
+                    yield rows, size if i == 0 else 0
+            except Exception as exc:  # noqa: BLE001 - reported for the table (its pairs get an error verdict)
                 failed[table] = failure_reason(exc)
             bar.advance()
 
@@ -177,7 +204,7 @@ def verify_local(plan: VerifyPlan, *, budget_rows: int | None = None, spill_dir:
         return VerifyOutcome(verdicts_from(plan, totals, failed), read, 0)
     with tempfile.TemporaryDirectory(prefix="lakeshrink-verify-", dir=spill_dir) as tmp:
         spill = _Spill(Path(tmp), bits)
-        for rows, size in _each_table(plan, failed):
+        for rows, size in _each_table(plan, failed, limit=GROUP_ROWS):
             read += size
             spill.add(rows)
         spill.close()
