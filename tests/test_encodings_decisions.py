@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from lakeshrink.codecs.encodings import AdvisorConfig, advise, write_parquet
+from lakeshrink.codecs.encodings import AdvisorConfig, CandidateSpace, advise, write_parquet
 from lakeshrink.codecs.encodings import advisor as advisor_module
 from lakeshrink.codecs.encodings import decisions
 
@@ -77,6 +77,12 @@ def test_the_sort_order_is_checked_on_every_table(stats_calls, tmp_path):
     assert plan.sorting_columns == ()
     write_parquet(shuffled, tmp_path / "s.parquet", plan, verify=True)
     assert [k.path for k in advise(_table(seed=4)).plan.sorting_columns] == ["id"]
+
+
+def test_settings_that_cannot_be_a_key_are_advised_every_time(stats_calls):
+    config = AdvisorConfig(space=CandidateSpace(codecs=["ZSTD"]))  # a list: unhashable
+    advise(_table(), config=config)
+    assert advise(_table(), config=config).plan.sample_rows > 0 and len(stats_calls) == 2
 
 
 def test_the_memory_is_bounded(monkeypatch):

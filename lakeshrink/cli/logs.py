@@ -157,11 +157,16 @@ def templates_cmd(state, archive: Path, limit: int) -> None:
 @click.option("--where", "where", multiple=True, metavar="COND",
               help="Only lines whose field meets COND: status=500, 'duration>100', level!=INFO, 'path~^/api' (repeatable).")
 @click.option("--year", type=int, default=None, help="Year of month-name times without one (default: this year).")
+@click.option("--lines", "lines_only", is_flag=True,
+              help="Only the matching lines, not whole multi-line events (stack traces, statements over several lines).")
 @pass_state
 def grep_cmd(state, archive: Path, pattern: str, fixed: bool, ignore_case: bool, line_number: bool,
              with_filename: bool, template: str | None, time_from: str | None, time_to: str | None,
-             where: tuple[str, ...], year: int | None) -> None:
+             where: tuple[str, ...], year: int | None, lines_only: bool) -> None:
     """Print the original lines of ARCHIVE that match PATTERN, skipping chunks that cannot match.
+
+    A multi-line event (a header line and the lines after it that do not start with a header: stack traces,
+    SQL over several lines) is printed whole when any of its lines matches; --lines prints only those lines.
 
     --from/--to take times as logs write them ('2026-11-30 12:43', 'Nov 30 12:43:17', epoch seconds) and
     compare parsed times; other keys are compared as text.
@@ -171,7 +176,7 @@ def grep_cmd(state, archive: Path, pattern: str, fixed: bool, ignore_case: bool,
 
     stats = GrepStats()
     matches = grep(archive, pattern, fixed=fixed, ignore_case=ignore_case, template=template, time_from=time_from,
-                   time_to=time_to, stats=stats, where=[parse_where(w) for w in where], year=year)
+                   time_to=time_to, stats=stats, where=[parse_where(w) for w in where], year=year, events=not lines_only)
     if state.json:
         found = tuple(GrepMatch(m.file, m.line_number, m.line.decode("utf-8", "replace")) for m in matches)
         emit(state, GrepCommandResult(str(archive), pattern, found, stats))

@@ -51,9 +51,15 @@ _DECISIONS: OrderedDict[Hashable, Decision] = OrderedDict()
 _LOCK = threading.Lock()
 
 
-def decision_key(leaves: tuple[LeafColumn, ...], config: Hashable, rows: int, whole: bool) -> Hashable:
-    """The key of a table's decision (see the module docstring): size class is ``rows.bit_length()``."""
-    return leaves, config, rows.bit_length(), whole
+def decision_key(leaves: tuple[LeafColumn, ...], config: Hashable, rows: int, whole: bool) -> Hashable | None:
+    """The key of a table's decision (see the module docstring): size class is ``rows.bit_length()``; ``None``
+    when the settings cannot be a key (a list given where a tuple is expected): nothing is then remembered."""
+    key = leaves, config, rows.bit_length(), whole
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def recall(key: Hashable) -> Decision | None:

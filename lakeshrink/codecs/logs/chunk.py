@@ -34,7 +34,8 @@ import numpy as np
 import polars as pl
 
 from lakeshrink.codecs.logs import columns as col
-from lakeshrink.codecs.logs import keyed, structured
+from lakeshrink.codecs.logs import derived, keyed, structured
+from lakeshrink.codecs.logs.events import times_look_right
 from lakeshrink.codecs.logs.header import CONTENT, LogFormat, split_header
 from lakeshrink.codecs.logs.lines import extract_params, fill_template, join_lines, split_lines, template_regex
 from lakeshrink.codecs.logs.miner import TemplateMiner
@@ -59,9 +60,10 @@ MODE_COLUMNAR, MODE_ZSTD, MODE_LZMA = 0, 1, 2
 MODE_NAMES = {MODE_COLUMNAR: "columnar", MODE_ZSTD: "zstd", MODE_LZMA: "lzma"}
 KIND_RAW_LINE, KIND_BINARY, KIND_RAW_CONTENT, TEMPLATE_BASE = 0, 1, 2, 3
 #: 2: column descriptors may be ``tmpl`` (free text as nested templates); 3: integers may be ``kints`` (coded
-#: per key, :mod:`.keyed`). Version 1 and 2 chunks still decode.
-META_VERSION = 3
-READABLE_META_VERSIONS = (1, 2, 3)
+#: per key, :mod:`.keyed`); 4: template parameters may be ``drv`` (computed from another parameter of the same
+#: template, :mod:`.derived`). Version 1 to 3 chunks still decode.
+META_VERSION = 4
+READABLE_META_VERSIONS = (1, 2, 3, 4)
 BIG_STREAM = 64 << 10
 #: Columnar payloads smaller than this fraction of a fast LZMA (preset 3) estimate of the chunk skip the slow
 #: whole-chunk LZMA2 9e trial: on the 16 Loghub files 9e is 11.6% to 21.5% smaller than preset 3, and the
@@ -138,7 +140,8 @@ def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, l
     if lines.binary:
         kinds[list(lines.binary)] = KIND_BINARY
     split = split_header(fmt, lines.text)
-    matched = split.matched.to_numpy() & (kinds != KIND_BINARY)
+    # a continuation line of a multi-line event (no time where the header has one) is kept whole (:mod:`.events`)
+    matched = (split.matched & times_look_right(fmt, split.parts)).fill_null(False).to_numpy() & (kinds != KIND_BINARY)
     content_group = next((p.group for p in fmt.parts if p.name == CONTENT), None)
     out = _Streams()  # template parameters; header streams go before them, the rest after
     mask = pl.Series(matched)
@@ -218,8 +221,9 @@ _submit = run_beside
 
 
 def _template_columns(columns: list[pl.Series]) -> list[col.Encoded]:
-    """The encodings of one template's parameter columns (some coded per key of another, :mod:`.keyed`)."""
-    return keyed.rekey(columns, [col.encode_strings(c) for c in columns])
+    """The encodings of one template's parameter columns (some coded per key of another, :mod:`.keyed`, some
+    computed from another, :mod:`.derived`)."""
+    return derived.derive(columns, keyed.rekey(columns, [col.encode_strings(c) for c in columns]))
 
 
 #: Header fields that make up a line's time key, in the order they appear in the format.
@@ -495,7 +499,7 @@ def _decode_columnar(meta: dict, streams: list[bytes]) -> bytes:
     for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
         rows = rows_of(cid + TEMPLATE_BASE)
         col.charge(len(rows) * (len(text) + 1), "a template")
-        params = [col.decode_strings(d, ps, len(rows)) for d, ps in zip(descs, param_streams)]
+        params = derived.decode_template(descs, param_streams, len(rows))
         pieces.append(fill_template(template_regex(text)[1], params, len(rows)))
         positions.append(rows)
     raw_rows = np.nonzero(kinds == KIND_RAW_LINE)[0]
@@ -553,10 +557,13 @@ def _decode_lists(
         col.charge(len(rows) * (len(text) + 1), "a template")
         literals, k = template_regex(text)[1], len(rows)
         columns: list[list[str]] = []
-        for literal, desc, streams in zip(literals, descs, param_streams):
+        computed = derived.decode_lists(descs, param_streams, k) if k else {}
+        for index, (literal, desc, streams) in enumerate(zip(literals, descs, param_streams)):
             if literal:
                 columns.append([literal] * k)
-            if k:
+            if index in computed:
+                columns.append(computed[index])
+            elif k:
                 columns += col.decode_columns(desc, streams, k)
         if literals[-1]:
             columns.append([literals[-1]] * k)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from lakeshrink.codecs.logs.chunk import ChunkResult, decode_chunk, encode_chunk
+from lakeshrink.codecs.logs.events import detection_sample
 from lakeshrink.codecs.logs.header import (
     CONTENT,
     FormatError,
@@ -38,6 +39,8 @@ if TYPE_CHECKING:  # pyarrow is imported by the Arrow API only: the CLI starts f
     import pyarrow as pa
 
 STORE_VERSION = 1
+#: Lines read from the start of an input to detect its format (continuation lines are dropped from them first).
+DETECTION_SCAN = 2000
 DEFAULT_CHUNK_BYTES = 32 << 20
 
 
@@ -119,6 +122,8 @@ class LogCodec:
 
     def ensure_format(self, sample: list[str] | pl.Series, *, path: str | None = None) -> LogFormat:
         """Detect the format from ``sample`` unless one is set; check that a given format matches something."""
+        if not isinstance(sample, pl.Series):
+            sample = detection_sample(sample)  # continuation lines (stack frames) left out
         if self._format is None:
             fmt, known = detect_format(sample)
             self._set_format(fmt, known)
@@ -137,7 +142,7 @@ class LogCodec:
     def encode_chunk(self, data: bytes) -> ChunkResult:
         """Encode one chunk of bytes (whole lines); the result is checked to decode to ``data``."""
         if self._format is None:
-            sample = data[: 1 << 16].decode("utf-8", "replace").split("\n")[:200]
+            sample = data[: 1 << 16].decode("utf-8", "replace").split("\n")[:DETECTION_SCAN]
             self.ensure_format(sample)
         assert self._format is not None and self.miner is not None
         return encode_chunk(data, self._format, self.miner, self.config.pack_options)

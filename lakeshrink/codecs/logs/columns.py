@@ -128,6 +128,11 @@ def check_descriptor(desc: object, depth: int = 0) -> None:
                     check_descriptor(sub, depth + 1)
             _ints(desc["k"], depth)
             check_descriptor(desc["r"], depth + 1)
+        elif kind == "drv":  # metadata version 4: computed from another column (see derived.py)
+            _need(isinstance(desc["s"], int) and isinstance(desc["f"], str) and isinstance(desc["p"], str)
+                  and isinstance(desc["q"], str) and isinstance(desc["k"], int) and desc["k"] >= 0)
+            _ints(desc["x"], depth)
+            check_descriptor(desc["v"], depth + 1)
         elif kind == "cond":
             _need(isinstance(desc["n"], int) and desc["n"] >= 0)
             _ints(desc["c"], depth)
@@ -691,6 +696,8 @@ def _count(desc: dict) -> int:
         return _count(desc["c"])
     if kind == "eint":
         return _count(desc["c"]) + _count(desc["m"])
+    if kind == "drv":
+        return _count(desc["x"]) + _count(desc["v"])
     if kind == "tmpl":
         return _count(desc["k"]) + sum(_count(d) for _, ds in desc["p"] for d in ds) + _count(desc["r"])
     raise ValueError(f"unknown column encoding {kind!r}")

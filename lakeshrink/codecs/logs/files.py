@@ -25,7 +25,7 @@ import numpy as np
 
 from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter, make_bloom
 from lakeshrink.codecs.logs.chunk import run_beside
-from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
+from lakeshrink.codecs.logs.codec import DETECTION_SCAN, CodecConfig, LogCodec
 from lakeshrink.codecs.logs.parallel import Ordered, decode_workers, default_workers
 from lakeshrink.codecs.logs.rotated import LogInput, archived_name, open_log, sniff_file
 from lakeshrink.errors import InputError
@@ -35,6 +35,12 @@ from lakeshrink.progress import progress
 STDIN = "-"
 #: Inputs smaller than this are encoded in this process unless ``CodecConfig.workers`` asks for more.
 MIN_PARALLEL_BYTES = 8 << 20
+#: With several workers, chunks are made small enough that the whole process tree stays under about this: each
+#: worker holds about :data:`WORKING_SET` times its chunk while encoding it, and the parent holds the chunks in
+#: flight (one per worker, one ready, two being read). Measured on 1 GB of a PostgreSQL text log with two
+#: workers: 32 MiB chunks peaked at 1,231 MiB for the tree (and rising); see docs/logs.md for the bounded run.
+PARALLEL_MEMORY = 768 << 20
+WORKING_SET = 20
 #: A chunk's Bloom filter is stored only when it is at most this share of the chunk's payload.
 BLOOM_SHARE = 0.01
 
@@ -143,6 +149,15 @@ def _with_compression(item: InputFile) -> InputFile:
     return InputFile(item.source, archived_name(item.name, kind), kind)
 
 
+def parallel_chunk_bytes(chunk_bytes: int, workers: int) -> int:
+    """The chunk size with ``workers`` encoding in parallel: ``chunk_bytes``, or less so that the process tree
+    stays within :data:`PARALLEL_MEMORY` (whole MiB, at least 4 MiB); one worker keeps ``chunk_bytes``."""
+    if workers <= 1:
+        return chunk_bytes
+    bound = PARALLEL_MEMORY // (WORKING_SET * workers + workers + 3)
+    return min(chunk_bytes, max(4 << 20, bound >> 20 << 20))
+
+
 def iter_chunks(stream: BinaryIO, chunk_bytes: int, *, name: str, max_line_bytes: int) -> Iterator[bytes]:
     """Chunks of whole lines of about ``chunk_bytes`` (the last may lack its ``\n``).
 
@@ -221,7 +236,7 @@ class ArchiveChunk:
 
 def start_codec(codec: LogCodec, first_chunk: bytes, name: str) -> None:
     """Detect the format on the first chunk of the first file, or check that a given format matches it."""
-    sample = first_chunk[: 1 << 16].decode("utf-8", "replace").split("\n")[:200]
+    sample = first_chunk[: 1 << 16].decode("utf-8", "replace").split("\n")[:DETECTION_SCAN]
     codec.ensure_format(sample, path=name)
 
 
@@ -336,6 +351,7 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
     known = sum(s for s in sizes if s is not None)
     if None not in sizes and (known <= config.chunk_bytes or (not config.workers and known < MIN_PARALLEL_BYTES)):
         workers = 1
+    chunk_bytes = parallel_chunk_bytes(config.chunk_bytes, workers)
     with atomic_file(archive) as tmp, open(tmp, "wb") as out, Ordered(workers, initializer=_warm_worker) as pool:
         writer = ArchiveWriter(out)
         blobs: dict[int, bytes] = {}  # codec (by id) -> its pickled state before any chunk, for the workers
@@ -358,7 +374,7 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
                 stream = open_input(item)
                 read = 0  # bytes of the input itself read so far (compressed bytes for a compressed input)
                 try:
-                    for data in iter_chunks(stream, config.chunk_bytes, name=item.source, max_line_bytes=config.max_line_bytes):
+                    for data in iter_chunks(stream, chunk_bytes, name=item.source, max_line_bytes=config.max_line_bytes):
                         if first or (config.format is None and new_file):
                             codec = _codec_for(codecs, config, data, item.source)
                             first_format = first_format or (codec.format.spec if codec.format else None)

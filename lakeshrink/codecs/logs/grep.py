@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +25,8 @@ import re2
 
 from lakeshrink.codecs.logs.archive import ArchiveReader, bloom_may_contain, template_hash
 from lakeshrink.codecs.logs.chunk import MODE_COLUMNAR, TEMPLATE_BASE, chunk_format, chunk_templates, line_kinds, time_key
+from lakeshrink.codecs.logs.event_grep import EventView, Pending
+from lakeshrink.codecs.logs.events import header_lines
 from lakeshrink.codecs.logs.header import parse_format, split_header
 from lakeshrink.codecs.logs.lines import split_lines
 from lakeshrink.codecs.logs.query import Where, line_times, parse_time, where_mask
@@ -140,8 +142,25 @@ def _chunk_in_range(span: tuple[str, str] | None, lo: str | None, hi: str | None
     return (t_lo is None or last >= t_lo) and (t_hi is None or first <= t_hi)
 
 
+def _skip_reason(entry, template: str | None, needle: bytes | None, times: tuple) -> str | None:
+    """Why the index rules a chunk out (``"template"``, ``"time"``, ``"bloom"``), or None."""
+    if template is not None and template_hash(template) not in {t for t, _ in entry.templates}:
+        return "template"
+    if not _chunk_in_range(entry.time_range, *times):
+        return "time"
+    if needle is not None and not bloom_may_contain(entry.bloom, needle):
+        return "bloom"
+    return None
+
+
 def _chunk_fmt(reader: ArchiveReader, i: int):
     return parse_format(reader.chunk_meta(i, chunk_format) or reader.index.format)
+
+
+def _header_of(reader: ArchiveReader, i: int) -> Callable[[pl.Series], np.ndarray]:
+    """Which of some lines of chunk ``i`` fit its header format (the start of a multi-line event)."""
+
+    return lambda lines: header_lines(_chunk_fmt(reader, i), lines)
 
 
 def compile_pattern(regex: str, pattern: str) -> re2._Regexp:
@@ -176,8 +195,13 @@ def grep(
     stats: GrepStats | None = None,
     where: list[Where] | None = None,
     year: int | None = None,
+    events: bool = True,
 ) -> Iterator[GrepMatch]:
     """Lines of the archive matching ``pattern`` (a regex, or a literal with ``fixed``), in archive order.
+
+    With ``events`` (the default) whole multi-line events are returned (:mod:`.events`): when any line of an
+    event matches the pattern, all its lines are, and ``template``, the time range and ``where`` are checked
+    on the event's header line (continuation lines have no fields of their own).
 
     ``template`` keeps only that template's lines; ``time_from`` / ``time_to`` (inclusive) keep lines whose
     time key (their time fields joined by spaces, e.g. ``"2015-10-18 18:01:47,978"``, see
@@ -203,18 +227,15 @@ def grep(
     with ArchiveReader(archive) as reader:
         for file_entry in reader.index.files:
             first_line = 0
-            for i in file_entry.chunks:
+            pending: Pending | None = None
+            for pos, i in enumerate(file_entry.chunks):
                 entry = reader.index.chunks[i]
                 stats.chunks += 1
                 start, first_line = first_line, first_line + entry.lines
-                if template is not None and template_hash(template) not in {t for t, _ in entry.templates}:
-                    stats.skipped_by["template"] += 1
-                    continue
-                if not _chunk_in_range(entry.time_range, time_from, time_to, t_lo, t_hi, year):
-                    stats.skipped_by["time"] += 1
-                    continue
-                if needle is not None and not bloom_may_contain(entry.bloom, needle):
-                    stats.skipped_by["bloom"] += 1
+                carry, pending = (pending if pending is not None and pending.pos == pos - 1 else None), None
+                skip = _skip_reason(entry, template, needle, (time_from, time_to, t_lo, t_hi, year))
+                if skip is not None and not (carry is not None and carry.filter_ok):
+                    stats.skipped_by[skip] += 1  # (an event that may match and goes on here is read anyway)
                     continue
                 stats.chunks_read += 1
                 data = reader.read_chunk(i)
@@ -222,6 +243,13 @@ def grep(
                 hits = _contains(lines.text, regex, literal).fill_null(False).to_numpy()
                 for row in lines.binary:
                     hits[row] = binary_regex.search(lines.binary[row]) is not None
+                more = pos < len(file_entry.chunks) - 1
+                grouped = EventView.of(lines, hits, _header_of(reader, i), carry, start) if events else None
+                if grouped is not None:
+                    for number, line in grouped.carried(more=more):
+                        stats.matches += 1
+                        yield GrepMatch(file_entry.path, number, line)
+                    hits = grouped.candidates()
                 if t_lo is not None or t_hi is not None:
                     times = line_times(lines.text, _chunk_fmt(reader, i), year).to_numpy()
                     with np.errstate(invalid="ignore"):
@@ -239,6 +267,8 @@ def grep(
                     if rows is not None:
                         keep[rows] = True
                     hits &= keep
+                if grouped is not None:
+                    hits, pending = grouped.decide(hits, pos, more=more)
                 rows = np.flatnonzero(hits)
                 texts = lines.text.gather(rows).to_list()  # only the matching lines become Python strings
                 for row, text in zip(rows.tolist(), texts):

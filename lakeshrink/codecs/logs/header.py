@@ -292,6 +292,8 @@ def detect_format(sample: list[str] | pl.Series, *, min_fraction: float = 0.5) -
     choice: tuple[LogFormat, KnownFormat | None] = (parse_format("<Content>"), None)
     candidates = [(k.spec, k) for k in known_formats()] + [(g, None) for g in GENERIC_FORMATS]
     for spec, known in candidates:
+        if spec == "<Content>":
+            continue  # the fallback; it fits every line, so it would beat a header that continuation lines dilute
         fmt = parse_format(spec)
         score = _score(fmt, lines) if len(lines) else 0.0
         if score < min_fraction:
