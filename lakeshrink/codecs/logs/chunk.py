@@ -171,14 +171,14 @@ def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, l
             m_kinds[rows] = cid + TEMPLATE_BASE
             counts[cid] = len(rows)
             columns = [params[c].filter(ok) for c in params.columns]
-            templates.append([cid, text, _submit(_template_columns, columns)])
+            templates.append([cid, text, run_beside(_template_columns, columns)])
         raw_content = contents.filter(pl.Series(m_kinds == KIND_RAW_CONTENT))
         kinds[matched_rows] = m_kinds
     elif len(matched_rows):
         kinds[matched_rows] = KIND_RAW_CONTENT
     m_keys = kinds[matched_rows]
     header_jobs = [
-        _submit(col.encode_conditional, split.parts[p.group].filter(mask), m_keys) if p.group != content_group else None
+        run_beside(col.encode_conditional, split.parts[p.group].filter(mask), m_keys) if p.group != content_group else None
         for p in fmt.parts
     ]
     # the results in the order the streams are written: header parts, then each template's parameters
@@ -215,9 +215,6 @@ def run_beside(fn: Callable[..., object], *args: object) -> Future:
     """``fn(*args)`` on the column threads (for work that releases the GIL: numpy, LZMA2, hashing), so it
     runs beside the encoding of a chunk; the result is the future's."""
     return _COLUMN_POOL.submit(fn, *args)
-
-
-_submit = run_beside
 
 
 def _template_columns(columns: list[pl.Series]) -> list[col.Encoded]:
@@ -297,7 +294,7 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
     residue = n_lines
     span = None
     fallback = None
-    estimate = _submit(_lzma_estimate, data)  # LZMA2 releases the GIL: it runs beside the column split
+    estimate = run_beside(_lzma_estimate, data)  # LZMA2 releases the GIL: it runs beside the column split
     try:
         payload, counts, residue, span = _columnar(data, fmt, miner, options)
         if decode_chunk(payload, raw_bytes=len(data)) != data:  # within the bounds every reader enforces
