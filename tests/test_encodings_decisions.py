@@ -41,10 +41,34 @@ def test_a_second_table_of_the_same_key_reuses_the_choices(stats_calls, tmp_path
     other = _table(3_500, seed=9)  # other values, same schema and size class (2,048-4,095 rows)
     again = advise(other).plan
     assert len(stats_calls) == 1  # no statistics: the remembered decision
-    assert again.sample_rows == 0 and again.rows == 3_500
     assert [c.candidate for c in again.columns] == [c.candidate for c in first.columns]
-    assert any("reused without computing statistics" in n for n in again.notes)
     write_parquet(other, tmp_path / "o.parquet", again, verify=True)
+    assert len(stats_calls) == 1  # writing reads no reason
+    assert again.sample_rows == 3_500 and again.rows == 3_500  # the sample a fresh advice of this table takes
+    assert len(stats_calls) == 1
+    decisions.forget()
+    fresh = advise(other).plan
+    assert again.to_json() == fresh.to_json()  # reasons read now: this table's statistics (computed once more)
+
+
+def test_the_same_table_advised_twice_gives_the_same_plan_json():
+    """A reused decision used to keep the first advice's reasons and record ``sample_rows: 0``: same bytes,
+    another plan JSON and checksum."""
+    table = _table()
+    first = advise(table).plan
+    second = advise(table).plan  # from the remembered decision
+    assert second.to_json() == first.to_json() and second == first
+    sampled = _table(40_000, seed=5)  # sampled (2,048 of 40,000 rows): reasons from the same sample
+    assert advise(sampled).plan.to_json() == advise(sampled).plan.to_json()
+
+
+def test_a_reused_choice_this_table_would_not_make_says_so():
+    advise(_table())
+    flat = _table(3_500, seed=9).set_column(1, "noise", pa.array(np.full(3_500, 0.5)))  # constant: dictionary
+    plan = advise(flat).plan
+    noise = {c.path: c for c in plan.columns}["noise"]
+    assert noise.encoding == "PLAIN"  # the earlier table's choice, kept
+    assert "kept; this table's statistics alone would give dict/zstd-19" in noise.reason and noise.reason.startswith("NDV 1 ")
 
 
 @pytest.mark.parametrize("change", ["type", "column", "profile", "size", "objective", "disabled"])

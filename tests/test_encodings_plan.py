@@ -107,3 +107,21 @@ def test_plan_refuses_duplicates_and_unknown_sort_columns():
         EncodingPlan((c,), sorting_columns=(SortKey("y"),))
     with pytest.raises(InputError):
         EncodingPlan((c,), objective="fastest")
+
+
+def test_a_reason_given_as_a_callable_is_made_once_and_travels_as_text():
+    import pickle
+
+    made = []
+
+    def reason() -> str:
+        made.append(1)
+        return "made when read"
+
+    choice = ColumnChoice("x", "INT64", False, "PLAIN", "ZSTD", 19, reason=reason)
+    assert not made
+    copy = pickle.loads(pickle.dumps(choice))  # plans travel to Spark executors: as text, not as the callable
+    assert copy.reason == choice.reason == "made when read" and copy == choice and len(made) == 1
+    plan = EncodingPlan((choice,))
+    assert EncodingPlan.from_json(plan.to_json()) == plan
+    assert json.loads(plan.to_json())["columns"][0]["reason"] == "made when read" and len(made) == 1

@@ -208,3 +208,20 @@ def test_arrow_schema_copy_is_dropped_only_when_parquet_types_restore_it(tmp_pat
     viewed = plain.cast(pa.schema([("s", pa.string_view()), ("i", pa.int64())]))  # same leaves, needs the schema
     write_parquet(viewed, tmp_path / "v.parquet", plan, verify=True)
     assert pq.read_schema(tmp_path / "v.parquet").field("s").type == pa.string_view()
+
+
+def test_rewrite_of_one_file_opens_it_once_to_read_and_once_to_verify(rng, tmp_path, monkeypatch):
+    """The footer read with the rows gives the advice the declared order and INT96 use (no more openings)."""
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": np.arange(5_000), "v": rng.random(5_000)}), src)
+    opened = []
+    real = pq.ParquetFile
+
+    def counting(*args, **kwargs):
+        opened.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pq, "ParquetFile", counting)
+    rewrite(src, tmp_path / "out.parquet")
+    files = [str(p) for p in opened if not isinstance(p, pa.BufferReader)]  # (leaf_columns reads an empty file in memory)
+    assert files.count(str(src)) == 1 and len(files) == 2  # the input once, the output once (verified)

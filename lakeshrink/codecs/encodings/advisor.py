@@ -262,8 +262,8 @@ def sample_stats(
 ) -> dict[str, ColumnStats]:
     """Statistics of every leaf of the sample (:func:`~lakeshrink.codecs.encodings.stats.column_stats`)."""
     arrays = leaf_arrays(sample.table, leaves)
-    return {leaf.path: column_stats(arrays[leaf.path], full_distinct=(full_distinct or {}).get(leaf.path))
-            for leaf in leaves}
+    full = full_distinct or {}
+    return {leaf.path: column_stats(arrays[leaf.path], full_distinct=full.get(leaf.path)) for leaf in leaves}
 
 
 def advise_sample(
@@ -300,11 +300,10 @@ def advise_sample(
     if by_model(config, sample.rows, sample.total_rows, len(leaves)):
         if sample.rows < sample.total_rows:  # distinct counts of the whole table, estimated from the sample's own
             stats = {p: st if st.full_distinct is not None else replace(st, full_distinct=st.chao1(sample.total_rows))
-                     for p, st in stats.items()}
+                     for p, st in stats.items()}  # (as _model_stats does)
         plan = plan_by_rules(sample, leaves, stats, profile, config, sorting, notes, int96)
         # DuckDB's writer is tried on the sample only where that costs a few % of the rewrite (16x the rows)
-        worth = config.other_writers and sample.total_rows >= DUCKDB_TRY_FACTOR * sample.rows
-        return _choose_writer(plan, sample.table, profile) if worth else plan
+        return _choose_writer(plan, sample.table, profile) if _writer_tried(config, sample) else plan
     candidates = {leaf.path: candidates_for(leaf, config.space) for leaf in leaves}
     for leaf in leaves:  # the baselines are always measured, for the "vs default" figures
         extra = tuple(c for c in (default_candidate(leaf), zstd_candidate(leaf)) if c not in candidates[leaf.path])
@@ -431,9 +430,12 @@ def _find_sorted(
 ) -> tuple[SortKey, ...]:
     """The first flat column that is sorted ascending over the whole table and not constant.
 
-    Only columns sorted in the sample (its statistics say so) are checked over the whole table.
+    Only columns sorted in the sample (its statistics say so) are checked over the whole table. When the sample
+    is the whole table its statistics already say it: every neighbouring pair of non-null values in order and
+    more than one distinct value; only where the nulls lie is left to check.
     """
     flat = {leaf.top for leaf in leaves if leaf.path == leaf.top and not leaf.dictionary}
+    whole = sample.num_rows == table.num_rows
     for name in table.column_names:
         if name not in flat:
             continue
@@ -446,13 +448,26 @@ def _find_sorted(
         if seen is not None and ((seen.sorted_fraction is not None and seen.sorted_fraction < 1.0)
                                  or (seen.distinct <= 1 and seen.values == len(column))):
             continue  # out of order in the sample, or constant over the whole table
+        if whole and seen is not None and seen.sorted_fraction == 1.0 and seen.distinct > 1:
+            if _nulls_at_an_end(column):
+                return (_sort_key(column, name),)
+            continue
         if is_sorted(column) and (seen is not None and seen.distinct > 1 or _not_constant(column)):
             return (_sort_key(column, name),)
     return ()
 
 
+def _nulls_at_an_end(column: pa.ChunkedArray) -> bool:
+    """Whether the nulls of ``column`` (if any) all lie at its start or all at its end."""
+    k = column.null_count
+    if k == 0:
+        return True
+    n = len(column)
+    return column.slice(0, k).null_count == k or column.slice(n - k, k).null_count == k
+
+
 def _sort_key(column: pa.ChunkedArray, name: str) -> SortKey:
-    first = column.null_count > 0 and column.combine_chunks().is_null()[0].as_py()
+    first = column.null_count > 0 and not column[0].is_valid
     return SortKey(name, False, bool(first))
 
 
@@ -486,14 +501,14 @@ def advise_table(
     model = by_model(config, -1, rows, len(leaves))
     key = decision_key(leaves, config, rows, whole) if model and config.reuse_decisions else None
     known = recall(key) if key is not None else None
-    if known is not None:
-        return _reuse(known, table, rows, leaves, config, sorting, notes, int96, whole)
     if model:
         sampling = replace(sampling, min_rows=min(sampling.min_rows, MODEL_MIN_ROWS),
                            max_rows=min(sampling.max_rows, max(MODEL_MAX_ROWS, sampling.min_rows, MODEL_MIN_ROWS)))
     sample = take_sample(table, sampling, num_leaves=len(leaves))
     if not whole:
         sample = Sample(sample.table, total_rows)  # type: ignore[arg-type]
+    if known is not None:
+        return _reuse(known, table, sample, leaves, config, sorting, notes, int96, whole)
     full: dict[str, int | None] = {}
     if (config.exact_ndv and sample.rows < sample.total_rows
             and not by_model(config, sample.rows, sample.total_rows, len(leaves))):  # the model estimates from the sample
@@ -506,9 +521,17 @@ def advise_table(
     notes = notes + _sorting_note(sorting, found)
     plan = advise_sample(sample, leaves, config=config, full_distinct=full, sorting=sorting, notes=notes, int96=int96,
                          stats=stats)
-    if key is not None and plan.sample_rows:  # a cost-model plan: remembered for the next table of this key
+    if key is not None and plan.estimated_bytes is None and not _writer_tried(config, sample):
+        # a cost-model plan whose every figure a later advice can make again: remembered for this key
         remember(key, Decision(plan.columns, plan.writer, rows, found[0].path if found else None))
     return plan
+
+
+def _writer_tried(config: AdvisorConfig, sample: Sample) -> bool:
+    """Whether the cost model tries DuckDB's writer on this sample (only where that costs a few % of the
+    rewrite: 16x the rows). Its note gives the sizes it measured on this table's sample, which a decision reused
+    for another table could not give: such plans are not remembered."""
+    return config.other_writers and sample.total_rows >= DUCKDB_TRY_FACTOR * sample.rows
 
 
 def _sorting_note(sorting: tuple[SortKey, ...], found: tuple[SortKey, ...]) -> tuple[str, ...]:
@@ -520,7 +543,7 @@ def _sorting_note(sorting: tuple[SortKey, ...], found: tuple[SortKey, ...]) -> t
 def _reuse(
     known: Decision,
     table: pa.Table,
-    rows: int,
+    sample: Sample,
     leaves: tuple[LeafColumn, ...],
     config: AdvisorConfig,
     sorting: tuple[SortKey, ...],
@@ -529,13 +552,24 @@ def _reuse(
     whole: bool,
 ) -> EncodingPlan:
     """The plan of a table whose key has a remembered decision (:mod:`~lakeshrink.codecs.encodings.decisions`):
-    its choices, with the sort order checked on this table's rows (only the column found sorted before)."""
+    its choices, with the sort order checked on this table's rows (only the column found sorted before), and
+    reasons made from this table's sample if they are read (:func:`~.model_plan.plan_from_decision`)."""
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted and whole:
         sorting = found = _still_sorted(table, known.sorted_path)
     notes = notes + _sorting_note(sorting, found)
-    return plan_from_decision(known, Sample(table, rows), resolve_profile(config.readers), config, sorting, notes,
-                              int96)
+    return plan_from_decision(known, sample, leaves, resolve_profile(config.readers), config, sorting, notes, int96,
+                              _model_stats)
+
+
+def _model_stats(sample: Sample, leaves: tuple[LeafColumn, ...]) -> dict[str, ColumnStats]:
+    """The statistics the cost model chooses from (:func:`advise_sample`): the sample's, with distinct counts of
+    the whole table estimated from it when it is a part."""
+    stats = sample_stats(sample, leaves)
+    if sample.rows < sample.total_rows:
+        stats = {p: st if st.full_distinct is not None else replace(st, full_distinct=st.chao1(sample.total_rows))
+                 for p, st in stats.items()}
+    return stats
 
 
 def advisor_config(config: AdvisorConfig | None, objective: str | None, readers: str | None = None) -> AdvisorConfig:

@@ -10,10 +10,13 @@ logical and Arrow type of each), the advisor settings (reader profile, objective
 whole :class:`~lakeshrink.codecs.encodings.advisor.AdvisorConfig`), whether the table is whole or a part of a
 larger one, and the size class (the row count's power of two: the model's repeat thresholds scale with rows).
 Any change of these is a miss. What depends on the table itself is worked out again on every hit: its row count,
-whether statistics are written, and the declared sort order (verified on the table's rows, never reused).
+its sample, whether statistics are written, the declared sort order (verified on the table's rows, never reused)
+and the reasons (from the table's own statistics, computed only if a reason is read): a reused decision gives the
+plan, JSON and checksum a fresh advice of the table gives when the model makes the same choices for it.
 
 Only cost-model plans are remembered: trial encodes run on tables of hundreds of thousands of rows and more,
-where they cost a few % of the rewrite. The memory is bounded (:data:`MAX_ENTRIES`, oldest dropped first) and
+where they cost a few % of the rewrite. Nor are plans for which DuckDB's writer was tried on the sample (tables
+of 16 times their sample and more): their notes give the sizes measured on that table's sample. The memory is bounded (:data:`MAX_ENTRIES`, oldest dropped first) and
 never written to disk; :func:`forget` empties it, ``AdvisorConfig(reuse_decisions=False)`` bypasses it.
 """
 
@@ -35,7 +38,8 @@ class Decision:
     """What the cost model chose for one table, to be reused on the next of the same key.
 
     Attributes:
-        columns: the per-column choices (their reasons describe the table first advised).
+        columns: the per-column choices (their reasons describe the table first advised; a plan made from the
+            decision has its own, see :func:`~lakeshrink.codecs.encodings.model_plan.plan_from_decision`).
         writer: the plan's writer (``pyarrow`` or ``duckdb-v2``).
         rows: rows of the table first advised.
         sorted_path: the column found sorted over that table (checked again on every table it is reused for).
@@ -51,12 +55,22 @@ _DECISIONS: OrderedDict[Hashable, Decision] = OrderedDict()
 _LOCK = threading.Lock()
 
 
+class _Key(tuple):
+    """A decision's key: a tuple whose hash (of nested dataclasses: every leaf, every setting) is computed once,
+    not on every look-up."""
+
+    _hash: int
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
 def decision_key(leaves: tuple[LeafColumn, ...], config: Hashable, rows: int, whole: bool) -> Hashable | None:
     """The key of a table's decision (see the module docstring): size class is ``rows.bit_length()``; ``None``
     when the settings cannot be a key (a list given where a tuple is expected): nothing is then remembered."""
-    key = leaves, config, rows.bit_length(), whole
+    key = _Key((leaves, config, rows.bit_length(), whole))
     try:
-        hash(key)
+        key._hash = hash(tuple(key))
     except TypeError:
         return None
     return key

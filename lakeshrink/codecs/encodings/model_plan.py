@@ -2,14 +2,20 @@
 
 The choices themselves are :mod:`~lakeshrink.codecs.encodings.rules`'; this module turns them into an
 :class:`~lakeshrink.codecs.encodings.plan.EncodingPlan` (no size estimates: the model does not measure), and
-rebuilds such a plan for another table of the same key from :mod:`~lakeshrink.codecs.encodings.decisions`.
+rebuilds such a plan for another table of the same key from :mod:`~lakeshrink.codecs.encodings.decisions`: the
+same plan a fresh advice of that table makes when its choices are the same (reasons, sample size and notes all
+describe that table), with the statistics behind the reasons computed only if a reason is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from lakeshrink.codecs.encodings.candidates import Candidate
 from lakeshrink.codecs.encodings.decisions import Decision
 from lakeshrink.codecs.encodings.plan import ColumnChoice, EncodingPlan, SortKey
 from lakeshrink.codecs.encodings.profiles import LATEST, ReaderProfile, encoding_name, resolve_profile
@@ -48,17 +54,38 @@ def _model_plan(
     *,
     how: str,
     writer: str = "pyarrow",
-    sample_rows: int | None = None,
 ) -> EncodingPlan:
     statistics, stats_note = statistics_setting(sample)
     return EncodingPlan(
         columns=columns, objective=config.objective, rows=sample.total_rows,
-        sample_rows=sample.rows if sample_rows is None else sample_rows,
+        sample_rows=sample.rows,
         data_page_size=1024 * 1024, sorting_columns=sorting, int96_timestamps=int96,
         notes=notes + (f"reader profile {profile.describe()}", how) + stats_note,
         readers=profile.name, store_schema=needs_arrow_schema(sample.table.schema, int96=int96),
         max_rows_per_page=MAX_ROWS_PER_PAGE, statistics=statistics, writer=writer,
     )
+
+
+def _rule_choice(
+    leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_rows: int
+) -> tuple[Candidate, str, tuple[str, ...]]:
+    """The model's candidate for one leaf within ``profile``, its reason, and the readers that turned away what
+    ``latest`` would have written instead."""
+    candidate, why = rule_candidate(leaf, stats, profile, total_rows)
+    who: tuple[str, ...] = ()
+    if profile.readers:
+        latest, _ = rule_candidate(leaf, stats, resolve_profile(LATEST), total_rows)
+        who = profile.candidate_refused_by(latest, leaf.physical_type) if latest != candidate else ()
+        if who:
+            why += (f"; {', '.join(who)} cannot read {encoding_name(latest)} on {leaf.physical_type}: latest "
+                    f"would write {latest.key} (no size estimate: the model does not measure)")
+    return candidate, f"{stats.describe()}: {why}", who
+
+
+def _how(sample: Sample, leaves: int, config: AdvisorConfig) -> str:
+    return (f"{sample.total_rows:,} rows x {leaves} columns: chosen by the cost model from column statistics "
+            f"(of {sample.rows:,} rows), without trial encodes (on a table under {config.trial_factor}x its sample "
+            "they would cost more than a few % of the rewrite)")
 
 
 def plan_by_rules(
@@ -77,43 +104,66 @@ def plan_by_rules(
     names the readers that did (``constrained_by``) and its reason what ``latest`` would write instead.
     """
     choices = []
-    unconstrained = resolve_profile(LATEST)
     for leaf in leaves:
-        candidate, why = rule_candidate(leaf, stats[leaf.path], profile, sample.total_rows)
-        who: tuple[str, ...] = ()
-        if profile.readers:
-            latest, _ = rule_candidate(leaf, stats[leaf.path], unconstrained, sample.total_rows)
-            who = profile.candidate_refused_by(latest, leaf.physical_type) if latest != candidate else ()
-            if who:
-                why += (f"; {', '.join(who)} cannot read {encoding_name(latest)} on {leaf.physical_type}: latest "
-                        f"would write {latest.key} (no size estimate: the model does not measure)")
-        choices.append(ColumnChoice.of(leaf, candidate, reason=f"{stats[leaf.path].describe()}: {why}",
-                                       constrained_by=who))
-    how = (f"{sample.total_rows:,} rows x {len(leaves)} columns: chosen by the cost model from column statistics "
-           f"(of {sample.rows:,} rows), without trial encodes (on a table under {config.trial_factor}x its sample "
-           "they would cost more than a few % of the rewrite)")
-    return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96, how=how)
+        candidate, reason, who = _rule_choice(leaf, stats[leaf.path], profile, sample.total_rows)
+        choices.append(ColumnChoice.of(leaf, candidate, reason=reason, constrained_by=who))
+    return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96,
+                       how=_how(sample, len(leaves), config))
+
+
+class _Reasons:
+    """The reasons of a reused decision's columns, made from the statistics of the table the plan is for, when
+    the first of them is read (the statistics are what a fresh advice of that table computes: the same sample)."""
+
+    def __init__(self, decision: Decision, sample: Sample, leaves: tuple[LeafColumn, ...], profile: ReaderProfile,
+                 stats_of: Callable[[Sample, tuple[LeafColumn, ...]], Mapping[str, ColumnStats]]):
+        self._args: tuple | None = (decision, sample, leaves, profile, stats_of)
+        self._text: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def of(self, path: str) -> str:
+        with self._lock:
+            if self._args is not None:
+                self._text = self._make(*self._args)
+                self._args = None  # the sample is no longer held
+        return self._text[path]
+
+    @staticmethod
+    def _make(decision: Decision, sample: Sample, leaves: tuple[LeafColumn, ...], profile: ReaderProfile,
+              stats_of: Callable[[Sample, tuple[LeafColumn, ...]], Mapping[str, ColumnStats]]) -> dict[str, str]:
+        stats = stats_of(sample, leaves)
+        out = {}
+        for leaf, kept in zip(leaves, decision.columns):
+            candidate, reason, _ = _rule_choice(leaf, stats[leaf.path], profile, sample.total_rows)
+            if candidate != kept.candidate:  # another table of the key: its own statistics would choose otherwise
+                reason = (f"{stats[leaf.path].describe()}: {kept.candidate.key}, the cost model's choice for an earlier "
+                          f"table of the same schema, settings and size class ({decision.rows:,} rows) in this "
+                          f"process, kept; this table's statistics alone would give {candidate.key} "
+                          f"({reason.split(': ', 1)[1]})")
+            out[leaf.path] = reason
+        return out
 
 
 def plan_from_decision(
     decision: Decision,
     sample: Sample,
+    leaves: tuple[LeafColumn, ...],
     profile: ReaderProfile,
     config: AdvisorConfig,
     sorting: tuple[SortKey, ...],
     notes: tuple[str, ...],
     int96: bool,
+    stats_of: Callable[[Sample, tuple[LeafColumn, ...]], Mapping[str, ColumnStats]],
 ) -> EncodingPlan:
     """The cost model's plan for ``sample``'s table, with the choices of an earlier table of the same key.
 
-    ``sample`` is the table itself (no rows were sampled: ``sample_rows`` is 0); ``sorting`` must already be
-    verified on it.
+    ``sample`` is the sample a fresh advice of the table takes (``stats_of`` its statistics, as the fresh advice
+    computes them); ``sorting`` must already be verified on the table. The plan is the one a fresh advice makes
+    when its model picks the same choices (the same table advised twice gives the same plan, JSON and checksum):
+    the reasons describe this table, from its statistics, computed only when a reason is first read; a column
+    whose choice this table's statistics would not make says so in its reason.
     """
-    how = (f"{sample.total_rows:,} rows x {len(decision.columns)} columns: the cost model's choices for an earlier "
-           f"table of the same schema, settings and size class ({decision.rows:,} rows) in this process, reused "
-           "without computing statistics (reasons describe that table)")
-    if decision.writer != "pyarrow":
-        how += ("; DuckDB's writer, as for that table (its file is checked against the profile and read back; "
-                "pyarrow with the settings below if it would not do)")
-    return _model_plan(decision.columns, sample, profile, config, sorting, notes, int96, how=how,
-                       writer=decision.writer, sample_rows=0)
+    reasons = _Reasons(decision, sample, leaves, profile, stats_of)
+    columns = tuple(replace(c, reason=functools.partial(reasons.of, c.path)) for c in decision.columns)
+    return _model_plan(columns, sample, profile, config, sorting, notes, int96, how=_how(sample, len(leaves), config),
+                       writer=decision.writer)

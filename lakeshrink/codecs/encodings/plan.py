@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +62,37 @@ _READABLE = (1, 2, PLAN_VERSION)
 OBJECTIVES: tuple[str, ...] = ("size", "speed", "balanced")
 
 
+class _Text:
+    """A text field of a frozen dataclass that may be given as a zero-argument callable instead: the text is made
+    on first read and kept (equality, hashing, pickling and JSON all read it, so they see the text).
+
+    The advisor gives a reused decision's reasons this way: they describe the table the plan is for, from its
+    statistics, which are only computed when someone reads a reason (:mod:`~lakeshrink.codecs.encodings.model_plan`).
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}_text"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return ""  # the field's default
+        value = obj.__dict__[self._slot]
+        if not isinstance(value, str):
+            value = str(value())
+            obj.__dict__[self._slot] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self._slot] = value
+
+
 @dataclass(frozen=True)
 class ColumnChoice:
     """The setting chosen for one leaf column, with the estimates and the reason behind it.
 
     ``latest_bytes`` is the estimate of the pick with no reader constraint (``latest``), and ``constrained_by``
     names the readers of the plan's profile that cannot read that pick (empty when the profile cost nothing).
+    ``reason`` may be given as a zero-argument callable that makes the text when first read.
     """
 
     path: str
@@ -80,9 +105,18 @@ class ColumnChoice:
     default_bytes: int | None = None
     zstd_bytes: int | None = None
     decode_seconds: float | None = None
-    reason: str = ""
+    reason: str = _Text()  # type: ignore[assignment]
     latest_bytes: int | None = None
     constrained_by: tuple[str, ...] = ()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_reason_text"] = self.reason  # the text, not the callable that makes it
+        return state
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name, in order (the plan's JSON of this column)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @property
     def candidate(self) -> Candidate:
@@ -315,7 +349,7 @@ class EncodingPlan:
             "writer": self.writer,
             "max_rows_per_page": self.max_rows_per_page,
             "statistics": self.statistics,
-            "columns": [{**vars(c), "constrained_by": list(c.constrained_by)} for c in self.columns],
+            "columns": [{**c.as_dict(), "constrained_by": list(c.constrained_by)} for c in self.columns],
             "notes": list(self.notes),
             "overhead_bytes": self.overhead_bytes,
             "estimated_bytes": self.estimated_bytes,

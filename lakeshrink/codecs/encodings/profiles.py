@@ -123,30 +123,50 @@ class ReaderProfile:
         """Readers of this profile whose cells no installable reader checks."""
         return tuple(r.name for r in self.readers if not r.verified)
 
+    @functools.cached_property
+    def _description(self) -> str:
+        return self._describe()
+
     def describe(self) -> str:
         """``portable (spark-3.3, spark-3.5, ...)`` or ``latest (everything the format allows)``."""
+        return self._description
+
+    def _describe(self) -> str:
         if not self.readers:
             return f"{self.name} (everything the format allows)"
         names = ", ".join(self.reader_names)
         return self.name if names == self.name else f"{self.name} ({names})"
 
     # -- single dimensions -----------------------------------------------------------------------------
+    @functools.cached_property
+    def _answers(self) -> dict[tuple[str, str | None, str | None, str | None], tuple[str, ...]]:
+        """:meth:`refusing`'s answers so far (a profile is immutable; the advisor asks the same few cells for
+        every column of every table, so each is worked out once per process)."""
+        return {}
+
     def refusing(self, physical_type: str, encoding: str | None = None, *, page_version: str | None = None,
                  codec: str | None = None) -> tuple[str, ...]:
         """Names of the readers that cannot open the cell (empty: allowed)."""
+        cell = (physical_type, encoding, page_version, codec)
+        known = self._answers.get(cell)
+        if known is not None:
+            return known
         if encoding is not None and encoding not in format_cells().get(physical_type, frozenset({"PLAIN"})):
-            return (LATEST,)
-        return tuple(r.name for r in self.readers
-                     if not r.reads(physical_type, encoding, page_version=page_version, codec=codec))
+            answer: tuple[str, ...] = (LATEST,)
+        else:
+            answer = tuple(r.name for r in self.readers
+                           if not r.reads(physical_type, encoding, page_version=page_version, codec=codec))
+        self._answers[cell] = answer
+        return answer
 
     def allows_encoding(self, physical_type: str, encoding: str) -> bool:
         return not self.refusing(physical_type, encoding)
 
     def allows_page_version(self, version: str) -> bool:
-        return all(version in r.page_versions for r in self.readers)
+        return not self.refusing("INT32", page_version=version)
 
     def allows_codec(self, codec: str) -> bool:
-        return all(codec in r.codecs for r in self.readers)
+        return not self.refusing("INT32", codec=codec)
 
     @property
     def page_versions(self) -> tuple[str, ...]:

@@ -104,6 +104,11 @@ def rule_candidate(
     ``total_rows`` is the whole table's row count (default: the sample's, ``stats.values`` for a flat leaf).
     """
     dictionary, encoding, why = _pick(leaf, stats, profile, total_rows if total_rows is not None else stats.values)
+    codec, how = _codec(profile)
+    return Candidate(dictionary, encoding, codec, LEVEL if codec == "ZSTD" else None), f"{why}; {how}"
+
+
+def _codec(profile: ReaderProfile) -> tuple[str, str]:
+    """The model's codec within ``profile`` and its note."""
     codec = "ZSTD" if profile.allows_codec("ZSTD") else "SNAPPY" if profile.allows_codec("SNAPPY") else "NONE"
-    candidate = Candidate(dictionary, encoding, codec, LEVEL if codec == "ZSTD" else None)
-    return candidate, f"{why}; {codec.lower()}{f'-{LEVEL}' if codec == 'ZSTD' else ''} (cost model, no trials)"
+    return codec, f"{codec.lower()}{f'-{LEVEL}' if codec == 'ZSTD' else ''} (cost model, no trials)"

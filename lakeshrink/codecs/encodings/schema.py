@@ -172,6 +172,10 @@ def leaf_arrays(table: pa.Table, leaves: tuple[LeafColumn, ...]) -> dict[str, pa
     Nested leaves hold the present values only (a null list contributes nothing); used for statistics, never
     for writing.
     """
+    if all(leaf.path == leaf.top and not leaf.dictionary for leaf in leaves) and table.num_columns == len(leaves):
+        flat = _flat_arrays(table, leaves)  # one leaf per column: the columns themselves
+        if flat is not None:
+            return flat
     out: dict[str, pa.Array | None] = {}
     by_top: dict[str, list[LeafColumn]] = {}
     for leaf in leaves:
@@ -186,6 +190,18 @@ def leaf_arrays(table: pa.Table, leaves: tuple[LeafColumn, ...]) -> dict[str, pa
             arrays = [None] * len(group)
         for leaf, arr in zip(group, arrays):
             out[leaf.path] = arr
+    return out
+
+
+def _flat_arrays(table: pa.Table, leaves: tuple[LeafColumn, ...]) -> dict[str, pa.Array | None] | None:
+    """The columns of a table of flat columns (no struct, list, map, dictionary or extension type), as arrays;
+    ``None`` when a column is not flat after all."""
+    out: dict[str, pa.Array | None] = {}
+    for leaf, name, column in zip(leaves, table.column_names, table.columns):
+        dtype = column.type
+        if leaf.top != name or dtype.num_fields or isinstance(dtype, pa.ExtensionType) or pa.types.is_dictionary(dtype):
+            return None
+        out[leaf.path] = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     return out
 
 

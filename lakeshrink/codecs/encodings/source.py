@@ -145,8 +145,20 @@ def read_file(path: Path) -> pa.Table:
     Raises:
         InputError: the file is missing, truncated or not Parquet (the message names it).
     """
+    return read_parquet(path)[0]
+
+
+def read_parquet(path: Path) -> tuple[pa.Table, pq.FileMetaData]:
+    """One Parquet file as Arrow (see :func:`read_file`) and its footer, from one opening of the file (what
+    :func:`declared_sorting` and :func:`uses_int96` say of a file can be read from that footer:
+    :func:`sorting_of`, :func:`int96_of`).
+
+    Raises:
+        InputError: the file is missing, truncated or not Parquet (the message names it).
+    """
     try:
-        return pq.ParquetFile(path).read()
+        parquet = pq.ParquetFile(path)
+        return parquet.read(), parquet.metadata
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read Parquet: {exc}", path=path) from exc
 
@@ -157,6 +169,11 @@ def declared_sorting(path: Path) -> tuple[SortKey, ...]:
         meta = pq.ParquetFile(path).metadata
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read the Parquet footer: {exc}", path=path) from exc
+    return sorting_of(meta)
+
+
+def sorting_of(meta: pq.FileMetaData) -> tuple[SortKey, ...]:
+    """The sort order a file's footer declares in every row group (:func:`declared_sorting`)."""
     declared = None
     for rg in range(meta.num_row_groups):
         cols = meta.row_group(rg).sorting_columns or ()
@@ -251,7 +268,13 @@ def read_input(source: ParquetInput) -> pa.Table:
 def uses_int96(path: Path) -> bool:
     """Whether a file stores timestamps as legacy INT96 (Spark's default), to be kept on rewrite."""
     try:
-        schema = pq.ParquetFile(path).schema
+        meta = pq.ParquetFile(path).metadata
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read the Parquet footer: {exc}", path=path) from exc
+    return int96_of(meta)
+
+
+def int96_of(meta: pq.FileMetaData) -> bool:
+    """Whether a file's footer stores timestamps as INT96 (:func:`uses_int96`)."""
+    schema = meta.schema
     return any(schema.column(i).physical_type == "INT96" for i in range(len(schema)))

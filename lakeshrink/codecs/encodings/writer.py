@@ -29,7 +29,15 @@ from lakeshrink.codecs.encodings.advisor import AdvisorConfig, advise, advise_ta
 from lakeshrink.codecs.encodings.plan import EncodingPlan
 from lakeshrink.codecs.encodings.plan_write import write_table_file  # noqa: F401  (re-exported)
 from lakeshrink.codecs.encodings.profiles import resolve_profile
-from lakeshrink.codecs.encodings.source import declared_sorting, foreign_entries, open_input, read_file, uses_int96
+from lakeshrink.codecs.encodings.source import (
+    foreign_entries,
+    int96_of,
+    open_input,
+    read_file,
+    read_parquet,
+    sorting_of,
+    uses_int96,
+)
 from lakeshrink.codecs.encodings.verify import verify_equal
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file, replace_file_in_place
@@ -169,13 +177,15 @@ def rewrite(
     config = advisor_config(config, objective, readers)
     read_seconds, table, int96 = 0.0, None, False
     if plan is None and not source.is_dir and source.table_format is None:
-        # one file: the rewrite reads it whole anyway, so the advice is made on those rows (no second read)
+        # one file: the rewrite reads it whole anyway, so the advice is made on those rows and that footer (no
+        # second read); what the footer says (declared order, INT96) is worked out in the advice's time
         start = time.perf_counter()
-        table, sorting, int96 = read_file(source.root), declared_sorting(first), uses_int96(first)
+        table, footer = read_parquet(source.root)
         read_seconds = time.perf_counter() - start
     start = time.perf_counter()
     if table is not None:
-        plan = advise_table(table, config=config, sorting=sorting, int96=int96)
+        int96 = int96_of(footer)
+        plan = advise_table(table, config=config, sorting=sorting_of(footer), int96=int96)
     elif plan is None:  # advised like `advise(path)`: a large input from spread row groups, not read whole
         plan = advise(source.root, config=config).plan
     else:
