@@ -86,3 +86,22 @@ def test_demo_module_measures_the_bundled_lake():
     assert report.saved_bytes > 0.3 * report.input_bytes
     assert figures["tables rewritten (content verified)"] >= 10
     assert figures["vs zstd everywhere"] < 1.0
+
+
+def test_advise_on_a_small_file_does_not_import_pandas(tmp_path):
+    """pyarrow imports pandas (1-3 s cold) whenever ``pa.array`` is given a Python list, as
+    ``Schema.empty_table()`` does; a one-shot ``encode advise`` needs none of it."""
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+
+    path = tmp_path / "small.parquet"
+    pq.write_table(pa.table({"id": list(range(1_000)), "s": [str(i % 7) for i in range(1_000)]}), path)
+    code = ("import sys\nfrom lakeshrink.cli.main import cli\n"
+            f"try:\n    cli(['--output', 'json', 'encode', 'advise', {str(path)!r}], prog_name='lakeshrink')\n"
+            "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print('pandas imported' if 'pandas' in sys.modules else 'no pandas', file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["plan"]["columns"] and done.stderr.strip().endswith("no pandas")

@@ -104,7 +104,7 @@ def _leaf_columns(schema: pa.Schema, *, int96: bool = False) -> tuple[LeafColumn
         raise SchemaMismatch(f"duplicate column names cannot be written to Parquet: {', '.join(dupes)}")
     sink = pa.BufferOutputStream()
     try:
-        pq.write_table(schema.empty_table(), sink, use_deprecated_int96_timestamps=int96)
+        pq.write_table(_empty(schema), sink, use_deprecated_int96_timestamps=int96)
     except (pa.ArrowException, ValueError, TypeError) as exc:
         raise SchemaMismatch(f"this schema cannot be written to Parquet: {exc}") from exc
     parquet_schema = pq.ParquetFile(pa.BufferReader(sink.getvalue())).schema
@@ -132,6 +132,12 @@ def _leaf_columns(schema: pa.Schema, *, int96: bool = False) -> tuple[LeafColumn
             )
         )
     return tuple(leaves)
+
+
+def _empty(schema: pa.Schema) -> pa.Table:
+    """A table of ``schema`` without rows. (``schema.empty_table()`` builds its columns with ``pa.array([])``, which
+    imports pandas when it is installed: seconds on a cold start, for nothing.)"""
+    return pa.Table.from_batches([], schema=schema)
 
 
 def _leaf_count(dtype: pa.DataType) -> int:
@@ -223,7 +229,7 @@ def _needs_arrow_schema(schema: pa.Schema, *, int96: bool = False) -> bool:
         return True
     sink = pa.BufferOutputStream()
     try:
-        pq.write_table(schema.empty_table(), sink, store_schema=False, use_deprecated_int96_timestamps=int96)
+        pq.write_table(_empty(schema), sink, store_schema=False, use_deprecated_int96_timestamps=int96)
         back = pq.read_schema(pa.BufferReader(sink.getvalue()))
     except (pa.ArrowException, ValueError, TypeError):
         return True
