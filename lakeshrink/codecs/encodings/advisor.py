@@ -29,6 +29,7 @@ estimate becomes the PLAIN one.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -255,6 +256,13 @@ def by_model(config: AdvisorConfig, sample_rows: int, total_rows: int, leaves: i
 MODEL_MIN_ROWS = 2_048  # the cost model's statistics need fewer rows than trial encodes: 1% of the table within
 MODEL_MAX_ROWS = 8_192  # 2,048-8,192 rows gave the same choices as 8,192-32,768 (and 4,096-8,192) rows on every
 # benchmark table under both profiles, in less time (statistics of `weather`'s sample: 2.6 ms against 3.4 ms)
+
+
+@functools.lru_cache(maxsize=16)
+def _model_sampling(sampling: SampleConfig) -> SampleConfig:
+    """The sample the cost model takes: ``sampling`` within :data:`MODEL_MIN_ROWS`-:data:`MODEL_MAX_ROWS` rows."""
+    return replace(sampling, min_rows=min(sampling.min_rows, MODEL_MIN_ROWS),
+                   max_rows=min(sampling.max_rows, max(MODEL_MAX_ROWS, sampling.min_rows, MODEL_MIN_ROWS)))
 
 
 def sample_stats(
@@ -502,8 +510,7 @@ def advise_table(
     key = decision_key(leaves, config, rows, whole) if model and config.reuse_decisions else None
     known = recall(key) if key is not None else None
     if model:
-        sampling = replace(sampling, min_rows=min(sampling.min_rows, MODEL_MIN_ROWS),
-                           max_rows=min(sampling.max_rows, max(MODEL_MAX_ROWS, sampling.min_rows, MODEL_MIN_ROWS)))
+        sampling = _model_sampling(sampling)
     sample = take_sample(table, sampling, num_leaves=len(leaves))
     if not whole:
         sample = Sample(sample.table, total_rows)  # type: ignore[arg-type]
