@@ -79,7 +79,11 @@ def _rule_choice(
         if who:
             why += (f"; {', '.join(who)} cannot read {encoding_name(latest)} on {leaf.physical_type}: latest "
                     f"would write {latest.key} (no size estimate: the model does not measure)")
-    return candidate, f"{stats.describe()}: {why}", who
+    return candidate, why, who
+
+
+def _reason(stats: ColumnStats, why: str) -> str:
+    return f"{stats.describe()}: {why}"
 
 
 def _how(sample: Sample, leaves: int, config: AdvisorConfig) -> str:
@@ -105,8 +109,10 @@ def plan_by_rules(
     """
     choices = []
     for leaf in leaves:
-        candidate, reason, who = _rule_choice(leaf, stats[leaf.path], profile, sample.total_rows)
-        choices.append(ColumnChoice.of(leaf, candidate, reason=reason, constrained_by=who))
+        st = stats[leaf.path]
+        candidate, why, who = _rule_choice(leaf, st, profile, sample.total_rows)
+        # the reason's text is made when first read (a rewrite reads none)
+        choices.append(ColumnChoice.of(leaf, candidate, reason=functools.partial(_reason, st, why), constrained_by=who))
     return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96,
                        how=_how(sample, len(leaves), config))
 
@@ -134,13 +140,12 @@ class _Reasons:
         stats = stats_of(sample, leaves)
         out = {}
         for leaf, kept in zip(leaves, decision.columns):
-            candidate, reason, _ = _rule_choice(leaf, stats[leaf.path], profile, sample.total_rows)
+            candidate, why, _ = _rule_choice(leaf, stats[leaf.path], profile, sample.total_rows)
             if candidate != kept.candidate:  # another table of the key: its own statistics would choose otherwise
-                reason = (f"{stats[leaf.path].describe()}: {kept.candidate.key}, the cost model's choice for an earlier "
-                          f"table of the same schema, settings and size class ({decision.rows:,} rows) in this "
-                          f"process, kept; this table's statistics alone would give {candidate.key} "
-                          f"({reason.split(': ', 1)[1]})")
-            out[leaf.path] = reason
+                why = (f"{kept.candidate.key}, the cost model's choice for an earlier table of the same schema, "
+                       f"settings and size class ({decision.rows:,} rows) in this process, kept; this table's "
+                       f"statistics alone would give {candidate.key} ({why})")
+            out[leaf.path] = _reason(stats[leaf.path], why)
         return out
 
 

@@ -50,6 +50,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.candidates import Candidate
+from lakeshrink.codecs.encodings.lazy import LazyField, resolved_state
 from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_columns, needs_arrow_schema
 from lakeshrink.errors import InputError, SchemaMismatch
 from lakeshrink.sealed import SealBroken, parse_sealed, seal, unseal, write_sealed
@@ -60,30 +61,6 @@ PLAN_VERSION = 3
 _LEGACY = {1: ("checksum", "sha256:"), 2: ("checksum", "sha256:")}  # versions 1 and 2 were sealed under this key
 _READABLE = (1, 2, PLAN_VERSION)
 OBJECTIVES: tuple[str, ...] = ("size", "speed", "balanced")
-
-
-class _Text:
-    """A text field of a frozen dataclass that may be given as a zero-argument callable instead: the text is made
-    on first read and kept (equality, hashing, pickling and JSON all read it, so they see the text).
-
-    The advisor gives a reused decision's reasons this way: they describe the table the plan is for, from its
-    statistics, which are only computed when someone reads a reason (:mod:`~lakeshrink.codecs.encodings.model_plan`).
-    """
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._slot = f"_{name}_text"
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        if obj is None:
-            return ""  # the field's default
-        value = obj.__dict__[self._slot]
-        if not isinstance(value, str):
-            value = str(value())
-            obj.__dict__[self._slot] = value
-        return value
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self._slot] = value
 
 
 @dataclass(frozen=True)
@@ -105,14 +82,12 @@ class ColumnChoice:
     default_bytes: int | None = None
     zstd_bytes: int | None = None
     decode_seconds: float | None = None
-    reason: str = _Text()  # type: ignore[assignment]
+    reason: str = LazyField("", str)  # type: ignore[assignment]
     latest_bytes: int | None = None
     constrained_by: tuple[str, ...] = ()
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_reason_text"] = self.reason  # the text, not the callable that makes it
-        return state
+        return resolved_state(self, "reason")  # the text, not the callable that makes it
 
     def as_dict(self) -> dict[str, Any]:
         """The fields by name, in order (the plan's JSON of this column)."""

@@ -61,7 +61,6 @@ def _pick(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_ro
     ptype = leaf.physical_type
     rep = repeats(stats, total_rows)
     distinct = stats.full_distinct if stats.full_distinct is not None else stats.distinct
-    order = stats.sorted_fraction or 0.0
     present = (stats.values - stats.nulls) * total_rows / max(1, stats.values)
     width = stats.width
     wanted: list[tuple[bool, str | None, str]] = []
@@ -70,6 +69,7 @@ def _pick(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_ro
     elif leaf.dictionary or ptype == "INT96":
         wanted.append((True, None, "dictionary-typed or INT96: dictionary"))
     elif ptype in ("INT32", "INT64"):
+        order = stats.sorted_fraction or 0.0
         if distinct <= 1 or order >= 0.9:
             wanted.append((False, "DELTA_BINARY_PACKED", "constant or sorted: DELTA_BINARY_PACKED"))
         elif order >= 0.8 and stats.mean_run >= 2 and rep < 64:
@@ -84,7 +84,7 @@ def _pick(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_ro
     elif ptype == "BYTE_ARRAY":
         if (width >= 32 and rep >= 5) or (width >= 10 and rep >= 20) or (rep >= 64 and present >= 20_000):
             wanted.append((True, None, f"{rep:,.0f} repeats a {width:.0f}-byte string: dictionary"))
-        elif order >= 0.9 and width >= 8 and rep < 4:
+        elif width >= 8 and rep < 4 and (stats.sorted_fraction or 0.0) >= 0.9:  # (a string's order costs a pass)
             wanted.append((False, "DELTA_LENGTH_BYTE_ARRAY", "sorted distinct strings: DELTA_LENGTH_BYTE_ARRAY"))
         elif width <= 2.1 and rep >= 100 and stats.mean_run < 3:
             wanted.append((False, "DELTA_LENGTH_BYTE_ARRAY", "repeated short codes: DELTA_LENGTH_BYTE_ARRAY"))

@@ -74,6 +74,13 @@ def run_indices(num_rows: int, sample_rows: int, *, runs: int, seed: int = 0) ->
     return np.concatenate(pieces) if pieces else np.arange(0, dtype=np.int64)
 
 
+def int64_array(values: np.ndarray) -> pa.Array:
+    """An Arrow int64 array of numpy integers, without ``pa.array`` (which imports pandas, when installed, to
+    check whether it was given a pandas object: seconds on a cold start)."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
 @dataclass(frozen=True)
 class Sample:
     """A sample of a table: its rows, and how many rows the whole table has."""
@@ -99,5 +106,7 @@ def take_sample(table: pa.Table, config: SampleConfig | None = None, *, num_leav
     target = config.target_rows(n, leaves)
     if n <= max(target, 2 * config.min_rows) and n * leaves <= config.max_cells:
         return Sample(table, n)
-    runs = run_starts(n, target, runs=config.runs, seed=config.seed)  # zero-copy slices (take() copies the table)
-    return Sample(pa.concat_tables([table.slice(start, length) for start, length in runs if length]).combine_chunks(), n)
+    # one gather of the runs' rows (the sample is copied either way; 32 slices per column then concatenated took
+    # 1.5x as long: 0.7 ms against 0.47 ms for 2,048 rows of `weather`'s 15 columns)
+    rows = int64_array(run_indices(n, target, runs=config.runs, seed=config.seed))
+    return Sample(table.take(rows).combine_chunks(), n)

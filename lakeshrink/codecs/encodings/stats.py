@@ -9,12 +9,17 @@ table, ``approx_count_distinct`` on Spark) to scale dictionary sizes correctly.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from lakeshrink.codecs.encodings.lazy import LazyField, resolved_state
+from lakeshrink.codecs.encodings.sample import int64_array
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,8 @@ class ColumnStats:
         distinct: distinct non-null values in the sample.
         mean_run: average length of runs of equal consecutive values (1.0: no repetition).
         sorted_fraction: share of consecutive non-null pairs that do not decrease (1.0: sorted ascending);
-            ``None`` for types without an order.
+            ``None`` for types without an order. For strings it is computed when first read (a comparison of
+            every neighbouring pair: the cost model needs it for few columns, the plan's reasons for all).
         width: average bytes per non-null value in Arrow (strings: payload bytes).
         full_distinct: distinct values of the whole column, when known.
         singletons: distinct values seen once in the sample; ``doubletons``: seen twice (for Chao1).
@@ -37,11 +43,14 @@ class ColumnStats:
     nulls: int
     distinct: int
     mean_run: float
-    sorted_fraction: float | None
-    width: float
+    sorted_fraction: float | None = LazyField(None)  # type: ignore[assignment]  # may be given as a callable
+    width: float = 0.0
     full_distinct: int | None = None
     singletons: int = 0
     doubletons: int = 0
+
+    def __getstate__(self) -> dict:
+        return resolved_state(self, "sorted_fraction")
 
     def chao1(self, total_rows: int) -> int:
         """Distinct values of a column of ``total_rows`` rows this sample was taken from (Chao1, see
@@ -174,9 +183,10 @@ def _numeric_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | 
 
 def _string_view(
     array: pa.Array,
-) -> tuple[tuple[np.ndarray, np.ndarray | None], float, np.ndarray, float | None] | None:
+) -> tuple[tuple[np.ndarray, np.ndarray | None], float, np.ndarray, Callable[[], float] | None] | None:
     """((dictionary index of each value, validity), bytes per non-null value, occurrences of each distinct value,
-    share of neighbouring non-null values in order) of a string or binary array; ``None`` for other types."""
+    share of neighbouring non-null values in order, as a callable) of a string or binary array; ``None`` for
+    other types."""
     dtype = array.type
     if not _is_string(dtype):
         return None
@@ -187,11 +197,15 @@ def _string_view(
     indices, valid = view
     counts = np.bincount(indices if valid is None else indices[valid], minlength=len(encoded.dictionary))
     present = len(array) - array.null_count
-    values = array.drop_null() if array.null_count else array
-    ordered = None
-    if present >= 2:  # neighbours compared in place: cheaper than sorting the distinct strings
-        ordered = pc.less_equal(values.slice(0, present - 1), values.slice(1)).true_count / (present - 1)
+    ordered = functools.partial(_string_order, array, present) if present >= 2 else None
     return (indices, valid), _string_bytes(array) / present if present else 0.0, counts, ordered
+
+
+def _string_order(array: pa.Array, present: int) -> float:
+    """Share of neighbouring non-null strings in order (compared in place: cheaper than sorting the distinct
+    strings)."""
+    values = array.drop_null() if array.null_count else array
+    return pc.less_equal(values.slice(0, present - 1), values.slice(1)).true_count / (present - 1)
 
 
 FEW_STRINGS = 128
@@ -302,7 +316,7 @@ def _chao1(array: pa.Array, n_total: int, max_values: int) -> int | None:
     step = max(1, -(-n_have // max_values))
     if pa.types.is_string_view(array.type) or pa.types.is_binary_view(array.type):
         array = array.cast(pa.large_binary())
-    picked = array.take(pa.array(np.arange(0, n_have, step))) if step > 1 else array
+    picked = array.take(int64_array(np.arange(0, n_have, step))) if step > 1 else array
     try:
         counts = pc.value_counts(picked.drop_null()).field("counts").to_numpy()
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
