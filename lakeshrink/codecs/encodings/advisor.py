@@ -530,7 +530,9 @@ def advise_table(
                          stats=stats)
     if key is not None and plan.estimated_bytes is None and not _writer_tried(config, sample):
         # a cost-model plan whose every figure a later advice can make again: remembered for this key
-        remember(key, Decision(plan.columns, plan.writer, rows, found[0].path if found else None))
+        # (without the reasons: a reused decision makes its own, and theirs would keep this sample in memory)
+        columns = tuple(replace(c, reason="") for c in plan.columns)
+        remember(key, Decision(columns, plan.writer, rows, found[0].path if found else None))
     return plan
 
 

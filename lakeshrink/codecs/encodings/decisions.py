@@ -38,8 +38,8 @@ class Decision:
     """What the cost model chose for one table, to be reused on the next of the same key.
 
     Attributes:
-        columns: the per-column choices (their reasons describe the table first advised; a plan made from the
-            decision has its own, see :func:`~lakeshrink.codecs.encodings.model_plan.plan_from_decision`).
+        columns: the per-column choices, without reasons (a plan made from the decision makes its own, see
+            :func:`~lakeshrink.codecs.encodings.model_plan.plan_from_decision`).
         writer: the plan's writer (``pyarrow`` or ``duckdb-v2``).
         rows: rows of the table first advised.
         sorted_path: the column found sorted over that table (checked again on every table it is reused for).
