@@ -33,7 +33,14 @@ its ``write_seconds``, from the pyarrow-default file (small tables: the fastest 
 *cold*: the process's remembered cost-model decisions (``codecs/encodings/decisions.py``) are dropped before each
 of those rewrites, as in a new process or for a schema not seen before. The *warm* share (small tables: 3 more
 rewrites of the same table without dropping them, as a process rewriting many small files of one schema runs)
-is printed beside it; the target is judged on the cold share. ``advise(path)`` on its own (cold) is printed too. Per table and on a 10-million-row generated file (``--scale-rows``; about 3
+is printed beside it; the target is judged on the cold share. ``advise(path)`` on its own (cold) is printed too.
+What each side counts (``codecs/encodings/writer.py``): the advice is the choice of settings from the rows
+already read (statistics, the cost model or trials, the sort-order check, the plan) plus reading what the
+file's footer declares (sort order, INT96); the rewrite is opening and reading the file, writing with the plan
+(fsync and rename included), reading it back and comparing. Cold and warm runs write the same plan (a reused
+decision gives the fresh advice's plan), so the fastest write of all 8 is the one denominator. Neither side
+reads the plan's reasons: their text (and a string column's order, where the cost model did not need it) is
+computed when first read, as ``encode advise`` does when it prints them. Per table and on a 10-million-row generated file (``--scale-rows``; about 3
 minutes). Also the load average before and after the run. Prints a table; writes
 ``benchmarks/results/encodings.json``.
 """
