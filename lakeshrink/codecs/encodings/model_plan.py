@@ -19,7 +19,7 @@ from lakeshrink.codecs.encodings.candidates import Candidate
 from lakeshrink.codecs.encodings.decisions import Decision
 from lakeshrink.codecs.encodings.plan import ColumnChoice, EncodingPlan, SortKey
 from lakeshrink.codecs.encodings.profiles import LATEST, ReaderProfile, encoding_name, resolve_profile
-from lakeshrink.codecs.encodings.rules import rule_candidate
+from lakeshrink.codecs.encodings.rules import rule_candidate, rule_candidates
 from lakeshrink.codecs.encodings.sample import Sample
 from lakeshrink.codecs.encodings.schema import LeafColumn, needs_arrow_schema
 from lakeshrink.codecs.encodings.stats import ColumnStats
@@ -71,10 +71,11 @@ def _rule_choice(
 ) -> tuple[Candidate, str, tuple[str, ...]]:
     """The model's candidate for one leaf within ``profile``, its reason, and the readers that turned away what
     ``latest`` would have written instead."""
-    candidate, why = rule_candidate(leaf, stats, profile, total_rows)
     who: tuple[str, ...] = ()
-    if profile.readers:
-        latest, _ = rule_candidate(leaf, stats, resolve_profile(LATEST), total_rows)
+    if not profile.readers:
+        candidate, why = rule_candidate(leaf, stats, profile, total_rows)
+    else:
+        (candidate, why), (latest, _) = rule_candidates(leaf, stats, (profile, resolve_profile(LATEST)), total_rows)
         who = profile.candidate_refused_by(latest, leaf.physical_type) if latest != candidate else ()
         if who:
             why += (f"; {', '.join(who)} cannot read {encoding_name(latest)} on {leaf.physical_type}: latest "

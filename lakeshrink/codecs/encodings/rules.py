@@ -56,8 +56,8 @@ def repeats(stats: ColumnStats, total_rows: int) -> float:
     return present / max(1, distinct)
 
 
-def _pick(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_rows: int) -> tuple[bool, str | None, str]:
-    """(dictionary, encoding, why) for one leaf."""
+def _wanted(leaf: LeafColumn, stats: ColumnStats, total_rows: int) -> list[tuple[bool, str | None, str]]:
+    """(dictionary, encoding, why) the model wants for one leaf, in order of preference (before any profile)."""
     ptype = leaf.physical_type
     rep = repeats(stats, total_rows)
     distinct = stats.full_distinct if stats.full_distinct is not None else stats.distinct
@@ -90,8 +90,14 @@ def _pick(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_ro
             wanted.append((False, "DELTA_LENGTH_BYTE_ARRAY", "repeated short codes: DELTA_LENGTH_BYTE_ARRAY"))
     elif distinct > 1 and rep >= 10:
         wanted.append((True, None, f"{rep:,.0f} repeats a value: dictionary"))
+    return wanted
+
+
+def _first_allowed(
+    wanted: list[tuple[bool, str | None, str]], physical_type: str, profile: ReaderProfile
+) -> tuple[bool, str | None, str]:
     for dictionary, encoding, why in wanted:
-        if dictionary or profile.allows_encoding(ptype, str(encoding)):
+        if dictionary or profile.allows_encoding(physical_type, str(encoding)):
             return dictionary, encoding, why
     return False, "PLAIN", "PLAIN (zstd finds the repeats in place)"
 
@@ -103,9 +109,21 @@ def rule_candidate(
 
     ``total_rows`` is the whole table's row count (default: the sample's, ``stats.values`` for a flat leaf).
     """
-    dictionary, encoding, why = _pick(leaf, stats, profile, total_rows if total_rows is not None else stats.values)
-    codec, how = _codec(profile)
-    return Candidate(dictionary, encoding, codec, LEVEL if codec == "ZSTD" else None), f"{why}; {how}"
+    return rule_candidates(leaf, stats, (profile,), total_rows)[0]
+
+
+def rule_candidates(
+    leaf: LeafColumn, stats: ColumnStats, profiles: tuple[ReaderProfile, ...], total_rows: int | None = None
+) -> list[tuple[Candidate, str]]:
+    """:func:`rule_candidate` within each of ``profiles`` (the rules are worked out once, the profiles only pick
+    among what they want)."""
+    wanted = _wanted(leaf, stats, total_rows if total_rows is not None else stats.values)
+    out = []
+    for profile in profiles:
+        dictionary, encoding, why = _first_allowed(wanted, leaf.physical_type, profile)
+        codec, how = _codec(profile)
+        out.append((Candidate(dictionary, encoding, codec, LEVEL if codec == "ZSTD" else None), f"{why}; {how}"))
+    return out
 
 
 def _codec(profile: ReaderProfile) -> tuple[str, str]:
