@@ -266,18 +266,16 @@ def test_small_and_large_column_decoders_agree(rng):
 
 
 @pytest.mark.parametrize("system", ["HDFS", "Mac", "Windows"])
-def test_list_and_polars_chunk_decoders_agree(loghub, monkeypatch, system):
-    """Short chunks are decoded with Python lists, long ones with polars: both give back the input bytes."""
-    import lakeshrink.codecs.logs.chunk as chunk_module
-
+def test_chunks_with_cr_and_non_utf8_lines_decode_exactly(loghub, system):
+    """Decoding (Python lists and numpy, no polars) gives back CRLF lines, a non-UTF-8 line and a last line
+    without its newline, short chunks and long ones alike."""
     data = (loghub / system / f"{system}_2k.log").read_bytes()
     data = data.replace(b"\n", b"\r\n", 50) + b"caf\xe9 not utf-8\nlast line without newline"
     codec = LogCodec(CodecConfig(format=system))
-    result = encode_chunk(data, codec.format, codec.miner, PackOptions())
-    assert result.mode == "columnar"
-    assert decode_chunk(result.payload) == data
-    monkeypatch.setattr(chunk_module, "SMALL_CHUNK_LINES", 0)
-    assert decode_chunk(result.payload) == data
+    for chunk in (data, data * 10):  # 2,002 and 20,020 lines
+        result = encode_chunk(chunk, codec.format, codec.miner, PackOptions())
+        assert result.mode == "columnar"
+        assert decode_chunk(result.payload) == chunk
 
 
 def test_small_and_large_profiles_and_conditional_pairs_agree(rng, monkeypatch):

@@ -17,7 +17,7 @@ import pickle
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import polars as pl
+from lakeshrink.codecs.logs.lazy import polars as pl
 
 from lakeshrink.codecs.logs.chunk import ChunkResult, decode_chunk, encode_chunk
 from lakeshrink.codecs.logs.events import detection_sample
@@ -31,7 +31,7 @@ from lakeshrink.codecs.logs.header import (
     parse_format,
     split_header,
 )
-from lakeshrink.codecs.logs.lines import extract_params, fill_template, template_regex
+from lakeshrink.codecs.logs.lines import extract_params, fill_template, template_literals
 from lakeshrink.codecs.logs.miner import DEFAULT_MASKS, UUID_MASK, MinerConfig, TemplateMiner
 from lakeshrink.codecs.logs.packing import PackOptions
 
@@ -208,7 +208,7 @@ class LogCodec:
             if tpl is None:
                 contents.append(None)
             else:
-                literals = template_regex(tpl)[1]
+                literals = template_literals(tpl)
                 contents.append(fill_template(literals, [pl.Series([v]) for v in vals], 1)[0])
         content = pl.Series("c", contents, dtype=pl.String)
         parts = []

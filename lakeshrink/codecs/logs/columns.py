@@ -25,9 +25,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
+from lakeshrink.codecs.logs.lazy import polars as pl
 
-from lakeshrink.codecs.logs.lines import extract_params, interleave_rows, template_regex
+from lakeshrink.codecs.logs.lines import extract_params, interleave_rows, template_literals
 from lakeshrink.codecs.logs.miner import WILDCARD, MinerConfig, TemplateMiner
 from lakeshrink.codecs.logs.packing import Budget, FramingError, zstd_compressor
 
@@ -572,7 +572,7 @@ def _decode_mined(desc: dict, streams: list[bytes], n: int) -> list[str]:
             columns.append(decode_list(d, streams[pos : pos + c], len(rows)))
             pos += c
         if len(rows):
-            literals = template_regex(text)[1]
+            literals = template_literals(text)
             charge(len(rows) * (sum(map(len, literals)) + 1), "a template column")
             out[rows] = interleave_rows(literals, columns)
     rows = by_code[bounds[0] : bounds[1]]

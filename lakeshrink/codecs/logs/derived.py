@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import polars as pl
+from lakeshrink.codecs.logs.lazy import polars as pl
 
 from lakeshrink.codecs.logs import columns as col
 

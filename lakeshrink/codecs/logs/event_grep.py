@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
+from lakeshrink.codecs.logs.lazy import polars as pl
 
 from lakeshrink.codecs.logs.events import event_ids, event_starts, leading_continuation
 from lakeshrink.codecs.logs.lines import Lines

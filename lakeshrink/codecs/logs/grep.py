@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import polars as pl
+from lakeshrink.codecs.logs.lazy import polars as pl
 import re2
 
 from lakeshrink.codecs.logs.archive import ArchiveReader, bloom_may_contain, template_hash

@@ -12,7 +12,7 @@ from __future__ import annotations
 import lzma
 
 import numpy as np
-import polars as pl
+from lakeshrink.codecs.logs.lazy import polars as pl
 
 from lakeshrink.codecs.logs import columns as col
 

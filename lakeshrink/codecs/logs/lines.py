@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import polars as pl
+from lakeshrink.codecs.logs.lazy import polars as pl
 
 from lakeshrink.codecs.logs.miner import WILDCARD
 
@@ -81,6 +81,12 @@ def join_lines(lines: pl.Series, cr: pl.Series, final_newline: bool, binary: dic
     return out + b"\n" if final_newline else out
 
 
+def template_literals(template: str) -> tuple[str, ...]:
+    """The literal pieces of a template around its ``<*>``, and a last empty one (the trailing whitespace
+    group of :func:`template_regex`): what decoding needs, without building the regex (no polars)."""
+    return (*template.split(WILDCARD), "")
+
+
 @functools.lru_cache(maxsize=4096)
 def template_regex(template: str) -> tuple[str, tuple[str, ...]]:
     """Anchored regex with groups ``p0..pk`` for a template, and the template's literal pieces.
@@ -88,7 +94,7 @@ def template_regex(template: str) -> tuple[str, tuple[str, ...]]:
     The last group takes trailing whitespace (Drain's tokenizer drops it), so there is one group more than
     the template has ``<*>``.
     """
-    literals = tuple(template.split(WILDCARD)) + ("",)
+    literals = template_literals(template)
     pieces = [pl.escape_regex(literals[0])]
     for i, literal in enumerate(literals[1:-1]):
         pieces.append(f"(?P<p{i}>.*?)")

@@ -19,7 +19,7 @@ import pickle
 import re
 from dataclasses import dataclass, field
 
-import polars as pl
+from lakeshrink.codecs.logs.lazy import polars as pl
 
 WILDCARD = "<*>"
 

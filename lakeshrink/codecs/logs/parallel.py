@@ -72,15 +72,30 @@ class Ordered:
         self._pending: deque[list] = deque()
         self._jobs = 0
 
-    def _run(self, entry: list) -> None:
+    def _start(self) -> None:
         if not self._executors:
             if self.threads:
                 self._executors = [ThreadPoolExecutor(1) for _ in range(self.workers)]
             else:
                 ctx = multiprocessing.get_context("spawn")
                 self._executors = [ProcessPoolExecutor(1, mp_context=ctx, initializer=self.initializer) for _ in range(self.workers)]
+
+    def _run(self, entry: list) -> None:
+        self._start()
         entry[0] = self._executors[self._jobs % self.workers].submit(entry[1], *entry[2])
         self._jobs += 1
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` run on the first worker now (inline with one worker), its result returned; the jobs
+        given so far keep their order and their workers. Starts the workers (so a later lone job is not run
+        inline): the parent of a parallel compression uses it to detect a log's format without importing
+        polars itself."""
+        if self.workers == 1:
+            return fn(*args)
+        for job in [e for e in self._pending if e[1] is not None and e[0] is None]:
+            self._run(job)  # a job held back for a partner goes first, to its own worker
+        self._start()
+        return self._executors[0].submit(fn, *args).result()
 
     def submit(self, fn: Callable[..., Any], *args: Any, then: Callable[[Any], None]) -> None:
         """Run ``fn(*args)`` (a module-level function: it is pickled) and later call ``then(result)``."""

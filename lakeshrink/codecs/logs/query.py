@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
+from lakeshrink.codecs.logs.lazy import polars as pl
 
 from lakeshrink.codecs.logs.header import LogFormat, split_header
 from lakeshrink.errors import InputError

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
+from lakeshrink.codecs.logs.lazy import polars as pl
 
 from lakeshrink.codecs.logs.archive import ArchiveReader
 from lakeshrink.codecs.logs.chunk import MODE_COLUMNAR, TEMPLATE_BASE, chunk_format, line_kinds

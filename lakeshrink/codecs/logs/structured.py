@@ -18,7 +18,7 @@ keeps it. Shapes are found with a few vectorised regex replacements (polars), in
 
 from __future__ import annotations
 
-import polars as pl
+from lakeshrink.codecs.logs.lazy import polars as pl
 
 from lakeshrink.codecs.logs.miner import WILDCARD
 
