@@ -27,6 +27,12 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 def _tree_rss(root_pid: int) -> int | None:
     """Resident bytes of ``root_pid`` and its descendants."""
+    per_pid = tree_rss_by_pid(root_pid)
+    return None if per_pid is None else sum(per_pid.values())
+
+
+def tree_rss_by_pid(root_pid: int) -> dict[int, int] | None:
+    """Resident bytes of ``root_pid`` and of each of its descendants, by pid (None without /proc)."""
     proc = Path("/proc")
     if not proc.exists():
         return None
@@ -42,15 +48,15 @@ def _tree_rss(root_pid: int) -> int | None:
             rss[int(entry.name)] = int(fields[21]) * _PAGE
         except (OSError, ValueError, IndexError):
             continue
-    total, stack = 0, [root_pid]
+    out, stack = {}, [root_pid]
     children: dict[int, list[int]] = {}
     for pid, ppid in parent_of.items():
         children.setdefault(ppid, []).append(pid)
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        out[pid] = rss.get(pid, 0)
         stack.extend(children.get(pid, ()))
-    return total
+    return out
 
 
 class TreeMemory:

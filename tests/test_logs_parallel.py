@@ -31,6 +31,27 @@ def test_ordered_keeps_the_order_of_jobs_and_plain_callbacks():
     assert seen == [0, 1, 4, 9, "mark", 16, 25, 36]
 
 
+@pytest.mark.parametrize("ahead,most", [(1, 3), (0, 2), (-1, 1)])
+def test_ordered_holds_at_most_workers_plus_ahead_jobs(ahead, most):
+    seen: list = []
+    with Ordered(2, threads=True, ahead=ahead) as pool:
+        for i in range(6):
+            pool.submit(_slow_square, i, then=seen.append)
+            assert sum(e[1] is not None for e in pool._pending) <= most
+        pool.flush()
+    assert seen == [0, 1, 4, 9, 16, 25]
+
+
+def test_call_runs_on_a_worker_and_keeps_the_order_of_jobs():
+    seen: list = []
+    with Ordered(2) as pool:  # processes
+        pool.submit(_slow_square, 3, then=seen.append)  # held for a partner until call() starts the workers
+        assert pool.call(_slow_square, 5) == 25
+        pool.submit(_slow_square, 4, then=seen.append)
+        pool.flush()
+    assert seen == [9, 16]
+
+
 def test_a_lone_job_runs_inline_without_starting_workers():
     seen: list = []
     pool = Ordered(2)

@@ -26,7 +26,8 @@ import numpy as np
 from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter, make_bloom
 from lakeshrink.codecs.logs.chunk import run_beside
 from lakeshrink.codecs.logs.codec import DETECTION_SCAN, CodecConfig, LogCodec
-from lakeshrink.codecs.logs.parallel import Ordered, decode_workers, default_workers
+from lakeshrink.codecs.logs.lazy import polars as pl
+from lakeshrink.codecs.logs.parallel import Ordered, decode_workers, default_workers, release_memory, tune_allocator
 from lakeshrink.codecs.logs.rotated import LogInput, archived_name, open_log, sniff_file
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file, current_umask
@@ -262,7 +263,10 @@ _WORKER_CODECS: dict[object, LogCodec] = {}
 
 def _warm_worker() -> None:
     """A worker process's initializer: unpickling this reference imports this module, so the codec (polars,
-    numpy) is loaded when the worker starts, not while its first chunk waits."""
+    numpy) is loaded when the worker starts, not while its first chunk waits; and the allocator is set to
+    give memory back between chunks (:func:`~lakeshrink.codecs.logs.parallel.tune_allocator`)."""
+    tune_allocator()
+    pl.Series  # noqa: B018 - import polars now (this module holds it lazily), before the first chunk waits
 
 
 def detect_job(config: CodecConfig, head: bytes, name: str) -> tuple[str, bytes]:
@@ -280,7 +284,10 @@ def encode_job(token: object, codec_blob: bytes, data: bytes, name: str) -> Arch
     codec = _WORKER_CODECS.get(token)
     if codec is None:
         codec = _WORKER_CODECS[token] = pickle.loads(codec_blob)
-    return encode_for_archive(codec, data, name)
+    try:
+        return encode_for_archive(codec, data, name)
+    finally:
+        release_memory()
 
 
 def encode_for_archive(codec: LogCodec, data: bytes, name: str) -> ArchiveChunk:
@@ -370,7 +377,7 @@ def compress_files(inputs: Sequence[str], archive: str | os.PathLike[str], confi
     # From stdin a lone chunk is encoded here, without starting any worker.
     detect_remotely = workers > 1 and None not in sizes
     token: str | None = None  # the codec a chunk is encoded with (its format's spec), for the workers
-    with atomic_file(archive) as tmp, open(tmp, "wb") as out, Ordered(workers, initializer=_warm_worker) as pool:
+    with atomic_file(archive) as tmp, open(tmp, "wb") as out, Ordered(workers, initializer=_warm_worker, ahead=-1) as pool:
         writer = ArchiveWriter(out)
         blobs: dict[str, bytes] = {}  # format spec -> its codec's pickled state before any chunk, for the workers
 

@@ -11,7 +11,7 @@ and a thread costs no start-up (a spawned worker imports polars, about a second 
 result.
 
 Memory stays bounded: at most ``workers + 1`` jobs are pending (one running on each worker, the next
-one ready); the caller blocks on the oldest before submitting more (measured: 969 MiB for the whole process
+one ready; fewer with ``ahead``); the caller blocks on the oldest before submitting more (measured: 969 MiB for the whole process
 tree with two workers and 32 MiB chunks of a PostgreSQL jsonlog). Workers are started with ``spawn``
 (polars' thread pool does not survive ``fork``), and only when there are at least two chunks to share.
 """
@@ -61,9 +61,15 @@ class Ordered:
     The workers start with the second job: a lone job (a one-chunk input read from a pipe) runs inline.
     """
 
-    def __init__(self, workers: int, threads: bool = False, initializer: Callable[[], None] | None = None):
+    def __init__(self, workers: int, threads: bool = False, initializer: Callable[[], None] | None = None,
+                 ahead: int = 1):
         self.workers = max(1, workers)
         self.threads = threads
+        # jobs given beyond one per worker before :meth:`submit` waits for the oldest: 1 keeps a job ready for
+        # each worker to take; 0 none; -1 waits until a worker is free before returning, so the caller holds
+        # at most ``workers - 1`` jobs' arguments while it prepares the next (the parent of a compression
+        # then holds fewer chunks; the free worker waits only while the next chunk is read and sent)
+        self.ahead = max(-1, ahead)
         # run once when a worker process starts: a module-level function of the caller's module, so unpickling
         # it imports that module (the codec) before the first job waits for it
         self.initializer = initializer
@@ -110,7 +116,7 @@ class Ordered:
             return  # the first job waits for a second before any worker is started
         for job in held:
             self._run(job)
-        while sum(e[1] is not None for e in self._pending) > self.workers + 1:
+        while sum(e[1] is not None for e in self._pending) > max(0, self.workers + self.ahead):
             self._pop()
         while self._pending and (self._pending[0][1] is None or self._pending[0][0].done()):
             self._pop()
@@ -148,6 +154,39 @@ class Ordered:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# ------------------------------------------------------------------------------------------ worker memory
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # mallopt parameters (glibc malloc.h)
+
+
+def _libc():
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
+        return None
+
+
+def tune_allocator() -> None:
+    """In a worker process, before any chunk: blocks over 128 KiB are mapped on their own (given back to the
+    system when freed, instead of glibc raising its threshold and keeping them in the heap), and at most two
+    malloc arenas for the encoder's threads. Measured on one 14 MB chunk of the full Loghub Linux log encoded
+    twice in one process: peak RSS 282/332 MiB before, 242/278 MiB after; between chunks 249/273 before,
+    142/147 MiB after."""
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 << 10)
+        libc.mallopt(_M_ARENA_MAX, 2)
+
+
+def release_memory() -> None:
+    """Give the heap pages freed by a finished job back to the system (glibc keeps them otherwise)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 # ---------------------------------------------------------------------------------------------- worker jobs
