@@ -531,10 +531,14 @@ def _decode_lists(
             columns.append(col.decode_conditional_list(desc, part_streams, m_kinds))
         elif len(m_kinds):
             columns += col.decode_columns(desc, part_streams, len(m_kinds))
-    matched_lines = col.join_rows(columns, len(m_kinds))
     cr_rows = np.flatnonzero(cr)
+    if len(m_kinds) == n and n and columns and not len(cr_rows):
+        # the common case: every line fits the header, LF endings: the text in one join, no string per line
+        text = col.join_lines(columns, n)
+        return (text if meta["nl"] else text[:-1]).encode("utf-8")
+    matched_lines = col.join_rows(columns, len(m_kinds))
     if len(m_kinds) == n and not len(cr_rows):
-        lines = matched_lines  # the common case: every line fits the header, LF endings
+        lines = matched_lines
     else:
         placed = np.full(n, "", dtype=object)
         _place(placed, np.flatnonzero(is_matched), matched_lines)
