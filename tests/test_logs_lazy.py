@@ -76,3 +76,23 @@ def test_reading_an_archive_back_never_imports_polars(big_log, tmp_path):
     """)
     assert out[-1] == "False"
     assert back.read_bytes() == big_log.read_bytes()
+
+
+def test_grep_for_an_absent_literal_never_imports_polars(big_log, tmp_path):
+    from lakeshrink.codecs.logs.codec import CodecConfig
+    from lakeshrink.codecs.logs.files import compress_files
+
+    archive = tmp_path / "a.lslog"
+    compress_files([str(big_log)], archive, CodecConfig(chunk_bytes=1 << 20, workers=1))
+    out = _run(f"""
+        import sys
+        from lakeshrink.codecs.logs.grep import grep, GrepStats
+        stats = GrepStats()
+        found = list(grep({str(archive)!r}, "no such text in HDFS", fixed=True, stats=stats))
+        print(len(found), stats.chunks_read, "polars" in sys.modules)
+        found = list(grep({str(archive)!r}, "blk_-6670958622368987959"))  # a literal without metacharacters
+        print(len(found), "polars" in sys.modules)
+    """)
+    assert out[-2] == "0 1 False"
+    expected = sum(b"blk_-6670958622368987959" in line for line in big_log.read_bytes().split(b"\n"))
+    assert expected > 0 and out[-1] == f"{expected} True"

@@ -163,15 +163,17 @@ def _header_of(reader: ArchiveReader, i: int) -> Callable[[pl.Series], np.ndarra
     return lambda lines: header_lines(_chunk_fmt(reader, i), lines)
 
 
-def compile_pattern(regex: str, pattern: str) -> re2._Regexp:
+def compile_pattern(regex: str, pattern: str, *, literal: bool = False) -> re2._Regexp:
     """Check ``regex`` with both engines grep uses (polars' Rust regex on text, RE2 on the bytes of lines that
-    are not UTF-8); both are linear-time. Returns the RE2 pattern for bytes.
+    are not UTF-8); both are linear-time. Returns the RE2 pattern for bytes. A ``literal`` pattern is searched
+    as a substring in text (no regex engine), so only RE2 checks it (and polars need not be imported).
 
     Raises:
         InputError: either engine refuses the pattern.
     """
     try:
-        pl.Series(["x"]).str.contains(regex)
+        if not literal:
+            pl.Series(["x"]).str.contains(regex)
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"invalid pattern {pattern!r}: {' '.join(str(exc).split())[:300]}") from exc
     options = re2.Options()
@@ -221,9 +223,9 @@ def grep(
     regex = re.escape(pattern) if fixed else pattern
     if ignore_case:
         regex = "(?i)" + regex
-    binary_regex = compile_pattern(regex, pattern)
     needle = _literal(pattern, fixed, ignore_case)
     literal = needle.decode("utf-8") if needle is not None else None
+    binary_regex = compile_pattern(regex, pattern, literal=literal is not None)
     with ArchiveReader(archive) as reader:
         for file_entry in reader.index.files:
             first_line = 0
@@ -239,11 +241,15 @@ def grep(
                     continue
                 stats.chunks_read += 1
                 data = reader.read_chunk(i)
+                more = pos < len(file_entry.chunks) - 1
+                if needle is not None and carry is None and not (events and more) and needle not in data:
+                    # a literal in none of the chunk's bytes: no line matches, and no event goes on into a
+                    # next chunk; the lines need not be split (nor polars imported)
+                    continue
                 lines = split_lines(data)
                 hits = _contains(lines.text, regex, literal).fill_null(False).to_numpy()
                 for row in lines.binary:
                     hits[row] = binary_regex.search(lines.binary[row]) is not None
-                more = pos < len(file_entry.chunks) - 1
                 grouped = EventView.of(lines, hits, _header_of(reader, i), carry, start) if events else None
                 if grouped is not None:
                     for number, line in grouped.carried(more=more):
