@@ -100,10 +100,17 @@ def main() -> None:
     comp["archive_bytes"] = archive.stat().st_size
     comp["ratio"] = round(src.stat().st_size / archive.stat().st_size, 2)
     print("compress", json.dumps(comp), flush=True)
-    dec = run(py + ["decompress", str(archive), "-o", str(back)], {**env, "LAKESHRINK_WORKERS": "1"})
-    dec["exact"] = sha256(src) == sha256(back)
-    print("decompress", json.dumps(dec), flush=True)
-    print(json.dumps({"input_bytes": src.stat().st_size, "compress": comp, "decompress": dec}))
+    digest = sha256(src)
+    decs = {}
+    for label, workers in (("one process", "1"), ("default (worker per core)", None)):
+        dec_env = {**env, "LAKESHRINK_WORKERS": workers} if workers else {k: v for k, v in env.items() if k != "LAKESHRINK_WORKERS"}
+        back.unlink(missing_ok=True)
+        dec = run(py + ["decompress", str(archive), "-o", str(back)], dec_env)
+        dec["exact"] = sha256(back) == digest
+        dec["mb_per_s"] = round(src.stat().st_size / 1e6 / dec["wall_s"], 1)
+        print(f"decompress, {label}", json.dumps(dec), flush=True)
+        decs[label] = dec
+    print(json.dumps({"input_bytes": src.stat().st_size, "compress": comp, "decompress": decs}))
     if not args.keep:
         for p in (archive, back):
             p.unlink(missing_ok=True)

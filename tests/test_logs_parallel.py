@@ -1,4 +1,4 @@
-"""Chunks encoded in worker processes and decoded on threads: same bytes back, same archive run after run,
+"""Chunks encoded and decoded in worker processes: same bytes back, same archive run after run,
 results in input order, failures reported as the chunk's corruption."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from lakeshrink.codecs.logs.archive import ArchiveReader
 from lakeshrink.codecs.logs.codec import CodecConfig
 from lakeshrink.codecs.logs.files import compress_files, decompress_archive
-from lakeshrink.codecs.logs.parallel import Ordered, decode_job, default_workers
+from lakeshrink.codecs.logs.parallel import PARALLEL_DECODE_CHUNKS, Ordered, decode_job, decode_workers, default_workers
 from lakeshrink.errors import CorruptArchive
 
 
@@ -68,6 +68,14 @@ def test_default_workers_follows_the_environment(monkeypatch):
     assert 1 <= default_workers() <= 4
 
 
+def test_files_of_several_chunks_are_decoded_on_every_core(monkeypatch):
+    monkeypatch.delenv("LAKESHRINK_WORKERS", raising=False)
+    assert decode_workers(PARALLEL_DECODE_CHUNKS - 1) == 1
+    assert decode_workers(PARALLEL_DECODE_CHUNKS) == default_workers()
+    monkeypatch.setenv("LAKESHRINK_WORKERS", "1")
+    assert decode_workers(100) == 1
+
+
 def test_decode_job_returns_failures_instead_of_raising():
     assert isinstance(decode_job(b"\x07junk", 10, b"\0\0\0\0"), Exception)
 
@@ -89,7 +97,7 @@ def test_parallel_archive_round_trips_and_is_the_same_every_run(two_files, tmp_p
     assert report.chunks >= 8 and report.columnar_chunks >= report.chunks - 2
     assert first.read_bytes() == second.read_bytes()  # chunk i always goes to worker i % 2
     out = tmp_path / "out"
-    decompress_archive(first, out)  # decoded on threads (several chunks per file)
+    decompress_archive(first, out)  # decoded on worker processes (several chunks per file)
     for src in two_files.rglob("*.log"):
         assert (out / src.relative_to(two_files)).read_bytes() == src.read_bytes()
     with ArchiveReader(first) as reader:
@@ -97,7 +105,7 @@ def test_parallel_archive_round_trips_and_is_the_same_every_run(two_files, tmp_p
         assert files == [b"".join(reader.iter_file(i, workers=2)) for i in range(len(reader.index.files))]
 
 
-def test_a_damaged_chunk_is_reported_with_its_offset_when_decoded_on_threads(two_files, tmp_path):
+def test_a_damaged_chunk_is_reported_with_its_offset_when_decoded_on_workers(two_files, tmp_path):
     archive = tmp_path / "a.lslog"
     compress_files([str(two_files / "a.log")], archive, CodecConfig(chunk_bytes=96 << 10, workers=1))
     with ArchiveReader(archive) as reader:

@@ -313,9 +313,9 @@ class ArchiveReader:
         """The chunks of one file in order; since version 2 the file's digest is checked after its last chunk
         (before it is reported complete), so a file never silently gets another file's bytes.
 
-        With ``workers`` > 1 and several chunks, chunks are decoded on that many threads (:mod:`.parallel`;
-        decoding is LZMA2 and polars kernels, which release the GIL, so threads need no process start-up
-        or copies), at most ``workers + 1`` decoded or decoding at once.
+        With ``workers`` > 1 and several chunks, chunks are decoded on that many worker processes
+        (:mod:`.parallel`; each checks its chunk's CRC-32 and computes its SHA-256), at most ``workers + 1``
+        decoded or decoding at once.
         """
         entry = self.index.files[file_index]
         digests = [self.index.chunks[i].sha256 for i in entry.chunks]
@@ -328,12 +328,12 @@ class ArchiveReader:
             raise self._corrupt(f"file {entry.path!r} fails its SHA-256 digest", None)
 
     def _iter_parallel(self, chunks: list[int], workers: int) -> Iterator[bytes]:
-        from lakeshrink.codecs.logs.parallel import Ordered, decode_job
+        from lakeshrink.codecs.logs.parallel import Ordered, decode_job, warm_decoder
 
         if self._pool is None or self._pool.workers != workers:
             if self._pool is not None:
                 self._pool.close()
-            self._pool = Ordered(workers, threads=True)  # kept for the next file; stopped by close()
+            self._pool = Ordered(workers, initializer=warm_decoder)  # kept for the next file; stopped by close()
         pool = self._pool
         done: deque[tuple[int, tuple[bytes, bool, str] | BaseException]] = deque()
         try:

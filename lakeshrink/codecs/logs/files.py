@@ -452,7 +452,6 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
     start = time.perf_counter()
     total = 0
     output = Path(output)
-    workers = decode_workers()
     with ArchiveReader(archive) as reader:
         files = reader.index.files
         if len(files) == 1:
@@ -460,7 +459,7 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
                 raise InputError("output already exists", path=output, hint="remove it or pass --overwrite")
             with atomic_file(output, mode=_restored_mode(files[0])) as tmp:
                 with open(tmp, "wb") as out:
-                    for data in reader.iter_file(0, workers):
+                    for data in reader.iter_file(0, decode_workers(len(files[0].chunks))):
                         out.write(data)
                         total += len(data)
                 _restore_meta(tmp, files[0])
@@ -471,7 +470,7 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
                         target = tmp_dir / entry.path
                         target.parent.mkdir(parents=True, exist_ok=True)
                         with open(target, "xb") as out:
-                            for data in reader.iter_file(i, workers):
+                            for data in reader.iter_file(i, decode_workers(len(entry.chunks))):
                                 out.write(data)
                                 total += len(data)
                         _restore_meta(target, entry)

@@ -6,9 +6,8 @@ would not scale. Job ``i`` always runs on worker ``i % workers`` (one single-pro
 with the same number of workers every worker sees the same chunks in the same order and the archive is the
 same bytes run after run (each worker's template miner learns from the chunks it encodes).
 
-Decoding runs on threads instead (``threads=True``): it is LZMA2 and polars kernels that release the GIL,
-and a thread costs no start-up (a spawned worker imports polars, about a second of CPU) and no copy of its
-result.
+Decoding runs on worker processes too (since round 4: decoding no longer imports polars, so a worker starts
+in about 0.3 s of CPU, and it is Python that holds the GIL); ``threads=True`` runs jobs on threads instead.
 
 Memory stays bounded: at most ``workers + 1`` jobs are pending (one running on each worker, the next
 one ready; fewer with ``ahead``); the caller blocks on the oldest before submitting more (measured: 969 MiB for the whole process
@@ -45,13 +44,20 @@ def default_workers() -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
-def decode_workers() -> int:
-    """Threads decoding the chunks of a file: ``$LAKESHRINK_WORKERS`` when set, else 1. Measured on the shared
-    2-core machine (load average 7-9): 64 MiB of a PostgreSQL csvlog in two chunks decoded in 5.0 s on one
-    thread and 7.2 s on two (3.1 s and 4.0 s of CPU), so threads are not the default until they are measured
-    to help."""
+#: Files of at least this many chunks are decoded on worker processes by default (each costs a process start
+#: and an import of numpy, about 0.3 s of CPU; a chunk takes about 0.4-1 s to decode).
+PARALLEL_DECODE_CHUNKS = 4
+
+
+def decode_workers(chunks: int) -> int:
+    """Worker processes decoding the ``chunks`` chunks of a file: ``$LAKESHRINK_WORKERS`` when set, else one
+    per core (:func:`default_workers`) for files of :data:`PARALLEL_DECODE_CHUNKS` chunks or more, else 1
+    (decoded in this process). Processes, not threads: decoding is Python and numpy on lists of strings (no
+    polars since round 4), which holds the GIL; round 3 measured threads slower than one thread."""
     env = os.environ.get(_ENV, "").strip()
-    return max(1, int(env)) if env.isdigit() else 1
+    if env.isdigit():
+        return max(1, int(env))
+    return default_workers() if chunks >= PARALLEL_DECODE_CHUNKS else 1
 
 
 class Ordered:
@@ -190,6 +196,11 @@ def release_memory() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- worker jobs
+def warm_decoder() -> None:
+    """A decoding worker's initializer: imports the chunk decoder before the first chunk waits for it."""
+    import lakeshrink.codecs.logs.chunk  # noqa: F401
+
+
 def decode_job(payload: bytes, raw_bytes: int, raw_crc: bytes) -> tuple[bytes, bool, str] | Exception:
     """In a worker: a chunk's bytes (bounded by its declared size), whether they match the little-endian
     CRC-32 ``raw_crc``, and their SHA-256 (hex); a decoding failure is returned, not raised (the reader
