@@ -18,12 +18,11 @@ tree with two workers and 32 MiB chunks of a PostgreSQL jsonlog). Workers are st
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import zlib
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
 #: More workers than this bring little on logs (the parent's reading and writing become the limit) and each
@@ -88,7 +87,10 @@ class Ordered:
         if not self._executors:
             if self.threads:
                 self._executors = [ThreadPoolExecutor(1) for _ in range(self.workers)]
-            else:
+            else:  # imported here: a file decoded in this process needs neither (about 20 ms of start-up)
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
                 ctx = multiprocessing.get_context("spawn")
                 self._executors = [ProcessPoolExecutor(1, mp_context=ctx, initializer=self.initializer) for _ in range(self.workers)]
 
