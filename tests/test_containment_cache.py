@@ -142,3 +142,64 @@ def test_a_cache_of_another_version_is_not_used(tmp_path):
     (cache / "edges-exact.json").write_text(json.dumps(doc))
     assert ScanCache(cache).load_edges("exact") == (set(), [])
     assert ScanCache(cache).load_footers()  # the others are still good
+
+
+def test_unchanged_format_tables_are_not_opened_again(tmp_path, monkeypatch):
+    """Discovery remembers the Delta and Iceberg tables it opened by the listing of their log folder: a re-scan
+    opens only the one that got a new commit, sees its new version, and the end-of-scan check needs no reopening."""
+    import sys
+
+    deltalake = pytest.importorskip("deltalake")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from format_tables import iceberg_catalog
+
+    from lakeshrink.tables import delta, iceberg
+
+    root = tmp_path / "lake"
+    root.mkdir()
+    base = pa.table({"x": list(range(30)), "s": [f"v{i % 7}" for i in range(30)]})
+    pq.write_table(base, root / "base.parquet")
+    for name in ("d1", "d2"):
+        deltalake.write_deltalake(str(root / name), base.slice(0, 10))
+    catalog = iceberg_catalog(tmp_path, root / "ice")
+    ice = catalog.create_table("db.t", schema=base.schema)
+    ice.append(base.slice(5, 10))
+    opened: list[str] = []
+    real_delta, real_iceberg = delta.open_delta, iceberg.open_iceberg
+    monkeypatch.setattr(delta, "open_delta", lambda fs, path, table_id, *a, **k: opened.append(table_id) or real_delta(fs, path, table_id, *a, **k))
+    monkeypatch.setattr(iceberg, "open_iceberg", lambda fs, path, table_id, **k: opened.append(table_id) or real_iceberg(fs, path, table_id, **k))
+    cache = tmp_path / "cache"
+    first = scan_lake(root, cache=cache)
+    assert sorted(opened) == ["d1", "d2", "ice/db/t"]
+    assert {(e.child, e.parent) for e in first.edges} >= {("d1", "base.parquet"), ("ice/db/t", "base.parquet")}
+    opened.clear()
+    assert scan_lake(root, cache=cache).edges == first.edges
+    assert opened == []  # nothing opened, and the change check at the end did not open them either
+    deltalake.write_deltalake(str(root / "d2"), pa.table({"x": [1000], "s": ["new"]}), mode="append")
+    changed = scan_lake(root, cache=cache)
+    assert opened == ["d2"]
+    assert ("d2", "base.parquet") not in {(e.child, e.parent) for e in changed.edges}
+    assert changed.edges == scan_lake(root).edges
+    assert next(t for t in changed.table_details if t.table == "d2").rows == 11
+
+
+def test_a_commit_during_the_scan_is_seen_by_the_log_listing(tmp_path, monkeypatch):
+    from lakeshrink.containment.scan import run as scan_mod
+
+    deltalake = pytest.importorskip("deltalake")
+    root = tmp_path / "lake"
+    root.mkdir()
+    base = pa.table({"x": list(range(30))})
+    pq.write_table(base, root / "base.parquet")
+    deltalake.write_deltalake(str(root / "d"), base.slice(0, 10))
+    real = scan_mod._verify
+
+    def verify_then_commit(run, plan):
+        outcome = real(run, plan)
+        deltalake.write_deltalake(str(root / "d"), base.slice(10, 2), mode="append")
+        return outcome
+
+    monkeypatch.setattr(scan_mod, "_verify", verify_then_commit)
+    result = scan_lake(root, cache=tmp_path / "cache")
+    assert not result.edges
+    assert [s.table for s in result.skipped] == ["d"] and "changed during the scan" in result.skipped[0].reason

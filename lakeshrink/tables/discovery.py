@@ -26,8 +26,10 @@ Example:
 
 from __future__ import annotations
 
+import os
 import posixpath
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +37,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from lakeshrink.errors import InputError, TableError
+from lakeshrink.tables.known import KnownTables, probe
 from lakeshrink.tables.refs import DataFile, Skipped, TableRef
 
 Kind = Literal["delta", "iceberg", "hudi", "directory"]
@@ -44,12 +47,14 @@ HUDI_REASON = ("a Hudi table (.hoodie/): lakeshrink reads Delta and Iceberg tabl
 
 @dataclass(frozen=True)
 class Lake:
-    """The tables of a lake, with the filesystem to read them through."""
+    """The tables of a lake, with the filesystem to read them through, and the probe of each Delta and Iceberg
+    table when it was discovered (:func:`lakeshrink.tables.known.probe`; used by :func:`changed`)."""
 
     root: str
     filesystem: pafs.FileSystem = field(repr=False, compare=False)
     tables: tuple[TableRef, ...]
     skipped: tuple[Skipped, ...] = ()
+    probes: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def table(self, table_id: str) -> TableRef:
         for ref in self.tables:
@@ -187,7 +192,7 @@ def directory_files(fs: pafs.FileSystem, path: str) -> tuple[tuple[DataFile, ...
     for info in infos:
         if info.type != pafs.FileType.File or info.path.startswith(nested):
             continue
-        parts = posixpath.relpath(info.path, path).split("/")
+        parts = _relative(info.path, path).split("/")
         if any(hidden(p) for p in parts) or parts[-1].endswith((".crc", ".tmp")):
             continue
         partition = tuple(tuple(p.split("=", 1)) for p in parts[:-1] if is_hive_dir(p))
@@ -198,16 +203,26 @@ def directory_files(fs: pafs.FileSystem, path: str) -> tuple[tuple[DataFile, ...
     return tuple(files), tuple(keys)
 
 
+def _relative(path: str, start: str) -> str:
+    """``posixpath.relpath`` for a path below ``start`` (a string cut: relpath normalises both, and cost a tenth
+    of a re-scan's discovery); other paths go through relpath."""
+    prefix = start if start.endswith("/") else start + "/"
+    if path.startswith(prefix) and "/." not in path and "//" not in path[len(prefix) - 1:]:
+        return path[len(prefix):].rstrip("/") or "."
+    return posixpath.relpath(path, start)
+
+
 def _table_id(base: str, path: str) -> str:
-    return posixpath.relpath(path, base) if path != base else posixpath.basename(path)
+    return _relative(path, base) if path != base else posixpath.basename(path)
 
 
 def table_at(fs: pafs.FileSystem, base: str, path: str, *, iceberg_metadata: dict[str, str] | None = None,
-             check_inside: bool = True) -> TableRef:
+             check_inside: bool = True, known: KnownTables | None = None, probes: dict[str, str] | None = None) -> TableRef:
     """The table stored at ``path`` (a Parquet file or a table directory), in its current state.
 
     ``check_inside`` looks for a table-format table above ``path`` (up to ``base``); the walk of :func:`discover`
-    never enters one, so it skips that check.
+    never enters one, so it skips that check. A Delta or Iceberg table is taken from ``known`` when its probe
+    did not change since it was opened (else opened and remembered there); its probe is put in ``probes`` by id.
 
     Raises:
         TableError: not a table, a Hudi table, a path inside a table-format table, or an unreadable table.
@@ -224,14 +239,18 @@ def table_at(fs: pafs.FileSystem, base: str, path: str, *, iceberg_metadata: dic
     if info.type != pafs.FileType.Directory:
         raise TableError("no such table", table=table_id, path=path)
     kind = table_kind(fs, path)
-    if kind == "delta":
-        from lakeshrink.tables.delta import open_delta
-
-        return open_delta(fs, path, table_id)
-    if kind == "iceberg":
-        from lakeshrink.tables.iceberg import open_iceberg
-
-        return open_iceberg(fs, path, table_id, metadata=(iceberg_metadata or {}).get(path))
+    if kind in ("delta", "iceberg"):
+        catalog_metadata = (iceberg_metadata or {}).get(path) if kind == "iceberg" else None
+        token = probe(fs, path, kind)
+        key = token if catalog_metadata is None else f"{token} {catalog_metadata}"  # the catalog may point elsewhere
+        ref = known.get(path, key) if known is not None else None
+        if ref is None:
+            ref = _open_format_table(fs, path, table_id, kind, catalog_metadata)
+            if known is not None and probe(fs, path, kind) == token:  # not moved while it was opened
+                known.put(path, key, ref)
+        if probes is not None:
+            probes[table_id] = token
+        return replace(ref, id=table_id)
     if kind == "hudi":
         raise TableError(HUDI_REASON, table=table_id, path=path)
     files, keys = directory_files(fs, path)
@@ -240,7 +259,37 @@ def table_at(fs: pafs.FileSystem, base: str, path: str, *, iceberg_metadata: dic
     return TableRef(table_id, path, "directory", files, keys)
 
 
-def discover(root: str | Path, *, tables: list[str] | None = None, iceberg_catalog: Any = None) -> Lake:
+def _open_format_table(fs: pafs.FileSystem, path: str, table_id: str, kind: str, catalog_metadata: str | None) -> TableRef:
+    if kind == "delta":
+        from lakeshrink.tables.delta import open_delta
+
+        return open_delta(fs, path, table_id)
+    from lakeshrink.tables.iceberg import open_iceberg
+
+    return open_iceberg(fs, path, table_id, metadata=catalog_metadata)
+
+
+def changed(lake: Lake, ref: TableRef) -> str | None:
+    """Why the storage of ``ref`` (a table of ``lake``) is no longer as discovery found it, or None when it is
+    the same: for a Delta or Iceberg table with a recorded probe, one listing of its log folder; otherwise the
+    table found again at its path, compared file by file."""
+    fs = lake.filesystem
+    token = lake.probes.get(ref.id)
+    try:
+        if token is not None and ref.format in ("delta", "iceberg"):
+            if probe(fs, ref.path, ref.format) == token:
+                return None
+            return "table changed during the scan (its log moved on since it was discovered)"
+        current = table_at(fs, lake.root, ref.path, check_inside=False)
+    except Exception as exc:  # noqa: BLE001 - whatever happened, the table is not as it was
+        return f"table changed during the scan: {exc}"
+    if replace(current, id=ref.id, metadata=ref.metadata) != ref:
+        return "table changed during the scan (its files differ from when it was discovered)"
+    return None
+
+
+def discover(root: str | Path, *, tables: list[str] | None = None, iceberg_catalog: Any = None,
+             known: str | os.PathLike[str] | None = None) -> Lake:
     """Find the tables of a lake.
 
     Args:
@@ -248,6 +297,8 @@ def discover(root: str | Path, *, tables: list[str] | None = None, iceberg_catal
         tables: explicit table paths (relative to ``root``, or absolute); default: walk the lake.
         iceberg_catalog: a pyiceberg catalog, or its name (configured in ``~/.pyiceberg.yaml`` or
             ``PYICEBERG_CATALOG__NAME__*`` variables), whose tables' current metadata is used.
+        known: a file remembering the Delta and Iceberg tables opened by the previous discovery
+            (:class:`~lakeshrink.tables.known.KnownTables`): those whose log did not change are not opened again.
 
     A table that cannot be listed or read is reported in ``Lake.skipped`` with the reason; discovery goes on.
     """
@@ -255,6 +306,8 @@ def discover(root: str | Path, *, tables: list[str] | None = None, iceberg_catal
     found: list[TableRef] = []
     skipped: list[Skipped] = []
     metadata: dict[str, str] = {}
+    probes: dict[str, str] = {}
+    memory = KnownTables(known) if known is not None else None
     if iceberg_catalog is not None:
         from lakeshrink.tables.iceberg import catalog_tables
 
@@ -263,7 +316,7 @@ def discover(root: str | Path, *, tables: list[str] | None = None, iceberg_catal
 
     def add(path: str, explicit: bool = False) -> None:
         try:
-            found.append(table_at(fs, base, path, iceberg_metadata=metadata, check_inside=explicit))
+            found.append(table_at(fs, base, path, iceberg_metadata=metadata, check_inside=explicit, known=memory, probes=probes))
         except (TableError, OSError, pa.ArrowException) as exc:
             skipped.append(Skipped(_table_id(base, path), str(exc)))
 
@@ -293,8 +346,13 @@ def discover(root: str | Path, *, tables: list[str] | None = None, iceberg_catal
                     add(e.path)
         skipped += [Skipped(_table_id(base, d) if d != base else ".", "holds names that are not UTF-8: those entries "
                             "were not read") for d in undecodable]
+    if memory is not None:
+        try:
+            memory.save()
+        except OSError:  # a cache that cannot be written only costs the next discovery time
+            pass
     found.sort(key=lambda t: t.id)
-    return Lake(base, fs, tuple(found), tuple(skipped))
+    return Lake(base, fs, tuple(found), tuple(skipped), probes)
 
 
 def read_tables_file(path: str | Path) -> list[str]:

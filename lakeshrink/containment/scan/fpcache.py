@@ -11,13 +11,15 @@ from a table is reused by the next:
 * ``edges-<types>.json``: every verified edge by (child state, parent state). Containment of a pair depends
   only on the two tables, so an edge between two unchanged tables still holds, and a pair of unchanged tables
   without an edge still has none: a re-scan after one table changed runs the pipeline only on the pairs that
-  touch a changed table, and reads only the changed tables (plus a partner, if it needs a new column set).
+  touch a changed table, and reads only the changed tables (plus a partner, if it needs a new column set);
+* ``known-tables.json``: the Delta and Iceberg tables discovery opened, by the listing of their log folder
+  (:mod:`lakeshrink.tables.known`): an unchanged one is not opened again.
 
 A table whose files carry no modification time and no pinned version has no state and is never cached.
 
-Every cache file is written atomically (:mod:`lakeshrink.fileio`), names its format and version and carries a
-checksum: the JSON documents are sealed (:mod:`lakeshrink.sealed`), a fingerprint file's metadata is a sealed document
-and its data pages carry Parquet page checksums (verified on read). A cache file that is missing, of another
+Every cache file is written atomically (to a temporary name, then renamed; not fsynced), names its format and
+version and carries a checksum: the JSON documents are sealed (:mod:`lakeshrink.sealed`), a fingerprint file's
+metadata is a sealed document and its data pages carry Parquet page checksums (verified on read). A cache file that is missing, of another
 version or hasher, damaged or does not match is ignored and rebuilt, never trusted.
 """
 
@@ -32,6 +34,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,8 +45,8 @@ import pyarrow.parquet as pq
 
 from lakeshrink.containment.scan.fingerprints import TableFingerprints
 from lakeshrink.containment.scan.footers import ColumnStats, TableFooter
-from lakeshrink.containment.lake import TableRef
-from lakeshrink.sealed import read_sealed, seal, unseal, write_sealed
+from lakeshrink.containment.lake import DataFile, TableRef
+from lakeshrink.sealed import read_sealed, seal, unseal
 from lakeshrink.containment.scan.sketches import HASHER, Sketch
 from lakeshrink.errors import CorruptArchive
 
@@ -51,15 +54,21 @@ CACHE_VERSION = 2  # 2: footer entries and the edge list stored as compact JSON 
 FP_KIND = "lakeshrink.containment.fingerprints"
 FOOTERS_KIND = "lakeshrink.containment.footer-cache"
 FOOTERS_FILE = "footers.json"
+KNOWN_TABLES_FILE = "known-tables.json"  # discovery's Delta and Iceberg tables (:mod:`lakeshrink.tables.known`)
 EDGES_KIND = "lakeshrink.containment.edge-cache"
 _META_KEY = b"lakeshrink.fingerprints"
 _TMP_SUFFIX = ".tmp"
 
 
+_REF_FIELDS = dataclasses.fields(TableRef)
+_FILE_FIELDS = dataclasses.fields(DataFile)
+
+
 def table_state(ref: TableRef) -> str | None:
     """The digest of a table's storage state, or None when it cannot be pinned down (no mtimes, no version)."""
-    fields = dataclasses.asdict(ref)
-    fields.pop("id", None)
+    # dataclasses.asdict's result, built without its deep copies (a tenth of the time: it ran for every table)
+    fields: dict[str, Any] = {f.name: getattr(ref, f.name) for f in _REF_FIELDS if f.name != "id"}
+    fields["files"] = [{f.name: getattr(d, f.name) for f in _FILE_FIELDS} for d in ref.files]
     pinned = any(v is not None for k, v in fields.items() if k.endswith(("version", "snapshot", "snapshot_id")))
     if not pinned and any(f.mtime_ns is None for f in ref.files):
         return None
@@ -178,7 +187,8 @@ class ScanCache:
             doc = read_sealed(self.root / FOOTERS_FILE, FOOTERS_KIND, (CACHE_VERSION,))
             if doc.get("hasher") != HASHER:
                 return {}
-            footers = {state: _footer_from_json(json.loads(text)) for state, text in doc["footers"].items()}
+            schemas: dict[str, pa.Schema] = {}
+            footers = {state: _footer_from_json(json.loads(text), schemas) for state, text in doc["footers"].items()}
             self._footer_text = dict(doc["footers"])
             return footers
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, CorruptArchive):
@@ -197,7 +207,7 @@ class ScanCache:
             entries[state] = text
         if entries == self._footer_text:
             return
-        write_sealed(self.root / FOOTERS_FILE, FOOTERS_KIND, CACHE_VERSION, {"hasher": HASHER, "footers": entries})
+        _write_cache_doc(self.root / FOOTERS_FILE, FOOTERS_KIND, {"hasher": HASHER, "footers": entries})
         self._footer_text = entries
 
     # edges ----------------------------------------------------------------------------------------------
@@ -220,8 +230,21 @@ class ScanCache:
         if self._edges_loaded.get(types) == (states, text):
             return
         body = {"hasher": HASHER, "types": types, "states": sorted(states), "edges": text}
-        write_sealed(self.root / f"edges-{types}.json", EDGES_KIND, CACHE_VERSION, body)
+        _write_cache_doc(self.root / f"edges-{types}.json", EDGES_KIND, body)
         self._edges_loaded[types] = (set(states), text)
+
+
+def _write_cache_doc(path: Path, kind: str, body: dict[str, Any]) -> None:
+    """A sealed cache document written to a temporary name and renamed, not fsynced (as the fingerprint files:
+    one lost or torn by a crash fails its seal and is rebuilt; two fsyncs cost more than the re-scan's work)."""
+    doc = seal(kind, CACHE_VERSION, body)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}")
+    try:
+        tmp.write_text(json.dumps(doc, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 _EDGE_FIELDS = ("child_state", "parent_state", "columns", "child_rows", "child_distinct_rows", "multiset_contained")
@@ -282,9 +305,41 @@ def _footer_to_json(f: TableFooter) -> dict[str, Any] | None:
     return {"table": f.table, "schema": schema, "rows": f.rows, "stats": stats, "footer_bytes": f.footer_bytes}
 
 
-def _footer_from_json(d: dict[str, Any]) -> TableFooter:
-    schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(d["schema"])))
-    # entries without the 5th item predate outer bounds: every statistic cached then was tight
-    stats = {name: ColumnStats(_unvalue(s[0]), _unvalue(s[1]), bool(s[2]), s[3], bool(s[4]) if len(s) > 4 else True)
-             for name, s in d["stats"].items()}
-    return TableFooter(d["table"], schema, int(d["rows"]), stats, int(d["footer_bytes"]))
+class _LazyStats(Mapping[str, ColumnStats]):
+    """A cached footer's statistics, decoded on first use: a re-scan needs the schema of every table but the
+    statistics only of the few in a pair touching a changed table."""
+
+    def __init__(self, raw: dict[str, list[Any]]):
+        self._raw: dict[str, list[Any]] | None = raw
+        self._stats: dict[str, ColumnStats] = {}
+
+    def _decoded(self) -> dict[str, ColumnStats]:
+        if self._raw is not None:
+            # entries without the 5th item predate outer bounds: every statistic cached then was tight
+            self._stats = {name: ColumnStats(_unvalue(s[0]), _unvalue(s[1]), bool(s[2]), s[3], bool(s[4]) if len(s) > 4 else True)
+                           for name, s in self._raw.items()}
+            self._raw = None
+        return self._stats
+
+    def __getitem__(self, name: str) -> ColumnStats:
+        return self._decoded()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+
+def _footer_from_json(d: dict[str, Any], schemas: dict[str, pa.Schema] | None = None) -> TableFooter:
+    """A footer from its cache entry; ``schemas`` memoises decoded schemas by their text (tables of a lake share
+    a few schemas)."""
+    text = d["schema"]
+    schema = schemas.get(text) if schemas is not None else None
+    if schema is None:
+        schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))
+        if schemas is not None:
+            schemas[text] = schema
+    if not isinstance(d["stats"], dict):
+        raise TypeError("footer statistics must be an object")
+    return TableFooter(d["table"], schema, int(d["rows"]), _LazyStats(d["stats"]), int(d["footer_bytes"]))

@@ -45,9 +45,9 @@ from lakeshrink.containment.scan import footer_guard, minmax, sketches
 from lakeshrink.containment.scan.compare import TypesMode, check_types_mode
 from lakeshrink.containment.scan.footer_guard import read_footers
 from lakeshrink.containment.scan.footers import FooterTask, TableFooter
-from lakeshrink.containment.scan.fpcache import FOOTERS_FILE, ScanCache, table_state
+from lakeshrink.containment.scan.fpcache import FOOTERS_FILE, KNOWN_TABLES_FILE, ScanCache, table_state
 from lakeshrink.containment.scan.fused import ReadResult, ReadTask, read_once
-from lakeshrink.containment.lake import Lake, TableRef, discover, table_at
+from lakeshrink.containment.lake import Lake, TableRef, discover
 from lakeshrink.containment.scan.schema_graph import Pair, schema_candidates
 from lakeshrink.containment.scan.ports import CATALOG_READER, CONTAINMENT_VERIFIER
 from lakeshrink.containment.scan.verify import Edge, Verdict, VerifyOutcome, VerifyPlan, plan_verification
@@ -55,6 +55,7 @@ from lakeshrink.engine import Engine, get_engine
 from lakeshrink.errors import CorruptArchive, InputError
 from lakeshrink.fileio import atomic_file
 from lakeshrink.serde import write_json
+from lakeshrink.tables.discovery import changed
 
 SCAN_FORMAT = "lakeshrink.containment.scan"
 EDGES_FORMAT = "lakeshrink.containment.edges"
@@ -357,17 +358,11 @@ def _collect(run: _Run, verdicts: tuple[Verdict, ...]) -> list[Edge]:
 
 def _check_unchanged(run: _Run, edges: list[Edge]) -> list[Edge]:
     """Drop every edge touching a table whose files changed since discovery (reported as skipped)."""
-    fs = run.lake.filesystem
     involved = {e.child for e in edges} | {e.parent for e in edges}
     for table in sorted(involved - set(run.skipped)):
-        ref = run.refs[table]
-        try:
-            now = table_at(fs, run.lake.root, ref.path, check_inside=False)
-        except Exception as exc:  # noqa: BLE001
-            run.skip(table, f"table changed during the scan: {exc}")
-            continue
-        if replace(now, id=ref.id, metadata=ref.metadata) != ref:
-            run.skip(table, "table changed during the scan (its files differ from when it was discovered)")
+        reason = changed(run.lake, run.refs[table])  # Delta, Iceberg: one listing of the log folder
+        if reason is not None:
+            run.skip(table, reason)
     return [e for e in edges if e.child not in run.skipped and e.parent not in run.skipped]
 
 
@@ -413,7 +408,8 @@ def scan_lake(
     check_types_mode(types)
     if _is_local(engine) and not _is_rescan(cache):
         footer_guard.prestart()  # footers are read in a child process: start it during discovery
-    lake = discover(root, tables=tables, iceberg_catalog=iceberg_catalog)
+    known = Path(cache) / KNOWN_TABLES_FILE if cache is not None else None  # unchanged Delta/Iceberg tables: not reopened
+    lake = discover(root, tables=tables, iceberg_catalog=iceberg_catalog, known=known)
     text = str(root)
     task_root = text if "://" in text else lake.root
     return scan_tables(lake, task_root=task_root, label=task_root, engine=engine, types=types, k=k, cache=cache)
