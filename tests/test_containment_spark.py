@@ -158,7 +158,12 @@ def _jobs_of_stage_4(spark, spark_engine, root, monkeypatch):
     return seen["jobs"], seen["pairs"], result
 
 
-def test_spark_jobs_do_not_grow_with_the_pairs(tmp_path, spark, spark_engine, monkeypatch):
+@pytest.mark.parametrize("path", ["one task", "shuffle"])
+def test_spark_jobs_do_not_grow_with_the_pairs(tmp_path, spark, spark_engine, monkeypatch, path):
+    from lakeshrink.spark_ext import containment as spark_containment
+
+    if path == "shuffle":  # every plan is too big for one task: the one-shuffle plan
+        monkeypatch.setattr(spark_containment, "BUCKET_ROWS", 0)
     base = pa.table({"x": list(range(40)), "y": [i % 7 for i in range(40)]})
     small, large = tmp_path / "small", tmp_path / "large"
     for root, copies in ((small, 2), (large, 14)):
@@ -171,3 +176,18 @@ def test_spark_jobs_do_not_grow_with_the_pairs(tmp_path, spark, spark_engine, mo
     assert many_pairs > 10 * few_pairs
     assert 1 <= many_jobs == few_jobs <= 2
     assert result.edges == scan_lake(large).edges
+
+
+def test_shuffle_buckets_land_one_per_partition(spark):
+    """Stage 4's bucket labels: Spark's hash partitioning puts bucket b (labelled partition_labels(n)[b]) in
+    partition b, so every decide task gets one bucket (numbering them 0..n-1 would leave some tasks empty)."""
+    from pyspark.sql import functions as F
+
+    from lakeshrink.spark_ext.containment import partition_labels
+
+    for n in (2, 4, 8, 16):
+        labels = partition_labels(n)
+        assert len(set(labels)) == n
+        frame = spark.createDataFrame([(b, label) for b, label in enumerate(labels)], "b int, bucket int")
+        placed = frame.repartition(n, "bucket").select("b", F.spark_partition_id().alias("p")).collect()
+        assert sorted((r["b"], r["p"]) for r in placed) == [(b, b) for b in range(n)]
