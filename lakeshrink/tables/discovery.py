@@ -207,8 +207,10 @@ def _relative(path: str, start: str) -> str:
     """``posixpath.relpath`` for a path below ``start`` (a string cut: relpath normalises both, and cost a tenth
     of a re-scan's discovery); other paths go through relpath."""
     prefix = start if start.endswith("/") else start + "/"
-    if path.startswith(prefix) and "/." not in path and "//" not in path[len(prefix) - 1:]:
-        return path[len(prefix):].rstrip("/") or "."
+    if path.startswith(prefix):
+        rest = path[len(prefix):].rstrip("/")
+        if rest and not any(part in ("", ".", "..") for part in rest.split("/")):
+            return rest
     return posixpath.relpath(path, start)
 
 
