@@ -2,7 +2,8 @@
 
 The algorithms of lakeshrink take and return Arrow data. An :class:`Engine` decides where they run:
 
-* ``local`` (default): in this process, on pyarrow and polars. No JVM, no cluster.
+* ``local`` (default): in this process, on pyarrow and polars, tasks of :meth:`Engine.map` on a few threads (one
+  per CPU; ``$LAKESHRINK_LOCAL_WORKERS`` sets how many). No JVM, no cluster.
 * ``spark``: the same functions run as tasks of a Spark session (classic, or Spark Connect as on Databricks
   serverless), so one machine's results equal a cluster's. Implemented in :mod:`lakeshrink.spark_ext.engine`,
   imported only when asked for.
@@ -40,6 +41,7 @@ EngineName = Literal["local", "spark"]
 ENGINE_NAMES: tuple[str, ...] = ("local", "spark")
 SPARK_MASTER_ENV = "LAKESHRINK_SPARK_MASTER"
 SPARK_REMOTE_ENV = "SPARK_REMOTE"  # pyspark's own variable for a Spark Connect server
+LOCAL_WORKERS_ENV = "LAKESHRINK_LOCAL_WORKERS"  # threads the local engine's map runs tasks on (default: the CPUs)
 
 #: Engine classes by name, as dotted paths (imported only when chosen: ``spark`` imports pyspark).
 ENGINES: Mapping[str, str] = {
@@ -121,8 +123,40 @@ class Engine(ABC):
         self.close()
 
 
+def local_workers() -> int:
+    """How many tasks :meth:`LocalEngine.map` runs at once by default: ``$LAKESHRINK_LOCAL_WORKERS``, else the
+    number of CPUs this process may use.
+
+    Raises:
+        EngineUnavailable: the variable is set to something other than a whole number of at least 1.
+    """
+    text = os.environ.get(LOCAL_WORKERS_ENV, "").strip()
+    if text:
+        try:
+            count = int(text)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise EngineUnavailable("local", f"${LOCAL_WORKERS_ENV} must be a whole number of at least 1, not {text!r}")
+        return count
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class LocalEngine(Engine):
-    """Runs everything in this process, one item after another, on pyarrow and polars."""
+    """Runs everything in this process, on pyarrow and polars; :meth:`map` runs its tasks on ``workers`` threads.
+
+    Threads, not processes: the tasks' hot loops are in pyarrow, polars and numpy kernels, which release the
+    GIL, so two threads use two cores (a stage-3 read of a table, say); and a thread sees what the caller
+    sees (no pickling, no re-import of the caller's ``__main__``, one copy of the imported libraries in memory).
+    Each running task holds its own data, so memory grows with the number of workers, not with the items.
+
+    Args:
+        workers: tasks run at once (default :func:`local_workers`); 1 runs them one after another in the
+            calling thread.
+    """
 
     name: ClassVar[str] = "local"
     ports: ClassVar[Mapping[str, str]] = {
@@ -133,15 +167,65 @@ class LocalEngine(Engine):
         "logs.compress": "lakeshrink.codecs.logs.files:LocalCompressor",
     }
 
+    def __init__(self, workers: int | None = None):
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        self.workers = local_workers() if workers is None else workers
+
     def map(self, fn: Callable[[T], R], items: Sequence[T], *, description: str | None = None) -> list[R]:
+        """Apply ``fn`` to every item on up to :attr:`workers` threads; results in input order.
+
+        If a task raises, no further task starts, the running ones finish, and the first exception (in input
+        order among those that failed) is raised with a note naming its item.
+        """
         from lakeshrink.progress import progress
 
-        results: list[R] = []
+        items = list(items)
+        workers = min(self.workers, len(items))
         with progress(description or "working", total=len(items)) as bar:
-            for item in items:
-                results.append(fn(item))
-                bar.advance()
-        return results
+            if workers <= 1:
+                results: list[R] = []
+                for item in items:
+                    results.append(_run(fn, item, description))
+                    bar.advance()
+                return results
+            return _map_threads(fn, items, workers, description, bar.advance)
+
+
+def _item_name(item: object) -> str:
+    text = str(item)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _run(fn: Callable[[T], R], item: T, description: str | None) -> R:
+    try:
+        return fn(item)
+    except Exception as exc:
+        exc.add_note(f"in {description or 'a task'} of the local engine, on {_item_name(item)}")
+        raise
+
+
+def _map_threads(fn: Callable[[T], R], items: list[T], workers: int, description: str | None,
+                 advance: Callable[[], None]) -> list[R]:
+    """:meth:`LocalEngine.map` on ``workers`` threads (a pool for this call, so nothing outlives it)."""
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="lakeshrink-local") as pool:
+        futures = [pool.submit(_run, fn, item, description) for item in items]
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for _ in done:
+                advance()
+            if any(f.exception() is not None for f in done if not f.cancelled()):
+                for f in pending:
+                    f.cancel()
+                wait(pending)
+                break
+        failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception() is not None), None)
+        if failed is not None:
+            raise failed.exception()
+        return [f.result() for f in futures]
 
 
 def spark_settings(spark_master: str | None = None, spark_remote: str | None = None) -> tuple[str | None, str | None]:

@@ -179,3 +179,52 @@ def test_parallelism_without_spark_context(values, expected):
     from lakeshrink.spark_ext.session import parallelism
 
     assert parallelism(_Session(**values)) == expected
+
+
+def _slow_square(x: int) -> int:
+    import time
+
+    time.sleep(0.001 * (x % 3))  # finish out of order
+    return x * x
+
+
+def _fail_on_seven(x: int) -> int:
+    if x == 7:
+        raise ValueError("seven is bad")
+    return x
+
+
+def test_local_map_on_threads_keeps_input_order():
+    items = list(range(50))
+    assert LocalEngine(workers=3).map(_slow_square, items) == [x * x for x in items]
+    assert LocalEngine(workers=1).map(_slow_square, items) == [x * x for x in items]
+    assert LocalEngine(workers=4).map(_slow_square, []) == []
+
+
+def test_local_map_runs_tasks_at_once():
+    import threading
+
+    barrier = threading.Barrier(2, timeout=10)  # passes only if two tasks run at the same time
+    assert LocalEngine(workers=2).map(lambda x: barrier.wait() is not None and x, [1, 2]) == [1, 2]
+    with pytest.raises(threading.BrokenBarrierError):
+        LocalEngine(workers=1).map(lambda x: threading.Barrier(2, timeout=0.2).wait(), [1])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_map_failure_names_the_item(workers):
+    with pytest.raises(ValueError, match="seven is bad") as info:
+        LocalEngine(workers=workers).map(_fail_on_seven, list(range(20)), description="counting")
+    assert any("counting" in note and "7" in note for note in info.value.__notes__)
+
+
+def test_local_workers_from_the_environment(monkeypatch):
+    monkeypatch.setenv("LAKESHRINK_LOCAL_WORKERS", "3")
+    assert LocalEngine().workers == 3
+    assert get_engine("local").workers == 3
+    monkeypatch.setenv("LAKESHRINK_LOCAL_WORKERS", "zero")
+    with pytest.raises(EngineUnavailable, match="LAKESHRINK_LOCAL_WORKERS must be a whole number"):
+        LocalEngine()
+    monkeypatch.delenv("LAKESHRINK_LOCAL_WORKERS")
+    assert LocalEngine().workers >= 1
+    with pytest.raises(ValueError, match="at least 1"):
+        LocalEngine(workers=0)

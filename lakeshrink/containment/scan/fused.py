@@ -32,6 +32,9 @@ class ReadTask:
     cacheable: bool = True
     k: int = DEFAULT_K
 
+    def __str__(self) -> str:  # how an engine names the task in an error
+        return f"table {self.ref.id}"
+
 
 @dataclass(frozen=True)
 class ReadResult:

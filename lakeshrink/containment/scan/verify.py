@@ -19,11 +19,13 @@ A table whose fingerprints cannot be read makes its pairs fail with an error nam
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -39,6 +41,9 @@ from lakeshrink.progress import progress
 BUCKET_ROWS = 6_000_000  # fingerprint rows plus joined child rows one partition may hold in memory
 FLUSH_ROWS = 1 << 20  # rows buffered per spill partition before they are written
 GROUP_ROWS = 4 << 20  # about the most fingerprint rows of one table folded at once when spilling
+
+J = TypeVar("J")
+O = TypeVar("O")
 
 
 @dataclass(frozen=True)
@@ -175,28 +180,62 @@ def colset_groups(plan: VerifyPlan, table: str, limit: int | None) -> list[dict[
     return groups + [current] if current else groups
 
 
-def _each_table(plan: VerifyPlan, failed: dict[str, str], limit: int | None = None) -> Iterator[tuple[pa.Table, int]]:
+def _each_table(plan: VerifyPlan, failed: dict[str, str], limit: int | None = None, workers: int = 1) -> Iterator[tuple[pa.Table, int]]:
     """Each table's fingerprint rows (a group of column sets at a time, see :func:`colset_groups`) with the
-    bytes of its fingerprint file (counted once per table)."""
+    bytes of its fingerprint file (counted once per table), in plan order. With ``workers`` > 1 the next
+    groups are read (and folded) on that many threads while the caller takes the current one; at most
+    ``workers + 1`` groups are held at once."""
+    jobs = [(table, i, group) for table in plan.tables for i, group in enumerate(colset_groups(plan, table, limit))]
+    last = {table: i for table, i, _ in jobs}
+
+    def read(job: tuple[str, int, dict[tuple[str, ...], int]]) -> tuple[pa.Table, int] | None:
+        table, i, group = job
+        if table in failed:  # an earlier group of it failed
+            return None
+        try:
+            return table_rows(plan, table, group)
+        except Exception as exc:  # noqa: BLE001 - reported for the table (its pairs get an error verdict)
+            failed.setdefault(table, failure_reason(exc))
+            return None
+
     with progress("stage 4: fingerprints", total=len(plan.tables)) as bar:
-        for table in plan.tables:
-            try:
-                for i, group in enumerate(colset_groups(plan, table, limit)):
-                    rows, size = table_rows(plan, table, group)
-                    yield rows, size if i == 0 else 0
-            except Exception as exc:  # noqa: BLE001 - reported for the table (its pairs get an error verdict)
-                failed[table] = failure_reason(exc)
-            bar.advance()
+        for (table, i, _), got in _ordered(read, jobs, workers):
+            if got is not None and table not in failed:
+                rows, size = got
+                yield rows, size if i == 0 else 0
+            if last[table] == i:
+                bar.advance()
 
 
-def verify_local(plan: VerifyPlan, *, budget_rows: int | None = None, spill_dir: str | None = None) -> VerifyOutcome:
-    """Stage 4 in this process: one partition in memory, or partitions spilled to Parquet (see the module)."""
+def _ordered(fn: Callable[[J], O], jobs: list[J], workers: int) -> Iterator[tuple[J, O]]:
+    """``(job, fn(job))`` in the order of ``jobs``, computed on ``workers`` threads at most ``workers + 1`` ahead."""
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield job, fn(job)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="lakeshrink-verify") as pool:
+        todo = iter(jobs)
+        window = deque((job, pool.submit(fn, job)) for job in itertools.islice(todo, workers + 1))
+        while window:
+            job, future = window.popleft()
+            following = next(todo, None)
+            if following is not None:
+                window.append((following, pool.submit(fn, following)))
+            yield job, future.result()
+
+
+def verify_local(plan: VerifyPlan, *, budget_rows: int | None = None, spill_dir: str | None = None, workers: int = 1) -> VerifyOutcome:
+    """Stage 4 in this process: one partition in memory, or partitions spilled to Parquet (see the module).
+    ``workers``: threads reading (and folding) the tables' fingerprints."""
     failed: dict[str, str] = {}
     bits = plan.partition_bits(budget_rows or BUCKET_ROWS)
     read = 0
     if bits == 0:
         parts = []
-        for rows, size in _each_table(plan, failed):
+        for rows, size in _each_table(plan, failed, workers=workers):
             parts.append(rows)
             read += size
         rows = pa.concat_tables(parts) if parts else ROWS_SCHEMA.empty_table()
@@ -204,7 +243,7 @@ def verify_local(plan: VerifyPlan, *, budget_rows: int | None = None, spill_dir:
         return VerifyOutcome(verdicts_from(plan, totals, failed), read, 0)
     with tempfile.TemporaryDirectory(prefix="lakeshrink-verify-", dir=spill_dir) as tmp:
         spill = _Spill(Path(tmp), bits)
-        for rows, size in _each_table(plan, failed, limit=GROUP_ROWS):
+        for rows, size in _each_table(plan, failed, limit=GROUP_ROWS, workers=workers):
             read += size
             spill.add(rows)
         spill.close()
@@ -264,4 +303,4 @@ class LocalVerifier:
         self.engine = engine
 
     def verify(self, plan: VerifyPlan, *, spill_dir: str | None = None) -> VerifyOutcome:
-        return verify_local(plan, spill_dir=spill_dir)
+        return verify_local(plan, spill_dir=spill_dir, workers=getattr(self.engine, "workers", 1))
