@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import pickle
 import posixpath
 from dataclasses import replace
@@ -140,13 +141,15 @@ def _decider(pair_rows: pa.Table) -> Any:
     return run
 
 
-def _whole(plan: VerifyPlan) -> Any:
+def _whole(plan: VerifyPlan, workers: int) -> Any:
     """The task of a plan small enough for one partition: the local engine's stage 4 (:func:`verify_local`,
-    no shuffle), its outcome returned pickled."""
+    no shuffle, reading fingerprints on ``workers`` threads, at most the executor's cores: it is the job's only
+    task), its outcome returned pickled."""
 
     def run(batches: Any) -> Any:
+        here = min(workers, os.cpu_count() or 1)  # the executor's own cores, not the cluster's
         for _ in batches:
-            outcome = verify_local(plan)
+            outcome = verify_local(plan, workers=here)
             yield pa.RecordBatch.from_pydict({"outcome": [pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)]}, schema=_OUTCOME_SCHEMA)
 
     return run
@@ -201,7 +204,7 @@ def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
     slim = _slim(plan)
     work = plan.fingerprint_rows + plan.joined_rows
     if work <= BUCKET_ROWS:  # the local engine's one in-memory partition: one task, as there, no shuffle
-        out = spark.range(0, 1, 1, 1).mapInArrow(_whole(slim), "outcome binary").toArrow()
+        out = spark.range(0, 1, 1, 1).mapInArrow(_whole(slim, parallelism(spark)), "outcome binary").toArrow()
         return pickle.loads(out.column("outcome")[0].as_py())
     n_tables = len(plan.tables)
     width = max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))
