@@ -208,13 +208,13 @@ def _run(fn: Callable[[T], R], item: T, description: str | None) -> R:
 def _map_threads(fn: Callable[[T], R], items: list[T], workers: int, description: str | None,
                  advance: Callable[[], None]) -> list[R]:
     """:meth:`LocalEngine.map` on ``workers`` threads (a pool for this call, so nothing outlives it)."""
-    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     with ThreadPoolExecutor(workers, thread_name_prefix="lakeshrink-local") as pool:
         futures = [pool.submit(_run, fn, item, description) for item in items]
         pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+        while pending:  # each item counted as it finishes (FIRST_EXCEPTION would return only at the end)
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for _ in done:
                 advance()
             if any(f.exception() is not None for f in done if not f.cancelled()):
