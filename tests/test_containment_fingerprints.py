@@ -122,6 +122,33 @@ def test_spilled_verification_equals_in_memory_and_brute_force(tmp_path, monkeyp
     assert {(e.child, e.parent) for e in spilled.edges if e.multiset_contained} == truth.multiset
 
 
+def test_the_spill_holds_at_most_its_flush_rows_and_writes_each_partition_whole(tmp_path, monkeypatch):
+    """The spill buffers all partitions together and writes when FLUSH_ROWS are held (it used to buffer each of
+    up to 65,536 partitions until that one alone held FLUSH_ROWS: nearly everything stayed in memory)."""
+    from benchmarks.lakegen import generate_lake
+
+    lake = generate_lake(tmp_path / "lake", scale=0.2, seed=5, max_rows=600)
+    in_memory = scan_lake(lake.root)
+    monkeypatch.setattr(verify, "BUCKET_ROWS", 1)
+    monkeypatch.setattr(verify, "FLUSH_ROWS", 100)
+    held, flushes, real_add, real_flush = [], [], verify._Spill.add, verify._Spill._flush
+
+    def add(self, rows):
+        real_add(self, rows)
+        held.append(self.buffered)
+
+    def flush(self):
+        flushes.append(self.bits)
+        real_flush(self)
+
+    monkeypatch.setattr(verify._Spill, "add", add)
+    monkeypatch.setattr(verify._Spill, "_flush", flush)
+    spilled = scan_lake(lake.root)
+    assert spilled.edges == in_memory.edges
+    assert len(flushes) > 3 and max(flushes) == verify.MAX_SPILL_BITS  # many flushes into the most partitions
+    assert max(held) < 100  # what is left after an add never reaches FLUSH_ROWS
+
+
 def test_stages_3_and_4_read_the_lake_once(tmp_path):
     for name, n in (("a", 50), ("b", 30), ("c", 10)):
         pq.write_table(pa.table({"x": list(range(n)), "y": [str(i) for i in range(n)]}), tmp_path / f"{name}.parquet")

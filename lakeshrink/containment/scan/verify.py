@@ -39,7 +39,8 @@ from lakeshrink.containment.scan.schema_graph import Pair
 from lakeshrink.progress import progress
 
 BUCKET_ROWS = 6_000_000  # fingerprint rows plus joined child rows one partition may hold in memory
-FLUSH_ROWS = 1 << 20  # rows buffered per spill partition before they are written
+FLUSH_ROWS = 4 << 20  # rows buffered (all partitions together) before a spill writes them
+MAX_SPILL_BITS = 10  # at most 1,024 spill partitions (one open file each)
 GROUP_ROWS = 4 << 20  # about the most fingerprint rows of one table folded at once when spilling
 
 J = TypeVar("J")
@@ -95,7 +96,7 @@ class VerifyPlan:
     def partition_bits(self, budget_rows: int) -> int:
         """How many top fingerprint bits to partition by so one partition holds about ``budget_rows``."""
         work, bits = self.fingerprint_rows + self.joined_rows, 0
-        while work > budget_rows << bits and bits < 16:
+        while work > budget_rows << bits and bits < MAX_SPILL_BITS:
             bits += 1
         return bits
 
@@ -253,37 +254,48 @@ def verify_local(plan: VerifyPlan, *, budget_rows: int | None = None, spill_dir:
 
 
 class _Spill:
-    """Fingerprint rows spilled to one Parquet file per partition (the top ``bits`` bits of ``hi``)."""
+    """Fingerprint rows spilled to one Parquet file per partition (the top ``bits`` bits of ``hi``).
+
+    Rows are buffered as they come, whatever their partition, and written when :data:`FLUSH_ROWS` are held in
+    all: sorted by partition, each partition's run appended to its file as one row group. Memory is bounded by
+    the buffer, not by the number of partitions (buffering each partition until it alone held FLUSH_ROWS rows
+    kept nearly the whole plan in memory on the 10,000-table lake: 21 GB after 3% of its tables)."""
 
     def __init__(self, directory: Path, bits: int):
         self.directory, self.bits = directory, bits
-        self.buffers: dict[int, list[pl.DataFrame]] = defaultdict(list)
-        self.buffered: dict[int, int] = defaultdict(int)
+        self.buffer: list[pa.Table] = []
+        self.buffered = 0
         self.writers: dict[int, pq.ParquetWriter] = {}
         self.bytes = 0
 
     def add(self, rows: pa.Table) -> None:
         if not rows.num_rows:
             return
-        frame = pl.from_arrow(rows).with_columns(pl.Series("_part", bucket_of(rows.column("hi").to_numpy(), self.bits)))
-        for (part,), piece in frame.partition_by("_part", as_dict=True).items():
-            self.buffers[part].append(piece.drop("_part"))
-            self.buffered[part] += piece.height
-            if self.buffered[part] >= FLUSH_ROWS:
-                self._flush(part)
+        self.buffer.append(rows)
+        self.buffered += rows.num_rows
+        if self.buffered >= FLUSH_ROWS:
+            self._flush()
 
-    def _flush(self, part: int) -> None:
-        if not self.buffers[part]:
+    def _flush(self) -> None:
+        if not self.buffer:
             return
-        table = pl.concat(self.buffers[part]).to_arrow().cast(ROWS_SCHEMA)
-        if part not in self.writers:
-            self.writers[part] = pq.ParquetWriter(self.directory / f"part-{part:05d}.parquet", ROWS_SCHEMA, compression="lz4")
-        self.writers[part].write_table(table)
-        self.buffers[part], self.buffered[part] = [], 0
+        table = pa.concat_tables(self.buffer).combine_chunks()
+        self.buffer, self.buffered = [], 0
+        parts = bucket_of(table.column("hi").to_numpy(), self.bits)
+        order = np.argsort(parts, kind="stable")
+        table = table.take(pa.array(order))
+        ends = np.cumsum(np.bincount(parts, minlength=1 << self.bits))
+        start = 0
+        for part, end in enumerate(ends.tolist()):
+            if end > start:
+                if part not in self.writers:
+                    path = self.directory / f"part-{part:05d}.parquet"
+                    self.writers[part] = pq.ParquetWriter(path, ROWS_SCHEMA, compression="lz4")
+                self.writers[part].write_table(table.slice(start, end - start))
+            start = end
 
     def close(self) -> None:
-        for part in list(self.buffers):
-            self._flush(part)
+        self._flush()
         for writer in self.writers.values():
             writer.close()
         self.bytes = sum(p.stat().st_size for p in self.directory.glob("part-*.parquet"))
