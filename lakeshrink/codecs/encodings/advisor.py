@@ -530,8 +530,8 @@ def advise_table(
                          stats=stats)
     if key is not None and plan.estimated_bytes is None and not _writer_tried(config, sample):
         # a cost-model plan whose every figure a later advice can make again: remembered for this key
-        # (without the reasons: a reused decision makes its own, and theirs would keep this sample in memory)
-        columns = tuple(replace(c, reason="") for c in plan.columns)
+        # (its settings, not its reasons: a reused decision makes its own, and theirs would keep this sample)
+        columns = tuple((c.candidate, c.constrained_by) for c in plan.columns)
         remember(key, Decision(columns, plan.writer, rows, found[0].path if found else None))
     return plan
 

@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from lakeshrink.codecs.encodings.plan import ColumnChoice
+from lakeshrink.codecs.encodings.candidates import Candidate
 from lakeshrink.codecs.encodings.schema import LeafColumn
 
 MAX_ENTRIES = 256
@@ -38,14 +38,15 @@ class Decision:
     """What the cost model chose for one table, to be reused on the next of the same key.
 
     Attributes:
-        columns: the per-column choices, without reasons (a plan made from the decision makes its own, see
+        columns: per leaf, in order, the setting chosen and the readers of the profile that turned away what
+            ``latest`` would have taken (a plan made from the decision makes its own reasons, see
             :func:`~lakeshrink.codecs.encodings.model_plan.plan_from_decision`).
         writer: the plan's writer (``pyarrow`` or ``duckdb-v2``).
         rows: rows of the table first advised.
         sorted_path: the column found sorted over that table (checked again on every table it is reused for).
     """
 
-    columns: tuple[ColumnChoice, ...]
+    columns: tuple[tuple[Candidate, tuple[str, ...]], ...]
     writer: str
     rows: int
     sorted_path: str | None = None
