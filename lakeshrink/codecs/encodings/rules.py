@@ -70,17 +70,17 @@ def _wanted(leaf: LeafColumn, stats: ColumnStats, total_rows: int) -> tuple[Want
         return ((False, "RLE", "booleans: RLE"),)
     if leaf.dictionary or ptype == "INT96":
         return ((True, None, "dictionary-typed or INT96: dictionary"),)
-    rep = repeats(stats, total_rows)
-    if ptype in ("INT32", "INT64"):
+    if ptype in ("INT32", "INT64"):  # (statistics are read in this order: a sorted column's distinct count is not)
         order = stats.sorted_fraction or 0.0
-        distinct = stats.full_distinct if stats.full_distinct is not None else stats.distinct
-        if distinct <= 1 or order >= 0.9:
+        if order >= 0.9 or (stats.full_distinct if stats.full_distinct is not None else stats.distinct) <= 1:
             return ((False, "DELTA_BINARY_PACKED", "constant or sorted: DELTA_BINARY_PACKED"),)
+        rep = repeats(stats, total_rows)
         if order >= 0.8 and stats.mean_run >= 2 and rep < 64:
             return ((False, "DELTA_BINARY_PACKED", "mostly sorted, in runs: DELTA_BINARY_PACKED"),)
         if rep >= 80:
             return ((True, None, "{rep:,.0f} repeats a value: dictionary"),)
         return ()
+    rep = repeats(stats, total_rows)
     if ptype in ("FLOAT", "DOUBLE"):
         if rep >= 8:
             return ((True, None, "{rep:,.0f} repeats a value: dictionary"),)
