@@ -56,7 +56,7 @@ from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, TRIAL_FACTOR
 from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns, needs_arrow_schema
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
-from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, exact_distinct, is_sorted
+from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, is_sorted
 from lakeshrink.codecs.encodings.trial import MAX_ROWS_PER_PAGE, TrialResult, footer_overhead, run_trials
 from lakeshrink.errors import InputError
 from lakeshrink.units import human_bytes
@@ -425,14 +425,6 @@ def _choose_writer(plan: EncodingPlan, table: pa.Table, profile: ReaderProfile) 
         "checked against the profile and read back; pyarrow with the settings below if its file would not do",))
 
 
-def _not_constant(column: pa.ChunkedArray) -> bool:
-    try:
-        bounds = pc.min_max(column)
-    except pa.ArrowNotImplementedError:
-        return (exact_distinct(column.combine_chunks()) or 0) > 1
-    return bounds["min"].as_py() != bounds["max"].as_py()
-
-
 def _find_sorted(
     table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ...], stats: Mapping[str, ColumnStats]
 ) -> tuple[SortKey, ...]:
@@ -460,7 +452,7 @@ def _find_sorted(
             if _nulls_at_an_end(column):
                 return (_sort_key(column, name),)
             continue
-        if is_sorted(column) and (seen is not None and seen.distinct > 1 or _not_constant(column)):
+        if is_sorted(column, varying=True):  # (not constant: one pass, no min_max kernel)
             return (_sort_key(column, name),)
     return ()
 
@@ -484,7 +476,7 @@ def _still_sorted(table: pa.Table, path: str | None) -> tuple[SortKey, ...]:
     if path is None or path not in table.column_names:
         return ()
     column = table.column(path)
-    return (_sort_key(column, path),) if is_sorted(column) and _not_constant(column) else ()
+    return (_sort_key(column, path),) if is_sorted(column, varying=True) else ()
 
 
 def advise_table(

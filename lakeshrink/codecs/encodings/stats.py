@@ -409,8 +409,12 @@ def _chao1(array: pa.Array, n_total: int, max_values: int) -> int | None:
     return int(min(n_total * (1 - null_share), round(estimate)))
 
 
-def is_sorted(array: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether a flat column is sorted ascending with nulls first or last only (used for ``sorting_columns``)."""
+def is_sorted(array: pa.Array | pa.ChunkedArray, *, varying: bool = False) -> bool:
+    """Whether a flat column is sorted ascending with nulls first or last only (used for ``sorting_columns``).
+
+    With ``varying``, also whether it holds more than one distinct value (its first and last non-null values
+    differ: the same pass, where a separate ``min_max`` would be another compute kernel).
+    """
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     view = _numeric_view(array)
@@ -422,23 +426,26 @@ def is_sorted(array: pa.Array | pa.ChunkedArray) -> bool:
             if not (nulls[:k].all() or nulls[len(nulls) - k:].all()):
                 return False
             data = data[valid]
-        return bool(np.all(data[1:] >= data[:-1]))
+        if not bool(np.all(data[1:] >= data[:-1])):
+            return False
+        return not varying or (len(data) >= 2 and bool(data[0] != data[-1]))
     if len(array) <= FEW_STRINGS and _is_string(array.type):
         values = array.to_pylist()
         present = [v for v in values if v is not None]
         k = len(values) - len(present)
         if len(present) < 2:
-            return True
+            return not varying
         if k and not (all(v is None for v in values[:k]) or all(v is None for v in values[len(values) - k:])):
             return False
-        return all(a <= b for a, b in zip(present, present[1:]))
+        return all(a <= b for a, b in zip(present, present[1:])) and (not varying or present[0] != present[-1])
     values = array.drop_null()
     if len(values) < 2:
-        return True
+        return not varying
     nulls = np.asarray(array.is_null())
     if array.null_count and not (nulls[: array.null_count].all() or nulls[len(nulls) - array.null_count:].all()):
         return False
     try:
-        return bool(pc.all(pc.less_equal(values.slice(0, len(values) - 1), values.slice(1))).as_py())
+        ordered = bool(pc.all(pc.less_equal(values.slice(0, len(values) - 1), values.slice(1))).as_py())
     except pa.ArrowNotImplementedError:
         return False
+    return ordered and (not varying or values[0].as_py() != values[len(values) - 1].as_py())
