@@ -573,9 +573,15 @@ def _model_stats(sample: Sample, leaves: tuple[LeafColumn, ...]) -> dict[str, Co
     return stats
 
 
+@functools.lru_cache(maxsize=1)
+def _default_config() -> AdvisorConfig:
+    """The default settings, one object (immutable): a decision's key hashes it once, not per advice."""
+    return AdvisorConfig()
+
+
 def advisor_config(config: AdvisorConfig | None, objective: str | None, readers: str | None = None) -> AdvisorConfig:
     """``config`` (default settings when ``None``) with ``objective`` and ``readers`` put in, when given."""
-    config = config or AdvisorConfig()
+    config = config or _default_config()
     if objective is not None:
         config = replace(config, objective=objective)
     if readers is not None:

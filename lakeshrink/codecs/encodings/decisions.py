@@ -71,10 +71,29 @@ def decision_key(leaves: tuple[LeafColumn, ...], config: Hashable, rows: int, wh
     when the settings cannot be a key (a list given where a tuple is expected): nothing is then remembered."""
     key = _Key((leaves, config, rows.bit_length(), whole))
     try:
-        key._hash = hash(tuple(key))
+        key._hash = hash((_schema_hash(leaves, config), rows.bit_length(), whole))
     except TypeError:
         return None
     return key
+
+
+_HASHES: dict[tuple[int, int], tuple[object, object, int]] = {}
+
+
+def _schema_hash(leaves: tuple[LeafColumn, ...], config: Hashable) -> int:
+    """``hash((leaves, config))``, remembered for the last few pairs of objects (the leaves of a schema and the
+    default settings are the same objects from one advice to the next; hashing every leaf and setting again
+    cost more than the look-up). The pair is held, so its ids cannot be reused by other objects meanwhile."""
+    ids = (id(leaves), id(config))
+    found = _HASHES.get(ids)
+    if found is not None and found[0] is leaves and found[1] is config:
+        return found[2]
+    value = hash((leaves, config))
+    with _LOCK:
+        if len(_HASHES) >= 64:
+            _HASHES.clear()
+        _HASHES[ids] = (leaves, config, value)
+    return value
 
 
 def recall(key: Hashable) -> Decision | None:

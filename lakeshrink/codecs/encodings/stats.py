@@ -438,14 +438,14 @@ def is_sorted(array: pa.Array | pa.ChunkedArray, *, varying: bool = False) -> bo
         if k and not (all(v is None for v in values[:k]) or all(v is None for v in values[len(values) - k:])):
             return False
         return all(a <= b for a, b in zip(present, present[1:])) and (not varying or present[0] != present[-1])
-    values = array.drop_null()
+    k, n = array.null_count, len(array)
+    values = array.drop_null() if k else array
     if len(values) < 2:
         return not varying
-    nulls = np.asarray(array.is_null())
-    if array.null_count and not (nulls[: array.null_count].all() or nulls[len(nulls) - array.null_count:].all()):
-        return False
-    try:
-        ordered = bool(pc.all(pc.less_equal(values.slice(0, len(values) - 1), values.slice(1))).as_py())
+    if k and not (array.slice(0, k).null_count == k or array.slice(n - k, k).null_count == k):
+        return False  # nulls not all at the start nor all at the end
+    try:  # (the comparison's false_count, not an ``all`` kernel)
+        ordered = pc.less_equal(values.slice(0, len(values) - 1), values.slice(1)).false_count == 0
     except pa.ArrowNotImplementedError:
         return False
     return ordered and (not varying or values[0].as_py() != values[len(values) - 1].as_py())
