@@ -196,17 +196,23 @@ class _NumericFacts:
         self.values = data if valid is None else data[valid]
         self.present = len(self.values)
         self._counts: np.ndarray | None = None
+        self._new: np.ndarray | None = None
+
+    def _starts(self) -> np.ndarray:
+        """Whether each value of the sorted values differs from the one before (the first does)."""
+        if self._new is None:
+            ranked = np.sort(self.values)
+            self._new = np.concatenate(([True], ranked[1:] != ranked[:-1]))
+        return self._new
 
     def counts(self) -> np.ndarray:
         """Occurrences of each distinct value."""
         if self._counts is None:
-            ranked = np.sort(self.values)
-            starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
-            self._counts = np.diff(np.append(starts, self.present))
+            self._counts = np.diff(np.append(np.flatnonzero(self._starts()), self.present))
         return self._counts
 
     def distinct(self) -> int:
-        return len(self.counts())
+        return int(np.count_nonzero(self._starts()))
 
     def singletons(self) -> int:
         return int(np.count_nonzero(self.counts() == 1))
@@ -234,16 +240,21 @@ class _Strings(_NumericFacts):
     def __init__(self, array: pa.Array):
         self.array = array
         self.present = len(array) - array.null_count
-        self._encoded: tuple[pa.DictionaryArray, np.ndarray, np.ndarray | None] | None = None
+        self._encoded: pa.DictionaryArray | None = None
+        self._view: tuple[np.ndarray, np.ndarray | None] | None = None
         self._counts = None
 
-    def _indices(self) -> tuple[pa.DictionaryArray, np.ndarray, np.ndarray | None]:
+    def _encode(self) -> pa.DictionaryArray:
         if self._encoded is None:
-            encoded = pc.dictionary_encode(self.array)
-            view = _numeric_view(encoded.indices)
-            assert view is not None  # integer indices
-            self._encoded = (encoded, *view)
+            self._encoded = pc.dictionary_encode(self.array)
         return self._encoded
+
+    def _indices(self) -> tuple[pa.DictionaryArray, np.ndarray, np.ndarray | None]:
+        if self._view is None:
+            view = _numeric_view(self._encode().indices)
+            assert view is not None  # integer indices
+            self._view = view
+        return (self._encode(), *self._view)
 
     @property  # type: ignore[override]
     def data(self) -> np.ndarray:
@@ -260,7 +271,7 @@ class _Strings(_NumericFacts):
         return self._counts
 
     def distinct(self) -> int:
-        return len(self._indices()[0].dictionary)  # nulls are not in it (null_encoding="mask")
+        return len(self._encode().dictionary)  # nulls are not in it (null_encoding="mask")
 
     def ordered(self) -> float | None:
         return _string_order(self.array, self.present) if self.present >= 2 else None
