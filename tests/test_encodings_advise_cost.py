@@ -71,6 +71,7 @@ def _columns(n: int = 3_000) -> dict[str, pa.Array]:
         "int_nulls": pa.array(rng.integers(0, 500, n), mask=mask),
         "float": pa.array(rng.random(n).round(2)),
         "string": pa.array([f"code {i % 37}" for i in rng.integers(0, 1000, n)]),
+        "long_string": pa.array([f"a longer message {i % 37}" for i in rng.integers(0, 1000, n)]),
         "string_nulls": pa.array([f"v{i}" for i in rng.integers(0, 40, n)], mask=mask),
         "few_strings": pa.array(["b", None, "a", "a", "c", "b", "b"] * 10),
     }
@@ -101,7 +102,9 @@ def test_statistics_no_rule_reads_are_not_computed():
     assert not _computed(stats["float"], "sorted_fraction")  # no float rule reads an order
     for name, st in stats.items():  # runs and Chao1's counts: no rule of these columns needed them
         assert not _computed(st, "mean_run") and not _computed(st, "singletons"), name
-    assert _computed(stats["int"], "distinct") and _computed(stats["string"], "distinct")
+    assert not _computed(stats["string"], "distinct")  # 2-10 bytes in under 20,000 rows: no rule counts them
+    assert picks["long_string"].dictionary and _computed(stats["long_string"], "distinct")
+    assert _computed(stats["int"], "distinct")
     # reading them later gives what an eager computation gives, and pickling resolves them all
     back = pickle.loads(pickle.dumps(stats["sorted_int"]))
     assert all(_computed(back, name) for name in LAZY_STATS)

@@ -80,22 +80,29 @@ def _wanted(leaf: LeafColumn, stats: ColumnStats, total_rows: int) -> tuple[Want
         if rep >= 80:
             return ((True, None, "{rep:,.0f} repeats a value: dictionary"),)
         return ()
+    if ptype == "BYTE_ARRAY":
+        # read in this order: the width is free, the order costs a comparison of neighbours, the distinct count a
+        # hash of every string; a dictionary needs 10+ bytes or 20,000+ values, so shorter strings in a smaller
+        # table are not hashed for it
+        width = stats.width
+        present = (stats.values - stats.nulls) * total_rows / max(1, stats.values)
+        if (width >= 10 or present >= 20_000) and ((width >= 32 and repeats(stats, total_rows) >= 5)
+                                                  or (width >= 10 and repeats(stats, total_rows) >= 20)
+                                                  or (present >= 20_000 and repeats(stats, total_rows) >= 64)):
+            return ((True, None, "{rep:,.0f} repeats a {width:.0f}-byte string: dictionary"),)
+        hashed = width >= 10 or present >= 20_000  # the distinct count is known by now: it goes first
+        if width >= 8 and ((repeats(stats, total_rows) < 4 and (stats.sorted_fraction or 0.0) >= 0.9) if hashed
+                           else ((stats.sorted_fraction or 0.0) >= 0.9 and repeats(stats, total_rows) < 4)):
+            return ((False, "DELTA_LENGTH_BYTE_ARRAY", "sorted distinct strings: DELTA_LENGTH_BYTE_ARRAY"),)
+        if width <= 2.1 and repeats(stats, total_rows) >= 100 and stats.mean_run < 3:
+            return ((False, "DELTA_LENGTH_BYTE_ARRAY", "repeated short codes: DELTA_LENGTH_BYTE_ARRAY"),)
+        return ()
     rep = repeats(stats, total_rows)
     if ptype in ("FLOAT", "DOUBLE"):
         if rep >= 8:
             return ((True, None, "{rep:,.0f} repeats a value: dictionary"),)
         if rep < 1.5:
             return ((False, "BYTE_STREAM_SPLIT", "all-but-distinct floats: BYTE_STREAM_SPLIT"),)
-        return ()
-    if ptype == "BYTE_ARRAY":
-        width = stats.width
-        present = (stats.values - stats.nulls) * total_rows / max(1, stats.values)
-        if (width >= 32 and rep >= 5) or (width >= 10 and rep >= 20) or (rep >= 64 and present >= 20_000):
-            return ((True, None, "{rep:,.0f} repeats a {width:.0f}-byte string: dictionary"),)
-        if width >= 8 and rep < 4 and (stats.sorted_fraction or 0.0) >= 0.9:  # (a string's order costs a pass)
-            return ((False, "DELTA_LENGTH_BYTE_ARRAY", "sorted distinct strings: DELTA_LENGTH_BYTE_ARRAY"),)
-        if width <= 2.1 and rep >= 100 and stats.mean_run < 3:
-            return ((False, "DELTA_LENGTH_BYTE_ARRAY", "repeated short codes: DELTA_LENGTH_BYTE_ARRAY"),)
         return ()
     distinct = stats.full_distinct if stats.full_distinct is not None else stats.distinct
     if distinct > 1 and rep >= 10:
