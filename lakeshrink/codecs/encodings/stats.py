@@ -297,7 +297,7 @@ def _is_string(dtype: pa.DataType) -> bool:
 def _string_bytes(array: pa.Array) -> int:
     """Payload bytes of a string or binary array (null slots hold none), from its offsets."""
     large = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if large else np.int32)
+    offsets = memoryview(array.buffers()[1]).cast("q" if large else "i")  # two reads: no numpy array needed
     return int(offsets[array.offset + len(array)] - offsets[array.offset])
 
 
