@@ -17,6 +17,7 @@ from lakeshrink.codecs.encodings.advisor import advisor_config
 from lakeshrink.codecs.encodings.decisions import decision_key, forget
 from lakeshrink.codecs.encodings.profiles import resolve_profile
 from lakeshrink.codecs.encodings.rules import rule_candidate
+from lakeshrink.codecs.encodings.sample import run_indices, run_starts
 from lakeshrink.codecs.encodings.schema import leaf_columns
 from lakeshrink.codecs.encodings.source import int96_of
 from lakeshrink.codecs.encodings.stats import LAZY_STATS, column_stats, is_sorted
@@ -149,3 +150,11 @@ def test_int96_found_with_or_without_the_arrow_schema(tmp_path):
         meta = pq.ParquetFile(tmp_path / f"{name}.parquet").metadata
         read = pq.read_table(tmp_path / f"{name}.parquet")
         assert int96_of(meta) is expected and int96_of(meta, read.schema) is expected
+
+
+@pytest.mark.parametrize("rows,sample,runs", [(0, 10, 4), (5, 10, 4), (26_115, 2_048, 32), (100, 7, 32), (50, 3, 5)])
+def test_run_indices_are_the_rows_of_the_runs(rows, sample, runs):
+    pieces = [np.arange(start, start + length) for start, length in run_starts(rows, sample, runs=runs, seed=3)]
+    expected = np.concatenate(pieces) if pieces else np.arange(0)
+    got = run_indices(rows, sample, runs=runs, seed=3)
+    assert got.dtype == np.int64 and np.array_equal(got, expected)
