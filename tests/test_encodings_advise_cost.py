@@ -13,7 +13,8 @@ import pytest
 
 from lakeshrink.codecs.encodings import AdvisorConfig, advise
 from lakeshrink.codecs.encodings import stats as stats_module
-from lakeshrink.codecs.encodings.advisor import advisor_config
+from lakeshrink.codecs.encodings.advisor import _find_sorted, advisor_config
+from lakeshrink.codecs.encodings.plan import SortKey
 from lakeshrink.codecs.encodings.decisions import decision_key, forget
 from lakeshrink.codecs.encodings.profiles import resolve_profile
 from lakeshrink.codecs.encodings.rules import rule_candidate
@@ -158,3 +159,14 @@ def test_run_indices_are_the_rows_of_the_runs(rows, sample, runs):
     expected = np.concatenate(pieces) if pieces else np.arange(0)
     got = run_indices(rows, sample, runs=runs, seed=3)
     assert got.dtype == np.int64 and np.array_equal(got, expected)
+
+
+def test_a_whole_table_sorted_column_is_found_without_its_distinct_count():
+    table = pa.table({"const": pa.array([4] * 300), "nulls_first": pa.array([None] * 5 + [3] * 295, pa.int64()),
+                      "id": pa.array([None] + list(range(299)), pa.int64()), "s": pa.array([f"{i:04d}" for i in range(300)])})
+    leaves = leaf_columns(table.schema)
+    stats = {leaf.path: column_stats(table.column(leaf.path).chunk(0)) for leaf in leaves}
+    assert _find_sorted(table, table, leaves, stats) == (SortKey("id", False, True),)  # the constants skipped
+    assert not _computed(stats["id"], "distinct") and not _computed(stats["const"], "distinct")
+    alone = table.select(["const", "nulls_first"])
+    assert _find_sorted(alone, alone, leaf_columns(alone.schema), {k: stats[k] for k in alone.column_names}) == ()

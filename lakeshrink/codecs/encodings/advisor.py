@@ -445,13 +445,16 @@ def _find_sorted(
                                                    or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type)):
             continue
         seen = stats.get(name)
-        if seen is not None and ((seen.sorted_fraction is not None and seen.sorted_fraction < 1.0)
-                                 or (seen.distinct <= 1 and seen.values == len(column))):
-            continue  # out of order in the sample, or constant over the whole table
-        if whole and seen is not None and seen.sorted_fraction == 1.0 and seen.distinct > 1:
-            if _nulls_at_an_end(column):
+        if seen is not None and seen.sorted_fraction is not None and seen.sorted_fraction < 1.0:
+            continue  # out of order in the sample
+        if whole and seen is not None and seen.sorted_fraction == 1.0:
+            # the sample is the table: sorted, and not constant when its first and last values differ (no
+            # distinct count needed: the cost model may never read it, a sorted integer column's for one)
+            if _nulls_at_an_end(column) and _ends_differ(column):
                 return (_sort_key(column, name),)
             continue
+        if seen is not None and seen.values == len(column) and seen.distinct <= 1:
+            continue  # constant over the whole table
         if is_sorted(column, varying=True):  # (not constant: one pass, no min_max kernel)
             return (_sort_key(column, name),)
     return ()
@@ -464,6 +467,15 @@ def _nulls_at_an_end(column: pa.ChunkedArray) -> bool:
         return True
     n = len(column)
     return column.slice(0, k).null_count == k or column.slice(n - k, k).null_count == k
+
+
+def _ends_differ(column: pa.ChunkedArray) -> bool:
+    """Whether the first and last non-null values of ``column``, whose nulls (if any) lie at one end, differ."""
+    k, n = column.null_count, len(column)
+    if n - k < 2:
+        return False
+    first, last = (k, n - 1) if k and not column[0].is_valid else (0, n - k - 1)
+    return column[first].as_py() != column[last].as_py()
 
 
 def _sort_key(column: pa.ChunkedArray, name: str) -> SortKey:
