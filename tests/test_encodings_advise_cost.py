@@ -72,6 +72,7 @@ def _columns(n: int = 3_000) -> dict[str, pa.Array]:
         "int": pa.array(rng.integers(0, 50, n)),
         "int_nulls": pa.array(rng.integers(0, 500, n), mask=mask),
         "float": pa.array(rng.random(n).round(2)),
+        "float_nan": pa.array(np.where(rng.random(n) < 0.05, np.nan, rng.random(n).round(1))),  # NaN: one value
         "string": pa.array([f"code {i % 37}" for i in rng.integers(0, 1000, n)]),
         "long_string": pa.array([f"a longer message {i % 37}" for i in rng.integers(0, 1000, n)]),
         "string_nulls": pa.array([f"v{i}" for i in rng.integers(0, 40, n)], mask=mask),
