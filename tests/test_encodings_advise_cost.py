@@ -171,3 +171,12 @@ def test_a_whole_table_sorted_column_is_found_without_its_distinct_count():
     assert not _computed(stats["id"], "distinct") and not _computed(stats["const"], "distinct")
     alone = table.select(["const", "nulls_first"])
     assert _find_sorted(alone, alone, leaf_columns(alone.schema), {k: stats[k] for k in alone.column_names}) == ()
+
+
+def test_chao1_of_a_part_is_made_only_when_read():
+    st = column_stats(_columns()["sorted_int"])
+    calls = []
+    lazy = st.with_full_distinct(lambda: calls.append(1) or 12_345)
+    pick = rule_candidate(leaf_columns(pa.schema([("id", pa.int64())]))[0], lazy, resolve_profile("portable"), 30_000)[0]
+    assert pick.encoding == "DELTA_BINARY_PACKED" and not calls  # sorted: no rule read the whole column's count
+    assert lazy.full_distinct == 12_345 and lazy.full_distinct == 12_345 and calls == [1]

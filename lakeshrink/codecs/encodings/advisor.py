@@ -307,7 +307,7 @@ def advise_sample(
         stats = sample_stats(sample, leaves, full_distinct)
     if by_model(config, sample.rows, sample.total_rows, len(leaves)):
         if sample.rows < sample.total_rows:  # distinct counts of the whole table, estimated from the sample's own
-            stats = {p: st if st.full_distinct is not None else st.with_full_distinct(st.chao1(sample.total_rows))
+            stats = {p: st if st.full_distinct is not None else st.with_full_distinct(functools.partial(st.chao1, sample.total_rows))
                      for p, st in stats.items()}  # (as _model_stats does)
         plan = plan_by_rules(sample, leaves, stats, profile, config, sorting, notes, int96)
         # DuckDB's writer is tried on the sample only where that costs a few % of the rewrite (16x the rows)
@@ -580,7 +580,7 @@ def _model_stats(sample: Sample, leaves: tuple[LeafColumn, ...]) -> dict[str, Co
     the whole table estimated from it when it is a part."""
     stats = sample_stats(sample, leaves)
     if sample.rows < sample.total_rows:
-        stats = {p: st if st.full_distinct is not None else st.with_full_distinct(st.chao1(sample.total_rows))
+        stats = {p: st if st.full_distinct is not None else st.with_full_distinct(functools.partial(st.chao1, sample.total_rows))
                  for p, st in stats.items()}
     return stats
 

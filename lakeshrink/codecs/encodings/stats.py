@@ -10,6 +10,7 @@ table, ``approx_count_distinct`` on Spark) to scale dictionary sizes correctly.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,8 @@ class ColumnStats:
             ``None`` for types without an order. For strings it is computed when first read (a comparison of
             every neighbouring pair: the cost model needs it for few columns, the plan's reasons for all).
         width: average bytes per non-null value in Arrow (strings: payload bytes).
-        full_distinct: distinct values of the whole column, when known.
+        full_distinct: distinct values of the whole column, when known (may be given as a callable: the cost
+            model's Chao1 estimate of a part's column is made only if a rule or reason reads it).
         singletons: distinct values seen once in the sample; ``doubletons``: seen twice (for Chao1).
 
     ``distinct``, ``mean_run``, ``sorted_fraction``, ``singletons`` and ``doubletons`` each cost a pass over the
@@ -50,19 +52,19 @@ class ColumnStats:
     mean_run: float = LazyField(1.0)  # type: ignore[assignment]
     sorted_fraction: float | None = LazyField(None)  # type: ignore[assignment]
     width: float = 0.0
-    full_distinct: int | None = None
+    full_distinct: int | None = LazyField(None)  # type: ignore[assignment]
     singletons: int = LazyField(0)  # type: ignore[assignment]
     doubletons: int = LazyField(0)  # type: ignore[assignment]
 
     def __getstate__(self) -> dict:
         return resolved_state(self, *LAZY_STATS)
 
-    def with_full_distinct(self, full_distinct: int | None) -> ColumnStats:
-        """These statistics with ``full_distinct`` set, the ones not read yet still computed only when read
-        (``dataclasses.replace`` would compute them all)."""
+    def with_full_distinct(self, full_distinct: int | None | Callable[[], int | None]) -> ColumnStats:
+        """These statistics with ``full_distinct`` set (a value, or a callable computed when first read), the
+        ones not read yet still computed only when read (``dataclasses.replace`` would compute them all)."""
         copy = object.__new__(ColumnStats)
         copy.__dict__.update(self.__dict__)
-        copy.__dict__["full_distinct"] = full_distinct
+        copy.__dict__["_full_distinct_value"] = full_distinct
         return copy
 
     def chao1(self, total_rows: int) -> int:
@@ -96,7 +98,7 @@ class ColumnStats:
         return ", ".join(parts)
 
 
-LAZY_STATS = ("distinct", "mean_run", "sorted_fraction", "singletons", "doubletons")
+LAZY_STATS = ("distinct", "mean_run", "sorted_fraction", "full_distinct", "singletons", "doubletons")
 
 EMPTY = ColumnStats(0, 0, 0, 1.0, None, 0.0)
 
