@@ -56,7 +56,7 @@ from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, TRIAL_FACTOR
 from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns, needs_arrow_schema
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
-from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, exact_distinct, is_sorted
+from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, is_sorted
 from lakeshrink.codecs.encodings.trial import MAX_ROWS_PER_PAGE, TrialResult, footer_overhead, run_trials
 from lakeshrink.errors import InputError
 from lakeshrink.units import human_bytes
@@ -307,7 +307,7 @@ def advise_sample(
         stats = sample_stats(sample, leaves, full_distinct)
     if by_model(config, sample.rows, sample.total_rows, len(leaves)):
         if sample.rows < sample.total_rows:  # distinct counts of the whole table, estimated from the sample's own
-            stats = {p: st if st.full_distinct is not None else replace(st, full_distinct=st.chao1(sample.total_rows))
+            stats = {p: st if st.full_distinct is not None else st.with_full_distinct(functools.partial(st.chao1, sample.total_rows))
                      for p, st in stats.items()}  # (as _model_stats does)
         plan = plan_by_rules(sample, leaves, stats, profile, config, sorting, notes, int96)
         # DuckDB's writer is tried on the sample only where that costs a few % of the rewrite (16x the rows)
@@ -425,14 +425,6 @@ def _choose_writer(plan: EncodingPlan, table: pa.Table, profile: ReaderProfile) 
         "checked against the profile and read back; pyarrow with the settings below if its file would not do",))
 
 
-def _not_constant(column: pa.ChunkedArray) -> bool:
-    try:
-        bounds = pc.min_max(column)
-    except pa.ArrowNotImplementedError:
-        return (exact_distinct(column.combine_chunks()) or 0) > 1
-    return bounds["min"].as_py() != bounds["max"].as_py()
-
-
 def _find_sorted(
     table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ...], stats: Mapping[str, ColumnStats]
 ) -> tuple[SortKey, ...]:
@@ -453,14 +445,17 @@ def _find_sorted(
                                                    or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type)):
             continue
         seen = stats.get(name)
-        if seen is not None and ((seen.sorted_fraction is not None and seen.sorted_fraction < 1.0)
-                                 or (seen.distinct <= 1 and seen.values == len(column))):
-            continue  # out of order in the sample, or constant over the whole table
-        if whole and seen is not None and seen.sorted_fraction == 1.0 and seen.distinct > 1:
-            if _nulls_at_an_end(column):
+        if seen is not None and seen.sorted_fraction is not None and seen.sorted_fraction < 1.0:
+            continue  # out of order in the sample
+        if whole and seen is not None and seen.sorted_fraction == 1.0:
+            # the sample is the table: sorted, and not constant when its first and last values differ (no
+            # distinct count needed: the cost model may never read it, a sorted integer column's for one)
+            if _nulls_at_an_end(column) and _ends_differ(column):
                 return (_sort_key(column, name),)
             continue
-        if is_sorted(column) and (seen is not None and seen.distinct > 1 or _not_constant(column)):
+        if seen is not None and seen.values == len(column) and seen.distinct <= 1:
+            continue  # constant over the whole table
+        if is_sorted(column, varying=True):  # (not constant: one pass, no min_max kernel)
             return (_sort_key(column, name),)
     return ()
 
@@ -474,6 +469,15 @@ def _nulls_at_an_end(column: pa.ChunkedArray) -> bool:
     return column.slice(0, k).null_count == k or column.slice(n - k, k).null_count == k
 
 
+def _ends_differ(column: pa.ChunkedArray) -> bool:
+    """Whether the first and last non-null values of ``column``, whose nulls (if any) lie at one end, differ."""
+    k, n = column.null_count, len(column)
+    if n - k < 2:
+        return False
+    first, last = (k, n - 1) if k and not column[0].is_valid else (0, n - k - 1)
+    return column[first].as_py() != column[last].as_py()
+
+
 def _sort_key(column: pa.ChunkedArray, name: str) -> SortKey:
     first = column.null_count > 0 and not column[0].is_valid
     return SortKey(name, False, bool(first))
@@ -484,7 +488,7 @@ def _still_sorted(table: pa.Table, path: str | None) -> tuple[SortKey, ...]:
     if path is None or path not in table.column_names:
         return ()
     column = table.column(path)
-    return (_sort_key(column, path),) if is_sorted(column) and _not_constant(column) else ()
+    return (_sort_key(column, path),) if is_sorted(column, varying=True) else ()
 
 
 def advise_table(
@@ -530,8 +534,8 @@ def advise_table(
                          stats=stats)
     if key is not None and plan.estimated_bytes is None and not _writer_tried(config, sample):
         # a cost-model plan whose every figure a later advice can make again: remembered for this key
-        # (without the reasons: a reused decision makes its own, and theirs would keep this sample in memory)
-        columns = tuple(replace(c, reason="") for c in plan.columns)
+        # (its settings, not its reasons: a reused decision makes its own, and theirs would keep this sample)
+        columns = tuple((c.candidate, c.constrained_by) for c in plan.columns)
         remember(key, Decision(columns, plan.writer, rows, found[0].path if found else None))
     return plan
 
@@ -576,14 +580,20 @@ def _model_stats(sample: Sample, leaves: tuple[LeafColumn, ...]) -> dict[str, Co
     the whole table estimated from it when it is a part."""
     stats = sample_stats(sample, leaves)
     if sample.rows < sample.total_rows:
-        stats = {p: st if st.full_distinct is not None else replace(st, full_distinct=st.chao1(sample.total_rows))
+        stats = {p: st if st.full_distinct is not None else st.with_full_distinct(functools.partial(st.chao1, sample.total_rows))
                  for p, st in stats.items()}
     return stats
 
 
+@functools.lru_cache(maxsize=1)
+def _default_config() -> AdvisorConfig:
+    """The default settings, one object (immutable): a decision's key hashes it once, not per advice."""
+    return AdvisorConfig()
+
+
 def advisor_config(config: AdvisorConfig | None, objective: str | None, readers: str | None = None) -> AdvisorConfig:
     """``config`` (default settings when ``None``) with ``objective`` and ``readers`` put in, when given."""
-    config = config or AdvisorConfig()
+    config = config or _default_config()
     if objective is not None:
         config = replace(config, objective=objective)
     if readers is not None:

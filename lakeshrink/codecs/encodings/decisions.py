@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from lakeshrink.codecs.encodings.plan import ColumnChoice
+from lakeshrink.codecs.encodings.candidates import Candidate
 from lakeshrink.codecs.encodings.schema import LeafColumn
 
 MAX_ENTRIES = 256
@@ -38,14 +38,15 @@ class Decision:
     """What the cost model chose for one table, to be reused on the next of the same key.
 
     Attributes:
-        columns: the per-column choices, without reasons (a plan made from the decision makes its own, see
+        columns: per leaf, in order, the setting chosen and the readers of the profile that turned away what
+            ``latest`` would have taken (a plan made from the decision makes its own reasons, see
             :func:`~lakeshrink.codecs.encodings.model_plan.plan_from_decision`).
         writer: the plan's writer (``pyarrow`` or ``duckdb-v2``).
         rows: rows of the table first advised.
         sorted_path: the column found sorted over that table (checked again on every table it is reused for).
     """
 
-    columns: tuple[ColumnChoice, ...]
+    columns: tuple[tuple[Candidate, tuple[str, ...]], ...]
     writer: str
     rows: int
     sorted_path: str | None = None
@@ -70,10 +71,29 @@ def decision_key(leaves: tuple[LeafColumn, ...], config: Hashable, rows: int, wh
     when the settings cannot be a key (a list given where a tuple is expected): nothing is then remembered."""
     key = _Key((leaves, config, rows.bit_length(), whole))
     try:
-        key._hash = hash(tuple(key))
+        key._hash = hash((_schema_hash(leaves, config), rows.bit_length(), whole))
     except TypeError:
         return None
     return key
+
+
+_HASHES: dict[tuple[int, int], tuple[object, object, int]] = {}
+
+
+def _schema_hash(leaves: tuple[LeafColumn, ...], config: Hashable) -> int:
+    """``hash((leaves, config))``, remembered for the last few pairs of objects (the leaves of a schema and the
+    default settings are the same objects from one advice to the next; hashing every leaf and setting again
+    cost more than the look-up). The pair is held, so its ids cannot be reused by other objects meanwhile."""
+    ids = (id(leaves), id(config))
+    found = _HASHES.get(ids)
+    if found is not None and found[0] is leaves and found[1] is config:
+        return found[2]
+    value = hash((leaves, config))
+    with _LOCK:
+        if len(_HASHES) >= 64:
+            _HASHES.clear()
+        _HASHES[ids] = (leaves, config, value)
+    return value
 
 
 def recall(key: Hashable) -> Decision | None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lakeshrink.codecs.encodings.candidates import Candidate
 from lakeshrink.codecs.encodings.decisions import Decision
 from lakeshrink.codecs.encodings.plan import ColumnChoice, EncodingPlan, SortKey
-from lakeshrink.codecs.encodings.profiles import LATEST, ReaderProfile, encoding_name, resolve_profile
-from lakeshrink.codecs.encodings.rules import rule_candidate, rule_candidates
+from lakeshrink.codecs.encodings.profiles import ReaderProfile
+from lakeshrink.codecs.encodings.rules import choice_text, model_choice
 from lakeshrink.codecs.encodings.sample import Sample
 from lakeshrink.codecs.encodings.schema import LeafColumn, needs_arrow_schema
 from lakeshrink.codecs.encodings.stats import ColumnStats
@@ -71,20 +70,17 @@ def _rule_choice(
 ) -> tuple[Candidate, str, tuple[str, ...]]:
     """The model's candidate for one leaf within ``profile``, its reason, and the readers that turned away what
     ``latest`` would have written instead."""
-    who: tuple[str, ...] = ()
-    if not profile.readers:
-        candidate, why = rule_candidate(leaf, stats, profile, total_rows)
-    else:
-        (candidate, why), (latest, _) = rule_candidates(leaf, stats, (profile, resolve_profile(LATEST)), total_rows)
-        who = profile.candidate_refused_by(latest, leaf.physical_type) if latest != candidate else ()
-        if who:
-            why += (f"; {', '.join(who)} cannot read {encoding_name(latest)} on {leaf.physical_type}: latest "
-                    f"would write {latest.key} (no size estimate: the model does not measure)")
-    return candidate, why, who
+    wanted, choice = model_choice(leaf, stats, profile, total_rows)
+    return choice.pick.candidate, choice_text(leaf, wanted, choice, stats, total_rows), choice.refused_by
 
 
 def _reason(stats: ColumnStats, why: str) -> str:
     return f"{stats.describe()}: {why}"
+
+
+def _rule_reason(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_rows: int) -> str:
+    """The reason of a column the model chose (made when first read: a rewrite reads none)."""
+    return _reason(stats, _rule_choice(leaf, stats, profile, total_rows)[1])
 
 
 def _how(sample: Sample, leaves: int, config: AdvisorConfig) -> str:
@@ -109,11 +105,13 @@ def plan_by_rules(
     names the readers that did (``constrained_by``) and its reason what ``latest`` would write instead.
     """
     choices = []
+    rows = sample.total_rows
     for leaf in leaves:
         st = stats[leaf.path]
-        candidate, why, who = _rule_choice(leaf, st, profile, sample.total_rows)
+        choice = model_choice(leaf, st, profile, rows)[1]
         # the reason's text is made when first read (a rewrite reads none)
-        choices.append(ColumnChoice.of(leaf, candidate, reason=functools.partial(_reason, st, why), constrained_by=who))
+        choices.append(ColumnChoice.of(leaf, choice.pick.candidate, reason=functools.partial(_rule_reason, leaf, st, profile, rows),
+                                       constrained_by=choice.refused_by))
     return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96,
                        how=_how(sample, len(leaves), config))
 
@@ -140,10 +138,10 @@ class _Reasons:
               stats_of: Callable[[Sample, tuple[LeafColumn, ...]], Mapping[str, ColumnStats]]) -> dict[str, str]:
         stats = stats_of(sample, leaves)
         out = {}
-        for leaf, kept in zip(leaves, decision.columns):
+        for leaf, (kept, _) in zip(leaves, decision.columns):
             candidate, why, _ = _rule_choice(leaf, stats[leaf.path], profile, sample.total_rows)
-            if candidate != kept.candidate:  # another table of the key: its own statistics would choose otherwise
-                why = (f"{kept.candidate.key}, the cost model's choice for an earlier table of the same schema, "
+            if candidate != kept:  # another table of the key: its own statistics would choose otherwise
+                why = (f"{kept.key}, the cost model's choice for an earlier table of the same schema, "
                        f"settings and size class ({decision.rows:,} rows) in this process, kept; this table's "
                        f"statistics alone would give {candidate.key} ({why})")
             out[leaf.path] = _reason(stats[leaf.path], why)
@@ -170,6 +168,7 @@ def plan_from_decision(
     whose choice this table's statistics would not make says so in its reason.
     """
     reasons = _Reasons(decision, sample, leaves, profile, stats_of)
-    columns = tuple(replace(c, reason=functools.partial(reasons.of, c.path)) for c in decision.columns)
+    columns = tuple(ColumnChoice.of(leaf, candidate, reason=functools.partial(reasons.of, leaf.path), constrained_by=who)
+                    for leaf, (candidate, who) in zip(leaves, decision.columns))
     return _model_plan(columns, sample, profile, config, sorting, notes, int96, how=_how(sample, len(leaves), config),
                        writer=decision.writer)

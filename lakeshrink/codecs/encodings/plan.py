@@ -39,6 +39,7 @@ when it is used: :meth:`EncodingPlan.check_data` refuses to declare a sort order
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping
@@ -93,14 +94,17 @@ class ColumnChoice:
         """The fields by name, in order (the plan's JSON of this column)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    @property
+    @functools.cached_property
     def candidate(self) -> Candidate:
+        """The setting as a :class:`Candidate` (made, and so checked, once)."""
         return Candidate(self.dictionary, self.encoding, self.compression, self.level)
 
     @classmethod
     def of(cls, leaf: LeafColumn, candidate: Candidate, **info: Any) -> ColumnChoice:
-        return cls(leaf.path, leaf.physical_type, candidate.dictionary, candidate.encoding, candidate.compression,
-                   candidate.level, **info)
+        choice = cls(leaf.path, leaf.physical_type, candidate.dictionary, candidate.encoding, candidate.compression,
+                     candidate.level, **info)
+        choice.__dict__["candidate"] = candidate  # already checked: the plan's check need not make it again
+        return choice
 
 
 @dataclass(frozen=True)

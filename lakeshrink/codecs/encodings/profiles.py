@@ -137,6 +137,12 @@ class ReaderProfile:
         names = ", ".join(self.reader_names)
         return self.name if names == self.name else f"{self.name} ({names})"
 
+    @functools.cached_property
+    def memo(self) -> dict[str, dict]:
+        """Answers other modules derive from this profile alone, by their own name (a profile is immutable: the
+        cost model's pick for a wanted setting is worked out once per process, not per column)."""
+        return {}
+
     # -- single dimensions -----------------------------------------------------------------------------
     @functools.cached_property
     def _answers(self) -> dict[tuple[str, str | None, str | None, str | None], tuple[str, ...]]:

@@ -33,8 +33,10 @@ write.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lakeshrink.codecs.encodings.candidates import Candidate
-from lakeshrink.codecs.encodings.profiles import ReaderProfile
+from lakeshrink.codecs.encodings.profiles import LATEST, ReaderProfile, encoding_name, resolve_profile
 from lakeshrink.codecs.encodings.schema import LeafColumn
 from lakeshrink.codecs.encodings.stats import ColumnStats
 
@@ -56,50 +58,146 @@ def repeats(stats: ColumnStats, total_rows: int) -> float:
     return present / max(1, distinct)
 
 
-def _wanted(leaf: LeafColumn, stats: ColumnStats, total_rows: int) -> list[tuple[bool, str | None, str]]:
+Want = tuple[bool, "str | None", str]
+"""(dictionary, encoding, why): ``why`` is a template of ``rep`` (repeats) and ``width`` (bytes a value), formatted
+only when a reason is read (:func:`why_text`)."""
+
+
+def _wanted(leaf: LeafColumn, stats: ColumnStats, total_rows: int) -> tuple[Want, ...]:
     """(dictionary, encoding, why) the model wants for one leaf, in order of preference (before any profile)."""
     ptype = leaf.physical_type
-    rep = repeats(stats, total_rows)
-    distinct = stats.full_distinct if stats.full_distinct is not None else stats.distinct
-    present = (stats.values - stats.nulls) * total_rows / max(1, stats.values)
-    width = stats.width
-    wanted: list[tuple[bool, str | None, str]] = []
     if ptype == "BOOLEAN":
-        wanted.append((False, "RLE", "booleans: RLE"))
-    elif leaf.dictionary or ptype == "INT96":
-        wanted.append((True, None, "dictionary-typed or INT96: dictionary"))
-    elif ptype in ("INT32", "INT64"):
+        return ((False, "RLE", "booleans: RLE"),)
+    if leaf.dictionary or ptype == "INT96":
+        return ((True, None, "dictionary-typed or INT96: dictionary"),)
+    if ptype in ("INT32", "INT64"):  # (statistics are read in this order: a sorted column's distinct count is not)
         order = stats.sorted_fraction or 0.0
-        if distinct <= 1 or order >= 0.9:
-            wanted.append((False, "DELTA_BINARY_PACKED", "constant or sorted: DELTA_BINARY_PACKED"))
-        elif order >= 0.8 and stats.mean_run >= 2 and rep < 64:
-            wanted.append((False, "DELTA_BINARY_PACKED", "mostly sorted, in runs: DELTA_BINARY_PACKED"))
-        elif rep >= 80:
-            wanted.append((True, None, f"{rep:,.0f} repeats a value: dictionary"))
-    elif ptype in ("FLOAT", "DOUBLE"):
+        if order >= 0.9 or (stats.full_distinct if stats.full_distinct is not None else stats.distinct) <= 1:
+            return ((False, "DELTA_BINARY_PACKED", "constant or sorted: DELTA_BINARY_PACKED"),)
+        rep = repeats(stats, total_rows)
+        if order >= 0.8 and stats.mean_run >= 2 and rep < 64:
+            return ((False, "DELTA_BINARY_PACKED", "mostly sorted, in runs: DELTA_BINARY_PACKED"),)
+        if rep >= 80:
+            return ((True, None, "{rep:,.0f} repeats a value: dictionary"),)
+        return ()
+    if ptype == "BYTE_ARRAY":
+        # read in this order: the width is free, the order costs a comparison of neighbours, the distinct count a
+        # hash of every string; a dictionary needs 10+ bytes or 20,000+ values, so shorter strings in a smaller
+        # table are not hashed for it
+        width = stats.width
+        present = (stats.values - stats.nulls) * total_rows / max(1, stats.values)
+        if (width >= 10 or present >= 20_000) and ((width >= 32 and repeats(stats, total_rows) >= 5)
+                                                  or (width >= 10 and repeats(stats, total_rows) >= 20)
+                                                  or (present >= 20_000 and repeats(stats, total_rows) >= 64)):
+            return ((True, None, "{rep:,.0f} repeats a {width:.0f}-byte string: dictionary"),)
+        hashed = width >= 10 or present >= 20_000  # the distinct count is known by now: it goes first
+        if width >= 8 and ((repeats(stats, total_rows) < 4 and (stats.sorted_fraction or 0.0) >= 0.9) if hashed
+                           else ((stats.sorted_fraction or 0.0) >= 0.9 and repeats(stats, total_rows) < 4)):
+            return ((False, "DELTA_LENGTH_BYTE_ARRAY", "sorted distinct strings: DELTA_LENGTH_BYTE_ARRAY"),)
+        if width <= 2.1 and repeats(stats, total_rows) >= 100 and stats.mean_run < 3:
+            return ((False, "DELTA_LENGTH_BYTE_ARRAY", "repeated short codes: DELTA_LENGTH_BYTE_ARRAY"),)
+        return ()
+    rep = repeats(stats, total_rows)
+    if ptype in ("FLOAT", "DOUBLE"):
         if rep >= 8:
-            wanted.append((True, None, f"{rep:,.0f} repeats a value: dictionary"))
-        elif rep < 1.5:
-            wanted.append((False, "BYTE_STREAM_SPLIT", "all-but-distinct floats: BYTE_STREAM_SPLIT"))
-    elif ptype == "BYTE_ARRAY":
-        if (width >= 32 and rep >= 5) or (width >= 10 and rep >= 20) or (rep >= 64 and present >= 20_000):
-            wanted.append((True, None, f"{rep:,.0f} repeats a {width:.0f}-byte string: dictionary"))
-        elif width >= 8 and rep < 4 and (stats.sorted_fraction or 0.0) >= 0.9:  # (a string's order costs a pass)
-            wanted.append((False, "DELTA_LENGTH_BYTE_ARRAY", "sorted distinct strings: DELTA_LENGTH_BYTE_ARRAY"))
-        elif width <= 2.1 and rep >= 100 and stats.mean_run < 3:
-            wanted.append((False, "DELTA_LENGTH_BYTE_ARRAY", "repeated short codes: DELTA_LENGTH_BYTE_ARRAY"))
-    elif distinct > 1 and rep >= 10:
-        wanted.append((True, None, f"{rep:,.0f} repeats a value: dictionary"))
-    return wanted
+            return ((True, None, "{rep:,.0f} repeats a value: dictionary"),)
+        if rep < 1.5:
+            return ((False, "BYTE_STREAM_SPLIT", "all-but-distinct floats: BYTE_STREAM_SPLIT"),)
+        return ()
+    distinct = stats.full_distinct if stats.full_distinct is not None else stats.distinct
+    if distinct > 1 and rep >= 10:
+        return ((True, None, "{rep:,.0f} repeats a value: dictionary"),)
+    return ()
 
 
-def _first_allowed(
-    wanted: list[tuple[bool, str | None, str]], physical_type: str, profile: ReaderProfile
-) -> tuple[bool, str | None, str]:
-    for dictionary, encoding, why in wanted:
-        if dictionary or profile.allows_encoding(physical_type, str(encoding)):
-            return dictionary, encoding, why
-    return False, "PLAIN", "PLAIN (zstd finds the repeats in place)"
+FALLBACK_WHY = "PLAIN (zstd finds the repeats in place)"
+
+
+@dataclass(frozen=True)
+class Pick:
+    """What the model gives a leaf within one profile: the candidate, which of the wanted settings it is (-1:
+    none was allowed, PLAIN), and the codec's note."""
+
+    candidate: Candidate
+    index: int
+    how: str
+
+
+def _pick(wanted: tuple[tuple[bool, str | None], ...], physical_type: str, profile: ReaderProfile) -> Pick:
+    """The first of ``wanted`` ((dictionary, encoding) pairs) ``profile`` allows on ``physical_type``, with the
+    profile's codec (worked out once per profile: a table's columns ask the same few questions)."""
+    picks = profile.memo.setdefault("rules.pick", {})
+    key = (wanted, physical_type)
+    found = picks.get(key)
+    if found is None:
+        index, dictionary, encoding = -1, False, "PLAIN"
+        for i, (d, e) in enumerate(wanted):
+            if d or profile.allows_encoding(physical_type, str(e)):
+                index, dictionary, encoding = i, d, e
+                break
+        codec, how = _codec(profile)
+        found = picks[key] = Pick(Candidate(dictionary, encoding, codec, LEVEL if codec == "ZSTD" else None), index, how)
+    return found
+
+
+def model_picks(
+    leaf: LeafColumn, stats: ColumnStats, profiles: tuple[ReaderProfile, ...], total_rows: int
+) -> tuple[tuple[Want, ...], list[Pick]]:
+    """What the model wants for ``leaf`` and what it gives within each of ``profiles``, without the text of why
+    (:func:`why_text` makes it)."""
+    wanted = _wanted(leaf, stats, total_rows)
+    key = tuple((d, e) for d, e, _ in wanted)
+    return wanted, [_pick(key, leaf.physical_type, p) for p in profiles]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The model's pick within a profile, and within ``latest`` when the profile names readers (``None`` when it
+    does not), with the readers of the profile that turned ``latest``'s pick away."""
+
+    pick: Pick
+    latest: Pick | None
+    refused_by: tuple[str, ...]
+
+
+def model_choice(
+    leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_rows: int
+) -> tuple[tuple[Want, ...], Choice]:
+    """What the model wants for ``leaf`` and its :class:`Choice` within ``profile`` (worked out once per wanted
+    settings, physical type and profile)."""
+    wanted = _wanted(leaf, stats, total_rows)
+    key = (tuple((d, e) for d, e, _ in wanted), leaf.physical_type)
+    choices = profile.memo.setdefault("rules.choice", {})
+    found = choices.get(key)
+    if found is None:
+        pick = _pick(key[0], leaf.physical_type, profile)
+        if not profile.readers:
+            found = Choice(pick, None, ())
+        else:
+            latest = _pick(key[0], leaf.physical_type, resolve_profile(LATEST))
+            who = (profile.candidate_refused_by(latest.candidate, leaf.physical_type)
+                   if latest.candidate != pick.candidate else ())
+            found = Choice(pick, latest, who)
+        choices[key] = found
+    return wanted, found
+
+
+def choice_text(leaf: LeafColumn, wanted: tuple[Want, ...], choice: Choice, stats: ColumnStats, total_rows: int) -> str:
+    """Why the model made ``choice`` (:func:`why_text`), and what the profile turned away."""
+    why = why_text(wanted, choice.pick, stats, total_rows)
+    if choice.refused_by and choice.latest is not None:
+        latest = choice.latest.candidate
+        why += (f"; {', '.join(choice.refused_by)} cannot read {encoding_name(latest)} on {leaf.physical_type}: "
+                f"latest would write {latest.key} (no size estimate: the model does not measure)")
+    return why
+
+
+def why_text(wanted: tuple[Want, ...], pick: Pick, stats: ColumnStats, total_rows: int) -> str:
+    """Why the model gave ``pick``: its rule, with the repeats and width it saw, and the codec's note."""
+    why = FALLBACK_WHY if pick.index < 0 else wanted[pick.index][2]
+    if "{" in why:
+        why = why.format(rep=repeats(stats, total_rows), width=stats.width)
+    return f"{why}; {pick.how}"
 
 
 def rule_candidate(
@@ -117,13 +215,9 @@ def rule_candidates(
 ) -> list[tuple[Candidate, str]]:
     """:func:`rule_candidate` within each of ``profiles`` (the rules are worked out once, the profiles only pick
     among what they want)."""
-    wanted = _wanted(leaf, stats, total_rows if total_rows is not None else stats.values)
-    out = []
-    for profile in profiles:
-        dictionary, encoding, why = _first_allowed(wanted, leaf.physical_type, profile)
-        codec, how = _codec(profile)
-        out.append((Candidate(dictionary, encoding, codec, LEVEL if codec == "ZSTD" else None), f"{why}; {how}"))
-    return out
+    rows = total_rows if total_rows is not None else stats.values
+    wanted, picks = model_picks(leaf, stats, profiles, rows)
+    return [(p.candidate, why_text(wanted, p, stats, rows)) for p in picks]
 
 
 def _codec(profile: ReaderProfile) -> tuple[str, str]:

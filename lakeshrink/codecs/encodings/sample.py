@@ -56,22 +56,31 @@ class SampleConfig:
 def run_starts(num_rows: int, sample_rows: int, *, runs: int, seed: int = 0) -> list[tuple[int, int]]:
     """(start, length) of ``runs`` contiguous runs, one at a random offset in each of ``runs`` equal strata
     (one run of every row when ``sample_rows >= num_rows``); starts are increasing."""
+    starts, lengths = _runs(num_rows, sample_rows, runs=runs, seed=seed)
+    return list(zip(starts.tolist(), lengths.tolist()))
+
+
+def _runs(num_rows: int, sample_rows: int, *, runs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`run_starts` as two int64 arrays (starts, lengths)."""
     if sample_rows >= num_rows:
-        return [(0, num_rows)] if num_rows else []
+        whole = np.array([num_rows] if num_rows else [], dtype=np.int64)
+        return np.zeros(len(whole), dtype=np.int64), whole
     runs = max(1, min(runs, sample_rows))
     run_length = sample_rows // runs
     bounds = np.linspace(0, num_rows, runs + 1).astype(np.int64)
     lows, spans = bounds[:-1], np.diff(bounds)
     lengths = np.minimum(run_length, spans)
     starts = lows + np.random.default_rng(seed).integers(0, spans - lengths + 1)  # one draw per stratum, in order
-    return list(zip(starts.tolist(), lengths.tolist()))
+    return starts.astype(np.int64, copy=False), lengths.astype(np.int64, copy=False)
 
 
 def run_indices(num_rows: int, sample_rows: int, *, runs: int, seed: int = 0) -> np.ndarray:
-    """Row indices of the runs of :func:`run_starts` (all rows when ``sample_rows >= num_rows``), increasing."""
-    pieces = [np.arange(start, start + length, dtype=np.int64)
-              for start, length in run_starts(num_rows, sample_rows, runs=runs, seed=seed)]
-    return np.concatenate(pieces) if pieces else np.arange(0, dtype=np.int64)
+    """Row indices of the runs of :func:`run_starts` (all rows when ``sample_rows >= num_rows``), increasing
+    (made in one pass: each run's start, less the rows of the runs before it, repeated over its rows, plus a
+    running count; not one ``arange`` per run)."""
+    starts, lengths = _runs(num_rows, sample_rows, runs=runs, seed=seed)
+    before = np.cumsum(lengths) - lengths
+    return np.repeat(starts - before, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
 
 
 def int64_array(values: np.ndarray) -> pa.Array:

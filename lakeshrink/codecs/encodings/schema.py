@@ -50,8 +50,21 @@ def _contains_dictionary(dtype: pa.DataType) -> bool:
 
 
 def _schema_key(schema: pa.Schema, int96: bool) -> tuple[bytes, bool]:
-    """A cache key that tells schemas apart by everything, metadata included (``==`` ignores metadata)."""
-    return schema.serialize().to_pybytes(), int96
+    """A cache key that tells schemas apart by everything, metadata included (``==`` ignores metadata).
+
+    The last schema's key is kept: an advice asks for the leaves and the need of a stored schema of one schema
+    (several times, from the table and from its sample), and comparing with the last one costs a fraction of
+    serializing it again."""
+    global _LAST
+    last = _LAST
+    if last is not None and last[0].equals(schema, check_metadata=True):
+        return last[1], int96
+    key = schema.serialize().to_pybytes()
+    _LAST = (schema, key)
+    return key, int96
+
+
+_LAST: tuple[pa.Schema, bytes] | None = None
 
 
 _CACHE: dict[tuple[str, bytes, bool], Any] = {}

@@ -9,7 +9,6 @@ table, ``approx_count_distinct`` on Spark) to scale dictionary sizes correctly.
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,22 +34,38 @@ class ColumnStats:
             ``None`` for types without an order. For strings it is computed when first read (a comparison of
             every neighbouring pair: the cost model needs it for few columns, the plan's reasons for all).
         width: average bytes per non-null value in Arrow (strings: payload bytes).
-        full_distinct: distinct values of the whole column, when known.
+        full_distinct: distinct values of the whole column, when known (may be given as a callable: the cost
+            model's Chao1 estimate of a part's column is made only if a rule or reason reads it).
         singletons: distinct values seen once in the sample; ``doubletons``: seen twice (for Chao1).
+
+    ``distinct``, ``mean_run``, ``sorted_fraction``, ``singletons`` and ``doubletons`` each cost a pass over the
+    sample (a sort, a hash, a comparison of neighbours): :func:`column_stats` gives them as callables, computed
+    when first read. The cost model reads few of them (a sorted integer column needs no distinct count, a float
+    column no order, and runs and Chao1's counts are read by one rule each and for a part of a table); the
+    plan's reasons read the rest if someone reads a reason (a rewrite reads none). Until then the statistics
+    hold the sample's arrays.
     """
 
     values: int
     nulls: int
-    distinct: int
-    mean_run: float
-    sorted_fraction: float | None = LazyField(None)  # type: ignore[assignment]  # may be given as a callable
+    distinct: int = LazyField(0)  # type: ignore[assignment]  # these five may be given as callables (see below)
+    mean_run: float = LazyField(1.0)  # type: ignore[assignment]
+    sorted_fraction: float | None = LazyField(None)  # type: ignore[assignment]
     width: float = 0.0
-    full_distinct: int | None = None
-    singletons: int = 0
-    doubletons: int = 0
+    full_distinct: int | None = LazyField(None)  # type: ignore[assignment]
+    singletons: int = LazyField(0)  # type: ignore[assignment]
+    doubletons: int = LazyField(0)  # type: ignore[assignment]
 
     def __getstate__(self) -> dict:
-        return resolved_state(self, "sorted_fraction")
+        return resolved_state(self, *LAZY_STATS)
+
+    def with_full_distinct(self, full_distinct: int | None | Callable[[], int | None]) -> ColumnStats:
+        """These statistics with ``full_distinct`` set (a value, or a callable computed when first read), the
+        ones not read yet still computed only when read (``dataclasses.replace`` would compute them all)."""
+        copy = object.__new__(ColumnStats)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__["_full_distinct_value"] = full_distinct
+        return copy
 
     def chao1(self, total_rows: int) -> int:
         """Distinct values of a column of ``total_rows`` rows this sample was taken from (Chao1, see
@@ -82,6 +97,8 @@ class ColumnStats:
             parts.append(f"sorted {self.sorted_fraction:.0%}")
         return ", ".join(parts)
 
+
+LAZY_STATS = ("distinct", "mean_run", "sorted_fraction", "full_distinct", "singletons", "doubletons")
 
 EMPTY = ColumnStats(0, 0, 0, 1.0, None, 0.0)
 
@@ -123,9 +140,10 @@ def _sorted_fraction(array: pa.Array) -> float | None:
     return float(pc.sum(ordered).as_py() or 0) / (len(values) - 1)
 
 
-def _numeric_view(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None] | None:
+def _numeric_view(array: pa.Array, *, nan: bool = False) -> tuple[np.ndarray, np.ndarray | None] | None:
     """(values, validity or ``None``) of an integer, float or date/time array as numpy views of its buffers, or
-    ``None`` for other types (and floats holding NaN: one value to Arrow and Parquet, not to numpy)."""
+    ``None`` for other types (and floats holding NaN: one value to Arrow and Parquet, not to numpy; with ``nan``
+    they are not looked for: the caller does)."""
     dtype = array.type
     if pa.types.is_integer(dtype) or pa.types.is_date(dtype) or pa.types.is_timestamp(dtype) \
             or pa.types.is_time(dtype) or pa.types.is_duration(dtype):
@@ -143,62 +161,168 @@ def _numeric_view(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None] | Non
     if array.null_count:
         bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
         valid = bits[offset:offset + n].astype(bool)
-    if kind == "f" and np.isnan(values if valid is None else values[valid]).any():
+    if kind == "f" and not nan and np.isnan(values if valid is None else values[valid]).any():
         return None
     return values, valid
 
 
 def _numeric_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | None:
-    """The statistics of an integer, float, date/time or string column with numpy (``None`` for other types):
-    a sort and a few vector comparisons, without a compute-kernel call per statistic (each of which waits for
-    Arrow's thread pool: the main cost of advising a table of thousands of rows). Strings are counted through
-    their dictionary (one ``dictionary_encode``, one comparison of neighbours; no sort of the strings)."""
-    view, width, counts, ordered = _numeric_view(array), None, None, None
-    if view is None and len(array) <= FEW_STRINGS and _is_string(array.type):
-        return _few_strings_stats(array, full_distinct)
+    """The statistics of an integer, float, date/time or string column with numpy (``None`` for other types),
+    each computed when first read (:class:`_NumericFacts`): a sort and a few vector comparisons, without a
+    compute-kernel call per statistic (each of which waits for Arrow's thread pool: the main cost of advising a
+    table of thousands of rows). Strings are counted through their dictionary (one ``dictionary_encode``, one
+    comparison of neighbours; no sort of the strings)."""
+    view = _numeric_view(array, nan=True)
     if view is None:
-        strings = _string_view(array)
-        if strings is None:
+        if not _is_string(array.type):
             return None
-        view, width, counts, ordered = strings
-    data, valid = view
-    n = len(data)
-    values = data if valid is None else data[valid]
-    present = len(values)
-    if present == 0:
-        return None
-    differ = data[1:] != data[:-1]
-    if valid is not None:  # nulls form runs of their own
-        differ = (differ & valid[1:] & valid[:-1]) | (valid[1:] != valid[:-1])
-    changes = int(np.count_nonzero(differ))
-    if counts is None:
-        ordered = float(np.count_nonzero(values[1:] >= values[:-1])) / (present - 1) if present >= 2 else None
-        ranked = np.sort(values)
-        starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
-        counts = np.diff(np.append(starts, present))
+        facts: _NumericFacts | _FewStrings = _FewStrings(array) if len(array) <= FEW_STRINGS else _Strings(array)
+        if facts.present == 0:
+            return None
+        width = _string_bytes(array) / facts.present
+    else:
+        facts = _FloatFacts(*view, array) if view[0].dtype.kind == "f" else _NumericFacts(*view)
+        if facts.present == 0:
+            return None
         width = array.type.bit_width / 8.0
-    return ColumnStats(n, n - present, len(counts), n / (changes + 1), ordered, float(width), full_distinct,
-                       int(np.count_nonzero(counts == 1)), int(np.count_nonzero(counts == 2)))
+    n = len(array)
+    return ColumnStats(n, n - facts.present, facts.distinct, facts.mean_run, facts.ordered, float(width), full_distinct,
+                       facts.singletons, facts.doubletons)
 
 
-def _string_view(
-    array: pa.Array,
-) -> tuple[tuple[np.ndarray, np.ndarray | None], float, np.ndarray, Callable[[], float] | None] | None:
-    """((dictionary index of each value, validity), bytes per non-null value, occurrences of each distinct value,
-    share of neighbouring non-null values in order, as a callable) of a string or binary array; ``None`` for
-    other types."""
-    dtype = array.type
-    if not _is_string(dtype):
-        return None
-    encoded = pc.dictionary_encode(array)
-    view = _numeric_view(encoded.indices)
-    if view is None:
-        return None
-    indices, valid = view
-    counts = np.bincount(indices if valid is None else indices[valid], minlength=len(encoded.dictionary))
-    present = len(array) - array.null_count
-    ordered = functools.partial(_string_order, array, present) if present >= 2 else None
-    return (indices, valid), _string_bytes(array) / present if present else 0.0, counts, ordered
+class _NumericFacts:
+    """The statistics of numeric values (``data`` with validity ``valid`` or ``None``) that cost a pass, each
+    computed when first asked (the sort once, for the distinct count and Chao1's counts)."""
+
+    def __init__(self, data: np.ndarray, valid: np.ndarray | None):
+        self.data, self.valid = data, valid
+        self.values = data if valid is None else data[valid]
+        self.present = len(self.values)
+        self._counts: np.ndarray | None = None
+        self._new: np.ndarray | None = None
+        self._sorted: np.ndarray | None = None
+
+    def _ranked(self) -> np.ndarray:
+        if self._sorted is None:
+            self._sorted = np.sort(self.values)
+        return self._sorted
+
+    def _starts(self) -> np.ndarray:
+        """Whether each value of the sorted values differs from the one before (the first does)."""
+        if self._new is None:
+            ranked = self._ranked()
+            self._new = np.concatenate(([True], ranked[1:] != ranked[:-1]))
+        return self._new
+
+    def counts(self) -> np.ndarray:
+        """Occurrences of each distinct value."""
+        if self._counts is None:
+            self._counts = np.diff(np.append(np.flatnonzero(self._starts()), self.present))
+        return self._counts
+
+    def distinct(self) -> int:
+        return int(np.count_nonzero(self._starts()))
+
+    def singletons(self) -> int:
+        return int(np.count_nonzero(self.counts() == 1))
+
+    def doubletons(self) -> int:
+        return int(np.count_nonzero(self.counts() == 2))
+
+    def mean_run(self) -> float:
+        data, valid = self.data, self.valid
+        differ = data[1:] != data[:-1]
+        if valid is not None:  # nulls form runs of their own
+            differ = (differ & valid[1:] & valid[:-1]) | (valid[1:] != valid[:-1])
+        return len(data) / (int(np.count_nonzero(differ)) + 1)
+
+    def ordered(self) -> float | None:
+        values, present = self.values, self.present
+        return float(np.count_nonzero(values[1:] >= values[:-1])) / (present - 1) if present >= 2 else None
+
+
+class _FloatFacts(_NumericFacts):
+    """:class:`_NumericFacts` of floats, which may hold NaN (one value to Arrow and Parquet, not to numpy): the
+    sort the distinct count needs anyway puts NaN last, and a column holding one gets every statistic from
+    Arrow's kernels instead (:func:`_kernel_stats`), as before. (A NaN check of its own, before anything is
+    read, was the costliest step of a float column's statistics in a rewrite.)"""
+
+    def __init__(self, data: np.ndarray, valid: np.ndarray | None, array: pa.Array):
+        super().__init__(data, valid)
+        self.array = array
+        self._kernels: ColumnStats | None | bool = None
+
+    def _nan(self) -> ColumnStats | None:
+        """Arrow's statistics of the column when it holds NaN, else ``None``."""
+        if self._kernels is None:
+            last = self._ranked()[-1]
+            self._kernels = _kernel_stats(self.array, None) if last != last else False
+        return self._kernels or None
+
+    def distinct(self) -> int:
+        kernels = self._nan()
+        return kernels.distinct if kernels is not None else super().distinct()
+
+    def singletons(self) -> int:
+        kernels = self._nan()
+        return kernels.singletons if kernels is not None else super().singletons()
+
+    def doubletons(self) -> int:
+        kernels = self._nan()
+        return kernels.doubletons if kernels is not None else super().doubletons()
+
+    def mean_run(self) -> float:
+        kernels = self._nan()
+        return kernels.mean_run if kernels is not None else super().mean_run()
+
+    def ordered(self) -> float | None:
+        kernels = self._nan()
+        return kernels.sorted_fraction if kernels is not None else super().ordered()
+
+
+class _Strings(_NumericFacts):
+    """:class:`_NumericFacts` of a string or binary array through its dictionary: the dictionary index of each
+    value (one ``dictionary_encode``, made when first asked) stands for the value; the order compares the
+    strings themselves."""
+
+    def __init__(self, array: pa.Array):
+        self.array = array
+        self.present = len(array) - array.null_count
+        self._encoded: pa.DictionaryArray | None = None
+        self._view: tuple[np.ndarray, np.ndarray | None] | None = None
+        self._counts = None
+
+    def _encode(self) -> pa.DictionaryArray:
+        if self._encoded is None:
+            self._encoded = pc.dictionary_encode(self.array)
+        return self._encoded
+
+    def _indices(self) -> tuple[pa.DictionaryArray, np.ndarray, np.ndarray | None]:
+        if self._view is None:
+            view = _numeric_view(self._encode().indices)
+            assert view is not None  # integer indices
+            self._view = view
+        return (self._encode(), *self._view)
+
+    @property  # type: ignore[override]
+    def data(self) -> np.ndarray:
+        return self._indices()[1]
+
+    @property  # type: ignore[override]
+    def valid(self) -> np.ndarray | None:
+        return self._indices()[2]
+
+    def counts(self) -> np.ndarray:
+        if self._counts is None:
+            encoded, indices, valid = self._indices()
+            self._counts = np.bincount(indices if valid is None else indices[valid], minlength=len(encoded.dictionary))
+        return self._counts
+
+    def distinct(self) -> int:
+        return len(self._encode().dictionary)  # nulls are not in it (null_encoding="mask")
+
+    def ordered(self) -> float | None:
+        return _string_order(self.array, self.present) if self.present >= 2 else None
 
 
 def _string_order(array: pa.Array, present: int) -> float:
@@ -221,23 +345,41 @@ def _is_string(dtype: pa.DataType) -> bool:
 def _string_bytes(array: pa.Array) -> int:
     """Payload bytes of a string or binary array (null slots hold none), from its offsets."""
     large = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if large else np.int32)
+    offsets = memoryview(array.buffers()[1]).cast("q" if large else "i")  # two reads: no numpy array needed
     return int(offsets[array.offset + len(array)] - offsets[array.offset])
 
 
-def _few_strings_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | None:
-    """:func:`_numeric_stats` of a short string or binary array, in Python (UTF-8 orders as its code points)."""
-    values = array.to_pylist()
-    present = [v for v in values if v is not None]
-    if not present:
-        return None
-    n = len(values)
-    counts = Counter(present).values()
-    changes = sum(1 for a, b in zip(values, values[1:]) if a != b)  # nulls form runs of their own
-    ordered = sum(1 for a, b in zip(present, present[1:]) if a <= b) / (len(present) - 1) if len(present) >= 2 else None
-    return ColumnStats(n, n - len(present), len(counts), n / (changes + 1), ordered,
-                       _string_bytes(array) / len(present), full_distinct,
-                       sum(1 for c in counts if c == 1), sum(1 for c in counts if c == 2))
+class _FewStrings:
+    """The statistics of a short string or binary array, in Python (UTF-8 orders as its code points), each
+    computed when first asked."""
+
+    def __init__(self, array: pa.Array):
+        self.values = array.to_pylist()
+        self.present_values = [v for v in self.values if v is not None]
+        self.present = len(self.present_values)
+        self._counts: Counter | None = None
+
+    def counts(self) -> Counter:
+        if self._counts is None:
+            self._counts = Counter(self.present_values)
+        return self._counts
+
+    def distinct(self) -> int:
+        return len(self.counts()) if self._counts is not None else len(set(self.present_values))
+
+    def singletons(self) -> int:
+        return sum(1 for c in self.counts().values() if c == 1)
+
+    def doubletons(self) -> int:
+        return sum(1 for c in self.counts().values() if c == 2)
+
+    def mean_run(self) -> float:
+        values = self.values
+        return len(values) / (sum(1 for a, b in zip(values, values[1:]) if a != b) + 1)  # nulls: runs of their own
+
+    def ordered(self) -> float | None:
+        present = self.present_values
+        return sum(1 for a, b in zip(present, present[1:]) if a <= b) / (len(present) - 1) if len(present) >= 2 else None
 
 
 def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) -> ColumnStats:
@@ -259,6 +401,14 @@ def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) ->
         fast = _numeric_stats(array, full_distinct)
         if fast is not None:
             return fast
+    return _kernel_stats(array, full_distinct)
+
+
+def _kernel_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats:
+    """:func:`column_stats` from Arrow's compute kernels (any type, NaN counted as one value)."""
+    n = len(array)
+    nulls = array.null_count
+    present = n - nulls
     f1 = f2 = 0
     try:
         if present:
@@ -326,8 +476,12 @@ def _chao1(array: pa.Array, n_total: int, max_values: int) -> int | None:
     return int(min(n_total * (1 - null_share), round(estimate)))
 
 
-def is_sorted(array: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether a flat column is sorted ascending with nulls first or last only (used for ``sorting_columns``)."""
+def is_sorted(array: pa.Array | pa.ChunkedArray, *, varying: bool = False) -> bool:
+    """Whether a flat column is sorted ascending with nulls first or last only (used for ``sorting_columns``).
+
+    With ``varying``, also whether it holds more than one distinct value (its first and last non-null values
+    differ: the same pass, where a separate ``min_max`` would be another compute kernel).
+    """
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     view = _numeric_view(array)
@@ -339,23 +493,26 @@ def is_sorted(array: pa.Array | pa.ChunkedArray) -> bool:
             if not (nulls[:k].all() or nulls[len(nulls) - k:].all()):
                 return False
             data = data[valid]
-        return bool(np.all(data[1:] >= data[:-1]))
+        if not bool(np.all(data[1:] >= data[:-1])):
+            return False
+        return not varying or (len(data) >= 2 and bool(data[0] != data[-1]))
     if len(array) <= FEW_STRINGS and _is_string(array.type):
         values = array.to_pylist()
         present = [v for v in values if v is not None]
         k = len(values) - len(present)
         if len(present) < 2:
-            return True
+            return not varying
         if k and not (all(v is None for v in values[:k]) or all(v is None for v in values[len(values) - k:])):
             return False
-        return all(a <= b for a, b in zip(present, present[1:]))
-    values = array.drop_null()
+        return all(a <= b for a, b in zip(present, present[1:])) and (not varying or present[0] != present[-1])
+    k, n = array.null_count, len(array)
+    values = array.drop_null() if k else array
     if len(values) < 2:
-        return True
-    nulls = np.asarray(array.is_null())
-    if array.null_count and not (nulls[: array.null_count].all() or nulls[len(nulls) - array.null_count:].all()):
-        return False
-    try:
-        return bool(pc.all(pc.less_equal(values.slice(0, len(values) - 1), values.slice(1))).as_py())
+        return not varying
+    if k and not (array.slice(0, k).null_count == k or array.slice(n - k, k).null_count == k):
+        return False  # nulls not all at the start nor all at the end
+    try:  # (the comparison's false_count, not an ``all`` kernel)
+        ordered = pc.less_equal(values.slice(0, len(values) - 1), values.slice(1)).false_count == 0
     except pa.ArrowNotImplementedError:
         return False
+    return ordered and (not varying or values[0].as_py() != values[len(values) - 1].as_py())
