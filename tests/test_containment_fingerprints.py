@@ -149,6 +149,23 @@ def test_the_spill_holds_at_most_its_flush_rows_and_writes_each_partition_whole(
     assert max(held) < 100  # what is left after an add never reaches FLUSH_ROWS
 
 
+def test_a_spill_stops_with_a_clear_error_before_its_disk_is_full(tmp_path, monkeypatch):
+    from lakeshrink.errors import InputError
+
+    lake, cache = tmp_path / "lake", tmp_path / "cache"
+    lake.mkdir()
+    for name, n in (("a", 50), ("b", 30), ("c", 10)):
+        pq.write_table(pa.table({"x": list(range(n)), "y": [str(i) for i in range(n)]}), lake / f"{name}.parquet")
+    monkeypatch.setattr(verify, "BUCKET_ROWS", 1)
+    monkeypatch.setattr(verify, "SPILL_RESERVE", 1 << 62)  # no disk has that much left
+    with pytest.raises(InputError, match="spill stopped with 0.0 GB written") as info:
+        scan_lake(lake, cache=cache)
+    assert str(cache) in str(info.value) and "--cache on a disk with more room" in str(info.value)
+    assert not list(cache.glob("lakeshrink-verify-*"))  # nothing of the spill is left behind
+    monkeypatch.setattr(verify, "SPILL_RESERVE", 1 << 20)
+    assert len(scan_lake(lake, cache=cache).edges) == 3
+
+
 def test_stages_3_and_4_read_the_lake_once(tmp_path):
     for name, n in (("a", 50), ("b", 30), ("c", 10)):
         pq.write_table(pa.table({"x": list(range(n)), "y": [str(i) for i in range(n)]}), tmp_path / f"{name}.parquet")
