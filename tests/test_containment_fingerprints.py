@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -164,6 +166,42 @@ def test_a_spill_stops_with_a_clear_error_before_its_disk_is_full(tmp_path, monk
     assert not list(cache.glob("lakeshrink-verify-*"))  # nothing of the spill is left behind
     monkeypatch.setattr(verify, "SPILL_RESERVE", 1 << 20)
     assert len(scan_lake(lake, cache=cache).edges) == 3
+
+
+def test_a_spill_that_fails_midway_closes_its_files(tmp_path, monkeypatch):
+    """A failure after some partition files were written closes them before their directory is removed (a
+    traceback kept by a notebook would otherwise keep the disk space of the removed files)."""
+    import os
+    import shutil
+
+    from benchmarks.lakegen import generate_lake
+    from lakeshrink.errors import InputError
+
+    lake = generate_lake(tmp_path / "lake", scale=0.2, seed=5, max_rows=600)
+    monkeypatch.setattr(verify, "BUCKET_ROWS", 1)
+    monkeypatch.setattr(verify, "FLUSH_ROWS", 100)
+    real, calls = shutil.disk_usage, []
+
+    def usage(path):  # room for the first three flushes, then none
+        calls.append(len(list(Path(path).glob("part-*.parquet"))))
+        got = real(path)
+        return got if len(calls) <= 3 else type(got)(got.total, got.total, 0)
+
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    with pytest.raises(InputError, match="spill stopped") as info:
+        scan_lake(lake.root, cache=tmp_path / "cache")
+    assert len(calls) == 4 and calls[-1] > 0  # partition files were open when it stopped
+
+    def open_spill_files():
+        out = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                out.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                pass
+        return [p for p in out if "lakeshrink-verify-" in p]
+
+    assert open_spill_files() == []
 
 
 def test_stages_3_and_4_read_the_lake_once(tmp_path):

@@ -244,8 +244,7 @@ def verify_local(plan: VerifyPlan, *, budget_rows: int | None = None, spill_dir:
         rows = pa.concat_tables(parts) if parts else ROWS_SCHEMA.empty_table()
         totals = add_totals([decide(rows, plan.pair_rows)])
         return VerifyOutcome(verdicts_from(plan, totals, failed), read, 0)
-    with tempfile.TemporaryDirectory(prefix="lakeshrink-verify-", dir=spill_dir) as tmp:
-        spill = _Spill(Path(tmp), bits)
+    with tempfile.TemporaryDirectory(prefix="lakeshrink-verify-", dir=spill_dir) as tmp, _Spill(Path(tmp), bits) as spill:
         for rows, size in _each_table(plan, failed, limit=GROUP_ROWS, workers=workers):
             read += size
             spill.add(rows)
@@ -313,10 +312,25 @@ class _Spill:
                 hint="scan with --cache on a disk with more room, or scan fewer tables at once",
             )
 
+    def __enter__(self) -> _Spill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close what a failure left open (before the directory is removed: an open file's disk space is only
+        freed when it is closed, and a kept traceback would keep it open)."""
+        self.buffer, self.buffered = [], 0
+        for writer in self.writers.values():
+            try:
+                writer.close()
+            except OSError:
+                pass  # e.g. no room left for its footer: the file is removed next
+        self.writers = {}
+
     def close(self) -> None:
         self._flush()
         for writer in self.writers.values():
             writer.close()
+        self.writers = {}
         self.bytes = sum(p.stat().st_size for p in self.directory.glob("part-*.parquet"))
 
     def partitions(self) -> Iterator[pl.DataFrame]:
