@@ -308,3 +308,39 @@ def test_deferred_fingerprints_and_large_table_paths_keep_every_edge(tmp_path, m
         assert {(e.child, e.parent) for e in found.edges} == truth.edges, (defer, small, spill)
         assert {(e.child, e.parent) for e in found.edges if e.multiset_contained} == truth.multiset
     assert max(groups) > 1  # some table was folded in several groups
+
+
+def test_the_child_filter_keeps_every_child_fingerprint_and_drops_most_others():
+    rng = np.random.default_rng(3)
+    child = rng.integers(0, 2**63, 50_000, dtype=np.int64).astype(np.uint64) * np.uint64(2) + np.uint64(1)
+    flt = verify.ChildFilter(len(child))
+    for part in np.array_split(child, 7):  # added a table at a time
+        flt.add(np.full(len(part), 2, np.int32), part)
+    assert flt.keep(2, child).all()  # no false negatives: no row that can change a verdict is dropped
+    other = rng.integers(0, 2**63, 200_000, dtype=np.int64).astype(np.uint64)
+    assert flt.keep(2, other).mean() < 0.1
+    assert flt.keep(3, child).mean() < 0.1  # the column set is part of the key
+
+
+def test_stage_4_joins_only_the_parent_rows_some_child_has(tmp_path, monkeypatch):
+    """The semi-join: a 10,000-row parent of two 100-row children reaches the join with about the children's
+    rows, and the verdicts are still right (one child contained, one with a changed row not)."""
+    from lakeshrink.containment.scan import fingerprints as fpmod
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    pq.write_table(pa.table({"x": range(10_000), "y": [f"v{i}" for i in range(10_000)]}), lake / "big.parquet")
+    pq.write_table(pa.table({"x": range(0, 10_000, 100), "y": [f"v{i}" for i in range(0, 10_000, 100)]}), lake / "small.parquet")
+    changed = [f"v{i}" for i in range(5, 10_000, 100)]
+    changed[50] = "changed"
+    pq.write_table(pa.table({"x": range(5, 10_000, 100), "y": changed}), lake / "wrong.parquet")
+    joined = []
+
+    def decide(rows, pairs):
+        joined.append(rows.num_rows)
+        return fpmod.decide(rows, pairs)
+
+    monkeypatch.setattr(verify, "decide", decide)
+    found = scan_lake(lake)
+    assert {(e.child, e.parent) for e in found.edges} == {("small.parquet", "big.parquet")}
+    assert len(joined) == 1 and 200 <= joined[0] < 400  # without the filter: 10,200 rows

@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,6 +127,8 @@ def _columns_layout_bytes(hashes: dict[str, tuple[np.ndarray, np.ndarray]], colu
         total += 2 * per_hash
     return total
 
+KeepFn = Callable[[int, np.ndarray], np.ndarray]  # (colset id, fingerprint hi) -> mask of the fingerprints to keep
+
 SMALL_ROWS = 200_000  # below this, deduplication and sketches run in numpy (polars' per-call overhead dominates)
 
 
@@ -187,9 +190,13 @@ def hash_column_table(hashes: dict[str, tuple[np.ndarray, np.ndarray]], columns:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def fingerprints_from_hash_columns(table: pa.Table, columns: tuple[str, ...], colsets: dict[tuple[str, ...], int]) -> pa.Table:
+def fingerprints_from_hash_columns(
+    table: pa.Table, columns: tuple[str, ...], colsets: dict[tuple[str, ...], int], keep: KeepFn | None = None
+) -> pa.Table:
     """The :data:`FP_SCHEMA` rows of each of ``colsets`` (mapped to the given ids) from a :func:`hash_column_table`
-    (only the columns the column sets use need to be present)."""
+    (only the columns the column sets use need to be present). ``keep(colset id, hi)``: a mask of the row
+    fingerprints to keep, applied before deduplication (a fingerprint's rows are kept or dropped together, so
+    the counts of those kept are whole)."""
     position = {c: i for i, c in enumerate(columns)}
     hashes = {}
     for colset in colsets:
@@ -200,6 +207,9 @@ def fingerprints_from_hash_columns(table: pa.Table, columns: tuple[str, ...], co
     order = sorted(colsets)
     ids, his, los, counts = [], [], [], []
     for colset, (hi, lo) in zip(order, _all_row_fingerprints(hashes, order, table.num_rows)):
+        if keep is not None:
+            mask = keep(colsets[colset], hi)
+            hi, lo = hi[mask], lo[mask]
         hi, lo, count = _distinct_counts(hi, lo)
         ids.append(np.full(len(hi), colsets[colset], np.int32))
         his.append(hi)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow.parquet as pq
 
-from lakeshrink.containment.scan.fingerprints import fingerprint_table, fingerprints_from_hash_columns
+from lakeshrink.containment.scan.fingerprints import KeepFn, fingerprint_table, fingerprints_from_hash_columns
 from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.scan.fpcache import CachedFingerprints, ScanCache
 from lakeshrink.containment.lake import TableRef, projection_bytes, read_table, resolve_root
@@ -85,10 +86,13 @@ def read_once(task: ReadTask, *, force: bool = False) -> ReadResult:
         return ReadResult(ref.id, TableSketch(ref.id, error=reason), error=reason)
 
 
-def read_fingerprint_rows(task: ReadTask, result: ReadResult, colsets: dict[tuple[str, ...], int]) -> tuple[object, ReadResult]:
+def read_fingerprint_rows(
+    task: ReadTask, result: ReadResult, colsets: dict[tuple[str, ...], int], keep: KeepFn | None = None
+) -> tuple[object, ReadResult]:
     """The table's fingerprint rows of ``colsets`` (mapped to their global ids) as an Arrow table with columns
-    ``colset, hi, lo, count``. A fingerprint file that fails its page checksums is rebuilt from the table once.
-    Returns the rows and the (possibly rebuilt) result."""
+    ``colset, hi, lo, count``; with ``keep(colset id, hi)``, only the fingerprints it keeps (a value-hash file is
+    filtered before its deduplication). A fingerprint file that fails its page checksums is rebuilt from the
+    table once. Returns the rows and the (possibly rebuilt) result."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -103,7 +107,7 @@ def read_fingerprint_rows(task: ReadTask, result: ReadResult, colsets: dict[tupl
                 used = sorted({fp.columns.index(name) for c in wanted for name in c})
                 names = [f"{x}{i}" for i in used for x in ("h", "l")]
                 hashes = pq.read_table(fp.path, columns=names, page_checksum_verification=True)
-                return fingerprints_from_hash_columns(hashes, fp.columns, wanted), result
+                return fingerprints_from_hash_columns(hashes, fp.columns, wanted, keep), result
             table = pq.read_table(fp.path, filters=[("colset", "in", list(local))] if local else None, page_checksum_verification=True)
         except Exception:  # noqa: BLE001 - a damaged cache file is rebuilt, never trusted
             if attempt:
@@ -115,5 +119,13 @@ def read_fingerprint_rows(task: ReadTask, result: ReadResult, colsets: dict[tupl
         keys = pa.array(list(local), pa.int32())
         values = pa.array(list(local.values()), pa.int32())
         mapped = pc.take(values, pc.index_in(table.column("colset"), keys))
-        return table.set_column(0, "colset", mapped), result
+        table = table.set_column(0, "colset", mapped)
+        if keep is not None and table.num_rows:
+            ids, his = table.column("colset").to_numpy(), table.column("hi").to_numpy()
+            mask = np.zeros(len(his), bool)
+            for i in np.unique(ids).tolist():
+                at = ids == i
+                mask[at] = keep(i, his[at])
+            table = table.filter(pa.array(mask))
+        return table, result
     raise AssertionError("unreachable")

@@ -8,17 +8,19 @@ set a candidate pair needs (:mod:`.fused`, :mod:`.fingerprints`). Stage 4 gather
 contained when no child fingerprint is missing from the parent, a multiset subset when also no fingerprint has
 more copies in the child.
 
-**Local engine, bounded memory** (:func:`verify_local`). The work of a partition is bounded by its fingerprint
-rows plus the child rows joined to each of their candidate parents. When the whole plan fits in
-:data:`BUCKET_ROWS` it runs in one partition in memory; otherwise the rows are spilled to Parquet files, one
-per partition (the top bits of the fingerprint), and the partitions are decided one after another. The Spark
-engine runs the same plan with one shuffle (:mod:`lakeshrink.spark_ext.containment`).
+**Local engine, bounded memory** (:func:`verify_local`). Two passes over the fingerprint files: the children's
+rows on their own column sets first, which fill a :class:`ChildFilter`; then the parents' other column sets,
+keeping only the fingerprints some child of the same column set may have (a semi-join: no other parent row can
+change a verdict). The rows stay in memory while they fit :data:`BUCKET_ROWS` and are decided as one partition;
+beyond that they go to Parquet files, one per partition (the top bits of the fingerprint), decided one after
+another. The Spark engine runs the same plan with one shuffle (:mod:`lakeshrink.spark_ext.containment`).
 
 A table whose fingerprints cannot be read makes its pairs fail with an error naming it (reported as skipped).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import tempfile
 from collections import defaultdict
@@ -32,7 +34,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, add_totals, bucket_of, decide
+from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, KeepFn, add_totals, bucket_of, decide
 from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.scan.fused import ReadResult, ReadTask, read_fingerprint_rows
 from lakeshrink.containment.scan.schema_graph import Pair
@@ -43,7 +45,9 @@ BUCKET_ROWS = 6_000_000  # fingerprint rows plus joined child rows one partition
 FLUSH_ROWS = 4 << 20  # rows buffered (all partitions together) before a spill writes them
 MAX_SPILL_BITS = 10  # at most 1,024 spill partitions (one open file each)
 SPILL_RESERVE = 1 << 30  # free bytes a spill leaves on its disk: it stops with an error rather than fill it
-GROUP_ROWS = 4 << 20  # about the most fingerprint rows of one table folded at once when spilling
+GROUP_ROWS = 4 << 20  # about the most fingerprint rows of one table folded at once
+FILTER_MAX_BITS = 32  # the child filter's bitmap holds at most 2**32 bits (512 MiB)
+_SALT = np.uint64(0x9E3779B97F4A7C15)  # mixes the column set into the filter's slot
 
 J = TypeVar("J")
 O = TypeVar("O")
@@ -94,10 +98,13 @@ class VerifyPlan:
     joined_rows: int
     numbers: dict[str, int] = field(repr=False, default_factory=dict)
     colsets_of: dict[str, dict[tuple[str, ...], int]] = field(repr=False, default_factory=dict)
+    child_rows: int = 0  # the children's fingerprint rows on their own column sets (the :class:`ChildFilter`'s)
+    filtered_rows: int = 0  # at most the rows the local engine keeps: the children's, and parents' after the filter
 
     def partition_bits(self, budget_rows: int) -> int:
-        """How many top fingerprint bits to partition by so one partition holds about ``budget_rows``."""
-        work, bits = self.fingerprint_rows + self.joined_rows, 0
+        """How many top fingerprint bits the local engine partitions by so one partition holds about
+        ``budget_rows`` (its rows after the semi-join, plus the joined rows)."""
+        work, bits = self.filtered_rows + self.joined_rows, 0
         while work > budget_rows << bits and bits < MAX_SPILL_BITS:
             bits += 1
         return bits
@@ -131,7 +138,15 @@ def plan_verification(pairs: list[Pair], reads: dict[str, tuple[ReadTask, ReadRe
         colsets_of[p.child][p.columns] = colsets_of[p.parent][p.columns] = c_index[p.columns]
     rows = sum(distinct(t, c) for t, used in colsets_of.items() for c in used)
     joined = sum(distinct(p.child, p.columns) for p in pairs)
-    return VerifyPlan(tuple(pairs), tables, colsets, pair_rows, reads, rows, joined, t_index, dict(colsets_of))
+    as_child = {(p.child, p.columns) for p in pairs}
+    per_colset: dict[tuple[str, ...], int] = defaultdict(int)
+    for t, c in as_child:
+        per_colset[c] += distinct(t, c)
+    children = sum(per_colset.values())
+    # a parent keeps at most its fingerprints that some child of the column set has (plus false positives)
+    parents = sum(min(distinct(t, c), per_colset[c]) for t, used in colsets_of.items() for c in used if (t, c) not in as_child)
+    return VerifyPlan(tuple(pairs), tables, colsets, pair_rows, reads, rows, joined, t_index, dict(colsets_of),
+                      children, children + parents)
 
 
 def verdicts_from(plan: VerifyPlan, totals: dict[int, tuple[int, int, int, int]], failed: dict[str, str]) -> tuple[Verdict, ...]:
@@ -151,25 +166,28 @@ def verdicts_from(plan: VerifyPlan, totals: dict[int, tuple[int, int, int, int]]
     return tuple(out)
 
 
-def table_rows(plan: VerifyPlan, table: str, colsets: dict[tuple[str, ...], int] | None = None) -> tuple[pa.Table, int]:
+def table_rows(
+    plan: VerifyPlan, table: str, colsets: dict[tuple[str, ...], int] | None = None, keep: KeepFn | None = None
+) -> tuple[pa.Table, int]:
     """One table's fingerprint rows for the plan (:data:`ROWS_SCHEMA`, ``table`` = its number), on ``colsets``
-    (default: all the plan needs of it), and the bytes of its fingerprint file. Raises when they cannot be read
-    (even after one rebuild)."""
+    (default: all the plan needs of it), only those ``keep`` keeps when given, and the bytes of its fingerprint
+    file. Raises when they cannot be read (even after one rebuild)."""
     task, result = plan.reads[table]
-    rows, result = read_fingerprint_rows(task, result, plan.colsets_of[table] if colsets is None else colsets)
+    rows, result = read_fingerprint_rows(task, result, plan.colsets_of[table] if colsets is None else colsets, keep)
     rows = rows.append_column("table", pa.array(np.full(rows.num_rows, plan.numbers[table], np.int32)))
     size = result.fingerprints.file_bytes if result.fingerprints is not None else 0
     return rows.select(ROWS_SCHEMA.names).cast(ROWS_SCHEMA), size
 
 
-def colset_groups(plan: VerifyPlan, table: str, limit: int | None) -> list[dict[tuple[str, ...], int]]:
-    """The column sets the plan needs of ``table``, in groups of at most about ``limit`` fingerprint rows (one
-    group when ``limit`` is None or the table stores fingerprints, not value hashes): a parent of many
-    differently-shaped children is folded a group at a time, so its fingerprints never sit in memory at once."""
-    used = plan.colsets_of[table]
+def colset_groups(plan: VerifyPlan, table: str, limit: int | None, used: dict[tuple[str, ...], int] | None = None) -> list[dict[tuple[str, ...], int]]:
+    """The column sets ``used`` of ``table`` (default: all the plan needs of it), in groups of at most about
+    ``limit`` fingerprint rows (one group when ``limit`` is None or the table stores fingerprints, not value
+    hashes): a parent of many differently-shaped children is folded a group at a time, so its fingerprints
+    never sit in memory at once."""
+    used = plan.colsets_of[table] if used is None else used
     fp = plan.reads[table][1].fingerprints
     if limit is None or fp is None or fp.layout != "columns":
-        return [used]
+        return [used] if used else []
     groups: list[dict[tuple[str, ...], int]] = []
     current: dict[tuple[str, ...], int] = {}
     rows = 0
@@ -183,29 +201,82 @@ def colset_groups(plan: VerifyPlan, table: str, limit: int | None) -> list[dict[
     return groups + [current] if current else groups
 
 
-def _each_table(plan: VerifyPlan, failed: dict[str, str], limit: int | None = None, workers: int = 1) -> Iterator[tuple[pa.Table, int]]:
-    """Each table's fingerprint rows (a group of column sets at a time, see :func:`colset_groups`) with the
-    bytes of its fingerprint file (counted once per table), in plan order. With ``workers`` > 1 the next
-    groups are read (and folded) on that many threads while the caller takes the current one; at most
-    ``workers + 1`` groups are held at once."""
-    jobs = [(table, i, group) for table in plan.tables for i, group in enumerate(colset_groups(plan, table, limit))]
-    last = {table: i for table, i, _ in jobs}
+def child_colsets(plan: VerifyPlan) -> dict[str, dict[tuple[str, ...], int]]:
+    """The column sets on which each table is the child of some pair (its own columns)."""
+    out: dict[str, dict[tuple[str, ...], int]] = defaultdict(dict)
+    for p in plan.pairs:
+        out[p.child][p.columns] = plan.colsets_of[p.child][p.columns]
+    return dict(out)
+
+
+class ChildFilter:
+    """The semi-join before stage 4's join: which ``(colset, fingerprint)`` some candidate child has.
+
+    Only a parent's fingerprints that a child of the same column set also has can change a verdict (``missing``
+    counts the child's fingerprints the parent lacks; ``over`` compares the counts of a child's fingerprint), so
+    a parent's other fingerprints are dropped before they are deduplicated, spilled or joined. On the
+    10,000-table lake the parents (large base tables needed on dozens of column sets) were most of stage 4's
+    rows. A one-hash Bloom filter: a bitmap indexed by the top bits of the fingerprint's ``hi`` (a mixed hash)
+    mixed with its column set. It has no false negatives, so no row that can change a verdict is dropped; a
+    false positive only keeps a row that changes nothing. About 16 bits per child fingerprint (about 6% false
+    positives), at most ``2**FILTER_MAX_BITS`` bits."""
+
+    def __init__(self, expected: int):
+        self.bits = int(min(FILTER_MAX_BITS, max(16, np.ceil(np.log2(max(expected, 1) * 16)))))
+        self.bitmap = np.zeros(1 << (self.bits - 3), np.uint8)
+        self.added = 0
+
+    def _slots(self, colset: int | np.ndarray, hi: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            salt = np.asarray(colset, dtype=np.uint64) * _SALT
+        return (hi ^ salt) >> np.uint64(64 - self.bits)
+
+    def add(self, colset: np.ndarray, hi: np.ndarray) -> None:
+        """Add fingerprints (``colset`` ids and ``hi`` halves, arrays of the same length)."""
+        if not len(hi):
+            return
+        slots = np.unique(self._slots(colset, hi))  # sorted: each byte's bits are set together
+        byte = slots >> np.uint64(3)
+        bit = np.left_shift(np.uint8(1), (slots & np.uint64(7)).astype(np.uint8))
+        starts = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+        self.bitmap[byte[starts]] |= np.bitwise_or.reduceat(bit, starts)
+        self.added += len(hi)
+
+    def keep(self, colset: int, hi: np.ndarray) -> np.ndarray:
+        """A mask of the fingerprints of ``colset`` some child may have (:data:`~.fingerprints.KeepFn`)."""
+        slots = self._slots(colset, hi)
+        return (self.bitmap[slots >> np.uint64(3)] >> (slots & np.uint64(7)).astype(np.uint8)) & 1 != 0
+
+
+def _tables_rows(
+    plan: VerifyPlan, jobs: list[tuple[str, dict[tuple[str, ...], int]]], failed: dict[str, str], *, label: str,
+    keep: KeepFn | None = None, workers: int = 1,
+) -> Iterator[tuple[pa.Table, int]]:
+    """The fingerprint rows of each job (a table and a group of its column sets, see :func:`colset_groups`)
+    with the bytes of its fingerprint file (counted once per table), in order. With ``workers`` > 1 the next
+    jobs are read (and folded) on that many threads while the caller takes the current one; at most
+    ``workers + 1`` jobs are held at once. A table that fails is recorded in ``failed`` (its pairs get an error)."""
+    numbered = [(table, i, group) for i, (table, group) in enumerate(jobs)]
+    first = {}
+    for table, i, _ in numbered:
+        first.setdefault(table, i)
+    last = {table: i for table, i, _ in numbered}
 
     def read(job: tuple[str, int, dict[tuple[str, ...], int]]) -> tuple[pa.Table, int] | None:
-        table, i, group = job
+        table, _, group = job
         if table in failed:  # an earlier group of it failed
             return None
         try:
-            return table_rows(plan, table, group)
+            return table_rows(plan, table, group, keep)
         except Exception as exc:  # noqa: BLE001 - reported for the table (its pairs get an error verdict)
             failed.setdefault(table, failure_reason(exc))
             return None
 
-    with progress("stage 4: fingerprints", total=len(plan.tables)) as bar:
-        for (table, i, _), got in _ordered(read, jobs, workers):
+    with progress(label, total=len(last)) as bar:
+        for (table, i, _), got in _ordered(read, numbered, workers):
             if got is not None and table not in failed:
                 rows, size = got
-                yield rows, size if i == 0 else 0
+                yield rows, size if first[table] == i else 0
             if last[table] == i:
                 bar.advance()
 
@@ -231,23 +302,53 @@ def _ordered(fn: Callable[[J], O], jobs: list[J], workers: int) -> Iterator[tupl
 
 
 def verify_local(plan: VerifyPlan, *, budget_rows: int | None = None, spill_dir: str | None = None, workers: int = 1) -> VerifyOutcome:
-    """Stage 4 in this process: one partition in memory, or partitions spilled to Parquet (see the module).
+    """Stage 4 in this process (see the module). Two passes over the fingerprint files: first each child's
+    rows on its own column set, which also fill the :class:`ChildFilter`; then the other column sets the plan
+    needs (the parents'), only the fingerprints the filter keeps. The rows stay in memory up to
+    ``budget_rows`` (default :data:`BUCKET_ROWS`), then go to a spill partitioned by fingerprint.
     ``workers``: threads reading (and folding) the tables' fingerprints."""
     failed: dict[str, str] = {}
-    bits = plan.partition_bits(budget_rows or BUCKET_ROWS)
+    budget = budget_rows or BUCKET_ROWS
+    as_child = child_colsets(plan)
+    child_jobs = [(t, g) for t in plan.tables if t in as_child for g in colset_groups(plan, t, GROUP_ROWS, as_child[t])]
+    parent_jobs = [
+        (t, g) for t in plan.tables
+        for g in colset_groups(plan, t, GROUP_ROWS, {c: i for c, i in plan.colsets_of[t].items() if c not in as_child.get(t, {})})
+    ]
+    flt = ChildFilter(plan.child_rows)
     read = 0
-    if bits == 0:
-        parts = []
-        for rows, size in _each_table(plan, failed, workers=workers):
-            parts.append(rows)
+    with contextlib.ExitStack() as stack:
+        held: list[pa.Table] = []
+        count = 0
+        spill: _Spill | None = None
+
+        def put(rows: pa.Table) -> None:
+            nonlocal count, spill
+            if spill is not None:
+                spill.add(rows)
+                return
+            held.append(rows)
+            count += rows.num_rows
+            if count > budget:  # more than one partition holds: from now on, spill
+                tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="lakeshrink-verify-", dir=spill_dir))
+                spill = stack.enter_context(_Spill(Path(tmp), plan.partition_bits(budget)))
+                for part in held:
+                    spill.add(part)
+                held.clear()
+
+        for rows, size in _tables_rows(plan, child_jobs, failed, label="stage 4: children's fingerprints", workers=workers):
             read += size
-        rows = pa.concat_tables(parts) if parts else ROWS_SCHEMA.empty_table()
-        totals = add_totals([decide(rows, plan.pair_rows)])
-        return VerifyOutcome(verdicts_from(plan, totals, failed), read, 0)
-    with tempfile.TemporaryDirectory(prefix="lakeshrink-verify-", dir=spill_dir) as tmp, _Spill(Path(tmp), bits) as spill:
-        for rows, size in _each_table(plan, failed, limit=GROUP_ROWS, workers=workers):
+            flt.add(rows.column("colset").to_numpy(), rows.column("hi").to_numpy())
+            put(rows)
+        for rows, size in _tables_rows(plan, parent_jobs, failed, label="stage 4: parents' fingerprints (semi-join)",
+                                       keep=flt.keep, workers=workers):
             read += size
-            spill.add(rows)
+            put(rows)
+        if spill is None:
+            rows = pa.concat_tables(held) if held else ROWS_SCHEMA.empty_table()
+            held.clear()
+            totals = add_totals([decide(rows, plan.pair_rows)])
+            return VerifyOutcome(verdicts_from(plan, totals, failed), read, 0)
         spill.close()
         pairs = pl.from_arrow(plan.pair_rows)
         totals = add_totals([decide(part, pairs) for part in spill.partitions()])
