@@ -208,19 +208,18 @@ def _run(fn: Callable[[T], R], item: T, description: str | None) -> R:
 def _map_threads(fn: Callable[[T], R], items: list[T], workers: int, description: str | None,
                  advance: Callable[[], None]) -> list[R]:
     """:meth:`LocalEngine.map` on ``workers`` threads (a pool for this call, so nothing outlives it)."""
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     with ThreadPoolExecutor(workers, thread_name_prefix="lakeshrink-local") as pool:
         futures = [pool.submit(_run, fn, item, description) for item in items]
-        pending = set(futures)
-        while pending:  # each item counted as it finishes (FIRST_EXCEPTION would return only at the end)
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for _ in done:
-                advance()
-            if any(f.exception() is not None for f in done if not f.cancelled()):
-                for f in pending:
+        # each item counted as it finishes; as_completed waits on every future once (a loop of
+        # wait(pending, FIRST_COMPLETED) took all pending futures' locks per finished item: O(items^2), a sixth
+        # of the main thread's samples holding the GIL in stage 3 of a 10,000-table scan)
+        for done in as_completed(futures):
+            advance()
+            if not done.cancelled() and done.exception() is not None:
+                for f in futures:
                     f.cancel()
-                wait(pending)
                 break
         failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception() is not None), None)
         if failed is not None:

@@ -272,7 +272,8 @@ def test_bottom_k_selects_before_sorting_and_falls_back_when_repeats_crowd_it(mo
     from lakeshrink.containment.scan import fingerprints as fpmod
     from lakeshrink.containment.scan.fingerprints import _bottom_distinct, _sketch
 
-    monkeypatch.setattr(fpmod, "SMALL_ROWS", 1_000)  # the polars path, at test size
+    monkeypatch.setattr(fpmod, "SMALL_ROWS", 1_000)  # the polars paths, at test size
+    monkeypatch.setattr(fpmod, "UNIQUE_HASHED", 1_000)
 
     rng = np.random.default_rng(9)
     spread = rng.integers(0, 2**63, 50_000, dtype=np.int64).astype(np.uint64)

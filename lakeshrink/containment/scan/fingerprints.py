@@ -127,6 +127,8 @@ def _columns_layout_bytes(hashes: dict[str, tuple[np.ndarray, np.ndarray]], colu
         total += 2 * per_hash
     return total
 
+UNIQUE_HASHED = 20_000  # above this many values, a low-cardinality column's distinct hashes come from polars' hash-based
+# unique (about 3x faster than np.unique's sort at 150,000 values; below, its per-call overhead dominates)
 KeepFn = Callable[[int, np.ndarray], np.ndarray]  # (colset id, fingerprint hi) -> mask of the fingerprints to keep
 
 SMALL_ROWS = 200_000  # below this, deduplication and sketches run in numpy (polars' per-call overhead dominates)
@@ -231,7 +233,7 @@ def _bottom_distinct(hashes: np.ndarray, k: int) -> np.ndarray:
         head = np.unique(np.partition(hashes, take - 1)[:take])
         if len(head) > k:  # the 4k smallest values hold more than k distinct ones: the k smallest are among them
             return head
-    if len(hashes) > SMALL_ROWS:
+    if len(hashes) > UNIQUE_HASHED:  # repeats crowd out the head: a hash-based unique, then sort the few distinct
         return np.sort(pl.Series(hashes).unique().to_numpy())
     return np.unique(hashes)
 
