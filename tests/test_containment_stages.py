@@ -20,7 +20,7 @@ from lakeshrink.containment.lake import discover
 from lakeshrink.containment.scan.minmax import minmax_prune, prune_reason
 from lakeshrink.containment.scan.schema_graph import Pair, group_by_parent, schema_candidates
 from lakeshrink.containment.scan.fused import ReadTask, read_once
-from lakeshrink.containment.scan.sketches import Sketch, TableNeeds
+from lakeshrink.containment.scan.sketches import HASHER, Sketch, TableNeeds
 from lakeshrink.containment.scan.sketches import prune_reason as sketch_reason
 
 
@@ -233,3 +233,27 @@ def test_row_sets_per_table_are_capped_and_missing_ones_never_prune(monkeypatch)
     child = TableSketch("c", {"y": same}, {("y",): stranger})
     parent = TableSketch("p", {"y": same}, {})
     assert sketch_reason(Pair("c", "p", ("y",)), child, parent) is None
+
+
+def test_vectorised_sketch_pruning_keeps_exactly_the_pairs_the_per_pair_rule_keeps(rng):
+    """``surviving`` (all of a parent's children at once) against ``prune_reason`` pair by pair: random
+    sketches, complete and cut, empty tables, row sets missing on either side, another hasher."""
+    from lakeshrink.containment.scan.sketches import TableSketch, surviving
+
+    names = [f"t{i}" for i in range(40)]
+    sketches = {}
+    for i, name in enumerate(names):
+        k = int(rng.integers(1, 12))
+
+        def sk():
+            size = int(rng.choice([0, 1, 5, 40]))
+            return Sketch.of(rng.integers(0, 60, size).astype(np.uint64), k)
+
+        rows = {("a", "b"): sk()} if rng.random() < 0.8 else {}
+        if rng.random() < 0.5:
+            rows[("a",)] = sk()
+        sketches[name] = TableSketch(name, {"a": sk(), "b": sk()}, rows, hasher="other" if i == 7 else HASHER)
+    pairs = [Pair(c, p, cols) for c in names for p in names if c != p for cols in ([("a",), ("a", "b")][int(rng.integers(2))],)]
+    expected = [p for p in pairs if sketch_reason(p, sketches[p.child], sketches[p.parent]) is None]
+    assert surviving(pairs, sketches) == expected
+    assert 0.1 < len(expected) / len(pairs) < 0.9  # both outcomes exercised

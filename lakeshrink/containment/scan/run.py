@@ -327,7 +327,7 @@ def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
         else:
             run.reads[r.table] = (task, r)
             sk[r.table] = r.sketch
-    kept = [p for p in run.alive(pairs) if sketches.prune_reason(p, sk[p.child], sk[p.parent]) is None]
+    kept = sketches.surviving(run.alive(pairs), sk)
     run.stage("sketch", len(pairs), len(kept), start, data=sum(r.bytes_read for r in results))
     return kept
 
