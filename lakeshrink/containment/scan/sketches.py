@@ -36,7 +36,8 @@ from lakeshrink.containment.scan.schema_graph import Pair
 
 DEFAULT_K = 256
 MAX_ROW_SETS = 64  # row-set sketches per table (a parent of many differently-shaped children)
-HASHER = "lakeshrink-rowhash-v1"  # the hash functions (:mod:`.fingerprints`); sketches of other hashers are never compared
+HASHER = "lakeshrink-rowhash-v2"  # the hash functions (:mod:`.fingerprints`); sketches of other hashers are never compared
+# (v2: row fingerprints fold by multiply-add, see fingerprints._fold; a v1 cache is rebuilt, never mixed with v2)
 
 
 @dataclass(frozen=True)
