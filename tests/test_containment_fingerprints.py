@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from lakeshrink.containment.scan import run as scan_mod
 from lakeshrink.containment.scan import verify
 from lakeshrink.containment.scan.fingerprints import (
     PAIRS_SCHEMA,
@@ -345,3 +346,39 @@ def test_stage_4_joins_only_the_parent_rows_some_child_has(tmp_path, monkeypatch
     found = scan_lake(lake)
     assert {(e.child, e.parent) for e in found.edges} == {("small.parquet", "big.parquet")}
     assert len(joined) == 1 and 200 <= joined[0] < 400  # without the filter: 10,200 rows
+
+
+def test_identical_tables_are_decided_once_and_every_pair_gets_its_verdict(tmp_path, monkeypatch):
+    """Stage 4 decides the pairs of representatives (tables with the same rows, by their multiset digest):
+    three shuffled copies of a parent and two copies of a child are decided as one parent and one child, and
+    every pair still gets the verdict a scan without classes gives, as brute force says."""
+    from benchmarks.lakegen import brute_force
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    big = pa.table({"x": range(2_000), "y": [f"v{i % 300}" for i in range(2_000)]})
+    for i, name in enumerate(("big_a", "big_b", "big_c")):
+        pq.write_table(big.take(np.random.default_rng(i).permutation(2_000)), lake / f"{name}.parquet")
+    small = big.slice(100, 50)
+    pq.write_table(small, lake / "small.parquet")
+    pq.write_table(small.take(list(range(49, -1, -1))), lake / "small_copy.parquet")
+    pq.write_table(pa.table({"x": list(range(100, 150)), "y": ["changed"] + [f"v{i % 300}" for i in range(101, 150)]}), lake / "wrong.parquet")
+    pq.write_table(pa.concat_tables([small, small.slice(0, 5)]), lake / "small_dups.parquet")  # same set, not multiset
+    plans = []
+    real = verify.plan_verification
+
+    def planned(pairs, reads, collapse=True):
+        plans.append(real(pairs, reads, collapse=collapse))
+        return plans[-1]
+
+    monkeypatch.setattr(scan_mod, "plan_verification", planned)
+    collapsed = scan_lake(lake)
+    asked, decided = len(plans[-1].asked), len(plans[-1].pairs)
+    monkeypatch.setattr(scan_mod, "plan_verification", lambda pairs, reads: real(pairs, reads, collapse=False))
+    every = scan_lake(lake)
+    assert collapsed.edges == every.edges
+    truth = brute_force(str(lake))
+    assert {(e.child, e.parent) for e in collapsed.edges} == truth.edges
+    assert {(e.child, e.parent) for e in collapsed.edges if e.multiset_contained} == truth.multiset
+    assert ("big_b.parquet", "big_a.parquet") in truth.edges and ("small_dups.parquet", "small.parquet") in truth.edges
+    assert decided < asked / 2, (decided, asked)

@@ -183,6 +183,7 @@ class TableFingerprints:
     row_sketches: dict[tuple[str, ...], Sketch]
     distinct: tuple[int, ...] = ()
     hash_columns: pa.Table | None = None
+    digest: str | None = None  # :func:`multiset_digest` of the rows over all the columns of ``colsets``
 
     @property
     def layout(self) -> str:
@@ -295,11 +296,18 @@ def fingerprint_table(
     if defer_over is not None and len(colsets) > defer_over:
         shaped = sorted(wanted_rows)
         row_sketches = {c: _sketch(hi, k) for c, (hi, _) in zip(shaped, _all_row_fingerprints(hashes, shaped, n, hi_only=True))}
+        digest = multiset_digest(*_all_row_fingerprints(hashes, [used], n)[0]) if used else None
         return TableFingerprints(tuple(colsets), FP_SCHEMA.empty_table(), tuple(n for _ in colsets), column_sketches,
-                                 row_sketches, tuple(n for _ in colsets), hash_column_table(hashes, used))
+                                 row_sketches, tuple(n for _ in colsets), hash_column_table(hashes, used), digest)
     ids, his, los, counts = [], [], [], []
     row_sketches = {}
-    for i, (colset, (hi, lo)) in enumerate(zip(colsets, _all_row_fingerprints(hashes, colsets, n))):
+    todo = colsets + ([used] if used and used not in colsets else [])
+    digest = None
+    for i, (colset, (hi, lo)) in enumerate(zip(todo, _all_row_fingerprints(hashes, todo, n))):
+        if colset == used:
+            digest = multiset_digest(hi, lo)
+        if i >= len(colsets):
+            break
         hi, lo, count = _distinct_counts(hi, lo)
         ids.append(np.full(len(hi), i, np.int32))
         his.append(hi)
@@ -317,7 +325,21 @@ def fingerprint_table(
         rows = pa.Table.from_arrays([pa.array(a) for a in arrays], schema=FP_SCHEMA)
     else:
         rows = FP_SCHEMA.empty_table()
-    return TableFingerprints(tuple(colsets), rows, tuple(n for _ in colsets), column_sketches, row_sketches, distinct, hash_columns)
+    return TableFingerprints(tuple(colsets), rows, tuple(n for _ in colsets), column_sketches, row_sketches, distinct, hash_columns, digest)
+
+
+_DIGEST_SEED = np.uint64(0x3C6EF372FE94F82B)
+
+
+def multiset_digest(hi: np.ndarray, lo: np.ndarray) -> str:
+    """An order-independent digest of a multiset of row fingerprints (every row, duplicates included): the row
+    count and the sums mod 2**64 of ``hi`` and of ``mix64(lo)``. Two tables with the same digest on the same
+    columns hold the same rows with the same counts, up to a 2**-128-scale chance (the sums of two different
+    multisets of pseudo-random fingerprints agree by chance only), the same footing as the fingerprints."""
+    with np.errstate(over="ignore"):
+        a = int(np.sum(hi, dtype=np.uint64))
+        b = int(np.sum(mix64(lo ^ _DIGEST_SEED, inplace=True), dtype=np.uint64))
+    return f"{len(hi)}:{a:016x}{b:016x}"
 
 
 def decide(rows: pa.Table | pl.DataFrame, pairs: pa.Table | pl.DataFrame) -> pa.Table:

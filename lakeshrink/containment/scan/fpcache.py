@@ -98,6 +98,7 @@ class CachedFingerprints:
     file_bytes: int
     layout: str = "rows"  # or "columns" (see :class:`~lakeshrink.containment.scan.fingerprints.TableFingerprints`)
     columns: tuple[str, ...] = ()  # the columns layout's column order
+    digest: str | None = None  # the rows' multiset digest over all the columns of ``colsets`` (stage 4's classes)
 
 
 class ScanCache:
@@ -128,6 +129,7 @@ class ScanCache:
             "table_rows": table_rows, "distinct": list(fp.distinct), "layout": fp.layout, "columns": list(columns),
             "column_sketches": {c: _encode_sketch(s) for c, s in fp.column_sketches.items()},
             "row_sketches": [[list(c), _encode_sketch(s)] for c, s in fp.row_sketches.items()],
+            "digest": fp.digest,
         })
         meta = {_META_KEY: json.dumps(doc, separators=(",", ":")).encode("utf-8")}
         path = self.fp_path(state)
@@ -149,7 +151,7 @@ class ScanCache:
             tmp.unlink(missing_ok=True)
             raise
         return CachedFingerprints(path, fp.colsets, data.num_rows, table_rows, fp.distinct, fp.column_sketches, fp.row_sketches,
-                                  os.path.getsize(path), fp.layout, columns)
+                                  os.path.getsize(path), fp.layout, columns, fp.digest)
 
     def load_fingerprints(self, state: str) -> CachedFingerprints | None:
         """The metadata of a table's fingerprint file, or None when absent or not trustworthy."""
@@ -163,7 +165,7 @@ class ScanCache:
                 path, tuple(tuple(c) for c in doc["colsets"]), doc["rows"], doc["table_rows"], tuple(doc["distinct"]),
                 {c: _decode_sketch(s) for c, s in doc["column_sketches"].items()},
                 {tuple(c): _decode_sketch(s) for c, s in doc["row_sketches"]},
-                os.path.getsize(path), doc["layout"], tuple(doc["columns"]),
+                os.path.getsize(path), doc["layout"], tuple(doc["columns"]), doc.get("digest"),
             )
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, CorruptArchive):
             return None
