@@ -9,6 +9,7 @@ table, ``approx_count_distinct`` on Spark) to scale dictionary sizes correctly.
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,7 +58,26 @@ class ColumnStats:
     doubletons: int = LazyField(0)  # type: ignore[assignment]
 
     def __getstate__(self) -> dict:
-        return resolved_state(self, *LAZY_STATS)
+        state = resolved_state(self, *LAZY_STATS)
+        state.pop("_facts", None)  # the sample's values: not part of the statistics
+        return state
+
+    def ends_differ(self) -> bool | None:
+        """Whether the first and last non-null values differ (``None``: these statistics do not hold them)."""
+        facts = self.__dict__.get("_facts")
+        return facts.ends_differ() if facts is not None else None
+
+    @classmethod
+    def of_facts(cls, values: int, nulls: int, facts: _NumericFacts | _FewStrings, width: float, full_distinct: int | None) -> ColumnStats:
+        """Statistics whose costly fields are ``facts``' methods, computed when first read. (The fields are put
+        in place directly: the frozen dataclass's ``__init__`` sets each through ``object.__setattr__`` and the
+        lazy ones through their descriptor, which cost more than the statistics of a small column.)"""
+        stats = object.__new__(cls)
+        stats.__dict__.update(values=values, nulls=nulls, width=width, _distinct_value=facts.distinct,
+                              _mean_run_value=facts.mean_run, _sorted_fraction_value=facts.ordered,
+                              _full_distinct_value=full_distinct, _singletons_value=facts.singletons,
+                              _doubletons_value=facts.doubletons, _facts=facts)
+        return stats
 
     def with_full_distinct(self, full_distinct: int | None | Callable[[], int | None]) -> ColumnStats:
         """These statistics with ``full_distinct`` set (a value, or a callable computed when first read), the
@@ -186,8 +206,7 @@ def _numeric_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | 
             return None
         width = array.type.bit_width / 8.0
     n = len(array)
-    return ColumnStats(n, n - facts.present, facts.distinct, facts.mean_run, facts.ordered, float(width), full_distinct,
-                       facts.singletons, facts.doubletons)
+    return ColumnStats.of_facts(n, n - facts.present, facts, float(width), full_distinct)
 
 
 class _NumericFacts:
@@ -235,6 +254,11 @@ class _NumericFacts:
         if valid is not None:  # nulls form runs of their own
             differ = (differ & valid[1:] & valid[:-1]) | (valid[1:] != valid[:-1])
         return len(data) / (int(np.count_nonzero(differ)) + 1)
+
+    def ends_differ(self) -> bool | None:
+        """Whether the first and last non-null values differ (numpy: NaN differs from itself, as in Python)."""
+        values = self.values
+        return len(values) >= 2 and bool(values[0] != values[-1])
 
     def ordered(self) -> float | None:
         values, present = self.values, self.present
@@ -321,6 +345,9 @@ class _Strings(_NumericFacts):
     def distinct(self) -> int:
         return len(self._encode().dictionary)  # nulls are not in it (null_encoding="mask")
 
+    def ends_differ(self) -> bool | None:
+        return None  # (the caller compares two values of the array)
+
     def ordered(self) -> float | None:
         return _string_order(self.array, self.present) if self.present >= 2 else None
 
@@ -351,11 +378,12 @@ def _string_bytes(array: pa.Array) -> int:
 
 class _FewStrings:
     """The statistics of a short string or binary array, in Python (UTF-8 orders as its code points), each
-    computed when first asked."""
+    computed when first asked (pairs of neighbours compared by ``map`` over ``operator``'s comparisons: no
+    Python-level loop)."""
 
     def __init__(self, array: pa.Array):
         self.values = array.to_pylist()
-        self.present_values = [v for v in self.values if v is not None]
+        self.present_values = [v for v in self.values if v is not None] if array.null_count else self.values
         self.present = len(self.present_values)
         self._counts: Counter | None = None
 
@@ -368,18 +396,22 @@ class _FewStrings:
         return len(self.counts()) if self._counts is not None else len(set(self.present_values))
 
     def singletons(self) -> int:
-        return sum(1 for c in self.counts().values() if c == 1)
+        return list(self.counts().values()).count(1)
 
     def doubletons(self) -> int:
-        return sum(1 for c in self.counts().values() if c == 2)
+        return list(self.counts().values()).count(2)
 
     def mean_run(self) -> float:
         values = self.values
-        return len(values) / (sum(1 for a, b in zip(values, values[1:]) if a != b) + 1)  # nulls: runs of their own
+        return len(values) / (sum(map(operator.ne, values, values[1:])) + 1)  # nulls: runs of their own
+
+    def ends_differ(self) -> bool | None:
+        present = self.present_values
+        return len(present) >= 2 and present[0] != present[-1]
 
     def ordered(self) -> float | None:
         present = self.present_values
-        return sum(1 for a, b in zip(present, present[1:]) if a <= b) / (len(present) - 1) if len(present) >= 2 else None
+        return sum(map(operator.le, present, present[1:])) / (len(present) - 1) if len(present) >= 2 else None
 
 
 def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) -> ColumnStats:
@@ -482,8 +514,8 @@ def is_sorted(array: pa.Array | pa.ChunkedArray, *, varying: bool = False) -> bo
     With ``varying``, also whether it holds more than one distinct value (its first and last non-null values
     differ: the same pass, where a separate ``min_max`` would be another compute kernel).
     """
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+    if isinstance(array, pa.ChunkedArray):  # (one chunk: itself, not a copy)
+        array = array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
     view = _numeric_view(array)
     if view is not None:
         data, valid = view
