@@ -271,3 +271,29 @@ def test_schema_facts_are_remembered_per_schema_metadata_included():
     assert list(leaf_arrays(nested, leaf_columns(nested.schema))) == ["a", "s.x"]
     two_chunks = pa.Table.from_batches(flat.to_batches() * 2)
     assert leaf_arrays(two_chunks, leaf_columns(two_chunks.schema))["a"].to_pylist() == [1, 2, 1, 2]
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string(), pa.binary()])
+def test_short_strings_packed_as_numbers_give_the_dictionarys_statistics(kind, monkeypatch):
+    from lakeshrink.codecs.encodings.stats import _packed_strings
+
+    rng = np.random.default_rng(5)
+    alphabet = ["", "a", "a\x00", "ab", "b", "\x00", "zz", "é", "abcdefg", "abcdef", "ABC"]
+    values = [alphabet[i] for i in rng.integers(0, len(alphabet), 600)]
+    values = [None if i % 17 == 0 else (v.encode() if kind == pa.binary() else v) for i, v in enumerate(values)]
+    array = pa.array(values, kind).slice(3)  # an offset, as a sample's slice has
+    keys, valid = _packed_strings(array)
+    present = [v for v in array.to_pylist() if v is not None]
+    as_bytes = [v if isinstance(v, bytes) else v.encode() for v in present]
+    order = np.argsort(keys[valid], kind="stable")
+    assert [as_bytes[i] for i in order] == sorted(as_bytes)  # the integers are in the order of the bytes
+    assert len(set(keys[valid].tolist())) == len(set(as_bytes))  # and equal exactly for equal values
+    packed = column_stats(array)
+    computed = {name: getattr(packed, name) for name in LAZY_STATS}
+    ends = packed.ends_differ()
+    assert packed.__dict__["_facts"]._packed is not None  # (these were counted as numbers)
+    monkeypatch.setattr(stats_module, "_packed_strings", lambda array: None)  # the dictionary path
+    hashed = column_stats(array)
+    assert computed == {name: getattr(hashed, name) for name in LAZY_STATS}
+    assert packed == hashed and ends == (present[0] != present[-1]) and hashed.ends_differ() is None
+    assert _packed_strings(pa.array(["12345678"] * 200)) is None  # 8 bytes: not packed

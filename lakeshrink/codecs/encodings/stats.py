@@ -160,17 +160,24 @@ def _sorted_fraction(array: pa.Array) -> float | None:
     return float(pc.sum(ordered).as_py() or 0) / (len(values) - 1)
 
 
+_NUMERIC_KINDS = {
+    **{t.id: "i" for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.date32(), pa.date64(), pa.timestamp("s"),
+                          pa.time32("s"), pa.time64("us"), pa.duration("s"))},
+    **{t.id: "u" for t in (pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64())},
+    pa.float32().id: "f", pa.float64().id: "f",
+}
+"""numpy kind of the Arrow types whose values :func:`_numeric_view` reads, by type id (one look-up instead of a
+``pa.types`` test per kind: a string column asked ten of them per advice)."""
+_STRING_IDS = frozenset(t.id for t in (pa.string(), pa.large_string(), pa.binary(), pa.large_binary()))
+
+
 def _numeric_view(array: pa.Array, *, nan: bool = False) -> tuple[np.ndarray, np.ndarray | None] | None:
     """(values, validity or ``None``) of an integer, float or date/time array as numpy views of its buffers, or
     ``None`` for other types (and floats holding NaN: one value to Arrow and Parquet, not to numpy; with ``nan``
     they are not looked for: the caller does)."""
     dtype = array.type
-    if pa.types.is_integer(dtype) or pa.types.is_date(dtype) or pa.types.is_timestamp(dtype) \
-            or pa.types.is_time(dtype) or pa.types.is_duration(dtype):
-        kind = "u" if pa.types.is_unsigned_integer(dtype) else "i"
-    elif pa.types.is_float32(dtype) or pa.types.is_float64(dtype):
-        kind = "f"
-    else:
+    kind = _NUMERIC_KINDS.get(dtype.id)
+    if kind is None:
         return None
     validity, data = array.buffers()[:2]
     if data is None:
@@ -305,9 +312,11 @@ class _FloatFacts(_NumericFacts):
 
 
 class _Strings(_NumericFacts):
-    """:class:`_NumericFacts` of a string or binary array through its dictionary: the dictionary index of each
-    value (one ``dictionary_encode``, made when first asked) stands for the value; the order compares the
-    strings themselves."""
+    """:class:`_NumericFacts` of a string or binary array. Strings of at most 7 bytes are packed with their length
+    into one integer each (:func:`_packed_strings`: equal integers for equal strings, ordered as the bytes), and
+    counted and ordered as numbers; longer ones through their dictionary: the dictionary index of each value (one
+    ``dictionary_encode``, made when first asked) stands for the value, and the order compares the strings
+    themselves. Both are made when first asked."""
 
     def __init__(self, array: pa.Array):
         self.array = array
@@ -315,6 +324,13 @@ class _Strings(_NumericFacts):
         self._encoded: pa.DictionaryArray | None = None
         self._view: tuple[np.ndarray, np.ndarray | None] | None = None
         self._counts = None
+        self._new = self._sorted = None
+        self._packed: tuple[np.ndarray, np.ndarray | None] | None | bool = False  # False: not tried yet
+
+    def _short(self) -> tuple[np.ndarray, np.ndarray | None] | None:
+        if self._packed is False:
+            self._packed = _packed_strings(self.array)
+        return self._packed  # type: ignore[return-value]
 
     def _encode(self) -> pa.DictionaryArray:
         if self._encoded is None:
@@ -330,26 +346,68 @@ class _Strings(_NumericFacts):
 
     @property  # type: ignore[override]
     def data(self) -> np.ndarray:
-        return self._indices()[1]
+        short = self._short()
+        return short[0] if short is not None else self._indices()[1]
 
     @property  # type: ignore[override]
     def valid(self) -> np.ndarray | None:
-        return self._indices()[2]
+        short = self._short()
+        return short[1] if short is not None else self._indices()[2]
+
+    @property  # type: ignore[override]
+    def values(self) -> np.ndarray:  # (only of packed strings)
+        data, valid = self._short()  # type: ignore[misc]
+        return data if valid is None else data[valid]
 
     def counts(self) -> np.ndarray:
         if self._counts is None:
+            if self._short() is not None:
+                return super().counts()
             encoded, indices, valid = self._indices()
             self._counts = np.bincount(indices if valid is None else indices[valid], minlength=len(encoded.dictionary))
         return self._counts
 
     def distinct(self) -> int:
+        if self._short() is not None:
+            return super().distinct()
         return len(self._encode().dictionary)  # nulls are not in it (null_encoding="mask")
 
     def ends_differ(self) -> bool | None:
-        return None  # (the caller compares two values of the array)
+        return super().ends_differ() if self._short() is not None else None  # (else the caller compares two values)
 
     def ordered(self) -> float | None:
-        return _string_order(self.array, self.present) if self.present >= 2 else None
+        if self.present < 2:
+            return None
+        return super().ordered() if self._short() is not None else _string_order(self.array, self.present)
+
+
+def _packed_strings(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """A string or binary array of values of at most 7 bytes as one uint64 each (and its validity, or ``None``):
+    the bytes, zero-padded to 7, then the length, read big-endian. Equal values give equal integers, and the
+    integers are in the order of the bytes (a prefix first: its padding, then its length, is the smaller), which
+    is the order of UTF-8 strings by code point, Arrow's. ``None`` when a value (null slots included) is longer.
+    One-byte to seven-byte codes (airport codes, flags) are then counted with numpy, not hashed by a kernel."""
+    validity, offsets_buffer, data_buffer = array.buffers()[:3]
+    n, offset = len(array), array.offset
+    large = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if large else np.int32)[offset:offset + n + 1]
+    lengths = np.diff(offsets)
+    if n == 0 or int(lengths.max()) > 7 or int(lengths.min()) < 0:
+        return None
+    first = int(offsets[0])
+    total = int(offsets[-1]) - first
+    packed = np.zeros((n, 8), dtype=np.uint8)
+    if total:
+        payload = np.frombuffer(data_buffer, dtype=np.uint8)[first:first + total]
+        rows = np.repeat(np.arange(n), lengths)
+        packed[rows, np.arange(total) - (offsets[:-1] - first)[rows]] = payload
+    packed[:, 7] = lengths
+    keys = packed.view(">u8").reshape(n).astype(np.uint64)
+    valid = None
+    if array.null_count:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        valid = bits[offset:offset + n].astype(bool)
+    return keys, valid
 
 
 def _string_order(array: pa.Array, present: int) -> float:
@@ -365,8 +423,7 @@ waiting for Arrow's thread pool) cost more than a loop over a hundred values."""
 
 
 def _is_string(dtype: pa.DataType) -> bool:
-    return (pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_binary(dtype)
-            or pa.types.is_large_binary(dtype))
+    return dtype.id in _STRING_IDS
 
 
 def _string_bytes(array: pa.Array) -> int:
