@@ -207,6 +207,8 @@ def _numeric_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | 
         if facts.present == 0:
             return None
         width = _string_bytes(array) / facts.present
+        if width > PACKED_BYTES and isinstance(facts, _Strings):
+            facts._packed = None  # some value is longer than a packed one: not tried
     else:
         facts = _FloatFacts(*view, array) if view[0].dtype.kind == "f" else _NumericFacts(*view)
         if facts.present == 0:
@@ -381,6 +383,9 @@ class _Strings(_NumericFacts):
         return super().ordered() if self._short() is not None else _string_order(self.array, self.present)
 
 
+PACKED_BYTES = 7  # the longest string packed into an integer (with its length: 8 bytes)
+
+
 def _packed_strings(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None] | None:
     """A string or binary array of values of at most 7 bytes as one uint64 each (and its validity, or ``None``):
     the bytes, zero-padded to 7, then the length, read big-endian. Equal values give equal integers, and the
@@ -391,8 +396,8 @@ def _packed_strings(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None] | N
     n, offset = len(array), array.offset
     large = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
     offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if large else np.int32)[offset:offset + n + 1]
-    lengths = np.diff(offsets)
-    if n == 0 or int(lengths.max()) > 7 or int(lengths.min()) < 0:
+    lengths = offsets[1:] - offsets[:-1]
+    if n == 0 or int(lengths.max()) > PACKED_BYTES or int(lengths.min()) < 0:
         return None
     first = int(offsets[0])
     total = int(offsets[-1]) - first
@@ -587,13 +592,13 @@ def is_sorted(array: pa.Array | pa.ChunkedArray, *, varying: bool = False) -> bo
         return not varying or (len(data) >= 2 and bool(data[0] != data[-1]))
     if len(array) <= FEW_STRINGS and _is_string(array.type):
         values = array.to_pylist()
-        present = [v for v in values if v is not None]
-        k = len(values) - len(present)
+        k = array.null_count
+        present = [v for v in values if v is not None] if k else values
         if len(present) < 2:
             return not varying
         if k and not (all(v is None for v in values[:k]) or all(v is None for v in values[len(values) - k:])):
             return False
-        return all(a <= b for a, b in zip(present, present[1:])) and (not varying or present[0] != present[-1])
+        return all(map(operator.le, present, present[1:])) and (not varying or present[0] != present[-1])
     k, n = array.null_count, len(array)
     values = array.drop_null() if k else array
     if len(values) < 2:
