@@ -297,3 +297,14 @@ def test_short_strings_packed_as_numbers_give_the_dictionarys_statistics(kind, m
     assert computed == {name: getattr(hashed, name) for name in LAZY_STATS}
     assert packed == hashed and ends == (present[0] != present[-1]) and hashed.ends_differ() is None
     assert _packed_strings(pa.array(["12345678"] * 200)) is None  # 8 bytes: not packed
+
+
+def test_packed_strings_of_one_length_and_of_several_are_the_same_integers():
+    from lakeshrink.codecs.encodings.stats import _packed_strings
+
+    codes = ["JFK", "LGA", "EWR", "JFK"] * 50  # one length: the payload taken as a matrix
+    mixed = codes + ["A", ""]  # several lengths: each byte placed by a flat index
+    one, _ = _packed_strings(pa.array(codes))
+    several, _ = _packed_strings(pa.array(mixed))
+    assert np.array_equal(one, several[:len(codes)])
+    assert [int(k) for k in several[-2:]] == [int.from_bytes(b"A\0\0\0\0\0\0\1", "big"), 0]
