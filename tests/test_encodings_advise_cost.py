@@ -202,6 +202,8 @@ def test_a_tiny_string_column_is_not_counted_for_thresholds_it_cannot_reach():
     ([f"{'x' * 12}{i % 3}" for i in range(57)], 13, (False, "PLAIN")),  # 19 repeats: not
     ([f"{'x' * 40}{i % 4}" for i in range(20)], 41, (True, None)),  # 5 repeats of 41-byte strings
     ([f"{'x' * 40}{i:02d}" for i in range(20)], 42, (False, "DELTA_LENGTH_BYTE_ARRAY")),  # sorted, distinct
+    (["x" * 13] * 20, 13, (True, None)),  # as many values as the threshold (20): the bound lets the count decide
+    (["y" * 40] * 5, 40, (True, None)),  # 5 values, 5 repeats of a 40-byte string
 ])
 def test_bounded_repeats_give_the_rules_choices(values, width, chosen):
     # the bound (a value repeats at most once per value) skips a count only where it cannot change the choice:
