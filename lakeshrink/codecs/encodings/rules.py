@@ -83,18 +83,20 @@ def _wanted(leaf: LeafColumn, stats: ColumnStats, total_rows: int) -> tuple[Want
     if ptype == "BYTE_ARRAY":
         # read in this order: the width is free, the order costs a comparison of neighbours, the distinct count a
         # hash of every string; a dictionary needs 10+ bytes or 20,000+ values, so shorter strings in a smaller
-        # table are not hashed for it
+        # table are not hashed for it. A value repeats at most as often as there are values (``present``): a
+        # threshold above that is not met, and the strings are not hashed to find out (a table of 16 rows).
         width = stats.width
         present = (stats.values - stats.nulls) * total_rows / max(1, stats.values)
-        if (width >= 10 or present >= 20_000) and ((width >= 32 and repeats(stats, total_rows) >= 5)
-                                                  or (width >= 10 and repeats(stats, total_rows) >= 20)
-                                                  or (present >= 20_000 and repeats(stats, total_rows) >= 64)):
-            return ((True, None, "{rep:,.0f} repeats a {width:.0f}-byte string: dictionary"),)
-        hashed = width >= 10 or present >= 20_000  # the distinct count is known by now: it goes first
-        if width >= 8 and ((repeats(stats, total_rows) < 4 and (stats.sorted_fraction or 0.0) >= 0.9) if hashed
+        rep = None  # repeats, once counted
+        if (width >= 32 and present >= 5) or (width >= 10 and present >= 20) or present >= 20_000:
+            rep = repeats(stats, total_rows)
+            if (width >= 32 and rep >= 5) or (width >= 10 and rep >= 20) or (present >= 20_000 and rep >= 64):
+                return ((True, None, "{rep:,.0f} repeats a {width:.0f}-byte string: dictionary"),)
+        if width >= 8 and ((rep < 4 and (stats.sorted_fraction or 0.0) >= 0.9) if rep is not None  # known: first
                            else ((stats.sorted_fraction or 0.0) >= 0.9 and repeats(stats, total_rows) < 4)):
             return ((False, "DELTA_LENGTH_BYTE_ARRAY", "sorted distinct strings: DELTA_LENGTH_BYTE_ARRAY"),)
-        if width <= 2.1 and repeats(stats, total_rows) >= 100 and stats.mean_run < 3:
+        if width <= 2.1 and present >= 100 and (rep if rep is not None else repeats(stats, total_rows)) >= 100 \
+                and stats.mean_run < 3:
             return ((False, "DELTA_LENGTH_BYTE_ARRAY", "repeated short codes: DELTA_LENGTH_BYTE_ARRAY"),)
         return ()
     rep = repeats(stats, total_rows)

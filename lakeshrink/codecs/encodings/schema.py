@@ -11,6 +11,7 @@ writer's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -73,13 +74,23 @@ _CACHE_SIZE = 256
 
 def _cached(kind: str, schema: pa.Schema, int96: bool) -> Any:
     """``_leaf_columns`` or ``_needs_arrow_schema`` of ``schema``, remembered (results are immutable)."""
+    compute = _leaf_columns if kind == "leaves" else _needs_arrow_schema
+    return schema_memo(kind, schema, lambda s: compute(s, int96=int96), int96=int96)
+
+
+def schema_memo(kind: str, schema: pa.Schema, compute: Callable[[pa.Schema], Any], *, int96: bool = False) -> Any:
+    """``compute(schema)``, remembered per ``kind`` and schema (metadata included) for what depends on the schema
+    alone and is immutable (the leaves, whether a footer needs the Arrow schema, which columns are flat...): an
+    advice asks each of these of the same schema, once per table."""
     try:
         key = (kind, *_schema_key(schema, int96))
     except (pa.ArrowException, TypeError):  # a schema IPC cannot serialize: not cached
         key = None
-    if key is not None and key in _CACHE:
-        return _CACHE[key]
-    value = _leaf_columns(schema, int96=int96) if kind == "leaves" else _needs_arrow_schema(schema, int96=int96)
+    if key is not None:
+        found = _CACHE.get(key, _CACHE)
+        if found is not _CACHE:
+            return found
+    value = compute(schema)
     if key is not None:
         if len(_CACHE) >= _CACHE_SIZE:
             try:
@@ -191,10 +202,12 @@ def leaf_arrays(table: pa.Table, leaves: tuple[LeafColumn, ...]) -> dict[str, pa
     Nested leaves hold the present values only (a null list contributes nothing); used for statistics, never
     for writing.
     """
-    if all(leaf.path == leaf.top and not leaf.dictionary for leaf in leaves) and table.num_columns == len(leaves):
-        flat = _flat_arrays(table, leaves)  # one leaf per column: the columns themselves
-        if flat is not None:
-            return flat
+    names = flat_columns(table.schema)
+    if names is not None and len(names) == len(leaves) and all(leaf.top == name and leaf.path == name
+                                                               for leaf, name in zip(leaves, names)):
+        # one leaf per column: the columns themselves
+        return {leaf.path: column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+                for leaf, column in zip(leaves, table.columns)}
     out: dict[str, pa.Array | None] = {}
     by_top: dict[str, list[LeafColumn]] = {}
     for leaf in leaves:
@@ -212,16 +225,18 @@ def leaf_arrays(table: pa.Table, leaves: tuple[LeafColumn, ...]) -> dict[str, pa
     return out
 
 
-def _flat_arrays(table: pa.Table, leaves: tuple[LeafColumn, ...]) -> dict[str, pa.Array | None] | None:
-    """The columns of a table of flat columns (no struct, list, map, dictionary or extension type), as arrays;
-    ``None`` when a column is not flat after all."""
-    out: dict[str, pa.Array | None] = {}
-    for leaf, name, column in zip(leaves, table.column_names, table.columns):
-        dtype = column.type
-        if leaf.top != name or dtype.num_fields or isinstance(dtype, pa.ExtensionType) or pa.types.is_dictionary(dtype):
+def flat_columns(schema: pa.Schema) -> tuple[str, ...] | None:
+    """The column names of ``schema`` when every column is flat (no struct, list, map, dictionary or extension
+    type: each is its own Parquet leaf), else ``None`` (cached per schema)."""
+    return schema_memo("flat", schema, _flat_columns)
+
+
+def _flat_columns(schema: pa.Schema) -> tuple[str, ...] | None:
+    for field in schema:
+        dtype = field.type
+        if dtype.num_fields or isinstance(dtype, pa.ExtensionType) or pa.types.is_dictionary(dtype):
             return None
-        out[leaf.path] = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-    return out
+    return tuple(schema.names)
 
 
 def needs_arrow_schema(schema: pa.Schema, *, int96: bool = False) -> bool:

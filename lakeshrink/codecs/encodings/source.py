@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.plan import SortKey
+from lakeshrink.codecs.encodings.schema import schema_memo
 from lakeshrink.errors import InputError, SchemaMismatch
 
 
@@ -277,10 +278,14 @@ def uses_int96(path: Path) -> bool:
 def int96_of(meta: pq.FileMetaData, arrow_schema: pa.Schema | None = None) -> bool:
     """Whether a file's footer stores timestamps as INT96 (:func:`uses_int96`). ``arrow_schema``, the schema the
     file was read as, answers first when it holds no timestamp (pyarrow reads INT96 as timestamps only)."""
-    if arrow_schema is not None and not any(_has_timestamp(f.type) for f in arrow_schema):
+    if arrow_schema is not None and not schema_memo("timestamps", arrow_schema, _holds_timestamp):
         return False
     schema = meta.schema
     return any(schema.column(i).physical_type == "INT96" for i in range(len(schema)))
+
+
+def _holds_timestamp(schema: pa.Schema) -> bool:
+    return any(_has_timestamp(f.type) for f in schema)
 
 
 def _has_timestamp(dtype: pa.DataType) -> bool:

@@ -9,6 +9,7 @@ table, ``approx_count_distinct`` on Spark) to scale dictionary sizes correctly.
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,7 +58,26 @@ class ColumnStats:
     doubletons: int = LazyField(0)  # type: ignore[assignment]
 
     def __getstate__(self) -> dict:
-        return resolved_state(self, *LAZY_STATS)
+        state = resolved_state(self, *LAZY_STATS)
+        state.pop("_facts", None)  # the sample's values: not part of the statistics
+        return state
+
+    def ends_differ(self) -> bool | None:
+        """Whether the first and last non-null values differ (``None``: these statistics do not hold them)."""
+        facts = self.__dict__.get("_facts")
+        return facts.ends_differ() if facts is not None else None
+
+    @classmethod
+    def of_facts(cls, values: int, nulls: int, facts: _NumericFacts | _FewStrings, width: float, full_distinct: int | None) -> ColumnStats:
+        """Statistics whose costly fields are ``facts``' methods, computed when first read. (The fields are put
+        in place directly: the frozen dataclass's ``__init__`` sets each through ``object.__setattr__`` and the
+        lazy ones through their descriptor, which cost more than the statistics of a small column.)"""
+        stats = object.__new__(cls)
+        stats.__dict__.update(values=values, nulls=nulls, width=width, _distinct_value=facts.distinct,
+                              _mean_run_value=facts.mean_run, _sorted_fraction_value=facts.ordered,
+                              _full_distinct_value=full_distinct, _singletons_value=facts.singletons,
+                              _doubletons_value=facts.doubletons, _facts=facts)
+        return stats
 
     def with_full_distinct(self, full_distinct: int | None | Callable[[], int | None]) -> ColumnStats:
         """These statistics with ``full_distinct`` set (a value, or a callable computed when first read), the
@@ -140,17 +160,26 @@ def _sorted_fraction(array: pa.Array) -> float | None:
     return float(pc.sum(ordered).as_py() or 0) / (len(values) - 1)
 
 
+_NUMERIC_KINDS = {
+    **{t.id: "i" for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.date32(), pa.date64(), pa.timestamp("s"),
+                          pa.time32("s"), pa.time64("us"), pa.duration("s"))},
+    **{t.id: "u" for t in (pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64())},
+    pa.float32().id: "f", pa.float64().id: "f",
+}
+"""numpy kind of the Arrow types whose values :func:`_numeric_view` reads, by type id (one look-up instead of a
+``pa.types`` test per kind: a string column asked ten of them per advice)."""
+_STRING_IDS = frozenset(t.id for t in (pa.string(), pa.large_string(), pa.binary(), pa.large_binary()))
+_LARGE_IDS = frozenset((pa.large_string().id, pa.large_binary().id))
+_VIEW_TYPES = {pa.string_view().id: pa.large_string(), pa.binary_view().id: pa.large_binary()}  # counted as these
+
+
 def _numeric_view(array: pa.Array, *, nan: bool = False) -> tuple[np.ndarray, np.ndarray | None] | None:
     """(values, validity or ``None``) of an integer, float or date/time array as numpy views of its buffers, or
     ``None`` for other types (and floats holding NaN: one value to Arrow and Parquet, not to numpy; with ``nan``
     they are not looked for: the caller does)."""
     dtype = array.type
-    if pa.types.is_integer(dtype) or pa.types.is_date(dtype) or pa.types.is_timestamp(dtype) \
-            or pa.types.is_time(dtype) or pa.types.is_duration(dtype):
-        kind = "u" if pa.types.is_unsigned_integer(dtype) else "i"
-    elif pa.types.is_float32(dtype) or pa.types.is_float64(dtype):
-        kind = "f"
-    else:
+    kind = _NUMERIC_KINDS.get(dtype.id)
+    if kind is None:
         return None
     validity, data = array.buffers()[:2]
     if data is None:
@@ -180,14 +209,15 @@ def _numeric_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | 
         if facts.present == 0:
             return None
         width = _string_bytes(array) / facts.present
+        if width > PACKED_BYTES and isinstance(facts, _Strings):
+            facts._packed = None  # some value is longer than a packed one: not tried
     else:
         facts = _FloatFacts(*view, array) if view[0].dtype.kind == "f" else _NumericFacts(*view)
         if facts.present == 0:
             return None
         width = array.type.bit_width / 8.0
     n = len(array)
-    return ColumnStats(n, n - facts.present, facts.distinct, facts.mean_run, facts.ordered, float(width), full_distinct,
-                       facts.singletons, facts.doubletons)
+    return ColumnStats.of_facts(n, n - facts.present, facts, float(width), full_distinct)
 
 
 class _NumericFacts:
@@ -236,6 +266,11 @@ class _NumericFacts:
             differ = (differ & valid[1:] & valid[:-1]) | (valid[1:] != valid[:-1])
         return len(data) / (int(np.count_nonzero(differ)) + 1)
 
+    def ends_differ(self) -> bool | None:
+        """Whether the first and last non-null values differ (numpy: NaN differs from itself, as in Python)."""
+        values = self.values
+        return len(values) >= 2 and bool(values[0] != values[-1])
+
     def ordered(self) -> float | None:
         values, present = self.values, self.present
         return float(np.count_nonzero(values[1:] >= values[:-1])) / (present - 1) if present >= 2 else None
@@ -281,9 +316,11 @@ class _FloatFacts(_NumericFacts):
 
 
 class _Strings(_NumericFacts):
-    """:class:`_NumericFacts` of a string or binary array through its dictionary: the dictionary index of each
-    value (one ``dictionary_encode``, made when first asked) stands for the value; the order compares the
-    strings themselves."""
+    """:class:`_NumericFacts` of a string or binary array. Strings of at most 7 bytes are packed with their length
+    into one integer each (:func:`_packed_strings`: equal integers for equal strings, ordered as the bytes), and
+    counted and ordered as numbers; longer ones through their dictionary: the dictionary index of each value (one
+    ``dictionary_encode``, made when first asked) stands for the value, and the order compares the strings
+    themselves. Both are made when first asked."""
 
     def __init__(self, array: pa.Array):
         self.array = array
@@ -291,6 +328,13 @@ class _Strings(_NumericFacts):
         self._encoded: pa.DictionaryArray | None = None
         self._view: tuple[np.ndarray, np.ndarray | None] | None = None
         self._counts = None
+        self._new = self._sorted = None
+        self._packed: tuple[np.ndarray, np.ndarray | None] | None | bool = False  # False: not tried yet
+
+    def _short(self) -> tuple[np.ndarray, np.ndarray | None] | None:
+        if self._packed is False:
+            self._packed = _packed_strings(self.array)
+        return self._packed  # type: ignore[return-value]
 
     def _encode(self) -> pa.DictionaryArray:
         if self._encoded is None:
@@ -306,23 +350,77 @@ class _Strings(_NumericFacts):
 
     @property  # type: ignore[override]
     def data(self) -> np.ndarray:
-        return self._indices()[1]
+        short = self._short()
+        return short[0] if short is not None else self._indices()[1]
 
     @property  # type: ignore[override]
     def valid(self) -> np.ndarray | None:
-        return self._indices()[2]
+        short = self._short()
+        return short[1] if short is not None else self._indices()[2]
+
+    @property  # type: ignore[override]
+    def values(self) -> np.ndarray:  # (only of packed strings)
+        data, valid = self._short()  # type: ignore[misc]
+        return data if valid is None else data[valid]
 
     def counts(self) -> np.ndarray:
         if self._counts is None:
+            if self._short() is not None:
+                return super().counts()
             encoded, indices, valid = self._indices()
             self._counts = np.bincount(indices if valid is None else indices[valid], minlength=len(encoded.dictionary))
         return self._counts
 
     def distinct(self) -> int:
+        if self._short() is not None:
+            return super().distinct()
         return len(self._encode().dictionary)  # nulls are not in it (null_encoding="mask")
 
+    def ends_differ(self) -> bool | None:
+        return super().ends_differ() if self._short() is not None else None  # (else the caller compares two values)
+
     def ordered(self) -> float | None:
-        return _string_order(self.array, self.present) if self.present >= 2 else None
+        if self.present < 2:
+            return None
+        return super().ordered() if self._short() is not None else _string_order(self.array, self.present)
+
+
+PACKED_BYTES = 7  # the longest string packed into an integer (with its length: 8 bytes)
+
+
+def _packed_strings(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """A string or binary array of values of at most 7 bytes as one uint64 each (and its validity, or ``None``):
+    the bytes, zero-padded to 7, then the length, read big-endian. Equal values give equal integers, and the
+    integers are in the order of the bytes (a prefix first: its padding, then its length, is the smaller), which
+    is the order of UTF-8 strings by code point, Arrow's. ``None`` when a value (null slots included) is longer.
+    One-byte to seven-byte codes (airport codes, flags) are then counted with numpy, not hashed by a kernel."""
+    validity, offsets_buffer, data_buffer = array.buffers()[:3]
+    n, offset = len(array), array.offset
+    large = array.type.id in _LARGE_IDS
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if large else np.int32)[offset:offset + n + 1]
+    lengths = offsets[1:] - offsets[:-1]
+    if n == 0:
+        return None
+    longest, shortest = int(lengths.max()), int(lengths.min())
+    if longest > PACKED_BYTES or shortest < 0:
+        return None
+    first = int(offsets[0])
+    total = int(offsets[-1]) - first
+    packed = np.zeros((n, 8), dtype=np.uint8)
+    if total:
+        payload = np.frombuffer(data_buffer, dtype=np.uint8)[first:first + total]
+        if longest == shortest:  # codes of one length: the payload is already a matrix
+            packed[:, :longest] = payload.reshape(n, longest)
+        else:  # each byte to its row (8 a row) and column (its place in its string), in one flat index
+            starts = np.arange(0, 8 * n, 8, dtype=np.int64) - (offsets[:-1] - first)
+            packed.reshape(-1)[np.arange(total, dtype=np.int64) + np.repeat(starts, lengths)] = payload
+    packed[:, 7] = lengths
+    keys = packed.view(">u8").reshape(n).astype(np.uint64)
+    valid = None
+    if array.null_count:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        valid = bits[offset:offset + n].astype(bool)
+    return keys, valid
 
 
 def _string_order(array: pa.Array, present: int) -> float:
@@ -338,24 +436,24 @@ waiting for Arrow's thread pool) cost more than a loop over a hundred values."""
 
 
 def _is_string(dtype: pa.DataType) -> bool:
-    return (pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_binary(dtype)
-            or pa.types.is_large_binary(dtype))
+    return dtype.id in _STRING_IDS
 
 
 def _string_bytes(array: pa.Array) -> int:
     """Payload bytes of a string or binary array (null slots hold none), from its offsets."""
-    large = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
+    large = array.type.id in _LARGE_IDS
     offsets = memoryview(array.buffers()[1]).cast("q" if large else "i")  # two reads: no numpy array needed
     return int(offsets[array.offset + len(array)] - offsets[array.offset])
 
 
 class _FewStrings:
     """The statistics of a short string or binary array, in Python (UTF-8 orders as its code points), each
-    computed when first asked."""
+    computed when first asked (pairs of neighbours compared by ``map`` over ``operator``'s comparisons: no
+    Python-level loop)."""
 
     def __init__(self, array: pa.Array):
         self.values = array.to_pylist()
-        self.present_values = [v for v in self.values if v is not None]
+        self.present_values = [v for v in self.values if v is not None] if array.null_count else self.values
         self.present = len(self.present_values)
         self._counts: Counter | None = None
 
@@ -368,18 +466,22 @@ class _FewStrings:
         return len(self.counts()) if self._counts is not None else len(set(self.present_values))
 
     def singletons(self) -> int:
-        return sum(1 for c in self.counts().values() if c == 1)
+        return list(self.counts().values()).count(1)
 
     def doubletons(self) -> int:
-        return sum(1 for c in self.counts().values() if c == 2)
+        return list(self.counts().values()).count(2)
 
     def mean_run(self) -> float:
         values = self.values
-        return len(values) / (sum(1 for a, b in zip(values, values[1:]) if a != b) + 1)  # nulls: runs of their own
+        return len(values) / (sum(map(operator.ne, values, values[1:])) + 1)  # nulls: runs of their own
+
+    def ends_differ(self) -> bool | None:
+        present = self.present_values
+        return len(present) >= 2 and present[0] != present[-1]
 
     def ordered(self) -> float | None:
         present = self.present_values
-        return sum(1 for a, b in zip(present, present[1:]) if a <= b) / (len(present) - 1) if len(present) >= 2 else None
+        return sum(map(operator.le, present, present[1:])) / (len(present) - 1) if len(present) >= 2 else None
 
 
 def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) -> ColumnStats:
@@ -388,15 +490,12 @@ def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) ->
         return EMPTY
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    if pa.types.is_string_view(array.type):
-        array = array.cast(pa.large_string())
-    elif pa.types.is_binary_view(array.type):
-        array = array.cast(pa.large_binary())
+    view_of = _VIEW_TYPES.get(array.type.id)
+    if view_of is not None:
+        array = array.cast(view_of)
     n = len(array)
     if n == 0:
         return ColumnStats(0, 0, 0, 1.0, None, 0.0, full_distinct)
-    nulls = array.null_count
-    present = n - nulls
     if n >= 2:
         fast = _numeric_stats(array, full_distinct)
         if fast is not None:
@@ -482,8 +581,8 @@ def is_sorted(array: pa.Array | pa.ChunkedArray, *, varying: bool = False) -> bo
     With ``varying``, also whether it holds more than one distinct value (its first and last non-null values
     differ: the same pass, where a separate ``min_max`` would be another compute kernel).
     """
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+    if isinstance(array, pa.ChunkedArray):  # (one chunk: itself, not a copy)
+        array = array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
     view = _numeric_view(array)
     if view is not None:
         data, valid = view
@@ -498,13 +597,13 @@ def is_sorted(array: pa.Array | pa.ChunkedArray, *, varying: bool = False) -> bo
         return not varying or (len(data) >= 2 and bool(data[0] != data[-1]))
     if len(array) <= FEW_STRINGS and _is_string(array.type):
         values = array.to_pylist()
-        present = [v for v in values if v is not None]
-        k = len(values) - len(present)
+        k = array.null_count
+        present = [v for v in values if v is not None] if k else values
         if len(present) < 2:
             return not varying
         if k and not (all(v is None for v in values[:k]) or all(v is None for v in values[len(values) - k:])):
             return False
-        return all(a <= b for a, b in zip(present, present[1:])) and (not varying or present[0] != present[-1])
+        return all(map(operator.le, present, present[1:])) and (not varying or present[0] != present[-1])
     k, n = array.null_count, len(array)
     values = array.drop_null() if k else array
     if len(values) < 2:
