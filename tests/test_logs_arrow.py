@@ -5,6 +5,9 @@ old archives, and through the archive reader's decoding threads."""
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -191,6 +194,12 @@ def test_assemble_lays_out_groups_and_tail():
     assert ad.join([b"a", b"b"], 3).to_pylist() == [b"ab"] * 3
     with pytest.raises(col.FramingError):
         ad.assemble(3, [(np.arange(3), [a])])
+    # (values, positions): a column shared by groups, each row taking the value at its position
+    shared = pa.array([b"A", b"B", b"C"], type=ad.BIN)
+    out = ad.assemble(3, [(np.array([0, 2]), [(shared, np.array([2, 0])), b"."]), (np.array([1]), [(shared, np.array([1]))])])
+    assert out.to_pylist() == [b"C.", b"B", b"A."]
+    with pytest.raises(col.FramingError):
+        ad.assemble(1, [(np.array([0]), [(shared, np.array([3]))])])
 
 
 def test_integer_text_matches_python_formatting():
@@ -205,3 +214,24 @@ def test_split_text_checks_the_number_of_values():
     assert ad.split_text(b"", 1).to_pylist() == [b""]
     with pytest.raises(col.FramingError):
         ad.split_text(b"a\nb", 3)
+
+
+def test_the_arrow_decoder_imports_neither_pandas_nor_polars(tmp_path):
+    data = _mixed_log(2000, seed=5)
+    payload = LogCodec(CodecConfig(format="<Date> <Time> <Level> <Content>", allow_binary=True)).encode_chunk(data).payload
+    (tmp_path / "chunk").write_bytes(payload)
+    code = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from lakeshrink.codecs.logs import chunk
+        chunk.ARROW_MIN_BYTES = 0
+        used = []
+        real = chunk._decode_arrow
+        chunk._decode_arrow = lambda *a: used.append(1) or real(*a)
+        out = chunk.decode_chunk(Path({str(tmp_path / "chunk")!r}).read_bytes(), raw_bytes={len(data)}, arrow=True)
+        print(len(out), bool(used), "pandas" in sys.modules, "polars" in sys.modules)
+    """)
+    # pa.array() imports pandas when it is installed (0.45 s of CPU): the decoder makes arrays from buffers
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == [str(len(data)), "True", "False", "False"]

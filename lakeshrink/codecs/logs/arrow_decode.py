@@ -28,24 +28,57 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+from pyarrow import _compute
 
 from lakeshrink.codecs.logs import columns as col
 from lakeshrink.codecs.logs import derived
 from lakeshrink.codecs.logs.lines import template_literals
 
 BIN = pa.binary()
-_EMPTY = pa.array([b""], type=BIN)
 
-#: A column as the pieces whose row-wise concatenation it is: a literal (the same bytes on every row) or an
-#: array of ``n`` values.
-Piece = bytes | pa.Array
+#: A column as the pieces whose row-wise concatenation it is: a literal (the same bytes on every row), an
+#: array of ``n`` values, or ``(values, positions)``: row ``i`` takes ``values[positions[i]]`` (a column of
+#: every matched line, on the rows of one template).
+Piece = bytes | pa.Array | tuple[pa.Array, np.ndarray]
 
 
+def _call(name: str, *args: pa.Array, options: object = None) -> pa.Array:
+    """Arrow's compute function ``name``. Called through ``pyarrow._compute``, what ``pyarrow.compute`` wraps:
+    importing ``pyarrow.compute`` makes a Python wrapper with a docstring for each of its 300 functions, about
+    0.17 s of CPU in every process that decodes."""
+    return _compute.call_function(name, list(args), options)
+
+
+# Arrays are made from buffers, never with ``pa.array``: that imports pandas when it is installed (to check
+# whether its argument is a pandas object), about 0.45 s of CPU on the first call.
 def _from_offsets(data: bytes | pa.Buffer, offsets: np.ndarray) -> pa.Array:
     """The binary array whose value ``i`` is ``data[offsets[i]:offsets[i + 1]]`` (no copy of ``data``)."""
     buf = data if isinstance(data, pa.Buffer) else pa.py_buffer(data)
     return pa.Array.from_buffers(BIN, len(offsets) - 1, [None, pa.py_buffer(offsets.astype(np.int32)), buf])
+
+
+def binaries(values: Sequence[bytes]) -> pa.Array:
+    """A binary array of ``values``."""
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)), out=offsets[1:])
+    return _from_offsets(b"".join(values), offsets)
+
+
+def ints(values: np.ndarray) -> pa.Array:
+    """An int64 array of ``values``."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def suffixes(flags: np.ndarray, suffix: bytes) -> pa.Array:
+    """``suffix`` on the rows where ``flags`` is true, ``b""`` elsewhere."""
+    offsets = np.zeros(len(flags) + 1, dtype=np.int64)
+    np.cumsum(flags.astype(np.int64) * len(suffix), out=offsets[1:])
+    return _from_offsets(suffix * int(np.count_nonzero(flags)), offsets)
+
+
+def _offsets(values: pa.Array) -> np.ndarray:
+    return np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset : values.offset + len(values) + 1]
 
 
 def split_text(data: bytes, n: int | None = None) -> pa.Array:
@@ -60,21 +93,30 @@ def split_text(data: bytes, n: int | None = None) -> pa.Array:
     offsets[0] = 0
     offsets[1:-1] = nl + 1
     offsets[-1] = len(data) + 1
-    return pc.binary_slice(_from_offsets(data + b"\n", offsets), 0, -1)
+    return _call("binary_slice", _from_offsets(data + b"\n", offsets), options=_compute.SliceOptions(0, -1))
 
 
 def _lengths(values: pa.Array) -> np.ndarray:
-    return pc.binary_length(values).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.diff(_offsets(values)).astype(np.int64)
+
+
+#: Zero-padded integers of up to this many digits that all fit their width are written by numpy.
+_FIXED_DIGITS = 8
+_POWERS = 10 ** np.arange(_FIXED_DIGITS, dtype=np.int64)
 
 
 def int_text(values: np.ndarray, width: int = 0) -> pa.Array:
     """The decimal text of integers, zero-padded to ``width`` digits (``"%0<width>d"``)."""
-    text = pc.cast(pa.array(values, type=pa.int64()), pa.string())
+    if 0 < width <= _FIXED_DIGITS and len(values) and int(values.min()) >= 0 and int(values.max()) < 10**width:
+        # every value has exactly ``width`` digits (clock fields, packed timestamps): a digit matrix, no kernel
+        digits = values.astype(np.int64)[:, None] // _POWERS[width - 1 :: -1] % 10 + 48
+        return _from_offsets(digits.astype(np.uint8).tobytes(), np.arange(len(values) + 1, dtype=np.int64) * width)
+    text = _call("cast", ints(values), options=_compute.CastOptions.safe(pa.string()))
     if width:
         if len(values) and int(values.min()) < 0:  # "%05d" % -3 is "-0003", not a left pad: as the lists do
-            return pa.array(col.int_strings(values, width), type=pa.string()).cast(BIN)
-        text = pc.utf8_lpad(text, width, "0")
-    return text.cast(BIN)
+            return _listed(col.int_strings(values, width))
+        text = _call("utf8_lpad", text, options=_compute.PadOptions(width, "0"))
+    return pa.Array.from_buffers(BIN, len(text), text.buffers(), offset=text.offset)  # the same bytes
 
 
 def assemble(n: int, groups: Sequence[tuple[np.ndarray, Sequence[Piece]]], tail: Sequence[Piece] = ()) -> pa.Array:
@@ -89,15 +131,25 @@ def assemble(n: int, groups: Sequence[tuple[np.ndarray, Sequence[Piece]]], tail:
     arrays: list[pa.Array] = []
     size = 0
     literals: dict[bytes, int] = {}
+    bases: dict[int, int] = {}  # id of an array given as (values, positions) -> where its values start
 
     def index_of(piece: Piece, count: int, local: np.ndarray) -> int | np.ndarray:
         nonlocal size
         if isinstance(piece, bytes):
             if piece not in literals:
-                arrays.append(pa.array([piece], type=BIN))
+                arrays.append(binaries([piece]))
                 literals[piece] = size
                 size += 1
             return literals[piece]
+        if isinstance(piece, tuple):
+            values, positions = piece
+            if len(positions) != count or (count and (positions.min() < 0 or positions.max() >= len(values))):
+                raise col.FramingError(f"positions of {count} rows outside a column of {len(values)}")
+            if id(values) not in bases:
+                arrays.append(values)
+                bases[id(values)] = size
+                size += len(values)
+            return positions + bases[id(values)]
         if len(piece) != count:
             raise col.FramingError(f"{len(piece)} values for {count} rows")
         arrays.append(piece)
@@ -133,8 +185,8 @@ def assemble(n: int, groups: Sequence[tuple[np.ndarray, Sequence[Piece]]], tail:
         local = np.arange(n, dtype=np.int64)
         for j, piece in enumerate(tail):
             flat[starts[1:] - len(tail) + j] = index_of(piece, n, local)
-    taken = pa.concat_arrays(arrays).take(pa.array(flat))
-    offsets = np.frombuffer(taken.buffers()[1], dtype=np.int32)[taken.offset : taken.offset + len(taken) + 1]
+    taken = _call("take", pa.concat_arrays(arrays), ints(flat))
+    offsets = _offsets(taken)
     return pa.Array.from_buffers(BIN, n, [None, pa.py_buffer(offsets[starts]), taken.buffers()[2]])
 
 
@@ -167,7 +219,7 @@ def scatter(parts: Sequence[tuple[np.ndarray, pa.Array]], n: int) -> pa.Array:
 
 
 def _listed(values: list[str]) -> pa.Array:
-    return pa.array(values, type=pa.string()).cast(BIN)
+    return binaries([v.encode("utf-8") for v in values])
 
 
 def pieces_of(desc: dict, streams: list[bytes], n: int) -> list[Piece]:
@@ -210,7 +262,7 @@ def array_of(desc: dict, streams: list[bytes], n: int) -> pa.Array:
     """:func:`lakeshrink.codecs.logs.columns.decode_list` as one binary array of ``n`` values."""
     kind = desc["t"]
     if n == 0:
-        return pa.array([], type=BIN)
+        return binaries([])
     if kind == "text":
         col.charge(len(streams[0]) + n, "a text column")
         return split_text(streams[0], n)
@@ -227,12 +279,12 @@ def array_of(desc: dict, streams: list[bytes], n: int) -> pa.Array:
         words = split_text(streams[0])
         codes = col.decode_ints(desc["c"], streams[1:], n)
         col._charge_gather(_lengths(words), codes, "a dictionary column")
-        return words.take(pa.array(codes))
+        return _call("take", words, ints(codes))
     if kind == "eint":
         k = col.stream_count(desc["c"])
         col.charge(n + col.MAX_DIGITS * desc["k"], "an optional integer column")
         present = np.flatnonzero(col.decode_ints(desc["m"], streams[k:], n))
-        values = int_text(col.decode_ints(desc["c"], streams[:k], desc["k"])) if len(present) else _EMPTY[:0]
+        values = int_text(col.decode_ints(desc["c"], streams[:k], desc["k"])) if len(present) else binaries([])
         return scatter([(present, values)], n)
     if kind == "tmpl":
         return _mined(desc, streams, n)
@@ -290,12 +342,12 @@ def conditional(desc: dict, streams: list[bytes], keys: np.ndarray) -> pa.Array:
     index, value_streams = col._conditional_index(desc, streams, keys)
     values = array_of(desc["v"], value_streams, desc["n"])
     col._charge_gather(_lengths(values), index, "a conditional column")
-    return values.take(pa.array(index))
+    return _call("take", values, ints(index))
 
 
 def lines_bytes(lines: pa.Array, final_newline: bool) -> bytes:
     """The bytes of an array of lines each ending in ``\\n`` (its data buffer, without the last ``\\n`` when
     the chunk has none)."""
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
+    offsets = _offsets(lines)
     start, end = int(offsets[0]), int(offsets[-1])
     return lines.buffers()[2][start : end - (0 if final_newline else 1)].to_pybytes()

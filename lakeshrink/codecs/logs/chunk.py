@@ -507,31 +507,45 @@ def _decode_arrow(
     is_matched = kinds >= KIND_RAW_CONTENT
     m_kinds = kinds[is_matched]
     rows_of = _rows_by_kind(m_kinds)
-    groups = []  # (rows among the matched lines, the pieces of their contents)
+    matched_rows = np.flatnonzero(is_matched)
+    header: list = []  # per header part its pieces over the matched lines, None for the content
+    for desc, part_streams in zip(meta["h"], header_streams):
+        if desc is None:
+            header.append(None)
+        elif desc["t"] == "cond":
+            header.append([ad.conditional(desc, part_streams, m_kinds)])
+        else:
+            header.append(ad.pieces_of(desc, part_streams, len(m_kinds)) if len(m_kinds) else [])
+
+    def line(rows: np.ndarray, content: list) -> tuple[np.ndarray, list]:
+        """The lines at ``rows`` (among the matched ones): each header part around ``content``'s pieces."""
+        pieces: list = []
+        for part in header:
+            pieces += content if part is None else [p if isinstance(p, bytes) else (p, rows) for p in part]
+        return matched_rows[rows], pieces
+
+    # every line is laid out at once: header parts and template literals and parameters, no content column
+    lines = []
+    covered = np.zeros(len(m_kinds), dtype=bool)
     for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
         rows = rows_of(cid + TEMPLATE_BASE)
         col.charge(len(rows) * (len(text) + 1), "a template")
         if len(rows):
-            groups.append((rows, ad.template_pieces(text, descs, param_streams, len(rows))))
+            lines.append(line(rows, ad.template_pieces(text, descs, param_streams, len(rows))))
+            covered[rows] = True
     raw_rows = np.flatnonzero(kinds == KIND_RAW_LINE)
     raw_lines = ad.array_of(meta["rl"], reader.take(meta["rl"]), len(raw_rows))
     rows = rows_of(KIND_RAW_CONTENT)
-    groups.append((rows, [ad.array_of(meta["rc"], reader.take(meta["rc"]), len(rows))]))
-    content = ad.assemble(len(m_kinds), groups)
-    pieces: list = []  # every piece of a line's header and content
-    for desc, part_streams in zip(meta["h"], header_streams):
-        if desc is None:
-            pieces.append(content)
-        elif desc["t"] == "cond":
-            pieces.append(ad.conditional(desc, part_streams, m_kinds))
-        elif len(m_kinds):
-            pieces += ad.pieces_of(desc, part_streams, len(m_kinds))
-    lines = [(np.flatnonzero(is_matched), pieces), (raw_rows, [raw_lines])]
+    lines.append(line(rows, [ad.array_of(meta["rc"], reader.take(meta["rc"]), len(rows))]))
+    covered[rows] = True
+    if not covered.all():  # template ids the chunk does not list (a damaged payload): empty contents
+        lines.append(line(np.flatnonzero(~covered), []))
+    lines.append((raw_rows, [raw_lines]))
     binary_rows = np.flatnonzero(kinds == KIND_BINARY)
     if meta["bin"] is not None and len(binary_rows):
         blobs = reader.take(meta["bin"])[0].split(b"\n")[: len(binary_rows)]
-        lines.append((binary_rows[: len(blobs)], [ad.pa.array(blobs, type=ad.BIN)]))
-    tail = [ad.pa.array([b"", b"\r"], type=ad.BIN).take(ad.pa.array(cr.astype(np.int8))), b"\n"] if cr.any() else [b"\n"]
+        lines.append((binary_rows[: len(blobs)], [ad.binaries(blobs)]))
+    tail = [ad.suffixes(cr, b"\r"), b"\n"] if cr.any() else [b"\n"]
     return ad.lines_bytes(ad.assemble(n, lines, tail), meta["nl"])
 
 
