@@ -174,6 +174,10 @@ def test_large_files_decode_on_threads_with_arrow(monkeypatch, tmp_path):
     assert parallel.decode_plan([len(data)]) == parallel.DecodePlan(2, threads=False, arrow=False)  # one chunk
     plan = parallel.decode_plan([100 << 10] * report.chunks)
     assert plan == parallel.DecodePlan(2, threads=True, arrow=True)
+    with monkeypatch.context() as m:
+        m.setattr(chunk_mod, "ARROW_MIN_BYTES", 50 << 10)
+        assert parallel.decode_plan([1 << 10] * 100 + [100 << 10] * 2).arrow
+        assert not parallel.decode_plan([1 << 10] * 300 + [100 << 10] * 2).arrow  # most bytes in small chunks
     arrow = []
     real = chunk_mod._decode_arrow
     monkeypatch.setattr(chunk_mod, "_decode_arrow", lambda *a: arrow.append(1) or real(*a))

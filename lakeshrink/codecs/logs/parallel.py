@@ -52,11 +52,13 @@ def default_workers() -> int:
 PARALLEL_DECODE_CHUNKS = 4
 
 
-#: Files of at least this many bytes (and two chunks) are decoded with Arrow's kernels on threads
-#: (:func:`decode_plan`); smaller ones as before. Arrow's first compute call in a process costs about 0.3 s of
-#: CPU (its kernels are registered then) and importing it 0.1 s, more than it saves on a few chunks: it
-#: decodes a 16 MB chunk in about 0.1 s where the list decoder takes 0.2 s, and on both cores.
-ARROW_FILE_BYTES = 48 << 20
+#: Files of two chunks or more with at least this many bytes in chunks the Arrow decoder takes (and at least
+#: half their bytes there) are decoded with Arrow's kernels on threads (:func:`decode_plan`); others as before.
+#: Importing pyarrow costs about 0.07 s of CPU, which a single chunk does not win back (16 MB of the
+#: PostgreSQL text log: 0.52-0.54 s of CPU for the whole process with lists, 0.58-0.65 s with Arrow); four 8 MB
+#: chunks of it decoded in 1.3-2.0 s wall and 0.8-1.0 s of CPU on threads with Arrow, in 2.3-3.3 s and 1.3-1.8
+#: s on two worker processes with lists (load 8).
+ARROW_FILE_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,14 @@ class DecodePlan:
 
 
 def decode_plan(chunk_bytes: list[int]) -> DecodePlan:
-    """The plan for a file whose chunks hold ``chunk_bytes``: a file of :data:`ARROW_FILE_BYTES` or more in
-    two chunks or more is decoded on a thread per core (:func:`default_workers`; ``$LAKESHRINK_WORKERS`` sets
-    the number) with the Arrow decoder; a smaller one as in round 4 (:func:`decode_workers`)."""
-    if len(chunk_bytes) >= 2 and sum(chunk_bytes) >= ARROW_FILE_BYTES:
+    """The plan for a file whose chunks hold ``chunk_bytes``: with two chunks or more, most of its bytes in
+    chunks the Arrow decoder takes and :data:`ARROW_FILE_BYTES` or more there, on a thread per core
+    (:func:`default_workers`; ``$LAKESHRINK_WORKERS`` sets the number) with the Arrow decoder; else as in
+    round 4 (:func:`decode_workers`)."""
+    from lakeshrink.codecs.logs.chunk import ARROW_MAX_BYTES, ARROW_MIN_BYTES
+
+    arrow_bytes = sum(b for b in chunk_bytes if ARROW_MIN_BYTES <= b <= ARROW_MAX_BYTES)
+    if len(chunk_bytes) >= 2 and arrow_bytes >= ARROW_FILE_BYTES and 2 * arrow_bytes >= sum(chunk_bytes):
         return DecodePlan(default_workers(), threads=True, arrow=True)
     return DecodePlan(decode_workers(len(chunk_bytes)), threads=False, arrow=False)
 
