@@ -29,7 +29,9 @@ def _run(cmd: list[str], env: dict | None = None) -> tuple[float, float, float]:
     """Wall and CPU seconds of a child process and its peak RSS in MiB, from ``wait4`` (the child's threads
     and the worker processes it waited for are counted; the RSS is the largest single process's)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # started in /: ``python -m`` puts the working directory first on sys.path, so from a checkout every
+    # contender would run that checkout's code, whatever PYTHONPATH says
+    proc = subprocess.Popen(cmd, env=env, cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -38,10 +40,13 @@ def _run(cmd: list[str], env: dict | None = None) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def _env(code: str, workers: int | None) -> dict:
+def _env(code: str, workers: int | None, cache: Path) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = code
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode cached
+    # an installed package has its bytecode cached: every contender gets a cache, kept in the work directory
+    # (nothing is written into the trees timed)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
     if workers is not None:
         env["LAKESHRINK_WORKERS"] = str(workers)
     return env
@@ -62,7 +67,10 @@ def main() -> None:
     ap.add_argument("--chunk-mb", type=int, default=None)
     ap.add_argument("--work", type=Path, default=Path("/tmp/lakeshrink-logs-speed"))
     args = ap.parse_args()
-    codes = args.code or [str(Path(__file__).resolve().parents[1])]
+    codes = [str(Path(c).resolve()) for c in args.code or [Path(__file__).resolve().parents[1]]]
+    for f in args.files:
+        if not f.is_absolute():
+            raise SystemExit(f"{f}: give files by absolute path (the children run in /)")
     args.work.mkdir(parents=True, exist_ok=True)
     py = sys.executable
     print(f"load average at start: {os.getloadavg()[0]:.2f}; contenders: {codes}", flush=True)
@@ -78,7 +86,7 @@ def main() -> None:
         chunk = ["--chunk-mb", str(args.chunk_mb)] if args.chunk_mb else []
         if not archive.exists():
             subprocess.run([py, "-m", "lakeshrink", "logs", "compress", str(src), "-o", str(archive), "--overwrite",
-                            *chunk], check=True, env=_env(codes[0], args.workers), stdout=subprocess.DEVNULL)
+                            *chunk], check=True, cwd="/", env=_env(codes[0], args.workers, args.work / "pycache"), stdout=subprocess.DEVNULL)
         want = _digest(src)
         best: dict[str, tuple[float, float, float]] = {}
 
@@ -93,12 +101,12 @@ def main() -> None:
             for i, code in enumerate(codes):
                 out.unlink(missing_ok=True)
                 keep(f"decompress[{i}]", _run([py, "-m", "lakeshrink", "logs", "decompress", str(archive), "-o", str(out)],
-                                              env=_env(code, args.workers)))
+                                              env=_env(code, args.workers, args.work / "pycache")))
                 if _digest(out) != want:
                     raise SystemExit(f"{code}: {archive} did not decode to {src}")
                 if args.compress:
                     keep(f"compress[{i}]", _run([py, "-m", "lakeshrink", "logs", "compress", str(src), "-o",
-                                                 str(args.work / "c.lslog"), "--overwrite", *chunk], env=_env(code, args.workers)))
+                                                 str(args.work / "c.lslog"), "--overwrite", *chunk], env=_env(code, args.workers, args.work / "pycache")))
         out.unlink(missing_ok=True)
         load1 = os.getloadavg()[0]
         print(f"\n{src.name}: {mb:.1f} MB, archive {archive.stat().st_size:,} B ({size / archive.stat().st_size:.2f}x), "
