@@ -120,21 +120,21 @@ def test_loghub_chunks_decode_the_same_both_ways(loghub):
     assert {"const", "int", "ints", "iconst", "text", "dict", "hex", "skel", "pack", "eint", "cond", "tmpl", "drv"} <= seen
 
 
-def test_decode_chunk_takes_the_arrow_path_when_asked_and_the_writer_checks_it(monkeypatch):
+def test_the_chunk_size_picks_the_decoder_and_the_writer_checks_with_it(monkeypatch):
     data = _mixed_log(3000, seed=11)
     codec = LogCodec(CodecConfig(format="<Date> <Time> <Level> <Content>", allow_binary=True))
     used = []
     real = chunk_mod._decode_arrow
     monkeypatch.setattr(chunk_mod, "_decode_arrow", lambda *a: used.append(1) or real(*a))
-    result = codec.encode_chunk(data)  # under ARROW_MIN_BYTES: checked by the list decoder only
+    result = codec.encode_chunk(data)  # under ARROW_MIN_BYTES: checked by the list decoder, as it is read
     assert not used and result.mode == "columnar"
-    assert chunk_mod.decode_chunk(result.payload, raw_bytes=len(data), arrow=True) == data
-    assert not used  # too small for Arrow
+    assert chunk_mod.decode_chunk(result.payload, raw_bytes=len(data)) == data
+    assert not used
     monkeypatch.setattr(chunk_mod, "ARROW_MIN_BYTES", 0)
-    again = codec.encode_chunk(data)  # the writer's check decodes both ways
-    assert used and again.mode == "columnar" and again.fallback is None
     monkeypatch.setattr(chunk_mod, "_decode_lists", lambda *a: pytest.fail("the list decoder was used"))
-    assert chunk_mod.decode_chunk(result.payload, raw_bytes=len(data), arrow=True) == data
+    again = codec.encode_chunk(data)  # the writer's check decodes as the reader will: with Arrow
+    assert used and again.mode == "columnar" and again.fallback is None
+    assert chunk_mod.decode_chunk(result.payload, raw_bytes=len(data)) == data
 
 
 def test_a_wrong_arrow_decoder_makes_the_writer_store_the_chunk_whole(monkeypatch):
@@ -143,7 +143,7 @@ def test_a_wrong_arrow_decoder_makes_the_writer_store_the_chunk_whole(monkeypatc
     monkeypatch.setattr(chunk_mod, "_decode_arrow", lambda *a: b"wrong")
     result = LogCodec(CodecConfig(format="<Date> <Time> <Level> <Content>", allow_binary=True)).encode_chunk(data)
     assert result.mode != "columnar" and result.fallback
-    assert chunk_mod.decode_chunk(result.payload, raw_bytes=len(data), arrow=True) == data
+    assert chunk_mod.decode_chunk(result.payload, raw_bytes=len(data)) == data
 
 
 def test_old_archives_decode_with_arrow(monkeypatch):
@@ -171,13 +171,13 @@ def test_large_files_decode_on_threads_with_arrow(monkeypatch, tmp_path):
     report = compress_files([str(src)], archive, CodecConfig(format="<Date> <Time> <Level> <Content>",
                                                                  allow_binary=True, chunk_bytes=64 << 10, workers=1))
     assert report.chunks >= 4 and report.columnar_chunks >= 4
-    assert parallel.decode_plan([len(data)]) == parallel.DecodePlan(2, threads=False, arrow=False)  # one chunk
+    assert parallel.decode_plan([len(data)]) == parallel.DecodePlan(2, threads=False)  # one chunk
     plan = parallel.decode_plan([100 << 10] * report.chunks)
-    assert plan == parallel.DecodePlan(2, threads=True, arrow=True)
+    assert plan == parallel.DecodePlan(2, threads=True)
     with monkeypatch.context() as m:
         m.setattr(chunk_mod, "ARROW_MIN_BYTES", 50 << 10)
-        assert parallel.decode_plan([1 << 10] * 100 + [100 << 10] * 2).arrow
-        assert not parallel.decode_plan([1 << 10] * 300 + [100 << 10] * 2).arrow  # most bytes in small chunks
+        assert parallel.decode_plan([1 << 10] * 100 + [100 << 10] * 2).threads
+        assert not parallel.decode_plan([1 << 10] * 300 + [100 << 10] * 2).threads  # most bytes in small chunks
     arrow = []
     real = chunk_mod._decode_arrow
     monkeypatch.setattr(chunk_mod, "_decode_arrow", lambda *a: arrow.append(1) or real(*a))
@@ -185,7 +185,8 @@ def test_large_files_decode_on_threads_with_arrow(monkeypatch, tmp_path):
     assert (tmp_path / "out.log").read_bytes() == data
     assert len(arrow) == report.columnar_chunks  # in this process: on threads
     with ArchiveReader(archive) as reader:
-        assert b"".join(reader.iter_file(0, 2, threads=True, arrow=True)) == data
+        assert b"".join(reader.iter_file(0, 2, threads=True)) == data
+        assert b"".join(reader.iter_file(0, 2, threads=True, arrow=False)) == data
         assert reader._pool is not None and reader._pool.threads
 
 
@@ -232,7 +233,7 @@ def test_the_arrow_decoder_imports_neither_pandas_nor_polars(tmp_path):
         used = []
         real = chunk._decode_arrow
         chunk._decode_arrow = lambda *a: used.append(1) or real(*a)
-        out = chunk.decode_chunk(Path({str(tmp_path / "chunk")!r}).read_bytes(), raw_bytes={len(data)}, arrow=True)
+        out = chunk.decode_chunk(Path({str(tmp_path / "chunk")!r}).read_bytes(), raw_bytes={len(data)})
         print(len(out), bool(used), "pandas" in sys.modules, "polars" in sys.modules)
     """)
     # pa.array() imports pandas when it is installed (0.45 s of CPU): the decoder makes arrays from buffers

@@ -271,7 +271,7 @@ class ArchiveReader:
             raise self._corrupt("checksum mismatch: the archive is corrupt", offset)
         return tag, body
 
-    def read_chunk(self, i: int, arrow: bool = False) -> bytes:
+    def read_chunk(self, i: int, arrow: bool = True) -> bytes:
         """The original bytes of chunk ``i``, checked against the CRC-32 (and, since version 2, the SHA-256)
         recorded when it was written; decoding never allocates more than the index's declared size allows
         (``arrow``: see :func:`~lakeshrink.codecs.logs.chunk.decode_chunk`)."""
@@ -311,15 +311,14 @@ class ArchiveReader:
             raise self._corrupt(f"chunk {i} cannot be decoded: {exc}", entry.offset) from exc
 
     def iter_file(self, file_index: int, workers: int = 1, *, threads: bool = False,
-                  arrow: bool = False) -> Iterator[bytes]:
+                  arrow: bool = True) -> Iterator[bytes]:
         """The chunks of one file in order; since version 2 the file's digest is checked after its last chunk
         (before it is reported complete), so a file never silently gets another file's bytes.
 
         With ``workers`` > 1 and several chunks, chunks are decoded on that many worker processes, or threads
         with ``threads`` (:mod:`.parallel`; each checks its chunk's CRC-32 and computes its SHA-256), at most
-        ``workers + 1`` decoded or decoding at once. ``arrow``: large chunks are decoded with Arrow's kernels
-        (:func:`~lakeshrink.codecs.logs.chunk.decode_chunk`; the same bytes). :func:`.parallel.decode_plan`
-        chooses all three from the file's size.
+        ``workers + 1`` decoded or decoding at once (:func:`.parallel.decode_plan` chooses from the file's chunk
+        sizes). ``arrow``: see :func:`~lakeshrink.codecs.logs.chunk.decode_chunk`.
         """
         entry = self.index.files[file_index]
         digests = [self.index.chunks[i].sha256 for i in entry.chunks]

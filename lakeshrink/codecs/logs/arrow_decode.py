@@ -42,11 +42,18 @@ BIN = pa.binary()
 Piece = bytes | pa.Array | tuple[pa.Array, np.ndarray]
 
 
+#: Arrow's kernels here allocate with the C library's malloc, not Arrow's default jemalloc/mimalloc pool: a
+#: compression worker checks a chunk with the list decoder and then this one, and memory freed by the first
+#: could not be reused by a second allocator (the 1 GB run's workers peaked at 417 MiB each with the default
+#: pool); the workers give malloc's pages back after each chunk (:func:`.parallel.release_memory`).
+_POOL = pa.system_memory_pool()
+
+
 def _call(name: str, *args: pa.Array, options: object = None) -> pa.Array:
     """Arrow's compute function ``name``. Called through ``pyarrow._compute``, what ``pyarrow.compute`` wraps:
     importing ``pyarrow.compute`` makes a Python wrapper with a docstring for each of its 300 functions, about
     0.17 s of CPU in every process that decodes."""
-    return _compute.call_function(name, list(args), options)
+    return _compute.call_function(name, list(args), options, _POOL)
 
 
 # Arrays are made from buffers, never with ``pa.array``: that imports pandas when it is installed (to check
@@ -185,7 +192,7 @@ def assemble(n: int, groups: Sequence[tuple[np.ndarray, Sequence[Piece]]], tail:
         local = np.arange(n, dtype=np.int64)
         for j, piece in enumerate(tail):
             flat[starts[1:] - len(tail) + j] = index_of(piece, n, local)
-    taken = _call("take", pa.concat_arrays(arrays), ints(flat))
+    taken = _call("take", pa.concat_arrays(arrays, memory_pool=_POOL), ints(flat))
     offsets = _offsets(taken)
     return pa.Array.from_buffers(BIN, n, [None, pa.py_buffer(offsets[starts]), taken.buffers()[2]])
 

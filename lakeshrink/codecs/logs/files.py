@@ -450,7 +450,7 @@ def _restore_meta(path: Path, entry) -> None:
 def _iter_file(reader: ArchiveReader, file_index: int) -> Iterator[bytes]:
     """The chunks of a file, decoded as :func:`~lakeshrink.codecs.logs.parallel.decode_plan` says for its size."""
     plan = decode_plan([reader.index.chunks[c].raw_bytes for c in reader.index.files[file_index].chunks])
-    return reader.iter_file(file_index, plan.workers, threads=plan.threads, arrow=plan.arrow)
+    return reader.iter_file(file_index, plan.workers, threads=plan.threads)
 
 
 def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLike[str], *, overwrite: bool = False) -> DecompressReport:

@@ -53,35 +53,31 @@ PARALLEL_DECODE_CHUNKS = 4
 
 
 #: Files of two chunks or more with at least this many bytes in chunks the Arrow decoder takes (and at least
-#: half their bytes there) are decoded with Arrow's kernels on threads (:func:`decode_plan`); others as before.
-#: Importing pyarrow costs about 0.07 s of CPU, which a single chunk does not win back (16 MB of the
-#: PostgreSQL text log: 0.52-0.54 s of CPU for the whole process with lists, 0.58-0.65 s with Arrow); four 8 MB
-#: chunks of it decoded in 1.3-2.0 s wall and 0.8-1.0 s of CPU on threads with Arrow, in 2.3-3.3 s and 1.3-1.8
-#: s on two worker processes with lists (load 8).
+#: half their bytes there) are decoded on threads (:func:`decode_plan`); others as before. Four 8 MB chunks of
+#: the PostgreSQL text log decoded in 1.3-2.0 s wall and 0.8-1.0 s of CPU on threads with Arrow, in 2.3-3.3 s
+#: and 1.3-1.8 s on two worker processes with lists (load 8).
 ARROW_FILE_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
 class DecodePlan:
-    """How the chunks of one file are decoded: on ``workers`` threads or processes (1: in the caller),
-    with the Arrow decoder for its large chunks or not."""
+    """How the chunks of one file are decoded: on ``workers`` threads or processes (1: in the caller)."""
 
     workers: int
     threads: bool
-    arrow: bool
 
 
 def decode_plan(chunk_bytes: list[int]) -> DecodePlan:
     """The plan for a file whose chunks hold ``chunk_bytes``: with two chunks or more, most of its bytes in
     chunks the Arrow decoder takes and :data:`ARROW_FILE_BYTES` or more there, on a thread per core
-    (:func:`default_workers`; ``$LAKESHRINK_WORKERS`` sets the number) with the Arrow decoder; else as in
-    round 4 (:func:`decode_workers`)."""
+    (:func:`default_workers`; ``$LAKESHRINK_WORKERS`` sets the number); else as in round 4
+    (:func:`decode_workers`)."""
     from lakeshrink.codecs.logs.chunk import ARROW_MAX_BYTES, ARROW_MIN_BYTES
 
     arrow_bytes = sum(b for b in chunk_bytes if ARROW_MIN_BYTES <= b <= ARROW_MAX_BYTES)
     if len(chunk_bytes) >= 2 and arrow_bytes >= ARROW_FILE_BYTES and 2 * arrow_bytes >= sum(chunk_bytes):
-        return DecodePlan(default_workers(), threads=True, arrow=True)
-    return DecodePlan(decode_workers(len(chunk_bytes)), threads=False, arrow=False)
+        return DecodePlan(default_workers(), threads=True)
+    return DecodePlan(decode_workers(len(chunk_bytes)), threads=False)
 
 
 def decode_workers(chunks: int) -> int:
@@ -239,7 +235,7 @@ def warm_decoder() -> None:
     import lakeshrink.codecs.logs.chunk  # noqa: F401
 
 
-def decode_job(payload: bytes, raw_bytes: int, raw_crc: bytes, arrow: bool = False) -> tuple[bytes, bool, str] | Exception:
+def decode_job(payload: bytes, raw_bytes: int, raw_crc: bytes, arrow: bool = True) -> tuple[bytes, bool, str] | Exception:
     """In a worker: a chunk's bytes (bounded by its declared size; ``arrow``: see
     :func:`~lakeshrink.codecs.logs.chunk.decode_chunk`), whether they match the little-endian CRC-32
     ``raw_crc``, and their SHA-256 (hex); a decoding failure is returned, not raised (the reader reports it as a
