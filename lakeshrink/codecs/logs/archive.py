@@ -271,16 +271,17 @@ class ArchiveReader:
             raise self._corrupt("checksum mismatch: the archive is corrupt", offset)
         return tag, body
 
-    def read_chunk(self, i: int) -> bytes:
+    def read_chunk(self, i: int, arrow: bool = True) -> bytes:
         """The original bytes of chunk ``i``, checked against the CRC-32 (and, since version 2, the SHA-256)
-        recorded when it was written; decoding never allocates more than the index's declared size allows."""
+        recorded when it was written; decoding never allocates more than the index's declared size allows
+        (``arrow``: see :func:`~lakeshrink.codecs.logs.chunk.decode_chunk`)."""
         from lakeshrink.codecs.logs.chunk import decode_chunk
 
         entry = self.index.chunks[i]
         body = self._chunk_body(i)
         (raw_crc,) = struct.unpack_from("<I", body)
         try:
-            raw = decode_chunk(body[4:], raw_bytes=entry.raw_bytes)
+            raw = decode_chunk(body[4:], raw_bytes=entry.raw_bytes, arrow=arrow)
         except Exception as exc:  # any decoding failure of checksummed data is corruption or a bug: say where
             raise self._corrupt(f"chunk {i} cannot be decoded: {exc}", entry.offset) from exc
         if zlib.crc32(raw) != raw_crc or len(raw) != entry.raw_bytes:
@@ -309,37 +310,40 @@ class ArchiveReader:
         except Exception as exc:  # hostile or damaged metadata behind a valid frame checksum
             raise self._corrupt(f"chunk {i} cannot be decoded: {exc}", entry.offset) from exc
 
-    def iter_file(self, file_index: int, workers: int = 1) -> Iterator[bytes]:
+    def iter_file(self, file_index: int, workers: int = 1, *, threads: bool = False,
+                  arrow: bool = True) -> Iterator[bytes]:
         """The chunks of one file in order; since version 2 the file's digest is checked after its last chunk
         (before it is reported complete), so a file never silently gets another file's bytes.
 
-        With ``workers`` > 1 and several chunks, chunks are decoded on that many worker processes
-        (:mod:`.parallel`; each checks its chunk's CRC-32 and computes its SHA-256), at most ``workers + 1``
-        decoded or decoding at once.
+        With ``workers`` > 1 and several chunks, chunks are decoded on that many worker processes, or threads
+        with ``threads`` (:mod:`.parallel`; each checks its chunk's CRC-32 and computes its SHA-256), at most
+        ``workers + 1`` decoded or decoding at once (:func:`.parallel.decode_plan` chooses from the file's chunk
+        sizes). ``arrow``: see :func:`~lakeshrink.codecs.logs.chunk.decode_chunk`.
         """
         entry = self.index.files[file_index]
         digests = [self.index.chunks[i].sha256 for i in entry.chunks]
         if workers > 1 and len(entry.chunks) > 1:
-            yield from self._iter_parallel(list(entry.chunks), workers)
+            yield from self._iter_parallel(list(entry.chunks), workers, threads, arrow)
         else:
             for i in entry.chunks:
-                yield self.read_chunk(i)
+                yield self.read_chunk(i, arrow)
         if entry.sha256 and file_digest(digests) != entry.sha256:
             raise self._corrupt(f"file {entry.path!r} fails its SHA-256 digest", None)
 
-    def _iter_parallel(self, chunks: list[int], workers: int) -> Iterator[bytes]:
+    def _iter_parallel(self, chunks: list[int], workers: int, threads: bool, arrow: bool) -> Iterator[bytes]:
         from lakeshrink.codecs.logs.parallel import Ordered, decode_job, warm_decoder
 
-        if self._pool is None or self._pool.workers != workers:
+        if self._pool is None or self._pool.workers != workers or self._pool.threads != threads:
             if self._pool is not None:
                 self._pool.close()
-            self._pool = Ordered(workers, initializer=warm_decoder)  # kept for the next file; stopped by close()
+            # kept for the next file; stopped by close()
+            self._pool = Ordered(workers, threads=threads, initializer=None if threads else warm_decoder)
         pool = self._pool
         done: deque[tuple[int, tuple[bytes, bool, str] | BaseException]] = deque()
         try:
             for i in chunks:
                 body = self._chunk_body(i)
-                pool.submit(decode_job, body[4:], self.index.chunks[i].raw_bytes, body[:4],
+                pool.submit(decode_job, body[4:], self.index.chunks[i].raw_bytes, body[:4], arrow,
                             then=functools.partial(lambda k, result: done.append((k, result)), i))
                 while done:
                     yield self._checked(*done.popleft())

@@ -27,7 +27,7 @@ from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter, make_bl
 from lakeshrink.codecs.logs.chunk import run_beside
 from lakeshrink.codecs.logs.codec import DETECTION_SCAN, CodecConfig, LogCodec
 from lakeshrink.codecs.logs.lazy import polars as pl
-from lakeshrink.codecs.logs.parallel import Ordered, decode_workers, default_workers, release_memory, tune_allocator
+from lakeshrink.codecs.logs.parallel import Ordered, decode_plan, default_workers, release_memory, tune_allocator
 from lakeshrink.codecs.logs.rotated import LogInput, archived_name, open_log, sniff_file
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file, current_umask
@@ -447,6 +447,12 @@ def _restore_meta(path: Path, entry) -> None:
         os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns))
 
 
+def _iter_file(reader: ArchiveReader, file_index: int) -> Iterator[bytes]:
+    """The chunks of a file, decoded as :func:`~lakeshrink.codecs.logs.parallel.decode_plan` says for its size."""
+    plan = decode_plan([reader.index.chunks[c].raw_bytes for c in reader.index.files[file_index].chunks])
+    return reader.iter_file(file_index, plan.workers, threads=plan.threads)
+
+
 def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLike[str], *, overwrite: bool = False) -> DecompressReport:
     """Write back the exact bytes: one file archived gives the file ``output``; several, a directory."""
     start = time.perf_counter()
@@ -459,7 +465,7 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
                 raise InputError("output already exists", path=output, hint="remove it or pass --overwrite")
             with atomic_file(output, mode=_restored_mode(files[0])) as tmp:
                 with open(tmp, "wb") as out:
-                    for data in reader.iter_file(0, decode_workers(len(files[0].chunks))):
+                    for data in _iter_file(reader, 0):
                         out.write(data)
                         total += len(data)
                 _restore_meta(tmp, files[0])
@@ -470,7 +476,7 @@ def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLik
                         target = tmp_dir / entry.path
                         target.parent.mkdir(parents=True, exist_ok=True)
                         with open(target, "xb") as out:
-                            for data in reader.iter_file(i, decode_workers(len(entry.chunks))):
+                            for data in _iter_file(reader, i):
                                 out.write(data)
                                 total += len(data)
                         _restore_meta(target, entry)
