@@ -257,7 +257,6 @@ class ChildFilter:
     def __init__(self, expected: int):
         self.bits = int(min(FILTER_MAX_BITS, max(16, np.ceil(np.log2(max(expected, 1) * 16)))))
         self.bitmap = np.zeros(1 << (self.bits - 3), np.uint8)
-        self.added = 0
 
     def _slots(self, colset: int | np.ndarray, hi: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
@@ -273,7 +272,6 @@ class ChildFilter:
         bit = np.left_shift(np.uint8(1), (slots & np.uint64(7)).astype(np.uint8))
         starts = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
         self.bitmap[byte[starts]] |= np.bitwise_or.reduceat(bit, starts)
-        self.added += len(hi)
 
     def keep(self, colset: int, hi: np.ndarray) -> np.ndarray:
         """A mask of the fingerprints of ``colset`` some child may have (:data:`~.fingerprints.KeepFn`)."""
