@@ -117,3 +117,39 @@ def test_worker_allocator_reuses_column_sized_blocks():
     if faults < 0:
         pytest.skip("not glibc: the allocator is not tuned")
     assert faults < 5_000
+
+
+SPACE_FORMATS = ["<Content>", "<A> <B>", "<Date> <Time> <Content>", "<Date> <Time> <Level> <Content>", "<A>   <B> <C>"]
+
+
+@pytest.mark.parametrize("spec", SPACE_FORMATS)
+def test_header_split_on_spaces_is_the_regex_split(spec):
+    """The space cut of a format of space-separated fields gives the lazy regex's groups on every line:
+    runs of spaces, tabs, Unicode spaces, empty fields, leading and trailing whitespace, too few fields."""
+    import random
+
+    from lakeshrink.codecs.logs.header import parse_format, space_fields, split_header, split_on_spaces
+
+    fmt = parse_format(spec)
+    fields = space_fields(fmt.regex)
+    assert fields == spec.count("<")
+    rng = random.Random(spec)
+    words = ["2026-12-01", "09:22:26.770", "UTC", "[3156]", "LOG:", "a", "", "x=1", "\u00e9", "\u2713"]
+    seps = [" "] * 12 + ["  ", "\t", " \t", "\u00a0", "\u2003", "\r"]
+    lines = ["".join(rng.choice(words) + rng.choice(seps) for _ in range(rng.randint(0, 7))) + rng.choice(words)
+             for _ in range(4000)]
+    lines += ["", " ", "  ", "a", " a", "a ", "a  b", "a b c d e f", "\ta b c d", "a b c d ", "a b c  d"]
+    series = pl.Series("l", lines, dtype=pl.String)
+    names = [p.group for p in fmt.parts]
+    slow = series.str.extract_groups(fmt.regex).struct.unnest().select(names)
+    assert split_on_spaces(series, fields, names, fmt.regex).equals(slow)
+    split = split_header(fmt, series)
+    assert split.matched.to_list() == slow[names[0]].is_not_null().to_list()
+    assert split.parts.equals(slow.with_columns(pl.all().fill_null("")))
+
+
+def test_space_fields_only_for_space_separated_formats():
+    from lakeshrink.codecs.logs.header import parse_format, space_fields
+
+    for spec in ["<Date> <Time> <Level> <Component>: <Content>", "<A>,<B>", "<A> (<B> )?<C>", "[<A>] <B>"]:
+        assert space_fields(parse_format(spec).regex) is None
