@@ -153,3 +153,49 @@ def test_space_fields_only_for_space_separated_formats():
 
     for spec in ["<Date> <Time> <Level> <Component>: <Content>", "<A>,<B>", "<A> (<B> )?<C>", "[<A>] <B>"]:
         assert space_fields(parse_format(spec).regex) is None
+
+
+def _skeleton_columns() -> list[pl.Series]:
+    import random
+
+    rng = random.Random(11)
+    n = 6000  # longer than the sampled profile (4,096 values) as well as short columns
+    out = []
+    for size in (300, n):
+        out += [
+            pl.Series([f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.randint(0, 999):03d}"
+                       for _ in range(size)]),
+            pl.Series([f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}:{rng.randint(1, 65535)}"
+                       for _ in range(size)]),
+            pl.Series([f"{rng.random() * 10:.3f}" for _ in range(size)]),
+            pl.Series([f"blk_{rng.randint(-10**12, 10**12)}" for _ in range(size)]),  # letters in a literal
+            pl.Series([f"{rng.choice('ab')}{rng.randint(0, 9)}:{rng.randint(0, 99)}" for _ in range(size)]),
+            pl.Series([f"{rng.randint(0, 9)}:{rng.choice(['x', '1', 'y2'])}" for _ in range(size)]),
+        ]
+    return out
+
+
+def test_same_skeleton_is_built_once_with_the_same_encoding(monkeypatch):
+    built = []
+    real_runs = col._runs
+
+    def counting_runs(values, index, count, literals=None):
+        built.append(index)
+        return real_runs(values, index, count, literals)
+
+    monkeypatch.setattr(col, "_runs", counting_runs)
+    for values in _skeleton_columns():
+        monkeypatch.setattr(col, "SKIP_SAME_SKELETON", True)
+        built.clear()
+        fast = col.encode_strings(values)
+        fast_built = list(built)
+        monkeypatch.setattr(col, "SKIP_SAME_SKELETON", False)
+        built.clear()
+        plain = col.encode_strings(values)
+        assert fast.desc == plain.desc and fast.streams == plain.streams, values.head(3).to_list()
+        assert len(fast_built) <= len(built)
+    # a clock: both run classes give one skeleton, built once now
+    monkeypatch.setattr(col, "SKIP_SAME_SKELETON", True)
+    built.clear()
+    col.encode_strings(_skeleton_columns()[6])
+    assert built == [0]
