@@ -199,3 +199,36 @@ def test_same_skeleton_is_built_once_with_the_same_encoding(monkeypatch):
     built.clear()
     col.encode_strings(_skeleton_columns()[6])
     assert built == [0]
+
+
+def test_keyed_residuals_with_the_order_given_are_the_same():
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 7, 5000):
+        keys = rng.integers(0, 30, n)
+        values = rng.integers(-1000, 10**6, n)
+        order = np.argsort(keys, kind="stable")
+        assert np.array_equal(col.keyed_residuals(values, keys, order), col.keyed_residuals(values, keys))
+
+
+def test_rekey_sorts_each_key_once(monkeypatch):
+    """The rows of a key in key order are found once per key, not once per integer column tried with it."""
+    rng = np.random.default_rng(9)
+    n = 3000
+    sessions = rng.integers(0, 50, n)
+    columns = [pl.Series("k", [f"s{v}" for v in sessions.tolist()])]
+    columns += [pl.Series(f"v{i}", [str(int(v)) for v in rng.integers(0, 10**6, n)]) for i in range(4)]
+    encoded = [col.encode_strings(c) for c in columns]
+    expected = [(e.desc, e.streams) for e in keyed.rekey(columns, encoded)]
+    sorts = []
+    real = np.argsort
+
+    def counting(a, *args, **kwargs):
+        if len(a) == n and kwargs.get("kind") == "stable":
+            sorts.append(1)
+        return real(a, *args, **kwargs)
+
+    monkeypatch.setattr(col.np, "argsort", counting)
+    out = keyed.rekey(columns, encoded)
+    monkeypatch.setattr(col.np, "argsort", real)
+    assert [(e.desc, e.streams) for e in out] == expected
+    assert len(sorts) == 1  # one key, four integer columns

@@ -216,10 +216,12 @@ def encode_ints(values: np.ndarray) -> Encoded:
     return best
 
 
-def keyed_residuals(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+def keyed_residuals(values: np.ndarray, keys: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
     """Each value minus the previous value of the same key (the first of a key: itself), e.g. a session's
-    line number given the session: mostly 1 where the values of all sessions interleave."""
-    order = np.argsort(keys, kind="stable")
+    line number given the session: mostly 1 where the values of all sessions interleave. ``order``: the
+    rows by key, ``np.argsort(keys, kind="stable")``, when the caller has it already."""
+    if order is None:
+        order = np.argsort(keys, kind="stable")
     v = values[order]
     residuals = np.diff(v, prepend=np.int64(0))
     k = keys[order]
