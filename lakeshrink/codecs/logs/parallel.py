@@ -129,6 +129,7 @@ class Ordered:
     def _run(self, entry: list) -> None:
         self._start()
         entry[0] = self._executors[self._jobs % self.workers].submit(entry[1], *entry[2])
+        entry[2] = None  # the arguments are the executor's now (a chunk is not kept here for nothing)
         self._jobs += 1
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
