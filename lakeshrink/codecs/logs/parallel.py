@@ -214,8 +214,8 @@ def _libc():
 #: Blocks of at least this many bytes are mapped on their own by a worker's malloc (:func:`tune_allocator`),
 #: and the top of its heap is given back when this much is free there (glibc's default stays at 128 KiB once
 #: the mmap threshold is set, so a freed array at the top was given back and faulted in again for the next).
-MMAP_THRESHOLD = 4 << 20
-TRIM_THRESHOLD = 8 << 20
+MMAP_THRESHOLD = 1 << 20
+TRIM_THRESHOLD = 2 << 20
 
 
 def tune_allocator() -> None:
@@ -227,9 +227,12 @@ def tune_allocator() -> None:
 
     The threshold was 128 KiB until round 6; then every column array of a 17 MiB chunk (a 54,000-row int64
     column is 432 KiB) was mapped, faulted in page by page and unmapped again, a dozen times per integer
-    column: 230,000-260,000 page faults and 0.50-0.66 s of system CPU per 17.8 MB chunk of the PostgreSQL text
-    log (about a fifth of a worker's CPU). With 4 MiB: 112,000-125,000 faults and 0.29-0.37 s, peak RSS within
-    the run-to-run noise (369-411 MiB in-process against 369-400 MiB; ``docs/logs.md``)."""
+    column: 230,000-300,000 page faults and 0.50-0.74 s of system CPU per 17.8 MB chunk of the PostgreSQL
+    text log, about a fifth of a worker's CPU. With 1 MiB (and 2 MiB kept at the heap top), on the 1 GB
+    input of ``benchmarks/logs_memory.py``: 130 s of CPU instead of 167, tree peak 881 MiB (workers 394 and
+    386 MiB). 4 MiB and 8 MiB saved 2% more CPU but peaked at 950 MiB (workers 404 and 395), too close to
+    the 1 GB bound (``docs/logs.md``).
+    """
     libc = _libc()
     if libc is not None:
         libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
