@@ -163,8 +163,8 @@ def _skeleton_columns() -> list[pl.Series]:
     out = []
     for size in (300, n):
         out += [
-            pl.Series([f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.randint(0, 999):03d}"
-                       for _ in range(size)]),
+            pl.Series([f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}."
+                       f"{rng.randint(0, 999):03d}" for _ in range(size)]),
             pl.Series([f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}:{rng.randint(1, 65535)}"
                        for _ in range(size)]),
             pl.Series([f"{rng.random() * 10:.3f}" for _ in range(size)]),
@@ -250,7 +250,8 @@ def test_handed_chunk_is_dropped_once_pickled():
     # run inline (one job, no worker), it is read as it is
     from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
 
-    chunk = encode_job("t", pickle.dumps(LogCodec(CodecConfig(format="<Date> <Time> <Level> <Content>"))), Handed(data), "x")
+    codec = LogCodec(CodecConfig(format="<Date> <Time> <Level> <Content>"))
+    chunk = encode_job("t", pickle.dumps(codec), Handed(data), "x")
     assert chunk.raw_bytes == len(data)
 
 
