@@ -11,7 +11,8 @@ Each FILE is compressed once (with the first ``--code``) into ``FILE.r5.lslog`` 
 ``PYTHONPATH`` (several: old and new code side by side). Prints, per file and contender, the best wall time, its
 CPU time (user + system, its threads and worker processes), MB/s by wall time, peak RSS (of its largest
 single process) and the ratio to the anchor (``xz -d`` for decompression, ``gzip -6`` for compression)
-by wall time and by CPU time, with the load average at the start and end of each file's runs.
+by wall time and by CPU time, with the load average at the start and end of each file's runs. With
+``--compress``, whether every contender's archive has the same bytes (SHA-256 of each one's first run).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def main() -> None:
             if name not in best or result[0] < best[name][0]:
                 best[name] = result
 
+        archives: dict[str, str] = {}  # SHA-256 of the archive each contender wrote (the first run's)
         load0 = os.getloadavg()[0]
         for _ in range(args.reps):
             keep("xz -d", _run(["xz", "-d", "-T1", "-c", str(xz)]))
@@ -107,10 +109,15 @@ def main() -> None:
                 if args.compress:
                     keep(f"compress[{i}]", _run([py, "-m", "lakeshrink", "logs", "compress", str(src), "-o",
                                                  str(args.work / "c.lslog"), "--overwrite", *chunk], env=_env(code, args.workers, args.work / "pycache")))
+                    archives.setdefault(code, _digest(args.work / "c.lslog"))
         out.unlink(missing_ok=True)
         load1 = os.getloadavg()[0]
         print(f"\n{src.name}: {mb:.1f} MB, archive {archive.stat().st_size:,} B ({size / archive.stat().st_size:.2f}x), "
               f"xz -6 {xz.stat().st_size:,} B; load {load0:.2f} -> {load1:.2f}", flush=True)
+        if archives:
+            same = len(set(archives.values())) == 1
+            print(f"  archives written: {'all the same bytes' if same else 'DIFFERENT'} "
+                  f"({', '.join(d[:12] for d in archives.values())})", flush=True)
         for name, (wall, cpu, rss) in best.items():
             anchor = "gzip -6" if name.startswith("compress") else "xz -d"
             ratio = "" if name in ("xz -d", "gzip -6") else f"  {best[anchor][0] / wall:.3f}x {anchor} (CPU {best[anchor][1] / cpu:.3f}x)"

@@ -69,16 +69,47 @@ def _trigram_hashes(data: bytes, bits: int) -> np.ndarray:
     return ((grams * np.uint32(2654435761)) >> np.uint32(32 - bits.bit_length() + 1)) & np.uint32(bits - 1)
 
 
+#: :func:`_trigram_table` hashes this many trigrams at a time, in one buffer (2 MiB) made once per call.
+_BLOOM_STEP = 1 << 18
+
+
+def _trigram_table(data: bytes, bits: int) -> np.ndarray:
+    """A bool table of ``bits`` entries with the :func:`_trigram_hashes` of ``data`` set, the same table as
+    ``table[_trigram_hashes(data, bits)] = True``, without a temporary array per step.
+
+    The hashes are computed in place in one int64 buffer reused from step to step (a trigram is below
+    2^24 and the multiplier below 2^32, so the product fits and its low 32 bits are the uint32 product), and
+    the bytes are read through a view of ``data``, not a copy. Measured on a 17.8 MB chunk: the 1 MiB slices
+    with a new array per operation took 0.07 s of CPU and a quarter of a million page faults (their arrays
+    are over the workers' 128 KiB mmap threshold, so each is mapped and faulted afresh)."""
+    table = np.zeros(bits, dtype=bool)
+    arr = np.frombuffer(data, dtype=np.uint8)
+    if len(arr) < 3:
+        return table
+    shift = np.int64(32 - bits.bit_length() + 1)
+    buf = np.empty(min(_BLOOM_STEP, len(arr) - 2), dtype=np.int64)
+    for start in range(0, len(arr) - 2, _BLOOM_STEP):
+        m = min(_BLOOM_STEP, len(arr) - 2 - start)
+        g = buf[:m]
+        np.copyto(g, arr[start : start + m])
+        g <<= 8
+        g |= arr[start + 1 : start + 1 + m]
+        g <<= 8
+        g |= arr[start + 2 : start + 2 + m]
+        g *= np.int64(2654435761)
+        g &= np.int64(0xFFFFFFFF)
+        g >>= shift
+        g &= np.int64(bits - 1)
+        table[g] = True
+    return table
+
+
 def make_bloom(data: bytes) -> str:
     """A trigram Bloom filter (one hash, 2^18 bits) of ``data`` as base64 of its zstd-compressed bits, or ""
-    for chunks under :data:`BLOOM_MIN_BYTES`. Works in 1 MiB slices so its memory stays small."""
+    for chunks under :data:`BLOOM_MIN_BYTES`. Works in steps of :data:`_BLOOM_STEP` so its memory stays small."""
     if len(data) < BLOOM_MIN_BYTES:
         return ""
-    table = np.zeros(BLOOM_BITS, dtype=bool)
-    step = 1 << 20
-    for start in range(0, len(data), step):
-        table[_trigram_hashes(data[start : start + step + 2], BLOOM_BITS)] = True
-    packed = np.packbits(table).tobytes()
+    packed = np.packbits(_trigram_table(data, BLOOM_BITS)).tobytes()
     return base64.b64encode(zstandard.ZstdCompressor(level=9).compress(packed)).decode("ascii")
 
 

@@ -234,10 +234,59 @@ def fast_header_regex(regex: str) -> tuple[str, tuple[str, ...]] | None:
     return "^" + "".join(out) + "$", tuple(leading)
 
 
+@functools.lru_cache(maxsize=256)
+def space_fields(regex: str) -> int | None:
+    """The number of fields of a format whose fields are all separated by runs of spaces (``<Date> <Time>
+    <Level> <Content>``: 4), or None for any other format (other separators, optional groups)."""
+    if not (regex.startswith("^") and regex.endswith("$")) or "(?:" in regex:
+        return None
+    body = regex[1:-1]
+    pieces = _PIECE.findall(body)
+    if "".join(f"(?P<{g}>{inner})" for g, inner in pieces) != body or len(pieces) % 2 == 0:
+        return None
+    if any(inner != (".*?" if k % 2 == 0 else "\\s+") for k, (_, inner) in enumerate(pieces)):
+        return None
+    return (len(pieces) + 1) // 2
+
+
+def split_on_spaces(lines: pl.Series, fields: int, names: list[str], regex: str) -> pl.DataFrame:
+    """The groups ``names`` of ``regex`` (a format of :func:`space_fields`) for ``lines``, found by cutting each
+    line at its first ``fields - 1`` spaces, which needs no regex engine.
+
+    Where no field but the last holds whitespace, the inner fields are not empty and the last does not
+    start with whitespace, each gap is exactly one space and the split is the regex's: a lazy field stops
+    at the first whitespace after it (its gap must follow), which is that space, and the greedy gap takes
+    that one space only, the next character not being whitespace. The other lines (tabs, runs of spaces,
+    too few fields) are split by the regex (:func:`split_header`'s path), and the results put together in
+    line order. A format of one field is the whole line (``.`` matches all but ``\n``, which lines lack)."""
+    if fields == 1:
+        return pl.DataFrame([lines.alias(names[0])])
+    cut = lines.str.splitn(" ", fields).struct.unnest()
+    cols = cut.columns
+    checks = [pl.col(c).str.contains(r"\s").not_() for c in cols[:-1]]
+    checks += [pl.col(c).str.len_bytes() > 0 for c in cols[1:-1]]
+    checks.append(pl.col(cols[-1]).str.contains(r"^\s").not_())
+    ok = cut.select(pl.all_horizontal(checks).fill_null(False).alias("ok"))["ok"]
+    space = pl.Series("s", [" "], dtype=pl.String).extend_constant(" ", len(lines) - 1) if len(lines) else None
+    frame = pl.DataFrame([cut[cols[k // 2]].alias(name) if k % 2 == 0 else space.alias(name)
+                          for k, name in enumerate(names)])
+    if ok.all():
+        return frame
+    rows = (~ok).arg_true()
+    fast = fast_header_regex(regex)
+    rest = lines.gather(rows)
+    again = extract_groups(rest, fast[0], regex, fast[1]) if fast else extract_groups(rest, None, regex)
+    return pl.DataFrame([frame[c].clone().scatter(rows, again[c]) for c in names])
+
+
 def split_header(fmt: LogFormat, lines: pl.Series) -> HeaderSplit:
     """Split ``lines`` (no line terminators) into the format's parts; exact by construction and checked."""
-    fast = fast_header_regex(fmt.regex)
-    groups = extract_groups(lines, fast[0], fmt.regex, fast[1]) if fast else extract_groups(lines, None, fmt.regex)
+    fields = space_fields(fmt.regex)
+    if fields is not None and len(lines):
+        groups = split_on_spaces(lines, fields, [p.group for p in fmt.parts], fmt.regex)
+    else:
+        fast = fast_header_regex(fmt.regex)
+        groups = extract_groups(lines, fast[0], fmt.regex, fast[1]) if fast else extract_groups(lines, None, fmt.regex)
     names = [p.group for p in fmt.parts]
     frame = groups.select(names)
     matched = groups[names[0]].is_not_null()

@@ -129,6 +129,7 @@ class Ordered:
     def _run(self, entry: list) -> None:
         self._start()
         entry[0] = self._executors[self._jobs % self.workers].submit(entry[1], *entry[2])
+        entry[2] = None  # the arguments are the executor's now (a chunk is not kept here for nothing)
         self._jobs += 1
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -197,7 +198,7 @@ class Ordered:
 
 
 # ------------------------------------------------------------------------------------------ worker memory
-_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # mallopt parameters (glibc malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt parameters (glibc malloc.h)
 
 
 def _libc():
@@ -210,15 +211,32 @@ def _libc():
         return None
 
 
+#: Blocks of at least this many bytes are mapped on their own by a worker's malloc (:func:`tune_allocator`),
+#: and the top of its heap is given back when this much is free there (glibc's default stays at 128 KiB once
+#: the mmap threshold is set, so a freed array at the top was given back and faulted in again for the next).
+MMAP_THRESHOLD = 1 << 20
+TRIM_THRESHOLD = 2 << 20
+
+
 def tune_allocator() -> None:
-    """In a worker process, before any chunk: blocks over 128 KiB are mapped on their own (given back to the
-    system when freed, instead of glibc raising its threshold and keeping them in the heap), and at most two
-    malloc arenas for the encoder's threads. Measured on one 14 MB chunk of the full Loghub Linux log encoded
-    twice in one process: peak RSS 282/332 MiB before, 242/278 MiB after; between chunks 249/273 before,
-    142/147 MiB after."""
+    """In a worker process, before any chunk: blocks of :data:`MMAP_THRESHOLD` or more are mapped on their own
+    (given back to the system when freed, instead of glibc raising its threshold up to 32 MiB and keeping
+    them in the heap), and at most two malloc arenas for the encoder's threads. Measured on one 14 MB chunk of
+    the full Loghub Linux log encoded twice in one process, with a threshold of 128 KiB: peak RSS 282/332 MiB
+    before, 242/278 MiB after; between chunks 249/273 before, 142/147 MiB after.
+
+    The threshold was 128 KiB until round 6; then every column array of a 17 MiB chunk (a 54,000-row int64
+    column is 432 KiB) was mapped, faulted in page by page and unmapped again, a dozen times per integer
+    column: 230,000-300,000 page faults and 0.50-0.74 s of system CPU per 17.8 MB chunk of the PostgreSQL
+    text log, about a fifth of a worker's CPU. With 1 MiB (and 2 MiB kept at the heap top), on the 1 GB
+    input of ``benchmarks/logs_memory.py``: 130 s of CPU instead of 167, tree peak 881 MiB (workers 394 and
+    386 MiB). 4 MiB and 8 MiB saved 2% more CPU but peaked at 950 MiB (workers 404 and 395), too close to
+    the 1 GB bound (``docs/logs.md``).
+    """
     libc = _libc()
     if libc is not None:
-        libc.mallopt(_M_MMAP_THRESHOLD, 128 << 10)
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
         libc.mallopt(_M_ARENA_MAX, 2)
 
 
