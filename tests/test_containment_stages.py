@@ -257,3 +257,58 @@ def test_vectorised_sketch_pruning_keeps_exactly_the_pairs_the_per_pair_rule_kee
     expected = [p for p in pairs if sketch_reason(p, sketches[p.child], sketches[p.parent]) is None]
     assert surviving(pairs, sketches) == expected
     assert 0.1 < len(expected) / len(pairs) < 0.9  # both outcomes exercised
+
+
+def test_vectorised_minmax_pruning_equals_the_per_pair_rule(rng):
+    """``minmax_prune`` (all pairs at once, values as ranks) against ``prune_reason`` pair by pair: random
+    statistics of every kind the footers give (ints, floats, bools, strings, dates, naive and aware
+    timestamps), values of different kinds in one column, unknown and all-null statistics, outer bounds, and
+    values of no known kind (Decimal, NaN) that are compared in Python."""
+    import datetime as dt
+    from decimal import Decimal
+
+    utc = dt.timezone.utc
+    pools = [
+            [-3, -1, 0, 1, 2, 2.0, -0.0, 0.5, True, False, 10**20],
+        ["", "a", "ab", "b", "é", "zz"],
+        [dt.date(2020, 1, d) for d in (1, 2, 3)],
+        [dt.datetime(2020, 1, 1, h) for h in (0, 5, 9)],
+        [dt.datetime(2020, 1, 1, h, tzinfo=utc) for h in (0, 5, 9)],
+        [Decimal("1.5"), Decimal("0"), 1, 2.5],
+        [0, 1, 2, float("nan")],
+    ]
+
+    def stats():
+        roll = rng.random()
+        if roll < 0.08:
+            return None
+        if roll < 0.16:
+            return ColumnStats(null_count=None if rng.random() < 0.5 else int(rng.integers(0, 3)))
+        nulls = [None, 0, 0, 2][int(rng.integers(4))]
+        if roll < 0.24:
+            return ColumnStats(None, None, True, nulls)
+        pool = pools[int(rng.integers(len(pools)))] if rng.random() < 0.3 else pools[0]
+        a, b = (pool[int(i)] for i in rng.integers(0, len(pool), 2))
+        try:
+            lo, hi = (a, b) if not b < a else (b, a)
+        except TypeError:
+            lo, hi = a, b
+        return ColumnStats(lo, hi, True, nulls, tight=bool(rng.random() < 0.85))
+
+    schema = pa.schema([("x", pa.int64()), ("y", pa.int64())])
+    footers = {}
+    for i in range(60):
+        cols = {c: s for c in ("x", "y") if (s := stats()) is not None}
+        footers[f"t{i}"] = TableFooter(f"t{i}", schema, int(rng.choice([0, 3, 9])), cols)
+    names = list(footers)
+    pairs = [Pair(c, p, [("x",), ("x", "y"), ("y", "x")][int(rng.integers(3))]) for c in names for p in names if c != p]
+    reasons = [prune_reason(p, footers[p.child], footers[p.parent]) for p in pairs]
+    kept, dropped = minmax_prune(pairs, footers)
+    assert kept == [p for p, r in zip(pairs, reasons) if r is None]
+    want: dict[str, int] = {}
+    for r in reasons:
+        if r is not None:
+            want[r] = want.get(r, 0) + 1
+    assert dropped == want
+    assert set(want) == {"rows", "nulls", "all-null", "min", "max"}  # every rule exercised
+    assert 0.1 < len(kept) / len(pairs) < 0.9
