@@ -271,10 +271,10 @@ def _reuse_previous(run: _Run) -> None:
         return
     by_state = {s: t for t, s in run.states.items() if s is not None and s in previous}
     run.touching = set(run.refs) - set(by_state.values())
-    for e in edges:
-        child, parent = by_state.get(e["child_state"]), by_state.get(e["parent_state"])
+    for child_state, parent_state, columns, rows, distinct, multiset in edges:
+        child, parent = by_state.get(child_state), by_state.get(parent_state)
         if child is not None and parent is not None:
-            run.reused.append(Edge(child, parent, tuple(e["columns"]), e["child_rows"], e["child_distinct_rows"], e["multiset_contained"]))
+            run.reused.append(Edge(child, parent, columns, rows, distinct, multiset))
 
 
 def _stage_schema(run: _Run) -> list[Pair]:
@@ -370,13 +370,7 @@ def _save_cache(run: _Run, edges: list[Edge]) -> None:
     """Record what this scan decided, for the next one (see :mod:`.fpcache`)."""
     states = {t: s for t, s in run.states.items() if s is not None and t not in run.skipped and t in run.footers}
     run.cache.save_footers({states[t]: run.footers[t] for t in states})
-    record = [
-        {"child_state": states[e.child], "parent_state": states[e.parent], "columns": list(e.columns), "child_rows": e.child_rows,
-         "child_distinct_rows": e.child_distinct_rows, "multiset_contained": e.multiset_contained}
-        for e in edges
-        if e.child in states and e.parent in states
-    ]
-    run.cache.save_edges(run.types, set(states.values()), record)
+    run.cache.save_edges(run.types, states, edges)
     run.cache.prune({s for s in run.states.values() if s is not None})
 
 
