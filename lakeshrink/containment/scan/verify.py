@@ -53,7 +53,7 @@ J = TypeVar("J")
 O = TypeVar("O")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 2.2 million of them on the 10,000-table lake
 class Edge:
     """A verified containment: every row of ``child`` (on ``columns``, all of its columns) is a row of ``parent``."""
 
@@ -65,7 +65,7 @@ class Edge:
     multiset_contained: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """Stage 4's answer for one pair: an edge, a rejection, or an error naming the table that failed."""
 
