@@ -382,3 +382,36 @@ def test_identical_tables_are_decided_once_and_every_pair_gets_its_verdict(tmp_p
     assert {(e.child, e.parent) for e in collapsed.edges if e.multiset_contained} == truth.multiset
     assert ("big_b.parquet", "big_a.parquet") in truth.edges and ("small_dups.parquet", "small.parquet") in truth.edges
     assert decided < asked / 2, (decided, asked)
+
+
+def test_stage_3_prunes_each_pair_of_identical_tables_once(tmp_path, monkeypatch):
+    """Identical tables have identical sketches, so stage 3 checks the pairs of their representatives and
+    gives each pair its class pair's answer: fewer sketch checks, the same pairs out of stage 3 as checking
+    every pair, and the edges brute force finds."""
+    from benchmarks.lakegen import brute_force
+    from lakeshrink.containment.scan import sketches
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    base = pa.table({"x": range(3_000), "y": [f"v{i % 700}" for i in range(3_000)]})
+    for i in range(3):
+        pq.write_table(base.take(np.random.default_rng(i).permutation(3_000)), lake / f"base_{i}.parquet")
+    for i in range(3):
+        pq.write_table(base.slice(1_000, 600), lake / f"part_{i}.parquet")
+    # within every min-max range, but its values of y are not the base's: pruned by the sketches
+    pq.write_table(pa.table({"x": range(1_000, 1_500), "y": [f"v{i}z" for i in range(100, 600)]}), lake / "stranger.parquet")
+    checked = []
+    real = sketches.surviving
+
+    def counting(pairs, sk):
+        checked.append(len(pairs))
+        return real(pairs, sk)
+
+    monkeypatch.setattr(sketches, "surviving", counting)
+    collapsed = scan_lake(lake)
+    monkeypatch.setattr(scan_mod, "representatives", lambda tables, reads: {t: t for t in tables})
+    every = scan_lake(lake)
+    assert checked[0] < checked[1] / 3, checked  # 42 pairs; 6 between the 3 classes
+    assert collapsed.stages[2].pairs_out == every.stages[2].pairs_out < every.stages[2].pairs_in
+    assert collapsed.edges == every.edges
+    assert {(e.child, e.parent) for e in collapsed.edges} == brute_force(str(lake)).edges

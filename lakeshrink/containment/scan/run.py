@@ -46,11 +46,13 @@ from lakeshrink.containment.scan.compare import TypesMode, check_types_mode
 from lakeshrink.containment.scan.footer_guard import read_footers
 from lakeshrink.containment.scan.footers import FooterTask, TableFooter
 from lakeshrink.containment.scan.fpcache import FOOTERS_FILE, KNOWN_TABLES_FILE, ScanCache, table_state
-from lakeshrink.containment.scan.fused import ReadResult, ReadTask, read_once
+from lakeshrink.containment.scan.fused import ReadResult, ReadTask, read_once, without_sketches
 from lakeshrink.containment.lake import Lake, TableRef, discover
 from lakeshrink.containment.scan.schema_graph import Pair, schema_candidates
 from lakeshrink.containment.scan.ports import CATALOG_READER, CONTAINMENT_VERIFIER
-from lakeshrink.containment.scan.verify import Edge, Verdict, VerifyOutcome, VerifyPlan, plan_verification
+from lakeshrink.containment.scan.verify import (
+    Edge, Verdict, VerifyOutcome, VerifyPlan, by_representatives, plan_verification, representatives,
+)
 from lakeshrink.engine import Engine, get_engine
 from lakeshrink.errors import CorruptArchive, InputError
 from lakeshrink.fileio import atomic_file
@@ -327,8 +329,16 @@ def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
         else:
             run.reads[r.table] = (task, r)
             sk[r.table] = r.sketch
-    kept = sketches.surviving(run.alive(pairs), sk)
-    run.stage("sketch", len(pairs), len(kept), start, data=sum(r.bytes_read for r in results))
+    # identical tables (same rows on every column read) have the same sketches: each class pair is checked once
+    alive = run.alive(pairs)
+    classes, of = by_representatives(alive, representatives(set(sk), run.reads))
+    survives = set(sketches.surviving(classes, sk))
+    kept_class = [c in survives for c in classes]
+    kept = [p for p, i in zip(alive, of) if kept_class[i]]
+    data = sum(r.bytes_read for r in results)
+    del sk, results
+    run.reads = {t: (task, without_sketches(r)) for t, (task, r) in run.reads.items()}  # stage 4 needs no sketches
+    run.stage("sketch", len(pairs), len(kept), start, data=data)
     return kept
 
 

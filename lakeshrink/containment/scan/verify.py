@@ -133,18 +133,22 @@ def representatives(tables: set[str] | list[str], reads: dict[str, tuple[ReadTas
     return out
 
 
+def by_representatives(pairs: list[Pair], rep: dict[str, str]) -> tuple[list[Pair], list[int]]:
+    """The distinct pairs between the tables' representatives (``rep``, see :func:`representatives`; a table
+    absent stands for itself), and for each of ``pairs`` the index of its representatives' pair, which has
+    the same verdict (and the same sketches, for stage 3's pruning)."""
+    decided: dict[Pair, int] = {}
+    mapping = [decided.setdefault(Pair(rep.get(p.child, p.child), rep.get(p.parent, p.parent), p.columns), len(decided)) for p in pairs]
+    return list(decided), mapping
+
+
 def plan_verification(pairs: list[Pair], reads: dict[str, tuple[ReadTask, ReadResult]], *, collapse: bool = True) -> VerifyPlan:
     """Number the pairs, tables and column sets; estimate the work from the fingerprint files' metadata. With
     ``collapse``, the pairs decided are those of the tables' :func:`representatives` (each once); the verdicts
     (:func:`verdicts_from`) are given for every pair of ``pairs``."""
     originals = sorted(pairs)
     rep = representatives({p.child for p in originals} | {p.parent for p in originals}, reads) if collapse else {}
-    decided: dict[Pair, int] = {}
-    mapping = []
-    for p in originals:
-        q = Pair(rep.get(p.child, p.child), rep.get(p.parent, p.parent), p.columns)
-        mapping.append(decided.setdefault(q, len(decided)))
-    pairs = list(decided)
+    pairs, mapping = by_representatives(originals, rep)
     tables = tuple(sorted({p.child for p in pairs} | {p.parent for p in pairs}))
     colsets = tuple(sorted({p.columns for p in pairs}))
     t_index = {t: i for i, t in enumerate(tables)}
