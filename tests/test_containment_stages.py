@@ -17,8 +17,8 @@ import pytest
 from lakeshrink.containment.scan import footers as footers_mod
 from lakeshrink.containment.scan.footers import ColumnStats, FooterTask, TableFooter, read_footer
 from lakeshrink.containment.lake import discover
-from lakeshrink.containment.scan.minmax import minmax_prune, prune_reason
-from lakeshrink.containment.scan.schema_graph import Pair, group_by_parent, schema_candidates
+from lakeshrink.containment.scan.minmax import minmax_prune, minmax_prune_candidates, prune_reason
+from lakeshrink.containment.scan.schema_graph import Pair, candidate_parents, group_by_parent, schema_candidates
 from lakeshrink.containment.scan.fused import ReadTask, read_once
 from lakeshrink.containment.scan.sketches import HASHER, Sketch, TableNeeds
 from lakeshrink.containment.scan.sketches import prune_reason as sketch_reason
@@ -263,9 +263,9 @@ def test_vectorised_minmax_pruning_equals_the_per_pair_rule(rng):
     """``minmax_prune`` (all pairs at once, values as ranks) against ``prune_reason`` pair by pair: random
     statistics of every kind the footers give (ints, floats, bools, strings, dates, naive and aware
     timestamps), values of different kinds in one column, unknown and all-null statistics, outer bounds, and
-    values of no known kind (Decimal, NaN) that are compared in Python."""
+    values of no known kind (Fraction, NaN) that are compared in Python."""
     import datetime as dt
-    from decimal import Decimal
+    from fractions import Fraction
 
     utc = dt.timezone.utc
     pools = [
@@ -274,7 +274,7 @@ def test_vectorised_minmax_pruning_equals_the_per_pair_rule(rng):
         [dt.date(2020, 1, d) for d in (1, 2, 3)],
         [dt.datetime(2020, 1, 1, h) for h in (0, 5, 9)],
         [dt.datetime(2020, 1, 1, h, tzinfo=utc) for h in (0, 5, 9)],
-        [Decimal("1.5"), Decimal("0"), 1, 2.5],
+        [Fraction(3, 2), Fraction(0), 1, 2.5],
         [0, 1, 2, float("nan")],
     ]
 
@@ -312,3 +312,13 @@ def test_vectorised_minmax_pruning_equals_the_per_pair_rule(rng):
     assert dropped == want
     assert set(want) == {"rows", "nulls", "all-null", "min", "max"}  # every rule exercised
     assert 0.1 < len(kept) / len(pairs) < 0.9
+    # stage 1's candidates (no Pair per candidate) pruned the same way, Pairs made for the survivors only
+    shapes = [pa.schema([("x", pa.int64())]), schema, pa.schema([("y", pa.int64())])]
+    footers = {t: TableFooter(t, shapes[int(rng.integers(3))], f.rows, f.stats) for t, f in footers.items()}
+    candidates = candidate_parents({t: f.schema for t, f in footers.items()}, "exact")
+    pairs = candidates.pairs()
+    assert pairs == schema_candidates({t: f.schema for t, f in footers.items()}, "exact") == sorted(pairs)
+    assert len(candidates) == len(pairs) > 500
+    kept, dropped = minmax_prune_candidates(candidates, footers)
+    assert (kept, dropped) == minmax_prune(pairs, footers)
+    assert kept == [p for p in pairs if prune_reason(p, footers[p.child], footers[p.parent]) is None]

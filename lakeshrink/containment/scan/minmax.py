@@ -39,7 +39,7 @@ from operator import attrgetter
 import numpy as np
 
 from lakeshrink.containment.scan.footers import UNKNOWN, ColumnStats, TableFooter
-from lakeshrink.containment.scan.schema_graph import Pair
+from lakeshrink.containment.scan.schema_graph import Candidates, Pair
 
 
 def _column_rule(child: ColumnStats, parent: ColumnStats) -> str | None:
@@ -151,8 +151,7 @@ def minmax_prune(pairs: list[Pair], footers: dict[str, TableFooter]) -> tuple[li
     10,000-table lake took 111 s one by one)."""
     if not pairs:
         return [], {}
-    tables = list(footers)
-    number = {t: i for i, t in enumerate(tables)}
+    number = {t: i for i, t in enumerate(footers)}
     n = len(pairs)
     child = np.fromiter(map(number.__getitem__, map(attrgetter("child"), pairs)), np.int64, n)
     parent = np.fromiter(map(number.__getitem__, map(attrgetter("parent"), pairs)), np.int64, n)
@@ -160,14 +159,50 @@ def minmax_prune(pairs: list[Pair], footers: dict[str, TableFooter]) -> tuple[li
     # tuples of names took longer than the rules (equal tuples in two objects only make two groups)
     identity = np.fromiter(map(id, map(attrgetter("columns"), pairs)), np.uint64, n)
     _, first, group = np.unique(identity, return_index=True, return_inverse=True)
+    reason = _reasons(child, parent, group, [pairs[i].columns for i in first.tolist()], footers)
+    return list(itertools.compress(pairs, (reason == 0).tolist())), _dropped(reason)
+
+
+def minmax_prune_candidates(candidates: Candidates, footers: dict[str, TableFooter]) -> tuple[list[Pair], dict[str, int]]:
+    """:func:`minmax_prune` of stage 1's :class:`~.schema_graph.Candidates`: a :class:`Pair` is made only for
+    the candidates that survive (the sorted pairs, as :func:`minmax_prune` of ``candidates.pairs()`` keeps)."""
+    children = list(candidates.children.items())
+    if not children:
+        return [], {}
+    tables = list(footers)
+    number = {t: i for i, t in enumerate(tables)}
+    sizes = np.fromiter((len(parents) for _, (_, parents) in children), np.int64, len(children))
+    child = np.repeat(np.fromiter((number[c] for c, _ in children), np.int64, len(children)), sizes)
+    parent = np.fromiter((number[p] for _, (_, parents) in children for p in parents), np.int64, int(sizes.sum()))
+    colsets: dict[tuple[str, ...], int] = {}
+    group = np.repeat(np.fromiter((colsets.setdefault(columns, len(colsets)) for _, (columns, _) in children), np.int64, len(children)), sizes)
+    reason = _reasons(child, parent, group, list(colsets), footers)
+    keep = np.flatnonzero(reason == 0)
+    names = [c for c, _ in children]
+    columns_of = [columns for _, (columns, _) in children]
+    owner = np.repeat(np.arange(len(children)), sizes)[keep].tolist()
+    kept = [Pair(names[o], tables[p], columns_of[o]) for o, p in zip(owner, parent[keep].tolist())]
+    return kept, _dropped(reason)
+
+
+def _dropped(reason: np.ndarray) -> dict[str, int]:
+    counts = np.bincount(reason, minlength=len(REASONS) + 1)
+    return {r: int(counts[i + 1]) for i, r in enumerate(REASONS) if counts[i + 1]}
+
+
+def _reasons(child: np.ndarray, parent: np.ndarray, group: np.ndarray, colsets: list[tuple[str, ...]],
+             footers: dict[str, TableFooter]) -> np.ndarray:
+    """The reason code (0: kept, else 1 + index in :data:`REASONS`) of each pair given by table numbers (in
+    ``footers``' order) and the number of its column set in ``colsets``."""
+    tables = list(footers)
     rows = np.fromiter((footers[t].rows for t in tables), np.int64, len(tables))
     reason = np.where((rows[child] > 0) & (rows[parent] == 0), 1, 0).astype(np.int8)
     columns: dict[str, _Column] = {}
     order = np.argsort(group, kind="stable")
     bounds = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1], True])
-    for colset, start, end in zip((pairs[i].columns for i in first.tolist()), bounds[:-1], bounds[1:]):
+    for start, end in zip(bounds[:-1], bounds[1:]):
         at = order[start:end]
-        for name in colset:
+        for name in colsets[group[at[0]]]:
             at = at[reason[at] == 0]
             if not len(at):
                 break
@@ -188,6 +223,4 @@ def minmax_prune(pairs: list[Pair], footers: dict[str, TableFooter]) -> tuple[li
                 r = _column_rule(footers[tables[c[i]]].stats[name], footers[tables[p[i]]].stats[name])
                 got[i] = 0 if r is None else REASONS.index(r) + 1
             reason[at] = got
-    kept = list(itertools.compress(pairs, (reason == 0).tolist()))
-    counts = np.bincount(reason, minlength=len(REASONS) + 1)
-    return kept, {r: int(counts[i + 1]) for i, r in enumerate(REASONS) if counts[i + 1]}
+    return reason

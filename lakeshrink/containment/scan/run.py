@@ -48,7 +48,7 @@ from lakeshrink.containment.scan.footers import FooterTask, TableFooter
 from lakeshrink.containment.scan.fpcache import FOOTERS_FILE, KNOWN_TABLES_FILE, ScanCache, table_state
 from lakeshrink.containment.scan.fused import ReadResult, ReadTask, read_once, without_sketches
 from lakeshrink.containment.lake import Lake, TableRef, discover
-from lakeshrink.containment.scan.schema_graph import Pair, schema_candidates
+from lakeshrink.containment.scan.schema_graph import Candidates, Pair, candidate_parents
 from lakeshrink.containment.scan.ports import CATALOG_READER, CONTAINMENT_VERIFIER
 from lakeshrink.containment.scan.verify import (
     Edge, Verdict, VerifyOutcome, VerifyPlan, by_representatives, plan_verification, representatives,
@@ -279,7 +279,7 @@ def _reuse_previous(run: _Run) -> None:
             run.reused.append(Edge(child, parent, columns, rows, distinct, multiset))
 
 
-def _stage_schema(run: _Run) -> list[Pair]:
+def _stage_schema(run: _Run) -> Candidates:
     start = time.perf_counter()
     cached = run.cache.load_footers() if run.persistent else {}
     todo = []
@@ -299,17 +299,17 @@ def _stage_schema(run: _Run) -> list[Pair]:
         else:
             run.footers[footer.table] = footer
     schemas = {t: f.schema for t, f in run.footers.items() if f.schema is not None}
-    pairs = schema_candidates(schemas, run.types, touching=run.touching)
+    candidates = candidate_parents(schemas, run.types, touching=run.touching)
     n = len(schemas)
     footer_bytes = sum(f.footer_bytes for f in footers if f.error is None)
-    run.stage("schema", n * (n - 1), len(pairs), start, footer=footer_bytes)
-    return pairs
+    run.stage("schema", n * (n - 1), len(candidates), start, footer=footer_bytes)
+    return candidates
 
 
-def _stage_minmax(run: _Run, pairs: list[Pair]) -> list[Pair]:
+def _stage_minmax(run: _Run, candidates: Candidates) -> list[Pair]:
     start = time.perf_counter()
-    kept, _ = minmax.minmax_prune(pairs, run.footers)
-    run.stage("minmax", len(pairs), len(kept), start)
+    kept, _ = minmax.minmax_prune_candidates(candidates, run.footers)
+    run.stage("minmax", len(candidates), len(kept), start)
     return kept
 
 
@@ -475,8 +475,7 @@ def scan_tables(
         for alias, kept in identity.alias_groups(lake.filesystem, lake.root, lake.tables).items():
             run.skip(alias, f"same storage as {kept} (a symlink or hard link): a table cannot be its own parent")
         _reuse_previous(run)
-        pairs = _stage_schema(run)
-        pairs = _stage_minmax(run, pairs)
+        pairs = _stage_minmax(run, _stage_schema(run))
         pairs = _stage_sketch(run, pairs, k)
         edges = _stage_verify(run, pairs)
         edges = sorted(edges + _check_unchanged(run, run.reused), key=lambda e: (e.child, e.parent))
