@@ -301,7 +301,7 @@ def test_vectorised_minmax_pruning_equals_the_per_pair_rule(rng):
         cols = {c: s for c in ("x", "y") if (s := stats()) is not None}
         footers[f"t{i}"] = TableFooter(f"t{i}", schema, int(rng.choice([0, 3, 9])), cols)
     names = list(footers)
-    pairs = [Pair(c, p, [("x",), ("x", "y"), ("y", "x")][int(rng.integers(3))]) for c in names for p in names if c != p]
+    pairs = [Pair(c, p, [("x",), ("x", "y"), ("y",)][int(rng.integers(3))]) for c in names for p in names if c != p]
     reasons = [prune_reason(p, footers[p.child], footers[p.parent]) for p in pairs]
     kept, dropped = minmax_prune(pairs, footers)
     assert kept == [p for p, r in zip(pairs, reasons) if r is None]
@@ -322,3 +322,14 @@ def test_vectorised_minmax_pruning_equals_the_per_pair_rule(rng):
     kept, dropped = minmax_prune_candidates(candidates, footers)
     assert (kept, dropped) == minmax_prune(pairs, footers)
     assert kept == [p for p in pairs if prune_reason(p, footers[p.child], footers[p.parent]) is None]
+
+
+def test_minmax_prunes_with_columns_no_table_has_statistics_of():
+    schema = pa.schema([("x", pa.int64()), ("y", pa.int64())])
+    footers = {
+        "c": TableFooter("c", schema, 3, {"y": _stats(1, 5, 0)}),
+        "p": TableFooter("p", schema, 3, {"y": _stats(2, 9, 0)}),
+        "q": TableFooter("q", schema, 3, {}),
+    }
+    pairs = [Pair("c", "p", ("x", "y")), Pair("c", "q", ("x", "y")), Pair("p", "c", ("x", "y"))]
+    assert minmax_prune(pairs, footers) == ([Pair("c", "q", ("x", "y"))], {"min": 1, "max": 1})

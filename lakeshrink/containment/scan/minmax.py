@@ -97,8 +97,10 @@ def _kind(value: object) -> int:
 
 @dataclass
 class _Column:
-    """One column name's statistics over all tables (arrays indexed by table number)."""
+    """One column name's statistics over the tables that have them: ``tables`` (sorted table numbers) and
+    arrays indexed by :meth:`slots`, whose last entry stands for a table without them."""
 
+    tables: np.ndarray
     present: np.ndarray  # the table has statistics for the column
     child_nulls: np.ndarray  # null count known and > 0
     parent_no_nulls: np.ndarray  # null count known and 0
@@ -111,10 +113,18 @@ class _Column:
     rank_min: np.ndarray  # ranks among all extremes of the column of the same kind; equal values, equal ranks
     rank_max: np.ndarray
 
+    def slots(self, tables: np.ndarray) -> np.ndarray:
+        """Where each of ``tables`` (numbers) is in the arrays."""
+        if not len(self.tables):
+            return np.zeros(len(tables), np.int64)
+        at = np.minimum(np.searchsorted(self.tables, tables), len(self.tables) - 1)
+        return np.where(self.tables[at] == tables, at, len(self.tables))
 
-def _column(stats: list[ColumnStats | None]) -> _Column:
-    n = len(stats)
-    s = [x if x is not None else UNKNOWN for x in stats]
+
+def _column(tables: list[int], stats: list[ColumnStats]) -> _Column:
+    """``stats`` of the tables numbered ``tables`` (ascending), and one more entry: a table without them."""
+    s = [*stats, UNKNOWN]
+    n = len(s)
     kind_min = np.fromiter((_kind(x.min) if x.minmax_known else 0 for x in s), np.int8, n)
     kind_max = np.fromiter((_kind(x.max) if x.minmax_known else 0 for x in s), np.int8, n)
     rank_min, rank_max = np.zeros(n, np.int64), np.zeros(n, np.int64)
@@ -134,7 +144,8 @@ def _column(stats: list[ColumnStats | None]) -> _Column:
     known = np.fromiter((x.minmax_known for x in s), bool, n)
     has_min = np.fromiter((x.min is not None for x in s), bool, n)
     return _Column(
-        present=np.fromiter((x is not None for x in stats), bool, n),
+        tables=np.asarray(tables, np.int64),
+        present=np.arange(n) < n - 1,
         child_nulls=np.fromiter((bool(x.null_count) for x in s), bool, n),
         parent_no_nulls=np.fromiter((x.null_count == 0 for x in s), bool, n),
         child_value=known & has_min & np.fromiter((x.tight for x in s), bool, n),
@@ -190,37 +201,56 @@ def _dropped(reason: np.ndarray) -> dict[str, int]:
     return {r: int(counts[i + 1]) for i, r in enumerate(REASONS) if counts[i + 1]}
 
 
+def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(s, s + n)`` for each start ``s`` and size ``n``."""
+    offsets = np.cumsum(sizes) - sizes
+    return np.repeat(starts - offsets, sizes) + np.arange(int(sizes.sum()))
+
+
 def _reasons(child: np.ndarray, parent: np.ndarray, group: np.ndarray, colsets: list[tuple[str, ...]],
              footers: dict[str, TableFooter]) -> np.ndarray:
     """The reason code (0: kept, else 1 + index in :data:`REASONS`) of each pair given by table numbers (in
-    ``footers``' order) and the number of its column set in ``colsets``."""
+    ``footers``' order) and the number of its column set in ``colsets`` (every number used by some pair; a
+    column set's names sorted, as in a :class:`Pair`).
+
+    A column name at a time over all the pairs that have it, in name order, so a pair's first column that
+    proves a rule is the one :func:`prune_reason` reports; each column's statistics are gathered only from
+    the tables that have them (stage 2 of 100,000 tables has thousands of column names)."""
     tables = list(footers)
     rows = np.fromiter((footers[t].rows for t in tables), np.int64, len(tables))
     reason = np.where((rows[child] > 0) & (rows[parent] == 0), 1, 0).astype(np.int8)
-    columns: dict[str, _Column] = {}
+    having: dict[str, tuple[list[int], list[ColumnStats]]] = {}
+    for i, t in enumerate(tables):
+        for name, stats in footers[t].stats.items():
+            entry = having.setdefault(name, ([], []))
+            entry[0].append(i)
+            entry[1].append(stats)
     order = np.argsort(group, kind="stable")
     bounds = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1], True])
-    for start, end in zip(bounds[:-1], bounds[1:]):
-        at = order[start:end]
-        for name in colsets[group[at[0]]]:
-            at = at[reason[at] == 0]
-            if not len(at):
-                break
-            col = columns.get(name)
-            if col is None:
-                col = columns[name] = _column([footers[t].stats.get(name) for t in tables])
-            c, p = child[at], parent[at]
-            both = col.present[c] & col.present[p]
-            nulls = both & col.child_nulls[c] & col.parent_no_nulls[p]
-            all_null = both & ~nulls & col.child_value[c] & col.parent_all_null[p]
-            compare = both & ~nulls & ~all_null & col.child_value[c] & col.parent_value[p]
-            slow = compare & (col.other[c] | col.other[p])
-            compare &= ~slow & (col.kind_min[c] == col.kind_min[p])
-            below = compare & (col.rank_min[c] < col.rank_min[p])
-            above = compare & ~below & (col.kind_max[c] == col.kind_max[p]) & (col.rank_max[c] > col.rank_max[p])
-            got = np.select([nulls, all_null, below, above], [2, 3, 4, 5], 0).astype(np.int8)
-            for i in np.flatnonzero(slow):  # values of no known kind: compared in Python, pair by pair
-                r = _column_rule(footers[tables[c[i]]].stats[name], footers[tables[p[i]]].stats[name])
-                got[i] = 0 if r is None else REASONS.index(r) + 1
-            reason[at] = got
+    start, size = bounds[:-1], np.diff(bounds)  # column set g's pairs: order[start[g]:][:size[g]]
+    groups_of: dict[str, list[int]] = {}
+    for g, colset in enumerate(colsets):
+        for name in colset:
+            groups_of.setdefault(name, []).append(g)
+    for name in sorted(groups_of):
+        gs = np.asarray(groups_of[name])
+        at = order[_ranges(start[gs], size[gs])]
+        at = at[reason[at] == 0]
+        if not len(at):
+            continue
+        col = _column(*having.get(name, ([], [])))
+        c, p = col.slots(child[at]), col.slots(parent[at])
+        both = col.present[c] & col.present[p]
+        nulls = both & col.child_nulls[c] & col.parent_no_nulls[p]
+        all_null = both & ~nulls & col.child_value[c] & col.parent_all_null[p]
+        compare = both & ~nulls & ~all_null & col.child_value[c] & col.parent_value[p]
+        slow = compare & (col.other[c] | col.other[p])
+        compare &= ~slow & (col.kind_min[c] == col.kind_min[p])
+        below = compare & (col.rank_min[c] < col.rank_min[p])
+        above = compare & ~below & (col.kind_max[c] == col.kind_max[p]) & (col.rank_max[c] > col.rank_max[p])
+        got = np.select([nulls, all_null, below, above], [2, 3, 4, 5], 0).astype(np.int8)
+        for i in np.flatnonzero(slow):  # values of no known kind: compared in Python, pair by pair
+            r = _column_rule(footers[tables[child[at[i]]]].stats[name], footers[tables[parent[at[i]]]].stats[name])
+            got[i] = 0 if r is None else REASONS.index(r) + 1
+        reason[at] = got
     return reason
