@@ -98,7 +98,8 @@ def test_decide_gives_set_and_multiset_verdicts_and_partitions_add_up(rng):
     whole = add_totals([decide(rows, pair_rows)])
     buckets = bucket_of(rows.column("hi").to_numpy(), 3)
     parts = [decide(rows.filter(pa.array(buckets == b)), pair_rows) for b in range(8)]
-    assert add_totals(parts) == whole
+    assert add_totals(parts) == whole == add_totals(iter(parts))
+    assert add_totals([pa.concat_tables(parts)]) == whole  # a pair twice in one part is summed too
     for i, (c, p) in enumerate(pairs):
         child = pl.from_arrow(tables[c]).group_by(list(cols)).len()
         parent = pl.from_arrow(tables[p]).group_by(list(cols)).len()

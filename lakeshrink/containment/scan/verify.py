@@ -386,7 +386,7 @@ def verify_local(plan: VerifyPlan, *, budget_rows: int | None = None, spill_dir:
             return VerifyOutcome(verdicts_from(plan, totals, failed), read, 0)
         spill.close()
         pairs = pl.from_arrow(plan.pair_rows)
-        totals = add_totals([decide(part, pairs) for part in spill.partitions()])
+        totals = add_totals(decide(part, pairs) for part in spill.partitions())
         return VerifyOutcome(verdicts_from(plan, totals, failed), read, spill.bytes)
 
 
