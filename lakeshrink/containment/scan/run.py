@@ -56,6 +56,7 @@ from lakeshrink.containment.scan.verify import (
 from lakeshrink.engine import Engine, get_engine
 from lakeshrink.errors import CorruptArchive, InputError
 from lakeshrink.fileio import atomic_file
+from lakeshrink.memory import release_memory
 from lakeshrink.serde import write_json
 from lakeshrink.tables.discovery import changed
 
@@ -338,6 +339,7 @@ def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
     data = sum(r.bytes_read for r in results)
     del sk, results
     run.reads = {t: (task, without_sketches(r)) for t, (task, r) in run.reads.items()}  # stage 4 needs no sketches
+    release_memory()
     run.stage("sketch", len(pairs), len(kept), start, data=data)
     return kept
 

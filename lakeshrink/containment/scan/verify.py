@@ -39,6 +39,7 @@ from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.scan.fused import ReadResult, ReadTask, read_fingerprint_rows
 from lakeshrink.containment.scan.schema_graph import Pair
 from lakeshrink.errors import InputError
+from lakeshrink.memory import release_memory
 from lakeshrink.progress import progress
 
 BUCKET_ROWS = 6_000_000  # fingerprint rows plus joined child rows one partition may hold in memory
@@ -375,10 +376,13 @@ def verify_local(plan: VerifyPlan, *, budget_rows: int | None = None, spill_dir:
             read += size
             flt.add(rows.column("colset").to_numpy(), rows.column("hi").to_numpy())
             put(rows)
+        release_memory()  # what the children's reading freed (each thread's arena keeps its pages otherwise)
         for rows, size in _tables_rows(plan, parent_jobs, failed, label="stage 4: parents' fingerprints (semi-join)",
                                        keep=flt.keep, workers=workers):
             read += size
             put(rows)
+        del flt
+        release_memory()
         if spill is None:
             rows = pa.concat_tables(held) if held else ROWS_SCHEMA.empty_table()
             held.clear()
@@ -386,8 +390,16 @@ def verify_local(plan: VerifyPlan, *, budget_rows: int | None = None, spill_dir:
             return VerifyOutcome(verdicts_from(plan, totals, failed), read, 0)
         spill.close()
         pairs = pl.from_arrow(plan.pair_rows)
-        totals = add_totals(decide(part, pairs) for part in spill.partitions())
+        totals = add_totals(decide(part, pairs) for part in _trimmed(spill.partitions(), every=32))
         return VerifyOutcome(verdicts_from(plan, totals, failed), read, spill.bytes)
+
+
+def _trimmed(parts: Iterator[J], every: int) -> Iterator[J]:
+    """``parts``, giving freed memory back to the system after every ``every`` of them."""
+    for i, part in enumerate(parts, 1):
+        yield part
+        if i % every == 0:
+            release_memory()
 
 
 class _Spill:
