@@ -48,6 +48,7 @@ from lakeshrink.containment.scan import run as scan_mod  # noqa: E402
 from lakeshrink.containment.scan import scan_lake  # noqa: E402
 
 STAGE_FUNCTIONS = {"schema": "_stage_schema", "minmax": "_stage_minmax", "sketch": "_stage_sketch", "verify": "_stage_verify"}
+OTHER_PHASES = {"save-cache": "_save_cache", "result": "_result"}  # after stage 4: their peak memory is reported too
 
 
 def _spark_session():
@@ -67,7 +68,8 @@ def _spark_session():
 def _instrumented_scan(root: str, *, engine, types: str, cache: Path, memory: TreeMemory, spark=None):
     """The scan, with each stage's peak memory and (Spark) shuffle bytes taken around the stage functions."""
     shuffles: dict[str, int | None] = {}
-    originals = {name: getattr(scan_mod, fn) for name, fn in STAGE_FUNCTIONS.items()}
+    phases = STAGE_FUNCTIONS | OTHER_PHASES
+    originals = {name: getattr(scan_mod, fn) for name, fn in phases.items()}
 
     def wrap(name, fn):
         def run(*args, **kwargs):
@@ -81,14 +83,14 @@ def _instrumented_scan(root: str, *, engine, types: str, cache: Path, memory: Tr
         return run
 
     for name, fn in originals.items():
-        setattr(scan_mod, STAGE_FUNCTIONS[name], wrap(name, fn))
+        setattr(scan_mod, phases[name], wrap(name, fn))
     try:
         start = time.perf_counter()
         result = scan_lake(root, engine=engine, types=types, cache=cache)
         seconds = time.perf_counter() - start
     finally:
         for name, fn in originals.items():
-            setattr(scan_mod, STAGE_FUNCTIONS[name], fn)
+            setattr(scan_mod, phases[name], fn)
     return result, seconds, shuffles
 
 
@@ -146,6 +148,7 @@ def _engine_run(lake, engine_name: str, *, types: str, work: Path, memory: TreeM
         "engine": engine_name, "seconds": round(seconds, 3), "edges": len(result.edges), "skipped": len(result.skipped),
         "stages_3_4_read_vs_lake": round(data_34 / lake.bytes, 4) if lake.bytes else None, "stages": stages,
         "fingerprint_bytes": sum(p.stat().st_size for p in (cache / "fp").glob("*.parquet")) if (cache / "fp").is_dir() else None,
+        "after_stage_4_peak_memory_bytes": {name: memory.peaks.get(name) for name in OTHER_PHASES},
         "load_average_1_5_15": _load(),
     }
     return row, result
@@ -260,9 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-warmup", dest="warmup", action="store_false",
                         help="with spark: do not scan the bundled lake first (the first scan of a session starts its Python workers)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "containment.json")
+    parser.add_argument("--memory-timeline", type=Path, help="write 'seconds rss_mb phase' to this file every 5 s")
     args = parser.parse_args(argv)
     engines = [e for e in args.engines.split(",") if e]
-    memory = TreeMemory()
+    memory = TreeMemory(timeline=args.memory_timeline)
     spark = _spark_session() if "spark" in engines else None
     if spark is not None and args.warmup:
         from lakeshrink.engine import get_engine

@@ -6,7 +6,7 @@ types, and value ranges; each member keeps all the columns or a random subset, a
 so the schema graph has real candidates within families (and a few across) and min-max prunes some of them.
 
 The stages run through the scan's own functions (discovery, ``read_footers`` on the local engine: footers read
-in the crash-isolated child process, as the scan does; ``schema_candidates``, ``minmax_prune``) and each is
+in the crash-isolated child process, as the scan does; ``candidate_parents``, ``minmax_prune_candidates``) and each is
 timed, with its peak memory (process tree) and the load average of the machine beside it.
 
 Usage::
@@ -37,8 +37,8 @@ from benchmarks.procmem import TreeMemory  # noqa: E402
 from lakeshrink.containment.scan.footer_guard import read_footers  # noqa: E402
 from lakeshrink.containment.scan.footers import FooterTask  # noqa: E402
 from lakeshrink.containment.lake import discover  # noqa: E402
-from lakeshrink.containment.scan.minmax import minmax_prune  # noqa: E402
-from lakeshrink.containment.scan.schema_graph import schema_candidates  # noqa: E402
+from lakeshrink.containment.scan.minmax import minmax_prune_candidates  # noqa: E402
+from lakeshrink.containment.scan.schema_graph import candidate_parents  # noqa: E402
 from lakeshrink.engine import get_engine  # noqa: E402
 
 TYPES = (pa.int64(), pa.int32(), pa.float64(), pa.string())
@@ -107,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     tasks = [FooterTask(lake.root, t) for t in lake.tables]
     footers = timed("footers", lambda: read_footers(engine, tasks, description="footers"))
     by_id = {f.table: f for f in footers if f.error is None}
-    pairs = timed("schema graph", lambda: schema_candidates({t: f.schema for t, f in by_id.items()}, args.types))
-    kept = timed("minmax", lambda: minmax_prune(pairs, by_id)[0])
+    pairs = timed("schema graph", lambda: candidate_parents({t: f.schema for t, f in by_id.items()}, args.types))
+    kept = timed("minmax", lambda: minmax_prune_candidates(pairs, by_id)[0])
     memory.close()
     n = len(by_id)
     stages_1_2 = timings["discover"] + timings["footers"] + timings["schema graph"] + timings["minmax"]

@@ -62,8 +62,12 @@ def tree_rss_by_pid(root_pid: int) -> dict[int, int] | None:
 class TreeMemory:
     """Samples the process tree's resident memory in a background thread; :meth:`phase` records each phase's peak."""
 
-    def __init__(self, interval: float = 0.25):
+    def __init__(self, interval: float = 0.25, timeline: str | os.PathLike | None = None, every: float = 5.0):
+        """``timeline``: a file that gets a line ``seconds rss_mb phase`` about every ``every`` seconds."""
         self.interval = interval
+        self.timeline = open(timeline, "w", buffering=1) if timeline else None  # noqa: SIM115 - closed in close()
+        self.every = every
+        self.phase_name = "-"
         self.peaks: dict[str, int | None] = {}
         self.overall: int | None = None
         self._current: int | None = None
@@ -72,8 +76,12 @@ class TreeMemory:
         self._thread.start()
 
     def _run(self) -> None:
+        start = last = time.monotonic()
         while not self._stop.is_set():
             value = _tree_rss(os.getpid())
+            if self.timeline is not None and value is not None and time.monotonic() - last >= self.every:
+                last = time.monotonic()
+                self.timeline.write(f"{last - start:.0f} {value / 2**20:.0f} {self.phase_name}\n")
             if value is not None:
                 self._current = value if self._current is None else max(self._current, value)
                 self.overall = value if self.overall is None else max(self.overall, value)
@@ -82,9 +90,11 @@ class TreeMemory:
     @contextmanager
     def phase(self, name: str):
         self._current = _tree_rss(os.getpid())
+        outer, self.phase_name = self.phase_name, name
         try:
             yield
         finally:
+            self.phase_name = outer
             now = _tree_rss(os.getpid())
             peak = self._current
             if now is not None:
@@ -94,6 +104,8 @@ class TreeMemory:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2)
+        if self.timeline is not None:
+            self.timeline.close()
 
 
 def spark_shuffle_write_bytes(spark: Any) -> int | None:

@@ -80,11 +80,12 @@ def test_a_damaged_cache_is_ignored_and_rebuilt(tmp_path, damage):
         doc["footers"][state] = json.dumps(entry)
         (cache / "footers.json").write_text(json.dumps(doc))
     elif damage == "edges":
-        doc = json.loads((cache / "edges-exact.json").read_text())
-        edges = json.loads(doc["edges"])
-        edges.append([edges[0][1], edges[0][0], *edges[0][2:]])  # the reverse of an edge; the seal catches it
-        doc["edges"] = json.dumps(edges)
-        (cache / "edges-exact.json").write_text(json.dumps(doc))
+        path = cache / "edges-exact.parquet"
+        edges = pq.read_table(path)
+        reverse = edges.slice(0, 1).to_pylist()[0]
+        reverse["child_state"], reverse["parent_state"] = reverse["parent_state"], reverse["child_state"]
+        pq.write_table(pa.concat_tables([edges, pa.Table.from_pylist([reverse], edges.schema)]), path)
+        # the reverse of an edge, in a well-formed file: its digest is not the one the sealed index names
     else:
         for path in cache.rglob("*"):
             if path.is_file():
@@ -203,3 +204,19 @@ def test_a_commit_during_the_scan_is_seen_by_the_log_listing(tmp_path, monkeypat
     result = scan_lake(root, cache=tmp_path / "cache")
     assert not result.edges
     assert [s.table for s in result.skipped] == ["d"] and "changed during the scan" in result.skipped[0].reason
+
+
+def test_the_edge_cache_holds_the_scans_edges_and_is_rewritten_only_when_they_change(tmp_path):
+    root = _lake(tmp_path / "lake")
+    cache = tmp_path / "cache"
+    first = scan_lake(root, cache=cache)
+    state = {t.id: table_state(t) for t in discover(root).tables}
+    states, edges = ScanCache(cache).load_edges("exact")
+    assert states == set(state.values())
+    want = sorted((state[e.child], state[e.parent], e.columns, e.child_rows, e.child_distinct_rows, e.multiset_contained)
+                  for e in first.edges)
+    assert sorted(edges) == want and want
+    index = cache / "edges-exact.json"
+    os.utime(index, ns=(1, 1))
+    assert scan_lake(root, cache=cache).edges == first.edges
+    assert index.stat().st_mtime_ns == 1  # nothing changed: not written again

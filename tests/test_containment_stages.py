@@ -17,8 +17,8 @@ import pytest
 from lakeshrink.containment.scan import footers as footers_mod
 from lakeshrink.containment.scan.footers import ColumnStats, FooterTask, TableFooter, read_footer
 from lakeshrink.containment.lake import discover
-from lakeshrink.containment.scan.minmax import minmax_prune, prune_reason
-from lakeshrink.containment.scan.schema_graph import Pair, group_by_parent, schema_candidates
+from lakeshrink.containment.scan.minmax import minmax_prune, minmax_prune_candidates, prune_reason
+from lakeshrink.containment.scan.schema_graph import Pair, candidate_parents, group_by_parent, schema_candidates
 from lakeshrink.containment.scan.fused import ReadTask, read_once
 from lakeshrink.containment.scan.sketches import HASHER, Sketch, TableNeeds
 from lakeshrink.containment.scan.sketches import prune_reason as sketch_reason
@@ -257,3 +257,79 @@ def test_vectorised_sketch_pruning_keeps_exactly_the_pairs_the_per_pair_rule_kee
     expected = [p for p in pairs if sketch_reason(p, sketches[p.child], sketches[p.parent]) is None]
     assert surviving(pairs, sketches) == expected
     assert 0.1 < len(expected) / len(pairs) < 0.9  # both outcomes exercised
+
+
+def test_vectorised_minmax_pruning_equals_the_per_pair_rule(rng):
+    """``minmax_prune`` (all pairs at once, values as ranks) against ``prune_reason`` pair by pair: random
+    statistics of every kind the footers give (ints, floats, bools, strings, dates, naive and aware
+    timestamps), values of different kinds in one column, unknown and all-null statistics, outer bounds, and
+    values of no known kind (Fraction, NaN) that are compared in Python."""
+    import datetime as dt
+    from fractions import Fraction
+
+    utc = dt.timezone.utc
+    pools = [
+            [-3, -1, 0, 1, 2, 2.0, -0.0, 0.5, True, False, 10**20],
+        ["", "a", "ab", "b", "é", "zz"],
+        [dt.date(2020, 1, d) for d in (1, 2, 3)],
+        [dt.datetime(2020, 1, 1, h) for h in (0, 5, 9)],
+        [dt.datetime(2020, 1, 1, h, tzinfo=utc) for h in (0, 5, 9)],
+        [Fraction(3, 2), Fraction(0), 1, 2.5],
+        [0, 1, 2, float("nan")],
+    ]
+
+    def stats():
+        roll = rng.random()
+        if roll < 0.08:
+            return None
+        if roll < 0.16:
+            return ColumnStats(null_count=None if rng.random() < 0.5 else int(rng.integers(0, 3)))
+        nulls = [None, 0, 0, 2][int(rng.integers(4))]
+        if roll < 0.24:
+            return ColumnStats(None, None, True, nulls)
+        pool = pools[int(rng.integers(len(pools)))] if rng.random() < 0.3 else pools[0]
+        a, b = (pool[int(i)] for i in rng.integers(0, len(pool), 2))
+        try:
+            lo, hi = (a, b) if not b < a else (b, a)
+        except TypeError:
+            lo, hi = a, b
+        return ColumnStats(lo, hi, True, nulls, tight=bool(rng.random() < 0.85))
+
+    schema = pa.schema([("x", pa.int64()), ("y", pa.int64())])
+    footers = {}
+    for i in range(60):
+        cols = {c: s for c in ("x", "y") if (s := stats()) is not None}
+        footers[f"t{i}"] = TableFooter(f"t{i}", schema, int(rng.choice([0, 3, 9])), cols)
+    names = list(footers)
+    pairs = [Pair(c, p, [("x",), ("x", "y"), ("y",)][int(rng.integers(3))]) for c in names for p in names if c != p]
+    reasons = [prune_reason(p, footers[p.child], footers[p.parent]) for p in pairs]
+    kept, dropped = minmax_prune(pairs, footers)
+    assert kept == [p for p, r in zip(pairs, reasons) if r is None]
+    want: dict[str, int] = {}
+    for r in reasons:
+        if r is not None:
+            want[r] = want.get(r, 0) + 1
+    assert dropped == want
+    assert set(want) == {"rows", "nulls", "all-null", "min", "max"}  # every rule exercised
+    assert 0.1 < len(kept) / len(pairs) < 0.9
+    # stage 1's candidates (no Pair per candidate) pruned the same way, Pairs made for the survivors only
+    shapes = [pa.schema([("x", pa.int64())]), schema, pa.schema([("y", pa.int64())])]
+    footers = {t: TableFooter(t, shapes[int(rng.integers(3))], f.rows, f.stats) for t, f in footers.items()}
+    candidates = candidate_parents({t: f.schema for t, f in footers.items()}, "exact")
+    pairs = candidates.pairs()
+    assert pairs == schema_candidates({t: f.schema for t, f in footers.items()}, "exact") == sorted(pairs)
+    assert len(candidates) == len(pairs) > 500
+    kept, dropped = minmax_prune_candidates(candidates, footers)
+    assert (kept, dropped) == minmax_prune(pairs, footers)
+    assert kept == [p for p in pairs if prune_reason(p, footers[p.child], footers[p.parent]) is None]
+
+
+def test_minmax_prunes_with_columns_no_table_has_statistics_of():
+    schema = pa.schema([("x", pa.int64()), ("y", pa.int64())])
+    footers = {
+        "c": TableFooter("c", schema, 3, {"y": _stats(1, 5, 0)}),
+        "p": TableFooter("p", schema, 3, {"y": _stats(2, 9, 0)}),
+        "q": TableFooter("q", schema, 3, {}),
+    }
+    pairs = [Pair("c", "p", ("x", "y")), Pair("c", "q", ("x", "y")), Pair("p", "c", ("x", "y"))]
+    assert minmax_prune(pairs, footers) == ([Pair("c", "q", ("x", "y"))], {"min": 1, "max": 1})

@@ -42,8 +42,8 @@ from lakeshrink.containment.scan.compare import TypesMode
 from lakeshrink.containment.scan.fingerprints import ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of, decide
 from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, resolve_root, table_at
-from lakeshrink.containment.scan.sketches import TableSketch
 from lakeshrink.containment.scan.verify import BUCKET_ROWS, VerifyOutcome, VerifyPlan, table_rows, verdicts_from, verify_local
+from lakeshrink.containment.scan.fused import without_sketches
 from lakeshrink.errors import TableError
 from lakeshrink.spark_ext.session import parallelism
 
@@ -70,12 +70,7 @@ def spark_path(root: str, path: str) -> str:
 def _slim(plan: VerifyPlan) -> VerifyPlan:
     """The plan without stage 3's sketches (they are not needed to read fingerprints, and would be shipped to
     every task)."""
-    reads = {}
-    for table, (task, result) in plan.reads.items():
-        fp = result.fingerprints
-        slim_fp = replace(fp, column_sketches={}, row_sketches={}) if fp is not None else None
-        reads[table] = (task, replace(result, sketch=TableSketch(table), fingerprints=slim_fp))
-    return replace(plan, reads=reads)
+    return replace(plan, reads={table: (task, without_sketches(result)) for table, (task, result) in plan.reads.items()})
 
 
 def _pack(rows: pa.Table) -> bytes:

@@ -30,7 +30,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -380,13 +380,25 @@ def decide(rows: pa.Table | pl.DataFrame, pairs: pa.Table | pl.DataFrame) -> pa.
     return out.to_arrow().cast(TOTALS_SCHEMA)
 
 
-def add_totals(parts: list[pa.Table]) -> dict[int, tuple[int, int, int, int]]:
-    """Sum :func:`decide` outputs over partitions: pair -> (distinct, rows, missing, over)."""
-    parts = [t for t in parts if t.num_rows]
-    if not parts:
-        return {}
-    summed = pl.from_arrow(pa.concat_tables(parts)).group_by("pair").agg(pl.all().sum())
-    return {r[0]: (r[1], r[2], r[3], r[4]) for r in summed.select("pair", "distinct", "rows", "missing", "over").iter_rows()}
+def add_totals(parts: Iterable[pa.Table]) -> dict[int, tuple[int, int, int, int]]:
+    """Sum :func:`decide` outputs over partitions: pair -> (distinct, rows, missing, over).
+
+    One partition at a time into running sums: the outputs are never held together (on the 10,000-table lake
+    each of 512 partitions had a row for most of its 196,496 pairs: 100 million rows if kept)."""
+    sums = np.zeros((len(TOTALS_SCHEMA) - 1, 0), np.int64)
+    seen = np.zeros(0, bool)
+    for part in parts:
+        if not part.num_rows:
+            continue
+        pair = part.column("pair").to_numpy()
+        size = int(pair.max()) + 1
+        if size > len(seen):
+            sums = np.pad(sums, ((0, 0), (0, size - len(seen))))
+            seen = np.pad(seen, (0, size - len(seen)))
+        for k, name in enumerate(TOTALS_SCHEMA.names[1:]):
+            np.add.at(sums[k], pair, part.column(name).to_numpy())
+        seen[pair] = True
+    return {i: tuple(row) for i, row in zip(np.flatnonzero(seen).tolist(), sums[:, seen].T.tolist())}
 
 
 def bucket_of(hi: np.ndarray | pl.Series, bits: int) -> np.ndarray:

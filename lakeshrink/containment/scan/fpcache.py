@@ -8,7 +8,8 @@ from a table is reused by the next:
 * ``fp/<state>.parquet``: the table's deduplicated row fingerprints per column set and its stage-3 sketches
   (:mod:`.fingerprints`), written by the one read of stage 3;
 * ``footers.json``: stage 1-2 summaries (schema, rows, exact statistics) by state;
-* ``edges-<types>.json``: every verified edge by (child state, parent state). Containment of a pair depends
+* ``edges-<types>.parquet``, named with its SHA-256 by the sealed ``edges-<types>.json``: every verified edge
+  by (child state, parent state). Containment of a pair depends
   only on the two tables, so an edge between two unchanged tables still holds, and a pair of unchanged tables
   without an edge still has none: a re-scan after one table changed runs the pipeline only on the pairs that
   touch a changed table, and reads only the changed tables (plus a partner, if it needs a new column set);
@@ -34,7 +35,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ from lakeshrink.sealed import read_sealed, seal, unseal
 from lakeshrink.containment.scan.sketches import HASHER, Sketch
 from lakeshrink.errors import CorruptArchive
 
-CACHE_VERSION = 2  # 2: footer entries and the edge list stored as compact JSON text (fast to seal and write)
+CACHE_VERSION = 3  # 2: footer entries and the edge list as compact JSON text; 3: the edges in Parquet beside a sealed index
 FP_KIND = "lakeshrink.containment.fingerprints"
 FOOTERS_KIND = "lakeshrink.containment.footer-cache"
 FOOTERS_FILE = "footers.json"
@@ -108,7 +109,7 @@ class ScanCache:
         self.root = Path(root)
         (self.root / "fp").mkdir(parents=True, exist_ok=True)
         self._footer_text: dict[str, str] = {}  # the encoded entries loaded: unchanged ones are written back as they were
-        self._edges_loaded: dict[str, tuple[set[str], str]] = {}
+        self._edges_loaded: dict[str, tuple[set[str], str]] = {}  # states and the edge file's digest
 
     # fingerprints -------------------------------------------------------------------------------------
     def fp_path(self, state: str) -> str:
@@ -213,27 +214,89 @@ class ScanCache:
         self._footer_text = entries
 
     # edges ----------------------------------------------------------------------------------------------
-    def load_edges(self, types: str) -> tuple[set[str], list[dict[str, Any]]]:
-        """The states a previous scan decided every pair of, and its edges between them."""
+    def _edge_paths(self, types: str) -> tuple[Path, Path]:
+        return self.root / f"edges-{types}.json", self.root / f"edges-{types}.parquet"
+
+    def load_edges(self, types: str) -> tuple[set[str], list[tuple[str, str, tuple[str, ...], int, int, bool]]]:
+        """The states a previous scan decided every pair of, and its edges between them: ``(child state,
+        parent state, columns, child rows, child distinct rows, multiset contained)``."""
+        index, data = self._edge_paths(types)
         try:
-            doc = read_sealed(self.root / f"edges-{types}.json", EDGES_KIND, (CACHE_VERSION,))
+            doc = read_sealed(index, EDGES_KIND, (CACHE_VERSION,))
             if doc.get("hasher") != HASHER or doc.get("types") != types:
                 return set(), []
-            states, edges = set(doc["states"]), [dict(zip(_EDGE_FIELDS, e)) for e in json.loads(doc["edges"])]
-            self._edges_loaded[types] = (states, doc["edges"])
-            return states, edges
-        except (OSError, ValueError, KeyError, TypeError, CorruptArchive):
+            raw = data.read_bytes()
+            digest = hashlib.sha256(raw).hexdigest()
+            if digest != doc["data_sha256"]:
+                return set(), []
+            coded = _EDGES_SCHEMA.names[:3]
+            table = pq.read_table(pa.BufferReader(raw), page_checksum_verification=True, read_dictionary=coded)
+            if table.num_rows != doc["rows"] or pa.schema([f.with_type(f.type.value_type) if f.name in coded else f
+                                                           for f in table.schema]) != _EDGES_SCHEMA:
+                return set(), []
+            states = set(doc["states"])
+            self._edges_loaded[types] = (states, digest)
+            cols = []
+            for name in _EDGES_SCHEMA.names:
+                column = table.column(name).combine_chunks()
+                if name in coded:
+                    values = column.dictionary.to_pylist()
+                    if name == "columns":
+                        values = [tuple(json.loads(v)) for v in values]
+                    cols.append([values[i] for i in column.indices.to_numpy()])
+                else:
+                    cols.append(column.to_pylist())
+            return states, list(zip(*cols))
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, CorruptArchive):
             return set(), []
 
-    def save_edges(self, types: str, states: set[str], edges: list[dict[str, Any]]) -> None:
-        """Record the states whose every pair was decided and the edges between them (left alone when unchanged)."""
-        rows = sorted([e[f] for f in _EDGE_FIELDS] for e in edges)
-        text = json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
-        if self._edges_loaded.get(types) == (states, text):
-            return
-        body = {"hasher": HASHER, "types": types, "states": sorted(states), "edges": text}
-        _write_cache_doc(self.root / f"edges-{types}.json", EDGES_KIND, body)
-        self._edges_loaded[types] = (set(states), text)
+    def save_edges(self, types: str, state_of: Mapping[str, str], edges: Iterable[Any]) -> None:
+        """Record the states whose every pair was decided (``state_of``: table -> state) and the edges between
+        them (``edges``: verified edges with ``child``, ``parent``, ``columns``, ``child_rows``,
+        ``child_distinct_rows`` and ``multiset_contained``; those touching a table without a state are left
+        out). Left alone when unchanged.
+
+        A Parquet file of the edges (states and column sets dictionary-encoded) and a sealed index naming its
+        SHA-256: on the 10,000-table lake the 2.2 million edges as sealed JSON text took 26 s and 1.3 GB beyond
+        the edges themselves to write."""
+        kept = [e for e in edges if e.child in state_of and e.parent in state_of]
+        states = sorted(set(state_of.values()))
+        number = {state: i for i, state in enumerate(states)}
+        colsets = sorted({e.columns for e in kept})
+        colset_number = {c: i for i, c in enumerate(colsets)}
+
+        def coded(codes: list[int], values: list[str]) -> pa.DictionaryArray:
+            return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(values, pa.string()))
+
+        table = pa.table(
+            [
+                coded([number[state_of[e.child]] for e in kept], states),
+                coded([number[state_of[e.parent]] for e in kept], states),
+                coded([colset_number[e.columns] for e in kept], [json.dumps(list(c), separators=(",", ":")) for c in colsets]),
+                pa.array([e.child_rows for e in kept], pa.int64()),
+                pa.array([e.child_distinct_rows for e in kept], pa.int64()),
+                pa.array([e.multiset_contained for e in kept], pa.bool_()),
+            ],
+            names=_EDGES_SCHEMA.names,
+        )
+        # sorted by the codes, which sort as their values: the same edges give the same file
+        order = np.lexsort([table.column(i).combine_chunks().indices.to_numpy() for i in (2, 1, 0)])
+        table = table.take(pa.array(order))
+        index, data = self._edge_paths(types)
+        tmp = data.with_name(f"{data.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}")
+        try:
+            pq.write_table(table, tmp, compression="zstd", write_page_checksum=True, store_schema=False)
+            digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+            if self._edges_loaded.get(types) == (set(states), digest):
+                tmp.unlink()
+                return
+            os.replace(tmp, data)  # the index still names the old file's digest: a crash now only loses the cache
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        body = {"hasher": HASHER, "types": types, "states": states, "rows": table.num_rows, "data_sha256": digest}
+        _write_cache_doc(index, EDGES_KIND, body)
+        self._edges_loaded[types] = (set(states), digest)
 
 
 def _write_cache_doc(path: Path, kind: str, body: dict[str, Any]) -> None:
@@ -249,7 +312,10 @@ def _write_cache_doc(path: Path, kind: str, body: dict[str, Any]) -> None:
         raise
 
 
-_EDGE_FIELDS = ("child_state", "parent_state", "columns", "child_rows", "child_distinct_rows", "multiset_contained")
+_EDGES_SCHEMA = pa.schema([
+    ("child_state", pa.string()), ("parent_state", pa.string()), ("columns", pa.string()),  # columns: a JSON list
+    ("child_rows", pa.int64()), ("child_distinct_rows", pa.int64()), ("multiset_contained", pa.bool_()),
+])
 
 
 # footer summaries as JSON: every value tagged with its Python type, so it comes back as the same type ----------

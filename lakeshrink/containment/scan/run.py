@@ -46,14 +46,17 @@ from lakeshrink.containment.scan.compare import TypesMode, check_types_mode
 from lakeshrink.containment.scan.footer_guard import read_footers
 from lakeshrink.containment.scan.footers import FooterTask, TableFooter
 from lakeshrink.containment.scan.fpcache import FOOTERS_FILE, KNOWN_TABLES_FILE, ScanCache, table_state
-from lakeshrink.containment.scan.fused import ReadResult, ReadTask, read_once
+from lakeshrink.containment.scan.fused import ReadResult, ReadTask, read_once, without_sketches
 from lakeshrink.containment.lake import Lake, TableRef, discover
-from lakeshrink.containment.scan.schema_graph import Pair, schema_candidates
+from lakeshrink.containment.scan.schema_graph import Candidates, Pair, candidate_parents
 from lakeshrink.containment.scan.ports import CATALOG_READER, CONTAINMENT_VERIFIER
-from lakeshrink.containment.scan.verify import Edge, Verdict, VerifyOutcome, VerifyPlan, plan_verification
+from lakeshrink.containment.scan.verify import (
+    Edge, Verdict, VerifyOutcome, VerifyPlan, by_representatives, plan_verification, representatives,
+)
 from lakeshrink.engine import Engine, get_engine
 from lakeshrink.errors import CorruptArchive, InputError
 from lakeshrink.fileio import atomic_file
+from lakeshrink.memory import release_memory
 from lakeshrink.serde import write_json
 from lakeshrink.tables.discovery import changed
 
@@ -271,13 +274,13 @@ def _reuse_previous(run: _Run) -> None:
         return
     by_state = {s: t for t, s in run.states.items() if s is not None and s in previous}
     run.touching = set(run.refs) - set(by_state.values())
-    for e in edges:
-        child, parent = by_state.get(e["child_state"]), by_state.get(e["parent_state"])
+    for child_state, parent_state, columns, rows, distinct, multiset in edges:
+        child, parent = by_state.get(child_state), by_state.get(parent_state)
         if child is not None and parent is not None:
-            run.reused.append(Edge(child, parent, tuple(e["columns"]), e["child_rows"], e["child_distinct_rows"], e["multiset_contained"]))
+            run.reused.append(Edge(child, parent, columns, rows, distinct, multiset))
 
 
-def _stage_schema(run: _Run) -> list[Pair]:
+def _stage_schema(run: _Run) -> Candidates:
     start = time.perf_counter()
     cached = run.cache.load_footers() if run.persistent else {}
     todo = []
@@ -297,17 +300,17 @@ def _stage_schema(run: _Run) -> list[Pair]:
         else:
             run.footers[footer.table] = footer
     schemas = {t: f.schema for t, f in run.footers.items() if f.schema is not None}
-    pairs = schema_candidates(schemas, run.types, touching=run.touching)
+    candidates = candidate_parents(schemas, run.types, touching=run.touching)
     n = len(schemas)
     footer_bytes = sum(f.footer_bytes for f in footers if f.error is None)
-    run.stage("schema", n * (n - 1), len(pairs), start, footer=footer_bytes)
-    return pairs
+    run.stage("schema", n * (n - 1), len(candidates), start, footer=footer_bytes)
+    return candidates
 
 
-def _stage_minmax(run: _Run, pairs: list[Pair]) -> list[Pair]:
+def _stage_minmax(run: _Run, candidates: Candidates) -> list[Pair]:
     start = time.perf_counter()
-    kept, _ = minmax.minmax_prune(pairs, run.footers)
-    run.stage("minmax", len(pairs), len(kept), start)
+    kept, _ = minmax.minmax_prune_candidates(candidates, run.footers)
+    run.stage("minmax", len(candidates), len(kept), start)
     return kept
 
 
@@ -327,8 +330,17 @@ def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
         else:
             run.reads[r.table] = (task, r)
             sk[r.table] = r.sketch
-    kept = sketches.surviving(run.alive(pairs), sk)
-    run.stage("sketch", len(pairs), len(kept), start, data=sum(r.bytes_read for r in results))
+    # identical tables (same rows on every column read) have the same sketches: each class pair is checked once
+    alive = run.alive(pairs)
+    classes, of = by_representatives(alive, representatives(set(sk), run.reads))
+    survives = set(sketches.surviving(classes, sk))
+    kept_class = [c in survives for c in classes]
+    kept = [p for p, i in zip(alive, of) if kept_class[i]]
+    data = sum(r.bytes_read for r in results)
+    del sk, results
+    run.reads = {t: (task, without_sketches(r)) for t, (task, r) in run.reads.items()}  # stage 4 needs no sketches
+    release_memory()
+    run.stage("sketch", len(pairs), len(kept), start, data=data)
     return kept
 
 
@@ -370,13 +382,7 @@ def _save_cache(run: _Run, edges: list[Edge]) -> None:
     """Record what this scan decided, for the next one (see :mod:`.fpcache`)."""
     states = {t: s for t, s in run.states.items() if s is not None and t not in run.skipped and t in run.footers}
     run.cache.save_footers({states[t]: run.footers[t] for t in states})
-    record = [
-        {"child_state": states[e.child], "parent_state": states[e.parent], "columns": list(e.columns), "child_rows": e.child_rows,
-         "child_distinct_rows": e.child_distinct_rows, "multiset_contained": e.multiset_contained}
-        for e in edges
-        if e.child in states and e.parent in states
-    ]
-    run.cache.save_edges(run.types, set(states.values()), record)
+    run.cache.save_edges(run.types, states, edges)
     run.cache.prune({s for s in run.states.values() if s is not None})
 
 
@@ -471,8 +477,7 @@ def scan_tables(
         for alias, kept in identity.alias_groups(lake.filesystem, lake.root, lake.tables).items():
             run.skip(alias, f"same storage as {kept} (a symlink or hard link): a table cannot be its own parent")
         _reuse_previous(run)
-        pairs = _stage_schema(run)
-        pairs = _stage_minmax(run, pairs)
+        pairs = _stage_minmax(run, _stage_schema(run))
         pairs = _stage_sketch(run, pairs, k)
         edges = _stage_verify(run, pairs)
         edges = sorted(edges + _check_unchanged(run, run.reused), key=lambda e: (e.child, e.parent))
