@@ -95,7 +95,8 @@ def test_rekey_encodes_each_key_once(monkeypatch):
 _FAULTS = """
 import resource, sys
 import numpy as np
-from lakeshrink.codecs.logs.parallel import _libc, tune_allocator
+from lakeshrink.codecs.logs.parallel import tune_allocator
+from lakeshrink.memory import libc as _libc
 if _libc() is None:
     print(-1); sys.exit()
 tune_allocator()

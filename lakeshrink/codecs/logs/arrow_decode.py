@@ -45,7 +45,7 @@ Piece = bytes | pa.Array | tuple[pa.Array, np.ndarray]
 #: Arrow's kernels here allocate with the C library's malloc, not Arrow's default jemalloc/mimalloc pool: a
 #: compression worker checks a chunk with the list decoder and then this one, and memory freed by the first
 #: could not be reused by a second allocator (the 1 GB run's workers peaked at 417 MiB each with the default
-#: pool); the workers give malloc's pages back after each chunk (:func:`.parallel.release_memory`).
+#: pool); the workers give malloc's pages back after each chunk (:func:`lakeshrink.memory.release_memory`).
 _POOL = pa.system_memory_pool()
 
 

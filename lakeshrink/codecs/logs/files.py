@@ -27,7 +27,8 @@ from lakeshrink.codecs.logs.archive import ArchiveReader, ArchiveWriter, make_bl
 from lakeshrink.codecs.logs.chunk import run_beside
 from lakeshrink.codecs.logs.codec import DETECTION_SCAN, CodecConfig, LogCodec
 from lakeshrink.codecs.logs.lazy import polars as pl
-from lakeshrink.codecs.logs.parallel import Ordered, decode_plan, default_workers, release_memory, tune_allocator
+from lakeshrink.codecs.logs.parallel import Ordered, decode_plan, default_workers, tune_allocator
+from lakeshrink.memory import release_memory
 from lakeshrink.codecs.logs.rotated import LogInput, archived_name, open_log, sniff_file
 from lakeshrink.errors import InputError
 from lakeshrink.fileio import atomic_dir, atomic_file, current_umask

@@ -29,6 +29,8 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from lakeshrink.memory import libc as c_library
+
 #: More workers than this bring little on logs (the parent's reading and writing become the limit) and each
 #: holds a chunk's working set (about 12x the chunk while it is encoded).
 MAX_WORKERS = 4
@@ -201,16 +203,6 @@ class Ordered:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt parameters (glibc malloc.h)
 
 
-def _libc():
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
-        return None
-
-
 #: Blocks of at least this many bytes are mapped on their own by a worker's malloc (:func:`tune_allocator`),
 #: and the top of its heap is given back when this much is free there (glibc's default stays at 128 KiB once
 #: the mmap threshold is set, so a freed array at the top was given back and faulted in again for the next).
@@ -233,18 +225,11 @@ def tune_allocator() -> None:
     386 MiB). 4 MiB and 8 MiB saved 2% more CPU but peaked at 950 MiB (workers 404 and 395), too close to
     the 1 GB bound (``docs/logs.md``).
     """
-    libc = _libc()
+    libc = c_library()
     if libc is not None:
         libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
         libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
         libc.mallopt(_M_ARENA_MAX, 2)
-
-
-def release_memory() -> None:
-    """Give the heap pages freed by a finished job back to the system (glibc keeps them otherwise)."""
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)
 
 
 # ---------------------------------------------------------------------------------------------- worker jobs
