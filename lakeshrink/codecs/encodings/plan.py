@@ -221,6 +221,22 @@ class EncodingPlan:
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1 << 40):
                 raise InputError(f"{name} must be a positive integer or null, got {value!r}")
 
+    @classmethod
+    def made(cls, **fields_: Any) -> EncodingPlan:
+        """``EncodingPlan(**fields_)``, checked by the same :meth:`__post_init__`, with the fields put in place
+        directly: the frozen dataclass's ``__init__`` sets each of 16 through ``object.__setattr__``, a cost
+        paid by every advice."""
+        unknown = fields_.keys() - _PLAN_DEFAULTS.keys() - {"columns"}
+        if unknown or "columns" not in fields_:
+            raise TypeError(f"EncodingPlan has no field {', '.join(sorted(unknown))}" if unknown
+                            else "EncodingPlan needs its columns")
+        plan = object.__new__(cls)
+        state = plan.__dict__
+        state.update(_PLAN_DEFAULTS)
+        state.update(fields_)
+        plan.__post_init__()
+        return plan
+
     def sorted_as_declared(self, table: pa.Table) -> bool:
         """Whether ``table``'s rows are in the order the plan declares (true when it declares none)."""
         if not self.sorting_columns or table.num_rows < 2:
@@ -400,6 +416,10 @@ class EncodingPlan:
         """Write the plan as a sealed JSON document, atomically."""
         doc = self.to_dict()
         write_sealed(path, PLAN_MAGIC, PLAN_VERSION, {k: v for k, v in doc.items() if k not in ("format", "version", "sha256")})
+
+
+_PLAN_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(EncodingPlan) if f.name != "columns"}
+"""Every field of :class:`EncodingPlan` but its columns, with its default (for :meth:`EncodingPlan.made`)."""
 
 
 _COLUMN_TYPES: dict[str, tuple[type, ...]] = {
