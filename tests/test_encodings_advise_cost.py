@@ -408,3 +408,38 @@ def test_a_whole_table_without_nulls_is_checked_for_order_from_its_statistics_al
     without = table.select(["const", "shuffled", "s"])
     assert _find_sorted(_Untouchable(without), _Untouchable(without), leaf_columns(without.schema),
                         {k: stats[k] for k in without.column_names}) == ()
+
+
+def test_a_modelled_choice_equals_the_one_made_with_its_fields():
+    from lakeshrink.codecs.encodings.candidates import Candidate
+    from lakeshrink.codecs.encodings.plan import ColumnChoice
+
+    leaf = leaf_columns(pa.schema([("s", pa.string())]))[0]
+    candidate = Candidate(True, None, "ZSTD", 19)
+    made = ColumnChoice.modelled(leaf, candidate, lambda: "why", ("spark-3.3",))
+    assert made == ColumnChoice.of(leaf, candidate, reason="why", constrained_by=("spark-3.3",))
+    assert made.reason == "why" and made.candidate is candidate and made.estimated_bytes is None
+    assert made.as_dict() == ColumnChoice("s", "BYTE_ARRAY", True, None, "ZSTD", 19, reason="why",
+                                          constrained_by=("spark-3.3",)).as_dict()
+
+
+def test_flat_columns_are_their_own_leaves_by_the_schemas_facts(monkeypatch):
+    from lakeshrink.codecs.encodings import schema as schema_module
+    from lakeshrink.codecs.encodings.schema import leaf_arrays, schema_facts
+
+    flat = pa.table({"a": [1, 2], "b": ["x", "y"]})
+    nested = pa.table({"a": [1, 2], "s": pa.array([{"x": 1}, {"x": 2}])})
+    facts, nested_facts = schema_facts(flat.schema), schema_facts(nested.schema)
+    assert facts.one_leaf_per_column and not nested_facts.one_leaf_per_column
+    monkeypatch.setattr(schema_module, "flat_columns", lambda schema: pytest.fail("schema looked up again"))
+    assert list(leaf_arrays(flat, facts.leaves, facts=facts)) == ["a", "b"]
+    assert list(leaf_arrays(nested, nested_facts.leaves, facts=nested_facts)) == ["a", "s.x"]
+
+
+def test_a_few_strings_go_to_python_without_the_numeric_path(monkeypatch):
+    values = ["b", None, "a", "a", "ccc"] * 4
+    expected = column_stats(pa.array(values * 30))  # past FEW_STRINGS: the numeric path (packed strings)
+    monkeypatch.setattr(stats_module, "_numeric_stats", lambda array, full_distinct: pytest.fail("numeric path"))
+    few = column_stats(pa.array(values))
+    assert (few.values, few.nulls, few.distinct, few.width) == (20, 4, 3, expected.width)
+    assert few.sorted_fraction == pytest.approx(sum(a <= b for a, b in zip([v for v in values if v], [v for v in values if v][1:])) / 15)

@@ -137,8 +137,8 @@ def plan_by_rules(
         st = stats[leaf.path]
         choice = model_choice(leaf, st, profile, rows)[1]
         # the reason's text is made when first read (a rewrite reads none)
-        choices.append(ColumnChoice.of(leaf, choice.pick.candidate, reason=functools.partial(_rule_reason, leaf, st, profile, rows),
-                                       constrained_by=choice.refused_by))
+        choices.append(ColumnChoice.modelled(leaf, choice.pick.candidate, functools.partial(_rule_reason, leaf, st, profile, rows),
+                                             choice.refused_by))
     return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96,
                        how=_how(sample, len(leaves), config), facts=facts)
 
@@ -197,7 +197,7 @@ def plan_from_decision(
     whose choice this table's statistics would not make says so in its reason.
     """
     reasons = _Reasons(decision, sample, leaves, profile, stats_of)
-    columns = tuple(ColumnChoice.of(leaf, candidate, reason=functools.partial(reasons.of, leaf.path), constrained_by=who)
+    columns = tuple(ColumnChoice.modelled(leaf, candidate, functools.partial(reasons.of, leaf.path), who)
                     for leaf, (candidate, who) in zip(leaves, decision.columns))
     return _model_plan(columns, sample, profile, config, sorting, notes, int96, how=_how(sample, len(leaves), config),
                        writer=decision.writer, facts=facts)

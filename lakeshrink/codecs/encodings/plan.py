@@ -117,9 +117,22 @@ class ColumnChoice:
                        candidate=candidate)
         return choice
 
+    @classmethod
+    def modelled(cls, leaf: LeafColumn, candidate: Candidate, reason: Any, constrained_by: tuple[str, ...]) -> ColumnChoice:
+        """:meth:`of` with only a reason and ``constrained_by`` (what the cost model gives a column; no size
+        estimates), without looking for unknown fields."""
+        choice = object.__new__(cls)
+        fields_ = choice.__dict__
+        fields_.update(_MODEL_CHOICE_DEFAULTS)
+        fields_.update(path=leaf.path, physical_type=leaf.physical_type, dictionary=candidate.dictionary,
+                       encoding=candidate.encoding, compression=candidate.compression, level=candidate.level,
+                       candidate=candidate, _reason_value=reason, constrained_by=constrained_by)
+        return choice
+
 
 _CHOICE_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(ColumnChoice) if f.name not in (
     "path", "physical_type", "dictionary", "encoding", "compression", "level")}  # (reason: LazyField's default)
+_MODEL_CHOICE_DEFAULTS = {k: v for k, v in _CHOICE_DEFAULTS.items() if k not in ("reason", "constrained_by")}
 
 
 @dataclass(frozen=True)

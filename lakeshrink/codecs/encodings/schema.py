@@ -209,9 +209,12 @@ def leaf_arrays(
     Nested leaves hold the present values only (a null list contributes nothing); used for statistics, never
     for writing. ``facts`` are those of ``table``'s schema, when the caller has them.
     """
-    names = facts.flat if facts is not None else flat_columns(table.schema)
-    if names is not None and len(names) == len(leaves) and all(leaf.top == name and leaf.path == name
-                                                               for leaf, name in zip(leaves, names)):
+    if facts is not None and facts.leaves is leaves:
+        simple = facts.one_leaf_per_column
+    else:
+        names = flat_columns(table.schema)
+        simple = names is not None and _one_leaf_per_column(leaves, names)
+    if simple:
         # one leaf per column: the columns themselves
         return {leaf.path: column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
                 for leaf, column in zip(leaves, table.columns)}
@@ -230,6 +233,11 @@ def leaf_arrays(
         for leaf, arr in zip(group, arrays):
             out[leaf.path] = arr
     return out
+
+
+def _one_leaf_per_column(leaves: tuple[LeafColumn, ...], names: tuple[str, ...]) -> bool:
+    """Whether ``leaves`` are the flat columns ``names`` themselves, one each, in order."""
+    return len(names) == len(leaves) and all(leaf.top == name and leaf.path == name for leaf, name in zip(leaves, names))
 
 
 def flat_columns(schema: pa.Schema) -> tuple[str, ...] | None:
@@ -266,12 +274,14 @@ class SchemaFacts:
         flat: :func:`flat_columns`.
         sortable: :func:`sortable_columns`.
         store_schema: :func:`needs_arrow_schema`.
+        one_leaf_per_column: every column is flat, its own leaf (:func:`leaf_arrays` takes the columns).
     """
 
     leaves: tuple[LeafColumn, ...]
     flat: tuple[str, ...] | None
     sortable: tuple[str, ...]
     store_schema: bool
+    one_leaf_per_column: bool = False
 
 
 def schema_facts(schema: pa.Schema, *, int96: bool = False) -> SchemaFacts:
@@ -280,9 +290,13 @@ def schema_facts(schema: pa.Schema, *, int96: bool = False) -> SchemaFacts:
     Raises:
         SchemaMismatch: pyarrow cannot write this schema to Parquet (as :func:`leaf_columns`).
     """
-    return schema_memo("facts", schema, lambda s: SchemaFacts(
-        leaf_columns(s, int96=int96), flat_columns(s), sortable_columns(s), needs_arrow_schema(s, int96=int96)),
-        int96=int96)
+    return schema_memo("facts", schema, lambda s: _schema_facts(s, int96), int96=int96)
+
+
+def _schema_facts(schema: pa.Schema, int96: bool) -> SchemaFacts:
+    leaves, flat = leaf_columns(schema, int96=int96), flat_columns(schema)
+    return SchemaFacts(leaves, flat, sortable_columns(schema), needs_arrow_schema(schema, int96=int96),
+                       flat is not None and _one_leaf_per_column(leaves, flat))
 
 
 def needs_arrow_schema(schema: pa.Schema, *, int96: bool = False) -> bool:

@@ -500,10 +500,15 @@ def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) ->
         return EMPTY
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    view_of = _VIEW_TYPES.get(array.type.id)
+    type_id = array.type.id
+    n = len(array)
+    if 2 <= n <= FEW_STRINGS and type_id in _STRING_IDS:  # a few strings: in Python, straight away
+        few = _FewStrings(array)
+        if few.present:
+            return ColumnStats.of_facts(n, n - few.present, few, few.payload(array) / few.present, full_distinct)
+    view_of = _VIEW_TYPES.get(type_id)
     if view_of is not None:
         array = array.cast(view_of)
-    n = len(array)
     if n == 0:
         return ColumnStats(0, 0, 0, 1.0, None, 0.0, full_distinct)
     if n >= 2:
