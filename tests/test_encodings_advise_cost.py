@@ -443,3 +443,18 @@ def test_a_few_strings_go_to_python_without_the_numeric_path(monkeypatch):
     few = column_stats(pa.array(values))
     assert (few.values, few.nulls, few.distinct, few.width) == (20, 4, 3, expected.width)
     assert few.sorted_fraction == pytest.approx(sum(a <= b for a, b in zip([v for v in values if v], [v for v in values if v][1:])) / 15)
+
+
+def test_a_small_table_is_its_own_sample_without_working_out_a_target(monkeypatch):
+    from lakeshrink.codecs.encodings.sample import SampleConfig, take_sample
+
+    table = pa.table({"a": list(range(100))})
+    expected = take_sample(pa.table({"a": list(range(20_000))}), SampleConfig(min_rows=100, max_rows=200))
+    monkeypatch.setattr(SampleConfig, "target_rows", lambda self, *args: pytest.fail("target worked out"))
+    sample = take_sample(table, SampleConfig(min_rows=50))
+    assert sample.table is table and sample.total_rows == 100
+    for large, config, leaves in ((pa.table({"a": list(range(20_000))}), SampleConfig(min_rows=100, max_rows=200), 1),
+                                  (table, SampleConfig(min_rows=50, max_cells=1_000), 20)):  # rows, or cells
+        with pytest.raises(pytest.fail.Exception):  # a larger table still works one out
+            take_sample(large, config, num_leaves=leaves)
+    assert expected.rows <= 200 and expected.total_rows == 20_000  # (runs of whole rows: 32 x 6)
