@@ -37,16 +37,9 @@ def statistics_setting(sample: Sample) -> tuple[bool, tuple[str, ...]]:
     held = sample.table.get_total_buffer_size() * sample.scale  # the sample is contiguous: its buffers are its size
     if held > FOOTER_READ_BYTES:
         return True, ()
-    return False, _no_statistics_note(int(held))
-
-
-@functools.lru_cache(maxsize=256)
-def _no_statistics_note(held: int) -> tuple[str, ...]:
-    """The note of a table holding ``held`` bytes that gets no statistics (made once per size: a process
-    rewriting files of one size asks the same)."""
-    return (f"no statistics: the table holds {human_bytes(held)} in memory, "
-            f"less than the {_FOOTER_READ} a reader fetches to find the footer, so they could "
-            "not save a read (page headers and footer would carry each column's bounds twice)",)
+    return False, (f"no statistics: the table holds {human_bytes(int(held))} in memory, "
+                   f"less than the {_FOOTER_READ} a reader fetches to find the footer, so they could "
+                   "not save a read (page headers and footer would carry each column's bounds twice)",)
 
 
 _FOOTER_READ = human_bytes(FOOTER_READ_BYTES)
@@ -102,14 +95,8 @@ def _profile_note(profile: ReaderProfile) -> str:
 
 
 def _how(sample: Sample, leaves: int, config: AdvisorConfig) -> str:
-    return _how_text(sample.total_rows, sample.rows, leaves, config.trial_factor)
-
-
-@functools.lru_cache(maxsize=256)
-def _how_text(total_rows: int, rows: int, leaves: int, trial_factor: int) -> str:
-    """The plan's note on how it was made (made once per sizes: the files of one table ask the same)."""
-    return (f"{total_rows:,} rows x {leaves} columns: chosen by the cost model from column statistics "
-            f"(of {rows:,} rows), without trial encodes (on a table under {trial_factor}x its sample "
+    return (f"{sample.total_rows:,} rows x {leaves} columns: chosen by the cost model from column statistics "
+            f"(of {sample.rows:,} rows), without trial encodes (on a table under {config.trial_factor}x its sample "
             "they would cost more than a few % of the rewrite)")
 
 

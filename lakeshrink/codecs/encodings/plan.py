@@ -43,7 +43,7 @@ import functools
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -431,7 +431,8 @@ class EncodingPlan:
         write_sealed(path, PLAN_MAGIC, PLAN_VERSION, {k: v for k, v in doc.items() if k not in ("format", "version", "sha256")})
 
 
-_PLAN_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(EncodingPlan) if f.name != "columns"}
+_PLAN_DEFAULTS: dict[str, Any] = {f.name: f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+                                  for f in fields(EncodingPlan) if f.name != "columns"}
 """Every field of :class:`EncodingPlan` but its columns, with its default (for :meth:`EncodingPlan.made`)."""
 
 
