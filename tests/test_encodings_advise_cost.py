@@ -377,7 +377,8 @@ def test_few_strings_count_their_bytes_without_the_offsets_buffer(kind, monkeypa
     monkeypatch.setattr(stats_module, "_string_bytes", lambda array: pytest.fail("offsets read"))
     assert column_stats(array).width == expected / len(array)
     # a null slot may hold bytes (Arrow allows it): with nulls the offsets still count
-    nulls = pa.Array.from_buffers(kind, 3, [pa.py_buffer(bytes([0b101])), *pa.array(["ab", "cd", "ef"], kind).buffers()[1:]])
+    offsets_and_bytes = pa.array(["ab", "cd", "ef"], kind).buffers()[1:]
+    nulls = pa.Array.from_buffers(kind, 3, [pa.py_buffer(bytes([0b101])), *offsets_and_bytes])
     monkeypatch.setattr(stats_module, "_string_bytes", _string_bytes)
     assert column_stats(nulls).width == 6 / 2
 
@@ -436,7 +437,8 @@ def test_a_few_strings_go_to_python_without_the_numeric_path(monkeypatch):
     monkeypatch.setattr(stats_module, "_numeric_stats", lambda array, full_distinct: pytest.fail("numeric path"))
     few = column_stats(pa.array(values))
     assert (few.values, few.nulls, few.distinct, few.width) == (20, 4, 3, expected.width)
-    assert few.sorted_fraction == pytest.approx(sum(a <= b for a, b in zip([v for v in values if v], [v for v in values if v][1:])) / 15)
+    present = [v for v in values if v is not None]
+    assert few.sorted_fraction == pytest.approx(sum(a <= b for a, b in zip(present, present[1:])) / 15)
 
 
 def test_a_small_table_is_its_own_sample_without_working_out_a_target(monkeypatch):

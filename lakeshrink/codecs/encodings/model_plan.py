@@ -64,7 +64,8 @@ def _model_plan(
         sample_rows=sample.rows,
         data_page_size=1024 * 1024, sorting_columns=sorting, int96_timestamps=int96,
         notes=notes + (_profile_note(profile), how) + stats_note,
-        readers=profile.name, store_schema=facts.store_schema if facts is not None else needs_arrow_schema(sample.table.schema, int96=int96),
+        readers=profile.name,
+        store_schema=facts.store_schema if facts is not None else needs_arrow_schema(sample.table.schema, int96=int96),
         max_rows_per_page=MAX_ROWS_PER_PAGE, statistics=statistics, writer=writer,
     )
 
@@ -124,8 +125,8 @@ def plan_by_rules(
         st = stats[leaf.path]
         choice = model_choice(leaf, st, profile, rows)[1]
         # the reason's text is made when first read (a rewrite reads none)
-        choices.append(ColumnChoice.modelled(leaf, choice.pick.candidate, functools.partial(_rule_reason, leaf, st, profile, rows),
-                                             choice.refused_by))
+        reason = functools.partial(_rule_reason, leaf, st, profile, rows)
+        choices.append(ColumnChoice.modelled(leaf, choice.pick.candidate, reason, choice.refused_by))
     return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96,
                        how=_how(sample, len(leaves), config), facts=facts)
 

@@ -118,7 +118,9 @@ class ColumnChoice:
         return choice
 
     @classmethod
-    def modelled(cls, leaf: LeafColumn, candidate: Candidate, reason: Any, constrained_by: tuple[str, ...]) -> ColumnChoice:
+    def modelled(
+        cls, leaf: LeafColumn, candidate: Candidate, reason: Any, constrained_by: tuple[str, ...]
+    ) -> ColumnChoice:
         """:meth:`of` with only a reason and ``constrained_by`` (what the cost model gives a column; no size
         estimates), without looking for unknown fields."""
         choice = object.__new__(cls)

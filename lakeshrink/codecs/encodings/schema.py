@@ -237,7 +237,8 @@ def leaf_arrays(
 
 def _one_leaf_per_column(leaves: tuple[LeafColumn, ...], names: tuple[str, ...]) -> bool:
     """Whether ``leaves`` are the flat columns ``names`` themselves, one each, in order."""
-    return len(names) == len(leaves) and all(leaf.top == name and leaf.path == name for leaf, name in zip(leaves, names))
+    return len(names) == len(leaves) and all(leaf.top == name and leaf.path == name
+                                             for leaf, name in zip(leaves, names))
 
 
 def flat_columns(schema: pa.Schema) -> tuple[str, ...] | None:
