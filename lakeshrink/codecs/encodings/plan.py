@@ -43,7 +43,7 @@ import functools
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -117,9 +117,24 @@ class ColumnChoice:
                        candidate=candidate)
         return choice
 
+    @classmethod
+    def modelled(
+        cls, leaf: LeafColumn, candidate: Candidate, reason: Any, constrained_by: tuple[str, ...]
+    ) -> ColumnChoice:
+        """:meth:`of` with only a reason and ``constrained_by`` (what the cost model gives a column; no size
+        estimates), without looking for unknown fields."""
+        choice = object.__new__(cls)
+        fields_ = choice.__dict__
+        fields_.update(_MODEL_CHOICE_DEFAULTS)
+        fields_.update(path=leaf.path, physical_type=leaf.physical_type, dictionary=candidate.dictionary,
+                       encoding=candidate.encoding, compression=candidate.compression, level=candidate.level,
+                       candidate=candidate, _reason_value=reason, constrained_by=constrained_by)
+        return choice
+
 
 _CHOICE_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(ColumnChoice) if f.name not in (
     "path", "physical_type", "dictionary", "encoding", "compression", "level")}  # (reason: LazyField's default)
+_MODEL_CHOICE_DEFAULTS = {k: v for k, v in _CHOICE_DEFAULTS.items() if k not in ("reason", "constrained_by")}
 
 
 @dataclass(frozen=True)
@@ -220,6 +235,22 @@ class EncodingPlan:
         for name, value in (("row_group_size", self.row_group_size), ("data_page_size", self.data_page_size)):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1 << 40):
                 raise InputError(f"{name} must be a positive integer or null, got {value!r}")
+
+    @classmethod
+    def made(cls, **fields_: Any) -> EncodingPlan:
+        """``EncodingPlan(**fields_)``, checked by the same :meth:`__post_init__`, with the fields put in place
+        directly: the frozen dataclass's ``__init__`` sets each of 16 through ``object.__setattr__``, a cost
+        paid by every advice."""
+        unknown = fields_.keys() - _PLAN_DEFAULTS.keys() - {"columns"}
+        if unknown or "columns" not in fields_:
+            raise TypeError(f"EncodingPlan has no field {', '.join(sorted(unknown))}" if unknown
+                            else "EncodingPlan needs its columns")
+        plan = object.__new__(cls)
+        state = plan.__dict__
+        state.update(_PLAN_DEFAULTS)
+        state.update(fields_)
+        plan.__post_init__()
+        return plan
 
     def sorted_as_declared(self, table: pa.Table) -> bool:
         """Whether ``table``'s rows are in the order the plan declares (true when it declares none)."""
@@ -400,6 +431,11 @@ class EncodingPlan:
         """Write the plan as a sealed JSON document, atomically."""
         doc = self.to_dict()
         write_sealed(path, PLAN_MAGIC, PLAN_VERSION, {k: v for k, v in doc.items() if k not in ("format", "version", "sha256")})
+
+
+_PLAN_DEFAULTS: dict[str, Any] = {f.name: f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+                                  for f in fields(EncodingPlan) if f.name != "columns"}
+"""Every field of :class:`EncodingPlan` but its columns, with its default (for :meth:`EncodingPlan.made`)."""
 
 
 _COLUMN_TYPES: dict[str, tuple[type, ...]] = {

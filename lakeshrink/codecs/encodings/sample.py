@@ -112,6 +112,8 @@ def take_sample(table: pa.Table, config: SampleConfig | None = None, *, num_leav
     config = config or SampleConfig()
     n = table.num_rows
     leaves = num_leaves if num_leaves is not None else max(1, table.num_columns)
+    if n * leaves <= config.max_cells and n <= 2 * config.min_rows:  # small: whole (no target to work out)
+        return Sample(table, n)
     target = config.target_rows(n, leaves)
     if n <= max(target, 2 * config.min_rows) and n * leaves <= config.max_cells:
         return Sample(table, n)

@@ -208,7 +208,7 @@ def _numeric_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | 
         facts: _NumericFacts | _FewStrings = _FewStrings(array) if len(array) <= FEW_STRINGS else _Strings(array)
         if facts.present == 0:
             return None
-        width = _string_bytes(array) / facts.present
+        width = (facts.payload(array) if isinstance(facts, _FewStrings) else _string_bytes(array)) / facts.present
         if width > PACKED_BYTES and isinstance(facts, _Strings):
             facts._packed = None  # some value is longer than a packed one: not tried
     else:
@@ -453,9 +453,19 @@ class _FewStrings:
 
     def __init__(self, array: pa.Array):
         self.values = array.to_pylist()
-        self.present_values = [v for v in self.values if v is not None] if array.null_count else self.values
+        self.nulls = array.null_count
+        self.present_values = [v for v in self.values if v is not None] if self.nulls else self.values
         self.present = len(self.present_values)
         self._counts: Counter | None = None
+
+    def payload(self, array: pa.Array) -> int:
+        """Payload bytes of the array (:func:`_string_bytes`): without nulls, the values' own bytes (UTF-8 for
+        strings: what Arrow holds), which needs no view of the offsets buffer; a null slot may hold bytes, so
+        with nulls the offsets tell."""
+        values = self.values
+        if self.nulls or not values:
+            return _string_bytes(array)
+        return len("".join(values).encode()) if isinstance(values[0], str) else len(b"".join(values))
 
     def counts(self) -> Counter:
         if self._counts is None:
@@ -490,10 +500,15 @@ def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) ->
         return EMPTY
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    view_of = _VIEW_TYPES.get(array.type.id)
+    type_id = array.type.id
+    n = len(array)
+    if 2 <= n <= FEW_STRINGS and type_id in _STRING_IDS:  # a few strings: in Python, straight away
+        few = _FewStrings(array)
+        if few.present:
+            return ColumnStats.of_facts(n, n - few.present, few, few.payload(array) / few.present, full_distinct)
+    view_of = _VIEW_TYPES.get(type_id)
     if view_of is not None:
         array = array.cast(view_of)
-    n = len(array)
     if n == 0:
         return ColumnStats(0, 0, 0, 1.0, None, 0.0, full_distinct)
     if n >= 2:
