@@ -220,8 +220,8 @@ def _reasons(child: np.ndarray, parent: np.ndarray, group: np.ndarray, colsets: 
     rows = np.fromiter((footers[t].rows for t in tables), np.int64, len(tables))
     reason = np.where((rows[child] > 0) & (rows[parent] == 0), 1, 0).astype(np.int8)
     having: dict[str, tuple[list[int], list[ColumnStats]]] = {}
-    for i, t in enumerate(tables):
-        for name, stats in footers[t].stats.items():
+    for i in np.unique(np.concatenate([child, parent])).tolist():  # only tables in pairs: a re-scan has few
+        for name, stats in footers[tables[i]].stats.items():
             entry = having.setdefault(name, ([], []))
             entry[0].append(i)
             entry[1].append(stats)
