@@ -91,6 +91,9 @@ def decompress_cmd(state, archive: Path, output: Path, force: bool) -> None:
     from lakeshrink.codecs.logs.files import decompress_archive
 
     from lakeshrink.errors import CorruptArchive
+    from lakeshrink.memory import keep_freed_blocks
+
+    keep_freed_blocks()  # this process ends with the command: its chunk buffers are reused, not faulted in anew
 
     try:
         if str(output) == "-":
