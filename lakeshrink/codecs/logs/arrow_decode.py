@@ -463,7 +463,7 @@ def _mined(desc: dict, streams: list[bytes], n: int) -> pa.Array:
     k = col.stream_count(desc["k"])
     codes = col.decode_ints(desc["k"], streams[:k], n)
     pos = k
-    by_code = np.argsort(codes, kind="stable")
+    by_code = col.stable_argsort(codes)
     bounds = np.searchsorted(codes[by_code], np.arange(len(desc["p"]) + 2))
     groups = []
     for i, (text, descs) in enumerate(desc["p"], start=1):

@@ -164,7 +164,7 @@ def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, l
         m_kinds = np.full(len(matched_rows), KIND_RAW_CONTENT, dtype=np.int64)
         # the rows of each cluster, clusters by id, rows in line order (numpy: no per-cluster polars frame)
         id_values = ids.to_numpy()
-        by_id = np.argsort(id_values, kind="stable")
+        by_id = col.stable_argsort(id_values)
         bounds = np.flatnonzero(np.diff(id_values[by_id])) + 1
         for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(by_id)]):
             if hi - lo < MIN_TEMPLATE_LINES:
@@ -425,7 +425,7 @@ def read_meta(payload: bytes, raw_bytes: int | None = None) -> tuple[dict, list[
 def _rows_by_kind(kinds: np.ndarray) -> Callable[[int], np.ndarray]:
     """A function giving the positions of one kind in ``kinds``, in line order (a stable sort once, then a
     binary search per kind)."""
-    by_kind = np.argsort(kinds, kind="stable")
+    by_kind = col.stable_argsort(kinds)
     sorted_kinds = kinds[by_kind]
 
     def rows_of(kind: int) -> np.ndarray:
