@@ -255,3 +255,29 @@ def test_decompress_on_the_command_line_keeps_freed_blocks(monkeypatch, tmp_path
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out.log").read_bytes() == src.read_bytes()
     assert calls == [1]
+
+
+def test_stable_argsort_is_numpys_stable_order():
+    rng = np.random.default_rng(3)
+    for keys in (rng.integers(0, 40, 5000), rng.integers(0, 1 << 16, 5000), rng.integers(0, (1 << 16) + 1, 5000),
+                 rng.integers(-3, 40, 5000), rng.integers(0, 40, 5000).astype(np.uint32), rng.integers(0, 2**40, 500),
+                 rng.integers(0, 256, 500).astype(np.uint8), np.array([], dtype=np.int64), np.array([7])):
+        assert (col.stable_argsort(keys) == np.argsort(keys, kind="stable")).all()
+
+
+def test_unzigzag_undoes_zigzag_at_every_width():
+    def plain(values: np.ndarray) -> np.ndarray:  # round 6's form
+        v = values.astype(np.uint64)
+        return ((v >> np.uint64(1)).astype(np.int64)) ^ -((v & np.uint64(1)).astype(np.int64))
+
+    rng = np.random.default_rng(4)
+    for dtype in ("<u1", "<u2", "<u4", "<u8"):
+        top = np.iinfo(dtype).max
+        values = rng.integers(0, top, 2000, dtype=dtype, endpoint=True)
+        values[:2] = [0, top]
+        got = col._unzigzag(values)
+        assert got.dtype == np.int64 and (got == plain(values)).all(), dtype
+    ints = np.array([0, 1, -1, 2**62, -(2**63), 2**63 - 1], dtype=np.int64)
+    assert (col._unzigzag(col._zigzag(ints)) == ints).all()
+    narrow = np.arange(-500, 500, dtype=np.int64)
+    assert (col._unzigzag(col._zigzag(narrow).astype("<u2")) == narrow).all()
