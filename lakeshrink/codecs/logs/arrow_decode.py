@@ -341,8 +341,8 @@ def _fold(run: Sequence[tuple[Piece, int]], count: int) -> pa.Array:
             values, positions = piece
             if len(positions) != count or (count and (positions.min() < 0 or positions.max() >= len(values))):
                 raise col.FramingError(f"positions of {count} rows outside a column of {len(values)}")
-            if width:
-                matrix[:, at : at + width] = _matrix(values, width)[positions]
+            if width:  # straight into its columns, no temporary (the positions were checked just above)
+                np.take(_matrix(values, width), positions, axis=0, out=matrix[:, at : at + width], mode="clip")
         else:
             if len(piece) != count:
                 raise col.FramingError(f"{len(piece)} values for {count} rows")
