@@ -281,3 +281,24 @@ def test_unzigzag_undoes_zigzag_at_every_width():
     assert (col._unzigzag(col._zigzag(ints)) == ints).all()
     narrow = np.arange(-500, 500, dtype=np.int64)
     assert (col._unzigzag(col._zigzag(narrow).astype("<u2")) == narrow).all()
+
+
+def test_views_of_arrows_buffer_are_the_bytes(monkeypatch, payloads, tmp_path):
+    monkeypatch.setattr(chunk_mod, "ARROW_MIN_BYTES", 0)
+    for name, (data, payload) in payloads.items():
+        view = chunk_mod.decode_chunk(payload, raw_bytes=len(data), copy=False)
+        assert isinstance(view, memoryview) and view.format == "B" and view == data and bytes(view) == data, name
+        assert chunk_mod.decode_chunk(payload, raw_bytes=len(data)) == data
+    # through the archive, decoded in this process (one chunk) and on threads (several): the files come back
+    from lakeshrink.codecs.logs import parallel
+    from lakeshrink.codecs.logs.files import compress_files, decompress_archive
+
+    monkeypatch.setattr(parallel, "ARROW_FILE_BYTES", 1)
+    data = _log4j(4000, random.Random(9))
+    src = tmp_path / "a.log"
+    src.write_bytes(data)
+    for chunk_bytes in (1 << 20, 64 << 10):
+        archive = tmp_path / f"a{chunk_bytes}.lslog"
+        compress_files([str(src)], archive, CodecConfig(chunk_bytes=chunk_bytes, workers=1))
+        decompress_archive(archive, tmp_path / "out.log", overwrite=True)
+        assert (tmp_path / "out.log").read_bytes() == data

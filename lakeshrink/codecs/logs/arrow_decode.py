@@ -512,9 +512,10 @@ def conditional(desc: dict, streams: list[bytes], keys: np.ndarray) -> pa.Array:
     return _call("take", values, ints(index))
 
 
-def lines_bytes(lines: pa.Array, final_newline: bool) -> bytes:
+def lines_bytes(lines: pa.Array, final_newline: bool, copy: bool = True) -> bytes | memoryview:
     """The bytes of an array of lines each ending in ``\\n`` (its data buffer, without the last ``\\n`` when
-    the chunk has none)."""
+    the chunk has none); ``copy=False``: a view of that buffer (unsigned bytes), no copy."""
     offsets = _offsets(lines)
     start, end = int(offsets[0]), int(offsets[-1])
-    return lines.buffers()[2][start : end - (0 if final_newline else 1)].to_pybytes()
+    data = lines.buffers()[2][start : end - (0 if final_newline else 1)]
+    return data.to_pybytes() if copy else memoryview(data).cast("B")
