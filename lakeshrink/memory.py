@@ -26,3 +26,24 @@ def release_memory() -> None:
     lib = libc()
     if lib is not None:
         lib.malloc_trim(0)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt parameters (glibc malloc.h)
+
+#: :func:`keep_freed_blocks`: blocks up to this size come from the heap and are reused once freed.
+KEEP_BLOCKS_BELOW = 256 << 20
+
+
+def keep_freed_blocks() -> None:
+    """For a short process that allocates and frees the same large buffers over and over (``logs decompress``:
+    per chunk its sections, columns and a copy of its bytes, 17 MiB each): blocks under
+    :data:`KEEP_BLOCKS_BELOW` come from one heap (one arena for every thread) and freed ones are kept for the
+    next, instead of being mapped, faulted in page by page and unmapped again for each chunk. Measured in
+    round 7 on the 96 MB PostgreSQL text log: 115,000 -> 60,000-80,000 page faults, 0.46 -> 0.18-0.30 s of
+    system CPU. Only for processes that end soon after (the command line); the heap is not given back until
+    :func:`release_memory`."""
+    lib = libc()
+    if lib is not None:
+        lib.mallopt(_M_MMAP_THRESHOLD, KEEP_BLOCKS_BELOW)
+        lib.mallopt(_M_TRIM_THRESHOLD, 2 * KEEP_BLOCKS_BELOW)
+        lib.mallopt(_M_ARENA_MAX, 1)

@@ -302,17 +302,17 @@ class ArchiveReader:
             raise self._corrupt("checksum mismatch: the archive is corrupt", offset)
         return tag, body
 
-    def read_chunk(self, i: int, arrow: bool = True) -> bytes:
+    def read_chunk(self, i: int, arrow: bool = True, copy: bool = True) -> bytes | memoryview:
         """The original bytes of chunk ``i``, checked against the CRC-32 (and, since version 2, the SHA-256)
         recorded when it was written; decoding never allocates more than the index's declared size allows
-        (``arrow``: see :func:`~lakeshrink.codecs.logs.chunk.decode_chunk`)."""
+        (``arrow``, ``copy``: see :func:`~lakeshrink.codecs.logs.chunk.decode_chunk`)."""
         from lakeshrink.codecs.logs.chunk import decode_chunk
 
         entry = self.index.chunks[i]
         body = self._chunk_body(i)
         (raw_crc,) = struct.unpack_from("<I", body)
         try:
-            raw = decode_chunk(body[4:], raw_bytes=entry.raw_bytes, arrow=arrow)
+            raw = decode_chunk(body[4:], raw_bytes=entry.raw_bytes, arrow=arrow, copy=copy)
         except Exception as exc:  # any decoding failure of checksummed data is corruption or a bug: say where
             raise self._corrupt(f"chunk {i} cannot be decoded: {exc}", entry.offset) from exc
         if zlib.crc32(raw) != raw_crc or len(raw) != entry.raw_bytes:
@@ -342,26 +342,28 @@ class ArchiveReader:
             raise self._corrupt(f"chunk {i} cannot be decoded: {exc}", entry.offset) from exc
 
     def iter_file(self, file_index: int, workers: int = 1, *, threads: bool = False,
-                  arrow: bool = True) -> Iterator[bytes]:
+                  arrow: bool = True, copy: bool = True) -> Iterator[bytes | memoryview]:
         """The chunks of one file in order; since version 2 the file's digest is checked after its last chunk
         (before it is reported complete), so a file never silently gets another file's bytes.
 
         With ``workers`` > 1 and several chunks, chunks are decoded on that many worker processes, or threads
         with ``threads`` (:mod:`.parallel`; each checks its chunk's CRC-32 and computes its SHA-256), at most
         ``workers + 1`` decoded or decoding at once (:func:`.parallel.decode_plan` chooses from the file's chunk
-        sizes). ``arrow``: see :func:`~lakeshrink.codecs.logs.chunk.decode_chunk`.
+        sizes). ``arrow``: see :func:`~lakeshrink.codecs.logs.chunk.decode_chunk`. ``copy=False``: chunks
+        decoded here or on threads may be views of Arrow's buffers (``memoryview``, no copy into ``bytes``).
         """
         entry = self.index.files[file_index]
         digests = [self.index.chunks[i].sha256 for i in entry.chunks]
         if workers > 1 and len(entry.chunks) > 1:
-            yield from self._iter_parallel(list(entry.chunks), workers, threads, arrow)
+            yield from self._iter_parallel(list(entry.chunks), workers, threads, arrow, copy or not threads)
         else:
             for i in entry.chunks:
-                yield self.read_chunk(i, arrow)
+                yield self.read_chunk(i, arrow, copy)
         if entry.sha256 and file_digest(digests) != entry.sha256:
             raise self._corrupt(f"file {entry.path!r} fails its SHA-256 digest", None)
 
-    def _iter_parallel(self, chunks: list[int], workers: int, threads: bool, arrow: bool) -> Iterator[bytes]:
+    def _iter_parallel(self, chunks: list[int], workers: int, threads: bool, arrow: bool,
+                       copy: bool = True) -> Iterator[bytes | memoryview]:
         from lakeshrink.codecs.logs.parallel import Ordered, decode_job, warm_decoder
 
         if self._pool is None or self._pool.workers != workers or self._pool.threads != threads:
@@ -374,7 +376,7 @@ class ArchiveReader:
         try:
             for i in chunks:
                 body = self._chunk_body(i)
-                pool.submit(decode_job, body[4:], self.index.chunks[i].raw_bytes, body[:4], arrow,
+                pool.submit(decode_job, body[4:], self.index.chunks[i].raw_bytes, body[:4], arrow, copy,
                             then=functools.partial(lambda k, result: done.append((k, result)), i))
                 while done:
                     yield self._checked(*done.popleft())
@@ -385,7 +387,7 @@ class ArchiveReader:
             pool.close()  # a failed or abandoned file: no job of it may outlive this generator
             raise
 
-    def _checked(self, i: int, result: tuple[bytes, int, str] | BaseException) -> bytes:
+    def _checked(self, i: int, result: tuple[bytes | memoryview, int, str] | BaseException) -> bytes | memoryview:
         entry = self.index.chunks[i]
         if isinstance(result, BaseException):
             raise self._corrupt(f"chunk {i} cannot be decoded: {result}", entry.offset) from result

@@ -164,7 +164,7 @@ def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, l
         m_kinds = np.full(len(matched_rows), KIND_RAW_CONTENT, dtype=np.int64)
         # the rows of each cluster, clusters by id, rows in line order (numpy: no per-cluster polars frame)
         id_values = ids.to_numpy()
-        by_id = np.argsort(id_values, kind="stable")
+        by_id = col.stable_argsort(id_values)
         bounds = np.flatnonzero(np.diff(id_values[by_id])) + 1
         for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(by_id)]):
             if hi - lo < MIN_TEMPLATE_LINES:
@@ -425,7 +425,7 @@ def read_meta(payload: bytes, raw_bytes: int | None = None) -> tuple[dict, list[
 def _rows_by_kind(kinds: np.ndarray) -> Callable[[int], np.ndarray]:
     """A function giving the positions of one kind in ``kinds``, in line order (a stable sort once, then a
     binary search per kind)."""
-    by_kind = np.argsort(kinds, kind="stable")
+    by_kind = col.stable_argsort(kinds)
     sorted_kinds = kinds[by_kind]
 
     def rows_of(kind: int) -> np.ndarray:
@@ -449,7 +449,7 @@ def line_kinds(payload: bytes, raw_bytes: int | None = None) -> tuple[np.ndarray
     return reader.ints(meta["kind"], meta["n"]), {cid: text for cid, text, _ in meta["tpl"]}
 
 
-def decode_chunk(payload: bytes, raw_bytes: int | None = None, *, arrow: bool = True) -> bytes:
+def decode_chunk(payload: bytes, raw_bytes: int | None = None, *, arrow: bool = True, copy: bool = True) -> bytes | memoryview:
     """The exact bytes a payload was made from.
 
     ``raw_bytes`` is the size the archive's index declares: with it, memory is bounded by that size (sections
@@ -457,7 +457,8 @@ def decode_chunk(payload: bytes, raw_bytes: int | None = None, *, arrow: bool = 
     anything larger is refused before it is allocated. Payloads read from files must always pass it.
     A columnar chunk of :data:`ARROW_MIN_BYTES` to :data:`ARROW_MAX_BYTES` is rebuilt with Arrow's kernels
     (:mod:`.arrow_decode`: the same bytes, outside the GIL), others with Python lists; ``arrow=False`` takes the
-    lists for every chunk (tests compare the two).
+    lists for every chunk (tests compare the two). ``copy=False``: a chunk the Arrow decoder rebuilt may come
+    back as a view of Arrow's buffer (a ``memoryview`` of unsigned bytes) instead of a copy in ``bytes``.
     """
     if not payload:
         raise ChunkDecodeError("empty chunk payload")
@@ -472,11 +473,11 @@ def decode_chunk(payload: bytes, raw_bytes: int | None = None, *, arrow: bool = 
     if raw_bytes is None:
         return _decode_columnar(meta, streams)
     with col.bounded(string_budget(raw_bytes)):
-        return _decode_columnar(meta, streams, arrow)
+        return _decode_columnar(meta, streams, arrow, copy)
 
 
 
-def _decode_columnar(meta: dict, streams: list[bytes], arrow: bool = False) -> bytes:
+def _decode_columnar(meta: dict, streams: list[bytes], arrow: bool = False, copy: bool = True) -> bytes | memoryview:
     from lakeshrink.codecs.logs.header import parse_format
 
     fmt = parse_format(meta["fmt"])
@@ -489,13 +490,14 @@ def _decode_columnar(meta: dict, streams: list[bytes], arrow: bool = False) -> b
     cr = reader.ints(meta["cr"], n).astype(bool)
     kinds = reader.ints(meta["kind"], n)
     if arrow:
-        return _decode_arrow(meta, reader, header_streams, template_streams, cr, kinds)
+        return _decode_arrow(meta, reader, header_streams, template_streams, cr, kinds, copy)
     return _decode_lists(meta, reader, fmt, header_streams, template_streams, cr, kinds)
 
 
 def _decode_arrow(
-    meta: dict, reader: _Reader, header_streams: list, template_streams: list, cr: np.ndarray, kinds: np.ndarray
-) -> bytes:
+    meta: dict, reader: _Reader, header_streams: list, template_streams: list, cr: np.ndarray, kinds: np.ndarray,
+    copy: bool = True,
+) -> bytes | memoryview:
     """:func:`_decode_lists` with Arrow kernels (:mod:`.arrow_decode`): the same bytes, the lines built a
     column at a time outside the GIL, the chunk's text the data buffer of one array."""
     from lakeshrink.codecs.logs import arrow_decode as ad
@@ -543,7 +545,7 @@ def _decode_arrow(
         blobs = reader.take(meta["bin"])[0].split(b"\n")[: len(binary_rows)]
         lines.append((binary_rows[: len(blobs)], [ad.binaries(blobs)]))
     tail = [ad.suffixes(cr, b"\r"), b"\n"] if cr.any() else [b"\n"]
-    return ad.lines_bytes(ad.assemble(n, lines, tail), meta["nl"])
+    return ad.lines_bytes(ad.assemble(n, lines, tail), meta["nl"], copy)
 
 
 def _place(out: np.ndarray, rows: np.ndarray, values: list) -> None:

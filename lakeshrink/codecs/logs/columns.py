@@ -171,6 +171,15 @@ def _probe(data: bytes) -> int:
     return len(probe.compress(data[: 1 << 20])) * len(data) >> 20
 
 
+def stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")``: the one order that keeps equal keys in row order. Keys from 0 to
+    65,535 (template ids, dictionary codes) are sorted as 16-bit integers, which numpy sorts by radix: about
+    5x faster than int64 on 120,000 rows (round 7), and the same order, a stable order being unique."""
+    if len(keys) and keys.dtype.kind in "iu" and keys.dtype.itemsize > 2 and 0 <= keys.min() and keys.max() < 1 << 16:
+        keys = keys.astype(np.uint16)
+    return np.argsort(keys, kind="stable")
+
+
 # ------------------------------------------------------------------------------------------------- integers
 def _narrow(values: np.ndarray) -> tuple[np.ndarray, int]:
     top = int(values.max()) if len(values) else 0
@@ -186,6 +195,16 @@ def _zigzag(values: np.ndarray) -> np.ndarray:
 
 
 def _unzigzag(values: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_zigzag` (a new int64 array). Values of 1, 2 or 4 bytes fit an int64 as they are, so
+    the shift and the sign are taken in place on one copy (round 7: 4 passes instead of 7 arrays; about a
+    tenth of decoding a chunk of the PostgreSQL text log went here)."""
+    if values.dtype.itemsize < 8:
+        v = values.astype(np.int64)
+        sign = v & 1
+        v >>= 1
+        np.negative(sign, out=sign)
+        v ^= sign
+        return v
     v = values.astype(np.uint64)
     return ((v >> np.uint64(1)).astype(np.int64)) ^ -((v & np.uint64(1)).astype(np.int64))
 
@@ -221,7 +240,7 @@ def keyed_residuals(values: np.ndarray, keys: np.ndarray, order: np.ndarray | No
     line number given the session: mostly 1 where the values of all sessions interleave. ``order``: the
     rows by key, ``np.argsort(keys, kind="stable")``, when the caller has it already."""
     if order is None:
-        order = np.argsort(keys, kind="stable")
+        order = stable_argsort(keys)
     v = values[order]
     residuals = np.diff(v, prepend=np.int64(0))
     k = keys[order]
@@ -235,7 +254,7 @@ def undo_keyed(residuals: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Inverse of :func:`keyed_residuals`: running sums per key, in row order."""
     if not len(keys):
         return residuals.astype(np.int64)
-    order = np.argsort(keys, kind="stable")
+    order = stable_argsort(keys)
     sums = np.cumsum(residuals[order].astype(np.int64))
     k = keys[order]
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
@@ -256,7 +275,7 @@ def decode_ints(desc: dict, streams: list[bytes], n: int) -> np.ndarray:
     if _BUDGET.get() is not None and len(streams[0]) != n * desc["w"]:
         raise FramingError(f"an integer stream of {len(streams[0])} bytes cannot hold {n} values of {desc['w']} bytes")
     values = _unzigzag(np.frombuffer(streams[0], dtype=dtype))
-    return np.cumsum(values) if desc["d"] else values
+    return np.cumsum(values, out=values) if desc["d"] else values
 
 
 # -------------------------------------------------------------------------------------------------- strings
@@ -547,7 +566,7 @@ def _mined(values: pl.Series) -> Encoded | None:
     miner = TemplateMiner(MinerConfig())
     ids = miner.add(values).to_numpy()
     codes = np.zeros(len(values), dtype=np.int64)
-    by_id = np.argsort(ids, kind="stable")
+    by_id = stable_argsort(ids)
     bounds = np.flatnonzero(np.diff(ids[by_id])) + 1
     templates: list = []
     streams: list[bytes] = []
@@ -576,7 +595,7 @@ def _decode_mined(desc: dict, streams: list[bytes], n: int) -> list[str]:
     codes = decode_ints(desc["k"], streams[:k], n)
     pos = k
     out = np.empty(n, dtype=object)
-    by_code = np.argsort(codes, kind="stable")
+    by_code = stable_argsort(codes)
     bounds = np.searchsorted(codes[by_code], np.arange(len(desc["p"]) + 2))
     for i, (text, descs) in enumerate(desc["p"], start=1):
         rows = by_code[bounds[i] : bounds[i + 1]]
@@ -658,7 +677,7 @@ def _conditional_index(desc: dict, streams: list[bytes], keys: np.ndarray) -> tu
     codes = decode_ints(desc["c"], streams[:a], n)
     pair_keys = decode_ints(desc["k"], streams[a:b], desc["n"])
     # codes are ranks among a key's values in first-appearance order: a stable sort by key lines them up
-    order = np.argsort(pair_keys, kind="stable")
+    order = stable_argsort(pair_keys)
     start = np.searchsorted(pair_keys[order], np.asarray(keys, dtype=np.int64), side="left")
     return order[start + codes], streams[b:]
 

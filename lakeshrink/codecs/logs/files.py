@@ -477,10 +477,11 @@ def _restore_meta(path: Path, entry) -> None:
         os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns))
 
 
-def _iter_file(reader: ArchiveReader, file_index: int) -> Iterator[bytes]:
-    """The chunks of a file, decoded as :func:`~lakeshrink.codecs.logs.parallel.decode_plan` says for its size."""
+def _iter_file(reader: ArchiveReader, file_index: int) -> Iterator[bytes | memoryview]:
+    """The chunks of a file, decoded as :func:`~lakeshrink.codecs.logs.parallel.decode_plan` says for its size,
+    as views of Arrow's buffers where they can be (written out as they are: no copy into ``bytes``)."""
     plan = decode_plan([reader.index.chunks[c].raw_bytes for c in reader.index.files[file_index].chunks])
-    return reader.iter_file(file_index, plan.workers, threads=plan.threads)
+    return reader.iter_file(file_index, plan.workers, threads=plan.threads, copy=False)
 
 
 def decompress_archive(archive: str | os.PathLike[str], output: str | os.PathLike[str], *, overwrite: bool = False) -> DecompressReport:

@@ -68,7 +68,7 @@ def rekey(columns: list[pl.Series], encoded: list[col.Encoded]) -> list[col.Enco
                 continue
             if j not in key_encs:
                 key_enc = col.encode_ints(codes)
-                key_encs[j] = (key_enc, _size(key_enc), np.argsort(codes, kind="stable"))
+                key_encs[j] = (key_enc, _size(key_enc), col.stable_argsort(codes))
             key_enc, key_size, order = key_encs[j]
             residual = col.encode_ints(col.keyed_residuals(values, codes, order))
             inner = {"t": "kints", "k": key_enc.desc, "c": residual.desc}

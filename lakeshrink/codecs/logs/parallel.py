@@ -238,15 +238,17 @@ def warm_decoder() -> None:
     import lakeshrink.codecs.logs.chunk  # noqa: F401
 
 
-def decode_job(payload: bytes, raw_bytes: int, raw_crc: bytes, arrow: bool = True) -> tuple[bytes, bool, str] | Exception:
+def decode_job(payload: bytes, raw_bytes: int, raw_crc: bytes, arrow: bool = True,
+               copy: bool = True) -> tuple[bytes | memoryview, bool, str] | Exception:
     """In a worker: a chunk's bytes (bounded by its declared size; ``arrow``: see
-    :func:`~lakeshrink.codecs.logs.chunk.decode_chunk`), whether they match the little-endian CRC-32
+    :func:`~lakeshrink.codecs.logs.chunk.decode_chunk`; ``copy=False`` on a thread: they may be a view of
+    Arrow's buffer, see there), whether they match the little-endian CRC-32
     ``raw_crc``, and their SHA-256 (hex); a decoding failure is returned, not raised (the reader reports it as a
     corrupt chunk, with its offset)."""
     from lakeshrink.codecs.logs.chunk import decode_chunk
 
     try:
-        raw = decode_chunk(payload, raw_bytes=raw_bytes, arrow=arrow)
+        raw = decode_chunk(payload, raw_bytes=raw_bytes, arrow=arrow, copy=copy)
     except Exception as exc:  # noqa: BLE001 - any failure of checksummed data is corruption (or a bug)
         return ValueError(f"{type(exc).__name__}: {exc}")
     return raw, zlib.crc32(raw) == int.from_bytes(raw_crc, "little"), hashlib.sha256(raw).hexdigest()
