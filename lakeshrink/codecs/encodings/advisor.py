@@ -586,8 +586,8 @@ def _by_model(
     if not sorting and config.declare_sorted and whole:
         sorting = found = _find_sorted(table, sample.table, leaves, stats, facts)
     profile = resolve_profile(config.readers)
-    plan = plan_by_rules(sample, leaves, stats, profile, config, sorting, notes + _sorting_note(sorting, found), int96,
-                         facts=facts)
+    plan = plan_by_rules(sample, leaves, stats, profile, config, sorting,
+                         functools.partial(_noted, notes, sorting, found), int96, facts=facts)
     if _writer_tried(config, sample):  # DuckDB's writer is tried where that costs a few % of the rewrite
         return _choose_writer(plan, sample.table, profile)
     if key is not None:
@@ -603,6 +603,11 @@ def _writer_tried(config: AdvisorConfig, sample: Sample) -> bool:
     rewrite: 16x the rows). Its note gives the sizes it measured on this table's sample, which a decision reused
     for another table could not give: such plans are not remembered."""
     return config.other_writers and sample.total_rows >= DUCKDB_TRY_FACTOR * sample.rows
+
+
+def _noted(notes: tuple[str, ...], sorting: tuple[SortKey, ...], found: tuple[SortKey, ...]) -> tuple[str, ...]:
+    """``notes`` and the note on the sort order (a model plan's, made when its notes are first read)."""
+    return notes + _sorting_note(sorting, found)
 
 
 def _sorting_note(sorting: tuple[SortKey, ...], found: tuple[SortKey, ...]) -> tuple[str, ...]:
@@ -629,9 +634,8 @@ def _reuse(
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted and whole:
         sorting = found = _still_sorted(table, known.sorted_path)
-    notes = notes + _sorting_note(sorting, found)
-    return plan_from_decision(known, sample, leaves, resolve_profile(config.readers), config, sorting, notes, int96,
-                              _model_stats, facts=facts)
+    return plan_from_decision(known, sample, leaves, resolve_profile(config.readers), config, sorting,
+                              functools.partial(_noted, notes, sorting, found), int96, _model_stats, facts=facts)
 
 
 def _model_stats(

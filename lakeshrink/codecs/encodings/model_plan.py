@@ -34,15 +34,29 @@ FOOTER_READ_BYTES = 64 * 1024  # Arrow's Parquet reader fetches a file's last 64
 
 def statistics_setting(sample: Sample) -> tuple[bool, tuple[str, ...]]:
     """Whether to write statistics, and a note when not: they cannot save a read of a file that small."""
-    held = sample.table.get_total_buffer_size() * sample.scale  # the sample is contiguous: its buffers are its size
+    held = _held_bytes(sample)
+    return held > FOOTER_READ_BYTES, _statistics_note(held)
+
+
+def _held_bytes(sample: Sample) -> float:
+    """Bytes the whole table holds in memory (the sample is contiguous: its buffers are its size)."""
+    return sample.table.get_total_buffer_size() * sample.scale
+
+
+def _statistics_note(held: float) -> tuple[str, ...]:
+    """The note of :func:`statistics_setting` for a table holding ``held`` bytes (none when statistics are kept)."""
     if held > FOOTER_READ_BYTES:
-        return True, ()
-    return False, (f"no statistics: the table holds {human_bytes(int(held))} in memory, "
-                   f"less than the {_FOOTER_READ} a reader fetches to find the footer, so they could "
-                   "not save a read (page headers and footer would carry each column's bounds twice)",)
+        return ()
+    return (f"no statistics: the table holds {human_bytes(int(held))} in memory, "
+            f"less than the {_FOOTER_READ} a reader fetches to find the footer, so they could "
+            "not save a read (page headers and footer would carry each column's bounds twice)",)
 
 
 _FOOTER_READ = human_bytes(FOOTER_READ_BYTES)
+
+
+Notes = tuple[str, ...] | Callable[[], tuple[str, ...]]
+"""A plan's notes, or a zero-argument callable that makes them when first read."""
 
 
 def _model_plan(
@@ -51,23 +65,35 @@ def _model_plan(
     profile: ReaderProfile,
     config: AdvisorConfig,
     sorting: tuple[SortKey, ...],
-    notes: tuple[str, ...],
+    notes: Notes,
     int96: bool,
     *,
-    how: str,
     writer: str = "pyarrow",
     facts: SchemaFacts | None = None,
 ) -> EncodingPlan:
-    statistics, stats_note = statistics_setting(sample)
+    """The plan of the model's ``columns``, its notes (``notes``, then the profile, how it was chosen and why
+    statistics are dropped, if they are) made when first read: a rewrite reads none."""
+    held = _held_bytes(sample)
+    made_notes = functools.partial(_model_notes, notes, profile, sample.total_rows, sample.rows, len(columns),
+                                   config.trial_factor, held)
     return EncodingPlan.made(
         columns=columns, objective=config.objective, rows=sample.total_rows,
         sample_rows=sample.rows,
         data_page_size=1024 * 1024, sorting_columns=sorting, int96_timestamps=int96,
-        notes=notes + (_profile_note(profile), how) + stats_note,
+        notes=made_notes,
         readers=profile.name,
         store_schema=facts.store_schema if facts is not None else needs_arrow_schema(sample.table.schema, int96=int96),
-        max_rows_per_page=MAX_ROWS_PER_PAGE, statistics=statistics, writer=writer,
+        max_rows_per_page=MAX_ROWS_PER_PAGE, statistics=held > FOOTER_READ_BYTES, writer=writer,
     )
+
+
+def _model_notes(
+    notes: Notes, profile: ReaderProfile, total_rows: int, sample_rows: int, leaves: int, trial_factor: int,
+    held: float,
+) -> tuple[str, ...]:
+    """A model plan's notes (:func:`_model_plan`)."""
+    return ((notes() if callable(notes) else notes) + (_profile_note(profile), _how(total_rows, sample_rows, leaves, trial_factor))
+            + _statistics_note(held))
 
 
 def _rule_choice(
@@ -95,9 +121,9 @@ def _profile_note(profile: ReaderProfile) -> str:
     return note  # type: ignore[return-value]
 
 
-def _how(sample: Sample, leaves: int, config: AdvisorConfig) -> str:
-    return (f"{sample.total_rows:,} rows x {leaves} columns: chosen by the cost model from column statistics "
-            f"(of {sample.rows:,} rows), without trial encodes (on a table under {config.trial_factor}x its sample "
+def _how(total_rows: int, sample_rows: int, leaves: int, trial_factor: int) -> str:
+    return (f"{total_rows:,} rows x {leaves} columns: chosen by the cost model from column statistics "
+            f"(of {sample_rows:,} rows), without trial encodes (on a table under {trial_factor}x its sample "
             "they would cost more than a few % of the rewrite)")
 
 
@@ -108,7 +134,7 @@ def plan_by_rules(
     profile: ReaderProfile,
     config: AdvisorConfig,
     sorting: tuple[SortKey, ...],
-    notes: tuple[str, ...],
+    notes: Notes,
     int96: bool,
     *,
     facts: SchemaFacts | None = None,
@@ -118,6 +144,7 @@ def plan_by_rules(
     Each column also gets the model's choice under ``latest``: where the profile turned it away, the column
     names the readers that did (``constrained_by``) and its reason what ``latest`` would write instead.
     ``facts`` are those of the sample's schema, when the caller has them (:func:`~.schema.schema_facts`).
+    ``notes`` (the caller's, first in the plan's) may be a callable: they are made when first read.
     """
     choices = []
     rows = sample.total_rows
@@ -127,8 +154,7 @@ def plan_by_rules(
         # the reason's text is made when first read (a rewrite reads none)
         reason = functools.partial(_rule_reason, leaf, st, profile, rows)
         choices.append(ColumnChoice.modelled(leaf, choice.pick.candidate, reason, choice.refused_by))
-    return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96,
-                       how=_how(sample, len(leaves), config), facts=facts)
+    return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96, facts=facts)
 
 
 class _Reasons:
@@ -170,7 +196,7 @@ def plan_from_decision(
     profile: ReaderProfile,
     config: AdvisorConfig,
     sorting: tuple[SortKey, ...],
-    notes: tuple[str, ...],
+    notes: Notes,
     int96: bool,
     stats_of: Callable[[Sample, tuple[LeafColumn, ...]], Mapping[str, ColumnStats]],
     *,
@@ -187,5 +213,4 @@ def plan_from_decision(
     reasons = _Reasons(decision, sample, leaves, profile, stats_of)
     columns = tuple(ColumnChoice.modelled(leaf, candidate, functools.partial(reasons.of, leaf.path), who)
                     for leaf, (candidate, who) in zip(leaves, decision.columns))
-    return _model_plan(columns, sample, profile, config, sorting, notes, int96, how=_how(sample, len(leaves), config),
-                       writer=decision.writer, facts=facts)
+    return _model_plan(columns, sample, profile, config, sorting, notes, int96, writer=decision.writer, facts=facts)

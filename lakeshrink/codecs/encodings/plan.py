@@ -43,7 +43,7 @@ import functools
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,9 @@ class EncodingPlan:
         statistics: write min/max/null-count statistics (``False`` only for tables so small that a reader's
             first read of the footer fetches the whole file, where statistics cannot save a read; table
             formats always keep them).
+
+    ``notes`` may be given as a zero-argument callable that makes them when first read (the cost model's plans:
+    a rewrite reads none); equality, hashing, JSON, ``replace`` and pickling read the field, so they see the text.
     """
 
     columns: tuple[ColumnChoice, ...]
@@ -206,13 +209,16 @@ class EncodingPlan:
     data_page_version: str = "1.0"
     sorting_columns: tuple[SortKey, ...] = ()
     int96_timestamps: bool = False
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = LazyField((), tuple)  # type: ignore[assignment]
     overhead_bytes: int = 0
     readers: str = "latest"
     store_schema: bool = True
     writer: str = "pyarrow"
     max_rows_per_page: int | None = None
     statistics: bool = True
+
+    def __getstate__(self) -> dict[str, Any]:
+        return resolved_state(self, "notes")  # the text, not the callable that makes it
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -249,6 +255,7 @@ class EncodingPlan:
         state = plan.__dict__
         state.update(_PLAN_DEFAULTS)
         state.update(fields_)
+        state["_notes_value"] = state.pop("notes")  # (the lazy field's slot)
         plan.__post_init__()
         return plan
 
