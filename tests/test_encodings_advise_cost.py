@@ -482,3 +482,17 @@ def test_a_model_plans_notes_are_made_when_first_read(monkeypatch):
     back = pickle.loads(pickle.dumps(advisor.advise_table(table)))  # pickled: the text, not the callable
     assert back.__dict__["_notes_value"] == expected and back == cold
     assert EncodingPlan.from_json(cold.to_json()) == cold
+
+
+def test_the_models_choice_is_found_by_the_rules_wanted_settings_as_they_are():
+    # each rule's wanted settings are one constant tuple: the choice is looked up by it, no key rebuilt per column
+    from lakeshrink.codecs.encodings.rules import model_choice
+
+    profile = resolve_profile("portable")
+    leaf = leaf_columns(pa.schema([("id", pa.int64())]))[0]
+    stats = column_stats(pa.array(np.arange(100)))
+    wanted, choice = model_choice(leaf, stats, profile, 100)
+    assert wanted == ((False, "DELTA_BINARY_PACKED", "constant or sorted: DELTA_BINARY_PACKED"),)
+    assert profile.memo["rules.choice"][wanted, "INT64"] is choice
+    assert model_choice(leaf, column_stats(pa.array(np.arange(7))), profile, 7) == (wanted, choice)
+    assert choice.pick.candidate.encoding == "DELTA_BINARY_PACKED" and choice.refused_by == ()
