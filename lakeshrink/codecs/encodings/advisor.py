@@ -62,6 +62,7 @@ from lakeshrink.codecs.encodings.schema import (
     needs_arrow_schema,
     schema_facts,
     schema_memo,
+    single_chunks,
     sortable_columns,
 )
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
@@ -276,11 +277,13 @@ def _model_sampling(sampling: SampleConfig) -> SampleConfig:
 
 def sample_stats(
     sample: Sample, leaves: tuple[LeafColumn, ...], full_distinct: Mapping[str, int | None] | None = None,
-    *, facts: SchemaFacts | None = None,
+    *, facts: SchemaFacts | None = None, chunks: list[pa.Array] | None = None,
 ) -> dict[str, ColumnStats]:
     """Statistics of every leaf of the sample (:func:`~lakeshrink.codecs.encodings.stats.column_stats`);
-    ``facts`` are those of the sample's schema, when the caller has them."""
-    arrays = leaf_arrays(sample.table, leaves, facts=facts)
+    ``facts`` are those of the sample's schema, when the caller has them; ``chunks``, each column's one chunk
+    when the caller has them and each column is its own leaf (:func:`~.schema.single_chunks`)."""
+    arrays = (dict(zip([leaf.path for leaf in leaves], chunks)) if chunks is not None
+              else leaf_arrays(sample.table, leaves, facts=facts))
     full = full_distinct or {}
     return {leaf.path: column_stats(arrays[leaf.path], full_distinct=full.get(leaf.path)) for leaf in leaves}
 
@@ -581,13 +584,16 @@ def _by_model(
     same sample and statistics, without asking again what the caller knows: the model, the profile, no whole
     column's distinct counts), remembered under ``key`` when a later advice could make every figure of it
     again."""
-    stats = _model_stats(sample, leaves, facts)
+    # each column's one chunk, when each is its own leaf: the statistics' arrays, and what the statistics
+    # setting counts the bytes of (model_plan.statistics_kept)
+    chunks = single_chunks(sample.table) if facts is not None and facts.one_leaf_per_column else None
+    stats = _model_stats(sample, leaves, facts, chunks)
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted and whole:
         sorting = found = _find_sorted(table, sample.table, leaves, stats, facts)
     profile = resolve_profile(config.readers)
     plan = plan_by_rules(sample, leaves, stats, profile, config, sorting,
-                         functools.partial(_noted, notes, sorting, found), int96, facts=facts)
+                         functools.partial(_noted, notes, sorting, found), int96, facts=facts, chunks=chunks)
     if _writer_tried(config, sample):  # DuckDB's writer is tried where that costs a few % of the rewrite
         return _choose_writer(plan, sample.table, profile)
     if key is not None:
@@ -639,11 +645,13 @@ def _reuse(
 
 
 def _model_stats(
-    sample: Sample, leaves: tuple[LeafColumn, ...], facts: SchemaFacts | None = None
+    sample: Sample, leaves: tuple[LeafColumn, ...], facts: SchemaFacts | None = None,
+    chunks: list[pa.Array] | None = None,
 ) -> dict[str, ColumnStats]:
     """The statistics the cost model chooses from (:func:`advise_sample`): the sample's, with distinct counts of
-    the whole table estimated from it when it is a part (``facts``: of the sample's schema, when at hand)."""
-    stats = sample_stats(sample, leaves, facts=facts)
+    the whole table estimated from it when it is a part (``facts``: of the sample's schema, when at hand;
+    ``chunks``: see :func:`sample_stats`)."""
+    stats = sample_stats(sample, leaves, facts=facts, chunks=chunks)
     if sample.rows < sample.total_rows:
         stats = {p: st if st.full_distinct is not None else st.with_full_distinct(functools.partial(st.chao1, sample.total_rows))
                  for p, st in stats.items()}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from lakeshrink.codecs.encodings.candidates import Candidate
@@ -26,6 +26,8 @@ from lakeshrink.codecs.encodings.trial import MAX_ROWS_PER_PAGE
 from lakeshrink.units import human_bytes
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from lakeshrink.codecs.encodings.advisor import AdvisorConfig
 
 FOOTER_READ_BYTES = 64 * 1024  # Arrow's Parquet reader fetches a file's last 64 KiB to find the footer
@@ -41,6 +43,28 @@ def statistics_setting(sample: Sample) -> tuple[bool, tuple[str, ...]]:
 def _held_bytes(sample: Sample) -> float:
     """Bytes the whole table holds in memory (the sample is contiguous: its buffers are its size)."""
     return sample.table.get_total_buffer_size() * sample.scale
+
+
+def statistics_kept(sample: Sample, chunks: Sequence[pa.Array] | None = None) -> bool:
+    """Whether to write statistics (:func:`statistics_setting`, without its note).
+
+    ``chunks``, when given, are the sample table's columns, each its one chunk (its own arrays, not copies). Their
+    buffers are then counted column by column first: the table's count (``Table.get_total_buffer_size``) counts a
+    buffer two columns share once, so it lies between the largest column's and the sum of all, and a largest
+    column past :data:`FOOTER_READ_BYTES`, or a sum within it, decides without it. (The table's count first checks
+    that every column is in CPU memory through a Python wrapper per column: more work than the rest of a small
+    table's statistics setting.) Only in between is the table counted.
+    """
+    if chunks is not None:
+        scale, total = sample.scale, 0
+        for chunk in chunks:
+            size = chunk.get_total_buffer_size()
+            if size * scale > FOOTER_READ_BYTES:
+                return True  # the table holds at least this column's buffers
+            total += size
+        if total * scale <= FOOTER_READ_BYTES:
+            return False  # the table holds at most every column's
+    return _held_bytes(sample) > FOOTER_READ_BYTES
 
 
 def _statistics_note(held: float) -> tuple[str, ...]:
@@ -70,12 +94,14 @@ def _model_plan(
     *,
     writer: str = "pyarrow",
     facts: SchemaFacts | None = None,
+    chunks: Sequence[pa.Array] | None = None,
 ) -> EncodingPlan:
     """The plan of the model's ``columns``, its notes (``notes``, then the profile, how it was chosen and why
-    statistics are dropped, if they are) made when first read: a rewrite reads none."""
-    held = _held_bytes(sample)
+    statistics are dropped, if they are) made when first read: a rewrite reads none. ``chunks``: the sample
+    table's columns, each its one chunk, when the caller has them (see :func:`statistics_kept`)."""
+    statistics = statistics_kept(sample, chunks)
     made_notes = functools.partial(_model_notes, notes, profile, sample.total_rows, sample.rows, len(columns),
-                                   config.trial_factor, held)
+                                   config.trial_factor, None if statistics else sample)
     return EncodingPlan.made(
         columns=columns, objective=config.objective, rows=sample.total_rows,
         sample_rows=sample.rows,
@@ -83,17 +109,18 @@ def _model_plan(
         notes=made_notes,
         readers=profile.name,
         store_schema=facts.store_schema if facts is not None else needs_arrow_schema(sample.table.schema, int96=int96),
-        max_rows_per_page=MAX_ROWS_PER_PAGE, statistics=held > FOOTER_READ_BYTES, writer=writer,
+        max_rows_per_page=MAX_ROWS_PER_PAGE, statistics=statistics, writer=writer,
     )
 
 
 def _model_notes(
     notes: Notes, profile: ReaderProfile, total_rows: int, sample_rows: int, leaves: int, trial_factor: int,
-    held: float,
+    unkept: Sample | None,
 ) -> tuple[str, ...]:
-    """A model plan's notes (:func:`_model_plan`)."""
+    """A model plan's notes (:func:`_model_plan`); ``unkept``: the sample, when statistics are not written (its
+    table counted for the note's figure)."""
     return ((notes() if callable(notes) else notes) + (_profile_note(profile), _how(total_rows, sample_rows, leaves, trial_factor))
-            + _statistics_note(held))
+            + (_statistics_note(_held_bytes(unkept)) if unkept is not None else ()))
 
 
 def _rule_choice(
@@ -138,13 +165,15 @@ def plan_by_rules(
     int96: bool,
     *,
     facts: SchemaFacts | None = None,
+    chunks: Sequence[pa.Array] | None = None,
 ) -> EncodingPlan:
     """A plan from the cost model: statistics alone (no trial encodes, no size estimates).
 
     Each column also gets the model's choice under ``latest``: where the profile turned it away, the column
     names the readers that did (``constrained_by``) and its reason what ``latest`` would write instead.
     ``facts`` are those of the sample's schema, when the caller has them (:func:`~.schema.schema_facts`).
-    ``notes`` (the caller's, first in the plan's) may be a callable: they are made when first read.
+    ``notes`` (the caller's, first in the plan's) may be a callable: they are made when first read. ``chunks``:
+    the sample table's columns, each its one chunk, when the caller has them (:func:`statistics_kept`).
     """
     choices = []
     rows = sample.total_rows
@@ -154,7 +183,7 @@ def plan_by_rules(
         # the reason's text is made when first read (a rewrite reads none)
         reason = functools.partial(_rule_reason, leaf, st, profile, rows)
         choices.append(ColumnChoice.modelled(leaf, choice.pick.candidate, reason, choice.refused_by))
-    return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96, facts=facts)
+    return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96, facts=facts, chunks=chunks)
 
 
 class _Reasons:

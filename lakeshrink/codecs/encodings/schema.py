@@ -216,6 +216,9 @@ def leaf_arrays(
         simple = names is not None and _one_leaf_per_column(leaves, names)
     if simple:
         # one leaf per column: the columns themselves
+        chunks = single_chunks(table)
+        if chunks is not None:
+            return dict(zip([leaf.path for leaf in leaves], chunks))
         return {leaf.path: column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
                 for leaf, column in zip(leaves, table.columns)}
     out: dict[str, pa.Array | None] = {}
@@ -233,6 +236,17 @@ def leaf_arrays(
         for leaf, arr in zip(group, arrays):
             out[leaf.path] = arr
     return out
+
+
+def single_chunks(table: pa.Table) -> list[pa.Array] | None:
+    """Each column of ``table`` as its one chunk (the table's own arrays, not copies), or ``None`` when a column
+    has several chunks or none."""
+    chunks = []
+    for column in table.columns:
+        if column.num_chunks != 1:
+            return None
+        chunks.append(column.chunk(0))
+    return chunks
 
 
 def _one_leaf_per_column(leaves: tuple[LeafColumn, ...], names: tuple[str, ...]) -> bool:
