@@ -353,8 +353,12 @@ def test_a_plan_made_directly_equals_the_constructed_one_and_is_checked():
         EncodingPlan.made(columns=(column, column))
     with pytest.raises(InputError, match="sorting column"):
         EncodingPlan.made(columns=(column,), sorting_columns=(SortKey("b"),))
-    with pytest.raises(TypeError, match="no field"):
+    with pytest.raises(TypeError, match="no field row$"):
         EncodingPlan.made(columns=(column,), row=3)
+    with pytest.raises(TypeError, match="no field row, sample$"):
+        EncodingPlan.made(sample=1, row=3)
+    with pytest.raises(TypeError, match="needs its columns"):
+        EncodingPlan.made(rows=3)
 
 
 def test_a_model_plans_profile_note_is_made_once_per_profile():

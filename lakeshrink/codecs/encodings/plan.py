@@ -247,8 +247,8 @@ class EncodingPlan:
         """``EncodingPlan(**fields_)``, checked by the same :meth:`__post_init__`, with the fields put in place
         directly: the frozen dataclass's ``__init__`` sets each of 16 through ``object.__setattr__``, a cost
         paid by every advice."""
-        unknown = fields_.keys() - _PLAN_DEFAULTS.keys() - {"columns"}
-        if unknown or "columns" not in fields_:
+        if not fields_.keys() <= _PLAN_FIELDS or "columns" not in fields_:  # (a comparison: no set made)
+            unknown = fields_.keys() - _PLAN_FIELDS
             raise TypeError(f"EncodingPlan has no field {', '.join(sorted(unknown))}" if unknown
                             else "EncodingPlan needs its columns")
         plan = object.__new__(cls)
@@ -443,6 +443,7 @@ class EncodingPlan:
 _PLAN_DEFAULTS: dict[str, Any] = {f.name: f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
                                   for f in fields(EncodingPlan) if f.name != "columns"}
 """Every field of :class:`EncodingPlan` but its columns, with its default (for :meth:`EncodingPlan.made`)."""
+_PLAN_FIELDS = frozenset(_PLAN_DEFAULTS) | {"columns"}
 
 
 _COLUMN_TYPES: dict[str, tuple[type, ...]] = {
