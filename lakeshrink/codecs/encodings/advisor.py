@@ -61,8 +61,8 @@ from lakeshrink.codecs.encodings.schema import (
     leaf_columns,
     needs_arrow_schema,
     schema_facts,
+    column_arrays,
     schema_memo,
-    single_chunks,
     sortable_columns,
 )
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
@@ -282,12 +282,12 @@ def _model_sampling(sampling: SampleConfig) -> SampleConfig:
 
 def sample_stats(
     sample: Sample, leaves: tuple[LeafColumn, ...], full_distinct: Mapping[str, int | None] | None = None,
-    *, facts: SchemaFacts | None = None, chunks: list[pa.Array] | None = None,
+    *, facts: SchemaFacts | None = None, columns: list[pa.Array] | None = None,
 ) -> dict[str, ColumnStats]:
     """Statistics of every leaf of the sample (:func:`~lakeshrink.codecs.encodings.stats.column_stats`);
-    ``facts`` are those of the sample's schema, when the caller has them; ``chunks``, each column's one chunk
-    when the caller has them and each column is its own leaf (:func:`~.schema.single_chunks`)."""
-    arrays = (dict(zip([leaf.path for leaf in leaves], chunks)) if chunks is not None
+    ``facts`` are those of the sample's schema, when the caller has them; ``columns``, each column as one array
+    when the caller has them and each column is its own leaf (:func:`~.schema.column_arrays`)."""
+    arrays = (dict(zip([leaf.path for leaf in leaves], columns)) if columns is not None
               else leaf_arrays(sample.table, leaves, facts=facts))
     full = full_distinct or {}
     return {leaf.path: column_stats(arrays[leaf.path], full_distinct=full.get(leaf.path)) for leaf in leaves}
@@ -589,10 +589,11 @@ def _by_model(
     same sample and statistics, without asking again what the caller knows: the model, the profile, no whole
     column's distinct counts), remembered under ``key`` when a later advice could make every figure of it
     again."""
-    # each column's one chunk, when each is its own leaf: the statistics' arrays, and what the statistics
-    # setting counts the bytes of (model_plan.statistics_kept)
-    chunks = single_chunks(sample.table) if facts is not None and facts.one_leaf_per_column else None
-    stats = _model_stats(sample, leaves, facts, chunks)
+    # each column as one array, when each is its own leaf: the statistics' arrays, and, when they are the table's
+    # own chunks, what the statistics setting counts the bytes of (model_plan.statistics_kept)
+    columns, own = column_arrays(sample.table) if facts is not None and facts.one_leaf_per_column else (None, False)
+    chunks = columns if own else None
+    stats = _model_stats(sample, leaves, facts, columns)
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted and whole:
         sorting = found = _find_sorted(table, sample.table, leaves, stats, facts)
@@ -651,12 +652,12 @@ def _reuse(
 
 def _model_stats(
     sample: Sample, leaves: tuple[LeafColumn, ...], facts: SchemaFacts | None = None,
-    chunks: list[pa.Array] | None = None,
+    columns: list[pa.Array] | None = None,
 ) -> dict[str, ColumnStats]:
     """The statistics the cost model chooses from (:func:`advise_sample`): the sample's, with distinct counts of
     the whole table estimated from it when it is a part (``facts``: of the sample's schema, when at hand;
-    ``chunks``: see :func:`sample_stats`)."""
-    stats = sample_stats(sample, leaves, facts=facts, chunks=chunks)
+    ``columns``: see :func:`sample_stats`)."""
+    stats = sample_stats(sample, leaves, facts=facts, columns=columns)
     if sample.rows < sample.total_rows:
         stats = {p: st if st.full_distinct is not None else st.with_full_distinct(functools.partial(st.chao1, sample.total_rows))
                  for p, st in stats.items()}

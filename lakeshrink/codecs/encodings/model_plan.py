@@ -48,7 +48,8 @@ def _held_bytes(sample: Sample) -> float:
 def statistics_kept(sample: Sample, chunks: Sequence[pa.Array] | None = None) -> bool:
     """Whether to write statistics (:func:`statistics_setting`, without its note).
 
-    ``chunks``, when given, are the sample table's columns, each its one chunk (its own arrays, not copies). Their
+    ``chunks``, when given, are the sample table's columns, each its one chunk (its own arrays, not copies:
+    :func:`~.schema.column_arrays`). Their
     buffers are then counted column by column first: the table's count (``Table.get_total_buffer_size``) counts a
     buffer two columns share once, so it lies between the largest column's and the sum of all, and a largest
     column past :data:`FOOTER_READ_BYTES`, or a sum within it, decides without it. (The table's count first checks

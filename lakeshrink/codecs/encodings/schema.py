@@ -216,11 +216,7 @@ def leaf_arrays(
         simple = names is not None and _one_leaf_per_column(leaves, names)
     if simple:
         # one leaf per column: the columns themselves
-        chunks = single_chunks(table)
-        if chunks is not None:
-            return dict(zip([leaf.path for leaf in leaves], chunks))
-        return {leaf.path: column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-                for leaf, column in zip(leaves, table.columns)}
+        return dict(zip([leaf.path for leaf in leaves], column_arrays(table)[0]))
     out: dict[str, pa.Array | None] = {}
     by_top: dict[str, list[LeafColumn]] = {}
     for leaf in leaves:
@@ -238,15 +234,17 @@ def leaf_arrays(
     return out
 
 
-def single_chunks(table: pa.Table) -> list[pa.Array] | None:
-    """Each column of ``table`` as its one chunk (the table's own arrays, not copies), or ``None`` when a column
-    has several chunks or none."""
-    chunks = []
+def column_arrays(table: pa.Table) -> tuple[list[pa.Array], bool]:
+    """Each column of ``table`` as one array (its one chunk, or its chunks combined: a copy), and whether each
+    was its one chunk (the table's own arrays, whose buffers are the table's)."""
+    arrays, own = [], True
     for column in table.columns:
-        if column.num_chunks != 1:
-            return None
-        chunks.append(column.chunk(0))
-    return chunks
+        if column.num_chunks == 1:
+            arrays.append(column.chunk(0))
+        else:
+            arrays.append(column.combine_chunks())
+            own = False
+    return arrays, own
 
 
 def _one_leaf_per_column(leaves: tuple[LeafColumn, ...], names: tuple[str, ...]) -> bool:
