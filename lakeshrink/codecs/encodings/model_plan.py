@@ -49,10 +49,10 @@ def statistics_kept(sample: Sample, chunks: Sequence[pa.Array] | None = None) ->
     """Whether to write statistics (:func:`statistics_setting`, without its note).
 
     ``chunks``, when given, are the sample table's columns, each its one chunk (its own arrays, not copies:
-    :func:`~.schema.column_arrays`). Their
-    buffers are then counted column by column first: the table's count (``Table.get_total_buffer_size``) counts a
-    buffer two columns share once, so it lies between the largest column's and the sum of all, and a largest
-    column past :data:`FOOTER_READ_BYTES`, or a sum within it, decides without it. (The table's count first checks
+    :func:`~.schema.column_arrays`). Their buffers are then counted column by column first: the table's count
+    (``Table.get_total_buffer_size``) counts a buffer two columns share once, so it lies between the largest
+    column's and the sum of all, and a largest column past :data:`FOOTER_READ_BYTES`, or a sum within it,
+    decides without it. (The table's count first checks
     that every column is in CPU memory through a Python wrapper per column: more work than the rest of a small
     table's statistics setting.) Only in between is the table counted, as the one record batch it is.
     """
@@ -126,7 +126,8 @@ def _model_notes(
 ) -> tuple[str, ...]:
     """A model plan's notes (:func:`_model_plan`); ``unkept``: the sample, when statistics are not written (its
     table counted for the note's figure)."""
-    return ((notes() if callable(notes) else notes) + (_profile_note(profile), _how(total_rows, sample_rows, leaves, trial_factor))
+    first = notes() if callable(notes) else notes
+    return (first + (_profile_note(profile), _how(total_rows, sample_rows, leaves, trial_factor))
             + (_statistics_note(_held_bytes(unkept)) if unkept is not None else ()))
 
 
