@@ -57,11 +57,11 @@ from lakeshrink.codecs.encodings.sample import MIN_WIDE_ROWS, Sample, SampleConf
 from lakeshrink.codecs.encodings.schema import (
     LeafColumn,
     SchemaFacts,
+    column_arrays,
     leaf_arrays,
     leaf_columns,
     needs_arrow_schema,
     schema_facts,
-    column_arrays,
     schema_memo,
     sortable_columns,
 )
