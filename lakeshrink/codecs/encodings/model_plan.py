@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from lakeshrink.codecs.encodings.candidates import Candidate
@@ -26,6 +26,8 @@ from lakeshrink.codecs.encodings.trial import MAX_ROWS_PER_PAGE
 from lakeshrink.units import human_bytes
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from lakeshrink.codecs.encodings.advisor import AdvisorConfig
 
 FOOTER_READ_BYTES = 64 * 1024  # Arrow's Parquet reader fetches a file's last 64 KiB to find the footer
@@ -34,15 +36,58 @@ FOOTER_READ_BYTES = 64 * 1024  # Arrow's Parquet reader fetches a file's last 64
 
 def statistics_setting(sample: Sample) -> tuple[bool, tuple[str, ...]]:
     """Whether to write statistics, and a note when not: they cannot save a read of a file that small."""
-    held = sample.table.get_total_buffer_size() * sample.scale  # the sample is contiguous: its buffers are its size
+    held = _held_bytes(sample)
+    return held > FOOTER_READ_BYTES, _statistics_note(held)
+
+
+def _held_bytes(sample: Sample) -> float:
+    """Bytes the whole table holds in memory (the sample is contiguous: its buffers are its size)."""
+    return sample.table.get_total_buffer_size() * sample.scale
+
+
+def statistics_kept(sample: Sample, chunks: Sequence[pa.Array] | None = None) -> bool:
+    """Whether to write statistics (:func:`statistics_setting`, without its note).
+
+    ``chunks``, when given, are the sample table's columns, each its one chunk (its own arrays, not copies:
+    :func:`~.schema.column_arrays`). Their buffers are then counted column by column first: the table's count
+    (``Table.get_total_buffer_size``) counts a buffer two columns share once, so it lies between the largest
+    column's and the sum of all, and a largest column past :data:`FOOTER_READ_BYTES`, or a sum within it,
+    decides without it. (The table's count first checks
+    that every column is in CPU memory through a Python wrapper per column: more work than the rest of a small
+    table's statistics setting.) Only in between is the table counted, as the one record batch it is.
+    """
+    if chunks is not None:
+        scale, total = sample.scale, 0
+        for chunk in chunks:
+            size = chunk.get_total_buffer_size()
+            if size * scale > FOOTER_READ_BYTES:
+                return True  # the table holds at least this column's buffers
+            total += size
+        if total * scale <= FOOTER_READ_BYTES:
+            return False  # the table holds at most every column's
+        # in between: the table's own count. Each column being its one chunk, the table is one record batch of
+        # those very arrays (Arrow's TableBatchReader slices nothing then), counted the same way, without the
+        # table's check of every column
+        batches = sample.table.to_batches()
+        if len(batches) == 1:
+            return batches[0].get_total_buffer_size() * scale > FOOTER_READ_BYTES
+    return _held_bytes(sample) > FOOTER_READ_BYTES
+
+
+def _statistics_note(held: float) -> tuple[str, ...]:
+    """The note of :func:`statistics_setting` for a table holding ``held`` bytes (none when statistics are kept)."""
     if held > FOOTER_READ_BYTES:
-        return True, ()
-    return False, (f"no statistics: the table holds {human_bytes(int(held))} in memory, "
-                   f"less than the {_FOOTER_READ} a reader fetches to find the footer, so they could "
-                   "not save a read (page headers and footer would carry each column's bounds twice)",)
+        return ()
+    return (f"no statistics: the table holds {human_bytes(int(held))} in memory, "
+            f"less than the {_FOOTER_READ} a reader fetches to find the footer, so they could "
+            "not save a read (page headers and footer would carry each column's bounds twice)",)
 
 
 _FOOTER_READ = human_bytes(FOOTER_READ_BYTES)
+
+
+Notes = tuple[str, ...] | Callable[[], tuple[str, ...]]
+"""A plan's notes, or a zero-argument callable that makes them when first read."""
 
 
 def _model_plan(
@@ -51,23 +96,39 @@ def _model_plan(
     profile: ReaderProfile,
     config: AdvisorConfig,
     sorting: tuple[SortKey, ...],
-    notes: tuple[str, ...],
+    notes: Notes,
     int96: bool,
     *,
-    how: str,
     writer: str = "pyarrow",
     facts: SchemaFacts | None = None,
+    chunks: Sequence[pa.Array] | None = None,
 ) -> EncodingPlan:
-    statistics, stats_note = statistics_setting(sample)
+    """The plan of the model's ``columns``, its notes (``notes``, then the profile, how it was chosen and why
+    statistics are dropped, if they are) made when first read: a rewrite reads none. ``chunks``: the sample
+    table's columns, each its one chunk, when the caller has them (see :func:`statistics_kept`)."""
+    statistics = statistics_kept(sample, chunks)
+    made_notes = functools.partial(_model_notes, notes, profile, sample.total_rows, sample.rows, len(columns),
+                                   config.trial_factor, None if statistics else sample)
     return EncodingPlan.made(
         columns=columns, objective=config.objective, rows=sample.total_rows,
         sample_rows=sample.rows,
         data_page_size=1024 * 1024, sorting_columns=sorting, int96_timestamps=int96,
-        notes=notes + (_profile_note(profile), how) + stats_note,
+        notes=made_notes,
         readers=profile.name,
         store_schema=facts.store_schema if facts is not None else needs_arrow_schema(sample.table.schema, int96=int96),
         max_rows_per_page=MAX_ROWS_PER_PAGE, statistics=statistics, writer=writer,
     )
+
+
+def _model_notes(
+    notes: Notes, profile: ReaderProfile, total_rows: int, sample_rows: int, leaves: int, trial_factor: int,
+    unkept: Sample | None,
+) -> tuple[str, ...]:
+    """A model plan's notes (:func:`_model_plan`); ``unkept``: the sample, when statistics are not written (its
+    table counted for the note's figure)."""
+    first = notes() if callable(notes) else notes
+    return (first + (_profile_note(profile), _how(total_rows, sample_rows, leaves, trial_factor))
+            + (_statistics_note(_held_bytes(unkept)) if unkept is not None else ()))
 
 
 def _rule_choice(
@@ -95,9 +156,9 @@ def _profile_note(profile: ReaderProfile) -> str:
     return note  # type: ignore[return-value]
 
 
-def _how(sample: Sample, leaves: int, config: AdvisorConfig) -> str:
-    return (f"{sample.total_rows:,} rows x {leaves} columns: chosen by the cost model from column statistics "
-            f"(of {sample.rows:,} rows), without trial encodes (on a table under {config.trial_factor}x its sample "
+def _how(total_rows: int, sample_rows: int, leaves: int, trial_factor: int) -> str:
+    return (f"{total_rows:,} rows x {leaves} columns: chosen by the cost model from column statistics "
+            f"(of {sample_rows:,} rows), without trial encodes (on a table under {trial_factor}x its sample "
             "they would cost more than a few % of the rewrite)")
 
 
@@ -108,16 +169,19 @@ def plan_by_rules(
     profile: ReaderProfile,
     config: AdvisorConfig,
     sorting: tuple[SortKey, ...],
-    notes: tuple[str, ...],
+    notes: Notes,
     int96: bool,
     *,
     facts: SchemaFacts | None = None,
+    chunks: Sequence[pa.Array] | None = None,
 ) -> EncodingPlan:
     """A plan from the cost model: statistics alone (no trial encodes, no size estimates).
 
     Each column also gets the model's choice under ``latest``: where the profile turned it away, the column
     names the readers that did (``constrained_by``) and its reason what ``latest`` would write instead.
     ``facts`` are those of the sample's schema, when the caller has them (:func:`~.schema.schema_facts`).
+    ``notes`` (the caller's, first in the plan's) may be a callable: they are made when first read. ``chunks``:
+    the sample table's columns, each its one chunk, when the caller has them (:func:`statistics_kept`).
     """
     choices = []
     rows = sample.total_rows
@@ -127,8 +191,7 @@ def plan_by_rules(
         # the reason's text is made when first read (a rewrite reads none)
         reason = functools.partial(_rule_reason, leaf, st, profile, rows)
         choices.append(ColumnChoice.modelled(leaf, choice.pick.candidate, reason, choice.refused_by))
-    return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96,
-                       how=_how(sample, len(leaves), config), facts=facts)
+    return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96, facts=facts, chunks=chunks)
 
 
 class _Reasons:
@@ -170,7 +233,7 @@ def plan_from_decision(
     profile: ReaderProfile,
     config: AdvisorConfig,
     sorting: tuple[SortKey, ...],
-    notes: tuple[str, ...],
+    notes: Notes,
     int96: bool,
     stats_of: Callable[[Sample, tuple[LeafColumn, ...]], Mapping[str, ColumnStats]],
     *,
@@ -187,5 +250,4 @@ def plan_from_decision(
     reasons = _Reasons(decision, sample, leaves, profile, stats_of)
     columns = tuple(ColumnChoice.modelled(leaf, candidate, functools.partial(reasons.of, leaf.path), who)
                     for leaf, (candidate, who) in zip(leaves, decision.columns))
-    return _model_plan(columns, sample, profile, config, sorting, notes, int96, how=_how(sample, len(leaves), config),
-                       writer=decision.writer, facts=facts)
+    return _model_plan(columns, sample, profile, config, sorting, notes, int96, writer=decision.writer, facts=facts)

@@ -43,7 +43,7 @@ import functools
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,9 @@ class EncodingPlan:
         statistics: write min/max/null-count statistics (``False`` only for tables so small that a reader's
             first read of the footer fetches the whole file, where statistics cannot save a read; table
             formats always keep them).
+
+    ``notes`` may be given as a zero-argument callable that makes them when first read (the cost model's plans:
+    a rewrite reads none); equality, hashing, JSON, ``replace`` and pickling read the field, so they see the text.
     """
 
     columns: tuple[ColumnChoice, ...]
@@ -206,13 +209,16 @@ class EncodingPlan:
     data_page_version: str = "1.0"
     sorting_columns: tuple[SortKey, ...] = ()
     int96_timestamps: bool = False
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = LazyField((), tuple)  # type: ignore[assignment]
     overhead_bytes: int = 0
     readers: str = "latest"
     store_schema: bool = True
     writer: str = "pyarrow"
     max_rows_per_page: int | None = None
     statistics: bool = True
+
+    def __getstate__(self) -> dict[str, Any]:
+        return resolved_state(self, "notes")  # the text, not the callable that makes it
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -241,14 +247,15 @@ class EncodingPlan:
         """``EncodingPlan(**fields_)``, checked by the same :meth:`__post_init__`, with the fields put in place
         directly: the frozen dataclass's ``__init__`` sets each of 16 through ``object.__setattr__``, a cost
         paid by every advice."""
-        unknown = fields_.keys() - _PLAN_DEFAULTS.keys() - {"columns"}
-        if unknown or "columns" not in fields_:
+        if not fields_.keys() <= _PLAN_FIELDS or "columns" not in fields_:  # (a comparison: no set made)
+            unknown = fields_.keys() - _PLAN_FIELDS
             raise TypeError(f"EncodingPlan has no field {', '.join(sorted(unknown))}" if unknown
                             else "EncodingPlan needs its columns")
         plan = object.__new__(cls)
         state = plan.__dict__
         state.update(_PLAN_DEFAULTS)
         state.update(fields_)
+        state["_notes_value"] = state.pop("notes")  # (the lazy field's slot)
         plan.__post_init__()
         return plan
 
@@ -436,6 +443,7 @@ class EncodingPlan:
 _PLAN_DEFAULTS: dict[str, Any] = {f.name: f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
                                   for f in fields(EncodingPlan) if f.name != "columns"}
 """Every field of :class:`EncodingPlan` but its columns, with its default (for :meth:`EncodingPlan.made`)."""
+_PLAN_FIELDS = frozenset(_PLAN_DEFAULTS) | {"columns"}
 
 
 _COLUMN_TYPES: dict[str, tuple[type, ...]] = {

@@ -168,15 +168,17 @@ def model_choice(
     """What the model wants for ``leaf`` and its :class:`Choice` within ``profile`` (worked out once per wanted
     settings, physical type and profile)."""
     wanted = _wanted(leaf, stats, total_rows)
-    key = (tuple((d, e) for d, e, _ in wanted), leaf.physical_type)
-    choices = profile.memo.setdefault("rules.choice", {})
+    key = (wanted, leaf.physical_type)  # (each rule's wanted settings are one constant: hashed, not rebuilt)
+    choices = profile.memo.get("rules.choice")
+    if choices is None:
+        choices = profile.memo["rules.choice"] = {}
     found = choices.get(key)
     if found is None:
-        pick = _pick(key[0], leaf.physical_type, profile)
+        pick = _pick(tuple((d, e) for d, e, _ in wanted), leaf.physical_type, profile)
         if not profile.readers:
             found = Choice(pick, None, ())
         else:
-            latest = _pick(key[0], leaf.physical_type, resolve_profile(LATEST))
+            latest = _pick(tuple((d, e) for d, e, _ in wanted), leaf.physical_type, resolve_profile(LATEST))
             who = (profile.candidate_refused_by(latest.candidate, leaf.physical_type)
                    if latest.candidate != pick.candidate else ())
             found = Choice(pick, latest, who)

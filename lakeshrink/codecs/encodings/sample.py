@@ -17,6 +17,11 @@ import pyarrow as pa
 from lakeshrink.errors import InputError
 
 
+MIN_WIDE_ROWS = 1_024
+"""However many columns a table has, its sample (:meth:`SampleConfig.target_rows`) holds at least this many rows
+(or the whole table); ``max_cells`` only cuts it down to this."""
+
+
 @dataclass(frozen=True)
 class SampleConfig:
     """How much of a table the advisor looks at.
@@ -49,7 +54,7 @@ class SampleConfig:
     def target_rows(self, num_rows: int, num_leaves: int = 1) -> int:
         """How many rows to sample from a table of ``num_rows`` rows and ``num_leaves`` leaf columns."""
         target = int(min(max(num_rows * self.fraction, self.min_rows), self.max_rows))
-        by_cells = max(1_024, self.max_cells // max(1, num_leaves))
+        by_cells = max(MIN_WIDE_ROWS, self.max_cells // max(1, num_leaves))
         return min(num_rows, target, by_cells)
 
 

@@ -216,8 +216,7 @@ def leaf_arrays(
         simple = names is not None and _one_leaf_per_column(leaves, names)
     if simple:
         # one leaf per column: the columns themselves
-        return {leaf.path: column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-                for leaf, column in zip(leaves, table.columns)}
+        return dict(zip([leaf.path for leaf in leaves], column_arrays(table)[0]))
     out: dict[str, pa.Array | None] = {}
     by_top: dict[str, list[LeafColumn]] = {}
     for leaf in leaves:
@@ -233,6 +232,19 @@ def leaf_arrays(
         for leaf, arr in zip(group, arrays):
             out[leaf.path] = arr
     return out
+
+
+def column_arrays(table: pa.Table) -> tuple[list[pa.Array], bool]:
+    """Each column of ``table`` as one array (its one chunk, or its chunks combined: a copy), and whether each
+    was its one chunk (the table's own arrays, whose buffers are the table's)."""
+    arrays, own = [], True
+    for column in table.columns:
+        if column.num_chunks == 1:
+            arrays.append(column.chunk(0))
+        else:
+            arrays.append(column.combine_chunks())
+            own = False
+    return arrays, own
 
 
 def _one_leaf_per_column(leaves: tuple[LeafColumn, ...], names: tuple[str, ...]) -> bool:
