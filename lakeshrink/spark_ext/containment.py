@@ -40,11 +40,11 @@ import polars as pl
 import pyarrow as pa
 
 from lakeshrink.containment.scan.compare import TypesMode
-from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of, decide, pieces
+from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of
 from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, resolve_root, table_at
 from lakeshrink.containment.scan.verify import (
-    BUCKET_ROWS, VerifyOutcome, VerifyPlan, colset_groups, table_rows, verdicts_from, verify_local,
+    BUCKET_ROWS, DECIDE_ROWS, VerifyOutcome, VerifyPlan, colset_groups, decided, table_rows, verdicts_from, verify_local,
 )
 from lakeshrink.containment.scan.fused import without_sketches
 from lakeshrink.errors import TableError
@@ -54,7 +54,6 @@ from lakeshrink.spark_ext.session import parallelism
 ROWS_PER_PARTITION = 4_000_000  # fingerprint rows plus joined child rows one decide task holds
 PACK_ROWS = 1 << 20  # fingerprint rows per packed Spark row at most
 READ_ROWS = 1 << 20  # about the most fingerprint rows of one table a reader task holds at once
-DECIDE_ROWS = 1 << 18  # about the most fingerprint rows a decide task joins at once (its joins grow with them)
 _PACKED = "bucket int, table int, ok boolean, blob binary"
 _PACKED_SCHEMA = pa.schema([("bucket", pa.int32()), ("table", pa.int32()), ("ok", pa.bool_()), ("blob", pa.binary())])
 _TOTALS = "pair int, distinct long, rows long, missing long, over long"
@@ -155,8 +154,8 @@ def _decider(pair_rows: pa.Table) -> Any:
             rows = pa.concat_tables(parts)
             del parts
             pairs = pl.from_arrow(pair_rows)
-            for piece in pieces(rows, DECIDE_ROWS):
-                yield from decide(piece, pairs).to_batches()
+            for totals in decided(rows, pairs, DECIDE_ROWS):
+                yield from totals.to_batches()
 
     return lambda batches: released(run(batches))
 
