@@ -79,3 +79,12 @@ def test_map_tasks_send_results_in_bounded_batches_and_release_memory(monkeypatc
     assert released == [True]
     assert spark_engine._unpickled(batches, 7) == [bytes(60) + bytes([i]) for i in range(7)]
     assert batches == []  # each batch released once unpickled
+
+
+def test_many_items_make_small_tasks():
+    """Spark holds a task's results whole in the driver's JVM: many items are cut into tasks of TASK_ITEMS."""
+    from lakeshrink.spark_ext.engine import TASK_ITEMS, task_count
+
+    assert task_count(3, 2) == 3
+    assert task_count(57, 2) == 4
+    assert task_count(10_000, 2) == -(-10_000 // TASK_ITEMS) > 100

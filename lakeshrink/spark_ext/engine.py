@@ -4,8 +4,8 @@ Everything here uses only what Spark Connect offers too (DataFrames, ``mapInArro
 ``sparkContext``, no RDDs, no broadcast variables, no JVM access. So one engine serves a classic session
 (spark-submit, ``local[*]``) and a Connect session (Databricks serverless and shared clusters, ``sc://`` URLs).
 
-:meth:`SparkEngine.map` cuts the items into a few tasks per core (round robin) and runs them as one stage of one
-job: ``spark.range(tasks).mapInArrow``, each task unpickling its items, applying the function and returning
+:meth:`SparkEngine.map` cuts the items into a few tasks per core, or tasks of :data:`TASK_ITEMS` items when
+there are many (round robin; :func:`task_count`), and runs them as one stage of one job: ``spark.range(tasks).mapInArrow``, each task unpickling its items, applying the function and returning
 pickled results; the driver puts them back in input order. The pickled items travel inside the task's function
 (Spark broadcasts a large one) up to :data:`CLOSURE_BYTES` in all; more than that become a DataFrame of
 (index, pickled item) rows repartitioned over the tasks (a shuffle). Either way, one Spark job per call. The
@@ -35,7 +35,8 @@ SPARK_PORTS: Mapping[str, str] = {
     "encodings.rewrite": "lakeshrink.spark_ext.encodings:SparkRewriter",
     "logs.compress": "lakeshrink.spark_ext.logs:SparkCompressor",
 }
-TASKS_PER_CORE = 2  # map() cuts its items into this many tasks per core (bounded by the number of items)
+TASKS_PER_CORE = 2  # map() cuts its items into this many tasks per core (bounded by the number of items)...
+TASK_ITEMS = 64  # ...or more tasks, of this many items, when there are many items (see SparkEngine.map)
 CLOSURE_BYTES = 8 << 20  # map() ships pickled items inside the tasks' function up to this many bytes in all
 BATCH_BYTES = 4 << 20  # a map() task sends its pickled results on in batches of about this many bytes
 _ITEMS = pa.schema([("i", pa.int64()), ("item", pa.binary())])
@@ -102,6 +103,14 @@ def _unpickled(batches: list[pa.RecordBatch], count: int) -> list[Any]:
     return results
 
 
+def task_count(items: int, cores: int) -> int:
+    """How many tasks :meth:`SparkEngine.map` cuts ``items`` into: :data:`TASKS_PER_CORE` per core, or tasks of
+    :data:`TASK_ITEMS` items when that makes more. Spark collects each task's results whole in the driver's JVM
+    (``collectAsArrowToPython`` keeps each partition's Arrow batches as one array), so a task's results must be
+    small: with 4 tasks for 10,000 tables, stage 3's results grew the driver JVM to 2.75 GB."""
+    return min(items, max(cores * TASKS_PER_CORE, -(-items // TASK_ITEMS)))
+
+
 class SparkEngine(Engine):
     """Runs lakeshrink's core on Spark (classic or Spark Connect).
 
@@ -134,7 +143,7 @@ class SparkEngine(Engine):
         if not items:
             return []
         payloads = [pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL) for item in items]
-        tasks = min(len(items), parallelism(self.spark) * TASKS_PER_CORE)
+        tasks = task_count(len(items), parallelism(self.spark))
         if sum(len(p) for p in payloads) <= CLOSURE_BYTES:
             numbered = list(enumerate(payloads))
             chunks = [numbered[t::tasks] for t in range(tasks)]
