@@ -51,7 +51,7 @@ STAGE_FUNCTIONS = {"schema": "_stage_schema", "minmax": "_stage_minmax", "sketch
 OTHER_PHASES = {"save-cache": "_save_cache", "result": "_result"}  # after stage 4: their peak memory is reported too
 
 
-def _spark_session():
+def _spark_session(driver_memory: str = "2g"):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), os.environ.get("PYTHONPATH")) if p)
     from lakeshrink.spark_ext.session import get_spark_session
@@ -59,7 +59,7 @@ def _spark_session():
     spark = get_spark_session(
         "local[2]",
         app_name="lakeshrink-containment-benchmark",
-        conf={"spark.ui.enabled": "true", "spark.ui.port": "4077", "spark.driver.memory": "2g", "spark.sql.shuffle.partitions": "4"},
+        conf={"spark.ui.enabled": "true", "spark.ui.port": "4077", "spark.driver.memory": driver_memory, "spark.sql.shuffle.partitions": "4"},
     )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -140,6 +140,7 @@ def _engine_run(lake, engine_name: str, *, types: str, work: Path, memory: TreeM
                 "name": s.name, "pairs_in": s.pairs_in, "pairs_out": s.pairs_out, "seconds": s.seconds,
                 "footer_bytes": s.footer_bytes, "data_bytes": s.data_bytes, "cache_bytes": s.cache_bytes,
                 "shuffle_bytes": shuffle, "peak_memory_bytes": memory.peaks.get(s.name),
+                "peak_memory_by_kind": memory.kinds.get(s.name),
                 "bytes_vs_lake": round(s.bytes_read / lake.bytes, 4) if lake.bytes else None,
             }
         )
@@ -237,14 +238,15 @@ def print_table(rows: list[dict]) -> None:
             print(f"{'':>6} brute force: {r['brute_force_seconds']} s at load {r['brute_force_load_average_1_5_15']}")
     print()
     print(f"{'scale':>6} {'engine':>6} {'stage':>7} {'pairs in':>10} {'pairs out':>10} {'seconds':>8} {'lake MB':>8} "
-          f"{'fp MB':>7} {'shuffle MB':>10} {'peak MB':>8}")
+          f"{'fp MB':>7} {'shuffle MB':>10} {'peak MB':>8}  peaks by kind, MB")
     for r in rows:
         for e in r["engines"]:
             for s in e["stages"]:
                 print(
                     f"{r['scale']:>6g} {e['engine']:>6} {s['name']:>7} {s['pairs_in']:>10} {s['pairs_out']:>10} {s['seconds']:>8.2f} "
                     f"{_mb(s['footer_bytes'] + s['data_bytes']):>8} {_mb(s['cache_bytes']):>7} {_mb(s['shuffle_bytes']):>10} "
-                    f"{_mb(s['peak_memory_bytes']):>8}"
+                    f"{_mb(s['peak_memory_bytes']):>8}  "
+                    + " ".join(f"{k} {_mb(v)}" for k, v in (s.get("peak_memory_by_kind") or {}).items())
                 )
 
 
@@ -255,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--types", choices=("exact", "compatible"), default="exact")
     parser.add_argument("--engines", default="local", help="comma-separated: local, spark (local[2])")
+    parser.add_argument("--driver-memory", default="2g", help="Spark's driver memory (its JVM heap: local[2] runs in the driver)")
     parser.add_argument("--rescan", action="store_true", help="also time a re-scan after one table changed")
     parser.add_argument("--work", type=Path, default=HERE / ".cache" / "containment")
     parser.add_argument("--reuse-lake", action="store_true",
@@ -263,11 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-warmup", dest="warmup", action="store_false",
                         help="with spark: do not scan the bundled lake first (the first scan of a session starts its Python workers)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "containment.json")
-    parser.add_argument("--memory-timeline", type=Path, help="write 'seconds rss_mb phase' to this file every 5 s")
+    parser.add_argument("--memory-timeline", type=Path, help="write 'seconds rss_mb phase' and the MB of driver, JVM, workers and anonymous memory to this file every 5 s")
     args = parser.parse_args(argv)
     engines = [e for e in args.engines.split(",") if e]
     memory = TreeMemory(timeline=args.memory_timeline)
-    spark = _spark_session() if "spark" in engines else None
+    spark = _spark_session(args.driver_memory) if "spark" in engines else None
     if spark is not None and args.warmup:
         from lakeshrink.engine import get_engine
         from lakeshrink.sample_data import bundled_dir

@@ -28,6 +28,7 @@ import shutil
 import socket
 import stat
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -269,6 +270,32 @@ def atomic_file(target: str | os.PathLike[str], *, mode: int | None = None) -> I
         fsync_file(tmp)
         os.replace(tmp, resolve_target(target))
         fsync_dir(target.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+CACHE_TMP_SUFFIX = ".tmp"  # the suffix of cache_file's temporary files (a cache may sweep its own)
+
+
+@contextmanager
+def cache_file(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary sibling of ``target`` to write; on success it replaces ``target`` by a rename, so no
+    reader sees it half-written. For caches only: not fsynced and no sweep of stale temporaries (one directory
+    listing per file is quadratic in a cache of many files), so a file lost or torn by a crash must fail its
+    own seal or checksums and be rebuilt. A block that deletes the temporary file leaves ``target`` as it was
+    (e.g. when what it wrote equals what is there).
+
+    Example:
+        >>> with cache_file(cache / "edges.parquet") as tmp:   # doctest: +SKIP
+        ...     pq.write_table(edges, tmp)
+    """
+    target = Path(target)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{CACHE_TMP_SUFFIX}")
+    try:
+        yield tmp
+        if tmp.exists():
+            os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -20,6 +20,7 @@ from lakeshrink.containment.scan.fingerprints import (
     column_hashes,
     decide,
     fingerprint_table,
+    pieces,
     row_fingerprints,
 )
 from lakeshrink.containment.rowhash import table_checksum, value_hashes
@@ -111,12 +112,35 @@ def test_decide_gives_set_and_multiset_verdicts_and_partitions_add_up(rng):
     assert any(v[2] == 0 for v in whole.values()) and any(v[2] > 0 for v in whole.values())
 
 
+def test_decided_in_pieces_adds_up_to_the_whole_partition(rng):
+    """A Spark decide task joins its partition a piece at a time (:func:`pieces`): each fingerprint group must
+    stay whole in one piece, or a child's row would be counted missing from a parent holding it."""
+    cols = ("a", "b")
+    tables = {i: pa.table({"a": rng.integers(0, 40, 300), "b": rng.choice(["x", "y", None], 300).tolist()}) for i in range(6)}
+    pairs = [(c, p) for c in tables for p in tables if c != p]
+    pair_rows = pa.table(
+        {"pair": range(len(pairs)), "colset": [0] * len(pairs), "child": [c for c, _ in pairs], "parent": [p for _, p in pairs]},
+        schema=PAIRS_SCHEMA,
+    )
+    rows = _rows(tables, cols)
+    whole = add_totals([decide(rows, pair_rows)])
+    cut = list(pieces(rows, 40))
+    assert len(cut) >= 8 and max(p.num_rows for p in cut) < rows.num_rows / 3
+    assert sum(p.num_rows for p in cut) == rows.num_rows
+    groups = [set(zip(p.column("colset").to_pylist(), p.column("hi").to_pylist(), p.column("lo").to_pylist())) for p in cut]
+    assert sum(len(g) for g in groups) == len(set().union(*groups))  # no group in two pieces
+    assert add_totals(decide(p, pair_rows) for p in cut) == whole
+    assert list(pieces(rows, rows.num_rows)) == [rows]
+
+
 def test_spilled_verification_equals_in_memory_and_brute_force(tmp_path, monkeypatch):
     from benchmarks.lakegen import brute_force, generate_lake
 
     lake = generate_lake(tmp_path / "lake", scale=0.2, seed=5, max_rows=600)
     in_memory = scan_lake(lake.root)
     assert in_memory.stages[-1].shuffle_bytes == 0
+    monkeypatch.setattr(verify, "DECIDE_ROWS", 16)  # partitions joined in pieces
+    assert scan_lake(lake.root).edges == in_memory.edges
     monkeypatch.setattr(verify, "BUCKET_ROWS", 50)
     spilled = scan_lake(lake.root)
     assert spilled.stages[-1].shuffle_bytes > 0  # the rows went through the spill files

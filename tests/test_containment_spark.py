@@ -191,3 +191,40 @@ def test_shuffle_buckets_land_one_per_partition(spark):
         frame = spark.createDataFrame([(b, label) for b, label in enumerate(labels)], "b int, bucket int")
         placed = frame.repartition(n, "bucket").select("b", F.spark_partition_id().alias("p")).collect()
         assert sorted((r["b"], r["p"]) for r in placed) == [(b, b) for b in range(n)]
+
+
+def test_shuffle_reads_a_table_in_groups_and_decides_in_pieces(tmp_path, spark_engine, monkeypatch):
+    """The one-shuffle path with its memory bounds at test size: a parent of many differently-shaped children
+    read one column set at a time (``READ_ROWS``), each partition joined in pieces (``DECIDE_ROWS``); the
+    edges are the local engine's."""
+    import numpy as np
+
+    from lakeshrink.containment.scan import run as scan_mod
+    from lakeshrink.containment.scan.verify import colset_groups
+    from lakeshrink.spark_ext import containment as spark_containment
+
+    rng = np.random.default_rng(4)
+    parent = pa.table({c: rng.integers(0, 6, 300) for c in "abcd"})
+    pq.write_table(parent, tmp_path / "parent.parquet")
+    for cols in ("a", "ab", "bc", "cd", "abc", "bd"):
+        pq.write_table(parent.slice(0, 120).select(list(cols)), tmp_path / f"child_{cols}.parquet")
+    pq.write_table(pa.table({"a": [99, 1], "b": [1, 1]}), tmp_path / "stranger.parquet")
+    pq.write_table(pa.concat_tables([parent.slice(0, 5)] * 40).select(["c", "d"]), tmp_path / "repeats.parquet")
+    monkeypatch.setattr(spark_containment, "BUCKET_ROWS", 0)
+    monkeypatch.setattr(spark_containment, "READ_ROWS", 1)
+    monkeypatch.setattr(spark_containment, "DECIDE_ROWS", 8)
+    real, groups = scan_mod._verify, []
+
+    def seen(run, plan):
+        groups.append(len(colset_groups(plan, "parent.parquet", 1)))
+        return real(run, plan)
+
+    monkeypatch.setattr(scan_mod, "_verify", seen)
+    remote = scan_lake(tmp_path, engine=spark_engine)
+    assert groups and groups[0] > 3  # the parent was read a column set at a time
+    local = scan_lake(tmp_path)
+    assert remote.edges == local.edges
+    found = {(e.child, e.parent): e for e in remote.edges}
+    assert {f"child_{c}.parquet" for c in ("a", "ab", "bc", "cd", "abc", "bd")} <= {c for c, p in found if p == "parent.parquet"}
+    assert not found[("repeats.parquet", "parent.parquet")].multiset_contained
+    assert ("stranger.parquet", "parent.parquet") not in found

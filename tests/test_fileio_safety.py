@@ -195,3 +195,22 @@ def test_files_and_directories_are_fsynced_before_rename(tmp_path, monkeypatch):
     with fileio.atomic_file(tmp_path / "f") as tmp:
         tmp.write_text("x")
     assert any(".f.lakeshrink-tmp-" in s for s in synced) and str(tmp_path) in synced
+
+
+def test_cache_file_replaces_on_success_and_leaves_the_target_otherwise(tmp_path):
+    from lakeshrink.fileio import CACHE_TMP_SUFFIX, cache_file
+
+    target = tmp_path / "edges.parquet"
+    target.write_text("old")
+    with cache_file(target) as tmp:
+        tmp.write_text("new")
+        assert target.read_text() == "old"  # nobody sees the new file before it is whole
+    assert target.read_text() == "new"
+    with pytest.raises(RuntimeError), cache_file(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("disk on fire")
+    with cache_file(target) as tmp:  # the block found its file equal to the target's and dropped it
+        tmp.write_text("same")
+        tmp.unlink()
+    assert target.read_text() == "new"
+    assert not list(tmp_path.glob(f"*{CACHE_TMP_SUFFIX}"))

@@ -58,3 +58,33 @@ def test_map_of_large_items_goes_through_a_dataframe(spark, monkeypatch):
     items = [bytes([i]) * 100 for i in range(30)]
     assert get_engine("spark", spark=spark).map(len, items) == [100] * 30
     assert get_engine("spark", spark=spark).map(_square, list(range(7))) == [x * x for x in range(7)]
+
+
+def test_map_tasks_send_results_in_bounded_batches_and_release_memory(monkeypatch):
+    """A map() task sends its pickled results on in batches of about BATCH_BYTES (stage 3 on the 10,000-table
+    lake made gigabytes of results), frees its memory when it ends, and the driver unpickles batch by batch."""
+    import pickle
+
+    import pyarrow as pa
+
+    from lakeshrink.spark_ext import engine as spark_engine
+
+    released = []
+    monkeypatch.setattr(spark_engine, "release_memory", lambda: released.append(True))
+    monkeypatch.setattr(spark_engine, "BATCH_BYTES", 100)
+    items = [(i, pickle.dumps(bytes(60) + bytes([i]))) for i in range(7)]
+    task = spark_engine._apply_chunks(lambda b: b, [items[:5], items[5:]])  # results of ~75 pickled bytes
+    batches = list(task(iter([pa.record_batch([pa.array([0, 1])], names=["c"])])))
+    assert [b.num_rows for b in batches] == [2, 2, 1, 2]  # 2 results pass 100 bytes; each chunk ends a batch
+    assert released == [True]
+    assert spark_engine._unpickled(batches, 7) == [bytes(60) + bytes([i]) for i in range(7)]
+    assert batches == []  # each batch released once unpickled
+
+
+def test_many_items_make_small_tasks():
+    """Spark holds a task's results whole in the driver's JVM: many items are cut into tasks of TASK_ITEMS."""
+    from lakeshrink.spark_ext.engine import TASK_ITEMS, task_count
+
+    assert task_count(3, 2) == 3
+    assert task_count(57, 2) == 4
+    assert task_count(10_000, 2) == -(-10_000 // TASK_ITEMS) > 100

@@ -36,19 +36,24 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 
 from lakeshrink.containment.scan.compare import TypesMode
-from lakeshrink.containment.scan.fingerprints import ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of, decide
+from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of
 from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, resolve_root, table_at
-from lakeshrink.containment.scan.verify import BUCKET_ROWS, VerifyOutcome, VerifyPlan, table_rows, verdicts_from, verify_local
+from lakeshrink.containment.scan.verify import (
+    BUCKET_ROWS, DECIDE_ROWS, VerifyOutcome, VerifyPlan, colset_groups, decided, table_rows, verdicts_from, verify_local,
+)
 from lakeshrink.containment.scan.fused import without_sketches
 from lakeshrink.errors import TableError
+from lakeshrink.spark_ext.engine import released
 from lakeshrink.spark_ext.session import parallelism
 
 ROWS_PER_PARTITION = 4_000_000  # fingerprint rows plus joined child rows one decide task holds
 PACK_ROWS = 1 << 20  # fingerprint rows per packed Spark row at most
+READ_ROWS = 1 << 20  # about the most fingerprint rows of one table a reader task holds at once
 _PACKED = "bucket int, table int, ok boolean, blob binary"
 _PACKED_SCHEMA = pa.schema([("bucket", pa.int32()), ("table", pa.int32()), ("ok", pa.bool_()), ("blob", pa.binary())])
 _TOTALS = "pair int, distinct long, rows long, missing long, over long"
@@ -73,6 +78,14 @@ def _slim(plan: VerifyPlan) -> VerifyPlan:
     return replace(plan, reads={table: (task, without_sketches(result)) for table, (task, result) in plan.reads.items()})
 
 
+def reader_plan(plan: VerifyPlan) -> VerifyPlan:
+    """What a reader task needs of the plan: tables, column sets and fingerprint files, without the pairs.
+    The pairs (as :class:`Pair` objects, twice over with the pairs asked about) were most of the plan: on the
+    10,000-table lake, 2 million of each, unpickled by every Python worker and held by the JVM as the tasks'
+    broadcast function."""
+    return replace(_slim(plan), pairs=(), originals=(), pair_rows=PAIRS_SCHEMA.empty_table())
+
+
 def _pack(rows: pa.Table) -> bytes:
     """Fingerprint rows as one Arrow IPC stream (a Spark binary value)."""
     sink = pa.BufferOutputStream()
@@ -81,59 +94,70 @@ def _pack(rows: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _unpack(blob: bytes) -> pa.Table:
-    return pa.ipc.open_stream(pa.py_buffer(blob)).read_all()
+def _unpack(blob: pa.Buffer | bytes) -> pa.Table:
+    return pa.ipc.open_stream(blob if isinstance(blob, pa.Buffer) else pa.py_buffer(blob)).read_all()
 
 
 def _reader(plan: VerifyPlan, bits: int) -> Any:
     """Each table's fingerprint rows, cut into the ``2**bits`` buckets of :func:`bucket_of` (whole fingerprint
     groups), one packed Spark row per (table, bucket, slice of at most :data:`PACK_ROWS` rows): the shuffle moves a
     few large rows instead of one row per fingerprint, so Spark's per-row costs (row conversion, Arrow transfer
-    between the JVM and Python) do not grow with the fingerprints."""
+    between the JVM and Python) do not grow with the fingerprints. A table is read a group of column sets at a
+    time (about :data:`READ_ROWS` rows; :func:`~lakeshrink.containment.scan.verify.colset_groups`), each group
+    sent on as soon as it is packed. ``plan`` is a :func:`reader_plan`."""
     tables = plan.tables
     labels = partition_labels(1 << bits)  # bucket b goes to partition b
+
+    def packed(i: int, rows: pa.Table) -> pa.RecordBatch:
+        buckets = bucket_of(rows.column("hi").to_numpy(), bits)
+        order = np.argsort(buckets, kind="stable")
+        rows, buckets = rows.take(pa.array(order)), buckets[order]
+        edges = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1], True])
+        out: dict[str, list[Any]] = {"bucket": [], "table": [], "ok": [], "blob": []}
+        for start, stop in zip(edges[:-1], edges[1:]):
+            for at in range(int(start), int(stop), PACK_ROWS):
+                out["bucket"].append(labels[int(buckets[start])])
+                out["table"].append(i)
+                out["ok"].append(True)
+                out["blob"].append(_pack(rows.slice(at, min(PACK_ROWS, int(stop) - at))))
+        return pa.RecordBatch.from_pydict(out, schema=_PACKED_SCHEMA)
 
     def read(batches: Any) -> Any:
         for batch in batches:
             for i in batch.column(0).to_pylist():
-                try:
-                    rows, _ = table_rows(plan, tables[i])
-                except Exception:  # noqa: BLE001 - the driver finds out why (see verify_spark)
-                    yield pa.RecordBatch.from_pydict({"bucket": [0], "table": [i], "ok": [False], "blob": [b""]}, schema=_PACKED_SCHEMA)
-                    continue
-                if not rows.num_rows:
-                    continue
-                buckets = bucket_of(rows.column("hi").to_numpy(), bits)
-                order = np.argsort(buckets, kind="stable")
-                rows, buckets = rows.take(pa.array(order)), buckets[order]
-                edges = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1], True])
-                out = {"bucket": [], "table": [], "ok": [], "blob": []}
-                for start, stop in zip(edges[:-1], edges[1:]):
-                    for at in range(int(start), int(stop), PACK_ROWS):
-                        out["bucket"].append(labels[int(buckets[start])])
-                        out["table"].append(i)
-                        out["ok"].append(True)
-                        out["blob"].append(_pack(rows.slice(at, min(PACK_ROWS, int(stop) - at))))
-                yield pa.RecordBatch.from_pydict(out, schema=_PACKED_SCHEMA)
+                for group in colset_groups(plan, tables[i], READ_ROWS):
+                    try:
+                        rows = table_rows(plan, tables[i], group)[0]
+                    except Exception:  # noqa: BLE001 - the driver finds out why (see verify_spark) and drops the table's pairs
+                        yield pa.RecordBatch.from_pydict({"bucket": [0], "table": [i], "ok": [False], "blob": [b""]}, schema=_PACKED_SCHEMA)
+                        break
+                    if rows.num_rows:
+                        yield packed(i, rows)
+                    del rows
 
-    return read
+    return lambda batches: released(read(batches))
 
 
 def _decider(pair_rows: pa.Table) -> Any:
     def run(batches: Any) -> Any:
         parts, failed = [], []
-        for b in batches:
-            for ok, table, blob in zip(b.column("ok").to_pylist(), b.column("table").to_pylist(), b.column("blob").to_pylist()):
-                if ok:
-                    parts.append(_unpack(blob))
+        for b in batches:  # the blobs are read in place (zero-copy), not copied out as Python bytes
+            ok, table, blob = b.column("ok"), b.column("table"), b.column("blob")
+            for k in range(b.num_rows):
+                if ok[k].as_py():
+                    parts.append(_unpack(blob[k].as_buffer()))
                 else:
-                    failed.append(table)
+                    failed.append(table[k].as_py())
         for table in failed:  # reported as a pseudo-pair -1 - table
             yield pa.RecordBatch.from_pydict({"pair": [-1 - table], "distinct": [0], "rows": [0], "missing": [0], "over": [0]}, schema=TOTALS_SCHEMA)
         if parts:
-            yield from decide(pa.concat_tables(parts), pair_rows).to_batches()
+            rows = pa.concat_tables(parts)
+            del parts
+            pairs = pl.from_arrow(pair_rows)
+            for totals in decided(rows, pairs, DECIDE_ROWS):
+                yield from totals.to_batches()
 
-    return run
+    return lambda batches: released(run(batches))
 
 
 def _whole(plan: VerifyPlan, workers: int) -> Any:
@@ -196,16 +220,15 @@ def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
 
     if not plan.pairs:
         return VerifyOutcome(())
-    slim = _slim(plan)
     work = plan.fingerprint_rows + plan.joined_rows
     if work <= BUCKET_ROWS:  # the local engine's one in-memory partition: one task, as there, no shuffle
-        out = spark.range(0, 1, 1, 1).mapInArrow(_whole(slim, parallelism(spark)), "outcome binary").toArrow()
+        out = spark.range(0, 1, 1, 1).mapInArrow(_whole(_slim(plan), parallelism(spark)), "outcome binary").toArrow()
         return pickle.loads(out.column("outcome")[0].as_py())
     n_tables = len(plan.tables)
     width = max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))
     needed = -(-work // ROWS_PER_PARTITION)
     bits = max(0, (max(needed, parallelism(spark)) - 1).bit_length())
-    packed = spark.range(0, n_tables, 1, min(n_tables, width)).mapInArrow(_reader(slim, bits), _PACKED)
+    packed = spark.range(0, n_tables, 1, min(n_tables, width)).mapInArrow(_reader(reader_plan(plan), bits), _PACKED)
     totals = (
         packed.repartition(1 << bits, "bucket")
         .mapInArrow(_decider(plan.pair_rows), _TOTALS)
@@ -213,7 +236,9 @@ def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
         .agg(*[F.sum(c).alias(c) for c in ("distinct", "rows", "missing", "over")])
         .toArrow()
     )
-    found = {r["pair"]: (r["distinct"], r["rows"], r["missing"], r["over"]) for r in totals.to_pylist()}
+    # column by column: a dict per row (to_pylist) was 2 million dicts on the 10,000-table lake
+    found = dict(zip(totals.column("pair").to_pylist(), zip(*(totals.column(c).to_pylist() for c in ("distinct", "rows", "missing", "over")))))
+    del totals
     failed: dict[str, str] = {}
     for pair in [p for p in found if p < 0]:
         table = plan.tables[-1 - pair]

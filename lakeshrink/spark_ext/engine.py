@@ -4,8 +4,8 @@ Everything here uses only what Spark Connect offers too (DataFrames, ``mapInArro
 ``sparkContext``, no RDDs, no broadcast variables, no JVM access. So one engine serves a classic session
 (spark-submit, ``local[*]``) and a Connect session (Databricks serverless and shared clusters, ``sc://`` URLs).
 
-:meth:`SparkEngine.map` cuts the items into a few tasks per core (round robin) and runs them as one stage of one
-job: ``spark.range(tasks).mapInArrow``, each task unpickling its items, applying the function and returning
+:meth:`SparkEngine.map` cuts the items into a few tasks per core, or tasks of :data:`TASK_ITEMS` items when
+there are many (round robin; :func:`task_count`), and runs them as one stage of one job: ``spark.range(tasks).mapInArrow``, each task unpickling its items, applying the function and returning
 pickled results; the driver puts them back in input order. The pickled items travel inside the task's function
 (Spark broadcasts a large one) up to :data:`CLOSURE_BYTES` in all; more than that become a DataFrame of
 (index, pickled item) rows repartitioned over the tasks (a shuffle). Either way, one Spark job per call. The
@@ -21,6 +21,7 @@ from typing import Any, ClassVar, TypeVar
 import pyarrow as pa
 
 from lakeshrink.engine import Engine
+from lakeshrink.memory import release_memory
 from lakeshrink.spark_ext.session import active_session, get_spark_session, import_pyspark, is_connect, parallelism, setting
 
 T = TypeVar("T")
@@ -34,21 +35,49 @@ SPARK_PORTS: Mapping[str, str] = {
     "encodings.rewrite": "lakeshrink.spark_ext.encodings:SparkRewriter",
     "logs.compress": "lakeshrink.spark_ext.logs:SparkCompressor",
 }
-TASKS_PER_CORE = 2  # map() cuts its items into this many tasks per core (bounded by the number of items)
+TASKS_PER_CORE = 2  # map() cuts its items into this many tasks per core (bounded by the number of items)...
+TASK_ITEMS = 64  # ...or more tasks, of this many items, when there are many items (see SparkEngine.map)
 CLOSURE_BYTES = 8 << 20  # map() ships pickled items inside the tasks' function up to this many bytes in all
+BATCH_BYTES = 4 << 20  # a map() task sends its pickled results on in batches of about this many bytes
 _ITEMS = pa.schema([("i", pa.int64()), ("item", pa.binary())])
 _RESULTS = pa.schema([("i", pa.int64()), ("result", pa.binary())])
+
+
+def released(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """A task's output batches; when the task ends, the memory it freed goes back to the system. Spark reuses
+    its Python workers, which otherwise keep the peak of every task they ran (in pyarrow's pool and glibc's
+    heap): on the 10,000-table lake, gigabytes held by idle workers."""
+    try:
+        yield from batches
+    finally:
+        pa.default_memory_pool().release_unused()
+        release_memory()
+
+
+def _batched(pairs: Iterator[tuple[int, Any]], fn: Callable[[Any], Any]) -> Iterator[pa.RecordBatch]:
+    """``fn`` of each pickled item, pickled, sent on in batches of about :data:`BATCH_BYTES` (never a whole
+    task's results at once: on the 10,000-table lake, stage 3's results are gigabytes)."""
+    index: list[int] = []
+    results: list[bytes] = []
+    size = 0
+    for i, item in pairs:
+        result = pickle.dumps(fn(pickle.loads(item)), protocol=pickle.HIGHEST_PROTOCOL)
+        index.append(i)
+        results.append(result)
+        size += len(result)
+        if size >= BATCH_BYTES:
+            yield pa.RecordBatch.from_arrays([pa.array(index, pa.int64()), pa.array(results, pa.binary())], schema=_RESULTS)
+            index, results, size = [], [], 0
+    if index:
+        yield pa.RecordBatch.from_arrays([pa.array(index, pa.int64()), pa.array(results, pa.binary())], schema=_RESULTS)
 
 
 def _apply(fn: Callable[[Any], Any]) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            index = batch.column(0)
-            results = [pickle.dumps(fn(pickle.loads(item)), protocol=pickle.HIGHEST_PROTOCOL)
-                       for item in batch.column(1).to_pylist()]
-            yield pa.RecordBatch.from_arrays([index, pa.array(results, pa.binary())], schema=_RESULTS)
+            yield from _batched(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()), fn)
 
-    return run
+    return lambda batches: released(run(batches))
 
 
 def _apply_chunks(fn: Callable[[Any], Any], chunks: list[list[tuple[int, bytes]]]) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
@@ -57,11 +86,29 @@ def _apply_chunks(fn: Callable[[Any], Any], chunks: list[list[tuple[int, bytes]]
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for chunk in batch.column(0).to_pylist():
-                index = [i for i, _ in chunks[chunk]]
-                results = [pickle.dumps(fn(pickle.loads(item)), protocol=pickle.HIGHEST_PROTOCOL) for _, item in chunks[chunk]]
-                yield pa.RecordBatch.from_arrays([pa.array(index, pa.int64()), pa.array(results, pa.binary())], schema=_RESULTS)
+                yield from _batched(iter(chunks[chunk]), fn)
 
-    return run
+    return lambda batches: released(run(batches))
+
+
+def _unpickled(batches: list[pa.RecordBatch], count: int) -> list[Any]:
+    """The results of :meth:`SparkEngine.map` in input order. ``batches`` is emptied as it goes, each batch
+    released once unpickled: the pickled and the unpickled results are never all held at once."""
+    results: list[Any] = [None] * count
+    while batches:
+        batch = batches.pop()
+        for i, blob in zip(batch.column(0).to_pylist(), batch.column(1)):
+            results[i] = pickle.loads(blob.as_buffer())
+        batch = blob = None
+    return results
+
+
+def task_count(items: int, cores: int) -> int:
+    """How many tasks :meth:`SparkEngine.map` cuts ``items`` into: :data:`TASKS_PER_CORE` per core, or tasks of
+    :data:`TASK_ITEMS` items when that makes more. Spark collects each task's results whole in the driver's JVM
+    (``collectAsArrowToPython`` keeps each partition's Arrow batches as one array), so a task's results must be
+    small: with 4 tasks for 10,000 tables, stage 3's results grew the driver JVM to 2.75 GB."""
+    return min(items, max(cores * TASKS_PER_CORE, -(-items // TASK_ITEMS)))
 
 
 class SparkEngine(Engine):
@@ -96,20 +143,17 @@ class SparkEngine(Engine):
         if not items:
             return []
         payloads = [pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL) for item in items]
-        tasks = min(len(items), parallelism(self.spark) * TASKS_PER_CORE)
+        tasks = task_count(len(items), parallelism(self.spark))
         if sum(len(p) for p in payloads) <= CLOSURE_BYTES:
             numbered = list(enumerate(payloads))
             chunks = [numbered[t::tasks] for t in range(tasks)]
             frame = self.spark.range(0, tasks, 1, tasks)
-            out = frame.mapInArrow(_apply_chunks(fn, chunks), "i long, result binary").toArrow()
+            out = frame.mapInArrow(_apply_chunks(fn, chunks), "i long, result binary")
         else:
             frame = self.spark.createDataFrame(pa.table([pa.array(range(len(items)), pa.int64()), pa.array(payloads, pa.binary())],
                                                         schema=_ITEMS))
-            out = frame.repartition(tasks).mapInArrow(_apply(fn), "i long, result binary").toArrow()
-        order = out.column("i").to_pylist()
-        results = out.column("result").to_pylist()
-        by_index = dict(zip(order, results))
-        return [pickle.loads(by_index[i]) for i in range(len(items))]
+            out = frame.repartition(tasks).mapInArrow(_apply(fn), "i long, result binary")
+        return _unpickled(out.toArrow().to_batches(), len(items))
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "connect": self.connect, "master": setting(self.spark, "spark.master"),

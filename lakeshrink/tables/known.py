@@ -30,13 +30,13 @@ import hashlib
 import json
 import os
 import posixpath
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pyarrow.fs as pafs
 
 from lakeshrink.errors import CorruptArchive
+from lakeshrink.fileio import cache_file
 from lakeshrink.sealed import read_sealed, seal
 from lakeshrink.tables.refs import DataFile, TableRef
 
@@ -110,11 +110,6 @@ class KnownTables:
             return
         doc = seal(KNOWN_KIND, KNOWN_VERSION, {"tables": self._seen})
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-        try:
+        with cache_file(self.path) as tmp:
             tmp.write_text(json.dumps(doc, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
         self._loaded = dict(self._seen)

@@ -30,7 +30,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -378,6 +378,24 @@ def decide(rows: pa.Table | pl.DataFrame, pairs: pa.Table | pl.DataFrame) -> pa.
         pl.col("over").fill_null(0),
     )
     return out.to_arrow().cast(TOTALS_SCHEMA)
+
+
+def pieces(rows: pa.Table, most: int) -> Iterator[pa.Table]:
+    """``rows`` (:data:`ROWS_SCHEMA`) in pieces of about ``most`` rows, each holding whole fingerprint groups, for
+    :func:`decide` to join one at a time: its memory then follows the piece, not the partition. Cut by the low
+    bits of ``lo`` (a partition's rows share the top bits of ``hi``, :func:`bucket_of`), which spread evenly."""
+    if rows.num_rows <= most:
+        yield rows
+        return
+    bits = (-(-rows.num_rows // most) - 1).bit_length()
+    piece = (rows.column("lo").to_numpy() & np.uint64((1 << bits) - 1)).astype(np.int64)
+    order = np.argsort(piece, kind="stable")
+    cuts = np.searchsorted(piece[order], np.arange((1 << bits) + 1))
+    rows = rows.take(pa.array(order))
+    del piece, order
+    for start, stop in zip(cuts[:-1], cuts[1:]):
+        if stop > start:
+            yield rows.slice(int(start), int(stop - start))
 
 
 def add_totals(parts: Iterable[pa.Table]) -> dict[int, tuple[int, int, int, int]]:

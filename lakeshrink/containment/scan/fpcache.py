@@ -34,7 +34,6 @@ import hashlib
 import json
 import os
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +49,7 @@ from lakeshrink.containment.lake import DataFile, TableRef
 from lakeshrink.sealed import read_sealed, seal, unseal
 from lakeshrink.containment.scan.sketches import HASHER, Sketch
 from lakeshrink.errors import CorruptArchive
+from lakeshrink.fileio import CACHE_TMP_SUFFIX, cache_file
 
 CACHE_VERSION = 3  # 2: footer entries and the edge list as compact JSON text; 3: the edges in Parquet beside a sealed index
 FP_KIND = "lakeshrink.containment.fingerprints"
@@ -58,7 +58,6 @@ FOOTERS_FILE = "footers.json"
 KNOWN_TABLES_FILE = "known-tables.json"  # discovery's Delta and Iceberg tables (:mod:`lakeshrink.tables.known`)
 EDGES_KIND = "lakeshrink.containment.edge-cache"
 _META_KEY = b"lakeshrink.fingerprints"
-_TMP_SUFFIX = ".tmp"
 
 
 _REF_FIELDS = dataclasses.fields(TableRef)
@@ -142,15 +141,9 @@ class ScanCache:
         # a cache file: written to a temporary name and renamed (never seen half-written), but not fsynced and
         # without fileio's stale-temporary sweep of the directory (one listing per file is quadratic in the
         # tables): a file lost or torn by a crash fails its metadata seal or page checksums and is rebuilt
-        tmp = Path(f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}")
-        try:
-            with pq.ParquetWriter(tmp, data.schema, write_page_checksum=True, store_schema=False, **options) as writer:
-                writer.write_table(data, row_group_size=1 << 20)
-                writer.add_key_value_metadata(meta)  # not the Arrow schema's metadata: that would be stored twice
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with cache_file(path) as tmp, pq.ParquetWriter(tmp, data.schema, write_page_checksum=True, store_schema=False, **options) as writer:
+            writer.write_table(data, row_group_size=1 << 20)
+            writer.add_key_value_metadata(meta)  # not the Arrow schema's metadata: that would be stored twice
         return CachedFingerprints(path, fp.colsets, data.num_rows, table_rows, fp.distinct, fp.column_sketches, fp.row_sketches,
                                   os.path.getsize(path), fp.layout, columns, fp.digest)
 
@@ -178,7 +171,7 @@ class ScanCache:
             if path.stem not in keep:
                 path.unlink(missing_ok=True)
         old = time.time() - 86_400
-        for path in (self.root / "fp").glob(f"*{_TMP_SUFFIX}"):
+        for path in (self.root / "fp").glob(f"*{CACHE_TMP_SUFFIX}"):
             with contextlib.suppress(OSError):
                 if path.stat().st_mtime < old:
                     path.unlink()
@@ -283,17 +276,14 @@ class ScanCache:
         order = np.lexsort([table.column(i).combine_chunks().indices.to_numpy() for i in (2, 1, 0)])
         table = table.take(pa.array(order))
         index, data = self._edge_paths(types)
-        tmp = data.with_name(f"{data.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}")
-        try:
+        with cache_file(data) as tmp:  # once renamed, the index still names the old file's digest: a crash then only loses the cache
             pq.write_table(table, tmp, compression="zstd", write_page_checksum=True, store_schema=False)
             digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
-            if self._edges_loaded.get(types) == (set(states), digest):
-                tmp.unlink()
-                return
-            os.replace(tmp, data)  # the index still names the old file's digest: a crash now only loses the cache
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            unchanged = self._edges_loaded.get(types) == (set(states), digest)
+            if unchanged:
+                tmp.unlink()  # the file there is this one: left as it is
+        if unchanged:
+            return
         body = {"hasher": HASHER, "types": types, "states": states, "rows": table.num_rows, "data_sha256": digest}
         _write_cache_doc(index, EDGES_KIND, body)
         self._edges_loaded[types] = (set(states), digest)
@@ -303,13 +293,8 @@ def _write_cache_doc(path: Path, kind: str, body: dict[str, Any]) -> None:
     """A sealed cache document written to a temporary name and renamed, not fsynced (as the fingerprint files:
     one lost or torn by a crash fails its seal and is rebuilt; two fsyncs cost more than the re-scan's work)."""
     doc = seal(kind, CACHE_VERSION, body)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}")
-    try:
+    with cache_file(path) as tmp:
         tmp.write_text(json.dumps(doc, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 _EDGES_SCHEMA = pa.schema([
