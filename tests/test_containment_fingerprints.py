@@ -84,17 +84,23 @@ def _rows(tables: dict[int, pa.Table], cols: tuple[str, ...]) -> pa.Table:
     return pa.concat_tables(parts).select(ROWS_SCHEMA.names).cast(ROWS_SCHEMA)
 
 
+def _all_pairs(tables: dict[int, pa.Table]) -> tuple[list[tuple[int, int]], pa.Table]:
+    """Every ordered pair of ``tables`` on column set 0, and its :data:`PAIRS_SCHEMA` rows."""
+    pairs = [(c, p) for c in tables for p in tables if c != p]
+    pair_rows = pa.table(
+        {"pair": range(len(pairs)), "colset": [0] * len(pairs), "child": [c for c, _ in pairs], "parent": [p for _, p in pairs]},
+        schema=PAIRS_SCHEMA,
+    )
+    return pairs, pair_rows
+
+
 def test_decide_gives_set_and_multiset_verdicts_and_partitions_add_up(rng):
     cols = ("a", "b")
     tables = {}
     for i in range(8):
         n = int(rng.integers(0, 60))
         tables[i] = pa.table({"a": rng.integers(0, 5, n), "b": rng.choice(["x", "y", None], n).tolist()})
-    pairs = [(c, p) for c in tables for p in tables if c != p]
-    pair_rows = pa.table(
-        {"pair": range(len(pairs)), "colset": [0] * len(pairs), "child": [c for c, _ in pairs], "parent": [p for _, p in pairs]},
-        schema=PAIRS_SCHEMA,
-    )
+    pairs, pair_rows = _all_pairs(tables)
     rows = _rows(tables, cols)
     whole = add_totals([decide(rows, pair_rows)])
     buckets = bucket_of(rows.column("hi").to_numpy(), 3)
@@ -117,11 +123,7 @@ def test_decided_in_pieces_adds_up_to_the_whole_partition(rng):
     stay whole in one piece, or a child's row would be counted missing from a parent holding it."""
     cols = ("a", "b")
     tables = {i: pa.table({"a": rng.integers(0, 40, 300), "b": rng.choice(["x", "y", None], 300).tolist()}) for i in range(6)}
-    pairs = [(c, p) for c in tables for p in tables if c != p]
-    pair_rows = pa.table(
-        {"pair": range(len(pairs)), "colset": [0] * len(pairs), "child": [c for c, _ in pairs], "parent": [p for _, p in pairs]},
-        schema=PAIRS_SCHEMA,
-    )
+    _, pair_rows = _all_pairs(tables)
     rows = _rows(tables, cols)
     whole = add_totals([decide(rows, pair_rows)])
     cut = list(pieces(rows, 40))

@@ -107,7 +107,7 @@ def task_count(items: int, cores: int) -> int:
     """How many tasks :meth:`SparkEngine.map` cuts ``items`` into: :data:`TASKS_PER_CORE` per core, or tasks of
     :data:`TASK_ITEMS` items when that makes more. Spark collects each task's results whole in the driver's JVM
     (``collectAsArrowToPython`` keeps each partition's Arrow batches as one array), so a task's results must be
-    small: with 4 tasks for 10,000 tables, stage 3's results grew the driver JVM to 2.75 GB."""
+    small: with 4 tasks for 10,000 tables, stage 3's results grew the driver JVM to 3.0 GiB."""
     return min(items, max(cores * TASKS_PER_CORE, -(-items // TASK_ITEMS)))
 
 
