@@ -5,8 +5,9 @@ Everything here uses only what Spark Connect offers too (DataFrames, ``mapInArro
 (spark-submit, ``local[*]``) and a Connect session (Databricks serverless and shared clusters, ``sc://`` URLs).
 
 :meth:`SparkEngine.map` cuts the items into a few tasks per core, or tasks of :data:`TASK_ITEMS` items when
-there are many (round robin; :func:`task_count`), and runs them as one stage of one job: ``spark.range(tasks).mapInArrow``, each task unpickling its items, applying the function and returning
-pickled results; the driver puts them back in input order. The pickled items travel inside the task's function
+there are many (round robin; :func:`task_count`), and runs them as one stage of one job:
+``spark.range(tasks).mapInArrow``, each task unpickling its items, applying the function and returning pickled
+results; the driver puts them back in input order. The pickled items travel inside the task's function
 (Spark broadcasts a large one) up to :data:`CLOSURE_BYTES` in all; more than that become a DataFrame of
 (index, pickled item) rows repartitioned over the tasks (a shuffle). Either way, one Spark job per call. The
 engine's ports (:data:`SPARK_PORTS`) point at the Spark implementations in this package, imported on first use.
@@ -15,7 +16,7 @@ engine's ports (:data:`SPARK_PORTS`) point at the Spark implementations in this 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import pyarrow as pa
@@ -54,7 +55,7 @@ def released(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         release_memory()
 
 
-def _batched(pairs: Iterator[tuple[int, Any]], fn: Callable[[Any], Any]) -> Iterator[pa.RecordBatch]:
+def _batched(pairs: Iterable[tuple[int, Any]], fn: Callable[[Any], Any]) -> Iterator[pa.RecordBatch]:
     """``fn`` of each pickled item, pickled, sent on in batches of about :data:`BATCH_BYTES` (never a whole
     task's results at once: on the 10,000-table lake, stage 3's results are gigabytes)."""
     index: list[int] = []
@@ -86,7 +87,7 @@ def _apply_chunks(fn: Callable[[Any], Any], chunks: list[list[tuple[int, bytes]]
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for chunk in batch.column(0).to_pylist():
-                yield from _batched(iter(chunks[chunk]), fn)
+                yield from _batched(chunks[chunk], fn)
 
     return lambda batches: released(run(batches))
 
