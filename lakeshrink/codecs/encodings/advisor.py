@@ -537,14 +537,17 @@ def advise_table(
     notes: tuple[str, ...] = (),
     int96: bool = False,
     total_rows: int | None = None,
+    schema: pa.Schema | None = None,
 ) -> EncodingPlan:
     """Advise on an in-memory Arrow table (the whole table is at hand: distinct counts and sortedness are exact).
 
     ``total_rows`` says the table is only a part (whole row groups) of a larger one with that many rows: sizes
     are then scaled to it, distinct counts estimated, and no sort order is declared that was not declared.
+    ``schema`` is ``table.schema`` when the caller already holds that object (its facts, looked up last, are then
+    found by identity: ``table.schema`` makes a new object each time, compared field by field).
     """
     config = config or AdvisorConfig()
-    facts = schema_facts(table.schema, int96=int96)  # what the schema alone decides: one look-up
+    facts = schema_facts(schema if schema is not None else table.schema, int96=int96)  # one look-up
     leaves = facts.leaves
     whole = total_rows is None or total_rows <= table.num_rows
     rows = table.num_rows if whole else total_rows
