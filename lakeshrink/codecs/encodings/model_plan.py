@@ -90,7 +90,7 @@ Notes = tuple[str, ...] | Callable[[], tuple[str, ...]]
 """A plan's notes, or a zero-argument callable that makes them when first read."""
 
 
-def _model_plan(
+def plan_of_choices(
     columns: tuple[ColumnChoice, ...],
     sample: Sample,
     profile: ReaderProfile,
@@ -102,11 +102,13 @@ def _model_plan(
     writer: str = "pyarrow",
     facts: SchemaFacts | None = None,
     chunks: Sequence[pa.Array] | None = None,
+    statistics: bool | None = None,
 ) -> EncodingPlan:
     """The plan of the model's ``columns``, its notes (``notes``, then the profile, how it was chosen and why
     statistics are dropped, if they are) made when first read: a rewrite reads none. ``chunks``: the sample
-    table's columns, each its one chunk, when the caller has them (see :func:`statistics_kept`)."""
-    statistics = statistics_kept(sample, chunks)
+    table's columns, each its one chunk, when the caller has them (see :func:`statistics_kept`); ``statistics``:
+    whether to write statistics, when the caller has already decided it (:func:`statistics_kept`)."""
+    statistics = statistics_kept(sample, chunks) if statistics is None else statistics
     made_notes = functools.partial(_model_notes, notes, profile, sample.total_rows, sample.rows, len(columns),
                                    config.trial_factor, None if statistics else sample)
     return EncodingPlan.made(
@@ -124,7 +126,7 @@ def _model_notes(
     notes: Notes, profile: ReaderProfile, total_rows: int, sample_rows: int, leaves: int, trial_factor: int,
     unkept: Sample | None,
 ) -> tuple[str, ...]:
-    """A model plan's notes (:func:`_model_plan`); ``unkept``: the sample, when statistics are not written (its
+    """A model plan's notes (:func:`plan_of_choices`); ``unkept``: the sample, when statistics are not written (its
     table counted for the note's figure)."""
     first = notes() if callable(notes) else notes
     return (first + (_profile_note(profile), _how(total_rows, sample_rows, leaves, trial_factor))
@@ -183,15 +185,17 @@ def plan_by_rules(
     ``notes`` (the caller's, first in the plan's) may be a callable: they are made when first read. ``chunks``:
     the sample table's columns, each its one chunk, when the caller has them (:func:`statistics_kept`).
     """
-    choices = []
     rows = sample.total_rows
-    for leaf in leaves:
-        st = stats[leaf.path]
-        choice = model_choice(leaf, st, profile, rows)[1]
-        # the reason's text is made when first read (a rewrite reads none)
-        reason = functools.partial(_rule_reason, leaf, st, profile, rows)
-        choices.append(ColumnChoice.modelled(leaf, choice.pick.candidate, reason, choice.refused_by))
-    return _model_plan(tuple(choices), sample, profile, config, sorting, notes, int96, facts=facts, chunks=chunks)
+    choices = tuple(model_column(leaf, stats[leaf.path], profile, rows) for leaf in leaves)
+    return plan_of_choices(choices, sample, profile, config, sorting, notes, int96, facts=facts, chunks=chunks)
+
+
+def model_column(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_rows: int) -> ColumnChoice:
+    """The model's choice for one leaf within ``profile`` (:func:`plan_by_rules`), its reason made when first read
+    (a rewrite reads none)."""
+    choice = model_choice(leaf, stats, profile, total_rows)[1]
+    reason = functools.partial(_rule_reason, leaf, stats, profile, total_rows)
+    return ColumnChoice.modelled(leaf, choice.pick.candidate, reason, choice.refused_by)
 
 
 class _Reasons:
@@ -250,4 +254,4 @@ def plan_from_decision(
     reasons = _Reasons(decision, sample, leaves, profile, stats_of)
     columns = tuple(ColumnChoice.modelled(leaf, candidate, functools.partial(reasons.of, leaf.path), who)
                     for leaf, (candidate, who) in zip(leaves, decision.columns))
-    return _model_plan(columns, sample, profile, config, sorting, notes, int96, writer=decision.writer, facts=facts)
+    return plan_of_choices(columns, sample, profile, config, sorting, notes, int96, writer=decision.writer, facts=facts)

@@ -184,8 +184,9 @@ def rewrite(
         read_seconds = time.perf_counter() - start
     start = time.perf_counter()
     if table is not None:
-        int96 = int96_of(footer, table.schema)
-        plan = advise_table(table, config=config, sorting=sorting_of(footer), int96=int96)
+        schema = table.schema  # (one object for both look-ups of its facts)
+        int96 = int96_of(footer, schema)
+        plan = advise_table(table, config=config, sorting=sorting_of(footer), int96=int96, schema=schema)
     elif plan is None:  # advised like `advise(path)`: a large input from spread row groups, not read whole
         plan = advise(source.root, config=config).plan
     else:
