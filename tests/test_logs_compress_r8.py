@@ -1,0 +1,75 @@
+"""Round 8's compression speed work: each change gives exactly the payload bytes the plain path gives, and
+really takes the path it claims (a test that only compared bytes would pass with the change switched off)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lakeshrink.codecs.logs import chunk as chunk_mod
+from lakeshrink.codecs.logs import packing
+from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
+from lakeshrink.codecs.logs.files import start_codec
+
+
+def _pg_log(lines: int = 40_000, seed: int = 8) -> bytes:
+    rng = np.random.default_rng(seed)
+    pids = rng.integers(3000, 3040, lines).tolist()
+    ms = rng.gamma(2.0, 0.4, lines).tolist()
+    aids = rng.integers(1, 10**6, lines).tolist()
+    out = []
+    for i in range(lines):
+        stamp = f"2026-12-01 09:{i // 6000 % 60:02d}:{i // 100 % 60:02d}.{i % 1000:03d} UTC"
+        if i % 3:
+            out.append(f"{stamp} [{pids[i]}] LOG:  duration: {ms[i]:.3f} ms  statement: UPDATE pgbench_accounts "
+                       f"SET abalance = abalance + {aids[i] % 5000 - 2500} WHERE aid = {aids[i]};\n")
+        else:
+            out.append(f"{stamp} [{pids[i]}] LOG:  duration: {ms[i]:.3f} ms  statement: SELECT abalance FROM "
+                       f"pgbench_accounts WHERE aid = {aids[i]};\n")
+    return "".join(out).encode()
+
+
+def _encode(data: bytes) -> bytes:
+    codec = LogCodec(CodecConfig())
+    start_codec(codec, data, "test.log")
+    return codec.encode_chunk(data).payload
+
+
+def test_early_sections_are_the_same_bytes_and_really_start_early(monkeypatch):
+    data = _pg_log()
+    started: list[int] = []
+    real = packing.start_section
+
+    def counting(raw, options, width=1):
+        started.append(len(raw))
+        return real(raw, options, width)
+
+    monkeypatch.setattr(chunk_mod, "start_section", counting)
+    monkeypatch.setattr(chunk_mod, "EARLY_SECTIONS", False)
+    plain = _encode(data)
+    assert started == []
+    monkeypatch.setattr(chunk_mod, "EARLY_SECTIONS", True)
+    early = _encode(data)
+    assert started and min(started) >= chunk_mod.BIG_STREAM  # big streams only, and some were started early
+    assert early == plain
+    assert chunk_mod.decode_chunk(early, raw_bytes=len(data)) == data
+
+
+@pytest.mark.parametrize("which", [[], [1], [2], [1, 3], [0, 1, 2, 3]])
+def test_pack_all_with_started_sections_writes_the_same_bytes(which):
+    rng = np.random.default_rng(len(which))
+    sections = [rng.integers(0, 50, size, dtype=np.uint8).tobytes() for size in (300, 1 << 19, 5000, 1 << 20)]
+    widths = [1, 2, 1, 4]
+    options = CodecConfig().pack_options
+    plain = bytearray()
+    packing.pack_all(sections, options, plain, widths=widths)
+    started = [packing.start_section(s, options, w) if i in which else None
+               for i, (s, w) in enumerate(zip(sections, widths))]
+    out = bytearray()
+    packing.pack_all(sections, options, out, widths=widths, started=started)
+    assert out == plain
+    pos, back = 0, []
+    for _ in sections:
+        raw, pos = packing.unpack(bytes(out), pos)
+        back.append(raw)
+    assert back == sections
