@@ -90,7 +90,7 @@ def test_shapes_without_captures_are_the_shapes_with_them(kind, seed, monkeypatc
 
     rng = np.random.default_rng(seed)
     values = ["".join(rng.choice(_ALPHABET, size=int(rng.integers(0, 40)))) for _ in range(5000)]
-    values += ['{"a":"x","b": 1, "c" :"y","d":\t"z","e":-2.5e3,"f":true}', 'a,"b",,c"d",e\x00f,"g"h']
+    values += ['{"a":"x","b": 1, "c" :"y","d":\t"z","e":-2.5e3,"f":true}', 'a,"b",,c"d",e\x00f,"g"h', "a,b\x00c,d", "\x00x,1"]
     contents = pl.Series("c", values)
     monkeypatch.setattr(structured, "FAST_REPLACE", False)
     slow = structured.shapes(kind, contents)
