@@ -120,3 +120,22 @@ def test_jsonlog_and_csvlog_shapes_unchanged(monkeypatch):
         slow = structured.shapes(kind, contents)
         monkeypatch.setattr(structured, "FAST_REPLACE", True)
         assert structured.shapes(kind, contents).equals(slow)
+
+
+# ------------------------------------------------------------------------------------------- key codes
+@pytest.mark.parametrize("seed", range(3))
+def test_key_codes_by_join_are_dense_ranks(seed, monkeypatch):
+    import polars as pl
+
+    from lakeshrink.codecs.logs import keyed
+
+    rng = np.random.default_rng(seed)
+    words = ["", "a", "B", "b", "é", "É", "z\u00a0", "10", "9", "-1", "ab", "a\x00", "日本", "\U0001f600", "Z"]
+    values = pl.Series("k", [words[i] for i in rng.integers(0, len(words), 4000)]
+                       + [str(v) for v in rng.integers(0, 300, 4000)])
+    monkeypatch.setattr(keyed, "CODES_BY_JOIN", False)
+    ranked = keyed._key_codes(values)
+    monkeypatch.setattr(keyed, "CODES_BY_JOIN", True)
+    joined = keyed._key_codes(values)
+    assert ranked is not None and joined is not None
+    assert joined.dtype == ranked.dtype and np.array_equal(joined, ranked)
