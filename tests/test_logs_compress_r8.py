@@ -139,3 +139,44 @@ def test_key_codes_by_join_are_dense_ranks(seed, monkeypatch):
     joined = keyed._key_codes(values)
     assert ranked is not None and joined is not None
     assert joined.dtype == ranked.dtype and np.array_equal(joined, ranked)
+
+
+# ------------------------------------------------------------------------- the check beside LZMA2
+def test_check_beside_is_the_same_payload(monkeypatch):
+    data = _pg_log(20_000, seed=3)
+    monkeypatch.setattr(chunk_mod, "CHECK_BESIDE", False)
+    after = _encode(data)
+    monkeypatch.setattr(chunk_mod, "CHECK_BESIDE", True)
+    beside = _encode(data)
+    assert beside == after and beside[0] == chunk_mod.MODE_COLUMNAR
+
+
+def _encode_result(data: bytes):
+    codec = LogCodec(CodecConfig())
+    start_codec(codec, data, "test.log")
+    return codec.encode_chunk(data)
+
+
+def test_check_beside_catches_a_columnar_form_that_decodes_wrong(monkeypatch):
+    data = _pg_log(5_000, seed=4)
+    real = chunk_mod.decode_chunk
+    monkeypatch.setattr(chunk_mod, "decode_chunk", lambda payload, *a, **k: bytes(real(payload, *a, **k)) + b"!")
+    result = _encode_result(data)
+    assert result.mode != "columnar" and result.fallback == "the columnar form did not decode to the input"
+    assert real(result.payload, raw_bytes=len(data)) == data
+
+
+def test_check_beside_catches_a_section_that_unpacks_wrong(monkeypatch):
+    """The stored form decodes right, but a compressed section is not what was stored: caught by unpacking."""
+    data = _pg_log(5_000, seed=5)
+    real = packing._framed
+
+    def damaged(raw, options, zstd, width):
+        out = real(raw, options, zstd, width)
+        out[-1] ^= 0x55
+        return out
+
+    monkeypatch.setattr(packing, "_framed", damaged)
+    result = _encode_result(data)
+    assert result.mode != "columnar"
+    assert chunk_mod.decode_chunk(result.payload, raw_bytes=len(data)) == data

@@ -41,6 +41,7 @@ from lakeshrink.codecs.logs.lines import extract_params, fill_template, join_lin
 from lakeshrink.codecs.logs.miner import TemplateMiner
 from lakeshrink.codecs.logs.packing import (
     LZMA,
+    STORED,
     Budget,
     FramingError,
     PackOptions,
@@ -138,11 +139,12 @@ class _Reader:
 
 def _columnar(
     data: bytes, fmt: LogFormat, miner: TemplateMiner, options: PackOptions
-) -> tuple[bytes, dict[int, int], int, tuple[str, str] | None]:
-    """The columnar payload of a chunk, its template line counts, residue line count and time range."""
+) -> tuple[bytes | None, dict[int, int], int, tuple[str, str] | None]:
+    """The columnar payload of a chunk (None: it does not decode to ``data``), its template line counts,
+    residue line count and time range."""
     meta, out, counts, residue, span = _columns(data, fmt, miner, options)
     # the frames of the split are gone by now: only the streams are alive while LZMA2 works
-    return _pack(meta, out.streams, options, out.started), counts, residue, span
+    return _pack(meta, out.streams, options, out.started, check=data), counts, residue, span
 
 
 def _columns(
@@ -283,9 +285,21 @@ def _time_range(fmt: LogFormat, parts: pl.DataFrame) -> tuple[str, str] | None:
     return str(key.min()), str(key.max())
 
 
-def _pack(meta: dict, streams: list[bytes], options: PackOptions, started: list[Future | None] | None = None) -> bytes:
+#: The writer's check that a columnar chunk decodes to its input runs while LZMA2 compresses it: the chunk is
+#: decoded from its sections as stored (uncompressed) framing, and each compressed section is then unpacked
+#: and compared with what was stored (:func:`_pack`). Together that is decoding the compressed payload, whose
+#: sections are those bytes. False: the compressed payload is decoded after LZMA2, as before round 8.
+CHECK_BESIDE = True
+
+
+def _pack(meta: dict, streams: list[bytes], options: PackOptions, started: list[Future | None] | None = None,
+          check: bytes | None = None) -> bytes | None:
     """The columnar payload: ``streams`` of :data:`BIG_STREAM` bytes or more get a section each (``started``: per
-    stream, its section if already started, :func:`_start_big`), the others go after ``meta`` in section 0."""
+    stream, its section if already started, :func:`_start_big`), the others go after ``meta`` in section 0.
+
+    ``check``: the chunk's bytes; with :data:`CHECK_BESIDE` the payload is checked to decode to them while
+    its sections compress (None if it does not). Without, the caller checks.
+    """
     locations = []
     small = bytearray()
     big: list[bytes] = []
@@ -304,11 +318,46 @@ def _pack(meta: dict, streams: list[bytes], options: PackOptions, started: list[
     put_varint(len(meta_bytes), section0)
     section0 += meta_bytes
     section0 += small
+    sections = [bytes(section0), *big]
+    widths = [1, *(getattr(s, "width", 1) for s in big)]
+    ahead: list[Future | None] = [None, *big_started]
+    exact = True
+    if check is not None and CHECK_BESIDE:
+        # every section compressing on the packing threads; meanwhile the stored form is decoded here
+        ahead = [f if f is not None else start_section(s, options, w) for s, w, f in zip(sections, widths, ahead)]
+        exact = decode_chunk(_stored(sections), raw_bytes=len(check)) == check
     payload = bytearray([MODE_COLUMNAR])
-    put_varint(1 + len(big), payload)
-    pack_all([bytes(section0), *big], options, payload, widths=[1, *(getattr(s, "width", 1) for s in big)],
-             started=[None, *big_started])
+    put_varint(len(sections), payload)
+    pack_all(sections, options, payload, widths=widths, started=ahead)
+    if check is not None and CHECK_BESIDE:
+        if not exact or not _unpacks_to(payload, sections):
+            return None
     return bytes(payload)
+
+
+def _stored(sections: list[bytes]) -> bytes:
+    """A columnar payload of ``sections`` stored uncompressed (what the packed payload unpacks to)."""
+    out = bytearray([MODE_COLUMNAR])
+    put_varint(len(sections), out)
+    for s in sections:
+        out.append(STORED)
+        put_varint(len(s), out)
+        put_varint(len(s), out)
+        out += s
+    return bytes(out)
+
+
+def _unpacks_to(payload: bytearray, sections: list[bytes]) -> bool:
+    """Whether ``payload``'s sections, read as every reader reads them, are ``sections`` exactly."""
+    view = memoryview(payload)
+    n, pos = get_varint(view, 1)
+    if n != len(sections):
+        return False
+    for s in sections:
+        raw, pos = unpack(view, pos)
+        if raw != s:
+            return False
+    return pos == len(payload)
 
 
 def _whole(data: bytes, options: PackOptions) -> bytes:
@@ -340,7 +389,8 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
     try:
         payload, counts, residue, span = _columnar(data, fmt, miner, options)
         # within the bounds every reader enforces, by the decoder every reader uses on a chunk of this size
-        if decode_chunk(payload, raw_bytes=len(data)) != data:
+        # (with CHECK_BESIDE, checked by _pack while LZMA2 worked)
+        if payload is None or (not CHECK_BESIDE and decode_chunk(payload, raw_bytes=len(data)) != data):
             payload, fallback = None, "the columnar form did not decode to the input"
     except Exception as exc:  # noqa: BLE001 - any surprise in the columnar path: the whole-chunk form below is exact
         payload, fallback = None, f"{type(exc).__name__}: {exc}"[:300]
