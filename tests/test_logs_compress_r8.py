@@ -181,3 +181,13 @@ def test_check_beside_catches_a_section_that_unpacks_wrong(monkeypatch):
     result = _encode_result(data)
     assert result.mode != "columnar"
     assert chunk_mod.decode_chunk(result.payload, raw_bytes=len(data)) == data
+
+
+def test_compression_workers_check_after_lzma2(monkeypatch):
+    """In a worker process every core is busy with chunks: the check is not run beside LZMA2 there (it would
+    save no time and hold both memories at once)."""
+    from lakeshrink.codecs.logs import files
+
+    monkeypatch.setattr(chunk_mod, "CHECK_BESIDE", True)
+    files._warm_worker()
+    assert chunk_mod.CHECK_BESIDE is False

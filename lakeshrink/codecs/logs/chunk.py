@@ -288,7 +288,8 @@ def _time_range(fmt: LogFormat, parts: pl.DataFrame) -> tuple[str, str] | None:
 #: The writer's check that a columnar chunk decodes to its input runs while LZMA2 compresses it: the chunk is
 #: decoded from its sections as stored (uncompressed) framing, and each compressed section is then unpacked
 #: and compared with what was stored (:func:`_pack`). Together that is decoding the compressed payload, whose
-#: sections are those bytes. False: the compressed payload is decoded after LZMA2, as before round 8.
+#: sections are those bytes. False: the compressed payload is decoded after LZMA2, as before round 8 (and in
+#: the compression workers, :func:`~lakeshrink.codecs.logs.files._warm_worker`, whose cores are all busy).
 CHECK_BESIDE = True
 
 
