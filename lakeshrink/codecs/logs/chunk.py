@@ -41,6 +41,7 @@ from lakeshrink.codecs.logs.lines import extract_params, fill_template, join_lin
 from lakeshrink.codecs.logs.miner import TemplateMiner
 from lakeshrink.codecs.logs.packing import (
     LZMA,
+    STORED,
     Budget,
     FramingError,
     PackOptions,
@@ -49,6 +50,7 @@ from lakeshrink.codecs.logs.packing import (
     pack_all,
     put_varint,
     section_budget,
+    start_section,
     unpack,
     zstd_compressor,
 )
@@ -105,10 +107,13 @@ class ChunkResult:
 class _Streams:
     def __init__(self) -> None:
         self.streams: list[bytes] = []
+        self.started: list[Future | None] = []  # per stream: its section, if already being compressed
 
-    def add(self, enc: col.Encoded) -> dict:
-        """Record a column's streams; its descriptor is returned (streams are read back in the same order)."""
+    def add(self, enc: col.Encoded, started: list[Future | None] | None = None) -> dict:
+        """Record a column's streams (and the sections started for them, :func:`_start_big`); its descriptor is
+        returned (streams are read back in the same order)."""
         self.streams.extend(enc.streams)
+        self.started.extend(started or [None] * len(enc.streams))
         return enc.desc
 
 
@@ -134,14 +139,17 @@ class _Reader:
 
 def _columnar(
     data: bytes, fmt: LogFormat, miner: TemplateMiner, options: PackOptions
-) -> tuple[bytes, dict[int, int], int, tuple[str, str] | None]:
-    """The columnar payload of a chunk, its template line counts, residue line count and time range."""
-    meta, streams, counts, residue, span = _columns(data, fmt, miner)
+) -> tuple[bytes | None, dict[int, int], int, tuple[str, str] | None]:
+    """The columnar payload of a chunk (None: it does not decode to ``data``), its template line counts,
+    residue line count and time range."""
+    meta, out, counts, residue, span = _columns(data, fmt, miner, options)
     # the frames of the split are gone by now: only the streams are alive while LZMA2 works
-    return _pack(meta, streams, options), counts, residue, span
+    return _pack(meta, out.streams, options, out.started, check=data), counts, residue, span
 
 
-def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, list[bytes], dict[int, int], int, tuple[str, str] | None]:
+def _columns(
+    data: bytes, fmt: LogFormat, miner: TemplateMiner, options: PackOptions | None = None
+) -> tuple[dict, _Streams, dict[int, int], int, tuple[str, str] | None]:
     lines = split_lines(data)
     n = len(lines)
     kinds = np.full(n, KIND_RAW_LINE, dtype=np.int64)
@@ -179,20 +187,20 @@ def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, l
             m_kinds[rows] = cid + TEMPLATE_BASE
             counts[cid] = len(rows)
             columns = [params[c].filter(ok) for c in params.columns]
-            templates.append([cid, text, run_beside(_template_columns, columns)])
+            templates.append([cid, text, run_beside(_template_job, columns, options)])
         raw_content = contents.filter(pl.Series(m_kinds == KIND_RAW_CONTENT))
         kinds[matched_rows] = m_kinds
     elif len(matched_rows):
         kinds[matched_rows] = KIND_RAW_CONTENT
     m_keys = kinds[matched_rows]
     header_jobs = [
-        run_beside(col.encode_conditional, split.parts[p.group].filter(mask), m_keys) if p.group != content_group else None
+        run_beside(_header_job, split.parts[p.group].filter(mask), m_keys, options) if p.group != content_group else None
         for p in fmt.parts
     ]
     # the results in the order the streams are written: header parts, then each template's parameters
-    header_refs = [out.add(job.result()) if job is not None else None for job in header_jobs]
+    header_refs = [out.add(*job.result()) if job is not None else None for job in header_jobs]
     for template in templates:
-        template[2] = [out.add(e) for e in template[2].result()]
+        template[2] = [out.add(*e) for e in template[2].result()]
     meta = {
         "v": META_VERSION,
         "n": n,
@@ -209,7 +217,7 @@ def _columns(data: bytes, fmt: LogFormat, miner: TemplateMiner) -> tuple[dict, l
         else None,
     }
     residue = int(np.count_nonzero(kinds < TEMPLATE_BASE))
-    return meta, out.streams, counts, residue, _time_range(fmt, split.parts.filter(mask))
+    return meta, out, counts, residue, _time_range(fmt, split.parts.filter(mask))
 
 
 #: Columns are encoded on this many threads: most of the work is in polars, LZMA2 and zstd, which release
@@ -223,6 +231,29 @@ def run_beside(fn: Callable[..., object], *args: object) -> Future:
     """``fn(*args)`` on the column threads (for work that releases the GIL: numpy, LZMA2, hashing), so it
     runs beside the encoding of a chunk; the result is the future's."""
     return _COLUMN_POOL.submit(fn, *args)
+
+
+#: Streams of :data:`BIG_STREAM` bytes or more (a section each) start compressing as soon as their column is
+#: encoded, on the packing threads, while the chunk's other columns are still being mined and encoded
+#: (:func:`_start_big`); False: all at the end, as before round 8. The same bytes either way.
+EARLY_SECTIONS = True
+
+
+def _start_big(encoded: list[col.Encoded], options: PackOptions | None) -> list[tuple[col.Encoded, list[Future | None]]]:
+    """Each encoding with, per stream, its section already started on the packing threads if the stream gets a
+    section of its own (:func:`_pack`), else None."""
+    if options is None or not EARLY_SECTIONS:
+        return [(enc, []) for enc in encoded]
+    return [(enc, [start_section(s, options, getattr(s, "width", 1)) if len(s) >= BIG_STREAM else None
+                   for s in enc.streams]) for enc in encoded]
+
+
+def _template_job(columns: list[pl.Series], options: PackOptions | None) -> list[tuple[col.Encoded, list[Future | None]]]:
+    return _start_big(_template_columns(columns), options)
+
+
+def _header_job(values: pl.Series, keys: np.ndarray, options: PackOptions | None) -> tuple[col.Encoded, list[Future | None]]:
+    return _start_big([col.encode_conditional(values, keys)], options)[0]
 
 
 def _template_columns(columns: list[pl.Series]) -> list[col.Encoded]:
@@ -254,13 +285,30 @@ def _time_range(fmt: LogFormat, parts: pl.DataFrame) -> tuple[str, str] | None:
     return str(key.min()), str(key.max())
 
 
-def _pack(meta: dict, streams: list[bytes], options: PackOptions) -> bytes:
+#: The writer's check that a columnar chunk decodes to its input runs while LZMA2 compresses it: the chunk is
+#: decoded from its sections as stored (uncompressed) framing, and each compressed section is then unpacked
+#: and compared with what was stored (:func:`_pack`). Together that is decoding the compressed payload, whose
+#: sections are those bytes. False: the compressed payload is decoded after LZMA2, as before round 8 (and in
+#: the compression workers, :func:`~lakeshrink.codecs.logs.files._warm_worker`, whose cores are all busy).
+CHECK_BESIDE = True
+
+
+def _pack(meta: dict, streams: list[bytes], options: PackOptions, started: list[Future | None] | None = None,
+          check: bytes | None = None) -> bytes | None:
+    """The columnar payload: ``streams`` of :data:`BIG_STREAM` bytes or more get a section each (``started``: per
+    stream, its section if already started, :func:`_start_big`), the others go after ``meta`` in section 0.
+
+    ``check``: the chunk's bytes; with :data:`CHECK_BESIDE` the payload is checked to decode to them while
+    its sections compress (None if it does not). Without, the caller checks.
+    """
     locations = []
     small = bytearray()
     big: list[bytes] = []
-    for s in streams:
+    big_started: list[Future | None] = []
+    for s, f in zip(streams, started or [None] * len(streams)):
         if len(s) >= BIG_STREAM:
             big.append(s)
+            big_started.append(f)
             locations.append([len(big), 0, len(s)])
         else:
             locations.append([0, len(small), len(s)])
@@ -271,10 +319,46 @@ def _pack(meta: dict, streams: list[bytes], options: PackOptions) -> bytes:
     put_varint(len(meta_bytes), section0)
     section0 += meta_bytes
     section0 += small
+    sections = [bytes(section0), *big]
+    widths = [1, *(getattr(s, "width", 1) for s in big)]
+    ahead: list[Future | None] = [None, *big_started]
+    exact = True
+    if check is not None and CHECK_BESIDE:
+        # every section compressing on the packing threads; meanwhile the stored form is decoded here
+        ahead = [f if f is not None else start_section(s, options, w) for s, w, f in zip(sections, widths, ahead)]
+        exact = decode_chunk(_stored(sections), raw_bytes=len(check)) == check
     payload = bytearray([MODE_COLUMNAR])
-    put_varint(1 + len(big), payload)
-    pack_all([bytes(section0), *big], options, payload, widths=[1, *(getattr(s, "width", 1) for s in big)])
+    put_varint(len(sections), payload)
+    pack_all(sections, options, payload, widths=widths, started=ahead)
+    if check is not None and CHECK_BESIDE:
+        if not exact or not _unpacks_to(payload, sections):
+            return None
     return bytes(payload)
+
+
+def _stored(sections: list[bytes]) -> bytes:
+    """A columnar payload of ``sections`` stored uncompressed (what the packed payload unpacks to)."""
+    out = bytearray([MODE_COLUMNAR])
+    put_varint(len(sections), out)
+    for s in sections:
+        out.append(STORED)
+        put_varint(len(s), out)
+        put_varint(len(s), out)
+        out += s
+    return bytes(out)
+
+
+def _unpacks_to(payload: bytearray, sections: list[bytes]) -> bool:
+    """Whether ``payload``'s sections, read as every reader reads them, are ``sections`` exactly."""
+    view = memoryview(payload)
+    n, pos = get_varint(view, 1)
+    if n != len(sections):
+        return False
+    for s in sections:
+        raw, pos = unpack(view, pos)
+        if raw != s:
+            return False
+    return pos == len(payload)
 
 
 def _whole(data: bytes, options: PackOptions) -> bytes:
@@ -306,7 +390,8 @@ def encode_chunk(data: bytes, fmt: LogFormat, miner: TemplateMiner, options: Pac
     try:
         payload, counts, residue, span = _columnar(data, fmt, miner, options)
         # within the bounds every reader enforces, by the decoder every reader uses on a chunk of this size
-        if decode_chunk(payload, raw_bytes=len(data)) != data:
+        # (with CHECK_BESIDE, checked by _pack while LZMA2 worked)
+        if payload is None or (not CHECK_BESIDE and decode_chunk(payload, raw_bytes=len(data)) != data):
             payload, fallback = None, "the columnar form did not decode to the input"
     except Exception as exc:  # noqa: BLE001 - any surprise in the columnar path: the whole-chunk form below is exact
         payload, fallback = None, f"{type(exc).__name__}: {exc}"[:300]

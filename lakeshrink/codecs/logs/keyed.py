@@ -28,12 +28,23 @@ def _size(enc: col.Encoded) -> int:
     return sum(col._probe(st) + 8 for st in enc.streams)
 
 
+#: False: key codes by ``rank("dense")``, as before round 8 (the tests compare the two).
+CODES_BY_JOIN = True
+
+
 def _key_codes(values: pl.Series) -> np.ndarray | None:
+    """Each value's dense rank from 0 (its place among the distinct values in sorted order), or None for a
+    column that is no key. A key has few distinct values, so they are sorted alone and each value looked up
+    in them (a hash join): the same codes as ``rank("dense")``, which sorts the whole column (round 8:
+    about half the CPU on 40,000 rows of 40 to 10,000 keys)."""
     n = len(values)
     distinct = values.n_unique()
     if not 2 <= distinct <= MAX_KEY_SHARE * n:
         return None
-    return values.rank("dense").cast(pl.Int64).to_numpy() - 1
+    if not CODES_BY_JOIN or values.null_count():
+        return values.rank("dense").cast(pl.Int64).to_numpy() - 1
+    ranks = values.unique().sort().to_frame("v").with_row_index("i")
+    return values.to_frame("v").join(ranks, on="v", how="left", maintain_order="left")["i"].cast(pl.Int64).to_numpy()
 
 
 def rekey(columns: list[pl.Series], encoded: list[col.Encoded]) -> list[col.Encoded]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import lzma
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import zstandard
@@ -153,26 +153,37 @@ PARALLEL_BYTES = 1 << 20
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lakeshrink-pack")
 
 
-def pack_all(sections: list[bytes], options: PackOptions, out: bytearray, widths: list[int] | None = None) -> None:
+def start_section(raw: bytes, options: PackOptions, width: int = 1) -> Future:
+    """The framed section :func:`pack_all` writes for ``raw``, started now on the packing threads: a big stream
+    is compressed while the rest of its chunk is still being encoded (LZMA2 releases the GIL). Pass the future
+    to :func:`pack_all` in ``started``; the bytes are the same as when it is compressed there."""
+    return _POOL.submit(_framed, raw, options, True, width)
+
+
+def pack_all(sections: list[bytes], options: PackOptions, out: bytearray, widths: list[int] | None = None,
+             started: list[Future | None] | None = None) -> None:
     """:func:`pack` of every section in order, the larger ones compressed on two threads.
 
     ``widths``: per section, the byte width of the integers it holds (1 for text). A section of wider
     integers is also tried with LZMA2's literal position and position bits set to that width (``lp = pb =
     log2(width)``, ``lc = 1``): measured on the integer columns of 16 MiB of a PostgreSQL log, 2- and 4-byte
     streams shrink by 2% to 9%. The decoder needs nothing new: LZMA2 carries these bits in its stream.
+    ``started``: per section, None or the :func:`start_section` of it (those are not compressed again).
     """
     widths = widths or [1] * len(sections)
-    if sum(map(len, sections)) < PARALLEL_BYTES or len(sections) < 2:
-        for raw, width in zip(sections, widths):
-            out += _framed(raw, options, True, width)
-        return
-    order = sorted(range(len(sections)), key=lambda i: -len(sections[i]))  # biggest first: the pool stays busy
-    framed: list[bytearray] = [bytearray() for _ in sections]
-    futures = [_POOL.submit(_section, sections[i], options, framed[i], True, widths[i]) for i in order]
-    for f in futures:
-        f.result()
-    for part in framed:
-        out += part
+    started = started or [None] * len(sections)
+    todo = [i for i, f in enumerate(started) if f is None]
+    framed: list[bytearray | None] = [None] * len(sections)
+    if sum(len(sections[i]) for i in todo) < PARALLEL_BYTES or len(todo) < 2:
+        for i in todo:
+            framed[i] = _framed(sections[i], options, True, widths[i])
+    else:
+        order = sorted(todo, key=lambda i: -len(sections[i]))  # biggest first: the pool stays busy
+        futures = [(i, _POOL.submit(_framed, sections[i], options, True, widths[i])) for i in order]
+        for i, f in futures:
+            framed[i] = f.result()
+    for part, f in zip(framed, started):
+        out += part if f is None else f.result()
 
 
 def _framed(raw: bytes, options: PackOptions, zstd: bool, width: int) -> bytearray:
