@@ -250,19 +250,24 @@ def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
         .agg(*[F.sum(c).alias(c) for c in ("distinct", "rows", "missing", "over")])
         .toArrow()
     )
-    # column by column: a dict per row (to_pylist) was 2 million dicts on the 10,000-table lake
-    found = dict(zip(totals.column("pair").to_pylist(), zip(*(totals.column(c).to_pylist() for c in ("distinct", "rows", "missing", "over")))))
-    del totals
+    # into arrays by pair: a dict of tuples (or a dict per row, to_pylist) was 2 million of them on the
+    # 10,000-table lake
+    pair = totals.column("pair").to_numpy()
+    sums = np.zeros((4, len(plan.pairs)), np.int64)
+    good = pair >= 0
+    for k, c in enumerate(("distinct", "rows", "missing", "over")):
+        sums[k, pair[good]] = totals.column(c).to_numpy()[good]
     failed: dict[str, str] = {}
-    for pair in [p for p in found if p < 0]:
-        table = plan.tables[-1 - pair]
+    for bad in (-1 - pair[~good]).tolist():
+        table = plan.tables[bad]
         try:  # find out why on the driver
             table_rows(plan, table)
             failed[table] = "its fingerprints could not be read on a Spark executor"
         except Exception as exc:  # noqa: BLE001
             failed[table] = failure_reason(exc)
+    del totals
     read = sum(r.fingerprints.file_bytes for _, r in plan.reads.values() if r.fingerprints is not None)
-    return VerifyOutcome(verdicts_from(plan, {p: v for p, v in found.items() if p >= 0}, failed), read, 0)
+    return verdicts_from(plan, sums, failed, read)
 
 
 def _local_path(location: str) -> str:

@@ -51,7 +51,7 @@ from lakeshrink.containment.lake import Lake, TableRef, discover
 from lakeshrink.containment.scan.schema_graph import Candidates, Pair, candidate_parents
 from lakeshrink.containment.scan.ports import CATALOG_READER, CONTAINMENT_VERIFIER
 from lakeshrink.containment.scan.verify import (
-    Edge, Verdict, VerifyOutcome, VerifyPlan, by_representatives, plan_verification, representatives,
+    Edge, VerifyOutcome, VerifyPlan, by_representatives, plan_verification, representatives,
 )
 from lakeshrink.engine import Engine, get_engine
 from lakeshrink.errors import CorruptArchive, InputError
@@ -355,17 +355,16 @@ def _stage_verify(run: _Run, pairs: list[Pair]) -> list[Edge]:
     tables = {p.child for p in pairs} | {p.parent for p in pairs}
     plan = plan_verification(pairs, {t: run.reads[t] for t in tables})
     outcome = _verify(run, plan)
-    edges = _collect(run, outcome.verdicts)
+    edges = _collect(run, outcome)
     edges = _check_unchanged(run, edges)
     run.stage("verify", len(pairs), len(edges), start, cache=outcome.bytes_read, shuffle=outcome.shuffle_bytes)
     return edges
 
 
-def _collect(run: _Run, verdicts: tuple[Verdict, ...]) -> list[Edge]:
-    for v in verdicts:
-        if v.error_table is not None:
-            run.skip(v.error_table, v.error or "could not be verified")
-    return sorted((v.edge for v in verdicts if v.edge is not None), key=lambda e: (e.child, e.parent))
+def _collect(run: _Run, outcome: VerifyOutcome) -> list[Edge]:
+    for table, reason in outcome.failed.items():
+        run.skip(table, reason or "could not be verified")
+    return sorted(outcome.edges, key=lambda e: (e.child, e.parent))
 
 
 def _check_unchanged(run: _Run, edges: list[Edge]) -> list[Edge]:
