@@ -428,13 +428,13 @@ def test_stage_3_prunes_each_pair_of_identical_tables_once(tmp_path, monkeypatch
     # within every min-max range, but its values of y are not the base's: pruned by the sketches
     pq.write_table(pa.table({"x": range(1_000, 1_500), "y": [f"v{i}z" for i in range(100, 600)]}), lake / "stranger.parquet")
     checked = []
-    real = sketches.surviving
+    real = sketches.dropped
 
     def counting(pairs, sk):
         checked.append(len(pairs))
         return real(pairs, sk)
 
-    monkeypatch.setattr(sketches, "surviving", counting)
+    monkeypatch.setattr(sketches, "dropped", counting)
     collapsed = scan_lake(lake)
     monkeypatch.setattr(scan_mod, "representatives", lambda tables, reads: {t: t for t in tables})
     every = scan_lake(lake)
@@ -471,5 +471,9 @@ def test_pairs_between_their_own_representatives_are_not_copied():
 
     pairs = [Pair("a", "b", ("x",)), Pair("a2", "b", ("x",)), Pair("c", "d", ("x",))]
     decided, mapping = by_representatives(pairs, {"a2": "a"})
-    assert decided == [pairs[0], pairs[2]] and mapping == [0, 0, 1]
+    assert decided == [pairs[0], pairs[2]] and mapping.tolist() == [0, 0, 1]
     assert decided[0] is pairs[0] and decided[1] is pairs[2]
+    # in order of first appearance (their integer keys sort otherwise), the copies of a table folded into it
+    pairs = [Pair("a", "b", ("x",)), Pair("c", "d", ("x",)), Pair("a", "e", ("x",)), Pair("c2", "d", ("x",)), Pair("a", "e", ("y",))]
+    decided, mapping = by_representatives(pairs, {"c2": "c"})
+    assert decided == [pairs[0], pairs[1], pairs[2], pairs[4]] and mapping.tolist() == [0, 1, 2, 1, 3]

@@ -236,9 +236,9 @@ def test_row_sets_per_table_are_capped_and_missing_ones_never_prune(monkeypatch)
 
 
 def test_vectorised_sketch_pruning_keeps_exactly_the_pairs_the_per_pair_rule_keeps(rng):
-    """``surviving`` (all of a parent's children at once) against ``prune_reason`` pair by pair: random
+    """``dropped`` (all of a parent's children at once) against ``prune_reason`` pair by pair: random
     sketches, complete and cut, empty tables, row sets missing on either side, another hasher."""
-    from lakeshrink.containment.scan.sketches import TableSketch, surviving
+    from lakeshrink.containment.scan.sketches import TableSketch, dropped
 
     names = [f"t{i}" for i in range(40)]
     sketches = {}
@@ -255,7 +255,7 @@ def test_vectorised_sketch_pruning_keeps_exactly_the_pairs_the_per_pair_rule_kee
         sketches[name] = TableSketch(name, {"a": sk(), "b": sk()}, rows, hasher="other" if i == 7 else HASHER)
     pairs = [Pair(c, p, cols) for c in names for p in names if c != p for cols in ([("a",), ("a", "b")][int(rng.integers(2))],)]
     expected = [p for p in pairs if sketch_reason(p, sketches[p.child], sketches[p.parent]) is None]
-    assert surviving(pairs, sketches) == expected
+    assert [p for p, d in zip(pairs, dropped(pairs, sketches).tolist()) if not d] == expected
     assert 0.1 < len(expected) / len(pairs) < 0.9  # both outcomes exercised
 
 

@@ -333,9 +333,10 @@ def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
     # identical tables (same rows on every column read) have the same sketches: each class pair is checked once
     alive = run.alive(pairs)
     classes, of = by_representatives(alive, representatives(set(sk), run.reads))
-    survives = set(sketches.surviving(classes, sk))
-    kept_class = [c in survives for c in classes]
-    kept = [p for p, i in zip(alive, of) if kept_class[i]]
+    keep = ~sketches.dropped(classes, sk)
+    del classes
+    kept = [p for p, k in zip(alive, keep[of].tolist()) if k]
+    del keep, of
     data = sum(r.bytes_read for r in results)
     del sk, results
     run.reads = {t: (task, without_sketches(r)) for t, (task, r) in run.reads.items()}  # stage 4 needs no sketches

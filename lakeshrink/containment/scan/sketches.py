@@ -133,16 +133,19 @@ def not_subsets(children: list[Sketch], parent: Sketch) -> np.ndarray:
     return np.bincount(owner[missing], minlength=len(children)) > 0
 
 
-def surviving(pairs: list[Pair], sketches: dict[str, TableSketch]) -> list[Pair]:
-    """The pairs :func:`prune_reason` keeps (None), decided a parent and a column (or row set) at a time over all
-    of its candidate children with :func:`not_subsets`: the number of numpy calls grows with the parents'
-    columns, not with the pairs (the loop over pairs took about 4 minutes on the 10,000-table lake)."""
+def dropped(pairs: list[Pair], sketches: dict[str, TableSketch]) -> np.ndarray:
+    """A mask of the pairs :func:`prune_reason` drops (not None), decided a parent and a column (or row set) at a
+    time over all of its candidate children with :func:`not_subsets`: the number of numpy calls grows with the
+    parents' columns, not with the pairs (the loop over pairs took about 4 minutes on the 10,000-table lake).
+    The pairs are grouped by parent with one sort, not a list of indices per parent (3.5 million ints there)."""
     drop = np.zeros(len(pairs), bool)
-    by_parent: dict[str, list[int]] = {}
-    for i, pair in enumerate(pairs):
-        by_parent.setdefault(pair.parent, []).append(i)
-    for parent_name, members in by_parent.items():
-        parent = sketches[parent_name]
+    number: dict[str, int] = {}
+    parents = np.fromiter((number.setdefault(p.parent, len(number)) for p in pairs), np.int64, len(pairs))
+    order = np.argsort(parents, kind="stable")
+    starts = np.flatnonzero(np.r_[True, parents[order][1:] != parents[order][:-1]]) if len(pairs) else np.zeros(0, np.int64)
+    for start, stop in zip(starts.tolist(), np.r_[starts[1:], len(pairs)].tolist()):
+        members = order[start:stop].tolist()
+        parent = sketches[pairs[members[0]].parent]
         by_column: dict[str, list[int]] = {}
         by_rows: dict[tuple[str, ...], list[int]] = {}
         for i in members:
@@ -161,4 +164,4 @@ def surviving(pairs: list[Pair], sketches: dict[str, TableSketch]) -> list[Pair]
             idx = [i for i in idx if row_set in sketches[pairs[i].child].rows]
             if idx:
                 drop[idx] |= not_subsets([sketches[pairs[i].child].rows[row_set] for i in idx], parent_rows)
-    return [p for p, d in zip(pairs, drop.tolist()) if not d]
+    return drop
