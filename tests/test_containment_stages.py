@@ -333,3 +333,31 @@ def test_minmax_prunes_with_columns_no_table_has_statistics_of():
     }
     pairs = [Pair("c", "p", ("x", "y")), Pair("c", "q", ("x", "y")), Pair("p", "c", ("x", "y"))]
     assert minmax_prune(pairs, footers) == ([Pair("c", "q", ("x", "y"))], {"min": 1, "max": 1})
+
+
+def test_narrowed_sketches_never_drop_a_subset_and_still_prune(rng):
+    """Stage 3 prunes with 32-bit sketches (the top bits of the 64-bit ones): never a true subset dropped,
+    including a child whose hash shares its top bits with the parent's largest sketched hash but is itself
+    beyond the parent's sketch; most non-subsets still dropped."""
+    k = 8
+    hi = lambda top, low: np.uint64((int(top) << 32) | int(low))  # noqa: E731
+    tau_top = 1_000
+    parent = [hi(t, 5) for t in range(tau_top - 7, tau_top)] + [hi(tau_top, 1), hi(tau_top, 9), hi(tau_top + 3, 0)]
+    child = [hi(tau_top, 9)]  # in the parent, not in its 64-bit sketch (hi(tau_top, 1) is tau)
+    p64, c64 = Sketch.of(np.array(parent), k), Sketch.of(np.array(child), k)
+    assert not p64.complete and p64.hashes[-1] == hi(tau_top, 1) and hi(tau_top, 9) not in p64.hashes
+    assert not c64.certainly_not_subset_of(p64) and not c64.narrowed().certainly_not_subset_of(p64.narrowed())
+    assert p64.narrowed().hashes.dtype == np.uint32 and p64.narrowed().hashes.tolist() == list(range(tau_top - 7, tau_top + 1))
+    dropped_64 = dropped_32 = 0
+    for _ in range(300):
+        values = rng.integers(0, 2**63, int(rng.integers(1, 60)), dtype=np.uint64) >> np.uint64(int(rng.integers(0, 40)))
+        subset = rng.random() < 0.5
+        kids = rng.choice(values, int(rng.integers(1, len(values) + 1))) if subset else rng.integers(0, 2**63, 5, dtype=np.uint64)
+        kk = int(rng.integers(1, 20))
+        p, c = Sketch.of(values, kk), Sketch.of(kids, kk)
+        narrow = c.narrowed().certainly_not_subset_of(p.narrowed())
+        if subset:
+            assert not narrow
+        dropped_64 += c.certainly_not_subset_of(p)
+        dropped_32 += narrow
+    assert dropped_32 > 0.8 * dropped_64 > 0

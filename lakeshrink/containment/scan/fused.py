@@ -58,6 +58,18 @@ def without_sketches(result: ReadResult) -> ReadResult:
     return dataclasses.replace(result, sketch=TableSketch(result.table), fingerprints=slim)
 
 
+def for_the_scan(result: ReadResult) -> ReadResult:
+    """What :func:`read_once` gives the scan: its sketches narrowed to 32 bits (:meth:`Sketch.narrowed`), and
+    the fingerprint file's metadata without its copies of them (stage 3 prunes with the first; the cache file
+    keeps the full sketches). Every table's sketches are held at once for the pruning."""
+    sketch = result.sketch
+    narrow = dataclasses.replace(sketch, columns={c: s.narrowed() for c, s in sketch.columns.items()},
+                                 rows={c: s.narrowed() for c, s in sketch.rows.items()})
+    fp = result.fingerprints
+    slim = dataclasses.replace(fp, column_sketches={}, row_sketches={}) if fp is not None else None
+    return dataclasses.replace(result, sketch=narrow, fingerprints=slim)
+
+
 def _covers(cached: CachedFingerprints, needs: TableNeeds) -> bool:
     return (
         set(needs.colsets) <= set(cached.colsets)
@@ -75,7 +87,7 @@ def read_once(task: ReadTask, *, force: bool = False) -> ReadResult:
         cached = None if (force or not task.cacheable) else cache.load_fingerprints(task.key)
         if cached is not None and _covers(cached, needs):
             sketch = TableSketch(ref.id, cached.column_sketches, cached.row_sketches)
-            return ReadResult(ref.id, sketch, cached, 0, reused=True)
+            return for_the_scan(ReadResult(ref.id, sketch, cached, 0, reused=True))
         colsets = list(needs.colsets)
         columns, row_sets = set(needs.columns), set(needs.row_sets)
         if cached is not None:  # keep what the cache held, so the file only grows while the table is unchanged
@@ -89,7 +101,7 @@ def read_once(task: ReadTask, *, force: bool = False) -> ReadResult:
         fp = fingerprint_table(table, colsets, k=task.k, sketch_columns=tuple(sorted(columns)), sketch_rows=tuple(sorted(row_sets)))
         stored = cache.save_fingerprints(task.key, fp, table.num_rows)
         sketch = TableSketch(ref.id, fp.column_sketches, fp.row_sketches, projection_bytes(fs, ref, wanted))
-        return ReadResult(ref.id, sketch, stored, sketch.bytes_read)
+        return for_the_scan(ReadResult(ref.id, sketch, stored, sketch.bytes_read))
     except Exception as exc:  # noqa: BLE001 - reported per table
         reason = failure_reason(exc)
         return ReadResult(ref.id, TableSketch(ref.id, error=reason), error=reason)
