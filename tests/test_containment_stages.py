@@ -361,3 +361,23 @@ def test_narrowed_sketches_never_drop_a_subset_and_still_prune(rng):
         dropped_64 += c.certainly_not_subset_of(p)
         dropped_32 += narrow
     assert dropped_32 > 0.8 * dropped_64 > 0
+
+
+def test_table_sketches_pickle_as_one_array():
+    """A table's sketches travel (and, once unpickled or packed, live) as views into one array: freed at
+    once after stage 3's pruning, they leave the C heap no small holes it cannot give back."""
+    import pickle
+
+    from lakeshrink.containment.scan.sketches import TableSketch
+
+    sk = TableSketch("t", {"a": Sketch.of(np.array([5, 1, 9], np.uint64), 2), "b": Sketch.of(np.zeros(0, np.uint64), 4)},
+                     {("a", "b"): Sketch.of(np.array([7, 3], np.uint64), 4)}, bytes_read=12)
+    for copy in (pickle.loads(pickle.dumps(sk)), sk.packed()):
+        assert copy.table == "t" and copy.bytes_read == 12 and copy.hasher == sk.hasher
+        assert {c: (s.hashes.tolist(), s.complete) for c, s in copy.columns.items()} == {"a": ([1, 5], False), "b": ([], True)}
+        assert {c: (s.hashes.tolist(), s.complete) for c, s in copy.rows.items()} == {("a", "b"): ([3, 7], True)}
+        bases = {id(s.hashes.base) for s in [*copy.columns.values(), *copy.rows.values()]}
+        assert len(bases) == 1 and None not in {s.hashes.base is not None or None for s in copy.columns.values()}
+    narrow = TableSketch("t", {"a": sk.columns["a"].narrowed()}, {("a",): sk.rows[("a", "b")]})
+    with pytest.raises(ValueError, match="mix hash widths"):
+        pickle.dumps(narrow)

@@ -61,10 +61,11 @@ def without_sketches(result: ReadResult) -> ReadResult:
 def for_the_scan(result: ReadResult) -> ReadResult:
     """What :func:`read_once` gives the scan: its sketches narrowed to 32 bits (:meth:`Sketch.narrowed`), and
     the fingerprint file's metadata without its copies of them (stage 3 prunes with the first; the cache file
-    keeps the full sketches). Every table's sketches are held at once for the pruning."""
+    keeps the full sketches), packed in one array (:meth:`TableSketch.packed`). Every table's sketches are held
+    at once for the pruning."""
     sketch = result.sketch
     narrow = dataclasses.replace(sketch, columns={c: s.narrowed() for c, s in sketch.columns.items()},
-                                 rows={c: s.narrowed() for c, s in sketch.rows.items()})
+                                 rows={c: s.narrowed() for c, s in sketch.rows.items()}).packed()
     fp = result.fingerprints
     slim = dataclasses.replace(fp, column_sketches={}, row_sketches={}) if fp is not None else None
     return dataclasses.replace(result, sketch=narrow, fingerprints=slim)

@@ -40,7 +40,7 @@ HASHER = "lakeshrink-rowhash-v2"  # the hash functions (:mod:`.fingerprints`); s
 # (v2: row fingerprints fold by multiply-add, see fingerprints._fold; a v1 cache is rebuilt, never mixed with v2)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: half a million of them held at once on the 10,000-table lake
 class Sketch:
     """The k smallest distinct 64-bit hashes of a set (sorted), and whether that is all of them (or their top
     32 bits: :meth:`narrowed`; the sketches compared must be of the same width)."""
@@ -78,12 +78,40 @@ class Sketch:
 
 @dataclass(frozen=True)
 class TableSketch:
+    """A table's sketches, by column and by row set. It pickles as one array of all their hashes (and its
+    sketches, once unpickled or :meth:`packed`, are views into one array): the scan holds every table's sketches
+    until stage 3's pruning and then frees them; as separate arrays, the half-million small buffers of the
+    10,000-table lake were interleaved with what the scan keeps, and the C heap kept about 950 MiB free that
+    it could not give back."""
+
     table: str
     columns: dict[str, Sketch] = field(default_factory=dict)
     rows: dict[tuple[str, ...], Sketch] = field(default_factory=dict)
     bytes_read: int = 0
     error: str | None = None
     hasher: str = HASHER
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        sketches = [*self.columns.values(), *self.rows.values()]
+        widths = {s.hashes.dtype for s in sketches}
+        if len(widths) > 1:
+            raise ValueError(f"sketches of {self.table} mix hash widths {sorted(map(str, widths))}")
+        hashes = np.concatenate([s.hashes for s in sketches]) if sketches else np.zeros(0, np.uint64)
+        lengths = np.fromiter((len(s.hashes) for s in sketches), np.int64, len(sketches))
+        complete = np.fromiter((s.complete for s in sketches), bool, len(sketches))
+        return _table_sketch, (self.table, tuple(self.columns), tuple(self.rows), hashes, lengths, complete, self.bytes_read,
+                               self.error, self.hasher)
+
+    def packed(self) -> TableSketch:
+        """The same sketches as views into one array (one allocation for the table)."""
+        return _table_sketch(*self.__reduce__()[1])
+
+
+def _table_sketch(table: str, columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...], hashes: np.ndarray, lengths: np.ndarray,
+                  complete: np.ndarray, bytes_read: int, error: str | None, hasher: str) -> TableSketch:
+    ends = np.cumsum(lengths).tolist()
+    views = [Sketch(hashes[end - n:end], c) for end, n, c in zip(ends, lengths.tolist(), complete.tolist())]
+    return TableSketch(table, dict(zip(columns, views)), dict(zip(rows, views[len(columns):])), bytes_read, error, hasher)
 
 
 @dataclass(frozen=True)
