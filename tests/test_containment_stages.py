@@ -381,3 +381,28 @@ def test_table_sketches_pickle_as_one_array():
     narrow = TableSketch("t", {"a": sk.columns["a"].narrowed()}, {("a",): sk.rows[("a", "b")]})
     with pytest.raises(ValueError, match="mix hash widths"):
         pickle.dumps(narrow)
+
+
+def test_reads_kept_for_stage_4_share_the_scans_column_sets(tmp_path):
+    """A read result unpickled from a Spark task has its own copies of the column sets and names; the scan
+    keeps the fingerprint metadata with the ones it already holds (the same objects), and no sketches."""
+    import pickle
+
+    from lakeshrink.containment.scan.fused import without_sketches
+
+    pq.write_table(pa.table({"x": [1, 2, 3], "y": ["a", "b", "c"], "z": [0.5, 1.5, 2.5]}), tmp_path / "t.parquet")
+    ref = discover(str(tmp_path)).tables[0]
+    needs = TableNeeds(ref.id, ("x", "y"), (("x", "y"),), (("x",), ("x", "y"), ("y", "z")))
+    task = ReadTask(str(tmp_path), ref, needs, str(tmp_path / "cache"), "k")
+    result = pickle.loads(pickle.dumps(read_once(task)))  # as a Spark task's result arrives
+    assert result.error is None and result.fingerprints.colsets == needs.colsets
+    assert result.fingerprints.colsets[0] is not needs.colsets[0]
+    shared = {}
+    for colset in needs.colsets:
+        shared[colset] = colset
+        shared.update({name: name for name in colset})
+    kept = without_sketches(result, shared).fingerprints
+    assert kept.colsets == needs.colsets and all(a is b for a, b in zip(kept.colsets, needs.colsets))
+    assert all(shared[name] is name for name in kept.columns)
+    assert not kept.column_sketches and not kept.row_sketches
+    assert without_sketches(result).fingerprints.colsets == needs.colsets  # without a table of shared objects: as they came

@@ -339,7 +339,14 @@ def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
     del keep, of
     data = sum(r.bytes_read for r in results)
     del sk, results
-    run.reads = {t: (task, without_sketches(r)) for t, (task, r) in run.reads.items()}  # stage 4 needs no sketches
+    shared: dict[object, object] = {}  # column sets and names as the tasks hold them (built here, shared by the pairs)
+    for task, _ in run.reads.values():
+        for colset in task.needs.colsets:
+            shared.setdefault(colset, colset)
+            for name in colset:
+                shared.setdefault(name, name)
+    run.reads = {t: (task, without_sketches(r, shared)) for t, (task, r) in run.reads.items()}  # stage 4 needs no sketches
+    del shared
     release_memory()
     run.stage("sketch", len(pairs), len(kept), start, data=data)
     return kept
