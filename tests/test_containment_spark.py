@@ -257,7 +257,14 @@ def test_reader_tasks_get_one_table_plans(tmp_path):
             assert own.tables == (table,) and own.pairs == () and own.pair_rows.num_rows == 0
             assert set(own.reads) == set(own.colsets_of) == set(own.numbers) == {table}
             assert table_rows(own, table)[0].equals(table_rows(plan, table)[0])
+            task = own.reads[table][0]
+            assert task.needs.colsets == plan.reads[table][0].needs.colsets and task.needs.columns == task.needs.row_sets == ()
             checked.append(table)
+        # a damaged fingerprint file is rebuilt from a one-table plan's task, and gives the same rows
+        table = plan.tables[0]
+        whole = table_rows(plan, table)[0]
+        Path(plan.reads[table][1].fingerprints.path).write_bytes(b"damaged")
+        assert table_rows(pickle.loads(payloads[0]), table)[0].equals(whole)
         return real(run, plan)
 
     monkeypatch = pytest.MonkeyPatch()

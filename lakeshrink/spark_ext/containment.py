@@ -32,8 +32,8 @@ from __future__ import annotations
 import os
 import pickle
 import posixpath
-from dataclasses import replace
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,6 +49,7 @@ from lakeshrink.containment.scan.verify import (
     BUCKET_ROWS, DECIDE_ROWS, VerifyOutcome, VerifyPlan, colset_groups, decided, table_rows, verdicts_from, verify_local,
 )
 from lakeshrink.containment.scan.fused import without_sketches
+from lakeshrink.containment.scan.sketches import TableNeeds
 from lakeshrink.errors import TableError
 from lakeshrink.spark_ext.engine import over_payloads, released
 from lakeshrink.spark_ext.session import parallelism
@@ -87,15 +88,16 @@ def table_plans(plan: VerifyPlan) -> list[bytes]:
     was unpickled by every task: on the 10,000-table lake its pairs were 2 million :class:`Pair` objects,
     held twice over, and the JVM kept it as the tasks' broadcast function."""
     empty = PAIRS_SCHEMA.empty_table()
-    return [
-        pickle.dumps(
-            VerifyPlan((), (table,), (), empty, {table: (task, without_sketches(result))}, 0, 0,
-                       {table: plan.numbers[table]}, {table: plan.colsets_of[table]}),
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
-        for table in plan.tables
-        for task, result in [plan.reads[table]]
-    ]
+    out = []
+    for table in plan.tables:
+        task, result = plan.reads[table]
+        # a damaged fingerprint file is rebuilt from the task (fused.read_fingerprint_rows): its column sets only,
+        # not the columns and row sets stage 3 sketched
+        task = replace(task, needs=TableNeeds(task.needs.table, (), (), task.needs.colsets))
+        one = VerifyPlan((), (table,), (), empty, {table: (task, without_sketches(result))}, 0, 0, {table: plan.numbers[table]},
+                         {table: plan.colsets_of[table]})
+        out.append(pickle.dumps(one, protocol=pickle.HIGHEST_PROTOCOL))
+    return out
 
 
 def _pack(rows: pa.Table) -> bytes:
