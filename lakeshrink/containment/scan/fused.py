@@ -75,9 +75,7 @@ def for_the_scan(result: ReadResult) -> ReadResult:
     sketch = result.sketch
     narrow = dataclasses.replace(sketch, columns={c: s.narrowed() for c, s in sketch.columns.items()},
                                  rows={c: s.narrowed() for c, s in sketch.rows.items()}).packed()
-    fp = result.fingerprints
-    slim = dataclasses.replace(fp, column_sketches={}, row_sketches={}) if fp is not None else None
-    return dataclasses.replace(result, sketch=narrow, fingerprints=slim)
+    return dataclasses.replace(without_sketches(result), sketch=narrow)
 
 
 def _covers(cached: CachedFingerprints, needs: TableNeeds) -> bool:
