@@ -15,7 +15,7 @@ from lakeshrink.containment.scan import verify
 from lakeshrink.containment.scan.fingerprints import (
     PAIRS_SCHEMA,
     ROWS_SCHEMA,
-    add_totals,
+    sum_totals,
     bucket_of,
     column_hashes,
     decide,
@@ -102,20 +102,20 @@ def test_decide_gives_set_and_multiset_verdicts_and_partitions_add_up(rng):
         tables[i] = pa.table({"a": rng.integers(0, 5, n), "b": rng.choice(["x", "y", None], n).tolist()})
     pairs, pair_rows = _all_pairs(tables)
     rows = _rows(tables, cols)
-    whole = add_totals([decide(rows, pair_rows)])
+    n = len(pairs)
+    whole = sum_totals([decide(rows, pair_rows)], n)
     buckets = bucket_of(rows.column("hi").to_numpy(), 3)
     parts = [decide(rows.filter(pa.array(buckets == b)), pair_rows) for b in range(8)]
-    assert add_totals(parts) == whole == add_totals(iter(parts))
-    assert add_totals([pa.concat_tables(parts)]) == whole  # a pair twice in one part is summed too
+    assert (sum_totals(parts, n) == whole).all() and (sum_totals(iter(parts), n) == whole).all()
+    assert (sum_totals([pa.concat_tables(parts)], n) == whole).all()  # a pair twice in one part is summed too
     for i, (c, p) in enumerate(pairs):
         child = pl.from_arrow(tables[c]).group_by(list(cols)).len()
         parent = pl.from_arrow(tables[p]).group_by(list(cols)).len()
         joined = child.join(parent, on=list(cols), how="left", nulls_equal=True)
         missing = joined["len_right"].is_null().sum()
         over = (joined["len"] > joined["len_right"]).fill_null(False).sum()
-        distinct, n, got_missing, got_over = whole.get(i, (0, 0, 0, 0))
-        assert (distinct, n, got_missing, got_over) == (child.height, tables[c].num_rows, missing, over), (c, p)
-    assert any(v[2] == 0 for v in whole.values()) and any(v[2] > 0 for v in whole.values())
+        assert whole[:, i].tolist() == [child.height, tables[c].num_rows, missing, over], (c, p)
+    assert (whole[2] == 0).any() and (whole[2] > 0).any()
 
 
 def test_decided_in_pieces_adds_up_to_the_whole_partition(rng):
@@ -123,15 +123,15 @@ def test_decided_in_pieces_adds_up_to_the_whole_partition(rng):
     stay whole in one piece, or a child's row would be counted missing from a parent holding it."""
     cols = ("a", "b")
     tables = {i: pa.table({"a": rng.integers(0, 40, 300), "b": rng.choice(["x", "y", None], 300).tolist()}) for i in range(6)}
-    _, pair_rows = _all_pairs(tables)
+    pairs, pair_rows = _all_pairs(tables)
     rows = _rows(tables, cols)
-    whole = add_totals([decide(rows, pair_rows)])
+    whole = sum_totals([decide(rows, pair_rows)], len(pairs))
     cut = list(pieces(rows, 40))
     assert len(cut) >= 8 and max(p.num_rows for p in cut) < rows.num_rows / 3
     assert sum(p.num_rows for p in cut) == rows.num_rows
     groups = [set(zip(p.column("colset").to_pylist(), p.column("hi").to_pylist(), p.column("lo").to_pylist())) for p in cut]
     assert sum(len(g) for g in groups) == len(set().union(*groups))  # no group in two pieces
-    assert add_totals(decide(p, pair_rows) for p in cut) == whole
+    assert (sum_totals((decide(p, pair_rows) for p in cut), len(pairs)) == whole).all() and whole[1].sum() > 0
     assert list(pieces(rows, rows.num_rows)) == [rows]
 
 
@@ -400,7 +400,7 @@ def test_identical_tables_are_decided_once_and_every_pair_gets_its_verdict(tmp_p
 
     monkeypatch.setattr(scan_mod, "plan_verification", planned)
     collapsed = scan_lake(lake)
-    asked, decided = len(plans[-1].asked), len(plans[-1].pairs)
+    asked, decided = len(plans[-1].asked[0]), len(plans[-1].pairs)
     monkeypatch.setattr(scan_mod, "plan_verification", lambda pairs, reads: real(pairs, reads, collapse=False))
     every = scan_lake(lake)
     assert collapsed.edges == every.edges
@@ -428,13 +428,13 @@ def test_stage_3_prunes_each_pair_of_identical_tables_once(tmp_path, monkeypatch
     # within every min-max range, but its values of y are not the base's: pruned by the sketches
     pq.write_table(pa.table({"x": range(1_000, 1_500), "y": [f"v{i}z" for i in range(100, 600)]}), lake / "stranger.parquet")
     checked = []
-    real = sketches.surviving
+    real = sketches.dropped
 
     def counting(pairs, sk):
         checked.append(len(pairs))
         return real(pairs, sk)
 
-    monkeypatch.setattr(sketches, "surviving", counting)
+    monkeypatch.setattr(sketches, "dropped", counting)
     collapsed = scan_lake(lake)
     monkeypatch.setattr(scan_mod, "representatives", lambda tables, reads: {t: t for t in tables})
     every = scan_lake(lake)
@@ -442,3 +442,38 @@ def test_stage_3_prunes_each_pair_of_identical_tables_once(tmp_path, monkeypatch
     assert collapsed.stages[2].pairs_out == every.stages[2].pairs_out < every.stages[2].pairs_in
     assert collapsed.edges == every.edges
     assert {(e.child, e.parent) for e in collapsed.edges} == brute_force(str(lake)).edges
+
+
+def test_verdicts_come_from_each_pairs_deciding_pair_and_skip_failed_tables():
+    """Stage 4's outcome: every pair asked about takes the counts of the pair deciding it (its tables'
+    representatives'); only contained pairs become edges; none touching a failed table does."""
+    from lakeshrink.containment.scan.schema_graph import Pair
+    from lakeshrink.containment.scan.verify import VerifyPlan, verdicts_from
+
+    cols = ("x",)
+    decided = (Pair("a", "b", cols), Pair("c", "b", cols), Pair("d", "e", cols), Pair("f", "b", cols))
+    asked = (Pair("a", "b", cols), Pair("a2", "b", cols), Pair("c", "b", cols), Pair("d", "e", cols), Pair("f", "b", cols),
+             Pair("f2", "b2", cols))
+    deciding = np.array([0, 0, 1, 2, 3, 3])
+    plan = VerifyPlan(decided, ("a", "b", "c", "d", "e", "f"), (cols,), pa.table({}), {}, 0, 0, originals=asked, deciding=deciding)
+    totals = np.array([[3, 4, 1, 2], [5, 9, 1, 7], [0, 2, 0, 0], [1, 0, 0, 0]])  # distinct, rows, missing, over by decided pair
+    outcome = verdicts_from(plan, totals, {"e": "lost"})
+    assert [(e.child, e.parent, e.child_rows, e.child_distinct_rows, e.multiset_contained) for e in outcome.edges] == [
+        ("a", "b", 5, 3, False), ("a2", "b", 5, 3, False), ("f", "b", 7, 2, True), ("f2", "b2", 7, 2, True)]
+    assert outcome.failed == {"e": "lost"}
+    assert [e.child for e in verdicts_from(plan, totals, {}).edges] == ["a", "a2", "d", "f", "f2"]
+
+
+def test_pairs_between_their_own_representatives_are_not_copied():
+    """On the 10,000-table lake most of 2 million pairs stand for themselves: no second object for them."""
+    from lakeshrink.containment.scan.schema_graph import Pair
+    from lakeshrink.containment.scan.verify import by_representatives
+
+    pairs = [Pair("a", "b", ("x",)), Pair("a2", "b", ("x",)), Pair("c", "d", ("x",))]
+    decided, mapping = by_representatives(pairs, {"a2": "a"})
+    assert decided == [pairs[0], pairs[2]] and mapping.tolist() == [0, 0, 1]
+    assert decided[0] is pairs[0] and decided[1] is pairs[2]
+    # in order of first appearance (their integer keys sort otherwise), the copies of a table folded into it
+    pairs = [Pair("a", "b", ("x",)), Pair("c", "d", ("x",)), Pair("a", "e", ("x",)), Pair("c2", "d", ("x",)), Pair("a", "e", ("y",))]
+    decided, mapping = by_representatives(pairs, {"c2": "c"})
+    assert decided == [pairs[0], pairs[1], pairs[2], pairs[4]] and mapping.tolist() == [0, 1, 2, 1, 3]

@@ -158,12 +158,15 @@ def _jobs_of_stage_4(spark, spark_engine, root, monkeypatch):
     return seen["jobs"], seen["pairs"], result
 
 
-@pytest.mark.parametrize("path", ["one task", "shuffle"])
+@pytest.mark.parametrize("path", ["one task", "shuffle", "shuffle, tables' plans as rows"])
 def test_spark_jobs_do_not_grow_with_the_pairs(tmp_path, spark, spark_engine, monkeypatch, path):
     from lakeshrink.spark_ext import containment as spark_containment
+    from lakeshrink.spark_ext import engine as spark_engine_mod
 
-    if path == "shuffle":  # every plan is too big for one task: the one-shuffle plan
+    if path != "one task":  # every plan is too big for one task: the one-shuffle plan
         monkeypatch.setattr(spark_containment, "BUCKET_ROWS", 0)
+    if path == "shuffle, tables' plans as rows":  # the readers' tables come as DataFrame rows, not in their function
+        monkeypatch.setattr(spark_engine_mod, "CLOSURE_BYTES", 0)
     base = pa.table({"x": list(range(40)), "y": [i % 7 for i in range(40)]})
     small, large = tmp_path / "small", tmp_path / "large"
     for root, copies in ((small, 2), (large, 14)):
@@ -174,7 +177,8 @@ def test_spark_jobs_do_not_grow_with_the_pairs(tmp_path, spark, spark_engine, mo
     few_jobs, few_pairs, _ = _jobs_of_stage_4(spark, spark_engine, small, monkeypatch)
     many_jobs, many_pairs, result = _jobs_of_stage_4(spark, spark_engine, large, monkeypatch)
     assert many_pairs > 10 * few_pairs
-    assert 1 <= many_jobs == few_jobs <= 2
+    # adaptive execution runs each shuffle's map side as a job of its own: one more for the tables' rows
+    assert 1 <= many_jobs == few_jobs <= (3 if path == "shuffle, tables' plans as rows" else 2)
     assert result.edges == scan_lake(large).edges
 
 
@@ -228,3 +232,43 @@ def test_shuffle_reads_a_table_in_groups_and_decides_in_pieces(tmp_path, spark_e
     assert {f"child_{c}.parquet" for c in ("a", "ab", "bc", "cd", "abc", "bd")} <= {c for c, p in found if p == "parent.parquet"}
     assert not found[("repeats.parquet", "parent.parquet")].multiset_contained
     assert ("stranger.parquet", "parent.parquet") not in found
+
+
+def test_reader_tasks_get_one_table_plans(tmp_path):
+    """Stage 4's reader tasks get, per table, a plan of that table alone (no pairs, no other table), and read
+    from it the rows the whole plan gives."""
+    import pickle
+
+    from lakeshrink.containment.scan import run as scan_mod
+    from lakeshrink.containment.scan.verify import table_rows
+    from lakeshrink.spark_ext.containment import table_plans
+
+    base = pa.table({"x": list(range(30)), "y": [i % 4 for i in range(30)]})
+    pq.write_table(base, tmp_path / "base.parquet")
+    pq.write_table(base.slice(0, 12), tmp_path / "part.parquet")
+    pq.write_table(base.slice(3, 9).select(["y"]), tmp_path / "ys.parquet")
+    real, checked = scan_mod._verify, []
+
+    def check(run, plan):
+        payloads = table_plans(plan)
+        assert len(payloads) == len(plan.tables) >= 3
+        for table, payload in zip(plan.tables, payloads):
+            own = pickle.loads(payload)
+            assert own.tables == (table,) and own.pairs == () and own.pair_rows.num_rows == 0
+            assert set(own.reads) == set(own.colsets_of) == set(own.numbers) == {table}
+            assert table_rows(own, table)[0].equals(table_rows(plan, table)[0])
+            task = own.reads[table][0]
+            assert task.needs.colsets == plan.reads[table][0].needs.colsets and task.needs.columns == task.needs.row_sets == ()
+            checked.append(table)
+        # a damaged fingerprint file is rebuilt from a one-table plan's task, and gives the same rows
+        table = plan.tables[0]
+        whole = table_rows(plan, table)[0]
+        Path(plan.reads[table][1].fingerprints.path).write_bytes(b"damaged")
+        assert table_rows(pickle.loads(payloads[0]), table)[0].equals(whole)
+        return real(run, plan)
+
+    monkeypatch = pytest.MonkeyPatch()
+    with monkeypatch.context() as m:
+        m.setattr(scan_mod, "_verify", check)
+        scan_lake(tmp_path)
+    assert sorted(checked) == ["base.parquet", "part.parquet", "ys.parquet"]

@@ -236,9 +236,9 @@ def test_row_sets_per_table_are_capped_and_missing_ones_never_prune(monkeypatch)
 
 
 def test_vectorised_sketch_pruning_keeps_exactly_the_pairs_the_per_pair_rule_keeps(rng):
-    """``surviving`` (all of a parent's children at once) against ``prune_reason`` pair by pair: random
+    """``dropped`` (all of a parent's children at once) against ``prune_reason`` pair by pair: random
     sketches, complete and cut, empty tables, row sets missing on either side, another hasher."""
-    from lakeshrink.containment.scan.sketches import TableSketch, surviving
+    from lakeshrink.containment.scan.sketches import TableSketch, dropped
 
     names = [f"t{i}" for i in range(40)]
     sketches = {}
@@ -255,7 +255,7 @@ def test_vectorised_sketch_pruning_keeps_exactly_the_pairs_the_per_pair_rule_kee
         sketches[name] = TableSketch(name, {"a": sk(), "b": sk()}, rows, hasher="other" if i == 7 else HASHER)
     pairs = [Pair(c, p, cols) for c in names for p in names if c != p for cols in ([("a",), ("a", "b")][int(rng.integers(2))],)]
     expected = [p for p in pairs if sketch_reason(p, sketches[p.child], sketches[p.parent]) is None]
-    assert surviving(pairs, sketches) == expected
+    assert [p for p, d in zip(pairs, dropped(pairs, sketches).tolist()) if not d] == expected
     assert 0.1 < len(expected) / len(pairs) < 0.9  # both outcomes exercised
 
 
@@ -333,3 +333,76 @@ def test_minmax_prunes_with_columns_no_table_has_statistics_of():
     }
     pairs = [Pair("c", "p", ("x", "y")), Pair("c", "q", ("x", "y")), Pair("p", "c", ("x", "y"))]
     assert minmax_prune(pairs, footers) == ([Pair("c", "q", ("x", "y"))], {"min": 1, "max": 1})
+
+
+def test_narrowed_sketches_never_drop_a_subset_and_still_prune(rng):
+    """Stage 3 prunes with 32-bit sketches (the top bits of the 64-bit ones): never a true subset dropped,
+    including a child whose hash shares its top bits with the parent's largest sketched hash but is itself
+    beyond the parent's sketch; most non-subsets still dropped."""
+    k = 8
+    hi = lambda top, low: np.uint64((int(top) << 32) | int(low))  # noqa: E731
+    tau_top = 1_000
+    parent = [hi(t, 5) for t in range(tau_top - 7, tau_top)] + [hi(tau_top, 1), hi(tau_top, 9), hi(tau_top + 3, 0)]
+    child = [hi(tau_top, 9)]  # in the parent, not in its 64-bit sketch (hi(tau_top, 1) is tau)
+    p64, c64 = Sketch.of(np.array(parent), k), Sketch.of(np.array(child), k)
+    assert not p64.complete and p64.hashes[-1] == hi(tau_top, 1) and hi(tau_top, 9) not in p64.hashes
+    assert not c64.certainly_not_subset_of(p64) and not c64.narrowed().certainly_not_subset_of(p64.narrowed())
+    assert p64.narrowed().hashes.dtype == np.uint32 and p64.narrowed().hashes.tolist() == list(range(tau_top - 7, tau_top + 1))
+    dropped_64 = dropped_32 = 0
+    for _ in range(300):
+        values = rng.integers(0, 2**63, int(rng.integers(1, 60)), dtype=np.uint64) >> np.uint64(int(rng.integers(0, 40)))
+        subset = rng.random() < 0.5
+        kids = rng.choice(values, int(rng.integers(1, len(values) + 1))) if subset else rng.integers(0, 2**63, 5, dtype=np.uint64)
+        kk = int(rng.integers(1, 20))
+        p, c = Sketch.of(values, kk), Sketch.of(kids, kk)
+        narrow = c.narrowed().certainly_not_subset_of(p.narrowed())
+        if subset:
+            assert not narrow
+        dropped_64 += c.certainly_not_subset_of(p)
+        dropped_32 += narrow
+    assert dropped_32 > 0.8 * dropped_64 > 0
+
+
+def test_table_sketches_pickle_as_one_array():
+    """A table's sketches travel (and, once unpickled or packed, live) as views into one array: freed at
+    once after stage 3's pruning, they leave the C heap no small holes it cannot give back."""
+    import pickle
+
+    from lakeshrink.containment.scan.sketches import TableSketch
+
+    sk = TableSketch("t", {"a": Sketch.of(np.array([5, 1, 9], np.uint64), 2), "b": Sketch.of(np.zeros(0, np.uint64), 4)},
+                     {("a", "b"): Sketch.of(np.array([7, 3], np.uint64), 4)}, bytes_read=12)
+    for copy in (pickle.loads(pickle.dumps(sk)), sk.packed()):
+        assert copy.table == "t" and copy.bytes_read == 12 and copy.hasher == sk.hasher
+        assert {c: (s.hashes.tolist(), s.complete) for c, s in copy.columns.items()} == {"a": ([1, 5], False), "b": ([], True)}
+        assert {c: (s.hashes.tolist(), s.complete) for c, s in copy.rows.items()} == {("a", "b"): ([3, 7], True)}
+        bases = {id(s.hashes.base) for s in [*copy.columns.values(), *copy.rows.values()]}
+        assert len(bases) == 1 and None not in {s.hashes.base is not None or None for s in copy.columns.values()}
+    narrow = TableSketch("t", {"a": sk.columns["a"].narrowed()}, {("a",): sk.rows[("a", "b")]})
+    with pytest.raises(ValueError, match="mix hash widths"):
+        pickle.dumps(narrow)
+
+
+def test_reads_kept_for_stage_4_share_the_scans_column_sets(tmp_path):
+    """A read result unpickled from a Spark task has its own copies of the column sets and names; the scan
+    keeps the fingerprint metadata with the ones it already holds (the same objects), and no sketches."""
+    import pickle
+
+    from lakeshrink.containment.scan.fused import without_sketches
+
+    pq.write_table(pa.table({"x": [1, 2, 3], "y": ["a", "b", "c"], "z": [0.5, 1.5, 2.5]}), tmp_path / "t.parquet")
+    ref = discover(str(tmp_path)).tables[0]
+    needs = TableNeeds(ref.id, ("x", "y"), (("x", "y"),), (("x",), ("x", "y"), ("y", "z")))
+    task = ReadTask(str(tmp_path), ref, needs, str(tmp_path / "cache"), "k")
+    result = pickle.loads(pickle.dumps(read_once(task)))  # as a Spark task's result arrives
+    assert result.error is None and result.fingerprints.colsets == needs.colsets
+    assert result.fingerprints.colsets[0] is not needs.colsets[0]
+    shared = {}
+    for colset in needs.colsets:
+        shared[colset] = colset
+        shared.update({name: name for name in colset})
+    kept = without_sketches(result, shared).fingerprints
+    assert kept.colsets == needs.colsets and all(a is b for a, b in zip(kept.colsets, needs.colsets))
+    assert all(shared[name] is name for name in kept.columns)
+    assert not kept.column_sketches and not kept.row_sketches
+    assert without_sketches(result).fingerprints.colsets == needs.colsets  # without a table of shared objects: as they came

@@ -60,6 +60,17 @@ def test_map_of_large_items_goes_through_a_dataframe(spark, monkeypatch):
     assert get_engine("spark", spark=spark).map(_square, list(range(7))) == [x * x for x in range(7)]
 
 
+class _FakeSpark:
+    """Just enough of a session for :func:`over_payloads` to hand over the tasks' function (``fn``)."""
+
+    def range(self, *args):
+        return self
+
+    def mapInArrow(self, fn, schema):
+        self.fn = fn
+        return self
+
+
 def test_map_tasks_send_results_in_bounded_batches_and_release_memory(monkeypatch):
     """A map() task sends its pickled results on in batches of about BATCH_BYTES (stage 3 on the 10,000-table
     lake made gigabytes of results), frees its memory when it ends, and the driver unpickles batch by batch."""
@@ -72,10 +83,10 @@ def test_map_tasks_send_results_in_bounded_batches_and_release_memory(monkeypatc
     released = []
     monkeypatch.setattr(spark_engine, "release_memory", lambda: released.append(True))
     monkeypatch.setattr(spark_engine, "BATCH_BYTES", 100)
-    items = [(i, pickle.dumps(bytes(60) + bytes([i]))) for i in range(7)]
-    task = spark_engine._apply_chunks(lambda b: b, [items[:5], items[5:]])  # results of ~75 pickled bytes
-    batches = list(task(iter([pa.record_batch([pa.array([0, 1])], names=["c"])])))
-    assert [b.num_rows for b in batches] == [2, 2, 1, 2]  # 2 results pass 100 bytes; each chunk ends a batch
+    payloads = [pickle.dumps(bytes(60) + bytes([i])) for i in range(7)]
+    frame = spark_engine.over_payloads(_FakeSpark(), payloads, lambda pairs: spark_engine._batched(pairs, lambda b: b), "s", 2)
+    batches = list(frame.fn(iter([pa.record_batch([pa.array([0, 1])], names=["c"])])))  # the tasks' function, both tasks
+    assert [b.num_rows for b in batches] == [2, 2, 2, 1]  # 2 results pass 100 bytes; each task ends a batch
     assert released == [True]
     assert spark_engine._unpickled(batches, 7) == [bytes(60) + bytes([i]) for i in range(7)]
     assert batches == []  # each batch released once unpickled

@@ -5,7 +5,8 @@ functions as the local engine; stage 3's read stores each table's row fingerprin
 (:func:`verify_spark`) runs the plan of :mod:`lakeshrink.containment.scan.verify` with SINDY's single shuffle
 (Kruse et al., BTW'15):
 
-1. ``spark.range(tables).mapInArrow(read)``: one task per slice of tables reads their fingerprint rows
+1. ``mapInArrow(read)`` over the tables' own plans (:func:`table_plans`, shipped as the engine's ``map`` ships its
+   items: :func:`~lakeshrink.spark_ext.engine.over_payloads`): one task per slice of tables reads their fingerprint rows
    ``(colset, hi, lo, table, count)`` (:func:`lakeshrink.containment.scan.verify.table_rows`) and cuts them into
    ``2**bits`` buckets by the top bits of the fingerprint (:func:`~lakeshrink.containment.scan.fingerprints.bucket_of`,
    as the local engine's spill), each (table, bucket) packed as one Arrow IPC value;
@@ -31,6 +32,7 @@ from __future__ import annotations
 import os
 import pickle
 import posixpath
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,8 +49,9 @@ from lakeshrink.containment.scan.verify import (
     BUCKET_ROWS, DECIDE_ROWS, VerifyOutcome, VerifyPlan, colset_groups, decided, table_rows, verdicts_from, verify_local,
 )
 from lakeshrink.containment.scan.fused import without_sketches
+from lakeshrink.containment.scan.sketches import TableNeeds
 from lakeshrink.errors import TableError
-from lakeshrink.spark_ext.engine import released
+from lakeshrink.spark_ext.engine import over_payloads, released
 from lakeshrink.spark_ext.session import parallelism
 
 ROWS_PER_PARTITION = 4_000_000  # fingerprint rows plus joined child rows one decide task holds
@@ -78,12 +81,23 @@ def _slim(plan: VerifyPlan) -> VerifyPlan:
     return replace(plan, reads={table: (task, without_sketches(result)) for table, (task, result) in plan.reads.items()})
 
 
-def reader_plan(plan: VerifyPlan) -> VerifyPlan:
-    """What a reader task needs of the plan: tables, column sets and fingerprint files, without the pairs.
-    The pairs (as :class:`Pair` objects, twice over with the pairs asked about) were most of the plan: on the
-    10,000-table lake, 2 million of each, unpickled by every Python worker and held by the JVM as the tasks'
-    broadcast function."""
-    return replace(_slim(plan), pairs=(), originals=(), pair_rows=PAIRS_SCHEMA.empty_table())
+def table_plans(plan: VerifyPlan) -> list[bytes]:
+    """For each table of the plan (in order), what its reader needs, pickled: a plan of that one table (its
+    number, column sets and fingerprint file, without sketches or pairs). A reader task gets only its own
+    tables' (see :func:`~lakeshrink.spark_ext.engine.over_payloads`). The whole plan in the tasks' function
+    was unpickled by every task: on the 10,000-table lake its pairs were 2 million :class:`Pair` objects,
+    held twice over, and the JVM kept it as the tasks' broadcast function."""
+    empty = PAIRS_SCHEMA.empty_table()
+    out = []
+    for table in plan.tables:
+        task, result = plan.reads[table]
+        # a damaged fingerprint file is rebuilt from the task (fused.read_fingerprint_rows): its column sets only,
+        # not the columns and row sets stage 3 sketched
+        task = replace(task, needs=TableNeeds(task.needs.table, (), (), task.needs.colsets))
+        one = VerifyPlan((), (table,), (), empty, {table: (task, without_sketches(result))}, 0, 0, {table: plan.numbers[table]},
+                         {table: plan.colsets_of[table]})
+        out.append(pickle.dumps(one, protocol=pickle.HIGHEST_PROTOCOL))
+    return out
 
 
 def _pack(rows: pa.Table) -> bytes:
@@ -99,14 +113,14 @@ def _unpack(blob: pa.Buffer) -> pa.Table:
     return pa.ipc.open_stream(blob).read_all()
 
 
-def _reader(plan: VerifyPlan, bits: int) -> Any:
-    """Each table's fingerprint rows, cut into the ``2**bits`` buckets of :func:`bucket_of` (whole fingerprint
-    groups), one packed Spark row per (table, bucket, slice of at most :data:`PACK_ROWS` rows): the shuffle moves a
-    few large rows instead of one row per fingerprint, so Spark's per-row costs (row conversion, Arrow transfer
-    between the JVM and Python) do not grow with the fingerprints. A table is read a group of column sets at a
-    time (about :data:`READ_ROWS` rows; :func:`~lakeshrink.containment.scan.verify.colset_groups`), each group
-    sent on as soon as it is packed. ``plan`` is a :func:`reader_plan`."""
-    tables = plan.tables
+def _reader(bits: int) -> Callable[[Iterator[tuple[int, bytes]]], Iterator[pa.RecordBatch]]:
+    """What a reader task yields for its tables (numbered :func:`table_plans`): each table's fingerprint rows,
+    cut into the ``2**bits`` buckets of :func:`bucket_of` (whole fingerprint groups), one packed Spark row per
+    (table, bucket, slice of at most :data:`PACK_ROWS` rows): the shuffle moves a few large rows instead of one
+    row per fingerprint, so Spark's per-row costs (row conversion, Arrow transfer between the JVM and Python) do
+    not grow with the fingerprints. A table is read a group of column sets at a time (about :data:`READ_ROWS`
+    rows; :func:`~lakeshrink.containment.scan.verify.colset_groups`), each group sent on as soon as it is
+    packed."""
     labels = partition_labels(1 << bits)  # bucket b goes to partition b
 
     def packed(i: int, rows: pa.Table) -> pa.RecordBatch:
@@ -123,20 +137,21 @@ def _reader(plan: VerifyPlan, bits: int) -> Any:
                 out["blob"].append(_pack(rows.slice(at, min(PACK_ROWS, int(stop) - at))))
         return pa.RecordBatch.from_pydict(out, schema=_PACKED_SCHEMA)
 
-    def read(batches: Any) -> Any:
-        for batch in batches:
-            for i in batch.column(0).to_pylist():
-                for group in colset_groups(plan, tables[i], READ_ROWS):
-                    try:
-                        rows = table_rows(plan, tables[i], group)[0]
-                    except Exception:  # noqa: BLE001 - the driver finds out why (see verify_spark) and drops the table's pairs
-                        yield pa.RecordBatch.from_pydict({"bucket": [0], "table": [i], "ok": [False], "blob": [b""]}, schema=_PACKED_SCHEMA)
-                        break
-                    if rows.num_rows:
-                        yield packed(i, rows)
-                    del rows
+    def read(tables: Iterator[tuple[int, bytes]]) -> Iterator[pa.RecordBatch]:
+        for i, payload in tables:
+            plan = pickle.loads(payload)
+            table = plan.tables[0]
+            for group in colset_groups(plan, table, READ_ROWS):
+                try:
+                    rows = table_rows(plan, table, group)[0]
+                except Exception:  # noqa: BLE001 - the driver finds out why (see verify_spark) and drops the table's pairs
+                    yield pa.RecordBatch.from_pydict({"bucket": [0], "table": [i], "ok": [False], "blob": [b""]}, schema=_PACKED_SCHEMA)
+                    break
+                if rows.num_rows:
+                    yield packed(i, rows)
+                del rows
 
-    return lambda batches: released(read(batches))
+    return read
 
 
 def _decider(pair_rows: pa.Table) -> Any:
@@ -229,7 +244,7 @@ def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
     width = max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))
     needed = -(-work // ROWS_PER_PARTITION)
     bits = max(0, (max(needed, parallelism(spark)) - 1).bit_length())
-    packed = spark.range(0, n_tables, 1, min(n_tables, width)).mapInArrow(_reader(reader_plan(plan), bits), _PACKED)
+    packed = over_payloads(spark, table_plans(plan), _reader(bits), _PACKED, min(n_tables, width))
     totals = (
         packed.repartition(1 << bits, "bucket")
         .mapInArrow(_decider(plan.pair_rows), _TOTALS)
@@ -237,19 +252,24 @@ def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
         .agg(*[F.sum(c).alias(c) for c in ("distinct", "rows", "missing", "over")])
         .toArrow()
     )
-    # column by column: a dict per row (to_pylist) was 2 million dicts on the 10,000-table lake
-    found = dict(zip(totals.column("pair").to_pylist(), zip(*(totals.column(c).to_pylist() for c in ("distinct", "rows", "missing", "over")))))
-    del totals
+    # into arrays by pair: a dict of tuples (or a dict per row, to_pylist) was 2 million of them on the
+    # 10,000-table lake
+    pair = totals.column("pair").to_numpy()
+    sums = np.zeros((4, len(plan.pairs)), np.int64)
+    good = pair >= 0
+    for k, c in enumerate(("distinct", "rows", "missing", "over")):
+        sums[k, pair[good]] = totals.column(c).to_numpy()[good]
     failed: dict[str, str] = {}
-    for pair in [p for p in found if p < 0]:
-        table = plan.tables[-1 - pair]
+    for bad in (-1 - pair[~good]).tolist():
+        table = plan.tables[bad]
         try:  # find out why on the driver
             table_rows(plan, table)
             failed[table] = "its fingerprints could not be read on a Spark executor"
         except Exception as exc:  # noqa: BLE001
             failed[table] = failure_reason(exc)
+    del totals
     read = sum(r.fingerprints.file_bytes for _, r in plan.reads.values() if r.fingerprints is not None)
-    return VerifyOutcome(verdicts_from(plan, {p: v for p, v in found.items() if p >= 0}, failed), read, 0)
+    return verdicts_from(plan, sums, failed, read)
 
 
 def _local_path(location: str) -> str:

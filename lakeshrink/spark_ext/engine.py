@@ -9,7 +9,8 @@ there are many (round robin; :func:`task_count`), and runs them as one stage of 
 ``spark.range(tasks).mapInArrow``, each task unpickling its items, applying the function and returning pickled
 results; the driver puts them back in input order. The pickled items travel inside the task's function
 (Spark broadcasts a large one) up to :data:`CLOSURE_BYTES` in all; more than that become a DataFrame of
-(index, pickled item) rows repartitioned over the tasks (a shuffle). Either way, one Spark job per call. The
+(index, pickled item) rows repartitioned over the tasks (a shuffle; :func:`over_payloads`, also used by the
+containment scan's stage 4). Either way, one Spark job per call. The
 engine's ports (:data:`SPARK_PORTS`) point at the Spark implementations in this package, imported on first use.
 """
 
@@ -73,23 +74,30 @@ def _batched(pairs: Iterable[tuple[int, Any]], fn: Callable[[Any], Any]) -> Iter
         yield pa.RecordBatch.from_arrays([pa.array(index, pa.int64()), pa.array(results, pa.binary())], schema=_RESULTS)
 
 
-def _apply(fn: Callable[[Any], Any]) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def over_payloads(spark: Any, payloads: Sequence[bytes], run: Callable[[Iterator[tuple[int, bytes]]], Iterator[pa.RecordBatch]],
+                  schema: str, tasks: int) -> Any:
+    """A DataFrame of what ``run`` yields over numbered ``payloads`` (``(index, bytes)`` pairs), cut into ``tasks``
+    tasks round robin; each task gets only its own payloads to work on. They travel inside the tasks' function
+    (Spark broadcasts a large one) up to :data:`CLOSURE_BYTES` in all, else as a DataFrame of (index, payload)
+    rows repartitioned over the tasks (a shuffle). No job runs until the DataFrame is collected. Each task gives
+    the memory it freed back when it ends (:func:`released`)."""
+    if sum(len(p) for p in payloads) <= CLOSURE_BYTES:
+        numbered = list(enumerate(payloads))
+        chunks = [numbered[t::tasks] for t in range(tasks)]
+
+        def inside(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                for chunk in batch.column(0).to_pylist():
+                    yield from run(iter(chunks[chunk]))
+
+        return spark.range(0, tasks, 1, tasks).mapInArrow(lambda batches: released(inside(batches)), schema)
+
+    def rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            yield from _batched(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()), fn)
+            yield from run(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()))
 
-    return lambda batches: released(run(batches))
-
-
-def _apply_chunks(fn: Callable[[Any], Any], chunks: list[list[tuple[int, bytes]]]) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The task function of :meth:`SparkEngine.map` with its items inside: the input rows are chunk numbers."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            for chunk in batch.column(0).to_pylist():
-                yield from _batched(chunks[chunk], fn)
-
-    return lambda batches: released(run(batches))
+    frame = spark.createDataFrame(pa.table([pa.array(range(len(payloads)), pa.int64()), pa.array(payloads, pa.binary())], schema=_ITEMS))
+    return frame.repartition(tasks).mapInArrow(lambda batches: released(rows(batches)), schema)
 
 
 def _unpickled(batches: list[pa.RecordBatch], count: int) -> list[Any]:
@@ -144,16 +152,8 @@ class SparkEngine(Engine):
         if not items:
             return []
         payloads = [pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL) for item in items]
-        tasks = task_count(len(items), parallelism(self.spark))
-        if sum(len(p) for p in payloads) <= CLOSURE_BYTES:
-            numbered = list(enumerate(payloads))
-            chunks = [numbered[t::tasks] for t in range(tasks)]
-            frame = self.spark.range(0, tasks, 1, tasks)
-            out = frame.mapInArrow(_apply_chunks(fn, chunks), "i long, result binary")
-        else:
-            frame = self.spark.createDataFrame(pa.table([pa.array(range(len(items)), pa.int64()), pa.array(payloads, pa.binary())],
-                                                        schema=_ITEMS))
-            out = frame.repartition(tasks).mapInArrow(_apply(fn), "i long, result binary")
+        out = over_payloads(self.spark, payloads, lambda pairs: _batched(pairs, fn), "i long, result binary",
+                            task_count(len(items), parallelism(self.spark)))
         return _unpickled(out.toArrow().to_batches(), len(items))
 
     def describe(self) -> dict[str, Any]:

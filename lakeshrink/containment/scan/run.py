@@ -51,7 +51,7 @@ from lakeshrink.containment.lake import Lake, TableRef, discover
 from lakeshrink.containment.scan.schema_graph import Candidates, Pair, candidate_parents
 from lakeshrink.containment.scan.ports import CATALOG_READER, CONTAINMENT_VERIFIER
 from lakeshrink.containment.scan.verify import (
-    Edge, Verdict, VerifyOutcome, VerifyPlan, by_representatives, plan_verification, representatives,
+    Edge, VerifyOutcome, VerifyPlan, by_representatives, plan_verification, representatives,
 )
 from lakeshrink.engine import Engine, get_engine
 from lakeshrink.errors import CorruptArchive, InputError
@@ -333,12 +333,20 @@ def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
     # identical tables (same rows on every column read) have the same sketches: each class pair is checked once
     alive = run.alive(pairs)
     classes, of = by_representatives(alive, representatives(set(sk), run.reads))
-    survives = set(sketches.surviving(classes, sk))
-    kept_class = [c in survives for c in classes]
-    kept = [p for p, i in zip(alive, of) if kept_class[i]]
+    keep = ~sketches.dropped(classes, sk)
+    del classes
+    kept = [p for p, k in zip(alive, keep[of].tolist()) if k]
+    del keep, of
     data = sum(r.bytes_read for r in results)
     del sk, results
-    run.reads = {t: (task, without_sketches(r)) for t, (task, r) in run.reads.items()}  # stage 4 needs no sketches
+    shared: dict[object, object] = {}  # column sets and names as the tasks hold them (built here, shared by the pairs)
+    for task, _ in run.reads.values():
+        for colset in task.needs.colsets:
+            shared.setdefault(colset, colset)
+            for name in colset:
+                shared.setdefault(name, name)
+    run.reads = {t: (task, without_sketches(r, shared)) for t, (task, r) in run.reads.items()}  # stage 4 needs no sketches
+    del shared
     release_memory()
     run.stage("sketch", len(pairs), len(kept), start, data=data)
     return kept
@@ -355,17 +363,16 @@ def _stage_verify(run: _Run, pairs: list[Pair]) -> list[Edge]:
     tables = {p.child for p in pairs} | {p.parent for p in pairs}
     plan = plan_verification(pairs, {t: run.reads[t] for t in tables})
     outcome = _verify(run, plan)
-    edges = _collect(run, outcome.verdicts)
+    edges = _collect(run, outcome)
     edges = _check_unchanged(run, edges)
     run.stage("verify", len(pairs), len(edges), start, cache=outcome.bytes_read, shuffle=outcome.shuffle_bytes)
     return edges
 
 
-def _collect(run: _Run, verdicts: tuple[Verdict, ...]) -> list[Edge]:
-    for v in verdicts:
-        if v.error_table is not None:
-            run.skip(v.error_table, v.error or "could not be verified")
-    return sorted((v.edge for v in verdicts if v.edge is not None), key=lambda e: (e.child, e.parent))
+def _collect(run: _Run, outcome: VerifyOutcome) -> list[Edge]:
+    for table, reason in outcome.failed.items():
+        run.skip(table, reason or "could not be verified")
+    return sorted(outcome.edges, key=lambda e: (e.child, e.parent))
 
 
 def _check_unchanged(run: _Run, edges: list[Edge]) -> list[Edge]:

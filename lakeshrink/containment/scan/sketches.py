@@ -40,9 +40,10 @@ HASHER = "lakeshrink-rowhash-v2"  # the hash functions (:mod:`.fingerprints`); s
 # (v2: row fingerprints fold by multiply-add, see fingerprints._fold; a v1 cache is rebuilt, never mixed with v2)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: half a million of them held at once on the 10,000-table lake
 class Sketch:
-    """The k smallest distinct 64-bit hashes of a set (sorted), and whether that is all of them."""
+    """The k smallest distinct 64-bit hashes of a set (sorted), and whether that is all of them (or their top
+    32 bits: :meth:`narrowed`; the sketches compared must be of the same width)."""
 
     hashes: np.ndarray
     complete: bool
@@ -51,6 +52,16 @@ class Sketch:
     def of(cls, hashes: np.ndarray, k: int) -> Sketch:
         distinct = np.unique(np.asarray(hashes, dtype=np.uint64))  # sorted
         return cls(distinct[:k].copy(), len(distinct) <= k)
+
+    def narrowed(self) -> Sketch:
+        """The sketch of the top 32 bits of the hashes: half the memory, and the rule stays sound. Proof: the
+        top bits keep the order, so the narrowed sketch of P holds every narrowed hash of P below the top bits
+        t of ``tau(P)``, and t itself (``tau(P)`` is in the sketch); a narrowed hash x of C with x <= t that is
+        not in it is therefore no narrowed hash of P, and its value is not in P. Distinct hashes sharing their
+        top bits only make the test weaker, never wrong (as collisions do). The scan holds every table's
+        sketches at once for stage 3's pruning: about a gigabyte of 64-bit sketches on the 10,000-table lake."""
+        top = (np.asarray(self.hashes, dtype=np.uint64) >> np.uint64(32)).astype(np.uint32)
+        return Sketch(top[np.r_[True, top[1:] != top[:-1]]] if len(top) else top, self.complete)
 
     def certainly_not_subset_of(self, parent: Sketch) -> bool:
         """True only when the set behind ``self`` is certainly not a subset of the set behind ``parent``."""
@@ -67,12 +78,40 @@ class Sketch:
 
 @dataclass(frozen=True)
 class TableSketch:
+    """A table's sketches, by column and by row set. It pickles as one array of all their hashes (and its
+    sketches, once unpickled or :meth:`packed`, are views into one array): the scan holds every table's sketches
+    until stage 3's pruning and then frees them; as separate arrays, the half-million small buffers of the
+    10,000-table lake were interleaved with what the scan keeps, and the C heap kept about 950 MiB free that
+    it could not give back."""
+
     table: str
     columns: dict[str, Sketch] = field(default_factory=dict)
     rows: dict[tuple[str, ...], Sketch] = field(default_factory=dict)
     bytes_read: int = 0
     error: str | None = None
     hasher: str = HASHER
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        sketches = [*self.columns.values(), *self.rows.values()]
+        widths = {s.hashes.dtype for s in sketches}
+        if len(widths) > 1:
+            raise ValueError(f"sketches of {self.table} mix hash widths {sorted(map(str, widths))}")
+        hashes = np.concatenate([s.hashes for s in sketches]) if sketches else np.zeros(0, np.uint64)
+        lengths = np.fromiter((len(s.hashes) for s in sketches), np.int64, len(sketches))
+        complete = np.fromiter((s.complete for s in sketches), bool, len(sketches))
+        return _table_sketch, (self.table, tuple(self.columns), tuple(self.rows), hashes, lengths, complete, self.bytes_read,
+                               self.error, self.hasher)
+
+    def packed(self) -> TableSketch:
+        """The same sketches as views into one array (one allocation for the table)."""
+        return _table_sketch(*self.__reduce__()[1])
+
+
+def _table_sketch(table: str, columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...], hashes: np.ndarray, lengths: np.ndarray,
+                  complete: np.ndarray, bytes_read: int, error: str | None, hasher: str) -> TableSketch:
+    ends = np.cumsum(lengths).tolist()
+    views = [Sketch(hashes[end - n:end], c) for end, n, c in zip(ends, lengths.tolist(), complete.tolist())]
+    return TableSketch(table, dict(zip(columns, views)), dict(zip(rows, views[len(columns):])), bytes_read, error, hasher)
 
 
 @dataclass(frozen=True)
@@ -123,7 +162,7 @@ def not_subsets(children: list[Sketch], parent: Sketch) -> np.ndarray:
     lengths = np.fromiter((len(s.hashes) for s in children), np.int64, len(children))
     if not lengths.sum():
         return np.zeros(len(children), bool)
-    hashes = np.concatenate([s.hashes for s in children]).astype(np.uint64, copy=False)
+    hashes = np.concatenate([s.hashes for s in children])
     owner = np.repeat(np.arange(len(children)), lengths)
     if not len(parent.hashes):  # an empty parent: a child with any value is not a subset (probe: all of them)
         return lengths > 0
@@ -133,16 +172,19 @@ def not_subsets(children: list[Sketch], parent: Sketch) -> np.ndarray:
     return np.bincount(owner[missing], minlength=len(children)) > 0
 
 
-def surviving(pairs: list[Pair], sketches: dict[str, TableSketch]) -> list[Pair]:
-    """The pairs :func:`prune_reason` keeps (None), decided a parent and a column (or row set) at a time over all
-    of its candidate children with :func:`not_subsets`: the number of numpy calls grows with the parents'
-    columns, not with the pairs (the loop over pairs took about 4 minutes on the 10,000-table lake)."""
+def dropped(pairs: list[Pair], sketches: dict[str, TableSketch]) -> np.ndarray:
+    """A mask of the pairs :func:`prune_reason` drops (not None), decided a parent and a column (or row set) at a
+    time over all of its candidate children with :func:`not_subsets`: the number of numpy calls grows with the
+    parents' columns, not with the pairs (the loop over pairs took about 4 minutes on the 10,000-table lake).
+    The pairs are grouped by parent with one sort, not a list of indices per parent (3.5 million ints there)."""
     drop = np.zeros(len(pairs), bool)
-    by_parent: dict[str, list[int]] = {}
-    for i, pair in enumerate(pairs):
-        by_parent.setdefault(pair.parent, []).append(i)
-    for parent_name, members in by_parent.items():
-        parent = sketches[parent_name]
+    number: dict[str, int] = {}
+    parents = np.fromiter((number.setdefault(p.parent, len(number)) for p in pairs), np.int64, len(pairs))
+    order = np.argsort(parents, kind="stable")
+    starts = np.flatnonzero(np.r_[True, parents[order][1:] != parents[order][:-1]]) if len(pairs) else np.zeros(0, np.int64)
+    for start, stop in zip(starts.tolist(), np.r_[starts[1:], len(pairs)].tolist()):
+        members = order[start:stop].tolist()
+        parent = sketches[pairs[members[0]].parent]
         by_column: dict[str, list[int]] = {}
         by_rows: dict[tuple[str, ...], list[int]] = {}
         for i in members:
@@ -161,4 +203,4 @@ def surviving(pairs: list[Pair], sketches: dict[str, TableSketch]) -> list[Pair]
             idx = [i for i in idx if row_set in sketches[pairs[i].child].rows]
             if idx:
                 drop[idx] |= not_subsets([sketches[pairs[i].child].rows[row_set] for i in idx], parent_rows)
-    return [p for p, d in zip(pairs, drop.tolist()) if not d]
+    return drop
