@@ -582,10 +582,7 @@ def advise_table(
     plan = advise_sample(sample, leaves, config=config, full_distinct=full, sorting=sorting, notes=notes, int96=int96,
                          stats=stats)
     if key is not None and plan.estimated_bytes is None and not _writer_tried(config, sample):
-        # a cost-model plan whose every figure a later advice can make again: remembered for this key
-        # (its settings, not its reasons: a reused decision makes its own, and theirs would keep this sample)
-        columns = tuple((c.candidate, c.constrained_by) for c in plan.columns)
-        remember(key, Decision(columns, plan.writer, rows, found[0].path if found else None))
+        _remember_model(key, plan, rows, found)
     return plan
 
 
@@ -619,11 +616,15 @@ def _by_model(
     if _writer_tried(config, sample):  # DuckDB's writer is tried where that costs a few % of the rewrite
         return _choose_writer(plan, sample.table, profile)
     if key is not None:
-        # a cost-model plan whose every figure a later advice can make again: remembered for this key
-        # (its settings, not its reasons: a reused decision makes its own, and theirs would keep this sample)
-        columns = tuple((c.candidate, c.constrained_by) for c in plan.columns)
-        remember(key, Decision(columns, plan.writer, sample.total_rows, found[0].path if found else None))
+        _remember_model(key, plan, sample.total_rows, found)
     return plan
+
+
+def _remember_model(key: Hashable, plan: EncodingPlan, rows: int, found: tuple[SortKey, ...]) -> None:
+    """Remember a cost-model plan whose every figure a later advice can make again, for ``key``: its settings,
+    not its reasons (a reused decision makes its own, and theirs would keep this sample)."""
+    columns = tuple((c.candidate, c.constrained_by) for c in plan.columns)
+    remember(key, Decision(columns, plan.writer, rows, found[0].path if found else None))
 
 
 def _small_by_model(
@@ -667,9 +668,8 @@ def _small_by_model(
     columns = tuple(model_column(leaf, stats[leaf.path], profile, rows) for leaf in leaves)
     plan = plan_of_choices(columns, sample, profile, config, sorting, functools.partial(_noted, notes, sorting, found),
                            int96, facts=facts, statistics=kept)
-    if key is not None:  # (as _by_model remembers it)
-        remember(key, Decision(tuple((c.candidate, c.constrained_by) for c in columns), plan.writer, rows,
-                               found[0].path if found else None))
+    if key is not None:
+        _remember_model(key, plan, rows, found)
     return plan
 
 
