@@ -181,7 +181,8 @@ def dropped(pairs: list[Pair], sketches: dict[str, TableSketch]) -> np.ndarray:
     number: dict[str, int] = {}
     parents = np.fromiter((number.setdefault(p.parent, len(number)) for p in pairs), np.int64, len(pairs))
     order = np.argsort(parents, kind="stable")
-    starts = np.flatnonzero(np.r_[True, parents[order][1:] != parents[order][:-1]]) if len(pairs) else np.zeros(0, np.int64)
+    grouped = parents[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if len(pairs) else np.zeros(0, np.int64)
     for start, stop in zip(starts.tolist(), np.r_[starts[1:], len(pairs)].tolist()):
         members = order[start:stop].tolist()
         parent = sketches[pairs[members[0]].parent]
