@@ -1,5 +1,8 @@
-"""Round 6's compression speed work: each fast path gives exactly what the plain one gives (the payload bytes do
-not change), and the work it saves is really not done."""
+"""Compression fast paths (the allocator, the Bloom filter, keys made once, the header split on spaces, one
+skeleton, sections compressed early, the check beside LZMA2): each gives exactly what the plain path gives (the
+payload bytes do not change), and the work it saves is really not done (a test that only compared bytes would
+pass with the change switched off). The shapes' fast replacements are tested in ``test_logs_structured.py``,
+key codes by a join in ``test_logs_keyed.py``."""
 
 from __future__ import annotations
 
@@ -11,8 +14,11 @@ import polars as pl
 import pytest
 
 from lakeshrink.codecs.logs import archive as ar
+from lakeshrink.codecs.logs import chunk as chunk_mod
 from lakeshrink.codecs.logs import columns as col
-from lakeshrink.codecs.logs import keyed
+from lakeshrink.codecs.logs import keyed, packing
+from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
+from lakeshrink.codecs.logs.files import start_codec
 
 
 def _plain_table(data: bytes, bits: int) -> np.ndarray:
@@ -293,3 +299,118 @@ def test_iter_chunks_keeps_no_whole_block_beside_the_chunk():
         tracemalloc.stop()
     assert digests == [hashlib.sha256(c).digest() for c in plain]
     assert peak_held < 2.5 * block  # the chunk and the look-ahead (before: the whole block too, 3 blocks)
+
+
+# -- sections compressed as soon as their column is ready, and the writer's check beside LZMA2 -------------
+def _pg_log(lines: int = 40_000, seed: int = 8) -> bytes:
+    rng = np.random.default_rng(seed)
+    pids = rng.integers(3000, 3040, lines).tolist()
+    ms = rng.gamma(2.0, 0.4, lines).tolist()
+    aids = rng.integers(1, 10**6, lines).tolist()
+    out = []
+    for i in range(lines):
+        stamp = f"2026-12-01 09:{i // 6000 % 60:02d}:{i // 100 % 60:02d}.{i % 1000:03d} UTC"
+        if i % 3:
+            out.append(f"{stamp} [{pids[i]}] LOG:  duration: {ms[i]:.3f} ms  statement: UPDATE pgbench_accounts "
+                       f"SET abalance = abalance + {aids[i] % 5000 - 2500} WHERE aid = {aids[i]};\n")
+        else:
+            out.append(f"{stamp} [{pids[i]}] LOG:  duration: {ms[i]:.3f} ms  statement: SELECT abalance FROM "
+                       f"pgbench_accounts WHERE aid = {aids[i]};\n")
+    return "".join(out).encode()
+
+
+def _encode(data: bytes) -> bytes:
+    codec = LogCodec(CodecConfig())
+    start_codec(codec, data, "test.log")
+    return codec.encode_chunk(data).payload
+
+
+def test_early_sections_are_the_same_bytes_and_really_start_early(monkeypatch):
+    data = _pg_log()
+    started: list[int] = []
+    real = packing.start_section
+
+    def counting(raw, options, width=1):
+        started.append(len(raw))
+        return real(raw, options, width)
+
+    monkeypatch.setattr(chunk_mod, "start_section", counting)
+    monkeypatch.setattr(chunk_mod, "CHECK_BESIDE", False)  # it starts every section itself, at the end
+    monkeypatch.setattr(chunk_mod, "EARLY_SECTIONS", False)
+    plain = _encode(data)
+    assert started == []
+    monkeypatch.setattr(chunk_mod, "EARLY_SECTIONS", True)
+    early = _encode(data)
+    assert started and min(started) >= chunk_mod.BIG_STREAM  # big streams only, and some were started early
+    assert early == plain
+    assert chunk_mod.decode_chunk(early, raw_bytes=len(data)) == data
+
+
+@pytest.mark.parametrize("which", [[], [1], [2], [1, 3], [0, 1, 2, 3]])
+def test_pack_all_with_started_sections_writes_the_same_bytes(which):
+    rng = np.random.default_rng(len(which))
+    sections = [rng.integers(0, 50, size, dtype=np.uint8).tobytes() for size in (300, 1 << 19, 5000, 1 << 20)]
+    widths = [1, 2, 1, 4]
+    options = CodecConfig().pack_options
+    plain = bytearray()
+    packing.pack_all(sections, options, plain, widths=widths)
+    started = [packing.start_section(s, options, w) if i in which else None
+               for i, (s, w) in enumerate(zip(sections, widths))]
+    out = bytearray()
+    packing.pack_all(sections, options, out, widths=widths, started=started)
+    assert out == plain
+    pos, back = 0, []
+    for _ in sections:
+        raw, pos = packing.unpack(bytes(out), pos)
+        back.append(raw)
+    assert back == sections
+
+
+def test_check_beside_is_the_same_payload(monkeypatch):
+    data = _pg_log(20_000, seed=3)
+    monkeypatch.setattr(chunk_mod, "CHECK_BESIDE", False)
+    after = _encode(data)
+    monkeypatch.setattr(chunk_mod, "CHECK_BESIDE", True)
+    beside = _encode(data)
+    assert beside == after and beside[0] == chunk_mod.MODE_COLUMNAR
+
+
+def _encode_result(data: bytes):
+    codec = LogCodec(CodecConfig())
+    start_codec(codec, data, "test.log")
+    return codec.encode_chunk(data)
+
+
+def test_check_beside_catches_a_columnar_form_that_decodes_wrong(monkeypatch):
+    data = _pg_log(5_000, seed=4)
+    real = chunk_mod.decode_chunk
+    monkeypatch.setattr(chunk_mod, "decode_chunk", lambda payload, *a, **k: bytes(real(payload, *a, **k)) + b"!")
+    result = _encode_result(data)
+    assert result.mode != "columnar" and result.fallback == "the columnar form did not decode to the input"
+    assert real(result.payload, raw_bytes=len(data)) == data
+
+
+def test_check_beside_catches_a_section_that_unpacks_wrong(monkeypatch):
+    """The stored form decodes right, but a compressed section is not what was stored: caught by unpacking."""
+    data = _pg_log(5_000, seed=5)
+    real = packing._framed
+
+    def damaged(raw, options, zstd, width):
+        out = real(raw, options, zstd, width)
+        out[-1] ^= 0x55
+        return out
+
+    monkeypatch.setattr(packing, "_framed", damaged)
+    result = _encode_result(data)
+    assert result.mode != "columnar"
+    assert chunk_mod.decode_chunk(result.payload, raw_bytes=len(data)) == data
+
+
+def test_compression_workers_check_after_lzma2(monkeypatch):
+    """In a worker process every core is busy with chunks: the check is not run beside LZMA2 there (it would
+    save no time and hold both memories at once)."""
+    from lakeshrink.codecs.logs import files
+
+    monkeypatch.setattr(chunk_mod, "CHECK_BESIDE", True)
+    files._warm_worker()
+    assert chunk_mod.CHECK_BESIDE is False

@@ -1,5 +1,6 @@
 """The speed paths of the log codec give exactly what the plain paths give: deterministic regexes, two-core
-regex and mask queries, the joined-text column profile, width choice on a sample, and grep on odd inputs."""
+regex and mask queries, masks in their ASCII form, the joined-text column profile, width choice on a sample, and
+grep on odd inputs."""
 
 from __future__ import annotations
 
@@ -161,3 +162,71 @@ def test_longest_line_from_newline_positions(data):
     from lakeshrink.codecs.logs.files import _longest_line
 
     assert _longest_line(data) == max(len(line) for line in data.split(b"\n"))
+
+
+# -- masks in their ASCII form on ASCII contents, as written on the others ----------------------------------
+_MASK_ALPHABET = list("ab x=:([,.-_0123456789\t/") + ["\u00e9", "\u00a0", "\u2003", "\u0663", "\uff11", "\u212a", "K"]
+_MASK_LINES = [
+    "duration: 1.234 ms  statement: SELECT abalance FROM pgbench_accounts WHERE aid = 5;", "x=12\u00e9",
+    "a \u0663\u0664", "id:7\u00a0ok", "0xff\u00e9 0x1F", "\u00e912 x", "10.0.0.1:80\u00e9", "(-3.5)", "[4,5]",
+    "blk_-12 core.77 3 KB 1 MB", "6f1c2e0a-0b1d-4c2e-9f3a-0123456789ab done", "/usr/lib/x.so 10:22:33 12:00",
+    "user=bo_1 a.b-c.d:8080", "",
+]
+
+
+def _mask_values(seed: int, count: int) -> pl.Series:
+    rng = random.Random(seed)
+    values = ["".join(rng.choice(_MASK_ALPHABET) for _ in range(rng.randint(0, 30))) for _ in range(count)]
+    return pl.Series("c", [*values, *_MASK_LINES, None], dtype=pl.String)
+
+
+def _mask_plainly(values: pl.Series, masks: tuple[str, ...]) -> pl.Series:
+    for mask in masks:
+        values = (values.str.replace_all(mask, "${1}<*>") if mask.startswith("(^|")
+                  else values.str.replace_all(mask, "<*>"))
+    return values
+
+
+def test_ascii_forms_of_the_masks():
+    from lakeshrink.codecs.logs.miner import DEFAULT_MASKS, ascii_form
+
+    assert all(ascii_form(m) == f"(?-u:{m})" for m in DEFAULT_MASKS)
+    assert ascii_form(r"/.+?\s") is None  # "." would match a byte: does not compile in the ASCII form
+    assert ascii_form(r"[^a]+") is None
+    assert ascii_form("\u00e9\\d+") is None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_masks_in_ascii_form_give_the_plain_masking(seed, monkeypatch):
+    """Random contents over digits, delimiters, Unicode digits, spaces and letters (so word boundaries and
+    classes differ between the two forms on them), each mask set of a known format and the default one."""
+    from lakeshrink.codecs.logs import miner as miner_mod
+    from lakeshrink.codecs.logs.miner import DEFAULT_MASKS, UUID_MASK
+
+    values = _mask_values(seed, 20_000 if seed else miner_mod._PARALLEL_ROWS + 17)
+    ascii_rows = values.fill_null("").str.len_bytes() == values.fill_null("").str.len_chars()
+    assert 0 < int(ascii_rows.sum()) < len(values)
+    used: list[tuple[str, ...]] = []
+    real = TemplateMiner._masked
+
+    def spying(groups, masks):
+        used.extend(masks)
+        return real(groups, masks)
+
+    monkeypatch.setattr(TemplateMiner, "_masked", staticmethod(spying))
+    mask_sets = [DEFAULT_MASKS] + [(UUID_MASK, *k.masks) for k in known_formats()]
+    for masks in mask_sets:
+        miner = TemplateMiner(MinerConfig(masks=masks))
+        expected = _mask_plainly(values, masks)
+        monkeypatch.setattr(miner_mod, "ASCII_MASKS", False)
+        assert miner.mask(values).equals(expected)
+        monkeypatch.setattr(miner_mod, "ASCII_MASKS", True)
+        used.clear()
+        assert miner.mask(values).equals(expected), masks
+        assert miner.mask(values.filter(ascii_rows)).equals(expected.filter(ascii_rows))
+        assert miner.mask(values.filter(~ascii_rows)).equals(expected.filter(~ascii_rows))
+        if any(miner_mod.ascii_form(m) for m in masks):  # the ASCII forms were really used
+            assert any(m.startswith("(?-u:") for group in used for m in group)
+    # the contents beyond ASCII need the masks as written: the ASCII forms would mask some of them otherwise
+    forms = tuple(miner_mod.ascii_form(m) for m in DEFAULT_MASKS)
+    assert not real([values], [forms]).equals(_mask_plainly(values, DEFAULT_MASKS))

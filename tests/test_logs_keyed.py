@@ -7,9 +7,12 @@ import json
 import random
 
 import numpy as np
+import polars as pl
+import pytest
 
 from lakeshrink.codecs.logs import chunk as chunk_mod
 from lakeshrink.codecs.logs import columns as col
+from lakeshrink.codecs.logs import keyed
 from lakeshrink.codecs.logs.codec import CodecConfig, LogCodec
 
 
@@ -69,3 +72,18 @@ def test_version_2_chunks_still_decode(monkeypatch):
     meta, _ = chunk_mod.read_meta(payload, len(data))
     assert meta["v"] == 2
     assert chunk_mod.decode_chunk(payload, raw_bytes=len(data)) == data
+
+
+# -- key codes by a join are the dense ranks of rank("dense") ----------------------------------------------
+@pytest.mark.parametrize("seed", range(3))
+def test_key_codes_by_join_are_dense_ranks(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    words = ["", "a", "B", "b", "é", "É", "z\u00a0", "10", "9", "-1", "ab", "a\x00", "日本", "\U0001f600", "Z"]
+    values = pl.Series("k", [words[i] for i in rng.integers(0, len(words), 4000)]
+                       + [str(v) for v in rng.integers(0, 300, 4000)])
+    monkeypatch.setattr(keyed, "CODES_BY_JOIN", False)
+    ranked = keyed._key_codes(values)
+    monkeypatch.setattr(keyed, "CODES_BY_JOIN", True)
+    joined = keyed._key_codes(values)
+    assert ranked is not None and joined is not None
+    assert joined.dtype == ranked.dtype and np.array_equal(joined, ranked)

@@ -6,7 +6,9 @@ import json
 import lzma
 import time
 
+import numpy as np
 import polars as pl
+import pytest
 
 from lakeshrink.codecs.logs import structured
 from lakeshrink.codecs.logs.chunk import _columnar, decode_chunk, encode_chunk
@@ -107,3 +109,42 @@ def test_archives_written_before_structured_logs_still_decode(tmp_path):
     out = tmp_path / "back.log"
     decompress_archive(Path(__file__).parent / "data" / "logs_v1.lslog", out)
     assert out.read_bytes() == _v1_source()
+
+
+# -- the shapes' fast replacements (no capture groups) give the shapes of the plain ones -------------------
+_ALPHABET = list(':  \t"\\,\x00{}019-.eEtrufalsn') + ["\u00a0", "é", "\n"]
+
+
+@pytest.mark.parametrize("kind", ["json", "csv"])
+@pytest.mark.parametrize("seed", range(4))
+def test_shapes_without_captures_are_the_shapes_with_them(kind, seed, monkeypatch):
+    """Random text over the characters the two forms care about (colons, spaces, quotes, escapes, commas, NUL,
+    scalar starts, Unicode spaces): the fast replacements give the same shapes, row for row."""
+    rng = np.random.default_rng(seed)
+    values = ["".join(rng.choice(_ALPHABET, size=int(rng.integers(0, 40)))) for _ in range(5000)]
+    values += ['{"a":"x","b": 1, "c" :"y","d":\t"z","e":-2.5e3,"f":true}', 'a,"b",,c"d",e\x00f,"g"h', "a,b\x00c,d", "\x00x,1"]
+    contents = pl.Series("c", values)
+    monkeypatch.setattr(structured, "FAST_REPLACE", False)
+    slow = structured.shapes(kind, contents)
+    monkeypatch.setattr(structured, "FAST_REPLACE", True)
+    fast = structured.shapes(kind, contents)
+    assert fast.equals(slow)
+    # both kinds of values are there: ones the fast form takes alone, and ones it leaves to the slow form
+    rule = structured._JSON_STRINGS if kind == "json" else structured._CSV_FIELDS
+    risky = contents.str.contains(rule[4])
+    assert 0 < int(risky.sum()) < len(values) // 2
+
+
+def test_jsonlog_and_csvlog_shapes_unchanged(monkeypatch):
+    json_lines = pl.Series("c", [f'{{"timestamp":"2026-12-01 09:00:{i % 60:02d}.{i % 1000:03d} UTC","pid":{3000 + i % 7},'
+                                 f'"session_id":"6740a{i % 9:03x}.{i % 13:x}","line_num":{i},"message":"duration: '
+                                 f'{i * 0.01:.3f} ms","x":null,"y":[1, 2], "z": -1}}' for i in range(3000)])
+    csv_lines = pl.Series("c", [f'2026-12-01 09:00:{i % 60:02d}.{i % 1000:03d} UTC,"bench","pgbench",{3000 + i % 7},'
+                                f'"[local]",6740a{i % 9:03x}.{i % 13:x},{i},"UPDATE",,LOG,00000,"duration: '
+                                f'{i * 0.01:.3f} ms  statement: SELECT ""x"", 1",,,,,,,,"pgbench",client backend,,0'
+                                for i in range(3000)])
+    for kind, contents in (("json", json_lines), ("csv", csv_lines)):
+        monkeypatch.setattr(structured, "FAST_REPLACE", False)
+        slow = structured.shapes(kind, contents)
+        monkeypatch.setattr(structured, "FAST_REPLACE", True)
+        assert structured.shapes(kind, contents).equals(slow)
