@@ -13,12 +13,13 @@ import pytest
 
 from lakeshrink.codecs.encodings import AdvisorConfig, advise
 from lakeshrink.codecs.encodings import stats as stats_module
-from lakeshrink.codecs.encodings.advisor import _find_sorted, advisor_config
+from lakeshrink.codecs.encodings.advisor import advisor_config
 from lakeshrink.codecs.encodings.plan import SortKey
 from lakeshrink.codecs.encodings.decisions import decision_key, forget
 from lakeshrink.codecs.encodings.profiles import resolve_profile
 from lakeshrink.codecs.encodings.rules import rule_candidate
 from lakeshrink.codecs.encodings.sample import run_indices, run_starts
+from lakeshrink.codecs.encodings.sorting import find_sorted
 from lakeshrink.codecs.encodings.schema import leaf_columns
 from lakeshrink.codecs.encodings.source import int96_of
 from lakeshrink.codecs.encodings.stats import LAZY_STATS, column_stats, is_sorted
@@ -167,10 +168,10 @@ def test_a_whole_table_sorted_column_is_found_without_its_distinct_count():
                       "id": pa.array([None] + list(range(299)), pa.int64()), "s": pa.array([f"{i:04d}" for i in range(300)])})
     leaves = leaf_columns(table.schema)
     stats = {leaf.path: column_stats(table.column(leaf.path).chunk(0)) for leaf in leaves}
-    assert _find_sorted(table, table, leaves, stats) == (SortKey("id", False, True),)  # the constants skipped
+    assert find_sorted(table, table, leaves, stats) == (SortKey("id", False, True),)  # the constants skipped
     assert not _computed(stats["id"], "distinct") and not _computed(stats["const"], "distinct")
     alone = table.select(["const", "nulls_first"])
-    assert _find_sorted(alone, alone, leaf_columns(alone.schema), {k: stats[k] for k in alone.column_names}) == ()
+    assert find_sorted(alone, alone, leaf_columns(alone.schema), {k: stats[k] for k in alone.column_names}) == ()
 
 
 def test_chao1_of_a_part_is_made_only_when_read():
@@ -223,15 +224,15 @@ def test_bounded_repeats_give_the_rules_choices(values, width, chosen):
     ["a", "a"], [None, "a", "b"], ["b", None], [b"x", b"y"], [7], [],
 ])
 def test_ends_differ_from_statistics_as_from_the_column(values):
-    from lakeshrink.codecs.encodings.advisor import _ends_differ
+    from lakeshrink.codecs.encodings.sorting import ends_differ
 
     array = pa.array(values)
     if array.null_count == len(array) and len(array):
         return
     stats = column_stats(array)
     column = pa.chunked_array([array])
-    assert _ends_differ(column, stats) is _ends_differ(column)
-    assert stats.ends_differ() in (None, _ends_differ(column))
+    assert ends_differ(column, stats) is ends_differ(column)
+    assert stats.ends_differ() in (None, ends_differ(column))
 
 
 def test_statistics_made_from_facts_equal_and_pickle_without_the_sample():
@@ -388,7 +389,7 @@ def test_few_strings_count_their_bytes_without_the_offsets_buffer(kind, monkeypa
 
 
 class _Untouchable:
-    """A table whose columns must not be read (what :func:`_find_sorted` knows from the statistics)."""
+    """A table whose columns must not be read (what :func:`~.sorting.find_sorted` knows from the statistics)."""
 
     def __init__(self, table):
         self.num_rows, self.schema = table.num_rows, table.schema
@@ -402,10 +403,10 @@ def test_a_whole_table_without_nulls_is_checked_for_order_from_its_statistics_al
     leaves = leaf_columns(table.schema)
     stats = {leaf.path: column_stats(table.column(leaf.path).chunk(0)) for leaf in leaves}
     untouched = _Untouchable(table)
-    assert _find_sorted(untouched, untouched, leaves, stats) == (SortKey("id"),)
-    assert _find_sorted(table, table, leaves, stats) == (SortKey("id"),)
+    assert find_sorted(untouched, untouched, leaves, stats) == (SortKey("id"),)
+    assert find_sorted(table, table, leaves, stats) == (SortKey("id"),)
     without = table.select(["const", "shuffled", "s"])
-    assert _find_sorted(_Untouchable(without), _Untouchable(without), leaf_columns(without.schema),
+    assert find_sorted(_Untouchable(without), _Untouchable(without), leaf_columns(without.schema),
                         {k: stats[k] for k in without.column_names}) == ()
 
 
