@@ -57,6 +57,7 @@ from lakeshrink.codecs.encodings.model_plan import (
     plan_by_rules,
     plan_from_decision,
     plan_of_choices,
+    counted_past_footer_read,
     statistics_kept,
     statistics_setting,
 )
@@ -280,11 +281,26 @@ MODEL_MAX_ROWS = 8_192  # 2,048-8,192 rows gave the same choices as 8,192-32,768
 # benchmark table under both profiles, in less time (statistics of `weather`'s sample: 2.6 ms against 3.4 ms)
 
 
-@functools.lru_cache(maxsize=16)
 def _model_sampling(sampling: SampleConfig) -> SampleConfig:
-    """The sample the cost model takes: ``sampling`` within :data:`MODEL_MIN_ROWS`-:data:`MODEL_MAX_ROWS` rows."""
+    """The sample the cost model takes: ``sampling`` within :data:`MODEL_MIN_ROWS`-:data:`MODEL_MAX_ROWS` rows
+    (the last settings' found by identity: the default settings are one object, and hashing the dataclass for a
+    cache cost more than the look-up saved)."""
+    global _LAST_MODEL_SAMPLING
+    last = _LAST_MODEL_SAMPLING
+    if last is not None and last[0] is sampling:
+        return last[1]
+    found = _model_sampling_of(sampling)
+    _LAST_MODEL_SAMPLING = (sampling, found)  # (one tuple: read and replaced whole by any thread)
+    return found
+
+
+@functools.lru_cache(maxsize=16)
+def _model_sampling_of(sampling: SampleConfig) -> SampleConfig:
     return replace(sampling, min_rows=min(sampling.min_rows, MODEL_MIN_ROWS),
                    max_rows=min(sampling.max_rows, max(MODEL_MAX_ROWS, sampling.min_rows, MODEL_MIN_ROWS)))
+
+
+_LAST_MODEL_SAMPLING: tuple[SampleConfig, SampleConfig] | None = None
 
 
 def sample_stats(
@@ -547,7 +563,7 @@ def _remember_model(key: Hashable, plan: EncodingPlan, rows: int, found: tuple[S
     """Remember a cost-model plan whose every figure a later advice can make again, for ``key``: its settings,
     not its reasons (a reused decision makes its own, and theirs would keep this sample)."""
     columns = tuple((c.candidate, c.constrained_by) for c in plan.columns)
-    remember(key, Decision(columns, plan.writer, rows, found[0].path if found else None))
+    remember(key, Decision.of(columns, plan.writer, rows, found[0].path if found else None))
 
 
 def _small_by_model(
@@ -582,9 +598,9 @@ def _small_by_model(
         size = chunk.get_total_buffer_size()
         kept = kept or size > FOOTER_READ_BYTES
         total += size
-    sample = Sample(table, rows)
-    if not kept and total > FOOTER_READ_BYTES:  # in between: the table's own count
-        kept = statistics_kept(sample, chunks)
+    sample = Sample.of(table, rows)
+    if not kept and total > FOOTER_READ_BYTES:  # in between: the table's own count (columns counted above)
+        kept = counted_past_footer_read(sample)
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted:
         sorting = found = find_sorted(table, table, leaves, stats, facts)

@@ -8,6 +8,7 @@ the first and last values different), else over the whole column (:func:`~.stats
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import pyarrow as pa
@@ -39,7 +40,7 @@ def find_sorted(
             ends = seen.ends_differ()
             if ends is not None:
                 if ends:
-                    return (SortKey(name, False, False),)
+                    return ascending(name)
                 continue
         column = table.column(name)
         if column.null_count == len(column):
@@ -50,12 +51,12 @@ def find_sorted(
             # the sample is the table: sorted, and not constant when its first and last values differ (no
             # distinct count needed: the cost model may never read it, a sorted integer column's for one)
             if nulls_at_an_end(column) and ends_differ(column, seen):
-                return (sort_key(column, name),)
+                return sort_key(column, name)
             continue
         if seen is not None and seen.values == len(column) and seen.distinct <= 1:
             continue  # constant over the whole table
         if is_sorted(column, varying=True):  # (not constant: one pass, no min_max kernel)
-            return (sort_key(column, name),)
+            return sort_key(column, name)
     return ()
 
 
@@ -81,9 +82,16 @@ def ends_differ(column: pa.ChunkedArray, stats: ColumnStats | None = None) -> bo
     return column[first].as_py() != column[last].as_py()
 
 
-def sort_key(column: pa.ChunkedArray, name: str) -> SortKey:
-    first = column.null_count > 0 and not column[0].is_valid
-    return SortKey(name, False, bool(first))
+def sort_key(column: pa.ChunkedArray, name: str) -> tuple[SortKey]:
+    """``name`` as an ascending sort key, nulls first when ``column`` starts with one."""
+    return ascending(name, column.null_count > 0 and not column[0].is_valid)
+
+
+@functools.lru_cache(maxsize=1024)
+def ascending(path: str, nulls_first: bool = False) -> tuple[SortKey]:
+    """The sort order of ``path`` ascending, as a plan holds it (one key): one object per column name and null
+    placement (immutable), not a frozen dataclass's ``__init__`` per advice (three ``object.__setattr__``)."""
+    return (SortKey(path, False, nulls_first),)
 
 
 def still_sorted(table: pa.Table, path: str | None) -> tuple[SortKey, ...]:
@@ -91,7 +99,7 @@ def still_sorted(table: pa.Table, path: str | None) -> tuple[SortKey, ...]:
     if path is None or path not in table.column_names:
         return ()
     column = table.column(path)
-    return (sort_key(column, path),) if is_sorted(column, varying=True) else ()
+    return sort_key(column, path) if is_sorted(column, varying=True) else ()
 
 
 def noted(notes: tuple[str, ...], sorting: tuple[SortKey, ...], found: tuple[SortKey, ...]) -> tuple[str, ...]:
