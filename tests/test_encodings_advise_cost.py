@@ -667,3 +667,69 @@ def test_a_rewrite_looks_up_its_schemas_facts_by_one_object(tmp_path, monkeypatc
     forget()
     rewrite(path, tmp_path / "out.parquet")
     assert len(seen) >= 2 and seen[0] is seen[1]  # (the write's plan check asks again, of its own object)
+
+
+# -- round 9: the small table's advice without frozen __init__s; its sort key, sample and decision alike --------------
+def test_objects_made_without_init_equal_those_made_by_it():
+    import dataclasses
+
+    from lakeshrink.codecs.encodings.candidates import Candidate
+    from lakeshrink.codecs.encodings.decisions import Decision
+    from lakeshrink.codecs.encodings.plan import ColumnChoice
+    from lakeshrink.codecs.encodings.sample import Sample
+
+    table = pa.table({"a": [1, 2, 3]})
+    for fast, slow in ((Sample.of(table, 7), Sample(table, 7)),
+                       (Decision.of(((Candidate(False, "PLAIN", "ZSTD", 3), ()),), "pyarrow", 16, "a"),
+                        Decision(((Candidate(False, "PLAIN", "ZSTD", 3), ()),), "pyarrow", 16, "a"))):
+        assert fast == slow and repr(fast) == repr(slow)
+        assert isinstance(fast, Sample) or hash(fast) == hash(slow)  # (a sample holds a table: not hashable)
+        assert fast.__dict__ == slow.__dict__ and list(fast.__dict__) == [f.name for f in dataclasses.fields(slow)]
+    assert Sample.of(table, 7).scale == 7 / 3 and Sample.of(table, 7) != Sample(table, 8)
+    leaf = leaf_columns(table.schema)[0]
+    candidate = Candidate(True, None, "ZSTD", 3)
+    made = ColumnChoice.modelled(leaf, candidate, "why", ("spark-3.3",))
+    expected = ColumnChoice.of(leaf, candidate, reason="why", constrained_by=("spark-3.3",))
+    assert made == expected and made.reason == "why" and made.candidate is candidate
+    from lakeshrink.codecs.encodings.plan import _MODEL_CHOICE_DEFAULTS
+
+    assert list(made.__dict__) == [*_MODEL_CHOICE_DEFAULTS, "path", "physical_type", "dictionary", "encoding",
+                                   "compression", "level", "candidate", "_reason_value", "constrained_by"]  # (as before)
+    assert pickle.loads(pickle.dumps(made)) == expected
+
+
+def test_a_declared_sort_key_is_one_object_per_column_and_null_placement():
+    from lakeshrink.codecs.encodings.sorting import ascending, sort_key, still_sorted
+
+    assert ascending("id") == (SortKey("id", False, False),) and ascending("id") is ascending("id")
+    assert ascending("id", True) == (SortKey("id", False, True),) != ascending("id")
+    nulls_first = pa.chunked_array([[None, 1, 2]])
+    assert sort_key(nulls_first, "x") == (SortKey("x", False, True),)
+    assert sort_key(pa.chunked_array([[1, 2, None]]), "x") == (SortKey("x", False, False),)
+    table = pa.table({"x": nulls_first, "y": [3, 2, 1]})
+    assert still_sorted(table, "x") == (SortKey("x", False, True),) and still_sorted(table, "y") == ()
+
+
+def test_the_models_sampling_is_found_by_identity_and_never_stale():
+    from lakeshrink.codecs.encodings import advisor
+    from lakeshrink.codecs.encodings.sample import SampleConfig
+
+    default, small = SampleConfig(), SampleConfig(min_rows=100, max_rows=500)
+    first = advisor._model_sampling(default)
+    assert advisor._model_sampling(default) is first  # the last settings' answer, by identity
+    assert (first.min_rows, first.max_rows) == (advisor.MODEL_MIN_ROWS, advisor.MODEL_MAX_ROWS)
+    other = advisor._model_sampling(small)  # other settings: their own answer, not the last one's
+    assert (other.min_rows, other.max_rows) == (100, 500) and other is not first
+    assert advisor._model_sampling(SampleConfig()) == first  # an equal object: an equal answer
+
+
+def test_a_footers_sort_order_is_read_with_or_without_one(tmp_path):
+    from lakeshrink.codecs.encodings.source import declared_sorting
+
+    table = pa.table({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+    plain, sorted_ = tmp_path / "plain.parquet", tmp_path / "sorted.parquet"
+    pq.write_table(table, plain)
+    pq.write_table(table, sorted_, row_group_size=2,
+                   sorting_columns=[pq.SortingColumn(1, descending=True), pq.SortingColumn(0, nulls_first=True)])
+    assert declared_sorting(plain) == ()
+    assert declared_sorting(sorted_) == (SortKey("b", True, False), SortKey("a", False, True))
