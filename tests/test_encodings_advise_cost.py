@@ -13,12 +13,13 @@ import pytest
 
 from lakeshrink.codecs.encodings import AdvisorConfig, advise
 from lakeshrink.codecs.encodings import stats as stats_module
-from lakeshrink.codecs.encodings.advisor import _find_sorted, advisor_config
+from lakeshrink.codecs.encodings.advisor import advisor_config
 from lakeshrink.codecs.encodings.plan import SortKey
 from lakeshrink.codecs.encodings.decisions import decision_key, forget
 from lakeshrink.codecs.encodings.profiles import resolve_profile
 from lakeshrink.codecs.encodings.rules import rule_candidate
 from lakeshrink.codecs.encodings.sample import run_indices, run_starts
+from lakeshrink.codecs.encodings.sorting import find_sorted
 from lakeshrink.codecs.encodings.schema import leaf_columns
 from lakeshrink.codecs.encodings.source import int96_of
 from lakeshrink.codecs.encodings.stats import LAZY_STATS, column_stats, is_sorted
@@ -167,10 +168,10 @@ def test_a_whole_table_sorted_column_is_found_without_its_distinct_count():
                       "id": pa.array([None] + list(range(299)), pa.int64()), "s": pa.array([f"{i:04d}" for i in range(300)])})
     leaves = leaf_columns(table.schema)
     stats = {leaf.path: column_stats(table.column(leaf.path).chunk(0)) for leaf in leaves}
-    assert _find_sorted(table, table, leaves, stats) == (SortKey("id", False, True),)  # the constants skipped
+    assert find_sorted(table, table, leaves, stats) == (SortKey("id", False, True),)  # the constants skipped
     assert not _computed(stats["id"], "distinct") and not _computed(stats["const"], "distinct")
     alone = table.select(["const", "nulls_first"])
-    assert _find_sorted(alone, alone, leaf_columns(alone.schema), {k: stats[k] for k in alone.column_names}) == ()
+    assert find_sorted(alone, alone, leaf_columns(alone.schema), {k: stats[k] for k in alone.column_names}) == ()
 
 
 def test_chao1_of_a_part_is_made_only_when_read():
@@ -223,15 +224,15 @@ def test_bounded_repeats_give_the_rules_choices(values, width, chosen):
     ["a", "a"], [None, "a", "b"], ["b", None], [b"x", b"y"], [7], [],
 ])
 def test_ends_differ_from_statistics_as_from_the_column(values):
-    from lakeshrink.codecs.encodings.advisor import _ends_differ
+    from lakeshrink.codecs.encodings.sorting import ends_differ
 
     array = pa.array(values)
     if array.null_count == len(array) and len(array):
         return
     stats = column_stats(array)
     column = pa.chunked_array([array])
-    assert _ends_differ(column, stats) is _ends_differ(column)
-    assert stats.ends_differ() in (None, _ends_differ(column))
+    assert ends_differ(column, stats) is ends_differ(column)
+    assert stats.ends_differ() in (None, ends_differ(column))
 
 
 def test_statistics_made_from_facts_equal_and_pickle_without_the_sample():
@@ -388,7 +389,7 @@ def test_few_strings_count_their_bytes_without_the_offsets_buffer(kind, monkeypa
 
 
 class _Untouchable:
-    """A table whose columns must not be read (what :func:`_find_sorted` knows from the statistics)."""
+    """A table whose columns must not be read (what :func:`~.sorting.find_sorted` knows from the statistics)."""
 
     def __init__(self, table):
         self.num_rows, self.schema = table.num_rows, table.schema
@@ -402,10 +403,10 @@ def test_a_whole_table_without_nulls_is_checked_for_order_from_its_statistics_al
     leaves = leaf_columns(table.schema)
     stats = {leaf.path: column_stats(table.column(leaf.path).chunk(0)) for leaf in leaves}
     untouched = _Untouchable(table)
-    assert _find_sorted(untouched, untouched, leaves, stats) == (SortKey("id"),)
-    assert _find_sorted(table, table, leaves, stats) == (SortKey("id"),)
+    assert find_sorted(untouched, untouched, leaves, stats) == (SortKey("id"),)
+    assert find_sorted(table, table, leaves, stats) == (SortKey("id"),)
     without = table.select(["const", "shuffled", "s"])
-    assert _find_sorted(_Untouchable(without), _Untouchable(without), leaf_columns(without.schema),
+    assert find_sorted(_Untouchable(without), _Untouchable(without), leaf_columns(without.schema),
                         {k: stats[k] for k in without.column_names}) == ()
 
 
@@ -666,3 +667,69 @@ def test_a_rewrite_looks_up_its_schemas_facts_by_one_object(tmp_path, monkeypatc
     forget()
     rewrite(path, tmp_path / "out.parquet")
     assert len(seen) >= 2 and seen[0] is seen[1]  # (the write's plan check asks again, of its own object)
+
+
+# -- round 9: the small table's advice without frozen __init__s; its sort key, sample and decision alike --------------
+def test_objects_made_without_init_equal_those_made_by_it():
+    import dataclasses
+
+    from lakeshrink.codecs.encodings.candidates import Candidate
+    from lakeshrink.codecs.encodings.decisions import Decision
+    from lakeshrink.codecs.encodings.plan import ColumnChoice
+    from lakeshrink.codecs.encodings.sample import Sample
+
+    table = pa.table({"a": [1, 2, 3]})
+    for fast, slow in ((Sample.of(table, 7), Sample(table, 7)),
+                       (Decision.of(((Candidate(False, "PLAIN", "ZSTD", 3), ()),), "pyarrow", 16, "a"),
+                        Decision(((Candidate(False, "PLAIN", "ZSTD", 3), ()),), "pyarrow", 16, "a"))):
+        assert fast == slow and repr(fast) == repr(slow)
+        assert isinstance(fast, Sample) or hash(fast) == hash(slow)  # (a sample holds a table: not hashable)
+        assert fast.__dict__ == slow.__dict__ and list(fast.__dict__) == [f.name for f in dataclasses.fields(slow)]
+    assert Sample.of(table, 7).scale == 7 / 3 and Sample.of(table, 7) != Sample(table, 8)
+    leaf = leaf_columns(table.schema)[0]
+    candidate = Candidate(True, None, "ZSTD", 3)
+    made = ColumnChoice.modelled(leaf, candidate, "why", ("spark-3.3",))
+    expected = ColumnChoice.of(leaf, candidate, reason="why", constrained_by=("spark-3.3",))
+    assert made == expected and made.reason == "why" and made.candidate is candidate
+    from lakeshrink.codecs.encodings.plan import _MODEL_CHOICE_DEFAULTS
+
+    assert list(made.__dict__) == [*_MODEL_CHOICE_DEFAULTS, "path", "physical_type", "dictionary", "encoding",
+                                   "compression", "level", "candidate", "_reason_value", "constrained_by"]  # (as before)
+    assert pickle.loads(pickle.dumps(made)) == expected
+
+
+def test_a_declared_sort_key_is_one_object_per_column_and_null_placement():
+    from lakeshrink.codecs.encodings.sorting import ascending, sort_key, still_sorted
+
+    assert ascending("id") == (SortKey("id", False, False),) and ascending("id") is ascending("id")
+    assert ascending("id", True) == (SortKey("id", False, True),) != ascending("id")
+    nulls_first = pa.chunked_array([[None, 1, 2]])
+    assert sort_key(nulls_first, "x") == (SortKey("x", False, True),)
+    assert sort_key(pa.chunked_array([[1, 2, None]]), "x") == (SortKey("x", False, False),)
+    table = pa.table({"x": nulls_first, "y": [3, 2, 1]})
+    assert still_sorted(table, "x") == (SortKey("x", False, True),) and still_sorted(table, "y") == ()
+
+
+def test_the_models_sampling_is_found_by_identity_and_never_stale():
+    from lakeshrink.codecs.encodings import advisor
+    from lakeshrink.codecs.encodings.sample import SampleConfig
+
+    default, small = SampleConfig(), SampleConfig(min_rows=100, max_rows=500)
+    first = advisor._model_sampling(default)
+    assert advisor._model_sampling(default) is first  # the last settings' answer, by identity
+    assert (first.min_rows, first.max_rows) == (advisor.MODEL_MIN_ROWS, advisor.MODEL_MAX_ROWS)
+    other = advisor._model_sampling(small)  # other settings: their own answer, not the last one's
+    assert (other.min_rows, other.max_rows) == (100, 500) and other is not first
+    assert advisor._model_sampling(SampleConfig()) == first  # an equal object: an equal answer
+
+
+def test_a_footers_sort_order_is_read_with_or_without_one(tmp_path):
+    from lakeshrink.codecs.encodings.source import declared_sorting
+
+    table = pa.table({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+    plain, sorted_ = tmp_path / "plain.parquet", tmp_path / "sorted.parquet"
+    pq.write_table(table, plain)
+    pq.write_table(table, sorted_, row_group_size=2,
+                   sorting_columns=[pq.SortingColumn(1, descending=True), pq.SortingColumn(0, nulls_first=True)])
+    assert declared_sorting(plain) == ()
+    assert declared_sorting(sorted_) == (SortKey("b", True, False), SortKey("a", False, True))

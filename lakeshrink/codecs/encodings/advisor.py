@@ -57,6 +57,7 @@ from lakeshrink.codecs.encodings.model_plan import (
     plan_by_rules,
     plan_from_decision,
     plan_of_choices,
+    counted_past_footer_read,
     statistics_kept,
     statistics_setting,
 )
@@ -70,11 +71,10 @@ from lakeshrink.codecs.encodings.schema import (
     leaf_columns,
     needs_arrow_schema,
     schema_facts,
-    schema_memo,
-    sortable_columns,
 )
 from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
-from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct, is_sorted
+from lakeshrink.codecs.encodings.sorting import find_sorted, noted, sorting_note, still_sorted
+from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct
 from lakeshrink.codecs.encodings.trial import MAX_ROWS_PER_PAGE, TrialResult, footer_overhead, run_trials
 from lakeshrink.errors import InputError
 from lakeshrink.units import human_bytes
@@ -281,11 +281,26 @@ MODEL_MAX_ROWS = 8_192  # 2,048-8,192 rows gave the same choices as 8,192-32,768
 # benchmark table under both profiles, in less time (statistics of `weather`'s sample: 2.6 ms against 3.4 ms)
 
 
-@functools.lru_cache(maxsize=16)
 def _model_sampling(sampling: SampleConfig) -> SampleConfig:
-    """The sample the cost model takes: ``sampling`` within :data:`MODEL_MIN_ROWS`-:data:`MODEL_MAX_ROWS` rows."""
+    """The sample the cost model takes: ``sampling`` within :data:`MODEL_MIN_ROWS`-:data:`MODEL_MAX_ROWS` rows
+    (the last settings' found by identity: the default settings are one object, and hashing the dataclass for a
+    cache cost more than the look-up saved)."""
+    global _LAST_MODEL_SAMPLING
+    last = _LAST_MODEL_SAMPLING
+    if last is not None and last[0] is sampling:
+        return last[1]
+    found = _model_sampling_of(sampling)
+    _LAST_MODEL_SAMPLING = (sampling, found)  # (one tuple: read and replaced whole by any thread)
+    return found
+
+
+@functools.lru_cache(maxsize=16)
+def _model_sampling_of(sampling: SampleConfig) -> SampleConfig:
     return replace(sampling, min_rows=min(sampling.min_rows, MODEL_MIN_ROWS),
                    max_rows=min(sampling.max_rows, max(MODEL_MAX_ROWS, sampling.min_rows, MODEL_MIN_ROWS)))
+
+
+_LAST_MODEL_SAMPLING: tuple[SampleConfig, SampleConfig] | None = None
 
 
 def sample_stats(
@@ -452,82 +467,6 @@ def _choose_writer(plan: EncodingPlan, table: pa.Table, profile: ReaderProfile) 
         "checked against the profile and read back; pyarrow with the settings below if its file would not do",))
 
 
-def _find_sorted(
-    table: pa.Table, sample: pa.Table, leaves: tuple[LeafColumn, ...], stats: Mapping[str, ColumnStats],
-    facts: SchemaFacts | None = None,
-) -> tuple[SortKey, ...]:
-    """The first flat column that is sorted ascending over the whole table and not constant.
-
-    Only columns sorted in the sample (its statistics say so) are checked over the whole table. When the sample
-    is the whole table its statistics already say it: every neighbouring pair of non-null values in order and
-    more than one distinct value; only where the nulls lie is left to check. The columns whose type can be
-    declared sorted are worked out once per schema (``facts``: ``table``'s schema's, when the caller has them).
-    """
-    whole = sample.num_rows == table.num_rows
-    sortable = facts.sortable if facts is not None else schema_memo("sortable", table.schema, sortable_columns)
-    for name in sortable:
-        seen = stats.get(name)
-        if whole and seen is not None and seen.nulls == 0 and seen.sorted_fraction is not None:
-            # the sample is the table and holds no null: its statistics say all (the column is not touched)
-            if seen.sorted_fraction < 1.0:
-                continue
-            ends = seen.ends_differ()
-            if ends is not None:
-                if ends:
-                    return (SortKey(name, False, False),)
-                continue
-        column = table.column(name)
-        if column.null_count == len(column):
-            continue
-        if seen is not None and seen.sorted_fraction is not None and seen.sorted_fraction < 1.0:
-            continue  # out of order in the sample
-        if whole and seen is not None and seen.sorted_fraction == 1.0:
-            # the sample is the table: sorted, and not constant when its first and last values differ (no
-            # distinct count needed: the cost model may never read it, a sorted integer column's for one)
-            if _nulls_at_an_end(column) and _ends_differ(column, seen):
-                return (_sort_key(column, name),)
-            continue
-        if seen is not None and seen.values == len(column) and seen.distinct <= 1:
-            continue  # constant over the whole table
-        if is_sorted(column, varying=True):  # (not constant: one pass, no min_max kernel)
-            return (_sort_key(column, name),)
-    return ()
-
-
-def _nulls_at_an_end(column: pa.ChunkedArray) -> bool:
-    """Whether the nulls of ``column`` (if any) all lie at its start or all at its end."""
-    k = column.null_count
-    if k == 0:
-        return True
-    n = len(column)
-    return column.slice(0, k).null_count == k or column.slice(n - k, k).null_count == k
-
-
-def _ends_differ(column: pa.ChunkedArray, stats: ColumnStats | None = None) -> bool:
-    """Whether the first and last non-null values of ``column``, whose nulls (if any) lie at one end, differ
-    (from ``stats`` of the whole column when they hold its values: no Arrow scalars)."""
-    known = stats.ends_differ() if stats is not None else None
-    if known is not None:
-        return known
-    k, n = column.null_count, len(column)
-    if n - k < 2:
-        return False
-    first, last = (k, n - 1) if k and not column[0].is_valid else (0, n - k - 1)
-    return column[first].as_py() != column[last].as_py()
-
-
-def _sort_key(column: pa.ChunkedArray, name: str) -> SortKey:
-    first = column.null_count > 0 and not column[0].is_valid
-    return SortKey(name, False, bool(first))
-
-
-def _still_sorted(table: pa.Table, path: str | None) -> tuple[SortKey, ...]:
-    """``path`` as the sort key when it is a column of ``table`` sorted over the whole table and not constant."""
-    if path is None or path not in table.column_names:
-        return ()
-    column = table.column(path)
-    return (_sort_key(column, path),) if is_sorted(column, varying=True) else ()
-
 
 def advise_table(
     table: pa.Table,
@@ -577,8 +516,8 @@ def advise_table(
     stats = sample_stats(sample, leaves, full)
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted and whole:
-        sorting = found = _find_sorted(table, sample.table, leaves, stats)
-    notes = notes + _sorting_note(sorting, found)
+        sorting = found = find_sorted(table, sample.table, leaves, stats)
+    notes = notes + sorting_note(sorting, found)
     plan = advise_sample(sample, leaves, config=config, full_distinct=full, sorting=sorting, notes=notes, int96=int96,
                          stats=stats)
     if key is not None and plan.estimated_bytes is None and not _writer_tried(config, sample):
@@ -609,10 +548,10 @@ def _by_model(
     stats = _model_stats(sample, leaves, facts, columns)
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted and whole:
-        sorting = found = _find_sorted(table, sample.table, leaves, stats, facts)
+        sorting = found = find_sorted(table, sample.table, leaves, stats, facts)
     profile = resolve_profile(config.readers)
     plan = plan_by_rules(sample, leaves, stats, profile, config, sorting,
-                         functools.partial(_noted, notes, sorting, found), int96, facts=facts, chunks=chunks)
+                         functools.partial(noted, notes, sorting, found), int96, facts=facts, chunks=chunks)
     if _writer_tried(config, sample):  # DuckDB's writer is tried where that costs a few % of the rewrite
         return _choose_writer(plan, sample.table, profile)
     if key is not None:
@@ -624,7 +563,7 @@ def _remember_model(key: Hashable, plan: EncodingPlan, rows: int, found: tuple[S
     """Remember a cost-model plan whose every figure a later advice can make again, for ``key``: its settings,
     not its reasons (a reused decision makes its own, and theirs would keep this sample)."""
     columns = tuple((c.candidate, c.constrained_by) for c in plan.columns)
-    remember(key, Decision(columns, plan.writer, rows, found[0].path if found else None))
+    remember(key, Decision.of(columns, plan.writer, rows, found[0].path if found else None))
 
 
 def _small_by_model(
@@ -659,14 +598,14 @@ def _small_by_model(
         size = chunk.get_total_buffer_size()
         kept = kept or size > FOOTER_READ_BYTES
         total += size
-    sample = Sample(table, rows)
-    if not kept and total > FOOTER_READ_BYTES:  # in between: the table's own count
-        kept = statistics_kept(sample, chunks)
+    sample = Sample.of(table, rows)
+    if not kept and total > FOOTER_READ_BYTES:  # in between: the table's own count (columns counted above)
+        kept = counted_past_footer_read(sample)
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted:
-        sorting = found = _find_sorted(table, table, leaves, stats, facts)
+        sorting = found = find_sorted(table, table, leaves, stats, facts)
     columns = tuple(model_column(leaf, stats[leaf.path], profile, rows) for leaf in leaves)
-    plan = plan_of_choices(columns, sample, profile, config, sorting, functools.partial(_noted, notes, sorting, found),
+    plan = plan_of_choices(columns, sample, profile, config, sorting, functools.partial(noted, notes, sorting, found),
                            int96, facts=facts, statistics=kept)
     if key is not None:
         _remember_model(key, plan, rows, found)
@@ -679,16 +618,6 @@ def _writer_tried(config: AdvisorConfig, sample: Sample) -> bool:
     for another table could not give: such plans are not remembered."""
     return config.other_writers and sample.total_rows >= DUCKDB_TRY_FACTOR * sample.rows
 
-
-def _noted(notes: tuple[str, ...], sorting: tuple[SortKey, ...], found: tuple[SortKey, ...]) -> tuple[str, ...]:
-    """``notes`` and the note on the sort order (a model plan's, made when its notes are first read)."""
-    return notes + _sorting_note(sorting, found)
-
-
-def _sorting_note(sorting: tuple[SortKey, ...], found: tuple[SortKey, ...]) -> tuple[str, ...]:
-    if found:
-        return (f"column {found[0].path!r} is sorted over the whole table: declared in sorting_columns",)
-    return ("sort order declared by the input kept: " + ", ".join(k.path for k in sorting),) if sorting else ()
 
 
 def _reuse(
@@ -708,9 +637,9 @@ def _reuse(
     reasons made from this table's sample if they are read (:func:`~.model_plan.plan_from_decision`)."""
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted and whole:
-        sorting = found = _still_sorted(table, known.sorted_path)
+        sorting = found = still_sorted(table, known.sorted_path)
     return plan_from_decision(known, sample, leaves, resolve_profile(config.readers), config, sorting,
-                              functools.partial(_noted, notes, sorting, found), int96, _model_stats, facts=facts)
+                              functools.partial(noted, notes, sorting, found), int96, _model_stats, facts=facts)
 
 
 def _model_stats(

@@ -51,6 +51,15 @@ class Decision:
     rows: int
     sorted_path: str | None = None
 
+    @classmethod
+    def of(cls, columns: tuple[tuple[Candidate, tuple[str, ...]], ...], writer: str, rows: int,
+           sorted_path: str | None) -> Decision:
+        """``Decision(...)``, its fields put in place directly (the frozen dataclass's ``__init__`` sets each
+        through ``object.__setattr__``: a cost paid per cold advice)."""
+        decision = object.__new__(cls)
+        decision.__dict__.update(columns=columns, writer=writer, rows=rows, sorted_path=sorted_path)
+        return decision
+
 
 _DECISIONS: OrderedDict[Hashable, Decision] = OrderedDict()
 _LOCK = threading.Lock()

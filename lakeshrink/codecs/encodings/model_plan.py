@@ -65,12 +65,18 @@ def statistics_kept(sample: Sample, chunks: Sequence[pa.Array] | None = None) ->
             total += size
         if total * scale <= FOOTER_READ_BYTES:
             return False  # the table holds at most every column's
-        # in between: the table's own count. Each column being its one chunk, the table is one record batch of
-        # those very arrays (Arrow's TableBatchReader slices nothing then), counted the same way, without the
-        # table's check of every column
-        batches = sample.table.to_batches()
-        if len(batches) == 1:
-            return batches[0].get_total_buffer_size() * scale > FOOTER_READ_BYTES
+        return counted_past_footer_read(sample)  # in between: the table's own count
+    return _held_bytes(sample) > FOOTER_READ_BYTES
+
+
+def counted_past_footer_read(sample: Sample) -> bool:
+    """Whether the sample's table, counted as a whole, holds more than :data:`FOOTER_READ_BYTES` (scaled to the
+    whole table): :func:`statistics_kept` between the largest column's count and the sum of all. When each
+    column is its one chunk the table is one record batch of those very arrays (Arrow's TableBatchReader slices
+    nothing then), counted the same way without the table's check of every column."""
+    batches = sample.table.to_batches()
+    if len(batches) == 1:
+        return batches[0].get_total_buffer_size() * sample.scale > FOOTER_READ_BYTES
     return _held_bytes(sample) > FOOTER_READ_BYTES
 
 

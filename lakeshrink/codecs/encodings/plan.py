@@ -126,9 +126,16 @@ class ColumnChoice:
         choice = object.__new__(cls)
         fields_ = choice.__dict__
         fields_.update(_MODEL_CHOICE_DEFAULTS)
-        fields_.update(path=leaf.path, physical_type=leaf.physical_type, dictionary=candidate.dictionary,
-                       encoding=candidate.encoding, compression=candidate.compression, level=candidate.level,
-                       candidate=candidate, _reason_value=reason, constrained_by=constrained_by)
+        # (stored one by one, in :meth:`of`'s order: no keyword dictionary built to be copied, per column)
+        fields_["path"] = leaf.path
+        fields_["physical_type"] = leaf.physical_type
+        fields_["dictionary"] = candidate.dictionary
+        fields_["encoding"] = candidate.encoding
+        fields_["compression"] = candidate.compression
+        fields_["level"] = candidate.level
+        fields_["candidate"] = candidate
+        fields_["_reason_value"] = reason
+        fields_["constrained_by"] = constrained_by
         return choice
 
 

@@ -102,6 +102,14 @@ class Sample:
     table: pa.Table
     total_rows: int
 
+    @classmethod
+    def of(cls, table: pa.Table, total_rows: int) -> Sample:
+        """``Sample(table, total_rows)``, its two fields put in place directly (the frozen dataclass's ``__init__``
+        sets each through ``object.__setattr__``: a cost paid per advice of a small table)."""
+        sample = object.__new__(cls)
+        sample.__dict__.update(table=table, total_rows=total_rows)
+        return sample
+
     @property
     def rows(self) -> int:
         return self.table.num_rows

@@ -177,10 +177,10 @@ def sorting_of(meta: pq.FileMetaData) -> tuple[SortKey, ...]:
     """The sort order a file's footer declares in every row group (:func:`declared_sorting`)."""
     declared = None
     for rg in range(meta.num_row_groups):
-        cols = meta.row_group(rg).sorting_columns or ()
+        cols = meta.row_group(rg).sorting_columns
         keys = tuple(
             SortKey(meta.schema.column(c.column_index).path, c.descending, c.nulls_first) for c in cols
-        )
+        ) if cols else ()  # (most files declare none: no generator made for them)
         if declared is None:
             declared = keys
         elif keys != declared:
