@@ -335,6 +335,7 @@ def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
     classes, of = by_representatives(alive, representatives(set(sk), run.reads))
     keep = ~sketches.dropped(classes, sk)
     del classes
+    release_memory()  # what stage 3's results and the pruning freed, before the reads are slimmed
     kept = [p for p, k in zip(alive, keep[of].tolist()) if k]
     del keep, of
     data = sum(r.bytes_read for r in results)
@@ -345,7 +346,8 @@ def _stage_sketch(run: _Run, pairs: list[Pair], k: int) -> list[Pair]:
             shared.setdefault(colset, colset)
             for name in colset:
                 shared.setdefault(name, name)
-    run.reads = {t: (task, without_sketches(r, shared)) for t, (task, r) in run.reads.items()}  # stage 4 needs no sketches
+    for t, (task, r) in run.reads.items():  # stage 4 needs no sketches; in place, each table's freed as it goes
+        run.reads[t] = (task, without_sketches(r, shared))
     del shared
     release_memory()
     run.stage("sketch", len(pairs), len(kept), start, data=data)
