@@ -51,6 +51,7 @@ from lakeshrink.containment.scan.verify import (
 from lakeshrink.containment.scan.fused import without_sketches
 from lakeshrink.containment.scan.sketches import TableNeeds
 from lakeshrink.errors import TableError
+from lakeshrink.memory import release_memory
 from lakeshrink.spark_ext.engine import over_payloads, released
 from lakeshrink.spark_ext.session import parallelism
 
@@ -248,6 +249,10 @@ def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
     needed = -(-work // ROWS_PER_PARTITION)
     bits = max(0, (max(needed, parallelism(spark)) - 1).bit_length())
     packed = over_payloads(spark, table_plans(plan), _reader(bits), _PACKED, min(n_tables, width))
+    # the tables' plans, pickled and as an Arrow column, are the JVM's now: their freed memory back before the
+    # shuffle, which is most of the scan's time (the 10,000-table lake's driver grew by 280 MB in stage 4)
+    pa.default_memory_pool().release_unused()
+    release_memory()
     totals = (
         packed.repartition(1 << bits, "bucket")
         .mapInArrow(_decider(plan.pair_rows), _TOTALS)
