@@ -55,9 +55,11 @@ from lakeshrink.memory import release_memory
 from lakeshrink.spark_ext.engine import over_payloads, released
 from lakeshrink.spark_ext.session import parallelism
 
-# Sizes of what one Python worker holds at once. Halved in round 9 (with DECIDE_ROWS below): on a 322-table lake of
-# 154 MB, stage 4's Python workers peaked at 1.39-1.50 GB together, 1.29 GB after; the JVM at 0.77 GB, 0.70 GB after.
-ROWS_PER_PARTITION = 2_000_000  # fingerprint rows plus joined child rows one decide task holds
+# Sizes of what one Python worker holds at once. PACK_ROWS, READ_ROWS and DECIDE_ROWS were halved in round 9 (with
+# ROWS_PER_PARTITION, since restored): on a 322-table lake of 154 MB, stage 4's Python workers peaked at 1,389-1,500
+# MiB together, 1,292 MiB after; the JVM at 767 MiB, 697 MiB after. Halving ROWS_PER_PARTITION too made 2,048 decide
+# tasks on the 10,000-table lake, each unpickling the 2 million pairs: slower, and it was not what held the memory.
+ROWS_PER_PARTITION = 4_000_000  # fingerprint rows plus joined child rows one decide task holds
 PACK_ROWS = 1 << 18  # fingerprint rows per packed Spark row at most
 READ_ROWS = 1 << 19  # about the most fingerprint rows of one table a reader task holds at once
 DECIDE_ROWS = 1 << 17  # fingerprint rows a decide task joins at once (half the local engine's: one such task per core, beside the JVM)
