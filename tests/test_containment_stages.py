@@ -406,3 +406,30 @@ def test_reads_kept_for_stage_4_share_the_scans_column_sets(tmp_path):
     assert all(shared[name] is name for name in kept.columns)
     assert not kept.column_sketches and not kept.row_sketches
     assert without_sketches(result).fingerprints.colsets == needs.colsets  # without a table of shared objects: as they came
+
+
+def test_stage_3_gives_freed_memory_back_before_reading_after_pruning_and_at_its_end(monkeypatch):
+    """Stage 3 gives freed memory back (``release_memory``) three times: before it reads (what stages 1-2
+    freed), after pruning (the results and the pruning's arrays), and at its end (the sketches, slimmed away in
+    place). Seen through the reads the scan holds at each call."""
+    from lakeshrink.containment.scan import run as scan_run
+    from lakeshrink.containment.scan.run import scan_lake
+    from lakeshrink.sample_data import bundled_dir
+
+    seen: list[str] = []
+    runs = []
+    stage_sketch = scan_run._stage_sketch
+
+    def spy(run, pairs, k):
+        runs.append(run)
+        return stage_sketch(run, pairs, k)
+
+    def release():
+        if runs:
+            reads = runs[0].reads
+            seen.append("none" if not reads else "sketches" if any(r.sketch.columns or r.sketch.rows for _, r in reads.values()) else "slim")
+
+    monkeypatch.setattr(scan_run, "_stage_sketch", spy)
+    monkeypatch.setattr(scan_run, "release_memory", release)
+    scan_lake(bundled_dir() / "lake", types="compatible")
+    assert seen[:3] == ["none", "sketches", "slim"]

@@ -88,8 +88,11 @@ def test_map_tasks_send_results_in_bounded_batches_and_release_memory(monkeypatc
     batches = list(frame.fn(iter([pa.record_batch([pa.array([0, 1])], names=["c"])])))  # the tasks' function, both tasks
     assert [b.num_rows for b in batches] == [2, 2, 2, 1]  # 2 results pass 100 bytes; each task ends a batch
     assert released == [True]
+    released.clear()
+    monkeypatch.setattr(spark_engine, "RELEASE_BYTES", 2 * batches[0].nbytes)
     assert spark_engine._unpickled(batches, 7) == [bytes(60) + bytes([i]) for i in range(7)]
     assert batches == []  # each batch released once unpickled
+    assert released == [True, True]  # freed memory given back after two batches' bytes, and at the end
 
 
 def test_many_items_make_small_tasks():

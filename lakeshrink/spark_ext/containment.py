@@ -46,17 +46,23 @@ from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, 
 from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, resolve_root, table_at
 from lakeshrink.containment.scan.verify import (
-    BUCKET_ROWS, DECIDE_ROWS, VerifyOutcome, VerifyPlan, colset_groups, decided, table_rows, verdicts_from, verify_local,
+    BUCKET_ROWS, VerifyOutcome, VerifyPlan, colset_groups, decided, table_rows, verdicts_from, verify_local,
 )
 from lakeshrink.containment.scan.fused import without_sketches
 from lakeshrink.containment.scan.sketches import TableNeeds
 from lakeshrink.errors import TableError
+from lakeshrink.memory import release_memory
 from lakeshrink.spark_ext.engine import over_payloads, released
 from lakeshrink.spark_ext.session import parallelism
 
+# Sizes of what one Python worker holds at once. PACK_ROWS, READ_ROWS and DECIDE_ROWS were halved in round 9 (with
+# ROWS_PER_PARTITION, since restored): on a 322-table lake of 154 MB, stage 4's Python workers peaked at 1,389-1,500
+# MiB together, 1,292 MiB after; the JVM at 767 MiB, 697 MiB after. Halving ROWS_PER_PARTITION too made 2,048 decide
+# tasks on the 10,000-table lake, each unpickling the 2 million pairs: slower, and it was not what held the memory.
 ROWS_PER_PARTITION = 4_000_000  # fingerprint rows plus joined child rows one decide task holds
-PACK_ROWS = 1 << 20  # fingerprint rows per packed Spark row at most
-READ_ROWS = 1 << 20  # about the most fingerprint rows of one table a reader task holds at once
+PACK_ROWS = 1 << 18  # fingerprint rows per packed Spark row at most
+READ_ROWS = 1 << 19  # about the most fingerprint rows of one table a reader task holds at once
+DECIDE_ROWS = 1 << 17  # fingerprint rows a decide task joins at once (half the local engine's: one such task per core, beside the JVM)
 _PACKED = "bucket int, table int, ok boolean, blob binary"
 _PACKED_SCHEMA = pa.schema([("bucket", pa.int32()), ("table", pa.int32()), ("ok", pa.bool_()), ("blob", pa.binary())])
 _TOTALS = "pair int, distinct long, rows long, missing long, over long"
@@ -245,6 +251,10 @@ def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
     needed = -(-work // ROWS_PER_PARTITION)
     bits = max(0, (max(needed, parallelism(spark)) - 1).bit_length())
     packed = over_payloads(spark, table_plans(plan), _reader(bits), _PACKED, min(n_tables, width))
+    # the tables' plans, pickled and as an Arrow column, are the JVM's now: their freed memory back before the
+    # shuffle, which is most of the scan's time (the 10,000-table lake's driver grew by 280 MB in stage 4)
+    pa.default_memory_pool().release_unused()
+    release_memory()
     totals = (
         packed.repartition(1 << bits, "bucket")
         .mapInArrow(_decider(plan.pair_rows), _TOTALS)

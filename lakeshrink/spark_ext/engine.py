@@ -100,15 +100,26 @@ def over_payloads(spark: Any, payloads: Sequence[bytes], run: Callable[[Iterator
     return frame.repartition(tasks).mapInArrow(lambda batches: released(rows(batches)), schema)
 
 
+RELEASE_BYTES = 256 << 20  # _unpickled gives freed memory back to the system after about this many pickled bytes
+
+
 def _unpickled(batches: list[pa.RecordBatch], count: int) -> list[Any]:
     """The results of :meth:`SparkEngine.map` in input order. ``batches`` is emptied as it goes, each batch
-    released once unpickled: the pickled and the unpickled results are never all held at once."""
+    released once unpickled, and the freed memory given back every :data:`RELEASE_BYTES`: the pickled and the
+    unpickled results are never all held at once. (Without giving it back, the 10,000-table lake's driver stood
+    at 2.2 GiB from stage 3's results to its end, and at 1.7 GiB once stage 3's end gave freed memory back.)"""
     results: list[Any] = [None] * count
+    freed = 0
     while batches:
         batch = batches.pop()
         for i, blob in zip(batch.column(0).to_pylist(), batch.column(1)):
             results[i] = pickle.loads(blob.as_buffer())
+        freed += batch.nbytes
         batch = blob = None
+        if freed >= RELEASE_BYTES or not batches:
+            pa.default_memory_pool().release_unused()
+            release_memory()
+            freed = 0
     return results
 
 

@@ -144,15 +144,27 @@ def by_representatives(pairs: list[Pair], rep: dict[str, str]) -> tuple[list[Pai
     tables: dict[str, int] = {}
     colsets: dict[tuple[str, ...], int] = {}
     n = len(pairs)
-    child = np.fromiter((tables.setdefault(rep.get(p.child, p.child), len(tables)) for p in pairs), np.int64, n)
-    parent = np.fromiter((tables.setdefault(rep.get(p.parent, p.parent), len(tables)) for p in pairs), np.int64, n)
-    colset = np.fromiter((colsets.setdefault(p.columns, len(colsets)) for p in pairs), np.int64, n)
-    key = (child * len(tables) + parent) * len(colsets) + colset  # < 2**63 below about 2 million tables and column sets
+    key = np.fromiter((tables.setdefault(rep.get(p.child, p.child), len(tables)) for p in pairs), np.int64, n)
+    parent = np.fromiter((tables.setdefault(rep.get(p.parent, p.parent), len(tables)) for p in pairs), np.int32, n)
+    key *= len(tables)
+    key += parent
+    del parent
+    colset = np.fromiter((colsets.setdefault(p.columns, len(colsets)) for p in pairs), np.int32, n)
+    key *= len(colsets)
+    key += colset  # < 2**63 below about 2 million tables and column sets
+    del colset
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    del key
     order = np.argsort(first)  # the distinct pairs in order of first appearance
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
-    return [_represented(pairs[i], rep) for i in first[order].tolist()], rank[inverse.reshape(-1)]
+    first = first[order]
+    del order
+    of = rank[inverse.reshape(-1)]
+    del rank, inverse
+    # a slice of indices at a time as Python ints (all at once: 3.4 million ints on the 10,000-table lake)
+    distinct = [_represented(pairs[i], rep) for at in range(0, len(first), 1 << 16) for i in first[at:at + (1 << 16)].tolist()]
+    return distinct, of
 
 
 def _represented(pair: Pair, rep: dict[str, str]) -> Pair:
