@@ -252,7 +252,7 @@ def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
     bits = max(0, (max(needed, parallelism(spark)) - 1).bit_length())
     packed = over_payloads(spark, table_plans(plan), _reader(bits), _PACKED, min(n_tables, width))
     # the tables' plans, pickled and as an Arrow column, are the JVM's now: their freed memory back before the
-    # shuffle, which is most of the scan's time (the 10,000-table lake's driver grew by 280 MB in stage 4)
+    # shuffle, which is most of the scan's time (the 10,000-table lake's driver grew by about 250 MiB in stage 4)
     pa.default_memory_pool().release_unused()
     release_memory()
     totals = (
