@@ -10,6 +10,8 @@ from __future__ import annotations
 import ctypes
 import functools
 
+import pyarrow as pa
+
 
 @functools.cache
 def libc() -> ctypes.CDLL | None:
@@ -22,7 +24,9 @@ def libc() -> ctypes.CDLL | None:
 
 
 def release_memory() -> None:
-    """Give the heap pages freed so far back to the system (``malloc_trim``; every arena)."""
+    """Give the memory freed so far back to the system: pyarrow's pool's unused pages, then glibc's heap pages
+    (``malloc_trim``; every arena)."""
+    pa.default_memory_pool().release_unused()
     lib = libc()
     if lib is not None:
         lib.malloc_trim(0)

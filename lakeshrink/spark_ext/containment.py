@@ -253,7 +253,6 @@ def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
     packed = over_payloads(spark, table_plans(plan), _reader(bits), _PACKED, min(n_tables, width))
     # the tables' plans, pickled and as an Arrow column, are the JVM's now: their freed memory back before the
     # shuffle, which is most of the scan's time (the 10,000-table lake's driver grew by about 250 MiB in stage 4)
-    pa.default_memory_pool().release_unused()
     release_memory()
     totals = (
         packed.repartition(1 << bits, "bucket")
