@@ -22,8 +22,8 @@ _STRIPPED = dict.fromkeys((7, 8, 11, 12, 13))
 def say(state, payload: Any, *lines: str) -> None:
     """:func:`~lakeshrink.cli._common.emit` for a result whose text form is a few plain lines: as JSON with
     ``--output json``, else each line as rich's console printed it (control codes taken out, tabs expanded to
-    8 columns, counted in characters), without importing rich: 11-18 ms of CPU, 5% of a ``logs decompress``
-    of 16 MiB (round 10; ``tests/test_logs_lazy.py`` checks that rich is not imported)."""
+    8 columns, counted in characters), without importing rich: 11-25 ms of CPU, 5-9% of a ``logs decompress``
+    of 2-16 MB (round 10; ``tests/test_logs_lazy.py`` checks that rich is not imported)."""
     if state.json:
         emit(state, payload)
     else:
