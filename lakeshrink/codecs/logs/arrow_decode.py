@@ -495,9 +495,11 @@ def _fill(literals: Sequence[str], columns: Sequence[Sequence[Piece]]) -> list[P
     return pieces
 
 
-def template_pieces(text: str, descs: list[dict], streams: list[list[bytes]], n: int) -> list[Piece]:
-    """The pieces of the contents of a template's ``n`` lines: its literals and parameter columns."""
-    computed = {i: [_listed(v)] for i, v in derived.decode_lists(descs, streams, n).items()}
+def template_pieces(text: str, descs: list[dict], streams: list[list[bytes]], n: int,
+                    linked: dict[int, list[str]] | None = None) -> list[Piece]:
+    """The pieces of the contents of a template's ``n`` lines: its literals and parameter columns (``linked``:
+    the values of its linked columns, by index, :mod:`.linked`)."""
+    computed = {i: [_listed(v)] for i, v in {**derived.decode_lists(descs, streams, n), **(linked or {})}.items()}
     columns = [computed[i] if i in computed else pieces_of(d, s, n) for i, (d, s) in enumerate(zip(descs, streams))]
     return _fill(template_literals(text), columns)
 
