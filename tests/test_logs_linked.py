@@ -51,7 +51,8 @@ def _links(payload: bytes, raw: int) -> list[dict]:
 
 @pytest.mark.parametrize("arrow", [True, False])  # both decoders
 @pytest.mark.parametrize("broken_every", [0, 37])
-def test_repeats_are_linked_and_exact(arrow, broken_every):
+def test_repeats_are_linked_and_exact(arrow, broken_every, monkeypatch):
+    monkeypatch.setattr(chunk_mod, "ARROW_MIN_BYTES", 0 if arrow else 1 << 40)  # this small chunk by either decoder
     data = _sessions_log(3000, broken_every)
     result = LogCodec(CodecConfig(format=FORMAT)).encode_chunk(data)
     assert result.mode == "columnar"
@@ -59,7 +60,7 @@ def test_repeats_are_linked_and_exact(arrow, broken_every):
     # the SELECT's aid, the INSERT's aid and its delta: each the value its pid's UPDATE printed before
     assert len(links) >= 3 and all(d["a"] >= 0 and d["b"] >= 0 for d in links)
     assert sum(d["k"] for d in links) >= (3000 // broken_every if broken_every else 0)
-    out = bytes(chunk_mod.decode_chunk(result.payload, raw_bytes=len(data), arrow=arrow))
+    out = bytes(chunk_mod.decode_chunk(result.payload, raw_bytes=len(data)))
     assert hashlib.sha256(out).digest() == hashlib.sha256(data).digest()
 
 
@@ -118,3 +119,18 @@ def test_hostile_links_are_refused(change):
     bad = _tamper(payload, len(data), change)
     with pytest.raises(CorruptArchive):
         chunk_mod.decode_chunk(bad, raw_bytes=len(data))
+
+
+def test_keys_compare_as_text():
+    import polars as pl
+
+    from lakeshrink.codecs.logs import columns as col
+
+    src = col.encode_strings(pl.Series(["42", "7", "42", "9"] * 8))
+    padded = col.encode_strings(pl.Series(["0042", "0007", "0042", "1234"] * 8))  # the same numbers, other text
+    plain = col.encode_strings(pl.Series(["7", "42", "5", "9"] * 8))
+    assert src.desc["t"] == padded.desc["t"] == "int" and src.desc["z"] != padded.desc["z"]
+    src_codes, own_codes = linked._key_codes(src.desc, list(src.streams), 32, padded.desc, list(padded.streams), 32)
+    assert (own_codes == -1).all()  # "0042" is not the key "42"
+    src_codes, own_codes = linked._key_codes(src.desc, list(src.streams), 32, plain.desc, list(plain.streams), 32)
+    assert own_codes[:4].tolist() == [src_codes[1], src_codes[0], -1, src_codes[3]]

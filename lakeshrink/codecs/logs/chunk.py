@@ -613,11 +613,13 @@ def _decode_arrow(
     lines = []
     covered = np.zeros(len(m_kinds), dtype=bool)
     links = _links(meta, template_streams, rows_of)
+    sources = _Sources(meta, template_streams, rows_of, ad.array_of)
     for t, ((cid, text, descs), param_streams) in enumerate(zip(meta["tpl"], template_streams)):
         rows = rows_of(cid + TEMPLATE_BASE)
         col.charge(len(rows) * (len(text) + 1), "a template")
         if len(rows):
-            lines.append(line(rows, ad.template_pieces(text, descs, param_streams, len(rows), links.get(t, {}))))
+            arrays = {j: ad.gathered(plan, sources.get(*plan.source)) for j, plan in links.get(t, {}).items()}
+            lines.append(line(rows, ad.template_pieces(text, descs, param_streams, len(rows), arrays)))
             covered[rows] = True
     raw_rows = np.flatnonzero(kinds == KIND_RAW_LINE)
     raw_lines = ad.array_of(meta["rl"], reader.take(meta["rl"]), len(raw_rows))
@@ -635,10 +637,25 @@ def _decode_arrow(
     return ad.lines_bytes(ad.assemble(n, lines, tail), meta["nl"], copy)
 
 
-def _links(meta: dict, template_streams: list, rows_of: Callable[[int], np.ndarray]) -> dict[int, dict[int, list[str]]]:
+def _links(meta: dict, template_streams: list, rows_of: Callable[[int], np.ndarray]) -> dict[int, dict[int, linked.Plan]]:
     """The linked columns of a chunk (:mod:`.linked`), per template index and column index."""
     descs = [d for _, _, d in meta["tpl"]]
-    return linked.resolve(descs, template_streams, [rows_of(cid + TEMPLATE_BASE) for cid, _, _ in meta["tpl"]])
+    return linked.plans(descs, template_streams, [rows_of(cid + TEMPLATE_BASE) for cid, _, _ in meta["tpl"]])
+
+
+class _Sources:
+    """The source columns of a chunk's links, each decoded once by ``decode(desc, streams, n)``."""
+
+    def __init__(self, meta: dict, template_streams: list, rows_of: Callable[[int], np.ndarray],
+                 decode: Callable[[dict, list[bytes], int], object]) -> None:
+        self.meta, self.streams, self.rows_of, self.decode = meta, template_streams, rows_of, decode
+        self.done: dict[tuple[int, int], object] = {}
+
+    def get(self, t: int, j: int):  # noqa: ANN201 - a list or an Arrow array, as the decoder makes them
+        if (t, j) not in self.done:
+            cid, _, descs = self.meta["tpl"][t]
+            self.done[(t, j)] = self.decode(descs[j], self.streams[t][j], len(self.rows_of(cid + TEMPLATE_BASE)))
+        return self.done[(t, j)]
 
 
 def _place(out: np.ndarray, rows: np.ndarray, values: list) -> None:
@@ -668,12 +685,15 @@ def _decode_lists(
 
     content = np.full(len(m_kinds), "", dtype=object)
     links = _links(meta, template_streams, rows_of)
+    sources = _Sources(meta, template_streams, rows_of, col.decode_list)
     for t, ((cid, text, descs), param_streams) in enumerate(zip(meta["tpl"], template_streams)):
         rows = rows_of(cid + TEMPLATE_BASE)
         col.charge(len(rows) * (len(text) + 1), "a template")
         literals, k = template_literals(text), len(rows)
         columns: list[list[str]] = []
-        computed = {**derived.decode_lists(descs, param_streams, k), **links.get(t, {})} if k else {}
+        computed = derived.decode_lists(descs, param_streams, k) if k else {}
+        if k:
+            computed.update({j: linked.as_list(plan, sources.get(*plan.source)) for j, plan in links.get(t, {}).items()})
         for index, (literal, desc, streams) in enumerate(zip(literals, descs, param_streams)):
             if literal:
                 columns.append([literal] * k)

@@ -24,6 +24,7 @@ pass after its plain columns (:func:`resolve`). "Before" is line order: a templa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from lakeshrink.codecs.logs.lazy import polars as pl
@@ -245,24 +246,32 @@ def check(desc: dict) -> bool:
             and 1 <= desc["l"] <= MAX_LAG and desc["k"] >= 0)
 
 
-def resolve(templates: Sequence[Sequence[dict]], streams: Sequence[Sequence[list[bytes]]],
-            rows: Sequence[np.ndarray]) -> dict[int, dict[int, list[str]]]:
-    """The linked columns of a chunk: per template index, per column index, its values (for both decoders).
+@dataclass(frozen=True)
+class Plan:
+    """How a linked column is read: per row the source row its value is taken from (-1: an exception), and the
+    exceptions' rows (ascending) and values. Each decoder gathers from the source column as it decodes it."""
+
+    source: tuple[int, int]  # template index, column index
+    index: np.ndarray
+    rows: np.ndarray
+    values: list[str]
+
+
+def plans(templates: Sequence[Sequence[dict]], streams: Sequence[Sequence[list[bytes]]],
+          rows: Sequence[np.ndarray]) -> dict[int, dict[int, Plan]]:
+    """The linked columns of a chunk: per template index, per column index, its :class:`Plan`.
 
     ``templates``: per template its parameter descriptors; ``streams``: their streams; ``rows``: per template its
     lines' positions among the matched lines, ascending (what the kind column gives)."""
-    out: dict[int, dict[int, list[str]]] = {}
+    out: dict[int, dict[int, Plan]] = {}
     if not any(d["t"] == "lnk" for descs in templates for d in descs):
         return out
     top = int(max((int(r[-1]) for r in rows if len(r)), default=0)) + 2
-    cache: dict[tuple[int, int], list[str]] = {}
 
-    def plain(i: int, j: int) -> list[str]:
+    def plain(i: int, j: int) -> dict:
         if not (0 <= i < len(templates) and 0 <= j < len(templates[i])) or templates[i][j]["t"] in _COMPUTED:
             raise col.FramingError(f"a linked column names column {j} of template {i}, which is not a plain column")
-        if (i, j) not in cache:
-            cache[(i, j)] = col.decode_list(templates[i][j], streams[i][j], len(rows[i])) if len(rows[i]) else []
-        return cache[(i, j)]
+        return templates[i][j]
 
     for i, descs in enumerate(templates):
         for j, d in enumerate(descs):
@@ -271,32 +280,53 @@ def resolve(templates: Sequence[Sequence[dict]], streams: Sequence[Sequence[list
             n, k, p, q, a, b = len(rows[i]), d["k"], d["s"], d["j"], d["a"], d["b"]
             if k > n:
                 raise col.FramingError(f"a linked column of {n} rows cannot have {k} exceptions")
-            source = plain(p, q)
+            plain(p, q)
             if a >= 0:
-                src_keys = np.array(plain(p, b), dtype=object)
-                own_keys = np.array(plain(i, a), dtype=object)
-                table = {key: c for c, key in enumerate(dict.fromkeys(src_keys.tolist()))}
-                src_codes = np.fromiter((table[key] for key in src_keys.tolist()), dtype=np.int64, count=len(src_keys))
-                own_codes = np.fromiter((table.get(key, -1) for key in own_keys.tolist()), dtype=np.int64, count=n)
+                src_codes, own_codes = _key_codes(plain(p, b), streams[p][b], len(rows[p]), plain(i, a), streams[i][a], n)
             else:
-                src_codes = np.zeros(len(rows[p]), dtype=np.int64)
-                own_codes = np.zeros(n, dtype=np.int64)
-            if len(src_codes) != len(rows[p]) or len(own_codes) != n:
-                raise col.FramingError("a linked column's keys do not match its templates' rows")
+                src_codes, own_codes = np.zeros(len(rows[p]), dtype=np.int64), np.zeros(n, dtype=np.int64)
             ok, at = _Order(rows[p], src_codes, top).lookup(rows[i], own_codes, d["l"])
-            values = col.take_strings(source, at[ok]) if len(source) else []
-            result = np.empty(n, dtype=object)
-            result[ok] = values
-            col.charge(sum(map(len, values)) + n, "a linked column")
+            col.charge(2 * n, "a linked column")
+            index = np.where(ok, at, -1)
             count = col.stream_count(d["x"])
+            exc = np.zeros(0, dtype=np.int64)
+            values: list[str] = []
             if k:
                 exc = col.decode_ints(d["x"], streams[i][j][:count], k)
                 if exc.min() < 0 or exc.max() >= n or (len(exc) > 1 and np.any(np.diff(exc) <= 0)):
                     raise col.FramingError("a linked column's exceptions lie outside it or are out of order")
-                exc_values = col.decode_list(d["v"], streams[i][j][count:], k)
-                result[exc] = exc_values
+                values = col.decode_list(d["v"], streams[i][j][count:], k)
+                index[exc] = -1
                 ok[exc] = True
             if not ok.all():
                 raise col.FramingError("a linked column has rows with neither a source value nor an exception")
-            out.setdefault(i, {})[j] = result.tolist()
+            out.setdefault(i, {})[j] = Plan((p, q), index, exc, values)
     return out
+
+
+def _key_codes(src: dict, src_streams: list[bytes], n_src: int, own: dict, own_streams: list[bytes],
+               n_own: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the source's and the target's key values, equal exactly when the keys' texts are equal (-1 for a
+    target key the source never has). Integer columns of the same zero padding compare as integers (their
+    texts are equal exactly then); other columns as text."""
+    if src["t"] == own["t"] == "int" and src["z"] == own["z"]:
+        src_keys = col.decode_ints(src["c"], src_streams, n_src)
+        own_keys = col.decode_ints(own["c"], own_streams, n_own)
+        uniques, codes = np.unique(src_keys, return_inverse=True)
+        return codes.ravel().astype(np.int64), _codes_in(uniques, own_keys)
+    src_text = col.decode_list(src, src_streams, n_src)
+    own_text = col.decode_list(own, own_streams, n_own)
+    table = {key: c for c, key in enumerate(dict.fromkeys(src_text))}
+    return (np.fromiter((table[key] for key in src_text), dtype=np.int64, count=n_src),
+            np.fromiter((table.get(key, -1) for key in own_text), dtype=np.int64, count=n_own))
+
+
+def as_list(plan: Plan, source: list[str]) -> list[str]:
+    """A linked column's values, given its source column's (the list decoder)."""
+    out = np.empty(len(plan.index), dtype=object)
+    given = plan.index >= 0
+    out[given] = col.take_strings(source, plan.index[given])
+    if len(plan.rows):
+        out[plan.rows] = plan.values
+    col.charge(sum(map(len, out.tolist())) + len(out), "a linked column")
+    return out.tolist()
