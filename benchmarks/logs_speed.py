@@ -18,6 +18,10 @@ by wall time and by CPU time, with the load average at the start and end of each
 Two ``xz -d`` anchors: ``xz -d`` writes to ``/dev/null`` (the anchor of every round so far), ``xz -d >file``
 writes a file in ``--work``, as ``logs decompress -o`` does (which also fsyncs it); decompressions are
 compared with each. Every output written is checked by its SHA-256.
+
+``--own-archives``: each contender also writes its own archive of FILE once (``FILE.cN.lslog``), decompresses that
+one instead of the first contender's, and its size is printed (with ``--xz9e``, against ``xz -9e``): for code
+whose archives an older contender cannot read (a new chunk metadata version).
 """
 
 from __future__ import annotations
@@ -73,6 +77,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None, help="LAKESHRINK_WORKERS for the children")
     ap.add_argument("--chunk-mb", type=int, default=None)
     ap.add_argument("--xz9e", action="store_true", help="report the archive's ratio against xz -9e -T1 too")
+    ap.add_argument("--own-archives", action="store_true",
+                    help="each contender decompresses an archive it wrote itself (FILE.cN.lslog), and each one's "
+                         "size is reported: for code whose archives older code cannot read")
     ap.add_argument("--work", type=Path, default=Path("/tmp/lakeshrink-logs-speed"))
     args = ap.parse_args()
     codes = [str(Path(c).resolve()) for c in args.code or [Path(__file__).resolve().parents[1]]]
@@ -99,6 +106,12 @@ def main() -> None:
         if not archive.exists():
             subprocess.run([py, "-m", "lakeshrink", "logs", "compress", str(src), "-o", str(archive), "--overwrite",
                             *chunk], check=True, cwd="/", env=_env(codes[0], args.workers, args.work / "pycache"), stdout=subprocess.DEVNULL)
+        own = [args.work / f"{src.name}.c{i}.lslog" for i in range(len(codes))] if args.own_archives else []
+        for code, path in zip(codes, own):
+            if not path.exists():
+                subprocess.run([py, "-m", "lakeshrink", "logs", "compress", str(src), "-o", str(path), "--overwrite",
+                                *chunk], check=True, cwd="/", env=_env(code, args.workers, args.work / "pycache"),
+                               stdout=subprocess.DEVNULL)
         want = _digest(src)
         best: dict[str, tuple[float, float, float]] = {}
 
@@ -117,10 +130,11 @@ def main() -> None:
             keep("gzip -6", _run(["gzip", "-6", "-c", str(src)]))
             for i, code in enumerate(codes):
                 out.unlink(missing_ok=True)
-                keep(f"decompress[{i}]", _run([py, "-m", "lakeshrink", "logs", "decompress", str(archive), "-o", str(out)],
+                mine = own[i] if own else archive
+                keep(f"decompress[{i}]", _run([py, "-m", "lakeshrink", "logs", "decompress", str(mine), "-o", str(out)],
                                               env=_env(code, args.workers, args.work / "pycache")))
                 if _digest(out) != want:
-                    raise SystemExit(f"{code}: {archive} did not decode to {src}")
+                    raise SystemExit(f"{code}: {mine} did not decode to {src}")
                 if args.compress:
                     keep(f"compress[{i}]", _run([py, "-m", "lakeshrink", "logs", "compress", str(src), "-o",
                                                  str(args.work / "c.lslog"), "--overwrite", *chunk], env=_env(code, args.workers, args.work / "pycache")))
@@ -132,6 +146,10 @@ def main() -> None:
         if args.xz9e:
             print(f"  xz -9e {xz9e.stat().st_size:,} B ({size / xz9e.stat().st_size:.2f}x): the archive is "
                   f"{xz9e.stat().st_size / archive.stat().st_size:.3f}x xz -9e", flush=True)
+        for code, path in zip(codes, own):
+            ratio = f", {xz9e.stat().st_size / path.stat().st_size:.3f}x xz -9e" if args.xz9e else ""
+            print(f"  archive of {code}: {path.stat().st_size:,} B ({size / path.stat().st_size:.2f}x{ratio}), "
+                  f"decompressed by it", flush=True)
         if archives:
             same = len(set(archives.values())) == 1
             print(f"  archives written: {'all the same bytes' if same else 'DIFFERENT'} "
