@@ -188,7 +188,7 @@ def _columns(
             m_kinds[rows] = cid + TEMPLATE_BASE
             counts[cid] = len(rows)
             columns = [params[c].filter(ok) for c in params.columns]
-            templates.append([cid, text, run_beside(_template_columns, columns), rows, columns])
+            templates.append([cid, text, run_beside(_template_job, columns), rows])
         raw_content = contents.filter(pl.Series(m_kinds == KIND_RAW_CONTENT))
         kinds[matched_rows] = m_kinds
     elif len(matched_rows):
@@ -202,7 +202,9 @@ def _columns(
     header_refs = [out.add(*job.result()) if job is not None else None for job in header_jobs]
     # a column that repeats another template's values per session becomes a link (:mod:`.linked`); then the
     # big streams start compressing
-    linked_encodings = linked.link([t[3] for t in templates], [t[4] for t in templates], [t[2].result() for t in templates])
+    done = [t[2].result() for t in templates]  # (encodings, hashes): the values themselves are gone
+    linked_encodings = linked.link([t[3] for t in templates], [d[1] for d in done], [d[0] for d in done])
+    del done
     for template, encodings in zip(templates, linked_encodings):
         del template[3:]
         template[2] = [out.add(*e) for e in _start_big(encodings, options)]
@@ -255,6 +257,11 @@ def _start_big(encoded: list[col.Encoded], options: PackOptions | None) -> list[
 
 def _header_job(values: pl.Series, keys: np.ndarray, options: PackOptions | None) -> tuple[col.Encoded, list[Future | None]]:
     return _start_big([col.encode_conditional(values, keys)], options)[0]
+
+
+def _template_job(columns: list[pl.Series]) -> tuple[list[col.Encoded], list[np.ndarray]]:
+    """A template's parameter encodings and what linking needs of its values (:func:`.linked.hashes`)."""
+    return _template_columns(columns), linked.hashes(columns)
 
 
 def _template_columns(columns: list[pl.Series]) -> list[col.Encoded]:

@@ -95,10 +95,15 @@ class _Holders:
     def __init__(self, ids: list[tuple[int, int]], h) -> None:
         self.ids = ids
         uniques = [np.unique(h(p, q)) for p, q in ids]
+        self.uniques = dict(zip(ids, uniques))
         values = np.concatenate(uniques) if uniques else np.zeros(0, dtype=np.uint64)
         owners = np.repeat(np.arange(len(ids)), [len(u) for u in uniques])
         order = np.argsort(values, kind="stable")
         self.values, self.owners = values[order], owners[order]
+
+    def distinct(self, i: int, j: int) -> np.ndarray:
+        """The distinct hashes of column ``j`` of template ``i`` (sorted)."""
+        return self.uniques[(i, j)]
 
     def sources(self, target: np.ndarray, own: tuple[int, int]) -> list[tuple[int, int]]:
         """The columns (not ``own``) holding at least MIN_OVERLAP of the distinct values of ``target``, most first."""
@@ -115,32 +120,31 @@ class _Holders:
         return [self.ids[c] for c in ranked if self.ids[c] != own][:MAX_SOURCES]
 
 
-def link(rows: Sequence[np.ndarray], columns: Sequence[Sequence[pl.Series]],
+def hashes(columns: Sequence[pl.Series]) -> list[np.ndarray]:
+    """What :func:`link` needs of a template's parameter values: a 64-bit hash per value (the values themselves
+    are not kept: links are tried on the hashes, and the chosen ones made exact from the columns' encodings)."""
+    return [c.hash(seed=7).to_numpy() for c in columns]
+
+
+def link(rows: Sequence[np.ndarray], columns: Sequence[Sequence[np.ndarray]],
          encoded: Sequence[list[col.Encoded]]) -> list[list[col.Encoded]]:
     """``encoded`` (per template of a chunk, its parameter encodings) with the columns that are smaller as links
     to another template's column replaced by ``lnk`` descriptors.
 
     ``rows``: per template, its lines' positions among the chunk's matched lines (ascending); ``columns``: per
-    template, its parameter values.
+    template, its parameters' :func:`hashes`.
     """
     out = [list(e) for e in encoded]
     if len(rows) < 1:
         return out
     top = int(max((int(r[-1]) for r in rows if len(r)), default=0)) + 2
-    hashes: dict[tuple[int, int], np.ndarray] = {}
 
     def h(i: int, j: int) -> np.ndarray:
-        if (i, j) not in hashes:
-            hashes[(i, j)] = columns[i][j].hash(seed=7).to_numpy()
-        return hashes[(i, j)]
-
-    distinct: dict[tuple[int, int], np.ndarray] = {}
+        return columns[i][j]
 
     def share_in(values: np.ndarray, p: int, q: int) -> float:
         """The share of ``values`` (hashes) that column ``q`` of template ``p`` holds."""
-        if (p, q) not in distinct:
-            distinct[(p, q)] = np.unique(h(p, q))
-        return float((_codes_in(distinct[(p, q)], values) >= 0).mean())
+        return float((_codes_in(holders.distinct(p, q), values) >= 0).mean())
 
     plain = {(i, j) for i, encs in enumerate(encoded) for j, e in enumerate(encs)
              if e.desc["t"] not in _COMPUTED and e.desc["t"] not in _CONSTANT and len(rows[i])}
@@ -150,8 +154,8 @@ def link(rows: Sequence[np.ndarray], columns: Sequence[Sequence[pl.Series]],
         """The columns of template ``i`` that may be keys (sessions): few distinct values for its rows."""
         if i not in key_columns:
             n = len(rows[i])
-            key_columns[i] = [j for j, c in enumerate(columns[i]) if (i, j) in plain
-                              and 1 <= c.n_unique() <= max(1, MAX_KEY_SHARE * n)][:MAX_KEYS]
+            key_columns[i] = [j for j in range(len(columns[i])) if (i, j) in plain
+                              and 1 <= len(holders.distinct(i, j)) <= max(1, MAX_KEY_SHARE * n)][:MAX_KEYS]
         return key_columns[i]
 
     holders = _Holders(sorted(plain), h)
@@ -218,7 +222,7 @@ def link(rows: Sequence[np.ndarray], columns: Sequence[Sequence[pl.Series]],
             used = {(p, q)} | ({(p, b)} if b >= 0 else set()) | ({(i, a)} if a >= 0 else set())
             if used & targets:
                 continue
-            made = _encode(columns, *predict(i, a, p, b, lag, np.arange(len(rows[i]))), i, j, p, q, a, b, lag)
+            made = _encode(encoded, rows, top, i, j, p, q, a, b, lag)
             if _size(made) < KEEP_BELOW * own_sizes[(i, j)]:
                 out[i][j] = made
                 targets.add((i, j))
@@ -227,15 +231,30 @@ def link(rows: Sequence[np.ndarray], columns: Sequence[Sequence[pl.Series]],
     return out
 
 
-def _encode(columns: Sequence[Sequence[pl.Series]], ok: np.ndarray, at: np.ndarray, i: int, j: int, p: int, q: int,
-            a: int, b: int, lag: int) -> col.Encoded:
-    own = columns[i][j]
-    made = columns[p][q].gather(at)
+def _encode(encoded: Sequence[list[col.Encoded]], rows: Sequence[np.ndarray], top: int, i: int, j: int, p: int,
+            q: int, a: int, b: int, lag: int) -> col.Encoded:
+    """Column ``j`` of template ``i`` as a link: the rows are found as the decoder finds them (keys compared
+    exactly, from the columns' encodings), and every row whose value differs is an exception."""
+    def values(t: int, c: int) -> pl.Series:
+        return col.decode_strings(encoded[t][c].desc, list(encoded[t][c].streams), len(rows[t]))
+
+    def streams(t: int, c: int) -> list[bytes]:
+        return list(encoded[t][c].streams)
+
+    n = len(rows[i])
+    if a >= 0:
+        src_codes, own_codes = _key_codes(encoded[p][b].desc, streams(p, b), len(rows[p]), encoded[i][a].desc,
+                                          streams(i, a), n)
+    else:
+        src_codes, own_codes = np.zeros(len(rows[p]), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    ok, at = _Order(rows[p], src_codes, top).lookup(rows[i], own_codes, lag)
+    own = values(i, j)
+    made = values(p, q).gather(at)
     wrong = np.flatnonzero(~ok | (made != own).fill_null(True).to_numpy())
     exc_rows = col.encode_ints(wrong) if len(wrong) else col.Encoded({"t": "iconst", "v": 0}, ())
-    values = col.encode_strings(own.gather(wrong), mine=False)
+    exc_values = col.encode_strings(own.gather(wrong), mine=False)
     return col.Encoded({"t": "lnk", "s": p, "j": q, "a": a, "b": b, "l": lag, "k": len(wrong),
-                        "x": exc_rows.desc, "v": values.desc}, exc_rows.streams + values.streams)
+                        "x": exc_rows.desc, "v": exc_values.desc}, exc_rows.streams + exc_values.streams)
 
 
 def check(desc: dict) -> bool:
