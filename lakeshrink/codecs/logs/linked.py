@@ -18,7 +18,7 @@ Descriptor (chunk metadata version 5)::
      "x": ints descriptor (exception rows, ascending), "v": strings descriptor (their values)}
 
 Sources and keys are plain columns (neither ``lnk`` nor ``drv``), so a chunk's linked columns are computed in one
-pass after its plain columns (:func:`resolve`). "Before" is line order: a template's rows are in line order.
+pass after its plain columns (:func:`plans`). "Before" is line order: a template's rows are in line order.
 """
 
 from __future__ import annotations
