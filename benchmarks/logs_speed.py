@@ -7,12 +7,21 @@ Usage::
     nice python benchmarks/logs_speed.py FILE... [--code DIR ...] [--reps 3] [--compress] [--workers N]
 
 Each FILE is compressed once (with the first ``--code``) into ``FILE.r5.lslog`` beside a work copy in
-``--work`` (and ``xz -6 -T1`` of it for the ``xz -d`` anchor); ``--code`` names source trees put first on
-``PYTHONPATH`` (several: old and new code side by side). Prints, per file and contender, the best wall time, its
-CPU time (user + system, its threads and worker processes), MB/s by wall time, peak RSS (of its largest
+``--work`` (and ``xz -6 -T1`` of it for the ``xz -d`` anchor; with ``--xz9e`` also ``xz -9e -T1``, whose size
+the archive's ratio is reported against: both made once and kept there); ``--code`` names source trees put
+first on ``PYTHONPATH`` (several: old and new code side by side). Prints, per file and contender, the best wall
+time, its CPU time (user + system, its threads and worker processes), MB/s by wall time, peak RSS (of its largest
 single process) and the ratio to the anchor (``xz -d`` for decompression, ``gzip -6`` for compression)
 by wall time and by CPU time, with the load average at the start and end of each file's runs. With
 ``--compress``, whether every contender's archive has the same bytes (SHA-256 of each one's first run).
+
+Two ``xz -d`` anchors: ``xz -d`` writes to ``/dev/null`` (the anchor of every round so far), ``xz -d >file``
+writes a file in ``--work``, as ``logs decompress -o`` does (which also fsyncs it); decompressions are
+compared with each. Every output written is checked by its SHA-256.
+
+``--own-archives``: each contender also writes its own archive of FILE once (``FILE.cN.lslog``), decompresses that
+one instead of the first contender's, and its size is printed (with ``--xz9e``, against ``xz -9e``): for code
+whose archives an older contender cannot read (a new chunk metadata version).
 """
 
 from __future__ import annotations
@@ -26,14 +35,15 @@ import time
 from pathlib import Path
 
 
-def _run(cmd: list[str], env: dict | None = None) -> tuple[float, float, float]:
+def _run(cmd: list[str], env: dict | None = None, stdout: Path | None = None) -> tuple[float, float, float]:
     """Wall and CPU seconds of a child process and its peak RSS in MiB, from ``wait4`` (the child's threads
     and the worker processes it waited for are counted; the RSS is the largest single process's)."""
     start = time.perf_counter()
     # started in /: ``python -m`` puts the working directory first on sys.path, so from a checkout every
     # contender would run that checkout's code, whatever PYTHONPATH says
-    proc = subprocess.Popen(cmd, env=env, cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
+    with open(stdout or os.devnull, "wb") as sink:
+        proc = subprocess.Popen(cmd, env=env, cwd="/", stdout=sink, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
@@ -66,6 +76,10 @@ def main() -> None:
     ap.add_argument("--compress", action="store_true", help="time compression too")
     ap.add_argument("--workers", type=int, default=None, help="LAKESHRINK_WORKERS for the children")
     ap.add_argument("--chunk-mb", type=int, default=None)
+    ap.add_argument("--xz9e", action="store_true", help="report the archive's ratio against xz -9e -T1 too")
+    ap.add_argument("--own-archives", action="store_true",
+                    help="each contender decompresses an archive it wrote itself (FILE.cN.lslog), and each one's "
+                         "size is reported: for code whose archives older code cannot read")
     ap.add_argument("--work", type=Path, default=Path("/tmp/lakeshrink-logs-speed"))
     args = ap.parse_args()
     codes = [str(Path(c).resolve()) for c in args.code or [Path(__file__).resolve().parents[1]]]
@@ -84,10 +98,20 @@ def main() -> None:
         if not xz.exists():
             with open(xz, "wb") as fh:
                 subprocess.run(["xz", "-6", "-T1", "-c", str(src)], check=True, stdout=fh)
+        xz9e = args.work / f"{src.name}.xz9e"
+        if args.xz9e and not xz9e.exists():
+            with open(xz9e, "wb") as fh:
+                subprocess.run(["xz", "-9e", "-T1", "-c", str(src)], check=True, stdout=fh)
         chunk = ["--chunk-mb", str(args.chunk_mb)] if args.chunk_mb else []
         if not archive.exists():
             subprocess.run([py, "-m", "lakeshrink", "logs", "compress", str(src), "-o", str(archive), "--overwrite",
                             *chunk], check=True, cwd="/", env=_env(codes[0], args.workers, args.work / "pycache"), stdout=subprocess.DEVNULL)
+        own = [args.work / f"{src.name}.c{i}.lslog" for i in range(len(codes))] if args.own_archives else []
+        for code, path in zip(codes, own):
+            if not path.exists():
+                subprocess.run([py, "-m", "lakeshrink", "logs", "compress", str(src), "-o", str(path), "--overwrite",
+                                *chunk], check=True, cwd="/", env=_env(code, args.workers, args.work / "pycache"),
+                               stdout=subprocess.DEVNULL)
         want = _digest(src)
         best: dict[str, tuple[float, float, float]] = {}
 
@@ -99,13 +123,18 @@ def main() -> None:
         load0 = os.getloadavg()[0]
         for _ in range(args.reps):
             keep("xz -d", _run(["xz", "-d", "-T1", "-c", str(xz)]))
+            out.unlink(missing_ok=True)
+            keep("xz -d >file", _run(["xz", "-d", "-T1", "-c", str(xz)], stdout=out))
+            if _digest(out) != want:
+                raise SystemExit(f"xz -d: {xz} did not decode to {src}")
             keep("gzip -6", _run(["gzip", "-6", "-c", str(src)]))
             for i, code in enumerate(codes):
                 out.unlink(missing_ok=True)
-                keep(f"decompress[{i}]", _run([py, "-m", "lakeshrink", "logs", "decompress", str(archive), "-o", str(out)],
+                mine = own[i] if own else archive
+                keep(f"decompress[{i}]", _run([py, "-m", "lakeshrink", "logs", "decompress", str(mine), "-o", str(out)],
                                               env=_env(code, args.workers, args.work / "pycache")))
                 if _digest(out) != want:
-                    raise SystemExit(f"{code}: {archive} did not decode to {src}")
+                    raise SystemExit(f"{code}: {mine} did not decode to {src}")
                 if args.compress:
                     keep(f"compress[{i}]", _run([py, "-m", "lakeshrink", "logs", "compress", str(src), "-o",
                                                  str(args.work / "c.lslog"), "--overwrite", *chunk], env=_env(code, args.workers, args.work / "pycache")))
@@ -114,13 +143,21 @@ def main() -> None:
         load1 = os.getloadavg()[0]
         print(f"\n{src.name}: {mb:.1f} MB, archive {archive.stat().st_size:,} B ({size / archive.stat().st_size:.2f}x), "
               f"xz -6 {xz.stat().st_size:,} B; load {load0:.2f} -> {load1:.2f}", flush=True)
+        if args.xz9e:
+            print(f"  xz -9e {xz9e.stat().st_size:,} B ({size / xz9e.stat().st_size:.2f}x): the archive is "
+                  f"{xz9e.stat().st_size / archive.stat().st_size:.3f}x xz -9e", flush=True)
+        for code, path in zip(codes, own):
+            ratio = f", {xz9e.stat().st_size / path.stat().st_size:.3f}x xz -9e" if args.xz9e else ""
+            print(f"  archive of {code}: {path.stat().st_size:,} B ({size / path.stat().st_size:.2f}x{ratio}), "
+                  f"decompressed by it", flush=True)
         if archives:
             same = len(set(archives.values())) == 1
             print(f"  archives written: {'all the same bytes' if same else 'DIFFERENT'} "
                   f"({', '.join(d[:12] for d in archives.values())})", flush=True)
         for name, (wall, cpu, rss) in best.items():
-            anchor = "gzip -6" if name.startswith("compress") else "xz -d"
-            ratio = "" if name in ("xz -d", "gzip -6") else f"  {best[anchor][0] / wall:.3f}x {anchor} (CPU {best[anchor][1] / cpu:.3f}x)"
+            anchors = ["gzip -6"] if name.startswith("compress") else ["xz -d", "xz -d >file"]
+            ratio = "" if name in ("xz -d", "xz -d >file", "gzip -6") else "".join(
+                f"  {best[a][0] / wall:.3f}x {a} (CPU {best[a][1] / cpu:.3f}x)" for a in anchors)
             label = name if "[" not in name else f"{name[:-3]} {codes[int(name[-2])]}"
             print(f"  {label:<40} {wall:7.3f} s wall {cpu:7.3f} s CPU {mb / wall:8.1f} MB/s {rss:6.0f} MiB{ratio}", flush=True)
     (args.work / "c.lslog").unlink(missing_ok=True)

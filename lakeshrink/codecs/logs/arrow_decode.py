@@ -33,6 +33,7 @@ from pyarrow import _compute
 
 from lakeshrink.codecs.logs import columns as col
 from lakeshrink.codecs.logs import derived
+from lakeshrink.codecs.logs.linked import Plan
 from lakeshrink.codecs.logs.lines import template_literals
 
 BIN = pa.binary()
@@ -495,11 +496,26 @@ def _fill(literals: Sequence[str], columns: Sequence[Sequence[Piece]]) -> list[P
     return pieces
 
 
-def template_pieces(text: str, descs: list[dict], streams: list[list[bytes]], n: int) -> list[Piece]:
-    """The pieces of the contents of a template's ``n`` lines: its literals and parameter columns."""
+def template_pieces(text: str, descs: list[dict], streams: list[list[bytes]], n: int,
+                    linked: dict[int, pa.Array] | None = None) -> list[Piece]:
+    """The pieces of the contents of a template's ``n`` lines: its literals and parameter columns (``linked``:
+    its linked columns' arrays, by index, :func:`gathered`)."""
     computed = {i: [_listed(v)] for i, v in derived.decode_lists(descs, streams, n).items()}
+    computed.update({i: [v] for i, v in (linked or {}).items()})
     columns = [computed[i] if i in computed else pieces_of(d, s, n) for i, (d, s) in enumerate(zip(descs, streams))]
     return _fill(template_literals(text), columns)
+
+
+def gathered(plan: Plan, source: pa.Array) -> pa.Array:
+    """A linked column (:mod:`.linked`) as an array: its source's values taken at the plan's rows, and its
+    exceptions."""
+    given = np.flatnonzero(plan.index >= 0)
+    index = plan.index[given]
+    col._charge_gather(_lengths(source), index, "a linked column")
+    taken = _call("take", source, ints(index))
+    if not len(plan.rows):
+        return taken
+    return scatter([(given, taken), (plan.rows, binaries([v.encode("utf-8") for v in plan.values]))], len(plan.index))
 
 
 def conditional(desc: dict, streams: list[bytes], keys: np.ndarray) -> pa.Array:

@@ -34,7 +34,7 @@ import numpy as np
 from lakeshrink.codecs.logs.lazy import polars as pl
 
 from lakeshrink.codecs.logs import columns as col
-from lakeshrink.codecs.logs import derived, keyed, structured
+from lakeshrink.codecs.logs import derived, keyed, linked, structured
 from lakeshrink.codecs.logs.events import times_look_right
 from lakeshrink.codecs.logs.header import CONTENT, LogFormat, split_header
 from lakeshrink.codecs.logs.lines import extract_params, fill_template, join_lines, split_lines, template_literals
@@ -63,9 +63,10 @@ MODE_NAMES = {MODE_COLUMNAR: "columnar", MODE_ZSTD: "zstd", MODE_LZMA: "lzma"}
 KIND_RAW_LINE, KIND_BINARY, KIND_RAW_CONTENT, TEMPLATE_BASE = 0, 1, 2, 3
 #: 2: column descriptors may be ``tmpl`` (free text as nested templates); 3: integers may be ``kints`` (coded
 #: per key, :mod:`.keyed`); 4: template parameters may be ``drv`` (computed from another parameter of the same
-#: template, :mod:`.derived`). Version 1 to 3 chunks still decode.
-META_VERSION = 4
-READABLE_META_VERSIONS = (1, 2, 3, 4)
+#: template, :mod:`.derived`); 5: template parameters may be ``lnk`` (the value another template's line of the
+#: same session printed before, :mod:`.linked`). Version 1 to 4 chunks still decode.
+META_VERSION = 5
+READABLE_META_VERSIONS = (1, 2, 3, 4, 5)
 BIG_STREAM = 64 << 10
 #: Columnar payloads smaller than this fraction of a fast LZMA (preset 3) estimate of the chunk skip the slow
 #: whole-chunk LZMA2 9e trial: on the 16 Loghub files 9e is 11.6% to 21.5% smaller than preset 3, and the
@@ -187,7 +188,7 @@ def _columns(
             m_kinds[rows] = cid + TEMPLATE_BASE
             counts[cid] = len(rows)
             columns = [params[c].filter(ok) for c in params.columns]
-            templates.append([cid, text, run_beside(_template_job, columns, options)])
+            templates.append([cid, text, run_beside(_template_job, columns), rows])
         raw_content = contents.filter(pl.Series(m_kinds == KIND_RAW_CONTENT))
         kinds[matched_rows] = m_kinds
     elif len(matched_rows):
@@ -199,8 +200,14 @@ def _columns(
     ]
     # the results in the order the streams are written: header parts, then each template's parameters
     header_refs = [out.add(*job.result()) if job is not None else None for job in header_jobs]
-    for template in templates:
-        template[2] = [out.add(*e) for e in template[2].result()]
+    # a column that repeats another template's values per session becomes a link (:mod:`.linked`); then the
+    # big streams start compressing
+    done = [t[2].result() for t in templates]  # (encodings, hashes): the values themselves are gone
+    linked_encodings = linked.link([t[3] for t in templates], [d[1] for d in done], [d[0] for d in done])
+    del done
+    for template, encodings in zip(templates, linked_encodings):
+        del template[3:]
+        template[2] = [out.add(*e) for e in _start_big(encodings, options)]
     meta = {
         "v": META_VERSION,
         "n": n,
@@ -248,12 +255,13 @@ def _start_big(encoded: list[col.Encoded], options: PackOptions | None) -> list[
                    for s in enc.streams]) for enc in encoded]
 
 
-def _template_job(columns: list[pl.Series], options: PackOptions | None) -> list[tuple[col.Encoded, list[Future | None]]]:
-    return _start_big(_template_columns(columns), options)
-
-
 def _header_job(values: pl.Series, keys: np.ndarray, options: PackOptions | None) -> tuple[col.Encoded, list[Future | None]]:
     return _start_big([col.encode_conditional(values, keys)], options)[0]
+
+
+def _template_job(columns: list[pl.Series]) -> tuple[list[col.Encoded], list[np.ndarray]]:
+    """A template's parameter encodings and what linking needs of its values (:func:`.linked.hashes`)."""
+    return _template_columns(columns), linked.hashes(columns)
 
 
 def _template_columns(columns: list[pl.Series]) -> list[col.Encoded]:
@@ -611,11 +619,14 @@ def _decode_arrow(
     # every line is laid out at once: header parts and template literals and parameters, no content column
     lines = []
     covered = np.zeros(len(m_kinds), dtype=bool)
-    for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
+    links = _links(meta, template_streams, rows_of)
+    sources = _Sources(meta, template_streams, rows_of, ad.array_of)
+    for t, ((cid, text, descs), param_streams) in enumerate(zip(meta["tpl"], template_streams)):
         rows = rows_of(cid + TEMPLATE_BASE)
         col.charge(len(rows) * (len(text) + 1), "a template")
         if len(rows):
-            lines.append(line(rows, ad.template_pieces(text, descs, param_streams, len(rows))))
+            arrays = {j: ad.gathered(plan, sources.get(*plan.source)) for j, plan in links.get(t, {}).items()}
+            lines.append(line(rows, ad.template_pieces(text, descs, param_streams, len(rows), arrays)))
             covered[rows] = True
     raw_rows = np.flatnonzero(kinds == KIND_RAW_LINE)
     raw_lines = ad.array_of(meta["rl"], reader.take(meta["rl"]), len(raw_rows))
@@ -631,6 +642,27 @@ def _decode_arrow(
         lines.append((binary_rows[: len(blobs)], [ad.binaries(blobs)]))
     tail = [ad.suffixes(cr, b"\r"), b"\n"] if cr.any() else [b"\n"]
     return ad.lines_bytes(ad.assemble(n, lines, tail), meta["nl"], copy)
+
+
+def _links(meta: dict, template_streams: list, rows_of: Callable[[int], np.ndarray]) -> dict[int, dict[int, linked.Plan]]:
+    """The linked columns of a chunk (:mod:`.linked`), per template index and column index."""
+    descs = [d for _, _, d in meta["tpl"]]
+    return linked.plans(descs, template_streams, [rows_of(cid + TEMPLATE_BASE) for cid, _, _ in meta["tpl"]])
+
+
+class _Sources:
+    """The source columns of a chunk's links, each decoded once by ``decode(desc, streams, n)``."""
+
+    def __init__(self, meta: dict, template_streams: list, rows_of: Callable[[int], np.ndarray],
+                 decode: Callable[[dict, list[bytes], int], object]) -> None:
+        self.meta, self.streams, self.rows_of, self.decode = meta, template_streams, rows_of, decode
+        self.done: dict[tuple[int, int], object] = {}
+
+    def get(self, t: int, j: int):  # noqa: ANN201 - a list or an Arrow array, as the decoder makes them
+        if (t, j) not in self.done:
+            cid, _, descs = self.meta["tpl"][t]
+            self.done[(t, j)] = self.decode(descs[j], self.streams[t][j], len(self.rows_of(cid + TEMPLATE_BASE)))
+        return self.done[(t, j)]
 
 
 def _place(out: np.ndarray, rows: np.ndarray, values: list) -> None:
@@ -659,12 +691,16 @@ def _decode_lists(
     rows_of = _rows_by_kind(m_kinds)
 
     content = np.full(len(m_kinds), "", dtype=object)
-    for (cid, text, descs), param_streams in zip(meta["tpl"], template_streams):
+    links = _links(meta, template_streams, rows_of)
+    sources = _Sources(meta, template_streams, rows_of, col.decode_list)
+    for t, ((cid, text, descs), param_streams) in enumerate(zip(meta["tpl"], template_streams)):
         rows = rows_of(cid + TEMPLATE_BASE)
         col.charge(len(rows) * (len(text) + 1), "a template")
         literals, k = template_literals(text), len(rows)
         columns: list[list[str]] = []
         computed = derived.decode_lists(descs, param_streams, k) if k else {}
+        if k:
+            computed.update({j: linked.as_list(plan, sources.get(*plan.source)) for j, plan in links.get(t, {}).items()})
         for index, (literal, desc, streams) in enumerate(zip(literals, descs, param_streams)):
             if literal:
                 columns.append([literal] * k)

@@ -133,6 +133,12 @@ def check_descriptor(desc: object, depth: int = 0) -> None:
                   and isinstance(desc["q"], str) and isinstance(desc["k"], int) and desc["k"] >= 0)
             _ints(desc["x"], depth)
             check_descriptor(desc["v"], depth + 1)
+        elif kind == "lnk":  # metadata version 5: another template's value of the same session (see linked.py)
+            from lakeshrink.codecs.logs.linked import check
+
+            _need(check(desc))
+            _ints(desc["x"], depth)
+            check_descriptor(desc["v"], depth + 1)
         elif kind == "cond":
             _need(isinstance(desc["n"], int) and desc["n"] >= 0)
             _ints(desc["c"], depth)
@@ -729,7 +735,7 @@ def _count(desc: dict) -> int:
         return _count(desc["c"])
     if kind == "eint":
         return _count(desc["c"]) + _count(desc["m"])
-    if kind == "drv":
+    if kind in ("drv", "lnk"):
         return _count(desc["x"]) + _count(desc["v"])
     if kind == "tmpl":
         return _count(desc["k"]) + sum(_count(d) for _, ds in desc["p"] for d in ds) + _count(desc["r"])
