@@ -14,8 +14,10 @@ daemon, each forked worker starts with those imports done, shared with the daemo
 Both are settings of a deployment (docs/containment.md, "Settings for a scan of thousands of tables on one small
 machine"), never set by lakeshrink: on a cluster with memory to spare, reused workers are faster.
 
-Nothing here starts a thread before the fork: pyarrow's and polars' thread pools start on first use (polars is
-not imported here), and OpenBLAS, which numpy starts at import, is told to use one thread.
+What runs before the fork: no thread pool does work. Arrow's and polars' compute pools start on first use (in the
+worker, after the fork); OpenBLAS, which numpy starts at import, is told to use one thread. The imports do leave
+idle threads: jemalloc's background purgers (pyarrow's and polars' allocators; jemalloc's fork handlers keep its
+locks consistent in the child) and polars' spill-file cleaner, which only a worker that spills would miss.
 """
 
 from __future__ import annotations
