@@ -17,7 +17,8 @@ machine"), never set by lakeshrink: on a cluster with memory to spare, reused wo
 What runs before the fork: no thread pool does work. Arrow's and polars' compute pools start on first use (in the
 worker, after the fork); OpenBLAS, which numpy starts at import, is told to use one thread. The imports do leave
 idle threads: jemalloc's background purgers (pyarrow's and polars' allocators; jemalloc's fork handlers keep its
-locks consistent in the child) and polars' spill-file cleaner, which only a worker that spills would miss.
+locks consistent in the child) and polars' out-of-core cleaner, absent in the child (the scan's tasks do not run
+polars' out-of-core engine).
 """
 
 from __future__ import annotations
