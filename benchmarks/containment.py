@@ -51,7 +51,7 @@ STAGE_FUNCTIONS = {"schema": "_stage_schema", "minmax": "_stage_minmax", "sketch
 OTHER_PHASES = {"save-cache": "_save_cache", "result": "_result"}  # after stage 4: their peak memory is reported too
 
 
-def _spark_session(driver_memory: str = "2g", java_options: str | None = None):
+def _spark_session(driver_memory: str = "2g", java_options: str | None = None, extra: list[str] | None = None):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), os.environ.get("PYTHONPATH")) if p)
     from lakeshrink.spark_ext.session import get_spark_session
@@ -59,6 +59,11 @@ def _spark_session(driver_memory: str = "2g", java_options: str | None = None):
     conf = {"spark.ui.enabled": "true", "spark.ui.port": "4077", "spark.driver.memory": driver_memory, "spark.sql.shuffle.partitions": "4"}
     if java_options:
         conf["spark.driver.extraJavaOptions"] = java_options
+    for setting in extra or ():
+        key, sep, value = setting.partition("=")
+        if not sep or not key.startswith("spark."):
+            raise SystemExit(f"--spark-conf {setting!r}: expected spark.KEY=VALUE")
+        conf[key] = value
     spark = get_spark_session("local[2]", app_name="lakeshrink-containment-benchmark", conf=conf)
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -259,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--driver-memory", default="2g", help="Spark's driver memory (its JVM heap: local[2] runs in the driver)")
     parser.add_argument("--java-options", help="the driver JVM's options (spark.driver.extraJavaOptions), e.g. the small-machine "
                         "settings of docs/containment.md: -XX:+UseSerialGC -XX:ReservedCodeCacheSize=64m ...")
+    parser.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="another setting of the benchmark's Spark session (repeatable), e.g. the worker settings of "
+                        "docs/containment.md: spark.python.worker.reuse=false")
     parser.add_argument("--rescan", action="store_true", help="also time a re-scan after one table changed")
     parser.add_argument("--work", type=Path, default=HERE / ".cache" / "containment")
     parser.add_argument("--reuse-lake", action="store_true",
@@ -271,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     engines = [e for e in args.engines.split(",") if e]
     memory = TreeMemory(timeline=args.memory_timeline)
-    spark = _spark_session(args.driver_memory, args.java_options) if "spark" in engines else None
+    spark = _spark_session(args.driver_memory, args.java_options, args.spark_conf) if "spark" in engines else None
     if spark is not None and args.warmup:
         from lakeshrink.engine import get_engine
         from lakeshrink.sample_data import bundled_dir

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
-
-import pyarrow as pa
+import sys
 
 
 @functools.cache
@@ -25,8 +24,11 @@ def libc() -> ctypes.CDLL | None:
 
 def release_memory() -> None:
     """Give the memory freed so far back to the system: pyarrow's pool's unused pages, then glibc's heap pages
-    (``malloc_trim``; every arena)."""
-    pa.default_memory_pool().release_unused()
+    (``malloc_trim``; every arena). pyarrow is not imported for it: a process that has not imported pyarrow has
+    nothing in its pool (and the logs CLI decompresses small archives without it)."""
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
     lib = libc()
     if lib is not None:
         lib.malloc_trim(0)

@@ -272,3 +272,30 @@ def test_reader_tasks_get_one_table_plans(tmp_path):
         m.setattr(scan_mod, "_verify", check)
         scan_lake(tmp_path)
     assert sorted(checked) == ["base.parquet", "part.parquet", "ys.parquet"]
+
+
+def test_reader_tasks_are_cut_by_tables(tmp_path, spark_engine, monkeypatch):
+    """Stage 4 reads with a task per :data:`READER_TABLES` tables (at least the shuffle partitions setting): a
+    worker that ends with its task (spark_ext.daemon) then holds a few hundred tables' memory at most, not a
+    quarter of the lake's. The edges do not depend on it."""
+    from lakeshrink.spark_ext import containment as spark_containment
+
+    monkeypatch.setattr(spark_containment, "BUCKET_ROWS", 0)
+    monkeypatch.setattr(spark_containment, "READER_TABLES", 2)
+    tasks = []
+    real = spark_containment.over_payloads
+
+    def spy(spark, payloads, run, schema, n):
+        tasks.append((len(payloads), n))
+        return real(spark, payloads, run, schema, n)
+
+    monkeypatch.setattr(spark_containment, "over_payloads", spy)
+    base = pa.table({"x": list(range(40)), "y": [i % 7 for i in range(40)]})
+    pq.write_table(base, tmp_path / "base.parquet")
+    for i in range(9):
+        pq.write_table(base.slice(0, 20 + i), tmp_path / f"part{i:02d}.parquet")
+    remote = scan_lake(tmp_path, engine=spark_engine)
+    assert len(tasks) == 1
+    tables, n = tasks[0]
+    assert tables == 10 and n == 5  # 10 tables, 2 per task (the shuffle partitions setting is 2)
+    assert remote.edges == scan_lake(tmp_path).edges and remote.edges

@@ -63,6 +63,9 @@ ROWS_PER_PARTITION = 4_000_000  # fingerprint rows plus joined child rows one de
 PACK_ROWS = 1 << 18  # fingerprint rows per packed Spark row at most
 READ_ROWS = 1 << 19  # about the most fingerprint rows of one table a reader task holds at once
 DECIDE_ROWS = 1 << 17  # fingerprint rows a decide task joins at once (half the local engine's: one such task per core, beside the JVM)
+READER_TABLES = 256  # tables per reader task at most (else the shuffle partitions setting: 4 readers of 2,600 tables
+# each on the 10,000-table lake, each worker creeping to 0.6 GiB; a worker that ends with its task, see
+# lakeshrink.spark_ext.daemon, gives that back only if its task ends)
 _PACKED = "bucket int, table int, ok boolean, blob binary"
 _PACKED_SCHEMA = pa.schema([("bucket", pa.int32()), ("table", pa.int32()), ("ok", pa.bool_()), ("blob", pa.binary())])
 _TOTALS = "pair int, distinct long, rows long, missing long, over long"
@@ -250,7 +253,8 @@ def verify_spark(spark: Any, plan: VerifyPlan) -> VerifyOutcome:
     width = max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))
     needed = -(-work // ROWS_PER_PARTITION)
     bits = max(0, (max(needed, parallelism(spark)) - 1).bit_length())
-    packed = over_payloads(spark, table_plans(plan), _reader(bits), _PACKED, min(n_tables, width))
+    readers = min(n_tables, max(width, -(-n_tables // READER_TABLES)))
+    packed = over_payloads(spark, table_plans(plan), _reader(bits), _PACKED, readers)
     # the tables' plans, pickled and as an Arrow column, are the JVM's now: their freed memory back before the
     # shuffle, which is most of the scan's time (the 10,000-table lake's driver grew by about 250 MiB in stage 4)
     release_memory()
