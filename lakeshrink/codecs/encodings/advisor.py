@@ -587,14 +587,17 @@ def _small_by_model(
     rows = table.num_rows
     profile = resolve_profile(config.readers)
     stats: dict[str, ColumnStats] = {}
-    chunks = []
+    columns: list[ColumnChoice] = []
+    decided: list[tuple[Candidate, tuple[str, ...]]] = []  # what a decision remembers of each column
     kept, total = False, 0
     for leaf, column in zip(leaves, table.columns):
         if column.num_chunks != 1:
             return None
         chunk = column.chunk(0)
-        chunks.append(chunk)
         stats[leaf.path] = column_stats(chunk)
+        choice = model_column(leaf, stats[leaf.path], profile, rows)
+        columns.append(choice)
+        decided.append((choice.candidate, choice.constrained_by))
         size = chunk.get_total_buffer_size()
         kept = kept or size > FOOTER_READ_BYTES
         total += size
@@ -604,11 +607,10 @@ def _small_by_model(
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted:
         sorting = found = find_sorted(table, table, leaves, stats, facts)
-    columns = tuple(model_column(leaf, stats[leaf.path], profile, rows) for leaf in leaves)
-    plan = plan_of_choices(columns, sample, profile, config, sorting, functools.partial(noted, notes, sorting, found),
-                           int96, facts=facts, statistics=kept)
+    plan = plan_of_choices(tuple(columns), sample, profile, config, sorting,
+                           functools.partial(noted, notes, sorting, found), int96, facts=facts, statistics=kept)
     if key is not None:
-        _remember_model(key, plan, rows, found)
+        remember(key, Decision.of(tuple(decided), plan.writer, rows, found[0].path if found else None))
     return plan
 
 
