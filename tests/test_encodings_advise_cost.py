@@ -666,9 +666,23 @@ def test_a_rewrite_looks_up_its_schemas_facts_once_in_its_advice(tmp_path, monke
     real_key, real_write = schema_module._schema_key, writer._rewrite_one
     monkeypatch.setattr(schema_module, "_schema_key", lambda schema, int96: seen.append(schema) or real_key(schema, int96))
     monkeypatch.setattr(writer, "_rewrite_one", lambda *a, **k: before_write.append(len(seen)) or real_write(*a, **k))
-    forget()
-    rewrite(path, tmp_path / "out.parquet")
+    rewrite(path, tmp_path / "out.parquet")  # the schema's facts worked out (several look-ups, once)
+    seen.clear(), before_write.clear(), forget()
+    rewrite(path, tmp_path / "out.parquet", overwrite=True)
     assert before_write == [1] and len(seen) >= 2
+
+
+def test_decision_keys_of_one_hash_are_told_apart_by_their_parts():
+    # a key is its hash as an int (round 10): two keys whose hashes collide must still be different keys
+    from lakeshrink.codecs.encodings import decisions
+
+    schema = pa.schema([("a", pa.int64())])
+    one = decision_key(leaf_columns(schema), AdvisorConfig(), 1_000, True)
+    twin = decisions._Key(int(one))
+    twin.parts = (leaf_columns(schema), AdvisorConfig(readers="latest"), one.parts[2], True)
+    assert hash(twin) == hash(one) and twin != one and not twin == one and {one: 1}.get(twin) is None
+    again = decision_key(tuple(leaf_columns(schema)), AdvisorConfig(), 1_000, True)
+    assert again is not one and {one: 1}.get(again) == 1 and one != int(one)
 
 
 @pytest.mark.parametrize("int96", [False, True])
