@@ -74,8 +74,8 @@ class _Key(int):
 
     parts: tuple
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Key) and int(self) == int(other) and self.parts == other.parts
+    def __eq__(self, other: object) -> bool:  # (the hash is made from the parts: equal parts, equal hashes)
+        return isinstance(other, _Key) and self.parts == other.parts
 
     def __ne__(self, other: object) -> bool:
         return not self == other
