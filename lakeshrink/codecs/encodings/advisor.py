@@ -72,7 +72,15 @@ from lakeshrink.codecs.encodings.schema import (
     needs_arrow_schema,
     schema_facts,
 )
-from lakeshrink.codecs.encodings.source import declared_sorting, open_input, read_row_group_sample, total_rows, uses_int96
+from lakeshrink.codecs.encodings.source import (
+    declared_sorting,
+    int96_of,
+    open_input,
+    read_row_group_sample,
+    sorting_of,
+    total_rows,
+    uses_int96,
+)
 from lakeshrink.codecs.encodings.sorting import find_sorted, noted, sorting_note, still_sorted
 from lakeshrink.codecs.encodings.stats import ColumnStats, column_stats, estimate_distinct
 from lakeshrink.codecs.encodings.trial import MAX_ROWS_PER_PAGE, TrialResult, footer_overhead, run_trials
@@ -485,8 +493,34 @@ def advise_table(
     ``schema`` is ``table.schema`` when the caller already holds that object (its facts, looked up last, are then
     found by identity: ``table.schema`` makes a new object each time, compared field by field).
     """
-    config = config or AdvisorConfig()
     facts = schema_facts(schema if schema is not None else table.schema, int96=int96)  # one look-up
+    return _advise_table(table, config or AdvisorConfig(), sorting, notes, int96, total_rows, facts)
+
+
+def advise_read(table: pa.Table, footer: pq.FileMetaData, *, config: AdvisorConfig | None = None) -> EncodingPlan:
+    """:func:`advise_table` of the rows of one Parquet file read whole, with the footer read with them: the sort
+    order the file declares and whether it stores timestamps as INT96 are taken from that footer
+    (:func:`~.source.sorting_of`, :func:`~.source.int96_of`; INT96 is looked for only when the schema holds a
+    timestamp), and the schema's facts are looked up once for both (``table.schema`` is a new object each time:
+    the look-up compares it with the last schema, field by field)."""
+    schema = table.schema
+    facts = schema_facts(schema)
+    int96 = facts.timestamps and int96_of(footer)
+    if int96:
+        facts = schema_facts(schema, int96=True)  # (the same object: found by identity)
+    return _advise_table(table, config or AdvisorConfig(), sorting_of(footer), (), int96, None, facts)
+
+
+def _advise_table(
+    table: pa.Table,
+    config: AdvisorConfig,
+    sorting: tuple[SortKey, ...],
+    notes: tuple[str, ...],
+    int96: bool,
+    total_rows: int | None,
+    facts: SchemaFacts,
+) -> EncodingPlan:
+    """:func:`advise_table` with the facts of the table's schema (and ``int96``) looked up."""
     leaves = facts.leaves
     whole = total_rows is None or total_rows <= table.num_rows
     rows = table.num_rows if whole else total_rows
@@ -587,14 +621,17 @@ def _small_by_model(
     rows = table.num_rows
     profile = resolve_profile(config.readers)
     stats: dict[str, ColumnStats] = {}
-    chunks = []
+    columns: list[ColumnChoice] = []
+    decided: list[tuple[Candidate, tuple[str, ...]]] = []  # what a decision remembers of each column
     kept, total = False, 0
     for leaf, column in zip(leaves, table.columns):
         if column.num_chunks != 1:
             return None
         chunk = column.chunk(0)
-        chunks.append(chunk)
         stats[leaf.path] = column_stats(chunk)
+        choice = model_column(leaf, stats[leaf.path], profile, rows)
+        columns.append(choice)
+        decided.append((choice.candidate, choice.constrained_by))
         size = chunk.get_total_buffer_size()
         kept = kept or size > FOOTER_READ_BYTES
         total += size
@@ -604,11 +641,10 @@ def _small_by_model(
     found: tuple[SortKey, ...] = ()
     if not sorting and config.declare_sorted:
         sorting = found = find_sorted(table, table, leaves, stats, facts)
-    columns = tuple(model_column(leaf, stats[leaf.path], profile, rows) for leaf in leaves)
-    plan = plan_of_choices(columns, sample, profile, config, sorting, functools.partial(noted, notes, sorting, found),
-                           int96, facts=facts, statistics=kept)
+    plan = plan_of_choices(tuple(columns), sample, profile, config, sorting,
+                           functools.partial(noted, notes, sorting, found), int96, facts=facts, statistics=kept)
     if key is not None:
-        _remember_model(key, plan, rows, found)
+        remember(key, Decision.of(tuple(decided), plan.writer, rows, found[0].path if found else None))
     return plan
 
 

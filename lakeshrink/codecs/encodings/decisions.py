@@ -65,24 +65,33 @@ _DECISIONS: OrderedDict[Hashable, Decision] = OrderedDict()
 _LOCK = threading.Lock()
 
 
-class _Key(tuple):
-    """A decision's key: a tuple whose hash (of nested dataclasses: every leaf, every setting) is computed once,
-    not on every look-up."""
+class _Key(int):
+    """A decision's key: the hash of its parts (every leaf, every setting, the size class, whether whole),
+    computed once, held as the ``int`` itself, so that a dictionary hashes it without a Python call (a cold
+    advice hashes its key three times: :func:`recall`, then :func:`remember`'s store and move; as a method that
+    was three Python calls). Keys are equal when their parts are: a dictionary compares two keys only when their
+    hashes match and they are not one object (a remembered decision found again by an equal key)."""
 
-    _hash: int
+    parts: tuple
 
-    def __hash__(self) -> int:
-        return self._hash
+    def __eq__(self, other: object) -> bool:  # (the hash is made from the parts: equal parts, equal hashes)
+        return isinstance(other, _Key) and self.parts == other.parts
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = int.__hash__
 
 
 def decision_key(leaves: tuple[LeafColumn, ...], config: Hashable, rows: int, whole: bool) -> Hashable | None:
     """The key of a table's decision (see the module docstring): size class is ``rows.bit_length()``; ``None``
     when the settings cannot be a key (a list given where a tuple is expected): nothing is then remembered."""
-    key = _Key((leaves, config, rows.bit_length(), whole))
+    size_class = rows.bit_length()
     try:
-        key._hash = hash((_schema_hash(leaves, config), rows.bit_length(), whole))
+        key = _Key(hash((_schema_hash(leaves, config), size_class, whole)))
     except TypeError:
         return None
+    key.parts = (leaves, config, size_class, whole)
     return key
 
 

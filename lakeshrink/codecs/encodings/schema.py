@@ -288,6 +288,7 @@ class SchemaFacts:
         sortable: :func:`sortable_columns`.
         store_schema: :func:`needs_arrow_schema`.
         one_leaf_per_column: every column is flat, its own leaf (:func:`leaf_arrays` takes the columns).
+        timestamps: :func:`holds_timestamp` (only then can a file read as this schema store INT96).
     """
 
     leaves: tuple[LeafColumn, ...]
@@ -295,6 +296,7 @@ class SchemaFacts:
     sortable: tuple[str, ...]
     store_schema: bool
     one_leaf_per_column: bool = False
+    timestamps: bool = False
 
 
 def schema_facts(schema: pa.Schema, *, int96: bool = False) -> SchemaFacts:
@@ -309,7 +311,22 @@ def schema_facts(schema: pa.Schema, *, int96: bool = False) -> SchemaFacts:
 def _schema_facts(schema: pa.Schema, int96: bool) -> SchemaFacts:
     leaves, flat = leaf_columns(schema, int96=int96), flat_columns(schema)
     return SchemaFacts(leaves, flat, sortable_columns(schema), needs_arrow_schema(schema, int96=int96),
-                       flat is not None and _one_leaf_per_column(leaves, flat))
+                       flat is not None and _one_leaf_per_column(leaves, flat), holds_timestamp(schema))
+
+
+def holds_timestamp(schema: pa.Schema) -> bool:
+    """Whether ``schema`` holds a timestamp, at any depth (pyarrow reads INT96 as timestamps only)."""
+    return any(_has_timestamp(f.type) for f in schema)
+
+
+def _has_timestamp(dtype: pa.DataType) -> bool:
+    if pa.types.is_timestamp(dtype):
+        return True
+    if pa.types.is_dictionary(dtype):
+        return _has_timestamp(dtype.value_type)
+    if isinstance(dtype, pa.ExtensionType):
+        return _has_timestamp(dtype.storage_type)
+    return any(_has_timestamp(dtype.field(i).type) for i in range(dtype.num_fields))
 
 
 def needs_arrow_schema(schema: pa.Schema, *, int96: bool = False) -> bool:

@@ -33,9 +33,10 @@ def find_sorted(
     sortable = facts.sortable if facts is not None else schema_memo("sortable", table.schema, sortable_columns)
     for name in sortable:
         seen = stats.get(name)
-        if whole and seen is not None and seen.nulls == 0 and seen.sorted_fraction is not None:
+        order = seen.sorted_fraction if whole and seen is not None and seen.nulls == 0 else None  # (read once)
+        if order is not None:
             # the sample is the table and holds no null: its statistics say all (the column is not touched)
-            if seen.sorted_fraction < 1.0:
+            if order < 1.0:
                 continue
             ends = seen.ends_differ()
             if ends is not None:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakeshrink.codecs.encodings.plan import SortKey
-from lakeshrink.codecs.encodings.schema import schema_memo
+from lakeshrink.codecs.encodings.schema import holds_timestamp, schema_memo
 from lakeshrink.errors import InputError, SchemaMismatch
 
 
@@ -278,21 +278,7 @@ def uses_int96(path: Path) -> bool:
 def int96_of(meta: pq.FileMetaData, arrow_schema: pa.Schema | None = None) -> bool:
     """Whether a file's footer stores timestamps as INT96 (:func:`uses_int96`). ``arrow_schema``, the schema the
     file was read as, answers first when it holds no timestamp (pyarrow reads INT96 as timestamps only)."""
-    if arrow_schema is not None and not schema_memo("timestamps", arrow_schema, _holds_timestamp):
+    if arrow_schema is not None and not schema_memo("timestamps", arrow_schema, holds_timestamp):
         return False
     schema = meta.schema
     return any(schema.column(i).physical_type == "INT96" for i in range(len(schema)))
-
-
-def _holds_timestamp(schema: pa.Schema) -> bool:
-    return any(_has_timestamp(f.type) for f in schema)
-
-
-def _has_timestamp(dtype: pa.DataType) -> bool:
-    if pa.types.is_timestamp(dtype):
-        return True
-    if pa.types.is_dictionary(dtype):
-        return _has_timestamp(dtype.value_type)
-    if isinstance(dtype, pa.ExtensionType):
-        return _has_timestamp(dtype.storage_type)
-    return any(_has_timestamp(dtype.field(i).type) for i in range(dtype.num_fields))

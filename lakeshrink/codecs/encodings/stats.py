@@ -451,6 +451,8 @@ class _FewStrings:
     computed when first asked (pairs of neighbours compared by ``map`` over ``operator``'s comparisons: no
     Python-level loop)."""
 
+    __slots__ = ("values", "nulls", "present_values", "present", "_counts")  # (made per column of a small table)
+
     def __init__(self, array: pa.Array):
         self.values = array.to_pylist()
         self.nulls = array.null_count

@@ -25,17 +25,22 @@ from typing import Any
 
 import pyarrow as pa
 
-from lakeshrink.codecs.encodings.advisor import AdvisorConfig, advise, advise_table, advisor_config, to_arrow
+from lakeshrink.codecs.encodings.advisor import (
+    AdvisorConfig,
+    advise,
+    advise_read,
+    advise_table,
+    advisor_config,
+    to_arrow,
+)
 from lakeshrink.codecs.encodings.plan import EncodingPlan
 from lakeshrink.codecs.encodings.plan_write import write_table_file  # noqa: F401  (re-exported)
 from lakeshrink.codecs.encodings.profiles import resolve_profile
 from lakeshrink.codecs.encodings.source import (
     foreign_entries,
-    int96_of,
     open_input,
     read_file,
     read_parquet,
-    sorting_of,
     uses_int96,
 )
 from lakeshrink.codecs.encodings.verify import verify_equal
@@ -184,9 +189,8 @@ def rewrite(
         read_seconds = time.perf_counter() - start
     start = time.perf_counter()
     if table is not None:
-        schema = table.schema  # (one object for both look-ups of its facts)
-        int96 = int96_of(footer, schema)
-        plan = advise_table(table, config=config, sorting=sorting_of(footer), int96=int96, schema=schema)
+        plan = advise_read(table, footer, config=config)  # (the declared order and INT96 from the footer)
+        int96 = plan.int96_timestamps
     elif plan is None:  # advised like `advise(path)`: a large input from spread row groups, not read whole
         plan = advise(source.root, config=config).plan
     else:
