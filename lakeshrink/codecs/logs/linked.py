@@ -39,7 +39,7 @@ MIN_SHARE = 0.5
 #: The share of a target's sampled values that must occur in a source for the source to be tried at all.
 MIN_OVERLAP = 0.3
 #: Lags tried: the value of the 1st, 2nd, ... last source row of the same key.
-MAX_LAG = 4
+MAX_LAG = col.LINK_MAX_LAG
 #: Key columns: at least 1 and at most this share of distinct values; at most MAX_KEYS per template.
 MAX_KEY_SHARE = 0.25
 MAX_KEYS = 3
@@ -255,14 +255,6 @@ def _encode(encoded: Sequence[list[col.Encoded]], rows: Sequence[np.ndarray], to
     exc_values = col.encode_strings(own.gather(wrong), mine=False)
     return col.Encoded({"t": "lnk", "s": p, "j": q, "a": a, "b": b, "l": lag, "k": len(wrong),
                         "x": exc_rows.desc, "v": exc_values.desc}, exc_rows.streams + exc_values.streams)
-
-
-def check(desc: dict) -> bool:
-    """Whether an ``lnk`` descriptor's own fields have the types this module writes."""
-    ints = [desc[f] for f in ("s", "j", "a", "b", "l", "k")]
-    return (all(isinstance(x, int) and not isinstance(x, bool) for x in ints) and desc["s"] >= 0 and desc["j"] >= 0
-            and desc["a"] >= -1 and desc["b"] >= -1 and (desc["a"] < 0) == (desc["b"] < 0)
-            and 1 <= desc["l"] <= MAX_LAG and desc["k"] >= 0)
 
 
 @dataclass(frozen=True)
