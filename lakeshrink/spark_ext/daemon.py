@@ -23,8 +23,9 @@ from a daemon that had imported polars ran the scan's stage-4 join (``verify.dec
 than one that imported polars itself. Round 11, 16-48 decide-like tasks (900,000 fingerprint rows against 2.2
 million pairs) on ``local[2]``, alternating runs on a noisy machine: a task's join took 4.3-5.8 s (median of a run;
 5 runs) with polars preloaded, 2.5-4.1 s without (5 runs), 3.1-5.8 s in reused workers (5 runs). Each task then imports polars and the scan's modules itself (about 0.2
-s of CPU), which is cheaper. (polars' allocator, jemalloc with a background purging thread, is set up in the
-daemon when polars is imported; the thread does not survive the fork.)
+s of CPU), which is cheaper. (Why was not established; one difference: polars'
+allocator, jemalloc with a background purging thread, is then set up in the daemon, and threads do not survive a
+fork.)
 """
 
 from __future__ import annotations
