@@ -14,18 +14,11 @@ daemon, each forked worker starts with those imports done, shared with the daemo
 Both are settings of a deployment (docs/containment.md, "Settings for a scan of thousands of tables on one small
 machine"), never set by lakeshrink: on a cluster with memory to spare, reused workers are faster.
 
-What runs before the fork: no thread pool does work. Arrow's compute pool starts on first use (in the worker,
-after the fork); OpenBLAS, which numpy starts at import, is told to use one thread. The imports leave pyarrow's
-jemalloc idle (its fork handlers keep its locks consistent in the child).
-
-**polars is not preloaded**, nor any lakeshrink module that imports it (:data:`NOT_PRELOADED`): a worker forked
-from a daemon that had imported polars ran the scan's stage-4 join (``verify.decided``, polars) markedly slower
-than one that imported polars itself. Round 11, 16-48 decide-like tasks (900,000 fingerprint rows against 2.2
-million pairs) on ``local[2]``, alternating runs on a noisy machine: a task's join took 4.3-5.8 s (median of a run;
-5 runs) with polars preloaded, 2.5-4.1 s without (5 runs), 3.1-5.8 s in reused workers (5 runs). Each task then imports polars and the scan's modules itself (about 0.2
-s of CPU), which is cheaper. (Why was not established; one difference: polars'
-allocator, jemalloc with a background purging thread, is then set up in the daemon, and threads do not survive a
-fork.)
+What runs before the fork: no thread pool does work. Arrow's and polars' compute pools start on first use (in the
+worker, after the fork); OpenBLAS, which numpy starts at import, is told to use one thread. The imports do leave
+idle threads: jemalloc's background purgers (pyarrow's and polars' allocators; jemalloc's fork handlers keep its
+locks consistent in the child) and polars' out-of-core cleaner, absent in the child (the scan's tasks do not run
+polars' out-of-core engine).
 """
 
 from __future__ import annotations
@@ -41,15 +34,14 @@ PRELOADED = (
     "pyarrow",
     "pyarrow.compute",
     "pyarrow.parquet",
+    "lakeshrink.containment.scan.fused",
+    "lakeshrink.containment.scan.verify",
+    "lakeshrink.spark_ext.containment",
 )
-
-#: Imported by a task, never by the daemon (see the module's docstring).
-NOT_PRELOADED = ("polars",)
 
 
 def preload() -> None:
-    """Import :data:`PRELOADED` (a module that cannot be imported is left to the task, which reports it); none
-    of them imports :data:`NOT_PRELOADED`."""
+    """Import :data:`PRELOADED` (a module that cannot be imported is left to the task, which reports it)."""
     import importlib
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
