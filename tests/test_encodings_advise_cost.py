@@ -842,3 +842,19 @@ def test_a_rewrite_compares_its_schemas_by_one_rule(tmp_path, monkeypatch):
     assert verify.tables_equal(pa.table({"a": [1]}), pa.table({"b": [1]})) is not None
     assert verify.tables_equal(pa.table({"a": [1]}), pa.table({"a": [1]}).replace_schema_metadata({"k": "v"}))
 
+
+def test_objects_put_in_place_field_by_field_equal_those_made_by_init():
+    # statistics, decisions and samples are made without a keyword dictionary (round 11): the same objects
+    from lakeshrink.codecs.encodings.candidates import Candidate
+    from lakeshrink.codecs.encodings.decisions import Decision
+    from lakeshrink.codecs.encodings.sample import Sample
+    from lakeshrink.codecs.encodings.stats import ColumnStats
+
+    columns = ((Candidate(True, None, "ZSTD", 19), ()),)
+    assert Decision.of(columns, "pyarrow", 16, "a") == Decision(columns, "pyarrow", 16, "a")
+    assert vars(Decision.of(columns, "pyarrow", 16, None)) == vars(Decision(columns, "pyarrow", 16))
+    table = pa.table({"a": [1, 2]})
+    assert Sample.of(table, 9) == Sample(table, 9) and vars(Sample.of(table, 9)) == vars(Sample(table, 9))
+    stats = column_stats(pa.array([3, 1, 1, None, 2]))
+    assert stats == ColumnStats(5, 1, 3, 5 / 4, 2 / 3, 8.0, None, 2, 1)  # (runs: 3 | 1 1 | null | 2)
+    assert list(vars(stats))[:3] == ["values", "nulls", "width"] and stats.__dict__["_facts"] is not None
