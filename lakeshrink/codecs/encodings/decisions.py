@@ -55,9 +55,14 @@ class Decision:
     def of(cls, columns: tuple[tuple[Candidate, tuple[str, ...]], ...], writer: str, rows: int,
            sorted_path: str | None) -> Decision:
         """``Decision(...)``, its fields put in place directly (the frozen dataclass's ``__init__`` sets each
-        through ``object.__setattr__``: a cost paid per cold advice)."""
+        through ``object.__setattr__``: a cost paid per cold advice; one by one: a keyword call of ``dict.update``
+        builds a dictionary to copy)."""
         decision = object.__new__(cls)
-        decision.__dict__.update(columns=columns, writer=writer, rows=rows, sorted_path=sorted_path)
+        state = decision.__dict__
+        state["columns"] = columns
+        state["writer"] = writer
+        state["rows"] = rows
+        state["sorted_path"] = sorted_path
         return decision
 
 

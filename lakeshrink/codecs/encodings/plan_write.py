@@ -24,14 +24,15 @@ def write_table_file(
 
     ``where`` names the data in errors (the input file of a rewrite; default ``path``).
     """
-    plan.check(table.schema, where=where or path)
+    schema = table.schema  # one object for the look-ups of its facts below (found by identity after the first)
+    plan.check(schema, where=where or path)
     plan.check_data(table, where=where or path)
     if plan.writer == duckdb_writer.WRITER:
         why_not = duckdb_writer.write_checked(table, path, resolve_profile(plan.readers), row_group_rows=plan.row_group_size)
         if why_not is None:
             return
         logger.info("%s: writing with pyarrow instead: %s", where or path, why_not)
-    kwargs = plan.writer_kwargs(table.schema)
+    kwargs = plan.writer_kwargs(schema)
     try:
         pq.write_table(table, path, **kwargs)
     except (pa.ArrowException, ValueError) as exc:  # the plan is checked; this would be a pyarrow refusal

@@ -105,9 +105,12 @@ class Sample:
     @classmethod
     def of(cls, table: pa.Table, total_rows: int) -> Sample:
         """``Sample(table, total_rows)``, its two fields put in place directly (the frozen dataclass's ``__init__``
-        sets each through ``object.__setattr__``: a cost paid per advice of a small table)."""
+        sets each through ``object.__setattr__``: a cost paid per advice of a small table; one by one: a keyword call
+        of ``dict.update`` builds a dictionary to copy)."""
         sample = object.__new__(cls)
-        sample.__dict__.update(table=table, total_rows=total_rows)
+        state = sample.__dict__
+        state["table"] = table
+        state["total_rows"] = total_rows
         return sample
 
     @property

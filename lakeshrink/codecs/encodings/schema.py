@@ -62,7 +62,7 @@ def _schema_key(schema: pa.Schema, int96: bool) -> tuple[bytes, bool]:
     if last is not None:
         if last[0] is schema:
             return last[1], int96
-        if last[0].equals(schema, check_metadata=True):
+        if same_schema(last[0], schema):
             _LAST = (schema, last[1])  # this object next time: found by identity
             return last[1], int96
     key = schema.serialize().to_pybytes()
@@ -71,6 +71,32 @@ def _schema_key(schema: pa.Schema, int96: bool) -> tuple[bytes, bool]:
 
 
 _LAST: tuple[pa.Schema, bytes] | None = None
+
+FIELD_BY_FIELD = 4
+"""Schemas of at most this many fields are compared field by field by :func:`same_schema`."""
+
+
+def same_schema(a: pa.Schema, b: pa.Schema) -> bool:
+    """``a.equals(b, check_metadata=True)``: the same fields (names, types, nullability, metadata) in the same
+    order, and the same schema metadata.
+
+    Arrow's ``Schema.equals`` compares the two schemas' fingerprints, texts of every field made once per schema
+    object, and a schema read from a file has none yet. For a few fields comparing them one by one costs less
+    (in the rewrite loop of ``benchmarks/advise_cost.py``, a 2-field schema's fingerprint was about 10% of its
+    advice); from about five fields on, the fields' Python wrappers cost more than the fingerprint
+    (:data:`FIELD_BY_FIELD`). A rewrite compares each schema it reads twice, when its advice looks the schema's
+    facts up and when the file read back is checked (:mod:`~.verify`): both compare this way, so no fingerprint
+    of a narrow schema is made at all (rather than made later by the other comparison).
+    """
+    n = len(a)
+    if n > FIELD_BY_FIELD or n != len(b):
+        return a.equals(b, check_metadata=True)
+    if a.metadata != b.metadata:
+        return False
+    for i in range(n):
+        if not a.field(i).equals(b.field(i), check_metadata=True):
+            return False
+    return True
 
 
 _CACHE: dict[tuple[str, bytes, bool], Any] = {}

@@ -71,12 +71,20 @@ class ColumnStats:
     def of_facts(cls, values: int, nulls: int, facts: _NumericFacts | _FewStrings, width: float, full_distinct: int | None) -> ColumnStats:
         """Statistics whose costly fields are ``facts``' methods, computed when first read. (The fields are put
         in place directly: the frozen dataclass's ``__init__`` sets each through ``object.__setattr__`` and the
-        lazy ones through their descriptor, which cost more than the statistics of a small column.)"""
+        lazy ones through their descriptor, which cost more than the statistics of a small column; one by one: a
+        keyword call of ``dict.update`` builds a dictionary to copy.)"""
         stats = object.__new__(cls)
-        stats.__dict__.update(values=values, nulls=nulls, width=width, _distinct_value=facts.distinct,
-                              _mean_run_value=facts.mean_run, _sorted_fraction_value=facts.ordered,
-                              _full_distinct_value=full_distinct, _singletons_value=facts.singletons,
-                              _doubletons_value=facts.doubletons, _facts=facts)
+        state = stats.__dict__
+        state["values"] = values
+        state["nulls"] = nulls
+        state["width"] = width
+        state["_distinct_value"] = facts.distinct
+        state["_mean_run_value"] = facts.mean_run
+        state["_sorted_fraction_value"] = facts.ordered
+        state["_full_distinct_value"] = full_distinct
+        state["_singletons_value"] = facts.singletons
+        state["_doubletons_value"] = facts.doubletons
+        state["_facts"] = facts
         return stats
 
     def with_full_distinct(self, full_distinct: int | None | Callable[[], int | None]) -> ColumnStats:
