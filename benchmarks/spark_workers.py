@@ -2,8 +2,9 @@
 
 Runs ``--tasks`` decide-like tasks on ``local[2]`` (each: 900,000 random fingerprint rows joined by
 ``verify.decided`` against 2.2 million pairs carried in the task's function, as stage 4's decide tasks carry
-theirs) and prints, per run, the wall time, the median seconds of a task's join and the workers' peak resident
-memory (the daemon and its workers, sampled every 0.2 s). Workers:
+theirs) and prints, per run, the wall time, the median seconds of a task's join, the workers' peak resident memory
+(the daemon and its workers, summed: shared pages counted in each) and the whole tree's proportional set size
+(``benchmarks/procmem.py``). Workers:
 
     reuse     Spark's default: the workers are kept and reused
     fork      spark.python.worker.reuse=false with lakeshrink.spark_ext.daemon (its PRELOADED imported before the fork)
@@ -23,7 +24,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,9 +40,10 @@ DAEMON = textwrap.dedent("""
 """)
 
 RUN = textwrap.dedent("""
-    import os, sys, threading, time
+    import sys, time
     import numpy as np, pyarrow as pa
     from pyspark.sql import SparkSession
+    from benchmarks.procmem import TreeMemory
     from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA
 
     workers, tasks = sys.argv[1], int(sys.argv[2])
@@ -55,24 +56,7 @@ RUN = textwrap.dedent("""
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
 
-    def workers_rss():
-        total = 0
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    cmd = open(f"/proc/{d}/cmdline", "rb").read()
-                    if b"daemon" in cmd and b"java" not in cmd:
-                        total += int(open(f"/proc/{d}/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-                except (OSError, ValueError, IndexError):
-                    pass
-        return total
-
-    peak = [0]
-    def sample():
-        while True:
-            peak[0] = max(peak[0], workers_rss())
-            time.sleep(0.2)
-    threading.Thread(target=sample, daemon=True).start()
+    memory = TreeMemory(interval=0.2, every=1.0)  # the driver, the JVM and the daemon with its workers
 
     rng = np.random.default_rng(1)
     T, P, N = 6000, 2_200_000, 900_000
@@ -95,10 +79,13 @@ RUN = textwrap.dedent("""
         return run
 
     start = time.perf_counter()
-    out = spark.range(0, tasks, 1, tasks).mapInArrow(task(pairs), "n long, join double").toArrow()
+    with memory.phase("tasks"):
+        out = spark.range(0, tasks, 1, tasks).mapInArrow(task(pairs), "n long, join double").toArrow()
     wall = time.perf_counter() - start
+    peaks = memory.kinds["tasks"]
     print(f"{workers:8} wall {wall:6.1f} s  join per task (median) {float(np.median(out.column('join').to_numpy())):5.2f} s  "
-          f"workers' peak {peak[0] >> 20:5d} MiB", flush=True)
+          f"workers' peak {peaks['workers'] >> 20:5d} MiB (RSS)  tree PSS {peaks.get('pss', 0) >> 20:5d} MiB", flush=True)
+    memory.close()
     spark.stop()
 """)
 
