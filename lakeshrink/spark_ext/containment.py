@@ -61,7 +61,7 @@ from lakeshrink.spark_ext.session import parallelism
 # tasks on the 10,000-table lake, each unpickling the 2 million pairs: slower, and it was not what held the memory.
 ROWS_PER_PARTITION = 4_000_000  # fingerprint rows plus joined child rows one decide task holds
 PACK_ROWS = 1 << 18  # fingerprint rows per packed Spark row at most
-HOLD_ROWS = 1 << 20  # fingerprint rows a reader task gathers from its tables before it packs them
+HOLD_ROWS = 1 << 18  # fingerprint rows a reader task gathers from its tables before it packs them (see _reader)
 READ_ROWS = 1 << 19  # about the most fingerprint rows of one table a reader task holds at once
 DECIDE_ROWS = 1 << 18  # fingerprint rows a decide task joins at once (the local engine's too)
 READER_TABLES = 256  # tables per reader task at most (else the shuffle partitions setting: 4 readers of 2,600 tables
@@ -132,22 +132,36 @@ def _reader(bits: int) -> Callable[[Iterator[tuple[int, bytes]]], Iterator[pa.Re
     group of column sets at a time (about :data:`READ_ROWS` rows;
     :func:`~lakeshrink.containment.scan.verify.colset_groups`). Packing each table's rows on their own made a
     row per (table, bucket): 7.9 million rows of 175 fingerprints on average on the 10,000-table lake, each
-    packed, shuffled and unpacked alone."""
+    packed, shuffled and unpacked alone. A reader task of that lake (256 tables, 1,024 buckets; round 12,
+    ``/work/coord/r12/reader_mem.py``): per table 357,289 packed rows, 508 MB at the worker's peak; gathering
+    2**20 rows, 55,296 and 621 MB; 2**18 (:data:`HOLD_ROWS`), 167,936 and 413 MB."""
     labels = np.array(partition_labels(1 << bits), np.int32)  # bucket b goes to partition b
 
-    def packed(rows: pa.Table) -> pa.RecordBatch:
+    def packed(held: list[pa.Table]) -> pa.RecordBatch:
+        """The held rows in bucket order, each (bucket, slice) one IPC stream, all written into one buffer that
+        is the binary column's data (no copy per stream, nor of the whole as Python bytes)."""
+        rows = pa.concat_tables(held)  # chunks, not copied
+        held.clear()
         buckets = bucket_of(rows.column("hi").to_numpy(), bits)
         order = np.argsort(buckets.astype(np.uint16) if bits <= 16 else buckets, kind="stable")  # radix for 16 bits
-        rows, buckets = rows.take(pa.array(order)), buckets[order]
+        rows, buckets = rows.take(pa.array(order)), buckets[order]  # the one copy of the rows
+        del order
         edges = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1], True])
-        starts, blobs = [], []
+        sink = pa.BufferOutputStream()
+        starts, offsets = [], [0]
         for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist()):
             for at in range(start, stop, PACK_ROWS):
+                writer = pa.ipc.new_stream(sink, ROWS_SCHEMA)
+                writer.write_table(rows.slice(at, min(PACK_ROWS, stop - at)))
+                writer.close()  # ends the stream, not the sink
                 starts.append(start)
-                blobs.append(_pack(rows.slice(at, min(PACK_ROWS, stop - at))))
-        n = len(blobs)
+                offsets.append(sink.tell())
+        del rows
+        data = sink.getvalue()
+        n = len(starts)
+        blobs = pa.Array.from_buffers(pa.binary(), n, [None, pa.array(offsets, pa.int32()).buffers()[1], data])
         return pa.RecordBatch.from_arrays(
-            [pa.array(labels[buckets[starts]]), pa.array(np.full(n, -1, np.int32)), pa.array(np.ones(n, bool)), pa.array(blobs, pa.binary())],
+            [pa.array(labels[buckets[starts]]), pa.array(np.full(n, -1, np.int32)), pa.array(np.ones(n, bool)), blobs],
             schema=_PACKED_SCHEMA,
         )
 
@@ -168,10 +182,11 @@ def _reader(bits: int) -> Callable[[Iterator[tuple[int, bytes]]], Iterator[pa.Re
                     count += rows.num_rows
                 del rows
                 if count >= HOLD_ROWS:
-                    yield packed(pa.concat_tables(held))
-                    held, count = [], 0
+                    yield packed(held)
+                    count = 0
+                    release_memory()  # what the packing freed, before the next tables are read
         if held:
-            yield packed(pa.concat_tables(held))
+            yield packed(held)
 
     return read
 
