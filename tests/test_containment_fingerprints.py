@@ -477,3 +477,49 @@ def test_pairs_between_their_own_representatives_are_not_copied():
     pairs = [Pair("a", "b", ("x",)), Pair("c", "d", ("x",)), Pair("a", "e", ("x",)), Pair("c2", "d", ("x",)), Pair("a", "e", ("y",))]
     decided, mapping = by_representatives(pairs, {"c2": "c"})
     assert decided == [pairs[0], pairs[1], pairs[2], pairs[4]] and mapping.tolist() == [0, 1, 2, 1, 3]
+
+
+def test_decide_counts_only_exact_matches_of_its_one_key_lookup():
+    """decide finds a (fingerprint, parent) by one 64-bit key, ``hi ^ parent * M``: rows that share that key
+    but differ in ``hi`` (another table's fingerprint), in ``lo`` or in the column set are not the parent's row."""
+    from lakeshrink.containment.scan import fingerprints as fpmod
+
+    mix = int(fpmod._TABLE_MIX)
+    mask = (1 << 64) - 1
+    child, parent, other = 0, 1, 2
+    hi_a, lo_a = 0x1234_5678_9ABC_DEF0, 0x0FED_CBA9_8765_4321
+    hi_b = hi_a ^ (parent * mix & mask) ^ (other * mix & mask)  # the key of (hi_b, other) is that of (hi_a, parent)
+    assert hi_a ^ (parent * mix & mask) == hi_b ^ (other * mix & mask)
+
+    def rows(*r):
+        return pa.table([pa.array([x[i] for x in r], t) for i, t in enumerate((pa.int32(), pa.uint64(), pa.uint64(), pa.int32(), pa.int64()))],
+                        schema=ROWS_SCHEMA)
+
+    pair_rows = pa.table({"pair": [0], "colset": [0], "child": [child], "parent": [parent]}, schema=PAIRS_SCHEMA)
+    c = (0, hi_a, lo_a, child, 2)
+    cases = {
+        "another table's fingerprint, same key": [c, (0, hi_b, lo_a, other, 5)],
+        "same hi, other lo": [c, (0, hi_a, lo_a ^ 1, parent, 5)],
+        "same fingerprint, other column set": [c, (1, hi_a, lo_a, parent, 5)],
+    }
+    for label, r in cases.items():
+        assert sum_totals([decide(rows(*r), pair_rows)], 1)[:, 0].tolist() == [1, 2, 1, 0], label
+    # the parent's own row, with fewer copies: found, and the child has more copies (not a multiset subset)
+    assert sum_totals([decide(rows(c, (0, hi_a, lo_a, parent, 1)), pair_rows)], 1)[:, 0].tolist() == [1, 2, 0, 1]
+    assert sum_totals([decide(rows(c, (0, hi_a, lo_a, parent, 2)), pair_rows)], 1)[:, 0].tolist() == [1, 2, 0, 0]
+
+
+def test_distinct_counts_are_exact_when_fingerprints_share_hi():
+    """Deduplication sorts by ``hi`` alone unless equal ``hi`` come with different ``lo``: then by both."""
+    from lakeshrink.containment.scan.fingerprints import _distinct_counts
+
+    hi = np.array([5, 5, 5, 3, 5], np.uint64)
+    lo = np.array([2, 1, 2, 9, 1], np.uint64)
+    out = _distinct_counts(hi, lo)
+    assert [a.tolist() for a in out] == [[3, 5, 5], [9, 1, 2], [1, 2, 2]]
+    rng = np.random.default_rng(5)
+    hi = rng.integers(0, 50, 5_000).astype(np.uint64)
+    lo = hi * np.uint64(7) + (rng.random(5_000) < 0.01)  # mostly one lo per hi, a few with two
+    got = _distinct_counts(hi, lo)
+    want = pl.DataFrame({"hi": hi, "lo": lo}).group_by(["hi", "lo"]).len().sort(["hi", "lo"])
+    assert [a.tolist() for a in got] == [want["hi"].to_list(), want["lo"].to_list(), want["len"].to_list()]

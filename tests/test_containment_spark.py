@@ -299,3 +299,53 @@ def test_reader_tasks_are_cut_by_tables(tmp_path, spark_engine, monkeypatch):
     tables, n = tasks[0]
     assert tables == 10 and n == 5  # 10 tables, 2 per task (the shuffle partitions setting is 2)
     assert remote.edges == scan_lake(tmp_path).edges and remote.edges
+
+
+@pytest.mark.parametrize("hold", [1, 7, 1 << 20])
+def test_reader_packs_every_row_once_into_its_bucket(tmp_path, monkeypatch, hold):
+    """A reader task gathers rows from its tables (about HOLD_ROWS) before cutting them into buckets, each
+    (bucket, slice of at most PACK_ROWS rows) one IPC stream of one shared buffer: unpacked, the streams give
+    back every table's rows once, each in a stream of its own bucket's label."""
+    import pickle
+
+    from lakeshrink.containment.scan import run as scan_mod
+    from lakeshrink.containment.scan.fingerprints import bucket_of
+    from lakeshrink.containment.scan.verify import table_rows
+    from lakeshrink.spark_ext import containment as spark_containment
+
+    monkeypatch.setattr(spark_containment, "HOLD_ROWS", hold)
+    monkeypatch.setattr(spark_containment, "PACK_ROWS", 3)
+    base = pa.table({"x": list(range(60)), "y": [i % 9 for i in range(60)]})
+    pq.write_table(base, tmp_path / "base.parquet")
+    for i in range(4):
+        pq.write_table(base.slice(i, 20 + i), tmp_path / f"part{i}.parquet")
+    plans = []
+    real = scan_mod._verify
+
+    def keep(run, plan):
+        plans.append(plan)
+        return real(run, plan)
+
+    monkeypatch.setattr(scan_mod, "_verify", keep)
+    scan_lake(tmp_path)
+    plan = plans[0]
+    bits = 2
+    labels = spark_containment.partition_labels(1 << bits)
+    payloads = spark_containment.table_plans(plan)
+    batches = list(spark_containment._reader(bits)(iter(enumerate(payloads))))
+    got = []
+    for batch in batches:
+        for label, table, ok, blob in zip(*(batch.column(c).to_pylist() for c in ("bucket", "table", "ok", "blob"))):
+            assert ok and table == -1
+            rows = spark_containment._unpack(pa.py_buffer(blob))
+            assert 0 < rows.num_rows <= 3
+            assert {labels[b] for b in bucket_of(rows.column("hi").to_numpy(), bits).tolist()} == {label}
+            got.append(rows)
+    want = pa.concat_tables([table_rows(plan, t)[0] for t in plan.tables])
+    key = ["table", "colset", "hi", "lo", "count"]
+    assert pa.concat_tables(got).sort_by([(k, "ascending") for k in key]).equals(want.sort_by([(k, "ascending") for k in key]))
+    assert want.num_rows > 20 and len(batches) == (1 if hold > want.num_rows else len(batches)) and (hold > 1 or len(batches) >= len(plan.tables))
+    # a table whose fingerprints cannot be read is reported by its number
+    monkeypatch.setattr(spark_containment, "table_rows", lambda p, t, g=None: (_ for _ in ()).throw(OSError("gone")) if t == plan.tables[1] else table_rows(p, t, g))
+    failed = [r for b in spark_containment._reader(bits)(iter(enumerate(payloads))) for r in b.to_pylist() if not r["ok"]]
+    assert [r["table"] for r in failed] == [1]

@@ -41,6 +41,20 @@ def test_preload_imports_the_task_modules_and_freezes_them():
     assert before == 0 and after > 1000  # the preloaded modules' objects are out of the collector's reach
 
 
+def test_preload_imports_what_some_tables_need_but_starts_no_thread():
+    """pyarrow.dataset (directory tables) and, when installed, pyiceberg (Iceberg tables) are imported before the
+    fork; deltalake is not (its import starts a thread), and the daemon forks with no thread of lakeshrink's
+    imports running."""
+    code = ("import importlib.util, json, os, sys, threading; from lakeshrink.spark_ext import daemon; "
+            "daemon.preload(); print(json.dumps([[m for m in daemon.IF_INSTALLED if importlib.util.find_spec(m.split('.')[0]) "
+            "and m not in sys.modules], 'pyarrow.dataset' in sys.modules, 'deltalake' in sys.modules, "
+            "threading.active_count()]))")
+    missing, dataset, delta, threads = json.loads(subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True,
+                                                                 text=True, check=True).stdout)
+    assert missing == [] and dataset and not delta
+    assert threads == 1  # Python threads; the native allocators' idle threads are described in the module
+
+
 def test_runs_as_the_pyspark_daemon():
     """Started as Spark starts its daemon (``python -m MODULE``), it tells its port on stdout, as a 4-byte int,
     and accepts a worker connection; SIGTERM ends it."""

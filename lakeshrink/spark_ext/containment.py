@@ -42,7 +42,7 @@ import polars as pl
 import pyarrow as pa
 
 from lakeshrink.containment.scan.compare import TypesMode
-from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of
+from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of, sum_totals
 from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, resolve_root, table_at
 from lakeshrink.containment.scan.verify import (
@@ -61,8 +61,9 @@ from lakeshrink.spark_ext.session import parallelism
 # tasks on the 10,000-table lake, each unpickling the 2 million pairs: slower, and it was not what held the memory.
 ROWS_PER_PARTITION = 4_000_000  # fingerprint rows plus joined child rows one decide task holds
 PACK_ROWS = 1 << 18  # fingerprint rows per packed Spark row at most
+HOLD_ROWS = 1 << 18  # fingerprint rows a reader task gathers from its tables before it packs them (see _reader)
 READ_ROWS = 1 << 19  # about the most fingerprint rows of one table a reader task holds at once
-DECIDE_ROWS = 1 << 17  # fingerprint rows a decide task joins at once (half the local engine's: one such task per core, beside the JVM)
+DECIDE_ROWS = 1 << 18  # fingerprint rows a decide task joins at once (the local engine's too)
 READER_TABLES = 256  # tables per reader task at most (else the shuffle partitions setting: 4 readers of 2,600 tables
 # each on the 10,000-table lake, each worker creeping to 0.6 GiB; a worker that ends with its task, see
 # lakeshrink.spark_ext.daemon, gives that back only if its task ends)
@@ -123,30 +124,50 @@ def _unpack(blob: pa.Buffer) -> pa.Table:
 
 
 def _reader(bits: int) -> Callable[[Iterator[tuple[int, bytes]]], Iterator[pa.RecordBatch]]:
-    """What a reader task yields for its tables (numbered :func:`table_plans`): each table's fingerprint rows,
-    cut into the ``2**bits`` buckets of :func:`bucket_of` (whole fingerprint groups), one packed Spark row per
-    (table, bucket, slice of at most :data:`PACK_ROWS` rows): the shuffle moves a few large rows instead of one
-    row per fingerprint, so Spark's per-row costs (row conversion, Arrow transfer between the JVM and Python) do
-    not grow with the fingerprints. A table is read a group of column sets at a time (about :data:`READ_ROWS`
-    rows; :func:`~lakeshrink.containment.scan.verify.colset_groups`), each group sent on as soon as it is
-    packed."""
-    labels = partition_labels(1 << bits)  # bucket b goes to partition b
+    """What a reader task yields for its tables (numbered :func:`table_plans`): their fingerprint rows, cut into
+    the ``2**bits`` buckets of :func:`bucket_of` (whole fingerprint groups), packed as one Spark row per (bucket,
+    slice of at most :data:`PACK_ROWS` rows) of about :data:`HOLD_ROWS` rows gathered from the task's tables:
+    the shuffle moves a few large rows instead of one row per fingerprint, so Spark's per-row costs (row
+    conversion, Arrow transfer between the JVM and Python) do not grow with the fingerprints. A table is read a
+    group of column sets at a time (about :data:`READ_ROWS` rows;
+    :func:`~lakeshrink.containment.scan.verify.colset_groups`). Packing each table's rows on their own made a
+    row per (table, bucket): 7.9 million rows of 175 fingerprints on average on the 10,000-table lake, each
+    packed, shuffled and unpacked alone. A reader task of that lake (256 tables, 1,024 buckets; round 12,
+    ``/work/coord/r12/reader_mem.py``): per table 357,289 packed rows, 508 MB at the worker's peak; gathering
+    2**20 rows, 55,296 and 621 MB; 2**18 (:data:`HOLD_ROWS`), 167,936 and 413 MB."""
+    labels = np.array(partition_labels(1 << bits), np.int32)  # bucket b goes to partition b
 
-    def packed(i: int, rows: pa.Table) -> pa.RecordBatch:
+    def packed(held: list[pa.Table]) -> pa.RecordBatch:
+        """The held rows in bucket order, each (bucket, slice) one IPC stream, all written into one buffer that
+        is the binary column's data (no copy per stream, nor of the whole as Python bytes)."""
+        rows = pa.concat_tables(held)  # chunks, not copied
+        held.clear()
         buckets = bucket_of(rows.column("hi").to_numpy(), bits)
-        order = np.argsort(buckets, kind="stable")
-        rows, buckets = rows.take(pa.array(order)), buckets[order]
+        order = np.argsort(buckets.astype(np.uint16) if bits <= 16 else buckets, kind="stable")  # radix for 16 bits
+        rows, buckets = rows.take(pa.array(order)), buckets[order]  # the one copy of the rows
+        del order
         edges = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1], True])
-        out: dict[str, list[Any]] = {"bucket": [], "table": [], "ok": [], "blob": []}
-        for start, stop in zip(edges[:-1], edges[1:]):
-            for at in range(int(start), int(stop), PACK_ROWS):
-                out["bucket"].append(labels[int(buckets[start])])
-                out["table"].append(i)
-                out["ok"].append(True)
-                out["blob"].append(_pack(rows.slice(at, min(PACK_ROWS, int(stop) - at))))
-        return pa.RecordBatch.from_pydict(out, schema=_PACKED_SCHEMA)
+        sink = pa.BufferOutputStream()
+        starts, offsets = [], [0]
+        for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist()):
+            for at in range(start, stop, PACK_ROWS):
+                writer = pa.ipc.new_stream(sink, ROWS_SCHEMA)
+                writer.write_table(rows.slice(at, min(PACK_ROWS, stop - at)))
+                writer.close()  # ends the stream, not the sink
+                starts.append(start)
+                offsets.append(sink.tell())
+        del rows
+        data = sink.getvalue()
+        n = len(starts)
+        blobs = pa.Array.from_buffers(pa.binary(), n, [None, pa.array(offsets, pa.int32()).buffers()[1], data])
+        return pa.RecordBatch.from_arrays(
+            [pa.array(labels[buckets[starts]]), pa.array(np.full(n, -1, np.int32)), pa.array(np.ones(n, bool)), blobs],
+            schema=_PACKED_SCHEMA,
+        )
 
     def read(tables: Iterator[tuple[int, bytes]]) -> Iterator[pa.RecordBatch]:
+        held: list[pa.Table] = []
+        count = 0
         for i, payload in tables:
             plan = pickle.loads(payload)
             table = plan.tables[0]
@@ -157,8 +178,15 @@ def _reader(bits: int) -> Callable[[Iterator[tuple[int, bytes]]], Iterator[pa.Re
                     yield pa.RecordBatch.from_pydict({"bucket": [0], "table": [i], "ok": [False], "blob": [b""]}, schema=_PACKED_SCHEMA)
                     break
                 if rows.num_rows:
-                    yield packed(i, rows)
+                    held.append(rows)
+                    count += rows.num_rows
                 del rows
+                if count >= HOLD_ROWS:
+                    yield packed(held)
+                    count = 0
+                    release_memory()  # what the packing freed, before the next tables are read
+        if held:
+            yield packed(held)
 
     return read
 
@@ -178,9 +206,12 @@ def _decider(pair_rows: pa.Table) -> Any:
         if parts:
             rows = pa.concat_tables(parts)
             del parts
-            pairs = pl.from_arrow(pair_rows)
-            for totals in decided(rows, pairs, DECIDE_ROWS):
-                yield from totals.to_batches()
+            # the pieces' counts added up here: one row per pair out of the task, not one per pair and piece
+            # (on the 10,000-table lake, 1 million rows per task into the JVM's aggregation for 120,000 pairs)
+            sums = sum_totals(decided(rows, pl.from_arrow(pair_rows), DECIDE_ROWS), pair_rows.num_rows)
+            del rows
+            here = np.flatnonzero(sums[0])
+            yield pa.RecordBatch.from_arrays([pa.array(here.astype(np.int32))] + [pa.array(s[here]) for s in sums], schema=TOTALS_SCHEMA)
 
     return lambda batches: released(run(batches))
 
