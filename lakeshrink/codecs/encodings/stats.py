@@ -87,6 +87,22 @@ class ColumnStats:
         state["_facts"] = facts
         return stats
 
+    def distinct_floor(self, enough: float) -> int:
+        """A lower bound of the distinct count the cost model's repeats divide by (``full_distinct`` when it is
+        given, else ``distinct``), 0 when none is had cheaply: the count itself when already known; else, for long
+        strings, the distinct values of a short prefix of the sample when they are more than ``enough``
+        (:meth:`_Strings.distinct_over`), without counting the whole column. A rule that asks whether a value
+        repeats at least ``present / enough`` times is then answered without hashing every string."""
+        state = self.__dict__
+        full = state.get("_full_distinct_value")
+        if full is not None:
+            return 0 if callable(full) else full  # (an estimate still to make: the caller makes it)
+        known = state.get("_distinct_value")
+        if not callable(known):
+            return known
+        facts = state.get("_facts")
+        return facts.distinct_over(enough) if isinstance(facts, _Strings) else 0
+
     def with_full_distinct(self, full_distinct: int | None | Callable[[], int | None]) -> ColumnStats:
         """These statistics with ``full_distinct`` set (a value, or a callable computed when first read), the
         ones not read yet still computed only when read (``dataclasses.replace`` would compute them all)."""
@@ -387,6 +403,36 @@ class _Strings(_NumericFacts):
     def ends_differ(self) -> bool | None:
         return super().ends_differ() if self._short() is not None else None  # (else the caller compares two values)
 
+    def distinct_over(self, enough: float) -> int:
+        """The distinct non-null values among the first few of the array when they are more than ``enough`` (a lower
+        bound of :meth:`distinct`), else 0; only for strings known to be longer than packed ones, whose count
+        is a hash of every string (airports' ``name``: 1,458 strings, about a third of its advice).
+
+        The prefix holds ``floor(enough) + 1`` values and a slack of an eighth of that, and is read only when it
+        is at most a tenth of the array (:data:`PREFIX_SHARE`); its first ``2 * slack`` values are read first,
+        and the rest only when they do not already repeat more than the slack allows (a column of a few
+        repeated values, which must be counted anyway, costs a few values, not the prefix). Values are compared
+        as Python objects (equal strings, equal UTF-8 bytes: what Arrow's hash compares)."""
+        if self._packed is not None or self._encoded is not None:  # short or not known long, or already counted
+            return 0
+        need = int(enough) + 1  # more than ``enough`` distinct values
+        slack = -(-need // 8)
+        size = need + slack
+        array = self.array
+        if size * PREFIX_SHARE > len(array):
+            return 0
+        try:
+            head = array.slice(0, 2 * slack).to_pylist()
+            seen = set(head)
+            nulls = head.count(None)
+            if len(head) - nulls - (len(seen) - (nulls > 0)) > slack:
+                return 0  # repeats already: the prefix cannot show enough distinct values
+            seen.update(array.slice(2 * slack, size - 2 * slack).to_pylist())
+        except UnicodeDecodeError:  # (not valid UTF-8: the hash of the bytes counts it)
+            return 0
+        seen.discard(None)
+        return len(seen) if len(seen) > enough else 0
+
     def ordered(self) -> float | None:
         if self.present < 2:
             return None
@@ -394,6 +440,7 @@ class _Strings(_NumericFacts):
 
 
 PACKED_BYTES = 7  # the longest string packed into an integer (with its length: 8 bytes)
+PREFIX_SHARE = 10  # :meth:`_Strings.distinct_over` reads a prefix of at most a tenth of the values
 
 
 def _packed_strings(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None] | None:
