@@ -830,10 +830,17 @@ def test_a_rewrite_compares_its_schemas_by_one_rule(tmp_path, monkeypatch):
     compared = []
     real = schema_module.same_schema
 
+    real_held = schema_module._same_as_held
+
     def spy(where):
         return lambda a, b: compared.append((where, a.names, b.names)) or real(a, b)
 
+    def spy_held(held, b):  # (round 12: the look-up compares with the last schema's fields, taken out once)
+        compared.append(("look-up", [f.name for f in held[1]], b.names))
+        return real_held(held, b)
+
     monkeypatch.setattr(schema_module, "same_schema", spy("look-up"))
+    monkeypatch.setattr(schema_module, "_same_as_held", spy_held)
     monkeypatch.setattr(verify, "same_schema", spy("read-back"))
     forget()
     rewrite(path, tmp_path / "out.parquet", overwrite=True)
@@ -860,7 +867,7 @@ def test_objects_put_in_place_field_by_field_equal_those_made_by_init():
     assert list(vars(stats))[:3] == ["values", "nulls", "width"] and stats.__dict__["_facts"] is not None
 
 
-# -- round 12: a long-string column not hashed to turn its dictionary down ------------------------------------------
+# -- round 12: a long-string column not hashed to turn its dictionary down; narrow schemas' fields taken out once --
 def test_airports_names_are_not_counted_to_turn_their_dictionary_down():
     # 1,458 names of 20 bytes on average: a dictionary needs 20 repeats, at most 72 distinct names; more than 72
     # among the first 84 settle it, the 1,458 are not hashed (about a third of the advice). The same choice as with
@@ -942,3 +949,15 @@ def test_the_distinct_bound_reads_a_short_prefix_or_nothing():
     counted = column_stats(_long_strings(0, 7))
     assert counted.distinct == 7 and counted.distinct_floor(100.0) == 7  # known: the count itself
 
+
+def test_a_narrow_schemas_fields_are_taken_out_once_and_compared_as_arrow_compares_them():
+    # the last schema looked up keeps its metadata and fields (round 12): the next schema's key is the last one's
+    # exactly when Arrow calls the two equal
+    from lakeshrink.codecs.encodings import schema as schema_module
+
+    for a, b, expected in _schemas_alike_and_not():
+        key_a = schema_module._schema_key(a, False)[0]
+        schema_module._schema_key(pa.schema(list(a), metadata=a.metadata), False)  # an equal one: fields held
+        assert schema_module._LAST[2] is not None or len(a) > schema_module.FIELD_BY_FIELD
+        got = schema_module._schema_key(b, False)[0]
+        assert got == (key_a if expected else b.serialize().to_pybytes()), (a, b)
