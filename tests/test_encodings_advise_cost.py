@@ -961,3 +961,35 @@ def test_a_narrow_schemas_fields_are_taken_out_once_and_compared_as_arrow_compar
         assert schema_module._LAST[2] is not None or len(a) > schema_module.FIELD_BY_FIELD
         got = schema_module._schema_key(b, False)[0]
         assert got == (key_a if expected else b.serialize().to_pybytes()), (a, b)
+
+
+def test_a_plan_of_checked_settings_equals_the_constructed_one_and_checks_its_columns():
+    # the fields one advisor setting gives every plan are put together and checked once per setting (round 12):
+    # the same plan as the dataclass makes; its columns and sort order are still checked per plan
+    from lakeshrink.codecs.encodings.candidates import Candidate
+    from lakeshrink.codecs.encodings.plan import ColumnChoice, EncodingPlan, plan_settings
+    from lakeshrink.errors import InputError
+
+    leaf = leaf_columns(pa.schema([("a", pa.int64())]))[0]
+    column = ColumnChoice.of(leaf, Candidate(False, "DELTA_BINARY_PACKED", "ZSTD", 19))
+    settings = plan_settings("balanced", "portable", False, "pyarrow", 1 << 20, 5_000)
+    assert plan_settings("balanced", "portable", False, "pyarrow", 1 << 20, 5_000) is settings
+    plan = EncodingPlan.of_settings(settings, (column,), 10, 8, (SortKey("a"),), False, ("n",), False)
+    built = EncodingPlan(columns=(column,), objective="balanced", rows=10, sample_rows=8, data_page_size=1 << 20,
+                         sorting_columns=(SortKey("a"),), notes=("n",), readers="portable", store_schema=False,
+                         max_rows_per_page=5_000, statistics=False)
+    assert plan == built and plan.to_json() == built.to_json() and pickle.loads(pickle.dumps(plan)) == built
+    made = EncodingPlan.made(**{k: v for k, v in vars(built).items() if k != "_notes_value"}, notes=("n",))
+    assert vars(plan) == vars(made) and list(vars(plan)) == list(vars(made))  # (its fields in the same order)
+    with pytest.raises(InputError, match="twice"):
+        EncodingPlan.of_settings(settings, (column, column), 10, 10, (), False, (), True)
+    with pytest.raises(InputError, match="sorting column"):
+        EncodingPlan.of_settings(settings, (column,), 10, 10, (SortKey("b"),), False, (), True)
+    with pytest.raises(InputError, match="objective"):
+        plan_settings("smallest", "portable", False, "pyarrow", 1 << 20, None)
+    with pytest.raises(InputError, match="writer"):
+        plan_settings("size", "portable", False, "polars", 1 << 20, None)
+    with pytest.raises(InputError, match="data_page_size"):
+        plan_settings("size", "portable", False, "pyarrow", 0, None)
+    with pytest.raises(InputError, match="twice"):  # (a plan's own check: its columns before its sizes)
+        EncodingPlan(columns=(column, column), data_page_size=0)
