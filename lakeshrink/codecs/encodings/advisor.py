@@ -628,8 +628,8 @@ def _small_by_model(
         if column.num_chunks != 1:
             return None
         chunk = column.chunk(0)
-        stats[leaf.path] = column_stats(chunk)
-        choice = model_column(leaf, stats[leaf.path], profile, rows)
+        stats[leaf.path] = st = column_stats(chunk)
+        choice = model_column(leaf, st, profile, rows)
         columns.append(choice)
         decided.append((choice.candidate, choice.constrained_by))
         size = chunk.get_total_buffer_size()

@@ -232,7 +232,7 @@ def _numeric_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | 
         facts: _NumericFacts | _FewStrings = _FewStrings(array) if len(array) <= FEW_STRINGS else _Strings(array)
         if facts.present == 0:
             return None
-        width = (facts.payload(array) if isinstance(facts, _FewStrings) else _string_bytes(array)) / facts.present
+        width = (facts.payload if isinstance(facts, _FewStrings) else _string_bytes(array)) / facts.present
         if width > PACKED_BYTES and isinstance(facts, _Strings):
             facts._packed = None  # some value is longer than a packed one: not tried
     else:
@@ -506,23 +506,20 @@ class _FewStrings:
     computed when first asked (pairs of neighbours compared by ``map`` over ``operator``'s comparisons: no
     Python-level loop)."""
 
-    __slots__ = ("values", "nulls", "present_values", "present", "_counts")  # (made per column of a small table)
+    __slots__ = ("values", "nulls", "present_values", "present", "payload", "_counts")  # (one per column of a
+    # small table)
 
     def __init__(self, array: pa.Array):
-        self.values = array.to_pylist()
-        self.nulls = array.null_count
-        self.present_values = [v for v in self.values if v is not None] if self.nulls else self.values
+        self.values = values = array.to_pylist()
+        self.nulls = nulls = array.null_count
+        self.present_values = [v for v in values if v is not None] if nulls else values
         self.present = len(self.present_values)
+        # payload bytes of the array (:func:`_string_bytes`): without nulls, the values' own bytes (UTF-8 for
+        # strings: what Arrow holds), which needs no view of the offsets buffer; a null slot may hold bytes, so
+        # with nulls the offsets tell (worked out here: every caller reads it, for the width)
+        self.payload = (_string_bytes(array) if nulls or not values else len("".join(values).encode())
+                        if isinstance(values[0], str) else len(b"".join(values)))
         self._counts: Counter | None = None
-
-    def payload(self, array: pa.Array) -> int:
-        """Payload bytes of the array (:func:`_string_bytes`): without nulls, the values' own bytes (UTF-8 for
-        strings: what Arrow holds), which needs no view of the offsets buffer; a null slot may hold bytes, so
-        with nulls the offsets tell."""
-        values = self.values
-        if self.nulls or not values:
-            return _string_bytes(array)
-        return len("".join(values).encode()) if isinstance(values[0], str) else len(b"".join(values))
 
     def counts(self) -> Counter:
         if self._counts is None:
@@ -562,7 +559,7 @@ def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) ->
     if 2 <= n <= FEW_STRINGS and type_id in _STRING_IDS:  # a few strings: in Python, straight away
         few = _FewStrings(array)
         if few.present:
-            return ColumnStats.of_facts(n, n - few.present, few, few.payload(array) / few.present, full_distinct)
+            return ColumnStats.of_facts(n, n - few.present, few, few.payload / few.present, full_distinct)
     view_of = _VIEW_TYPES.get(type_id)
     if view_of is not None:
         array = array.cast(view_of)
