@@ -993,3 +993,19 @@ def test_a_plan_of_checked_settings_equals_the_constructed_one_and_checks_its_co
         plan_settings("size", "portable", False, "pyarrow", 0, None)
     with pytest.raises(InputError, match="twice"):  # (a plan's own check: its columns before its sizes)
         EncodingPlan(columns=(column, column), data_page_size=0)
+
+
+def test_the_last_decision_key_is_found_again_by_its_parts_objects():
+    # the leaves of a schema and the default settings are the same objects from one advice to the next (round 12):
+    # their key is the last one made, found by identity and size class; anything else makes its own
+    schema = pa.schema([("a", pa.int64()), ("b", pa.string())])
+    leaves, config = leaf_columns(schema), advisor_config(None, None)
+    key = decision_key(leaves, config, 1_000, True)
+    assert decision_key(leaves, config, 1_000, True) is key and decision_key(leaves, config, 1_023, True) is key
+    assert decision_key(leaves, config, 1_024, True) != key  # another size class
+    for changed in ((leaves, config, 1_000, False),  # a part of a table
+                    (leaves, AdvisorConfig(readers="latest"), 1_000, True),
+                    (leaf_columns(pa.schema([("a", pa.int64()), ("c", pa.string())])), config, 1_000, True)):
+        assert decision_key(leaves, config, 1_000, True) == key  # (the last key made: this one)
+        assert decision_key(*changed) != key
+    assert decision_key(leaves, config, 1_000, True) == key and decision_key(leaves, config, 1_000, True).parts == key.parts
