@@ -147,7 +147,7 @@ def _reason(stats: ColumnStats, why: str) -> str:
     return f"{stats.describe()}: {why}"
 
 
-def _rule_reason(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_rows: int) -> str:
+def rule_reason(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_rows: int) -> str:
     """The reason of a column the model chose (made when first read: a rewrite reads none)."""
     return _reason(stats, _rule_choice(leaf, stats, profile, total_rows)[1])
 
@@ -195,7 +195,7 @@ def model_column(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, t
     """The model's choice for one leaf within ``profile`` (:func:`plan_by_rules`), its reason made when first read
     (a rewrite reads none)."""
     choice = model_choice(leaf, stats, profile, total_rows)[1]
-    reason = functools.partial(_rule_reason, leaf, stats, profile, total_rows)
+    reason = functools.partial(rule_reason, leaf, stats, profile, total_rows)
     return ColumnChoice.modelled(leaf, choice.pick.candidate, reason, choice.refused_by)
 
 
