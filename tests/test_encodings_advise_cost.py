@@ -892,8 +892,14 @@ def _long_strings(distinct_first: int, rest_distinct: int, n: int = 2_000, nulls
     return pa.array([None if i in nulls_at else v for i, v in enumerate(values)])
 
 
+def _shuffled(array: pa.Array, seed: int = 3) -> pa.Array:
+    return array.take(pa.array(np.random.default_rng(seed).permutation(len(array))))
+
+
 @pytest.mark.parametrize("array", [
-    _long_strings(2_000, 1),  # all distinct: settled by the prefix
+    _long_strings(2_000, 1),  # all distinct, sorted: counted (the rules ask a sorted column's repeats exactly)
+    _shuffled(_long_strings(2_000, 1)),  # all distinct, not sorted: settled by the prefix
+    _shuffled(_long_strings(0, 30)),  # 30 values: repeated too often for the prefix, counted
     _long_strings(0, 7),  # 7 values: the head repeats, the count decides (dictionary)
     _long_strings(100, 100),  # exactly 100 distinct (repeats 20.0: dictionary), all in the first 100 values
     _long_strings(101, 101),  # 101 distinct: repeats 19.8, not a dictionary; the prefix shows 101
@@ -924,8 +930,10 @@ def test_a_prefixs_distinct_count_bounds_the_repeats_as_the_count_does(array):
 def test_the_distinct_bound_reads_a_short_prefix_or_nothing():
     from lakeshrink.codecs.encodings.stats import _Strings
 
-    distinct = column_stats(_long_strings(2_000, 1)).__dict__["_facts"]
+    distinct = column_stats(_shuffled(_long_strings(2_000, 1))).__dict__["_facts"]
     repeated = column_stats(_long_strings(0, 7)).__dict__["_facts"]
+    sorted_ = column_stats(_long_strings(2_000, 1)).__dict__["_facts"]  # distinct, in order
+    often = column_stats(_shuffled(_long_strings(0, 30))).__dict__["_facts"]  # 30 values: 2+ repeats in 16
     assert isinstance(distinct, _Strings) and distinct._packed is None  # (12-byte strings: known long)
     class Reads:  # the array, with the slices read out of it
         def __init__(self, array):
@@ -938,14 +946,17 @@ def test_the_distinct_bound_reads_a_short_prefix_or_nothing():
             self.slices.append((offset, length))
             return self.array.slice(offset, length)
 
-    distinct.array, repeated.array = Reads(distinct.array), Reads(repeated.array)
+    for facts in (distinct, repeated, sorted_, often):
+        facts.array = Reads(facts.array)
     assert distinct.distinct_over(100.0) == 114  # the prefix: 101 values and a slack of 13, all distinct
-    assert distinct.array.slices == [(0, 26), (26, 88)]
-    assert repeated.distinct_over(100.0) == 0 and repeated.array.slices == [(0, 26)]  # the first 26 repeat more
-    # than 13 times: given up
+    assert distinct.array.slices == [(0, 16), (16, 98)]
+    # given up after the first 16 values: they repeat (7 values), repeat more often than 13 times in 114 would
+    # (30 values), or are in order
+    for facts in (repeated, often, sorted_):
+        assert facts.distinct_over(100.0) == 0 and facts.array.slices == [(0, 16)]
     assert distinct.distinct_over(199.0) == 0  # a prefix of 225 values is more than a tenth of 2,000: not read
     assert distinct._encoded is None and repeated._encoded is None  # neither was counted
-    assert column_stats(_long_strings(2_000, 1)).distinct_floor(1.0e9) == 0  # (nothing settled: 0, not a count)
+    assert column_stats(_shuffled(_long_strings(2_000, 1))).distinct_floor(1.0e9) == 0  # (nothing settled: 0)
     counted = column_stats(_long_strings(0, 7))
     assert counted.distinct == 7 and counted.distinct_floor(100.0) == 7  # known: the count itself
 

@@ -409,10 +409,12 @@ class _Strings(_NumericFacts):
         is a hash of every string (airports' ``name``: 1,458 strings, about a third of its advice).
 
         The prefix holds ``floor(enough) + 1`` values and a slack of an eighth of that, and is read only when it
-        is at most a tenth of the array (:data:`PREFIX_SHARE`); its first ``2 * slack`` values are read first,
-        and the rest only when they do not already repeat more than the slack allows (a column of a few
-        repeated values, which must be counted anyway, costs a few values, not the prefix). Values are compared
-        as Python objects (equal strings, equal UTF-8 bytes: what Arrow's hash compares)."""
+        is at most a tenth of the array (:data:`PREFIX_SHARE`). Its first 16 values (:data:`PREFIX_HEAD`) are
+        read first, and the rest only when they repeat no more often than the prefix can afford (a slack's worth
+        over the whole prefix) and are not in order: a column of repeated values is counted anyway, and so is a
+        sorted one (the rules ask a sorted column's repeats exactly, for DELTA_LENGTH_BYTE_ARRAY), so for them
+        the prefix would cost its reading and save nothing (Loghub's timestamps: distinct, and sorted). Values
+        are compared as Python objects (equal strings, equal UTF-8 bytes: what Arrow's hash compares)."""
         if self._packed is not None or self._encoded is not None:  # short or not known long, or already counted
             return 0
         need = int(enough) + 1  # more than ``enough`` distinct values
@@ -422,12 +424,15 @@ class _Strings(_NumericFacts):
         if size * PREFIX_SHARE > len(array):
             return 0
         try:
-            head = array.slice(0, 2 * slack).to_pylist()
+            head = array.slice(0, min(size, PREFIX_HEAD)).to_pylist()
             seen = set(head)
             nulls = head.count(None)
-            if len(head) - nulls - (len(seen) - (nulls > 0)) > slack:
-                return 0  # repeats already: the prefix cannot show enough distinct values
-            seen.update(array.slice(2 * slack, size - 2 * slack).to_pylist())
+            present = [v for v in head if v is not None] if nulls else head
+            if (len(present) - (len(seen) - (nulls > 0))) * size > slack * len(head) or all(
+                    map(operator.le, present, present[1:])):
+                return 0  # repeats more often than the prefix can afford, or in order: the count is made anyway
+            if len(head) < size:
+                seen.update(array.slice(len(head), size - len(head)).to_pylist())
         except UnicodeDecodeError:  # (not valid UTF-8: the hash of the bytes counts it)
             return 0
         seen.discard(None)
@@ -440,7 +445,8 @@ class _Strings(_NumericFacts):
 
 
 PACKED_BYTES = 7  # the longest string packed into an integer (with its length: 8 bytes)
-PREFIX_SHARE = 10  # :meth:`_Strings.distinct_over` reads a prefix of at most a tenth of the values
+PREFIX_SHARE = 10  # :meth:`_Strings.distinct_over` reads a prefix of at most a tenth of the values,
+PREFIX_HEAD = 16  # its first 16 values first
 
 
 def _packed_strings(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None] | None:
