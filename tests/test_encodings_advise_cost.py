@@ -1019,4 +1019,5 @@ def test_the_last_decision_key_is_found_again_by_its_parts_objects():
                     (leaf_columns(pa.schema([("a", pa.int64()), ("c", pa.string())])), config, 1_000, True)):
         assert decision_key(leaves, config, 1_000, True) == key  # (the last key made: this one)
         assert decision_key(*changed) != key
-    assert decision_key(leaves, config, 1_000, True) == key and decision_key(leaves, config, 1_000, True).parts == key.parts
+    again = decision_key(leaves, config, 1_000, True)
+    assert again == key and again.parts == key.parts
