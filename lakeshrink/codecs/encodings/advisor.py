@@ -53,7 +53,7 @@ from lakeshrink.codecs.encodings.profiles import DEFAULT_PROFILE, ReaderProfile,
 from lakeshrink.codecs.encodings.decisions import Decision, decision_key, recall, remember
 from lakeshrink.codecs.encodings.model_plan import (
     FOOTER_READ_BYTES,
-    model_column,
+    rule_reason,
     plan_by_rules,
     plan_from_decision,
     plan_of_choices,
@@ -61,7 +61,7 @@ from lakeshrink.codecs.encodings.model_plan import (
     statistics_kept,
     statistics_setting,
 )
-from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, TRIAL_FACTOR
+from lakeshrink.codecs.encodings.rules import SMALL_TABLE_CELLS, TRIAL_FACTOR, model_choice
 from lakeshrink.codecs.encodings.sample import MIN_WIDE_ROWS, Sample, SampleConfig, take_sample
 from lakeshrink.codecs.encodings.schema import (
     LeafColumn,
@@ -628,10 +628,12 @@ def _small_by_model(
         if column.num_chunks != 1:
             return None
         chunk = column.chunk(0)
-        stats[leaf.path] = column_stats(chunk)
-        choice = model_column(leaf, stats[leaf.path], profile, rows)
-        columns.append(choice)
-        decided.append((choice.candidate, choice.constrained_by))
+        stats[leaf.path] = st = column_stats(chunk)
+        choice = model_choice(leaf, st, profile, rows)[1]  # (model_plan.model_column's choice, made in place)
+        candidate, refused = choice.pick.candidate, choice.refused_by
+        columns.append(ColumnChoice.modelled(leaf, candidate, functools.partial(rule_reason, leaf, st, profile, rows),
+                                             refused))
+        decided.append((candidate, refused))
         size = chunk.get_total_buffer_size()
         kept = kept or size > FOOTER_READ_BYTES
         total += size

@@ -91,13 +91,23 @@ class _Key(int):
 def decision_key(leaves: tuple[LeafColumn, ...], config: Hashable, rows: int, whole: bool) -> Hashable | None:
     """The key of a table's decision (see the module docstring): size class is ``rows.bit_length()``; ``None``
     when the settings cannot be a key (a list given where a tuple is expected): nothing is then remembered."""
+    global _LAST_KEY
     size_class = rows.bit_length()
+    last = _LAST_KEY  # (read once: another thread may replace it, whole)
+    if last is not None and last[0] is leaves and last[1] is config and last[2] == size_class and last[3] is whole:
+        return last[4]  # the same objects and size class: the same key (keys are immutable)
     try:
         key = _Key(hash((_schema_hash(leaves, config), size_class, whole)))
     except TypeError:
         return None
     key.parts = (leaves, config, size_class, whole)
+    _LAST_KEY = (leaves, config, size_class, whole, key)
     return key
+
+
+_LAST_KEY: tuple | None = None
+"""The last key made and what it was made of (the leaves of a schema and the settings are the same objects from one
+advice of a table to the next: the key is then that one, without hashing or making one)."""
 
 
 _HASHES: dict[tuple[int, int], tuple[object, object, int]] = {}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from lakeshrink.codecs.encodings.candidates import Candidate
 from lakeshrink.codecs.encodings.decisions import Decision
-from lakeshrink.codecs.encodings.plan import ColumnChoice, EncodingPlan, SortKey
+from lakeshrink.codecs.encodings.plan import ColumnChoice, EncodingPlan, SortKey, plan_settings
 from lakeshrink.codecs.encodings.profiles import ReaderProfile
 from lakeshrink.codecs.encodings.rules import choice_text, model_choice
 from lakeshrink.codecs.encodings.sample import Sample
@@ -117,15 +117,10 @@ def plan_of_choices(
     statistics = statistics_kept(sample, chunks) if statistics is None else statistics
     made_notes = functools.partial(_model_notes, notes, profile, sample.total_rows, sample.rows, len(columns),
                                    config.trial_factor, None if statistics else sample)
-    return EncodingPlan.made(
-        columns=columns, objective=config.objective, rows=sample.total_rows,
-        sample_rows=sample.rows,
-        data_page_size=1024 * 1024, sorting_columns=sorting, int96_timestamps=int96,
-        notes=made_notes,
-        readers=profile.name,
-        store_schema=facts.store_schema if facts is not None else needs_arrow_schema(sample.table.schema, int96=int96),
-        max_rows_per_page=MAX_ROWS_PER_PAGE, statistics=statistics, writer=writer,
-    )
+    store_schema = facts.store_schema if facts is not None else needs_arrow_schema(sample.table.schema, int96=int96)
+    settings = plan_settings(config.objective, profile.name, store_schema, writer, 1024 * 1024, MAX_ROWS_PER_PAGE)
+    return EncodingPlan.of_settings(settings, columns, sample.total_rows, sample.rows, sorting, int96, made_notes,
+                                    statistics)
 
 
 def _model_notes(
@@ -152,7 +147,7 @@ def _reason(stats: ColumnStats, why: str) -> str:
     return f"{stats.describe()}: {why}"
 
 
-def _rule_reason(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_rows: int) -> str:
+def rule_reason(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, total_rows: int) -> str:
     """The reason of a column the model chose (made when first read: a rewrite reads none)."""
     return _reason(stats, _rule_choice(leaf, stats, profile, total_rows)[1])
 
@@ -200,7 +195,7 @@ def model_column(leaf: LeafColumn, stats: ColumnStats, profile: ReaderProfile, t
     """The model's choice for one leaf within ``profile`` (:func:`plan_by_rules`), its reason made when first read
     (a rewrite reads none)."""
     choice = model_choice(leaf, stats, profile, total_rows)[1]
-    reason = functools.partial(_rule_reason, leaf, stats, profile, total_rows)
+    reason = functools.partial(rule_reason, leaf, stats, profile, total_rows)
     return ColumnChoice.modelled(leaf, choice.pick.candidate, reason, choice.refused_by)
 
 

@@ -228,12 +228,12 @@ class EncodingPlan:
         return resolved_state(self, "notes")  # the text, not the callable that makes it
 
     def __post_init__(self) -> None:
-        if self.objective not in OBJECTIVES:
-            raise InputError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        if self.writer not in ("pyarrow", "duckdb-v2"):
-            raise InputError(f"writer must be 'pyarrow' or 'duckdb-v2', got {self.writer!r}")
-        if self.data_page_version not in ("1.0", "2.0"):
-            raise InputError(f"data_page_version must be '1.0' or '2.0', got {self.data_page_version!r}")
+        _check_kinds(self.__dict__)
+        self._check_columns()
+        _check_sizes(self.__dict__)
+
+    def _check_columns(self) -> None:
+        """The part of the plan's check that reads its columns and sort order (:meth:`__post_init__`)."""
         paths = set()
         for c in self.columns:  # (one pass: a plan is checked whenever it is made, per advice)
             if c.path in paths:
@@ -245,9 +245,6 @@ class EncodingPlan:
         for key in self.sorting_columns:
             if key.path not in paths:
                 raise InputError(f"sorting column {key.path!r} is not a column of the plan")
-        for name, value in (("row_group_size", self.row_group_size), ("data_page_size", self.data_page_size)):
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1 << 40):
-                raise InputError(f"{name} must be a positive integer or null, got {value!r}")
 
     @classmethod
     def made(cls, **fields_: Any) -> EncodingPlan:
@@ -264,6 +261,27 @@ class EncodingPlan:
         state.update(fields_)
         state["_notes_value"] = state.pop("notes")  # (the lazy field's slot)
         plan.__post_init__()
+        return plan
+
+    @classmethod
+    def of_settings(
+        cls, settings: PlanSettings, columns: tuple[ColumnChoice, ...], rows: int, sample_rows: int,
+        sorting_columns: tuple[SortKey, ...], int96_timestamps: bool, notes: Any, statistics: bool,
+    ) -> EncodingPlan:
+        """:meth:`made` of the fields every plan of one advisor setting shares (``settings``, made and checked
+        once per setting: :func:`plan_settings`) and of this plan's own, put in place one by one; only what
+        depends on this plan (its columns and sort order) is checked here. The same plan as :meth:`made`'s."""
+        plan = object.__new__(cls)
+        state = plan.__dict__
+        state.update(settings.state)
+        state["columns"] = columns
+        state["rows"] = rows
+        state["sample_rows"] = sample_rows
+        state["sorting_columns"] = sorting_columns
+        state["int96_timestamps"] = int96_timestamps
+        state["_notes_value"] = notes
+        state["statistics"] = statistics
+        plan._check_columns()
         return plan
 
     def sorted_as_declared(self, table: pa.Table) -> bool:
@@ -451,6 +469,48 @@ _PLAN_DEFAULTS: dict[str, Any] = {f.name: f.default if f.default is not MISSING 
                                   for f in fields(EncodingPlan) if f.name != "columns"}
 """Every field of :class:`EncodingPlan` but its columns, with its default (for :meth:`EncodingPlan.made`)."""
 _PLAN_FIELDS = frozenset(_PLAN_DEFAULTS) | {"columns"}
+
+
+def _check_kinds(state: Mapping[str, Any]) -> None:
+    """The first part of a plan's check (:meth:`EncodingPlan.__post_init__`, :func:`plan_settings`), of its fields
+    by name: its objective, writer and page version; :func:`_check_sizes` is the last."""
+    objective, writer, version = state["objective"], state["writer"], state["data_page_version"]
+    if objective not in OBJECTIVES:
+        raise InputError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if writer not in ("pyarrow", "duckdb-v2"):
+        raise InputError(f"writer must be 'pyarrow' or 'duckdb-v2', got {writer!r}")
+    if version not in ("1.0", "2.0"):
+        raise InputError(f"data_page_version must be '1.0' or '2.0', got {version!r}")
+
+
+def _check_sizes(state: Mapping[str, Any]) -> None:
+    """The last part of a plan's check, after its columns': its row-group and page sizes."""
+    for name in ("row_group_size", "data_page_size"):
+        value = state[name]
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1 << 40):
+            raise InputError(f"{name} must be a positive integer or null, got {value!r}")
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """The fields of a plan that one advisor setting gives every plan it makes (:meth:`EncodingPlan.of_settings`),
+    with the other fields' defaults: ``state`` is the plan's fields by name but its columns and notes, checked
+    (a dictionary, copied into each plan as it is: never changed once made)."""
+
+    state: dict[str, Any]
+
+
+@functools.lru_cache(maxsize=64)
+def plan_settings(objective: str, readers: str, store_schema: bool, writer: str, data_page_size: int | None,
+                  max_rows_per_page: int | None) -> PlanSettings:
+    """The :class:`PlanSettings` of these fields (the others at their defaults), checked as a plan's are (made
+    once per setting: the objects are immutable)."""
+    state = {k: v for k, v in _PLAN_DEFAULTS.items() if k != "notes"}  # (the fields' order, as :meth:`made` has it)
+    state.update(objective=objective, readers=readers, store_schema=store_schema, writer=writer,
+                 data_page_size=data_page_size, max_rows_per_page=max_rows_per_page)
+    _check_kinds(state)
+    _check_sizes(state)
+    return PlanSettings(state)
 
 
 _COLUMN_TYPES: dict[str, tuple[type, ...]] = {

@@ -62,15 +62,39 @@ def _schema_key(schema: pa.Schema, int96: bool) -> tuple[bytes, bool]:
     if last is not None:
         if last[0] is schema:
             return last[1], int96
-        if same_schema(last[0], schema):
-            _LAST = (schema, last[1])  # this object next time: found by identity
-            return last[1], int96
+        held = last[2]
+        if held is None and len(last[0]) <= FIELD_BY_FIELD:
+            held = _held(last[0])
+        if same_schema(last[0], schema) if held is None else _same_as_held(held, schema):
+            _LAST = (schema, last[1], held)  # this object next time: found by identity (with the last one's
+            return last[1], int96  # metadata and fields, equal to its own)
     key = schema.serialize().to_pybytes()
-    _LAST = (schema, key)
+    _LAST = (schema, key, None)
     return key, int96
 
 
-_LAST: tuple[pa.Schema, bytes] | None = None
+_LAST: tuple[pa.Schema, bytes, tuple | None] | None = None
+"""The last schema looked up, its key, and (once a narrow one was compared) its metadata and fields."""
+
+
+def _held(schema: pa.Schema) -> tuple:
+    """A narrow schema's metadata and fields, taken out of it once and kept with it in :data:`_LAST`: comparing
+    the next schema with them then wraps the fields of that schema only (a field's Python wrapper, with its
+    type's, is most of what comparing a field costs)."""
+    return schema.metadata, tuple(schema.field(i) for i in range(len(schema)))
+
+
+def _same_as_held(held: tuple, schema: pa.Schema) -> bool:
+    """:func:`same_schema` of the schema whose :func:`_held` metadata and fields these are, and ``schema``."""
+    metadata, fields = held
+    n = len(fields)
+    if n != len(schema) or metadata != schema.metadata:  # (a different count of fields: never equal)
+        return False
+    for i in range(n):
+        if not fields[i].equals(schema.field(i), check_metadata=True):
+            return False
+    return True
+
 
 FIELD_BY_FIELD = 4
 """Schemas of at most this many fields are compared field by field by :func:`same_schema`."""
@@ -331,7 +355,11 @@ def schema_facts(schema: pa.Schema, *, int96: bool = False) -> SchemaFacts:
     Raises:
         SchemaMismatch: pyarrow cannot write this schema to Parquet (as :func:`leaf_columns`).
     """
-    return schema_memo("facts", schema, lambda s: _schema_facts(s, int96), int96=int96)
+    try:  # (found: one key and one look-up, without :func:`schema_memo`'s call and closure)
+        found = _CACHE.get(("facts", *_schema_key(schema, int96)))
+    except (pa.ArrowException, TypeError):  # a schema IPC cannot serialize: schema_memo computes, uncached
+        found = None
+    return found if found is not None else schema_memo("facts", schema, lambda s: _schema_facts(s, int96), int96=int96)
 
 
 def _schema_facts(schema: pa.Schema, int96: bool) -> SchemaFacts:

@@ -29,7 +29,7 @@ def find_sorted(
     more than one distinct value; only where the nulls lie is left to check. The columns whose type can be
     declared sorted are worked out once per schema (``facts``: ``table``'s schema's, when the caller has them).
     """
-    whole = sample.num_rows == table.num_rows
+    whole = sample is table or sample.num_rows == table.num_rows  # (a small table is its own sample)
     sortable = facts.sortable if facts is not None else schema_memo("sortable", table.schema, sortable_columns)
     for name in sortable:
         seen = stats.get(name)

@@ -87,6 +87,22 @@ class ColumnStats:
         state["_facts"] = facts
         return stats
 
+    def distinct_floor(self, enough: float) -> int:
+        """A lower bound of the distinct count the cost model's repeats divide by (``full_distinct`` when it is
+        given, else ``distinct``), 0 when none is had cheaply: the count itself when already known; else, for long
+        strings, the distinct values of a short prefix of the sample when they are more than ``enough``
+        (:meth:`_Strings.distinct_over`), without counting the whole column. A rule that asks whether a value
+        repeats at least ``present / enough`` times is then answered without hashing every string."""
+        state = self.__dict__
+        full = state.get("_full_distinct_value")
+        if full is not None:
+            return 0 if callable(full) else full  # (an estimate still to make: the caller makes it)
+        known = state.get("_distinct_value")
+        if not callable(known):
+            return known
+        facts = state.get("_facts")
+        return facts.distinct_over(enough) if isinstance(facts, _Strings) else 0
+
     def with_full_distinct(self, full_distinct: int | None | Callable[[], int | None]) -> ColumnStats:
         """These statistics with ``full_distinct`` set (a value, or a callable computed when first read), the
         ones not read yet still computed only when read (``dataclasses.replace`` would compute them all)."""
@@ -216,7 +232,7 @@ def _numeric_stats(array: pa.Array, full_distinct: int | None) -> ColumnStats | 
         facts: _NumericFacts | _FewStrings = _FewStrings(array) if len(array) <= FEW_STRINGS else _Strings(array)
         if facts.present == 0:
             return None
-        width = (facts.payload(array) if isinstance(facts, _FewStrings) else _string_bytes(array)) / facts.present
+        width = (facts.payload if isinstance(facts, _FewStrings) else _string_bytes(array)) / facts.present
         if width > PACKED_BYTES and isinstance(facts, _Strings):
             facts._packed = None  # some value is longer than a packed one: not tried
     else:
@@ -387,6 +403,41 @@ class _Strings(_NumericFacts):
     def ends_differ(self) -> bool | None:
         return super().ends_differ() if self._short() is not None else None  # (else the caller compares two values)
 
+    def distinct_over(self, enough: float) -> int:
+        """The distinct non-null values among the first few of the array when they are more than ``enough`` (a lower
+        bound of :meth:`distinct`), else 0; only for strings known to be longer than packed ones, whose count
+        is a hash of every string (airports' ``name``: 1,458 strings, about a third of its advice).
+
+        The prefix holds ``floor(enough) + 1`` values and a slack of an eighth of that, and is read only when it
+        is at most a tenth of the array (:data:`PREFIX_SHARE`). Its first 16 values (:data:`PREFIX_HEAD`) are
+        read first, and the rest only when they repeat no more often than the prefix can afford (a slack's worth
+        over the whole prefix) and are not in order: a column of repeated values is counted anyway, and so is a
+        sorted one (the rules ask a sorted column's repeats exactly, for DELTA_LENGTH_BYTE_ARRAY), so for them
+        the prefix would cost its reading and save nothing (Loghub's timestamps: distinct, and sorted). Values
+        are compared as Python objects (equal strings, equal UTF-8 bytes: what Arrow's hash compares)."""
+        if self._packed is not None or self._encoded is not None:  # short or not known long, or already counted
+            return 0
+        need = int(enough) + 1  # more than ``enough`` distinct values
+        slack = -(-need // 8)
+        size = need + slack
+        array = self.array
+        if size * PREFIX_SHARE > len(array):
+            return 0
+        try:
+            head = array.slice(0, min(size, PREFIX_HEAD)).to_pylist()
+            seen = set(head)
+            nulls = head.count(None)
+            present = [v for v in head if v is not None] if nulls else head
+            if (len(present) - (len(seen) - (nulls > 0))) * size > slack * len(head) or all(
+                    map(operator.le, present, present[1:])):
+                return 0  # repeats more often than the prefix can afford, or in order: the count is made anyway
+            if len(head) < size:
+                seen.update(array.slice(len(head), size - len(head)).to_pylist())
+        except UnicodeDecodeError:  # (not valid UTF-8: the hash of the bytes counts it)
+            return 0
+        seen.discard(None)
+        return len(seen) if len(seen) > enough else 0
+
     def ordered(self) -> float | None:
         if self.present < 2:
             return None
@@ -394,6 +445,8 @@ class _Strings(_NumericFacts):
 
 
 PACKED_BYTES = 7  # the longest string packed into an integer (with its length: 8 bytes)
+PREFIX_SHARE = 10  # :meth:`_Strings.distinct_over` reads a prefix of at most a tenth of the values,
+PREFIX_HEAD = 16  # its first 16 values first
 
 
 def _packed_strings(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -459,23 +512,20 @@ class _FewStrings:
     computed when first asked (pairs of neighbours compared by ``map`` over ``operator``'s comparisons: no
     Python-level loop)."""
 
-    __slots__ = ("values", "nulls", "present_values", "present", "_counts")  # (made per column of a small table)
+    __slots__ = ("values", "nulls", "present_values", "present", "payload", "_counts")  # (one per column of a
+    # small table)
 
     def __init__(self, array: pa.Array):
-        self.values = array.to_pylist()
-        self.nulls = array.null_count
-        self.present_values = [v for v in self.values if v is not None] if self.nulls else self.values
+        self.values = values = array.to_pylist()
+        self.nulls = nulls = array.null_count
+        self.present_values = [v for v in values if v is not None] if nulls else values
         self.present = len(self.present_values)
+        # payload bytes of the array (:func:`_string_bytes`): without nulls, the values' own bytes (UTF-8 for
+        # strings: what Arrow holds), which needs no view of the offsets buffer; a null slot may hold bytes, so
+        # with nulls the offsets tell (worked out here: every caller reads it, for the width)
+        self.payload = (_string_bytes(array) if nulls or not values else len("".join(values).encode())
+                        if isinstance(values[0], str) else len(b"".join(values)))
         self._counts: Counter | None = None
-
-    def payload(self, array: pa.Array) -> int:
-        """Payload bytes of the array (:func:`_string_bytes`): without nulls, the values' own bytes (UTF-8 for
-        strings: what Arrow holds), which needs no view of the offsets buffer; a null slot may hold bytes, so
-        with nulls the offsets tell."""
-        values = self.values
-        if self.nulls or not values:
-            return _string_bytes(array)
-        return len("".join(values).encode()) if isinstance(values[0], str) else len(b"".join(values))
 
     def counts(self) -> Counter:
         if self._counts is None:
@@ -515,7 +565,7 @@ def column_stats(array: pa.Array | None, *, full_distinct: int | None = None) ->
     if 2 <= n <= FEW_STRINGS and type_id in _STRING_IDS:  # a few strings: in Python, straight away
         few = _FewStrings(array)
         if few.present:
-            return ColumnStats.of_facts(n, n - few.present, few, few.payload(array) / few.present, full_distinct)
+            return ColumnStats.of_facts(n, n - few.present, few, few.payload / few.present, full_distinct)
     view_of = _VIEW_TYPES.get(type_id)
     if view_of is not None:
         array = array.cast(view_of)
