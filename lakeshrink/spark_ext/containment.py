@@ -110,16 +110,9 @@ def table_plans(plan: VerifyPlan) -> list[bytes]:
     return out
 
 
-def _pack(rows: pa.Table) -> bytes:
-    """Fingerprint rows as one Arrow IPC stream (a Spark binary value)."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, ROWS_SCHEMA) as writer:
-        writer.write_table(rows)
-    return sink.getvalue().to_pybytes()
-
-
 def _unpack(blob: pa.Buffer) -> pa.Table:
-    """The rows of :func:`_pack`, read in place from an Arrow buffer (a binary value's)."""
+    """The rows of one IPC stream a reader packed (:func:`_reader`), read in place from an Arrow buffer (a binary
+    value's)."""
     return pa.ipc.open_stream(blob).read_all()
 
 
