@@ -29,16 +29,17 @@ oracle is the limit of per-column choices within that space.
 
 Advising cost: ``rewrite(path)`` as ``encode rewrite`` runs it (it advises, then reads, writes with the plan,
 reads back and verifies; a single file is read once and advised on those rows): its ``advise_seconds`` against
-its ``write_seconds``, from the pyarrow-default file (small tables: the fastest of 5 rewrites). That share is
-*cold*: the process's remembered cost-model decisions (``codecs/encodings/decisions.py``) are dropped before each
-of those rewrites, as in a new process or for a schema not seen before. The *warm* share (small tables: 3 more
-rewrites of the same table without dropping them, as a process rewriting many small files of one schema runs)
+its ``write_seconds``, from the pyarrow-default file (small tables: the fastest of at least 5 rewrites, and of as
+many as fit in half a second, up to 100: ``REPEATS``). That share is *cold*: the process's remembered
+cost-model decisions (``codecs/encodings/decisions.py``) are dropped before each of those rewrites, as in a new
+process or for a schema not seen before. The *warm* share (small tables: at least 3 more rewrites of the same
+table without dropping them, as a process rewriting many small files of one schema runs)
 is printed beside it; the target is judged on the cold share. ``advise(path)`` on its own (cold) is printed too.
 What each side counts (``codecs/encodings/writer.py``): the advice is the choice of settings from the rows
 already read (statistics, the cost model or trials, the sort-order check, the plan) plus reading what the
 file's footer declares (sort order, INT96); the rewrite is opening and reading the file, writing with the plan
 (fsync and rename included), reading it back and comparing. Cold and warm runs write the same plan (a reused
-decision gives the fresh advice's plan), so the fastest write of all 8 is the one denominator. Neither side
+decision gives the fresh advice's plan), so the fastest write of all of them is the one denominator. Neither side
 reads the plan's reasons: their text, and every statistic the cost model did not read (``ColumnStats``' lazy
 fields: a sorted integer column's distinct count, a float column's order, runs...), are computed when first
 read, as ``encode advise`` does when it prints them; the advice counts every statistic the cost model read.
@@ -238,6 +239,25 @@ def oracle_plan(table: pa.Table, *, prune: float = 1.25) -> EncodingPlan:
                         store_schema=needs_arrow_schema(table.schema))
 
 
+REPEATS = {"cold": (5, 0.5, 100), "warm": (3, 0.2, 30)}
+"""Rewrites of a small table for its advising share: (at least, until this many seconds are spent, at most). The
+fastest of 5 is a noisy estimate of a cost of tens of microseconds on a shared machine (a 16-row table's advice
+swung 2x between runs of 5); a time budget gives the 16-row table 100 runs, a table of a few thousand rows
+(a 16 ms rewrite) about 30, as ``benchmarks/advise_cost.py`` takes (5 rounds of 5), and one whose rewrite takes
+a tenth of a second its 5."""
+
+
+def _repeated(run, least: int, budget: float, most: int, *, before=None) -> list:
+    """``run()``'s results, called at least ``least`` times and then until ``budget`` seconds have passed (at most
+    ``most`` times); ``before()`` is called before each."""
+    results, start = [], time.perf_counter()
+    while len(results) < least or (len(results) < most and time.perf_counter() - start < budget):
+        if before is not None:
+            before()
+        results.append(run())
+    return results
+
+
 def run_table(name: str, table: pa.Table, work: Path, spark=None) -> TableResult:
     work.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -266,14 +286,13 @@ def run_table(name: str, table: pa.Table, work: Path, spark=None) -> TableResult
 
     # `encode rewrite` as a user runs it (balanced, default reader profile): the rewrite advises itself; its
     # advise_seconds / write_seconds (read, write, read back, verify) is the advising cost. Small tables are
-    # rewritten 5 times and the fastest advice and write kept (timer noise on a busy machine). Cold: the
-    # remembered decisions are dropped before each of 5; warm (small tables): 3 more with the decision remembered.
+    # rewritten several times and the fastest advice and write kept (timer noise on a shared machine): cold, the
+    # remembered decisions dropped before each, then warm, with the decision remembered (see REPEATS).
     small = table.num_rows < 100_000
-    runs = []
-    for _ in range(5 if small else 1):
-        forget()
-        runs.append(rewrite(paths["pyarrow_default"], work / "lakeshrink.parquet", overwrite=True))
-    warm = [rewrite(paths["pyarrow_default"], work / "lakeshrink.parquet", overwrite=True) for _ in range(3 if small else 0)]
+    runs = _repeated(lambda: rewrite(paths["pyarrow_default"], work / "lakeshrink.parquet", overwrite=True),
+                     *(REPEATS["cold"] if small else (1, 0.0, 1)), before=forget)
+    warm = _repeated(lambda: rewrite(paths["pyarrow_default"], work / "lakeshrink.parquet", overwrite=True),
+                     *REPEATS["warm"]) if small else []
     rewritten = runs[0]
     advise_s, rewrite_s = min(r.advise_seconds for r in runs), min(r.write_seconds for r in runs + warm)
     advise_warm_s = min((r.advise_seconds for r in warm), default=math.nan)
