@@ -20,6 +20,7 @@ from lakeshrink.containment.scan.fingerprints import (
     column_hashes,
     decide,
     fingerprint_table,
+    grouped,
     pieces,
     row_fingerprints,
 )
@@ -116,6 +117,21 @@ def test_decide_gives_set_and_multiset_verdicts_and_partitions_add_up(rng):
         over = (joined["len"] > joined["len_right"]).fill_null(False).sum()
         assert whole[:, i].tolist() == [child.height, tables[c].num_rows, missing, over], (c, p)
     assert (whole[2] == 0).any() and (whole[2] > 0).any()
+
+
+@pytest.mark.parametrize("bits", [0, 3, 16, 17])
+def test_grouped_orders_keys_stably_and_bounds_each_group(rng, bits):
+    """The pieces, the Spark reader's buckets and the local spill's partitions are cut where ``grouped`` says:
+    each key's rows, in their first order (a radix sort of 16-bit keys, a comparison sort of wider ones), and
+    nothing but them."""
+    keys = rng.integers(0, 1 << bits, 5_000).astype(np.uint64)
+    keys[:7] = (1 << bits) - 1  # the highest key, and empty keys between (17 bits: most are empty)
+    order, bounds = grouped(keys, bits)
+    assert bounds.shape == ((1 << bits) + 1,) and bounds[0] == 0 and bounds[-1] == len(keys)
+    for k in np.unique(keys).tolist():
+        assert order[bounds[k]:bounds[k + 1]].tolist() == np.flatnonzero(keys == k).tolist()  # stable, whole
+    assert (np.diff(bounds) == np.bincount(keys.astype(np.int64), minlength=1 << bits)).all()
+    assert sorted(order.tolist()) == list(range(len(keys)))
 
 
 def test_decided_in_pieces_adds_up_to_the_whole_partition(rng):

@@ -42,7 +42,7 @@ import polars as pl
 import pyarrow as pa
 
 from lakeshrink.containment.scan.compare import TypesMode
-from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of, sum_totals
+from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of, grouped, sum_totals
 from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, resolve_root, table_at
 from lakeshrink.containment.scan.verify import (
@@ -125,9 +125,10 @@ def _reader(bits: int) -> Callable[[Iterator[tuple[int, bytes]]], Iterator[pa.Re
     group of column sets at a time (about :data:`READ_ROWS` rows;
     :func:`~lakeshrink.containment.scan.verify.colset_groups`). Packing each table's rows on their own made a
     row per (table, bucket): 7.9 million rows of 175 fingerprints on average on the 10,000-table lake, each
-    packed, shuffled and unpacked alone. A reader task of that lake (256 tables, 1,024 buckets; round 12,
-    ``/work/coord/r12/reader_mem.py``): per table 357,289 packed rows, 508 MB at the worker's peak; gathering
-    2**20 rows, 55,296 and 621 MB; 2**18 (:data:`HOLD_ROWS`), 167,936 and 413 MB."""
+    packed, shuffled and unpacked alone. One reader task of that lake (256 tables, 1,024 buckets), measured alone
+    by ``benchmarks/containment_reader.py`` (packed rows; peak memory above the worker's start): per table
+    (round 12) 357,289 rows and 508 MB; gathering 2**20 rows, 55,296 and 528 MB; 2**18 (:data:`HOLD_ROWS`),
+    167,936 and 420 MB."""
     labels = np.array(partition_labels(1 << bits), np.int32)  # bucket b goes to partition b
 
     def packed(held: list[pa.Table]) -> pa.RecordBatch:
@@ -135,26 +136,25 @@ def _reader(bits: int) -> Callable[[Iterator[tuple[int, bytes]]], Iterator[pa.Re
         is the binary column's data (no copy per stream, nor of the whole as Python bytes)."""
         rows = pa.concat_tables(held)  # chunks, not copied
         held.clear()
-        buckets = bucket_of(rows.column("hi").to_numpy(), bits)
-        order = np.argsort(buckets.astype(np.uint16) if bits <= 16 else buckets, kind="stable")  # radix for 16 bits
-        rows, buckets = rows.take(pa.array(order)), buckets[order]  # the one copy of the rows
+        order, bounds = grouped(bucket_of(rows.column("hi").to_numpy(), bits), bits)
+        rows = rows.take(pa.array(order))  # the one copy of the rows
         del order
-        edges = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1], True])
         sink = pa.BufferOutputStream()
-        starts, offsets = [], [0]
-        for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist()):
+        streams, offsets = [], [0]  # each stream's bucket, and where it ends in the sink
+        for bucket in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+            start, stop = int(bounds[bucket]), int(bounds[bucket + 1])
             for at in range(start, stop, PACK_ROWS):
                 writer = pa.ipc.new_stream(sink, ROWS_SCHEMA)
                 writer.write_table(rows.slice(at, min(PACK_ROWS, stop - at)))
                 writer.close()  # ends the stream, not the sink
-                starts.append(start)
+                streams.append(bucket)
                 offsets.append(sink.tell())
         del rows
         data = sink.getvalue()
-        n = len(starts)
+        n = len(streams)
         blobs = pa.Array.from_buffers(pa.binary(), n, [None, pa.array(offsets, pa.int32()).buffers()[1], data])
         return pa.RecordBatch.from_arrays(
-            [pa.array(labels[buckets[starts]]), pa.array(np.full(n, -1, np.int32)), pa.array(np.ones(n, bool)), blobs],
+            [pa.array(labels[streams]), pa.array(np.full(n, -1, np.int32)), pa.array(np.ones(n, bool)), blobs],
             schema=_PACKED_SCHEMA,
         )
 
