@@ -42,7 +42,7 @@ import polars as pl
 import pyarrow as pa
 
 from lakeshrink.containment.scan.compare import TypesMode
-from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of, grouped, sum_totals
+from lakeshrink.containment.scan.fingerprints import PAIRS_SCHEMA, ROWS_SCHEMA, TOTALS_SCHEMA, bucket_of, grouped, sum_totals, totals_rows
 from lakeshrink.containment.scan.footers import failure_reason
 from lakeshrink.containment.lake import Lake, Skipped, TableRef, resolve_root, table_at
 from lakeshrink.containment.scan.verify import (
@@ -203,8 +203,7 @@ def _decider(pair_rows: pa.Table) -> Any:
             # (on the 10,000-table lake, 1 million rows per task into the JVM's aggregation for 120,000 pairs)
             sums = sum_totals(decided(rows, pl.from_arrow(pair_rows), DECIDE_ROWS), pair_rows.num_rows)
             del rows
-            here = np.flatnonzero(sums[0])
-            yield pa.RecordBatch.from_arrays([pa.array(here.astype(np.int32))] + [pa.array(s[here]) for s in sums], schema=TOTALS_SCHEMA)
+            yield from totals_rows(sums).to_batches()
 
     return lambda batches: released(run(batches))
 

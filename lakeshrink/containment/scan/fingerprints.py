@@ -416,12 +416,7 @@ def decide(rows: pa.Table | pl.DataFrame, pairs: pa.Table | pl.DataFrame) -> pa.
     np.add.at(summed, pair, count)  # exact int64 (bincount's weights are float64)
     matched = np.bincount(pair[at], minlength=size)
     over = np.bincount(pair[at[count[at] > f["count"].to_numpy()[row]]], minlength=size)
-    here = np.flatnonzero(distinct)
-    return pa.Table.from_arrays(
-        [pa.array(here.astype(np.int32)), pa.array(distinct[here].astype(np.int64)), pa.array(summed[here]),
-         pa.array((distinct - matched)[here].astype(np.int64)), pa.array(over[here].astype(np.int64))],
-        schema=TOTALS_SCHEMA,
-    )
+    return totals_rows(np.stack([distinct, summed, distinct - matched, over]).astype(np.int64, copy=False))
 
 
 def pieces(rows: pa.Table, most: int) -> Iterator[pa.Table]:
@@ -454,6 +449,13 @@ def sum_totals(parts: Iterable[pa.Table], pairs: int) -> np.ndarray:
         for k, name in enumerate(TOTALS_SCHEMA.names[1:]):
             np.add.at(sums[k], pair, part.column(name).to_numpy())
     return sums
+
+
+def totals_rows(sums: np.ndarray) -> pa.Table:
+    """:data:`TOTALS_SCHEMA` rows of the pairs counted in ``sums`` (shape ``(4, pairs)``, as :func:`sum_totals`
+    gives: rows distinct, rows, missing, over), one per pair with a fingerprint (distinct rows > 0)."""
+    here = np.flatnonzero(sums[0])
+    return pa.Table.from_arrays([pa.array(here.astype(np.int32))] + [pa.array(s[here]) for s in sums], schema=TOTALS_SCHEMA)
 
 
 def grouped(keys: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
