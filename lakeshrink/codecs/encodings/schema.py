@@ -115,12 +115,7 @@ def same_schema(a: pa.Schema, b: pa.Schema) -> bool:
     n = len(a)
     if n > FIELD_BY_FIELD or n != len(b):
         return a.equals(b, check_metadata=True)
-    if a.metadata != b.metadata:
-        return False
-    for i in range(n):
-        if not a.field(i).equals(b.field(i), check_metadata=True):
-            return False
-    return True
+    return _same_as_held(_held(a), b)
 
 
 _CACHE: dict[tuple[str, bytes, bool], Any] = {}
