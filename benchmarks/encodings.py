@@ -170,13 +170,14 @@ def _read_ms(paths: dict[str, Path], least: int = 7, budget: float = 0.5, most: 
     against pyarrow + zstd) was 0.890 in one run and 0.999 in the next, on the same files; on the Loghub files
     alone, the best of 7 gave 0.98 and the best of 50 0.90."""
     best = {k: math.inf for k in paths}
-    rounds, start_all = 0, time.perf_counter()
-    while rounds < least or (rounds < most and time.perf_counter() - start_all < budget):
+
+    def one_round() -> None:
         for key, path in paths.items():
             start = time.perf_counter()
             pq.read_table(path)
             best[key] = min(best[key], time.perf_counter() - start)
-        rounds += 1
+
+    _repeated(one_round, least, budget, most)
     return {k: v * 1000 for k, v in best.items()}
 
 
